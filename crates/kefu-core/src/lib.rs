@@ -1,0 +1,17 @@
+//! The pure core of kefu: the vocabulary every other crate speaks.
+//!
+//! Nothing in this crate performs I/O, so everything here is unit- and
+//! property-tested in isolation and can be fuzzed.
+
+pub mod conversation;
+pub mod message;
+pub mod protocol;
+pub mod role;
+
+pub use conversation::{ConversationStatus, TransitionError};
+pub use message::{AttachmentRef, Message, MessageKind, Sender, SenderKind};
+pub use role::{AgentStatus, Role};
+
+/// Milliseconds since the Unix epoch: the one time representation in storage
+/// and on the wire, identical on SQLite and PostgreSQL.
+pub type Millis = i64;

@@ -1,0 +1,154 @@
+//! SQLite: WAL, a read pool, and one writer task doing group commit.
+//!
+//! SQLite allows one writer at a time, and each commit costs an fsync. The
+//! writer task takes every write request that is waiting (up to `max_batch`),
+//! runs each inside its own savepoint of one transaction, commits once, and
+//! only then answers the callers. A failing request rolls back to its
+//! savepoint without disturbing the others; a failing commit fails them all.
+//! So an acknowledged write is durable, and under load many writes share one
+//! fsync.
+
+use crate::{Result, StoreError, StoreOptions};
+use futures::future::BoxFuture;
+use sqlx::{
+    AnyConnection, AnyPool, Connection,
+    any::{AnyConnectOptions, AnyPoolOptions},
+};
+use std::{str::FromStr, time::Duration};
+use tokio::sync::{mpsc, oneshot};
+
+/// Called once the batch a job belonged to has committed (None) or failed (Some).
+type Completion = Box<dyn FnOnce(Option<String>) + Send>;
+/// One write: runs on the writer's connection inside a savepoint and says
+/// whether it succeeded (success keeps its changes).
+type Job =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+
+enum Cmd {
+    Job(Job),
+    /// Finish what was queued before, then stop.
+    Close(oneshot::Sender<()>),
+}
+
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+#[derive(Clone)]
+pub(crate) struct Sqlite {
+    pub reader: AnyPool,
+    writer: mpsc::Sender<Cmd>,
+}
+
+impl Sqlite {
+    pub async fn open(url: &str, opts: &StoreOptions) -> Result<Sqlite> {
+        let url = if url.contains('?') {
+            url.to_string()
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let connect = AnyConnectOptions::from_str(&url)?;
+        let reader = AnyPoolOptions::new()
+            .max_connections(opts.pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql(PRAGMAS).execute(conn).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(connect.clone())
+            .await?;
+        let mut conn = AnyConnection::connect_with(&connect).await?;
+        sqlx::raw_sql(PRAGMAS).execute(&mut conn).await?;
+        let (tx, rx) = mpsc::channel(opts.max_batch.max(1) * 4);
+        tokio::spawn(run_writer(conn, rx, opts.max_batch.max(1)));
+        Ok(Sqlite { reader, writer: tx })
+    }
+
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = f(conn).await;
+                let ok = result.is_ok();
+                let done: Completion = Box::new(move |commit_err| {
+                    let _ = tx.send(match commit_err {
+                        Some(e) => Err(StoreError::Commit(e)),
+                        None => result,
+                    });
+                });
+                (ok, done)
+            })
+        });
+        self.writer
+            .send(Cmd::Job(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.writer.send(Cmd::Close(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+        self.reader.close().await;
+    }
+}
+
+async fn run_writer(mut conn: AnyConnection, mut rx: mpsc::Receiver<Cmd>, max_batch: usize) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut closing: Option<oneshot::Sender<()>> = None;
+    while closing.is_none() {
+        match rx.recv().await {
+            None => break,
+            Some(Cmd::Close(done)) => closing = Some(done),
+            Some(Cmd::Job(job)) => batch.push(job),
+        }
+        while batch.len() < max_batch && closing.is_none() {
+            match rx.try_recv() {
+                Ok(Cmd::Job(job)) => batch.push(job),
+                Ok(Cmd::Close(done)) => closing = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, &mut batch).await;
+        }
+    }
+    let _ = conn.close().await;
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<Job>) {
+    let size = batch.len();
+    let mut completions: Vec<Completion> = Vec::with_capacity(size);
+    let outcome: std::result::Result<(), sqlx::Error> = async {
+        let mut tx = conn.begin().await?;
+        for job in batch.drain(..) {
+            let mut sp = tx.begin().await?;
+            let (ok, done) = job(&mut sp).await;
+            completions.push(done);
+            if ok {
+                sp.commit().await?
+            } else {
+                sp.rollback().await?
+            }
+        }
+        tx.commit().await
+    }
+    .await;
+    batch.clear();
+    let err = outcome.err().map(|e| {
+        tracing::error!(error = %e, size, "sqlite batch failed to commit");
+        e.to_string()
+    });
+    for done in completions {
+        done(err.clone());
+    }
+}

@@ -1,0 +1,154 @@
+//! Contacts: visitors and customers.
+
+use crate::{Contact, Result, Store, StoreError, VisitInfo, new_id, now_ms};
+use sqlx::{Row, any::AnyRow};
+
+macro_rules! cols {
+    () => {
+        "id, workspace_id, inbox_id, external_id, name, email, attributes, page_url, referrer, language, user_agent, ip, last_seen_at, created_at"
+    };
+}
+
+fn from_row(r: &AnyRow) -> Result<Contact> {
+    let attrs: String = r.try_get("attributes")?;
+    Ok(Contact {
+        id: r.try_get("id")?,
+        workspace_id: r.try_get("workspace_id")?,
+        inbox_id: r.try_get("inbox_id")?,
+        external_id: r.try_get("external_id")?,
+        name: r.try_get("name")?,
+        email: r.try_get("email")?,
+        attributes: serde_json::from_str(&attrs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        page_url: r.try_get("page_url")?,
+        referrer: r.try_get("referrer")?,
+        language: r.try_get("language")?,
+        user_agent: r.try_get("user_agent")?,
+        ip: r.try_get("ip")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// A new anonymous visitor of `inbox_id`.
+    pub async fn create_contact(
+        &self,
+        workspace_id: &str,
+        inbox_id: &str,
+        visit: VisitInfo,
+    ) -> Result<Contact> {
+        let now = now_ms();
+        let contact = Contact {
+            id: new_id(),
+            workspace_id: workspace_id.to_string(),
+            inbox_id: inbox_id.to_string(),
+            external_id: None,
+            name: None,
+            email: None,
+            attributes: serde_json::json!({}),
+            page_url: visit.page_url,
+            referrer: visit.referrer,
+            language: visit.language,
+            user_agent: visit.user_agent,
+            ip: visit.ip,
+            last_seen_at: now,
+            created_at: now,
+        };
+        let k = contact.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(concat!(
+                    "INSERT INTO contacts (",
+                    cols!(),
+                    ") VALUES ($1, $2, $3, NULL, NULL, NULL, '{}', $4, $5, $6, $7, $8, $9, $9)"
+                ))
+                .bind(&k.id)
+                .bind(&k.workspace_id)
+                .bind(&k.inbox_id)
+                .bind(&k.page_url)
+                .bind(&k.referrer)
+                .bind(&k.language)
+                .bind(&k.user_agent)
+                .bind(&k.ip)
+                .bind(k.created_at)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(contact)
+    }
+
+    /// Records a returning visitor's new visit (page, device, last seen).
+    pub async fn touch_contact(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        visit: VisitInfo,
+    ) -> Result<Contact> {
+        let (ws, cid) = (workspace_id.to_string(), id.to_string());
+        self.write(move |c| {
+            Box::pin(async move {
+                let n = sqlx::query(
+                    "UPDATE contacts SET
+                        page_url = COALESCE($3, page_url), referrer = COALESCE($4, referrer),
+                        language = COALESCE($5, language), user_agent = COALESCE($6, user_agent),
+                        ip = COALESCE($7, ip), last_seen_at = $8
+                     WHERE id = $1 AND workspace_id = $2",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(visit.page_url)
+                .bind(visit.referrer)
+                .bind(visit.language)
+                .bind(visit.user_agent)
+                .bind(visit.ip)
+                .bind(now_ms())
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            })
+        })
+        .await?;
+        self.get_contact(workspace_id, id).await
+    }
+
+    pub async fn get_contact(&self, workspace_id: &str, id: &str) -> Result<Contact> {
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM contacts WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.reader())
+        .await?;
+        from_row(&r)
+    }
+
+    /// Contacts of a workspace, newest first, before the cursor `before` (a contact id).
+    pub async fn list_contacts(
+        &self,
+        workspace_id: &str,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Contact>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM contacts WHERE workspace_id = $1 AND (CAST($2 AS TEXT) IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(workspace_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+}

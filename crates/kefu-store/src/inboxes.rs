@@ -1,0 +1,167 @@
+//! Inboxes: the channels visitors write in (website widgets for now).
+
+use crate::{Inbox, Result, Store, StoreError, new_id, now_ms};
+use sqlx::{Row, any::AnyRow};
+
+macro_rules! cols {
+    () => {
+        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, created_at"
+    };
+}
+
+fn from_row(r: &AnyRow) -> Result<Inbox> {
+    let origins: String = r.try_get("allowed_origins")?;
+    Ok(Inbox {
+        id: r.try_get("id")?,
+        workspace_id: r.try_get("workspace_id")?,
+        name: r.try_get("name")?,
+        public_key: r.try_get("public_key")?,
+        allowed_origins: serde_json::from_str(&origins)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        display_name: r.try_get("display_name")?,
+        welcome_text: r.try_get("welcome_text")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// Settings of a new inbox.
+#[derive(Debug, Clone, Default)]
+pub struct NewInbox {
+    pub workspace_id: String,
+    pub name: String,
+    pub allowed_origins: Vec<String>,
+    pub display_name: String,
+    pub welcome_text: String,
+}
+
+/// Changes to an inbox; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct InboxPatch {
+    pub name: Option<String>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub display_name: Option<String>,
+    pub welcome_text: Option<String>,
+}
+
+fn origins_json(o: &[String]) -> String {
+    serde_json::to_string(o).unwrap_or_else(|_| "[]".into())
+}
+
+impl Store {
+    pub async fn create_inbox(&self, new: NewInbox) -> Result<Inbox> {
+        let inbox = Inbox {
+            id: new_id(),
+            workspace_id: new.workspace_id,
+            name: new.name,
+            public_key: uuid::Uuid::new_v4().simple().to_string(),
+            allowed_origins: new.allowed_origins,
+            display_name: new.display_name,
+            welcome_text: new.welcome_text,
+            created_at: now_ms(),
+        };
+        let i = inbox.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(concat!(
+                    "INSERT INTO inboxes (",
+                    cols!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                ))
+                .bind(&i.id)
+                .bind(&i.workspace_id)
+                .bind(&i.name)
+                .bind(&i.public_key)
+                .bind(origins_json(&i.allowed_origins))
+                .bind(&i.display_name)
+                .bind(&i.welcome_text)
+                .bind(i.created_at)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(inbox)
+    }
+
+    pub async fn get_inbox(&self, workspace_id: &str, id: &str) -> Result<Inbox> {
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM inboxes WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.reader())
+        .await?;
+        from_row(&r)
+    }
+
+    pub async fn find_inbox_by_key(&self, public_key: &str) -> Result<Option<Inbox>> {
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM inboxes WHERE public_key = $1"
+        ))
+        .bind(public_key)
+        .fetch_optional(self.reader())
+        .await?;
+        r.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn list_inboxes(
+        &self,
+        workspace_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Inbox>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM inboxes WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(workspace_id)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn update_inbox(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        patch: InboxPatch,
+    ) -> Result<Inbox> {
+        let (ws, iid) = (workspace_id.to_string(), id.to_string());
+        self.write(move |c| {
+            Box::pin(async move {
+                let n = sqlx::query(
+                    "UPDATE inboxes SET
+                        name = COALESCE($3, name),
+                        allowed_origins = COALESCE($4, allowed_origins),
+                        display_name = COALESCE($5, display_name),
+                        welcome_text = COALESCE($6, welcome_text)
+                     WHERE id = $1 AND workspace_id = $2",
+                )
+                .bind(&iid)
+                .bind(&ws)
+                .bind(patch.name)
+                .bind(patch.allowed_origins.as_deref().map(origins_json))
+                .bind(patch.display_name)
+                .bind(patch.welcome_text)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            })
+        })
+        .await?;
+        self.get_inbox(workspace_id, id).await
+    }
+}

@@ -1,0 +1,127 @@
+//! kefu's storage.
+//!
+//! One [`Store`] with methods grouped by aggregate (one file each:
+//! workspaces, users, auth, inboxes, contacts, conversations, messages,
+//! events, attachments) over two backends:
+//!
+//! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
+//!   every write goes through one writer task that batches concurrent writes
+//!   into one transaction (group commit, see [`backend::sqlite`]), so an
+//!   acknowledged write is on disk and throughput does not pay one fsync per
+//!   message.
+//! - **PostgreSQL**: a connection pool, one transaction per write.
+//!
+//! The SQL is shared through sqlx's `Any` driver: ids are UUIDv7 text and
+//! times are epoch milliseconds, the types `Any` carries on both databases.
+//! What differs per backend (connection set-up, migrations, the writer) lives
+//! in `backend/`.
+
+mod attachments;
+mod auth;
+pub mod backend;
+mod contacts;
+mod conversations;
+mod error;
+mod events;
+mod inboxes;
+mod messages;
+pub mod models;
+pub mod testing;
+mod users;
+mod workspaces;
+
+pub use error::StoreError;
+pub use inboxes::{InboxPatch, NewInbox};
+pub use messages::{Appended, ConversationTarget, NewMessage};
+pub use models::*;
+pub use users::{NewUser, UserPatch, normalize_email};
+
+use backend::Backend;
+use futures::future::BoxFuture;
+use sqlx::AnyConnection;
+
+/// A result from the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// Options that shape how the store talks to its database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Largest number of writes the SQLite writer commits in one transaction.
+    pub max_batch: usize,
+    /// Connections in the read pool (SQLite) or the whole pool (PostgreSQL).
+    pub pool_size: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_batch: 512,
+            pool_size: 8,
+        }
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating the
+    /// SQLite file if needed. Does not migrate: call [`Store::migrate`].
+    pub async fn open(url: &str, opts: &StoreOptions) -> Result<Store> {
+        Ok(Store {
+            backend: Backend::open(url, opts).await?,
+        })
+    }
+
+    /// Applies the backend's pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        self.backend.migrate().await
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// A cheap query proving the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(self.backend.reader())
+            .await?;
+        Ok(())
+    }
+
+    /// Waits for every write in flight to be committed, then closes the pools.
+    pub async fn close(&self) {
+        self.backend.close().await;
+    }
+
+    /// Runs `f` in a write transaction (batched with others on SQLite).
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.backend.write(f).await
+    }
+
+    pub(crate) fn reader(&self) -> &sqlx::AnyPool {
+        self.backend.reader()
+    }
+}
+
+/// A new time-ordered id (UUIDv7): sorts by creation, which keyset pages use.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Now, in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,318 @@
+//! Messages: append with idempotency and per-conversation `seq`, and reads by
+//! `seq` range (the resume path).
+
+use crate::{
+    Actor, Conversation, Result, Store, StoreError, conversations, events, new_id, now_ms,
+};
+use kefu_core::{AttachmentRef, ConversationStatus, Message, MessageKind, Sender, SenderKind};
+use serde_json::json;
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+macro_rules! cols {
+    () => {
+        "id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at"
+    };
+}
+
+fn from_row(r: &AnyRow) -> Result<Message> {
+    let sender_kind: String = r.try_get("sender_kind")?;
+    let kind: String = r.try_get("kind")?;
+    let attachment: Option<String> = r.try_get("attachment")?;
+    Ok(Message {
+        id: r.try_get("id")?,
+        conversation_id: r.try_get("conversation_id")?,
+        seq: r.try_get("seq")?,
+        client_msg_id: r.try_get("client_msg_id")?,
+        sender: Sender {
+            kind: sender_kind.parse().map_err(StoreError::Corrupt)?,
+            id: r.try_get("sender_id")?,
+        },
+        kind: kind.parse().map_err(StoreError::Corrupt)?,
+        content: r.try_get("content")?,
+        attachment: attachment
+            .map(|a| serde_json::from_str::<AttachmentRef>(&a))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// Which conversation a new message goes to.
+#[derive(Debug, Clone)]
+pub enum ConversationTarget {
+    Existing(String),
+    /// The visitor's active conversation in this inbox, opened if there is none.
+    VisitorActive {
+        inbox_id: String,
+        contact_id: String,
+    },
+}
+
+/// A message to store. Content is already validated by the caller.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub workspace_id: String,
+    pub target: ConversationTarget,
+    pub sender: Sender,
+    pub client_msg_id: Option<String>,
+    pub kind: MessageKind,
+    pub content: String,
+    pub attachment: Option<AttachmentRef>,
+}
+
+/// The outcome of an append.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub message: Message,
+    /// The conversation after the append.
+    pub conversation: Conversation,
+    /// The `client_msg_id` was seen before: nothing new was stored.
+    pub duplicate: bool,
+    /// The append opened a new conversation.
+    pub created: bool,
+    /// The status before, when the append changed it (a visitor reopening).
+    pub reopened_from: Option<ConversationStatus>,
+}
+
+impl Store {
+    /// Stores a message durably (once per `client_msg_id`) and gives it the
+    /// next `seq` of its conversation.
+    pub async fn append_message(&self, new: NewMessage) -> Result<Appended> {
+        let first = {
+            let new = new.clone();
+            self.write(move |c| Box::pin(append_tx(c, new))).await
+        };
+        match first {
+            // Two concurrent sends raced (PostgreSQL): the loser now finds the
+            // winner's row (duplicate) or the newly opened conversation.
+            Err(StoreError::Conflict(_)) => self.write(move |c| Box::pin(append_tx(c, new))).await,
+            other => other,
+        }
+    }
+
+    /// Messages of a conversation with `after_seq < seq <= upto_seq`, oldest
+    /// first, at most `limit`. Private notes are left out unless asked for.
+    pub async fn list_messages(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+        upto_seq: Option<i64>,
+        limit: i64,
+        include_notes: bool,
+    ) -> Result<Vec<Message>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM messages WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 AND ($4 = 1 OR kind <> 'note')
+              ORDER BY seq LIMIT $5"
+        ))
+        .bind(conversation_id)
+        .bind(after_seq)
+        .bind(upto_seq.unwrap_or(i64::MAX))
+        .bind(i64::from(include_notes))
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The newest messages before `before_seq`, returned oldest first (for
+    /// scrolling back through history).
+    pub async fn list_messages_before(
+        &self,
+        conversation_id: &str,
+        before_seq: i64,
+        limit: i64,
+        include_notes: bool,
+    ) -> Result<Vec<Message>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM messages WHERE conversation_id = $1 AND seq < $2 AND ($3 = 1 OR kind <> 'note')
+              ORDER BY seq DESC LIMIT $4"
+        ))
+        .bind(conversation_id)
+        .bind(before_seq)
+        .bind(i64::from(include_notes))
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        let mut v = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        v.reverse();
+        Ok(v)
+    }
+}
+
+async fn find_duplicate(
+    c: &mut AnyConnection,
+    sender_id: &str,
+    client_msg_id: &str,
+) -> Result<Option<Message>> {
+    let r = sqlx::query(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
+    ))
+    .bind(sender_id)
+    .bind(client_msg_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.as_ref().map(from_row).transpose()
+}
+
+async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
+    let ws = new.workspace_id.as_str();
+    if let Some(cmid) = &new.client_msg_id
+        && let Some(message) = find_duplicate(c, &new.sender.id, cmid).await?
+    {
+        let conversation = conversations::load(c, ws, &message.conversation_id).await?;
+        return Ok(Appended {
+            message,
+            conversation,
+            duplicate: true,
+            created: false,
+            reopened_from: None,
+        });
+    }
+    let now = now_ms();
+    let actor = Actor {
+        kind: new.sender.kind,
+        id: new.sender.id.clone(),
+    };
+    let (mut conv, created) = match &new.target {
+        ConversationTarget::Existing(id) => (conversations::load(c, ws, id).await?, false),
+        ConversationTarget::VisitorActive {
+            inbox_id,
+            contact_id,
+        } => {
+            let r = sqlx::query(concat!(
+                "SELECT ",
+                conversations::cols!(),
+                " FROM conversations WHERE contact_id = $1 AND inbox_id = $2 AND workspace_id = $3
+                  AND status IN ('open', 'pending') ORDER BY id DESC LIMIT 1"
+            ))
+            .bind(contact_id)
+            .bind(inbox_id)
+            .bind(ws)
+            .fetch_optional(&mut *c)
+            .await?;
+            match r {
+                Some(r) => (conversations::from_row(&r)?, false),
+                None => (
+                    open_conversation(c, ws, inbox_id, contact_id, &actor, now).await?,
+                    true,
+                ),
+            }
+        }
+    };
+    if !conv.status.accepts_messages() {
+        return Err(StoreError::Invalid("the conversation is closed".into()));
+    }
+    let mut reopened_from = None;
+    if new.sender.kind == SenderKind::Visitor
+        && let Some(to) = conv.status.on_visitor_message()
+    {
+        reopened_from = Some(conv.status);
+        conversations::set_status(c, &mut conv, to, &actor, now).await?;
+    }
+    let seq: i64 = sqlx::query("UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 WHERE id = $1 RETURNING last_seq")
+        .bind(&conv.id)
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await?
+        .try_get("last_seq")?;
+    conv.last_seq = seq;
+    conv.last_activity_at = now;
+    let message = Message {
+        id: new_id(),
+        conversation_id: conv.id.clone(),
+        seq,
+        client_msg_id: new.client_msg_id,
+        sender: new.sender,
+        kind: new.kind,
+        content: new.content,
+        attachment: new.attachment,
+        created_at: now,
+    };
+    sqlx::query(concat!(
+        "INSERT INTO messages (workspace_id, ",
+        cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ))
+    .bind(ws)
+    .bind(&message.id)
+    .bind(&message.conversation_id)
+    .bind(message.seq)
+    .bind(message.sender.kind.as_str())
+    .bind(&message.sender.id)
+    .bind(message.client_msg_id.as_deref())
+    .bind(message.kind.as_str())
+    .bind(&message.content)
+    .bind(message.attachment.as_ref().map(|a| json!(a).to_string()))
+    .bind(message.created_at)
+    .execute(&mut *c)
+    .await?;
+    if let Some(att) = &message.attachment {
+        // Binds the upload to the conversation, which is what downloads check.
+        sqlx::query(
+            "UPDATE attachments SET conversation_id = $2 WHERE id = $1 AND conversation_id IS NULL",
+        )
+        .bind(&att.id)
+        .bind(&conv.id)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(Appended {
+        message,
+        conversation: conv,
+        duplicate: false,
+        created,
+        reopened_from,
+    })
+}
+
+async fn open_conversation(
+    c: &mut AnyConnection,
+    ws: &str,
+    inbox_id: &str,
+    contact_id: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<Conversation> {
+    let conv = Conversation {
+        id: new_id(),
+        workspace_id: ws.to_string(),
+        inbox_id: inbox_id.to_string(),
+        contact_id: contact_id.to_string(),
+        status: ConversationStatus::Open,
+        assignee_id: None,
+        last_seq: 0,
+        last_activity_at: now,
+        created_at: now,
+        updated_at: now,
+    };
+    sqlx::query(concat!(
+        "INSERT INTO conversations (",
+        conversations::cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $6, $6)"
+    ))
+    .bind(&conv.id)
+    .bind(ws)
+    .bind(inbox_id)
+    .bind(contact_id)
+    .bind(conv.status.as_str())
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    events::record(
+        c,
+        ws,
+        &conv.id,
+        "created",
+        actor,
+        json!({"inbox_id": inbox_id}),
+        now,
+    )
+    .await?;
+    Ok(conv)
+}

@@ -1,0 +1,204 @@
+//! Users: the agents, admins and owners of a workspace.
+
+use crate::{Result, Store, StoreError, User, new_id, now_ms};
+use kefu_core::{AgentStatus, Role};
+use sqlx::{Row, any::AnyRow};
+
+macro_rules! cols {
+    () => {
+        "id, workspace_id, email, name, password_hash, role, capacity, status, active, created_at"
+    };
+}
+
+fn from_row(r: &AnyRow) -> Result<User> {
+    let role: String = r.try_get("role")?;
+    let status: String = r.try_get("status")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        workspace_id: r.try_get("workspace_id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        password_hash: r.try_get("password_hash")?,
+        role: role
+            .parse()
+            .map_err(|e: kefu_core::role::UnknownRole| StoreError::Corrupt(e.to_string()))?,
+        capacity: r.try_get("capacity")?,
+        status: status.parse().map_err(StoreError::Corrupt)?,
+        active: r.try_get::<i64, _>("active")? != 0,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// A user to create; the password is already hashed by the caller.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub workspace_id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub capacity: i64,
+}
+
+/// Changes to a user; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub capacity: Option<i64>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// Emails are compared case-insensitively.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Store {
+    pub async fn create_user(&self, new: NewUser) -> Result<User> {
+        let user = User {
+            id: new_id(),
+            workspace_id: new.workspace_id,
+            email: normalize_email(&new.email),
+            name: new.name,
+            password_hash: new.password_hash,
+            role: new.role,
+            capacity: new.capacity,
+            status: AgentStatus::Offline,
+            active: true,
+            created_at: now_ms(),
+        };
+        let u = user.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO users (id, workspace_id, email, name, password_hash, role, capacity, status, active, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
+                )
+                .bind(&u.id)
+                .bind(&u.workspace_id)
+                .bind(&u.email)
+                .bind(&u.name)
+                .bind(&u.password_hash)
+                .bind(u.role.as_str())
+                .bind(u.capacity)
+                .bind(u.status.as_str())
+                .bind(u.created_at)
+                .execute(&mut *c)
+                .await
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(format!("a user with email {} already exists", u.email)),
+                    other => other,
+                })?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(user)
+    }
+
+    pub async fn get_user(&self, workspace_id: &str, id: &str) -> Result<User> {
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM users WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.reader())
+        .await?;
+        from_row(&r)
+    }
+
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let r = sqlx::query(concat!("SELECT ", cols!(), " FROM users WHERE email = $1"))
+            .bind(normalize_email(email))
+            .fetch_optional(self.reader())
+            .await?;
+        r.as_ref().map(from_row).transpose()
+    }
+
+    /// Users of a workspace by id, after the cursor `after` (a user id).
+    pub async fn list_users(
+        &self,
+        workspace_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM users WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(workspace_id)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(self.reader())
+            .await?
+            .try_get("n")?)
+    }
+
+    pub async fn update_user(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        patch: UserPatch,
+    ) -> Result<User> {
+        let (ws, uid) = (workspace_id.to_string(), id.to_string());
+        self.write(move |c| {
+            Box::pin(async move {
+                let n = sqlx::query(
+                    "UPDATE users SET
+                        name = COALESCE($3, name),
+                        role = COALESCE($4, role),
+                        capacity = COALESCE($5, capacity),
+                        active = COALESCE($6, active),
+                        password_hash = COALESCE($7, password_hash)
+                     WHERE id = $1 AND workspace_id = $2",
+                )
+                .bind(&uid)
+                .bind(&ws)
+                .bind(patch.name)
+                .bind(patch.role.map(|r| r.as_str()))
+                .bind(patch.capacity)
+                .bind(patch.active.map(i64::from))
+                .bind(patch.password_hash)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            })
+        })
+        .await?;
+        self.get_user(workspace_id, id).await
+    }
+
+    /// Sets an agent's presence; returns whether it changed.
+    pub async fn set_user_status(&self, user_id: &str, status: AgentStatus) -> Result<bool> {
+        let uid = user_id.to_string();
+        self.write(move |c| {
+            Box::pin(async move {
+                let n = sqlx::query("UPDATE users SET status = $2 WHERE id = $1 AND status <> $2")
+                    .bind(&uid)
+                    .bind(status.as_str())
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                Ok(n > 0)
+            })
+        })
+        .await
+    }
+}

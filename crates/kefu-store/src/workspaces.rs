@@ -1,0 +1,75 @@
+//! Workspaces (tenants).
+
+use crate::{Result, Store, StoreError, Workspace, new_id, now_ms};
+use sqlx::{Row, any::AnyRow};
+
+fn from_row(r: &AnyRow) -> Result<Workspace> {
+    Ok(Workspace {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
+        let ws = Workspace {
+            id: new_id(),
+            name: name.trim().to_string(),
+            created_at: now_ms(),
+        };
+        if ws.name.is_empty() {
+            return Err(StoreError::Invalid(
+                "workspace name must not be empty".into(),
+            ));
+        }
+        let row = ws.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(&row.id)
+                    .bind(&row.name)
+                    .bind(row.created_at)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(ws)
+    }
+
+    pub async fn get_workspace(&self, id: &str) -> Result<Workspace> {
+        let r = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.reader())
+            .await?;
+        from_row(&r)
+    }
+
+    pub async fn find_workspace_by_name(&self, name: &str) -> Result<Option<Workspace>> {
+        let r = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE name = $1")
+            .bind(name.trim())
+            .fetch_optional(self.reader())
+            .await?;
+        r.as_ref().map(from_row).transpose()
+    }
+
+    /// The workspace called `name`, created if missing; tells whether it was created.
+    pub async fn ensure_workspace(&self, name: &str) -> Result<(Workspace, bool)> {
+        if let Some(ws) = self.find_workspace_by_name(name).await? {
+            return Ok((ws, false));
+        }
+        match self.create_workspace(name).await {
+            Ok(ws) => Ok((ws, true)),
+            // Lost a race with another creator: use theirs.
+            Err(StoreError::Conflict(_)) => Ok((
+                self.find_workspace_by_name(name)
+                    .await?
+                    .ok_or(StoreError::NotFound)?,
+                false,
+            )),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! One suite, run against both backends: SQLite (a temp file) and PostgreSQL
+//! (a fresh schema on the local server).
+
+use kefu_core::{ConversationStatus, MessageKind, Role, Sender, SenderKind};
+use kefu_store::*;
+
+struct Fixture {
+    store: Store,
+    ws: Workspace,
+    inbox: Inbox,
+    agent: User,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn fixture(store: Store, dir: Option<tempfile::TempDir>) -> Fixture {
+    let (ws, _) = store
+        .ensure_workspace(&format!("acme-{}", new_id()))
+        .await
+        .unwrap();
+    let inbox = store
+        .create_inbox(NewInbox {
+            workspace_id: ws.id.clone(),
+            name: "Website".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let agent = store
+        .create_user(NewUser {
+            workspace_id: ws.id.clone(),
+            email: format!("agent-{}@example.com", new_id()),
+            name: "Agent".into(),
+            password_hash: "x".into(),
+            role: Role::Agent,
+            capacity: 5,
+        })
+        .await
+        .unwrap();
+    Fixture {
+        store,
+        ws,
+        inbox,
+        agent,
+        _dir: dir,
+    }
+}
+
+async fn sqlite() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = testing::sqlite_store(dir.path()).await.unwrap();
+    fixture(store, Some(dir)).await
+}
+
+async fn postgres() -> Fixture {
+    fixture(
+        testing::postgres_store()
+            .await
+            .expect("PostgreSQL for the store suite"),
+        None,
+    )
+    .await
+}
+
+fn visitor_msg(f: &Fixture, contact: &Contact, cmid: &str, text: &str) -> NewMessage {
+    NewMessage {
+        workspace_id: f.ws.id.clone(),
+        target: ConversationTarget::VisitorActive {
+            inbox_id: f.inbox.id.clone(),
+            contact_id: contact.id.clone(),
+        },
+        sender: Sender {
+            kind: SenderKind::Visitor,
+            id: contact.id.clone(),
+        },
+        client_msg_id: Some(cmid.into()),
+        kind: MessageKind::Text,
+        content: text.into(),
+        attachment: None,
+    }
+}
+
+async fn first_message_opens_conversation_and_dedupes(f: Fixture) {
+    let s = &f.store;
+    let v = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap();
+    let a = s
+        .append_message(visitor_msg(&f, &v, "m1", "你好"))
+        .await
+        .unwrap();
+    assert!(a.created && !a.duplicate);
+    assert_eq!(a.message.seq, 1);
+    let again = s
+        .append_message(visitor_msg(&f, &v, "m1", "你好"))
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.message.id, a.message.id);
+    let b = s
+        .append_message(visitor_msg(&f, &v, "m2", "hello"))
+        .await
+        .unwrap();
+    assert_eq!(b.message.conversation_id, a.message.conversation_id);
+    assert_eq!(b.message.seq, 2);
+    let all = s
+        .list_messages(&a.conversation.id, 0, None, 100, true)
+        .await
+        .unwrap();
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
+    let events = s
+        .list_events(&f.ws.id, &a.conversation.id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(events[0].kind, "created");
+}
+
+async fn seq_is_dense_under_concurrency(f: Fixture) {
+    let s = f.store.clone();
+    let v = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap();
+    let first = s
+        .append_message(visitor_msg(&f, &v, "first", "x"))
+        .await
+        .unwrap();
+    let conv = first.conversation.id.clone();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (s, ws, agent, conv) = (s.clone(), f.ws.id.clone(), f.agent.id.clone(), conv.clone());
+        tasks.push(tokio::spawn(async move {
+            s.append_message(NewMessage {
+                workspace_id: ws,
+                target: ConversationTarget::Existing(conv),
+                sender: Sender {
+                    kind: SenderKind::Agent,
+                    id: agent,
+                },
+                client_msg_id: Some(format!("c{i}")),
+                kind: MessageKind::Text,
+                content: format!("reply {i}"),
+                attachment: None,
+            })
+            .await
+            .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = s.list_messages(&conv, 0, None, 1000, true).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=41).collect::<Vec<_>>()
+    );
+    let page = s
+        .list_messages(&conv, 10, Some(15), 100, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![11, 12, 13, 14, 15]
+    );
+    let back = s.list_messages_before(&conv, 5, 2, true).await.unwrap();
+    assert_eq!(back.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3, 4]);
+}
+
+async fn status_machine_and_events(f: Fixture) {
+    let s = &f.store;
+    let v = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap();
+    let a = s
+        .append_message(visitor_msg(&f, &v, "m1", "hi"))
+        .await
+        .unwrap();
+    let actor = Actor {
+        kind: SenderKind::Agent,
+        id: f.agent.id.clone(),
+    };
+    let (_, c) = s
+        .change_status(
+            &f.ws.id,
+            &a.conversation.id,
+            ConversationStatus::Resolved,
+            actor.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, ConversationStatus::Resolved);
+    let err = s
+        .change_status(&f.ws.id, &c.id, ConversationStatus::Pending, actor.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Transition(_)), "{err:?}");
+    // The visitor writing again in a resolved conversation (by id) reopens it.
+    let mut m = visitor_msg(&f, &v, "m2", "still there?");
+    m.target = ConversationTarget::Existing(c.id.clone());
+    let r = s.append_message(m).await.unwrap();
+    assert_eq!(r.reopened_from, Some(ConversationStatus::Resolved));
+    assert_eq!(r.conversation.status, ConversationStatus::Open);
+    let assigned = s
+        .assign(&f.ws.id, &c.id, Some(f.agent.id.clone()), actor.clone())
+        .await
+        .unwrap();
+    assert_eq!(assigned.assignee_id.as_deref(), Some(f.agent.id.as_str()));
+    assert!(matches!(
+        s.assign(&f.ws.id, &c.id, Some("nobody".into()), actor.clone())
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    s.change_status(&f.ws.id, &c.id, ConversationStatus::Closed, actor.clone())
+        .await
+        .unwrap();
+    let mut m = visitor_msg(&f, &v, "m3", "closed?");
+    m.target = ConversationTarget::Existing(c.id.clone());
+    assert!(matches!(
+        s.append_message(m).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let kinds: Vec<String> = s
+        .list_events(&f.ws.id, &c.id, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "status_changed",
+            "status_changed",
+            "assigned",
+            "status_changed"
+        ]
+    );
+}
+
+async fn keyset_pages_and_filters(f: Fixture) {
+    let s = &f.store;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let v = s
+            .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+            .await
+            .unwrap();
+        let a = s
+            .append_message(visitor_msg(&f, &v, &format!("k{i}"), "hi"))
+            .await
+            .unwrap();
+        ids.push(a.conversation.id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<ActivityCursor> = None;
+    loop {
+        let page = s
+            .list_conversations(&f.ws.id, &ConversationFilter::default(), cursor.as_ref(), 3)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        cursor = Some(ActivityCursor {
+            last_activity_at: last.last_activity_at,
+            id: last.id.clone(),
+        });
+        seen.extend(page.into_iter().map(|c| c.id));
+    }
+    ids.reverse();
+    assert_eq!(seen, ids, "newest activity first, every conversation once");
+    let open = ConversationFilter {
+        status: Some(ConversationStatus::Resolved),
+        ..Default::default()
+    };
+    assert!(
+        s.list_conversations(&f.ws.id, &open, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let un = ConversationFilter {
+        unassigned: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_conversations(&f.ws.id, &un, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        7
+    );
+    let contacts = s.list_contacts(&f.ws.id, None, 4).await.unwrap();
+    assert_eq!(contacts.len(), 4);
+    let rest = s
+        .list_contacts(&f.ws.id, Some(&contacts[3].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 3);
+}
+
+async fn tenants_are_isolated(f: Fixture) {
+    let s = &f.store;
+    let v = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap();
+    let a = s
+        .append_message(visitor_msg(&f, &v, "m1", "hi"))
+        .await
+        .unwrap();
+    let other = s
+        .create_workspace(&format!("other-{}", new_id()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.get_conversation(&other.id, &a.conversation.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.get_contact(&other.id, &v.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        s.list_conversations(&other.id, &ConversationFilter::default(), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        s.get_user(&other.id, &f.agent.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn sessions_keys_and_reads(f: Fixture) {
+    let s = &f.store;
+    let sess = s
+        .create_session(&f.agent.id, "h1", now_ms() + 60_000)
+        .await
+        .unwrap();
+    let rotated = s
+        .rotate_session("h1", "h2", now_ms() + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(rotated.id, sess.id);
+    assert!(matches!(
+        s.rotate_session("h1", "h3", now_ms() + 60_000).await,
+        Err(StoreError::NotFound)
+    ));
+    s.revoke_session(&sess.id).await.unwrap();
+    assert!(s.get_session(&sess.id).await.unwrap().revoked_at.is_some());
+    assert!(matches!(
+        s.rotate_session("h2", "h4", now_ms() + 60_000).await,
+        Err(StoreError::NotFound)
+    ));
+    let key = s
+        .create_api_key(&f.ws.id, "erp", "khash", "kefu_sk_ab")
+        .await
+        .unwrap();
+    assert_eq!(s.find_api_key("khash").await.unwrap().unwrap().id, key.id);
+    s.revoke_api_key(&f.ws.id, &key.id).await.unwrap();
+    assert!(s.find_api_key("khash").await.unwrap().is_none());
+    let dup = s
+        .create_user(NewUser {
+            workspace_id: f.ws.id.clone(),
+            email: f.agent.email.to_uppercase(),
+            name: "x".into(),
+            password_hash: "x".into(),
+            role: Role::Agent,
+            capacity: 1,
+        })
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(_))),
+        "emails are unique, case-insensitively"
+    );
+    let v = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap();
+    let a = s
+        .append_message(visitor_msg(&f, &v, "m1", "hi"))
+        .await
+        .unwrap();
+    assert!(
+        s.mark_read(&a.conversation.id, "agent", &f.agent.id, 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.mark_read(&a.conversation.id, "agent", &f.agent.id, 1)
+            .await
+            .unwrap(),
+        "never moves back or stays"
+    );
+    assert_eq!(
+        s.read_position(&a.conversation.id, &f.agent.id)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite().await).await } )* }
+        mod on_postgres { $( #[tokio::test] async fn $name() { super::$name(super::postgres().await).await } )* }
+    };
+}
+
+suite!(
+    first_message_opens_conversation_and_dedupes,
+    seq_is_dense_under_concurrency,
+    status_machine_and_events,
+    keyset_pages_and_filters,
+    tenants_are_isolated,
+    sessions_keys_and_reads,
+);
