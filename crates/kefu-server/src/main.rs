@@ -1,1 +1,243 @@
-fn main() {}
+//! The `kefu` command.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use kefu_core::Role;
+use kefu_server::{
+    app,
+    auth::{password, tokens::random_token},
+    config::Config,
+};
+use kefu_store::{NewInbox, NewUser, Store, StoreOptions};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "kefu",
+    version,
+    about = "Self-hosted customer service: live chat, routing, bots, integrations."
+)]
+struct Cli {
+    /// TOML configuration file (see kefu.example.toml). KEFU_* variables override it.
+    #[arg(long, short, global = true, env = "KEFU_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the OpenAPI document of the REST API.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user, and the workspace if it does not exist yet.
+    Create {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters. Prefer the KEFU_USER_PASSWORD variable: arguments show in `ps`.
+        #[arg(long, env = "KEFU_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "agent")]
+        role: Role,
+        #[arg(long)]
+        name: Option<String>,
+        /// Most conversations automatic routing may assign at once.
+        #[arg(long, default_value_t = 5)]
+        capacity: i64,
+    },
+}
+
+fn init_logging(cfg: &Config) {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    if cfg.log_format == "json" {
+        fmt().json().with_env_filter(filter).init();
+    } else {
+        fmt().with_env_filter(filter).init();
+    }
+}
+
+async fn open_store(cfg: &Config) -> Result<Store> {
+    let opts = StoreOptions {
+        max_batch: cfg.store.max_batch,
+        pool_size: cfg.store.pool_size,
+    };
+    let store = Store::open(cfg.database_url().expose(), &opts)
+        .await
+        .context("opening the database")?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        println!("{}", serde_json::to_string_pretty(&kefu_server::openapi())?);
+        return Ok(());
+    }
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    cfg.prepare_data_dir()?;
+    init_logging(&cfg);
+    match cli.command {
+        Command::Serve => serve(cfg).await,
+        Command::Migrate => {
+            let store = open_store(&cfg).await?;
+            store.close().await;
+            println!("migrations applied ({})", store.backend_name());
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    workspace,
+                    email,
+                    password,
+                    role,
+                    name,
+                    capacity,
+                },
+        } => {
+            let store = open_store(&cfg).await?;
+            let hash = password::hash(&password)?;
+            let (ws, created) = store.ensure_workspace(&workspace).await?;
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or("agent").to_string());
+            let user = store
+                .create_user(NewUser {
+                    workspace_id: ws.id.clone(),
+                    email,
+                    name,
+                    password_hash: hash,
+                    role,
+                    capacity,
+                })
+                .await?;
+            store.close().await;
+            if created {
+                println!("created workspace {:?} ({})", ws.name, ws.id);
+            }
+            println!(
+                "created {} {} ({}) in workspace {:?}",
+                user.role, user.email, user.id, ws.name
+            );
+            Ok(())
+        }
+        Command::Openapi => unreachable!("handled above"),
+    }
+}
+
+async fn serve(cfg: Config) -> Result<()> {
+    let started = std::time::Instant::now();
+    let listener = app::bind(cfg.listen)?;
+    let addr = listener.local_addr()?;
+    let state = app::state(cfg).await?;
+    let first_run = bootstrap(&state.store).await?;
+    let cfg = state.cfg.clone();
+    tracing::info!(
+        %addr,
+        backend = state.store.backend_name(),
+        data_dir = %cfg.data_dir.display(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "kefu {} ready",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!(
+        "\nkefu is running at {}  (health: {}/readyz, API: {}/api/openapi.json)",
+        cfg.public_url, cfg.public_url, cfg.public_url
+    );
+    match first_run {
+        Some((email, pw)) => {
+            println!(
+                "First start: created workspace \"Default\" with an inbox and an owner account. This password is shown only once:"
+            );
+            println!("  email:    {email}\n  password: {pw}");
+            println!(
+                "Log in:  curl -s {}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{email}\",\"password\":\"{pw}\"}}'",
+                cfg.public_url
+            );
+        }
+        None => println!(
+            "Log in with an existing account at POST {}/api/v1/auth/login; add one with `kefu user create`.",
+            cfg.public_url
+        ),
+    }
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested: draining");
+        shutdown.cancel();
+    });
+    app::serve(state, listener).await?;
+    Ok(())
+}
+
+/// On an empty database: a default workspace, inbox and owner with a random password.
+async fn bootstrap(store: &Store) -> Result<Option<(String, String)>> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let (ws, _) = store.ensure_workspace("Default").await?;
+    store
+        .create_inbox(NewInbox {
+            workspace_id: ws.id.clone(),
+            name: "Website".into(),
+            display_name: "Customer service · 在线客服".into(),
+            welcome_text: "Hi! How can we help? 您好，请问有什么可以帮您？".into(),
+            allowed_origins: vec![],
+        })
+        .await?;
+    let pw = random_token(12);
+    let hash = password::hash(&pw)?;
+    let email = "admin@kefu.local".to_string();
+    let user = NewUser {
+        workspace_id: ws.id,
+        email: email.clone(),
+        name: "Admin".into(),
+        password_hash: hash,
+        role: Role::Owner,
+        capacity: 10,
+    };
+    match store.create_user(user).await {
+        Ok(_) => Ok(Some((email, pw))),
+        Err(kefu_store::StoreError::Conflict(_)) => Ok(None),
+        Err(e) => bail!(e),
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -111,6 +111,15 @@ impl Store {
         from_row(&r)
     }
 
+    /// A user by id, whatever their workspace (for refreshing a session).
+    pub async fn find_user(&self, id: &str) -> Result<Option<User>> {
+        let r = sqlx::query(concat!("SELECT ", cols!(), " FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        r.as_ref().map(from_row).transpose()
+    }
+
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         let r = sqlx::query(concat!("SELECT ", cols!(), " FROM users WHERE email = $1"))
             .bind(normalize_email(email))

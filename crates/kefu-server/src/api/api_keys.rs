@@ -1,0 +1,73 @@
+//! Workspace API keys for server-to-server calls (admins manage them).
+
+use crate::{
+    app::SharedState,
+    auth::{Auth, tokens},
+    error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
+};
+use axum::{extract::State, http::StatusCode};
+use kefu_store::ApiKey;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedKey {
+    /// Shown once: kefu stores only its hash.
+    pub key: String,
+    pub api_key: ApiKey,
+}
+
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+) -> ApiResult<ApiJson<Vec<ApiKey>>> {
+    who.require_admin()?;
+    Ok(ApiJson(
+        state.store.list_api_keys(who.workspace_id()).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])), request_body = CreateKey,
+    responses((status = 201, body = CreatedKey), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<CreateKey>,
+) -> ApiResult<(StatusCode, ApiJson<CreatedKey>)> {
+    who.require_admin()?;
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::validation("name must be 1 to 100 characters"));
+    }
+    let key = tokens::new_api_key();
+    let prefix: String = key.chars().take(tokens::API_KEY_PREFIX.len() + 4).collect();
+    let api_key = state
+        .store
+        .create_api_key(who.workspace_id(), name, &tokens::sha256_hex(&key), &prefix)
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(CreatedKey { key, api_key })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api_keys", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 404, body = ErrorBody)))]
+pub async fn revoke(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    who.require_admin()?;
+    state
+        .store
+        .revoke_api_key(who.workspace_id(), &id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "API key"))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,44 @@
+//! Contacts (visitors), for agents.
+
+use super::{Page, PageQuery, page_limit, page_of};
+use crate::{
+    app::SharedState,
+    auth::Auth,
+    error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
+};
+use axum::extract::State;
+use kefu_store::Contact;
+
+/// Contacts, newest first.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Page<Contact>), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<Page<Contact>>> {
+    who.require_staff()?;
+    let limit = page_limit(q.limit)?;
+    let rows = state
+        .store
+        .list_contacts(who.workspace_id(), q.cursor.as_deref(), limit + 1)
+        .await?;
+    Ok(ApiJson(page_of(rows, limit, |c| c.id.clone())))
+}
+
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Contact), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<Contact>> {
+    who.require_staff()?;
+    Ok(ApiJson(
+        state
+            .store
+            .get_contact(who.workspace_id(), &id)
+            .await
+            .map_err(|e| ApiError::from_store(e, "contact"))?,
+    ))
+}

@@ -1,0 +1,291 @@
+//! Conversations and their messages.
+
+use super::{Page, page_limit, page_of};
+use crate::{
+    app::SharedState,
+    auth::{Auth, Principal},
+    chat::{self, SendRequest, visible_conversation},
+    error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
+};
+use axum::{extract::State, http::StatusCode};
+use kefu_core::{ConversationStatus, Message, MessageKind};
+use kefu_store::{ActivityCursor, Conversation, ConversationFilter, Event};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub status: Option<ConversationStatus>,
+    pub inbox_id: Option<String>,
+    /// A user id, `me`, or `none` for unassigned conversations.
+    pub assignee: Option<String>,
+    pub contact_id: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 200; default 50.
+    pub limit: Option<i64>,
+}
+
+/// Conversations by most recent activity, with filters.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Page<Conversation>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<ApiJson<Page<Conversation>>> {
+    who.require_staff()?;
+    let limit = page_limit(q.limit)?;
+    let mut filter = ConversationFilter {
+        status: q.status,
+        inbox_id: q.inbox_id,
+        contact_id: q.contact_id,
+        ..Default::default()
+    };
+    match q.assignee.as_deref() {
+        None => {}
+        Some("none") => filter.unassigned = true,
+        Some("me") => match &who {
+            Principal::Agent { user_id, .. } => filter.assignee_id = Some(user_id.clone()),
+            _ => return Err(ApiError::validation("assignee=me needs an agent token")),
+        },
+        Some(id) => filter.assignee_id = Some(id.to_string()),
+    }
+    let cursor = match q.cursor.as_deref() {
+        Some(c) => Some(ActivityCursor::decode(c).ok_or_else(|| {
+            ApiError::bad_request("bad_cursor", "cursor is not one this API returned")
+        })?),
+        None => None,
+    };
+    let rows = state
+        .store
+        .list_conversations(who.workspace_id(), &filter, cursor.as_ref(), limit + 1)
+        .await?;
+    Ok(ApiJson(page_of(rows, limit, |c| {
+        ActivityCursor {
+            last_activity_at: c.last_activity_at,
+            id: c.id.clone(),
+        }
+        .encode()
+    })))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<Conversation>> {
+    Ok(ApiJson(visible_conversation(&state, &who, &id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: ConversationStatus,
+}
+
+/// Move a conversation through its state machine (open, pending, resolved, closed).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/status", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = StatusChange,
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition")))]
+pub async fn set_status(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<StatusChange>,
+) -> ApiResult<ApiJson<Conversation>> {
+    Ok(ApiJson(
+        chat::change_status(&state, &who, &id, req.status).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    /// An agent of the workspace, or null to unassign.
+    pub assignee_id: Option<String>,
+}
+
+/// Assign a conversation to an agent (or unassign).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = Assignment,
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn assign(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<Assignment>,
+) -> ApiResult<ApiJson<Conversation>> {
+    Ok(ApiJson(
+        chat::assign(&state, &who, &id, req.assignee_id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// The audit trail: creation, status changes, assignments.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/events", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path), EventQuery),
+    responses((status = 200, body = Page<Event>), (status = 404, body = ErrorBody)))]
+pub async fn events(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<EventQuery>,
+) -> ApiResult<ApiJson<Page<Event>>> {
+    who.require_staff()?;
+    let conv = visible_conversation(&state, &who, &id).await?;
+    let limit = page_limit(q.limit)?;
+    let rows = state
+        .store
+        .list_events(&conv.workspace_id, &conv.id, q.cursor.as_deref(), limit + 1)
+        .await?;
+    Ok(ApiJson(page_of(rows, limit, |e| e.id.clone())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageQuery {
+    /// Messages with a greater `seq` (resume / read forward). Default 0.
+    pub after_seq: Option<i64>,
+    /// Messages with a smaller `seq` (scroll back). Exclusive with `after_seq`.
+    pub before_seq: Option<i64>,
+    /// 1 to 200; default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MessagePage {
+    /// Oldest first.
+    pub items: Vec<Message>,
+    /// Whether more messages exist in the requested direction.
+    pub has_more: bool,
+}
+
+/// Messages by `seq`. Visitors never see private notes.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path), MessageQuery),
+    responses((status = 200, body = MessagePage), (status = 404, body = ErrorBody)))]
+pub async fn list_messages(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<MessageQuery>,
+) -> ApiResult<ApiJson<MessagePage>> {
+    let conv = visible_conversation(&state, &who, &id).await?;
+    let limit = page_limit(q.limit)?;
+    let notes = who.sees_notes();
+    let mut items = match (q.after_seq, q.before_seq) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(
+                "give after_seq or before_seq, not both",
+            ));
+        }
+        (_, Some(before)) => {
+            state
+                .store
+                .list_messages_before(&conv.id, before, limit + 1, notes)
+                .await?
+        }
+        (after, None) => {
+            state
+                .store
+                .list_messages(&conv.id, after.unwrap_or(0).max(0), None, limit + 1, notes)
+                .await?
+        }
+    };
+    let has_more = items.len() as i64 > limit;
+    if has_more {
+        if q.before_seq.is_some() {
+            items.remove(0);
+        } else {
+            items.truncate(limit as usize);
+        }
+    }
+    Ok(ApiJson(MessagePage { items, has_more }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    /// Idempotency key: a retry with the same key is stored once and answered the same.
+    pub client_msg_id: Option<String>,
+    #[serde(default = "text_kind")]
+    pub kind: MessageKind,
+    #[serde(default)]
+    pub content: String,
+    pub attachment_id: Option<String>,
+}
+
+fn text_kind() -> MessageKind {
+    MessageKind::Text
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SendResult {
+    pub message: Message,
+    /// True when `client_msg_id` was seen before and nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// Send a message (the HTTP alternative to the WebSocket `send` frame).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = SendMessage,
+    responses((status = 201, body = SendResult), (status = 200, body = SendResult, description = "Duplicate of an earlier send"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn send_message(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<SendMessage>,
+) -> ApiResult<(StatusCode, ApiJson<SendResult>)> {
+    let r = chat::send(
+        &state,
+        &who,
+        SendRequest {
+            client_msg_id: req.client_msg_id,
+            conversation_id: Some(id),
+            kind: req.kind,
+            content: req.content,
+            attachment_id: req.attachment_id,
+        },
+    )
+    .await?;
+    let status = if r.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        ApiJson(SendResult {
+            message: r.message,
+            duplicate: r.duplicate,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadReceipt {
+    /// Read up to and including this `seq`.
+    pub seq: i64,
+}
+
+/// Record a read receipt.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = ReadReceipt, responses((status = 204, description = "Recorded"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn read(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ReadReceipt>,
+) -> ApiResult<StatusCode> {
+    chat::read(&state, &who, &id, req.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,154 @@
+//! Inboxes (website widgets).
+
+use super::{Page, PageQuery, page_limit, page_of};
+use crate::{
+    app::SharedState,
+    auth::Auth,
+    error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
+};
+use axum::{extract::State, http::StatusCode};
+use kefu_store::{Inbox, InboxPatch, NewInbox};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInbox {
+    pub name: String,
+    /// Origins allowed to embed the widget, e.g. `https://shop.example.com`. Empty: any.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Title the widget shows; defaults to `name`.
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub welcome_text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInbox {
+    pub name: Option<String>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub display_name: Option<String>,
+    pub welcome_text: Option<String>,
+}
+
+fn check_origins(origins: &[String]) -> ApiResult<()> {
+    for o in origins {
+        let ok = (o.starts_with("https://") || o.starts_with("http://"))
+            && !o
+                .trim_end_matches('/')
+                .contains(|c: char| c.is_whitespace())
+            && o.len() <= 255;
+        let path = o.splitn(4, '/').nth(3).unwrap_or("");
+        if !ok || !path.is_empty() {
+            return Err(ApiError::validation(format!(
+                "{o:?} is not an origin like https://shop.example.com"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_text(name: &str, v: &str, max: usize) -> ApiResult<()> {
+    if v.chars().count() > max {
+        return Err(ApiError::validation(format!(
+            "{name} is longer than {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/v1/inboxes", tag = "inboxes", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Page<Inbox>), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<Page<Inbox>>> {
+    who.require_staff()?;
+    let limit = page_limit(q.limit)?;
+    let rows = state
+        .store
+        .list_inboxes(who.workspace_id(), q.cursor.as_deref(), limit + 1)
+        .await?;
+    Ok(ApiJson(page_of(rows, limit, |i| i.id.clone())))
+}
+
+/// Create an inbox (admins). The response's `public_key` goes in the widget snippet.
+#[utoipa::path(post, path = "/api/v1/inboxes", tag = "inboxes", security(("bearer" = [])), request_body = CreateInbox,
+    responses((status = 201, body = Inbox), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<CreateInbox>,
+) -> ApiResult<(StatusCode, ApiJson<Inbox>)> {
+    who.require_admin()?;
+    if req.name.trim().is_empty() {
+        return Err(ApiError::validation("name must not be empty"));
+    }
+    check_text("name", &req.name, 100)?;
+    check_text("welcome_text", &req.welcome_text, 1000)?;
+    check_origins(&req.allowed_origins)?;
+    let inbox = state
+        .store
+        .create_inbox(NewInbox {
+            workspace_id: who.workspace_id().to_string(),
+            display_name: req.display_name.unwrap_or_else(|| req.name.clone()),
+            name: req.name,
+            allowed_origins: req.allowed_origins,
+            welcome_text: req.welcome_text,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(inbox)))
+}
+
+#[utoipa::path(get, path = "/api/v1/inboxes/{id}", tag = "inboxes", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Inbox), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<Inbox>> {
+    who.require_staff()?;
+    Ok(ApiJson(
+        state
+            .store
+            .get_inbox(who.workspace_id(), &id)
+            .await
+            .map_err(|e| ApiError::from_store(e, "inbox"))?,
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/inboxes/{id}", tag = "inboxes", security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateInbox,
+    responses((status = 200, body = Inbox), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateInbox>,
+) -> ApiResult<ApiJson<Inbox>> {
+    who.require_admin()?;
+    if let Some(o) = &req.allowed_origins {
+        check_origins(o)?;
+    }
+    if let Some(n) = &req.name {
+        check_text("name", n, 100)?;
+    }
+    if let Some(w) = &req.welcome_text {
+        check_text("welcome_text", w, 1000)?;
+    }
+    let patch = InboxPatch {
+        name: req.name,
+        allowed_origins: req.allowed_origins,
+        display_name: req.display_name,
+        welcome_text: req.welcome_text,
+    };
+    Ok(ApiJson(
+        state
+            .store
+            .update_inbox(who.workspace_id(), &id, patch)
+            .await
+            .map_err(|e| ApiError::from_store(e, "inbox"))?,
+    ))
+}

@@ -1,0 +1,173 @@
+//! The REST API under `/api/v1`, its OpenAPI document (generated from the
+//! handlers' annotations by utoipa) and the health endpoints.
+
+pub mod api_keys;
+pub mod attachments;
+pub mod auth;
+pub mod contacts;
+pub mod conversations;
+pub mod inboxes;
+pub mod users;
+pub mod widget;
+
+use crate::{app::SharedState, error::ApiError};
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::get,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{
+    Modify, OpenApi, ToSchema,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kefu API", description = "REST API of kefu, the self-hosted customer-service system. Realtime messaging is on the WebSocket at /ws (see docs/protocol.md)."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::ErrorBody)),
+    tags(
+        (name = "auth", description = "Agent login sessions"),
+        (name = "users", description = "Members of the workspace"),
+        (name = "inboxes", description = "Website widgets and other channels"),
+        (name = "contacts", description = "Visitors and customers"),
+        (name = "conversations", description = "Conversations and their messages"),
+        (name = "widget", description = "Endpoints the visitor widget calls"),
+        (name = "attachments", description = "File uploads"),
+        (name = "api_keys", description = "Keys for server-to-server calls"),
+        (name = "health", description = "Liveness and readiness")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An agent access token, a visitor token, or a workspace API key (kefu_sk_…)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// A page of a keyset-paginated list. Pass `next_cursor` as `cursor` to get
+/// the next page; `null` means this was the last.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Query of list endpoints.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 200; default 50.
+    pub limit: Option<i64>,
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// The effective page size.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::validation(format!(
+            "limit must be between 1 and {MAX_LIMIT}, not {n}"
+        ))),
+    }
+}
+
+/// Builds a page from `limit + 1` fetched rows: the extra row only says
+/// whether there is a next page.
+pub fn page_of<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(cursor_of)
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
+}
+
+/// All routes of the API, and the OpenAPI document describing them.
+pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::openapi::OpenApi) {
+    // Uploads get their own body limit; everything else the JSON one.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(attachments::upload))
+        .layer(DefaultBodyLimit::max(limits.max_upload_bytes + 64 * 1024));
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get_one, users::update))
+        .routes(routes!(inboxes::list, inboxes::create))
+        .routes(routes!(inboxes::get_one, inboxes::update))
+        .routes(routes!(contacts::list))
+        .routes(routes!(contacts::get_one))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get_one))
+        .routes(routes!(conversations::set_status))
+        .routes(routes!(conversations::assign))
+        .routes(routes!(conversations::events))
+        .routes(routes!(conversations::read))
+        .routes(routes!(
+            conversations::list_messages,
+            conversations::send_message
+        ))
+        .routes(routes!(widget::session))
+        .routes(routes!(widget::my_conversations))
+        .routes(routes!(attachments::download))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .merge(uploads)
+        .split_for_parts();
+    let doc = api.clone();
+    let router = router.route(
+        "/api/openapi.json",
+        get(move || async move { Json(doc.clone()) }),
+    );
+    (router, api)
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is up")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the store answers and the server is not draining.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Ready"), (status = 503, body = crate::error::ErrorBody)))]
+async fn readyz(State(state): State<SharedState>) -> axum::response::Response {
+    if state.shutdown.is_cancelled() {
+        return ApiError::unavailable("draining").into_response();
+    }
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => ApiError::unavailable(format!("store unreachable: {e}")).into_response(),
+    }
+}

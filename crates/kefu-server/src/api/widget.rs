@@ -1,0 +1,169 @@
+//! What the visitor widget calls: start or resume a visitor session.
+
+use crate::{
+    app::{ClientIp, SharedState},
+    auth::{Auth, Principal},
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
+};
+use axum::{
+    extract::State,
+    http::{HeaderMap, header},
+};
+use kefu_store::{Conversation, ConversationFilter, Inbox, StoreError, VisitInfo};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    /// The inbox's public key from the widget snippet.
+    pub inbox_key: String,
+    /// A token from an earlier session, to resume the same visitor.
+    pub visitor_token: Option<String>,
+    pub page_url: Option<String>,
+    pub referrer: Option<String>,
+    pub language: Option<String>,
+}
+
+/// What the widget shows about its inbox.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WidgetInbox {
+    pub display_name: String,
+    pub welcome_text: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionResponse {
+    /// Bearer token for this visitor (REST and WebSocket); keep it to resume.
+    pub visitor_token: String,
+    pub contact_id: String,
+    /// True when an earlier visitor was resumed.
+    pub resumed: bool,
+    pub inbox: WidgetInbox,
+}
+
+/// Whether a page at `origin` may embed this inbox's widget. Requests without
+/// an Origin header (apps, servers) are not browsers embedding the widget.
+pub fn origin_allowed(inbox: &Inbox, origin: Option<&str>) -> bool {
+    match origin {
+        _ if inbox.allowed_origins.is_empty() => true,
+        None => true,
+        Some(o) => inbox.allowed_origins.iter().any(|a| {
+            a.trim_end_matches('/')
+                .eq_ignore_ascii_case(o.trim_end_matches('/'))
+        }),
+    }
+}
+
+fn clip(v: Option<String>, max: usize) -> Option<String> {
+    v.map(|s| s.chars().take(max).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+/// Start (or resume) a visitor session for the widget.
+#[utoipa::path(post, path = "/api/v1/widget/session", tag = "widget", request_body = SessionRequest,
+    responses((status = 200, body = SessionResponse), (status = 403, body = ErrorBody, description = "origin_not_allowed"), (status = 404, body = ErrorBody)))]
+pub async fn session(
+    State(state): State<SharedState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<SessionRequest>,
+) -> ApiResult<ApiJson<SessionResponse>> {
+    let inbox = state
+        .store
+        .find_inbox_by_key(req.inbox_key.trim())
+        .await?
+        .ok_or_else(|| ApiError::not_found("inbox"))?;
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if !origin_allowed(&inbox, origin) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this site may not embed the chat",
+        ));
+    }
+    let visit = VisitInfo {
+        page_url: clip(req.page_url, 2048),
+        referrer: clip(req.referrer, 2048),
+        language: clip(req.language, 35),
+        user_agent: clip(
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            512,
+        ),
+        ip: Some(ip.to_string()),
+    };
+    let previous = req
+        .visitor_token
+        .as_deref()
+        .and_then(|t| state.keys.check_visitor(t).ok())
+        .filter(|c| c.inbox == inbox.id && c.ws == inbox.workspace_id);
+    let (contact, resumed) = match previous {
+        Some(c) => match state
+            .store
+            .touch_contact(&inbox.workspace_id, &c.sub, visit.clone())
+            .await
+        {
+            Ok(contact) => (contact, true),
+            Err(StoreError::NotFound) => (
+                state
+                    .store
+                    .create_contact(&inbox.workspace_id, &inbox.id, visit)
+                    .await?,
+                false,
+            ),
+            Err(e) => return Err(e.into()),
+        },
+        None => (
+            state
+                .store
+                .create_contact(&inbox.workspace_id, &inbox.id, visit)
+                .await?,
+            false,
+        ),
+    };
+    let visitor_token = state.keys.visitor(
+        &contact.id,
+        &inbox.workspace_id,
+        &inbox.id,
+        state.cfg.auth.visitor_ttl_secs,
+    );
+    Ok(ApiJson(SessionResponse {
+        visitor_token,
+        contact_id: contact.id,
+        resumed,
+        inbox: WidgetInbox {
+            display_name: inbox.display_name,
+            welcome_text: inbox.welcome_text,
+        },
+    }))
+}
+
+/// The visitor's own conversations, newest first.
+#[utoipa::path(get, path = "/api/v1/widget/conversations", tag = "widget", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Conversation>), (status = 403, body = ErrorBody)))]
+pub async fn my_conversations(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+) -> ApiResult<ApiJson<Vec<Conversation>>> {
+    let Principal::Visitor {
+        contact_id,
+        workspace_id,
+        ..
+    } = &who
+    else {
+        return Err(ApiError::forbidden("this needs a visitor token"));
+    };
+    let filter = ConversationFilter {
+        contact_id: Some(contact_id.clone()),
+        ..Default::default()
+    };
+    Ok(ApiJson(
+        state
+            .store
+            .list_conversations(workspace_id, &filter, None, 50)
+            .await?,
+    ))
+}

@@ -1,0 +1,156 @@
+//! Assembles the server: shared state, the router, the listener, and the
+//! orderly shutdown (stop accepting → tell clients to reconnect → let the
+//! store commit what is in flight → exit).
+
+use crate::{
+    api,
+    auth::tokens::TokenKeys,
+    blob::{BlobStore, FsBlobs},
+    chat::Limiters,
+    config::Config,
+    error::ApiError,
+    hub::Hub,
+    ws,
+};
+use axum::{
+    Router,
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+    routing::get,
+};
+use ipnet::IpNet;
+use kefu_store::{Store, StoreOptions};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio_util::sync::CancellationToken;
+
+/// Everything a request handler or connection may need.
+pub struct AppState {
+    pub cfg: Arc<Config>,
+    pub store: Store,
+    pub hub: Hub,
+    pub keys: TokenKeys,
+    pub blobs: Arc<dyn BlobStore>,
+    pub limiters: Limiters,
+    /// Cancelled when the server starts draining.
+    pub shutdown: CancellationToken,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("store: {0}")]
+    Store(#[from] kefu_store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Opens (and migrates) the store and builds the state. `cfg` must have been
+/// through [`Config::prepare_data_dir`].
+pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
+    let opts = StoreOptions {
+        max_batch: cfg.store.max_batch,
+        pool_size: cfg.store.pool_size,
+    };
+    let store = Store::open(cfg.database_url().expose(), &opts).await?;
+    store.migrate().await?;
+    let trusted_proxies = cfg
+        .trusted_proxies
+        .iter()
+        .filter_map(|p| crate::client_ip::parse_net(p).ok())
+        .collect();
+    Ok(Arc::new(AppState {
+        keys: TokenKeys::new(cfg.secrets.token_key.expose()),
+        blobs: Arc::new(FsBlobs::new(cfg.data_dir.join("uploads"))),
+        limiters: Limiters::new(&cfg.limits),
+        hub: Hub::default(),
+        shutdown: CancellationToken::new(),
+        trusted_proxies,
+        store,
+        cfg: Arc::new(cfg),
+    }))
+}
+
+/// The whole HTTP surface.
+pub fn router(state: SharedState) -> Router {
+    let (api, _) = api::router(&state.cfg.limits);
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .merge(api)
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Binds with a deep accept backlog (tokio's default is 1024), so a burst
+/// of reconnecting clients is not refused.
+pub fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    let err = |source| StartError::Listen { addr, source };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(err)?;
+    socket.set_reuseaddr(true).map_err(err)?;
+    socket.bind(addr).map_err(err)?;
+    socket.listen(4096).map_err(err)
+}
+
+/// Serves until `state.shutdown` is cancelled, then drains.
+pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result<()> {
+    let pruner = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                t.tick().await;
+                state.limiters.prune();
+            }
+        })
+    };
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let token = state.shutdown.clone();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .await;
+    pruner.abort();
+    // Connections were told to reconnect elsewhere; give them a moment to go.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while state.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    state.store.close().await;
+    tracing::info!("stopped: store flushed");
+    result
+}
+
+/// The client address (through trusted proxies only).
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<SharedState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        Ok(ClientIp(crate::client_ip::client_ip(
+            peer,
+            &parts.headers,
+            &state.trusted_proxies,
+        )))
+    }
+}

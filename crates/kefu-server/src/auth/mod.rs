@@ -1,0 +1,8 @@
+//! Who is asking: passwords, tokens, API keys, and the [`Principal`] every
+//! request and connection is resolved to before it touches data.
+
+pub mod password;
+pub mod principal;
+pub mod tokens;
+
+pub use principal::{Auth, Principal};

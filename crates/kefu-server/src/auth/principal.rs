@@ -1,0 +1,185 @@
+//! The resolved identity behind a request or connection, and the checks that
+//! keep every caller inside its workspace (and every visitor inside their
+//! own conversations).
+
+use super::tokens::{API_KEY_PREFIX, sha256_hex};
+use crate::{
+    app::SharedState,
+    error::{ApiError, ApiResult},
+};
+use axum::{extract::FromRequestParts, http::request::Parts};
+use kefu_core::{Role, Sender, SenderKind};
+use kefu_store::{Conversation, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A logged-in member of a workspace.
+    Agent {
+        user_id: String,
+        workspace_id: String,
+        role: Role,
+        session_id: String,
+    },
+    /// A website visitor: sees only their own conversations.
+    Visitor {
+        contact_id: String,
+        workspace_id: String,
+        inbox_id: String,
+    },
+    /// A server-to-server integration with admin rights in its workspace.
+    ApiKey {
+        key_id: String,
+        workspace_id: String,
+    },
+}
+
+impl Principal {
+    pub fn workspace_id(&self) -> &str {
+        match self {
+            Principal::Agent { workspace_id, .. }
+            | Principal::Visitor { workspace_id, .. }
+            | Principal::ApiKey { workspace_id, .. } => workspace_id,
+        }
+    }
+
+    /// The sender of messages this principal writes.
+    pub fn sender(&self) -> Sender {
+        match self {
+            Principal::Agent { user_id, .. } => Sender {
+                kind: SenderKind::Agent,
+                id: user_id.clone(),
+            },
+            Principal::Visitor { contact_id, .. } => Sender {
+                kind: SenderKind::Visitor,
+                id: contact_id.clone(),
+            },
+            Principal::ApiKey { key_id, .. } => Sender {
+                kind: SenderKind::Api,
+                id: key_id.clone(),
+            },
+        }
+    }
+
+    pub fn actor(&self) -> kefu_store::Actor {
+        let s = self.sender();
+        kefu_store::Actor {
+            kind: s.kind,
+            id: s.id,
+        }
+    }
+
+    pub fn is_visitor(&self) -> bool {
+        matches!(self, Principal::Visitor { .. })
+    }
+
+    /// Agents and API keys: the people and systems serving visitors.
+    pub fn require_staff(&self) -> ApiResult<()> {
+        if self.is_visitor() {
+            Err(ApiError::forbidden("this needs an agent or API key"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Owners, admins and API keys.
+    pub fn require_admin(&self) -> ApiResult<()> {
+        match self {
+            Principal::Agent { role, .. } if role.can_administer() => Ok(()),
+            Principal::ApiKey { .. } => Ok(()),
+            _ => Err(ApiError::forbidden("this needs an admin or owner")),
+        }
+    }
+
+    /// Whether this principal may see `conv`. Callers answer "not found"
+    /// otherwise, so ids of others' conversations reveal nothing.
+    pub fn can_see(&self, conv: &Conversation) -> bool {
+        match self {
+            Principal::Visitor {
+                contact_id,
+                workspace_id,
+                ..
+            } => &conv.contact_id == contact_id && &conv.workspace_id == workspace_id,
+            other => conv.workspace_id == other.workspace_id(),
+        }
+    }
+
+    /// Whether private notes are shown.
+    pub fn sees_notes(&self) -> bool {
+        !self.is_visitor()
+    }
+}
+
+/// Resolves a bearer credential (access token, visitor token or API key).
+pub async fn authenticate(state: &SharedState, token: &str) -> ApiResult<Principal> {
+    let token = token.trim();
+    if token.starts_with(API_KEY_PREFIX) {
+        let key = state
+            .store
+            .find_api_key(&sha256_hex(token))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
+        return Ok(Principal::ApiKey {
+            key_id: key.id,
+            workspace_id: key.workspace_id,
+        });
+    }
+    if let Ok(c) = state.keys.check_access(token) {
+        let session = match state.store.get_session(&c.sid).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound) => return Err(ApiError::unauthorized("session not found")),
+            Err(e) => return Err(e.into()),
+        };
+        if session.revoked_at.is_some() || session.user_id != c.sub {
+            return Err(ApiError::unauthorized("session has ended; log in again"));
+        }
+        let user = match state.store.get_user(&c.ws, &c.sub).await {
+            Ok(u) if u.active => u,
+            Ok(_) | Err(StoreError::NotFound) => {
+                return Err(ApiError::unauthorized("account is deactivated"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        return Ok(Principal::Agent {
+            user_id: user.id,
+            workspace_id: user.workspace_id,
+            role: user.role,
+            session_id: session.id,
+        });
+    }
+    if let Ok(c) = state.keys.check_visitor(token) {
+        return Ok(Principal::Visitor {
+            contact_id: c.sub,
+            workspace_id: c.ws,
+            inbox_id: c.inbox,
+        });
+    }
+    Err(ApiError::unauthorized("invalid or expired token"))
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// Extractor: the authenticated principal of a REST request.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<SharedState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers)
+            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+        Ok(Auth(authenticate(state, token).await?))
+    }
+}

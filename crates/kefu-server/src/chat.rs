@@ -1,0 +1,321 @@
+//! The conversation service: everything that changes a conversation goes
+//! through here, whether it came over REST or WebSocket, so validation,
+//! persistence and fan-out happen the same way and in the same order:
+//! check → store durably → publish.
+
+use crate::{
+    app::SharedState,
+    auth::Principal,
+    error::{ApiError, ApiResult},
+    hub::{contact_topic, workspace_topic},
+};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
+use kefu_core::{
+    AgentStatus, AttachmentRef, ConversationStatus, MessageKind, protocol::ServerFrame,
+};
+use kefu_store::{Appended, Conversation, ConversationTarget, NewMessage, StoreError};
+use std::num::NonZeroU32;
+
+/// A message as a client asks to send it.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub client_msg_id: Option<String>,
+    pub conversation_id: Option<String>,
+    pub kind: MessageKind,
+    pub content: String,
+    pub attachment_id: Option<String>,
+}
+
+/// Per-key rate limits shared by every transport.
+pub struct Limiters {
+    pub visitor_messages: DefaultKeyedRateLimiter<String>,
+    pub login: DefaultKeyedRateLimiter<String>,
+}
+
+impl Limiters {
+    pub fn new(l: &crate::config::Limits) -> Self {
+        let per_min = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        Limiters {
+            visitor_messages: RateLimiter::keyed(per_min(l.visitor_messages_per_minute)),
+            login: RateLimiter::keyed(per_min(l.login_attempts_per_minute)),
+        }
+    }
+
+    /// Forgets idle keys so the limiters' memory stays bounded.
+    pub fn prune(&self) {
+        self.visitor_messages.retain_recent();
+        self.login.retain_recent();
+    }
+}
+
+/// `Err(seconds to wait)` when `key` is over its limit.
+pub fn check_rate(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), u64> {
+    limiter.check_key(&key.to_string()).map_err(|not_until| {
+        let clock = governor::clock::DefaultClock::default();
+        not_until.wait_time_from(clock.now()).as_secs().max(1)
+    })
+}
+
+/// Max length of a `client_msg_id`.
+const MAX_CLIENT_MSG_ID: usize = 128;
+
+/// Where frames about a conversation go: every agent of the workspace, and
+/// the visitor unless `agents_only`.
+fn topics(conv: &Conversation, agents_only: bool) -> Vec<String> {
+    let mut t = vec![workspace_topic(&conv.workspace_id)];
+    if !agents_only {
+        t.push(contact_topic(&conv.contact_id));
+    }
+    t
+}
+
+/// Loads a conversation the principal may see, or "not found".
+pub async fn visible_conversation(
+    state: &SharedState,
+    who: &Principal,
+    id: &str,
+) -> ApiResult<Conversation> {
+    match state.store.get_conversation(who.workspace_id(), id).await {
+        Ok(c) if who.can_see(&c) => Ok(c),
+        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::not_found("conversation")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Validates, stores and fans out a message. A resend of the same
+/// `client_msg_id` returns the first result and publishes nothing.
+pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> ApiResult<Appended> {
+    let limits = &state.cfg.limits;
+    let sender = who.sender();
+    if !req.kind.allowed_for(sender.kind) {
+        return Err(ApiError::validation(format!(
+            "a {} cannot send {} messages",
+            sender.kind.as_str(),
+            req.kind.as_str()
+        )));
+    }
+    if let Some(id) = &req.client_msg_id
+        && (id.is_empty() || id.len() > MAX_CLIENT_MSG_ID)
+    {
+        return Err(ApiError::validation(format!(
+            "client_msg_id must be 1 to {MAX_CLIENT_MSG_ID} bytes"
+        )));
+    }
+    let chars = req.content.chars().count();
+    if chars > limits.max_message_chars {
+        return Err(ApiError::validation(format!(
+            "message is {chars} characters; the limit is {}",
+            limits.max_message_chars
+        )));
+    }
+    if req.kind.needs_attachment() != req.attachment_id.is_some() {
+        return Err(ApiError::validation(if req.kind.needs_attachment() {
+            "image and file messages need an attachment_id"
+        } else {
+            "only image and file messages carry an attachment"
+        }));
+    }
+    if !req.kind.needs_attachment() && req.content.trim().is_empty() {
+        return Err(ApiError::validation("message text must not be empty"));
+    }
+    if let Principal::Visitor { contact_id, .. } = who {
+        check_rate(&state.limiters.visitor_messages, contact_id).map_err(ApiError::rate_limited)?;
+    }
+    let target = match (&req.conversation_id, who) {
+        (Some(id), _) => {
+            let conv = visible_conversation(state, who, id).await?;
+            ConversationTarget::Existing(conv.id)
+        }
+        (
+            None,
+            Principal::Visitor {
+                contact_id,
+                inbox_id,
+                ..
+            },
+        ) => ConversationTarget::VisitorActive {
+            inbox_id: inbox_id.clone(),
+            contact_id: contact_id.clone(),
+        },
+        (None, _) => return Err(ApiError::validation("conversation_id is required")),
+    };
+    let attachment = match &req.attachment_id {
+        Some(id) => Some(own_attachment(state, who, id, req.kind).await?),
+        None => None,
+    };
+    let new = NewMessage {
+        workspace_id: who.workspace_id().to_string(),
+        target,
+        sender,
+        client_msg_id: req.client_msg_id,
+        kind: req.kind,
+        content: req.content,
+        attachment,
+    };
+    let appended = state.store.append_message(new).await.map_err(|e| match e {
+        StoreError::Invalid(m) => {
+            ApiError::new(axum::http::StatusCode::CONFLICT, "conversation_closed", m)
+        }
+        other => ApiError::from_store(other, "conversation"),
+    })?;
+    if !appended.duplicate {
+        let conv = &appended.conversation;
+        if appended.created || appended.reopened_from.is_some() {
+            state
+                .hub
+                .publish_many(&topics(conv, false), &conversation_frame(conv));
+        }
+        let agents_only = !appended.message.kind.visible_to_visitor();
+        state.hub.publish_many(
+            &topics(conv, agents_only),
+            &ServerFrame::Message {
+                message: appended.message.clone(),
+            },
+        );
+    }
+    Ok(appended)
+}
+
+/// An attachment the principal uploaded and has not sent elsewhere yet.
+async fn own_attachment(
+    state: &SharedState,
+    who: &Principal,
+    id: &str,
+    kind: MessageKind,
+) -> ApiResult<AttachmentRef> {
+    let (a, sent_in) = state
+        .store
+        .get_attachment(who.workspace_id(), id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "attachment"))?;
+    if a.uploader_id != who.sender().id {
+        return Err(ApiError::not_found("attachment"));
+    }
+    if sent_in.is_some() {
+        return Err(ApiError::conflict("this attachment was already sent"));
+    }
+    if kind == MessageKind::Image && !crate::blob::is_inline_image(&a.content_type) {
+        return Err(ApiError::validation(format!(
+            "{} is not an image type kefu displays",
+            a.content_type
+        )));
+    }
+    Ok(AttachmentRef {
+        id: a.id,
+        name: a.name,
+        content_type: a.content_type,
+        size: a.size,
+    })
+}
+
+pub fn conversation_frame(conv: &Conversation) -> ServerFrame {
+    ServerFrame::Conversation {
+        conversation_id: conv.id.clone(),
+        status: conv.status,
+        assignee_id: conv.assignee_id.clone(),
+    }
+}
+
+pub async fn change_status(
+    state: &SharedState,
+    who: &Principal,
+    id: &str,
+    to: ConversationStatus,
+) -> ApiResult<Conversation> {
+    who.require_staff()?;
+    let conv = visible_conversation(state, who, id).await?;
+    let (_, after) = state
+        .store
+        .change_status(&conv.workspace_id, &conv.id, to, who.actor())
+        .await
+        .map_err(|e| ApiError::from_store(e, "conversation"))?;
+    state
+        .hub
+        .publish_many(&topics(&after, false), &conversation_frame(&after));
+    Ok(after)
+}
+
+pub async fn assign(
+    state: &SharedState,
+    who: &Principal,
+    id: &str,
+    assignee: Option<String>,
+) -> ApiResult<Conversation> {
+    who.require_staff()?;
+    let conv = visible_conversation(state, who, id).await?;
+    let after = state
+        .store
+        .assign(&conv.workspace_id, &conv.id, assignee, who.actor())
+        .await
+        .map_err(|e| ApiError::from_store(e, "conversation"))?;
+    state
+        .hub
+        .publish_many(&topics(&after, false), &conversation_frame(&after));
+    Ok(after)
+}
+
+/// Typing indicators are not stored; they go to the other side (and other agents).
+pub async fn typing(state: &SharedState, who: &Principal, id: &str, on: bool) -> ApiResult<()> {
+    let conv = visible_conversation(state, who, id).await?;
+    let s = who.sender();
+    let frame = ServerFrame::Typing {
+        conversation_id: conv.id.clone(),
+        sender_kind: s.kind.as_str().into(),
+        sender_id: s.id,
+        on,
+    };
+    state.hub.publish_many(&topics(&conv, false), &frame);
+    Ok(())
+}
+
+/// Stores a read receipt (forward only) and tells the other side.
+pub async fn read(state: &SharedState, who: &Principal, id: &str, seq: i64) -> ApiResult<()> {
+    let conv = visible_conversation(state, who, id).await?;
+    if seq < 0 || seq > conv.last_seq {
+        return Err(ApiError::validation(format!(
+            "seq must be between 0 and {}",
+            conv.last_seq
+        )));
+    }
+    let s = who.sender();
+    if state
+        .store
+        .mark_read(&conv.id, s.kind.as_str(), &s.id, seq)
+        .await?
+    {
+        let frame = ServerFrame::Read {
+            conversation_id: conv.id.clone(),
+            reader_kind: s.kind.as_str().into(),
+            reader_id: s.id,
+            seq,
+        };
+        state.hub.publish_many(&topics(&conv, false), &frame);
+    }
+    Ok(())
+}
+
+/// Stores an agent's availability and tells their colleagues.
+pub async fn set_presence(
+    state: &SharedState,
+    who: &Principal,
+    status: AgentStatus,
+) -> ApiResult<()> {
+    let Principal::Agent {
+        user_id,
+        workspace_id,
+        ..
+    } = who
+    else {
+        return Err(ApiError::forbidden("only agents have a presence"));
+    };
+    if state.store.set_user_status(user_id, status).await? {
+        state.hub.publish_many(
+            &[workspace_topic(workspace_id)],
+            &ServerFrame::Presence {
+                user_id: user_id.clone(),
+                status,
+            },
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! Configuration: a TOML file overridden by `KEFU_*` environment variables
+//! (`KEFU_LISTEN`, `KEFU_LIMITS__MAX_FRAME_BYTES`, …), with defaults that make
+//! `kefu serve` work with no file at all. kefu.example.toml documents every key.
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+/// A secret string: shows as `***` in `Debug` and `Display`, so it cannot
+/// leak through logs or error messages.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "<unset>" } else { "***" })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP/WebSocket server listens on.
+    pub listen: SocketAddr,
+    /// The URL users reach kefu at (used in links and printed at start).
+    pub public_url: String,
+    /// Where the SQLite database, uploads and generated secrets live.
+    pub data_dir: PathBuf,
+    /// Empty: SQLite in the data dir. `postgres://…` switches to PostgreSQL.
+    pub database_url: Secret,
+    /// `text` or `json` logs.
+    pub log_format: String,
+    /// Proxies whose `X-Forwarded-For` is believed (CIDRs, e.g. `10.0.0.0/8`).
+    pub trusted_proxies: Vec<String>,
+    pub limits: Limits,
+    pub auth: AuthConfig,
+    pub store: StoreConfig,
+    pub secrets: Secrets,
+}
+
+/// Every limit kefu enforces, in one place.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest WebSocket message accepted; larger ones close the connection with 1009.
+    pub max_frame_bytes: usize,
+    /// Longest message text, in characters.
+    pub max_message_chars: usize,
+    /// Largest upload.
+    pub max_upload_bytes: usize,
+    /// Largest JSON request body.
+    pub max_body_bytes: usize,
+    /// Messages a visitor may send per minute (REST and WebSocket together).
+    pub visitor_messages_per_minute: u32,
+    /// Frames per second a WebSocket connection may send, and the burst above it.
+    pub ws_frames_per_second: u32,
+    pub ws_frame_burst: u32,
+    /// Login attempts per minute per client address and per email.
+    pub login_attempts_per_minute: u32,
+    /// Frames queued for one connection before it counts as a slow consumer
+    /// and is disconnected (it then resumes from its last `seq`).
+    pub ws_queue_frames: usize,
+    /// WebSocket read and write buffer sizes per connection.
+    pub ws_read_buffer_bytes: usize,
+    pub ws_write_buffer_bytes: usize,
+    /// The server pings this often; a connection silent for `idle_timeout_secs` is closed.
+    pub heartbeat_secs: u64,
+    pub idle_timeout_secs: u64,
+    /// Time a new connection has to authenticate.
+    pub auth_timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 64 * 1024,
+            max_message_chars: 5000,
+            max_upload_bytes: 10 * 1024 * 1024,
+            max_body_bytes: 256 * 1024,
+            visitor_messages_per_minute: 60,
+            ws_frames_per_second: 20,
+            ws_frame_burst: 60,
+            login_attempts_per_minute: 10,
+            ws_queue_frames: 256,
+            ws_read_buffer_bytes: 4 * 1024,
+            ws_write_buffer_bytes: 4 * 1024,
+            heartbeat_secs: 25,
+            idle_timeout_secs: 75,
+            auth_timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Lifetime of an agent's access token.
+    pub access_ttl_secs: u64,
+    /// Lifetime of a refresh token (each use rotates it).
+    pub refresh_ttl_secs: u64,
+    /// Lifetime of a visitor token.
+    pub visitor_ttl_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            visitor_ttl_secs: 365 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Most writes the SQLite writer commits together.
+    pub max_batch: usize,
+    pub pool_size: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let d = kefu_store::StoreOptions::default();
+        StoreConfig {
+            max_batch: d.max_batch,
+            pool_size: d.pool_size,
+        }
+    }
+}
+
+/// Secrets; generated into `<data_dir>/secrets.toml` on first start when not given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Secrets {
+    /// Signs access and visitor tokens (HS256).
+    pub token_key: Secret,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            data_dir: PathBuf::from("./data"),
+            database_url: Secret::default(),
+            log_format: "text".into(),
+            trusted_proxies: Vec::new(),
+            limits: Limits::default(),
+            auth: AuthConfig::default(),
+            store: StoreConfig::default(),
+            secrets: Secrets::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("configuration file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then `KEFU_*` variables.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Missing(path.to_path_buf()));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig.merge(Env::prefixed("KEFU_").split("__"));
+        let mut cfg: Config = fig.extract().map_err(Box::new)?;
+        cfg.validate()?;
+        if cfg.public_url.is_empty() {
+            cfg.public_url = format!("http://{}", cfg.listen);
+        }
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let positive = [
+            ("limits.max_frame_bytes", l.max_frame_bytes),
+            ("limits.max_message_chars", l.max_message_chars),
+            ("limits.max_upload_bytes", l.max_upload_bytes),
+            ("limits.max_body_bytes", l.max_body_bytes),
+            ("limits.ws_queue_frames", l.ws_queue_frames),
+            ("limits.ws_read_buffer_bytes", l.ws_read_buffer_bytes),
+            ("limits.ws_write_buffer_bytes", l.ws_write_buffer_bytes),
+        ];
+        for (k, v) in positive {
+            if v == 0 {
+                return Err(ConfigError::Invalid(format!("{k} must be greater than 0")));
+            }
+        }
+        if l.visitor_messages_per_minute == 0
+            || l.ws_frames_per_second == 0
+            || l.login_attempts_per_minute == 0
+        {
+            return Err(ConfigError::Invalid(
+                "rate limits must be greater than 0".into(),
+            ));
+        }
+        if l.idle_timeout_secs <= l.heartbeat_secs {
+            return Err(ConfigError::Invalid(
+                "limits.idle_timeout_secs must exceed limits.heartbeat_secs".into(),
+            ));
+        }
+        for p in &self.trusted_proxies {
+            crate::client_ip::parse_net(p)
+                .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to SQLite in the data dir.
+    pub fn database_url(&self) -> Secret {
+        if self.database_url.is_empty() {
+            Secret::new(format!(
+                "sqlite://{}",
+                self.data_dir.join("kefu.db").display()
+            ))
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// Creates the data dir and fills in secrets that were not configured,
+    /// generating them once into `<data_dir>/secrets.toml` (mode 0600).
+    pub fn prepare_data_dir(&mut self) -> Result<(), ConfigError> {
+        let dir = self.data_dir.clone();
+        let io = |source| ConfigError::DataDir {
+            path: dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        std::fs::create_dir_all(dir.join("uploads")).map_err(io)?;
+        if self.secrets.token_key.is_empty() {
+            let path = dir.join("secrets.toml");
+            let stored: Secrets = if path.exists() {
+                Figment::from(Toml::file(&path))
+                    .extract()
+                    .map_err(Box::new)?
+            } else {
+                let s = Secrets {
+                    token_key: Secret::new(crate::auth::tokens::random_token(32)),
+                };
+                let text = toml_line("token_key", s.token_key.expose());
+                write_private(&path, &text).map_err(io)?;
+                s
+            };
+            if stored.token_key.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "{} has no token_key",
+                    path.display()
+                )));
+            }
+            self.secrets.token_key = stored.token_key;
+        }
+        Ok(())
+    }
+}
+
+fn toml_line(key: &str, value: &str) -> String {
+    format!(
+        "# Generated by kefu on first start. Keep private; back it up with the database.\n{key} = \"{value}\"\n"
+    )
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let mut c = Config::default();
+        c.secrets.token_key = Secret::new("hunter2");
+        c.database_url = Secret::new("postgres://u:pw@h/db");
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2") && !s.contains("pw@"), "{s}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "kefu.toml",
+                "listen = \"127.0.0.1:9000\"\n[limits]\nmax_frame_bytes = 1000\n",
+            )?;
+            jail.set_env("KEFU_LIMITS__MAX_FRAME_BYTES", "2000");
+            let c =
+                Config::load(Some(std::path::Path::new("kefu.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.limits.max_frame_bytes, 2000);
+            assert_eq!(c.public_url, "http://127.0.0.1:9000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("kefu.toml", "lisen = \"x\"\n")?;
+            let e = Config::load(Some(std::path::Path::new("kefu.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("lisen"), "{e}");
+            jail.create_file("kefu.toml", "[limits]\nmax_frame_bytes = 0\n")?;
+            assert!(Config::load(Some(std::path::Path::new("kefu.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,18 @@
+//! The kefu server: REST API, realtime gateway, auth, and the pieces the
+//! `kefu` command runs. See docs/architecture.md for how they fit.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod blob;
+pub mod chat;
+pub mod client_ip;
+pub mod config;
+pub mod error;
+pub mod hub;
+pub mod ws;
+
+/// The OpenAPI document of the REST API, as served at /api/openapi.json.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router(&config::Limits::default()).1
+}

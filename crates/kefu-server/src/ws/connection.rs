@@ -1,0 +1,554 @@
+//! One WebSocket connection, from handshake to close.
+//!
+//! A single task owns the socket: it reads client frames, writes frames the
+//! hub queued for it, and pings. Per conversation it remembers the highest
+//! `seq` it delivered, so a live frame that arrives twice or overtakes another
+//! (two senders finishing out of order) is neither duplicated nor lost: a gap
+//! is filled from the store before the newer frame goes out.
+
+use super::close_code;
+use crate::{
+    app::SharedState,
+    auth::{Principal, principal::authenticate},
+    chat::{self, SendRequest},
+    error::ApiError,
+    hub::{Outbound, contact_topic, workspace_topic},
+};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use kefu_core::{
+    AgentStatus,
+    protocol::{
+        ClientFrame, ConversationHead, Identity, PROTOCOL_VERSION, ServerFrame, SyncPoint,
+        parse_client_frame,
+    },
+};
+use kefu_store::ConversationFilter;
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::mpsc;
+
+/// How long one write to the socket may take before the peer counts as dead.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Rate-limit violations in a row before the connection is closed as abusive.
+const MAX_STRIKES: u32 = 20;
+/// Conversations one `sync` frame may name.
+const MAX_SYNC: usize = 200;
+const PAGE: i64 = 500;
+
+/// The connection is over; `Some` carries the close frame to send.
+struct Closed(Option<(u16, &'static str)>);
+
+type Step = Result<(), Closed>;
+
+pub async fn run(
+    mut socket: WebSocket,
+    state: SharedState,
+    pre_auth: Option<Principal>,
+    origin: Option<String>,
+) {
+    let who = match pre_auth {
+        Some(p) => p,
+        None => match handshake(&mut socket, &state).await {
+            Ok(p) => p,
+            Err(Closed(close)) => return finish(socket, close).await,
+        },
+    };
+    if let Principal::Visitor {
+        workspace_id,
+        inbox_id,
+        ..
+    } = &who
+        && !origin_allowed(&state, workspace_id, inbox_id, origin.as_deref()).await
+    {
+        let _ = send_frame(
+            &mut socket,
+            &ServerFrame::error("origin_not_allowed", "this site may not embed the chat"),
+        )
+        .await;
+        return finish(socket, Some((1008, "origin not allowed"))).await;
+    }
+    let mut conn = Connection::new(state, who);
+    let close = conn.serve(&mut socket).await;
+    finish(socket, close.0).await;
+}
+
+async fn finish(mut socket: WebSocket, close: Option<(u16, &'static str)>) {
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    }
+}
+
+async fn origin_allowed(
+    state: &SharedState,
+    ws: &str,
+    inbox_id: &str,
+    origin: Option<&str>,
+) -> bool {
+    match state.store.get_inbox(ws, inbox_id).await {
+        Ok(inbox) => crate::api::widget::origin_allowed(&inbox, origin),
+        Err(_) => false,
+    }
+}
+
+async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Step {
+    send_text(socket, Utf8Bytes::from(frame.to_json())).await
+}
+
+async fn send_text(socket: &mut WebSocket, text: Utf8Bytes) -> Step {
+    match tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Text(text))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(Closed(None)),
+    }
+}
+
+/// Waits for the `auth` frame.
+async fn handshake(socket: &mut WebSocket, state: &SharedState) -> Result<Principal, Closed> {
+    let timeout = Duration::from_secs(state.cfg.limits.auth_timeout_secs);
+    let first = match tokio::time::timeout(timeout, socket.recv()).await {
+        Err(_) => {
+            send_frame(
+                socket,
+                &ServerFrame::error("auth_timeout", "no auth frame in time"),
+            )
+            .await?;
+            return Err(Closed(Some((close_code::UNAUTHORIZED, "auth timeout"))));
+        }
+        Ok(None) => return Err(Closed(None)),
+        Ok(Some(Err(e))) => return Err(Closed(read_error_close(&e))),
+        Ok(Some(Ok(m))) => m,
+    };
+    let Message::Text(text) = first else {
+        send_frame(
+            socket,
+            &ServerFrame::error("unauthorized", "the first frame must be a text auth frame"),
+        )
+        .await?;
+        return Err(Closed(Some((close_code::UNAUTHORIZED, "auth required"))));
+    };
+    match parse_client_frame(&text) {
+        Ok(ClientFrame::Auth { v, token }) => {
+            if v != PROTOCOL_VERSION {
+                let msg = format!(
+                    "protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"
+                );
+                send_frame(socket, &ServerFrame::error("unsupported_version", msg)).await?;
+                return Err(Closed(Some((1002, "unsupported protocol version"))));
+            }
+            match authenticate(state, &token).await {
+                Ok(p) => Ok(p),
+                Err(e) => {
+                    send_frame(socket, &ServerFrame::error(e.code, e.message)).await?;
+                    Err(Closed(Some((close_code::UNAUTHORIZED, "unauthorized"))))
+                }
+            }
+        }
+        Ok(_) => {
+            send_frame(
+                socket,
+                &ServerFrame::error("unauthorized", "authenticate first with an auth frame"),
+            )
+            .await?;
+            Err(Closed(Some((close_code::UNAUTHORIZED, "auth required"))))
+        }
+        Err(e) => {
+            send_frame(socket, &ServerFrame::error(e.code(), e.to_string())).await?;
+            Err(Closed(Some((close_code::UNAUTHORIZED, "auth required"))))
+        }
+    }
+}
+
+/// The close a read error calls for: too big → 1009, bad UTF-8 → 1007.
+fn read_error_close(e: &axum::Error) -> Option<(u16, &'static str)> {
+    let inner = std::error::Error::source(e);
+    match inner.and_then(|s| s.downcast_ref::<tungstenite::Error>()) {
+        Some(tungstenite::Error::Capacity(_)) => Some((1009, "frame too large")),
+        Some(tungstenite::Error::Utf8(_)) => Some((1007, "invalid UTF-8")),
+        Some(tungstenite::Error::Protocol(_)) => Some((1002, "protocol error")),
+        _ => None,
+    }
+}
+
+struct Connection {
+    state: SharedState,
+    who: Principal,
+    /// Highest `seq` sent per conversation.
+    delivered: HashMap<String, i64>,
+    limiter: DefaultDirectRateLimiter,
+    strikes: u32,
+    last_heard: Instant,
+}
+
+impl Connection {
+    fn new(state: SharedState, who: Principal) -> Self {
+        let l = &state.cfg.limits;
+        let quota =
+            Quota::per_second(NonZeroU32::new(l.ws_frames_per_second).unwrap_or(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::new(l.ws_frame_burst).unwrap_or(NonZeroU32::MIN));
+        Connection {
+            state,
+            who,
+            delivered: HashMap::new(),
+            limiter: RateLimiter::direct(quota),
+            strikes: 0,
+            last_heard: Instant::now(),
+        }
+    }
+
+    async fn serve(&mut self, socket: &mut WebSocket) -> Closed {
+        let state = self.state.clone();
+        let l = &state.cfg.limits;
+        let (tx, mut rx) = mpsc::channel::<Arc<Outbound>>(l.ws_queue_frames);
+        let (topics, agent) = match &self.who {
+            Principal::Visitor { contact_id, .. } => (vec![contact_topic(contact_id)], None),
+            Principal::Agent {
+                user_id,
+                workspace_id,
+                ..
+            } => (vec![workspace_topic(workspace_id)], Some(user_id.clone())),
+            Principal::ApiKey { workspace_id, .. } => (vec![workspace_topic(workspace_id)], None),
+        };
+        let (sub, first) = state.hub.subscribe(topics, tx, agent.clone());
+        if first && let Some(uid) = &agent {
+            self.came_online(uid).await;
+        }
+        let result = self.session(socket, &mut rx, &sub.kicked).await;
+        if sub.close() && agent.is_some() {
+            // The agent's last connection is gone.
+            let _ = chat::set_presence(&state, &self.who, AgentStatus::Offline).await;
+        }
+        match result {
+            Ok(()) => Closed(None),
+            Err(c) => c,
+        }
+    }
+
+    async fn came_online(&self, user_id: &str) {
+        if let Ok(u) = self
+            .state
+            .store
+            .get_user(self.who.workspace_id(), user_id)
+            .await
+            && u.status == AgentStatus::Offline
+        {
+            let _ = chat::set_presence(&self.state, &self.who, AgentStatus::Online).await;
+        }
+    }
+
+    async fn session(
+        &mut self,
+        socket: &mut WebSocket,
+        rx: &mut mpsc::Receiver<Arc<Outbound>>,
+        kicked: &tokio_util::sync::CancellationToken,
+    ) -> Step {
+        let l = self.state.cfg.limits.clone();
+        self.hello(socket).await?;
+        let idle = Duration::from_secs(l.idle_timeout_secs);
+        let mut ticker = tokio::time::interval(Duration::from_secs(l.heartbeat_secs));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        let shutdown = self.state.shutdown.clone();
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => {
+                    send_frame(socket, &ServerFrame::Reconnect { reason: "server shutting down".into(), after_ms: 1000 }).await?;
+                    return Err(Closed(Some((1012, "server restart"))));
+                }
+                _ = kicked.cancelled() => {
+                    return Err(Closed(Some((1013, "slow consumer; reconnect and resume"))));
+                }
+                msg = socket.recv() => match msg {
+                    None | Some(Ok(Message::Close(_))) => return Ok(()),
+                    Some(Err(e)) => return Err(Closed(read_error_close(&e))),
+                    Some(Ok(m)) => {
+                        self.last_heard = Instant::now();
+                        self.inbound(socket, m).await?;
+                    }
+                },
+                Some(out) = rx.recv() => self.deliver(socket, out).await?,
+                _ = ticker.tick() => {
+                    if self.last_heard.elapsed() > idle {
+                        return Err(Closed(Some((1001, "idle timeout"))));
+                    }
+                    if tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Ping(Default::default()))).await.map_or(true, |r| r.is_err()) {
+                        return Err(Closed(None));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn hello(&mut self, socket: &mut WebSocket) -> Step {
+        let (kind, id) = match &self.who {
+            Principal::Agent { user_id, .. } => ("agent", user_id.clone()),
+            Principal::Visitor { contact_id, .. } => ("visitor", contact_id.clone()),
+            Principal::ApiKey { key_id, .. } => ("api", key_id.clone()),
+        };
+        let conversations = match &self.who {
+            Principal::Visitor {
+                contact_id,
+                workspace_id,
+                ..
+            } => self
+                .visitor_conversations(workspace_id, contact_id)
+                .await
+                .into_iter()
+                .map(|c| ConversationHead {
+                    id: c.id,
+                    status: c.status,
+                    last_seq: c.last_seq,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let l = &self.state.cfg.limits;
+        let hello = ServerFrame::Hello {
+            v: PROTOCOL_VERSION,
+            identity: Identity {
+                kind: kind.into(),
+                id,
+                workspace_id: self.who.workspace_id().into(),
+            },
+            heartbeat_ms: l.heartbeat_secs * 1000,
+            idle_timeout_ms: l.idle_timeout_secs * 1000,
+            conversations,
+        };
+        send_frame(socket, &hello).await
+    }
+
+    async fn visitor_conversations(
+        &self,
+        ws: &str,
+        contact_id: &str,
+    ) -> Vec<kefu_store::Conversation> {
+        let filter = ConversationFilter {
+            contact_id: Some(contact_id.into()),
+            ..Default::default()
+        };
+        self.state
+            .store
+            .list_conversations(ws, &filter, None, 50)
+            .await
+            .unwrap_or_default()
+    }
+
+    async fn inbound(&mut self, socket: &mut WebSocket, m: Message) -> Step {
+        let text = match m {
+            Message::Text(t) => t,
+            Message::Binary(_) => {
+                return send_frame(
+                    socket,
+                    &ServerFrame::error(
+                        "unsupported",
+                        "binary frames are not supported; send JSON text",
+                    ),
+                )
+                .await;
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return Ok(()),
+        };
+        if self.limiter.check().is_err() {
+            self.strikes += 1;
+            if self.strikes > MAX_STRIKES {
+                send_frame(
+                    socket,
+                    &ServerFrame::error("rate_limited", "too many frames; closing"),
+                )
+                .await?;
+                return Err(Closed(Some((1008, "flooding"))));
+            }
+            return send_frame(
+                socket,
+                &ServerFrame::error("rate_limited", "too many frames; slow down"),
+            )
+            .await;
+        }
+        self.strikes = 0;
+        let frame = match parse_client_frame(&text) {
+            Ok(f) => f,
+            Err(e) => {
+                return send_frame(socket, &ServerFrame::error(e.code(), e.to_string())).await;
+            }
+        };
+        let state = self.state.clone();
+        let result: Result<(), ApiError> = match frame {
+            ClientFrame::Auth { .. } => Err(ApiError::bad_request(
+                "already_authenticated",
+                "this connection is already authenticated",
+            )),
+            ClientFrame::Send {
+                client_msg_id,
+                conversation_id,
+                kind,
+                content,
+                attachment_id,
+            } => {
+                let req = SendRequest {
+                    client_msg_id: Some(client_msg_id.clone()),
+                    conversation_id,
+                    kind,
+                    content,
+                    attachment_id,
+                };
+                let reply = match chat::send(&state, &self.who, req).await {
+                    Ok(a) => ServerFrame::Ack {
+                        client_msg_id,
+                        id: a.message.id,
+                        conversation_id: a.message.conversation_id,
+                        seq: a.message.seq,
+                        created_at: a.message.created_at,
+                    },
+                    Err(e) => ServerFrame::Error {
+                        code: e.code.into(),
+                        message: e.message,
+                        client_msg_id: Some(client_msg_id),
+                    },
+                };
+                return send_frame(socket, &reply).await;
+            }
+            ClientFrame::Sync { conversations } => return self.sync(socket, conversations).await,
+            ClientFrame::Typing {
+                conversation_id,
+                on,
+            } => chat::typing(&state, &self.who, &conversation_id, on).await,
+            ClientFrame::Read {
+                conversation_id,
+                seq,
+            } => chat::read(&state, &self.who, &conversation_id, seq).await,
+            ClientFrame::Presence { status } => chat::set_presence(&state, &self.who, status).await,
+            ClientFrame::Ping { id } => return send_frame(socket, &ServerFrame::Pong { id }).await,
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => send_frame(socket, &ServerFrame::error(e.code, e.message)).await,
+        }
+    }
+
+    /// Sends what the client missed after each sync point, in order, then `synced`.
+    async fn sync(&mut self, socket: &mut WebSocket, mut points: Vec<SyncPoint>) -> Step {
+        if points.len() > MAX_SYNC {
+            return send_frame(
+                socket,
+                &ServerFrame::error(
+                    "validation",
+                    format!("at most {MAX_SYNC} conversations per sync"),
+                ),
+            )
+            .await;
+        }
+        if points.is_empty()
+            && let Principal::Visitor {
+                contact_id,
+                workspace_id,
+                ..
+            } = &self.who
+        {
+            let (ws, cid) = (workspace_id.clone(), contact_id.clone());
+            points = self
+                .visitor_conversations(&ws, &cid)
+                .await
+                .into_iter()
+                .map(|c| SyncPoint {
+                    conversation_id: c.id,
+                    after_seq: 0,
+                })
+                .collect();
+        }
+        let mut done = Vec::with_capacity(points.len());
+        for p in points {
+            let conv = match chat::visible_conversation(&self.state, &self.who, &p.conversation_id)
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    let msg = format!(
+                        "{}: {}",
+                        p.conversation_id.chars().take(64).collect::<String>(),
+                        e.message
+                    );
+                    send_frame(socket, &ServerFrame::error(e.code, msg)).await?;
+                    continue;
+                }
+            };
+            let after = self
+                .send_range(socket, &conv.id, p.after_seq.max(0), None)
+                .await?;
+            let d = self.delivered.entry(conv.id.clone()).or_insert(after);
+            *d = (*d).max(after);
+            done.push(SyncPoint {
+                conversation_id: conv.id,
+                after_seq: after,
+            });
+        }
+        send_frame(
+            socket,
+            &ServerFrame::Synced {
+                conversations: done,
+            },
+        )
+        .await
+    }
+
+    /// Sends stored messages with `after < seq <= upto` in pages; returns the
+    /// last `seq` sent (or `after`).
+    async fn send_range(
+        &mut self,
+        socket: &mut WebSocket,
+        conv: &str,
+        mut after: i64,
+        upto: Option<i64>,
+    ) -> Result<i64, Closed> {
+        let notes = self.who.sees_notes();
+        loop {
+            let page = match self
+                .state
+                .store
+                .list_messages(conv, after, upto, PAGE, notes)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading history failed");
+                    send_frame(
+                        socket,
+                        &ServerFrame::error("unavailable", "history is unavailable; retry sync"),
+                    )
+                    .await?;
+                    return Ok(after);
+                }
+            };
+            let n = page.len() as i64;
+            for m in page {
+                after = m.seq;
+                send_frame(socket, &ServerFrame::Message { message: m }).await?;
+            }
+            if n < PAGE {
+                return Ok(after);
+            }
+        }
+    }
+
+    /// Writes a frame the hub queued, keeping per-conversation order.
+    async fn deliver(&mut self, socket: &mut WebSocket, out: Arc<Outbound>) -> Step {
+        if let (Some(conv), Some(seq)) = (&out.conversation_id, out.seq) {
+            match self.delivered.get(conv).copied() {
+                Some(last) if seq <= last => return Ok(()),
+                Some(last) if seq > last + 1 => {
+                    self.send_range(socket, conv, last, Some(seq - 1)).await?;
+                }
+                _ => {}
+            }
+            self.delivered.insert(conv.clone(), seq);
+        }
+        send_text(socket, out.text.clone()).await
+    }
+}
