@@ -1,0 +1,426 @@
+//! Bad input gets a clear error, never a panic, and the connection and the
+//! stored data stay sound.
+
+mod common;
+
+use common::*;
+use kefu_core::Role;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::{Message, protocol::frame::coding::CloseCode};
+
+async fn pong(ws: &mut Ws) {
+    ws.send(json!({"type": "ping", "id": "p"})).await;
+    assert_eq!(
+        ws.expect("pong").await["id"],
+        "p",
+        "the connection still works"
+    );
+}
+
+#[tokio::test]
+async fn ws_bad_frames_get_error_frames() {
+    let app = spawn(Db::Sqlite).await;
+    let t = app.tenant(Role::Agent).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (mut v, _) = app.ws(&vtoken).await;
+    let conv = v.send_text(None, "ok-1", "hello").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let cases: Vec<(Message, &str)> = vec![
+        (Message::text("{not json"), "bad_json"),
+        (Message::text(r#"{"type":"dance"}"#), "unknown_type"),
+        (Message::text(r#"{"type":"send","content":"no id"}"#), "bad_frame"),
+        (Message::text(r#"{"type":"read","conversation_id":"x","seq":"one"}"#), "bad_frame"),
+        (Message::text(r#"{"no":"type"}"#), "bad_frame"),
+        (Message::binary(vec![1u8, 2, 3]), "unsupported"),
+        (Message::text(r#"{"type":"auth","token":"again"}"#), "already_authenticated"),
+        (Message::text(json!({"type":"sync","conversations":[{"conversation_id":"nope","after_seq":0}]}).to_string()), "not_found"),
+        (Message::text(json!({"type":"read","conversation_id":conv,"seq":99}).to_string()), "validation"),
+        (Message::text(json!({"type":"typing","conversation_id":"01234567-0000-7000-8000-000000000000","on":true}).to_string()), "not_found"),
+    ];
+    for (frame, code) in cases {
+        v.send_raw(frame).await;
+        let e = v.expect("error").await;
+        assert_eq!(e["code"], code, "{e}");
+        assert!(!e["message"].as_str().unwrap().is_empty());
+    }
+    // Sends that break rules answer with the client_msg_id.
+    let long = "字".repeat(5001);
+    let sends: Vec<(Value, &str)> = vec![
+        (
+            json!({"type":"send","client_msg_id":"e1","content":long}),
+            "validation",
+        ),
+        (
+            json!({"type":"send","client_msg_id":"e2","content":"   "}),
+            "validation",
+        ),
+        (
+            json!({"type":"send","client_msg_id":"e3","content":"x","kind":"note"}),
+            "validation",
+        ),
+        (
+            json!({"type":"send","client_msg_id":"e4","content":"x","kind":"image"}),
+            "validation",
+        ),
+        (
+            json!({"type":"send","client_msg_id":"","content":"x"}),
+            "validation",
+        ),
+        (
+            json!({"type":"send","client_msg_id":"e5","content":"x","attachment_id":"nope","kind":"file"}),
+            "not_found",
+        ),
+    ];
+    for (frame, code) in sends {
+        let cmid = frame["client_msg_id"].clone();
+        v.send(frame).await;
+        let e = v.expect("error").await;
+        assert_eq!(
+            (e["code"].as_str(), &e["client_msg_id"]),
+            (Some(code), &cmid),
+            "{e}"
+        );
+    }
+    pong(&mut v).await;
+    // Nothing bad was stored.
+    let (_, page) = app
+        .get(&vtoken, &format!("/api/v1/conversations/{conv}/messages"))
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ws_oversized_and_invalid_utf8_close_with_proper_codes() {
+    let app = spawn_with(Db::Sqlite, |c| c.limits.max_frame_bytes = 1024).await;
+    let t = app.tenant(Role::Agent).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+
+    let (mut v, _) = app.ws(&vtoken).await;
+    let big = json!({"type":"send","client_msg_id":"big","content":"x".repeat(2000)}).to_string();
+    v.send_raw(Message::text(big)).await;
+    assert_eq!(v.close_code().await, Some(u16::from(CloseCode::Size)));
+
+    let (mut v, _) = app.ws(&vtoken).await;
+    // A text frame that is not UTF-8 (sent raw: the client library would refuse).
+    let bad = tokio_tungstenite::tungstenite::protocol::frame::Frame::message(
+        vec![b'"', 0xff, 0xfe, b'"'],
+        tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode::Data(
+            tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text,
+        ),
+        true,
+    );
+    v.send_raw(Message::Frame(bad)).await;
+    assert_eq!(v.close_code().await, Some(u16::from(CloseCode::Invalid)));
+
+    // The server is unharmed.
+    let (mut v, _) = app.ws(&vtoken).await;
+    v.send_text(None, "after", "still fine").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ws_auth_failures() {
+    let app = spawn_with(Db::Sqlite, |c| c.limits.auth_timeout_secs = 1).await;
+    // Wrong token.
+    let mut ws = Ws::connect(app.addr).await;
+    ws.send(json!({"type":"auth","token":"forged"})).await;
+    assert_eq!(ws.expect("error").await["code"], "unauthorized");
+    assert_eq!(ws.close_code().await, Some(4001));
+    // Anything before auth.
+    let mut ws = Ws::connect(app.addr).await;
+    ws.send(json!({"type":"ping"})).await;
+    assert_eq!(ws.expect("error").await["code"], "unauthorized");
+    assert_eq!(ws.close_code().await, Some(4001));
+    // Unsupported protocol version.
+    let t = app.tenant(Role::Agent).await;
+    let mut ws = Ws::connect(app.addr).await;
+    ws.send(json!({"type":"auth","v":99,"token":t.token})).await;
+    assert_eq!(ws.expect("error").await["code"], "unsupported_version");
+    // Silence.
+    let mut ws = Ws::connect(app.addr).await;
+    assert_eq!(ws.expect("error").await["code"], "auth_timeout");
+    assert_eq!(ws.close_code().await, Some(4001));
+    // A token in a header also works (apps), a bad one is refused before upgrade.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{}/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", t.token).parse().unwrap(),
+    );
+    let (inner, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = Ws { inner };
+    assert_eq!(ws.expect("hello").await["identity"]["kind"], "agent");
+    let mut req = format!("ws://{}/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", "Bearer forged".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ws_flood_is_limited_then_closed() {
+    let app = spawn_with(Db::Sqlite, |c| {
+        c.limits.ws_frames_per_second = 5;
+        c.limits.ws_frame_burst = 5;
+    })
+    .await;
+    let t = app.tenant(Role::Agent).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (mut v, _) = app.ws(&vtoken).await;
+    for i in 0..40 {
+        let _ = futures::SinkExt::send(
+            &mut v.inner,
+            Message::text(json!({"type":"ping","id":i.to_string()}).to_string()),
+        )
+        .await;
+    }
+    let mut limited = 0;
+    let code = loop {
+        match futures::StreamExt::next(&mut v.inner).await {
+            Some(Ok(Message::Text(t))) => {
+                let f: Value = serde_json::from_str(&t).unwrap();
+                if f["code"] == "rate_limited" {
+                    limited += 1;
+                }
+            }
+            Some(Ok(Message::Close(f))) => break f.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            _ => break None,
+        }
+    };
+    assert!(limited > 0);
+    assert_eq!(code, Some(u16::from(CloseCode::Policy)));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn visitor_message_rate_is_limited() {
+    let app = spawn_with(Db::Sqlite, |c| c.limits.visitor_messages_per_minute = 3).await;
+    let t = app.tenant(Role::Agent).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (mut v, _) = app.ws(&vtoken).await;
+    let conv = v.send_text(None, "1", "a").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    v.send_text(None, "2", "b").await;
+    v.send_text(None, "3", "c").await;
+    v.send(json!({"type":"send","client_msg_id":"4","content":"d"}))
+        .await;
+    assert_eq!(v.expect("error").await["code"], "rate_limited");
+    let (s, body) = app
+        .post(
+            &vtoken,
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"content":"e"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let app = spawn_with(Db::Sqlite, |c| {
+        c.limits.heartbeat_secs = 1;
+        c.limits.idle_timeout_secs = 2;
+    })
+    .await;
+    let t = app.tenant(Role::Agent).await;
+    let (mut ws, _) = app.ws(&t.token).await;
+    // Not reading means not answering pings: the client is gone as far as the server knows.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(ws.close_code().await, Some(u16::from(CloseCode::Away)));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rest_bad_input() {
+    let app = spawn_with(Db::Sqlite, |c| c.limits.max_body_bytes = 2048).await;
+    let t = app.tenant(Role::Owner).await;
+    let http = &app.http;
+    let url = app.url("/api/v1/inboxes");
+    let check = |r: reqwest::Response, status: u16, code: &'static str| async move {
+        assert_eq!(r.status().as_u16(), status);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+    };
+    check(
+        http.post(&url)
+            .bearer_auth(&t.token)
+            .header("content-type", "application/json")
+            .body("{oops")
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad_json",
+    )
+    .await;
+    check(
+        http.post(&url)
+            .bearer_auth(&t.token)
+            .json(&json!({"name": 42}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation",
+    )
+    .await;
+    check(
+        http.post(&url)
+            .bearer_auth(&t.token)
+            .json(&json!({"name": "x", "evil": 1}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation",
+    )
+    .await;
+    check(
+        http.post(&url)
+            .bearer_auth(&t.token)
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    check(
+        http.post(&url)
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    check(
+        http.post(&url)
+            .bearer_auth("garbage")
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    let huge = json!({"name": "x".repeat(5000)});
+    check(
+        http.post(&url)
+            .bearer_auth(&t.token)
+            .json(&huge)
+            .send()
+            .await
+            .unwrap(),
+        413,
+        "payload_too_large",
+    )
+    .await;
+    check(
+        http.post(&url)
+            .bearer_auth(&t.token)
+            .json(&json!({"name": "x", "allowed_origins": ["javascript:alert(1)"]}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation",
+    )
+    .await;
+    check(
+        http.get(app.url("/api/v1/conversations?limit=100000"))
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation",
+    )
+    .await;
+    check(
+        http.get(app.url("/api/v1/conversations?status=flying"))
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad_query",
+    )
+    .await;
+    check(
+        http.get(app.url("/api/v1/conversations?cursor=zzz"))
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad_cursor",
+    )
+    .await;
+    check(
+        http.get(app.url("/api/v1/conversations/nope"))
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    check(
+        http.get(app.url("/api/v1/nothing-here"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    check(
+        http.post(app.url("/api/v1/widget/session"))
+            .json(&json!({"inbox_key": "nope"}))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    // Invalid UTF-8 in a JSON body.
+    check(
+        http.post(&url)
+            .bearer_auth(&t.token)
+            .header("content-type", "application/json")
+            .body(vec![b'{', b'"', 0xff, b'"', b'}'])
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad_json",
+    )
+    .await;
+    // Everything above left no trace.
+    let (_, list) = app.get(&t.token, "/api/v1/inboxes").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
