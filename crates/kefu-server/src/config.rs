@@ -196,7 +196,12 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        fig = fig.merge(Env::prefixed("KEFU_").split("__"));
+        // KEFU_CONFIG and KEFU_USER_PASSWORD belong to the command line, not the file.
+        fig = fig.merge(
+            Env::prefixed("KEFU_")
+                .split("__")
+                .filter(|k| !(k == "config" || k == "user_password")),
+        );
         let mut cfg: Config = fig.extract().map_err(Box::new)?;
         cfg.validate()?;
         if cfg.public_url.is_empty() {
