@@ -23,8 +23,8 @@ pub struct CreatedKey {
     pub api_key: ApiKey,
 }
 
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])),
-    responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "api_keys_list", path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Vec<ApiKey>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -35,8 +35,8 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])), request_body = CreateKey,
-    responses((status = 201, body = CreatedKey), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "api_keys_create", path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])), request_body = CreateKey,
+    responses((status = 201, description = "Created", body = CreatedKey), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -56,8 +56,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(CreatedKey { key, api_key })))
 }
 
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api_keys", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 204, description = "Revoked"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(delete, operation_id = "api_keys_revoke", path = "/api/v1/api-keys/{id}", tag = "api_keys", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<SharedState>,
     Auth(who): Auth,

@@ -40,9 +40,9 @@ fn clean_name(name: Option<&str>) -> String {
 }
 
 /// Upload a file (multipart field `file`); send it with a message's `attachment_id`.
-#[utoipa::path(post, path = "/api/v1/attachments", tag = "attachments", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "attachments_upload", path = "/api/v1/attachments", tag = "attachments", security(("bearer" = [])),
     request_body(content_type = "multipart/form-data", description = "A form with one `file` field"),
-    responses((status = 201, body = Attachment), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = Attachment), (status = 413, description = "Body or file too large", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn upload(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -93,8 +93,8 @@ pub async fn upload(
 
 /// Download a file. Only checked images are shown inline; everything else is
 /// an attachment download, with a sandboxing CSP.
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "The file"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "attachments_download", path = "/api/v1/attachments/{id}", tag = "attachments", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "The file"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn download(
     State(state): State<SharedState>,
     Auth(who): Auth,

@@ -65,8 +65,8 @@ fn refresh_expiry(state: &SharedState) -> i64 {
 }
 
 /// Log in with email and password.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "auth_login", path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, description = "Success", body = TokenResponse), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn login(
     State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
@@ -99,8 +99,8 @@ pub async fn login(
 }
 
 /// Exchange a refresh token for a new access token and refresh token.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "auth_refresh", path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, description = "Success", body = TokenResponse), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn refresh(
     State(state): State<SharedState>,
     ApiJson(req): ApiJson<RefreshRequest>,
@@ -131,8 +131,8 @@ pub async fn refresh(
 }
 
 /// End the current session: its access and refresh tokens stop working.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "auth_logout", path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Logged out"), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn logout(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -156,8 +156,8 @@ pub struct Me {
 }
 
 /// Who the bearer token belongs to.
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "auth_me", path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Me), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn me(State(state): State<SharedState>, Auth(who): Auth) -> ApiResult<ApiJson<Me>> {
     let ws = who.workspace_id().to_string();
     Ok(ApiJson(match who {

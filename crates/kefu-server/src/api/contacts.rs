@@ -10,8 +10,8 @@ use axum::extract::State;
 use kefu_store::Contact;
 
 /// Contacts, newest first.
-#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = Page<Contact>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "contacts_list", path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Success", body = Page<Contact>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -26,8 +26,8 @@ pub async fn list(
     Ok(ApiJson(page_of(rows, limit, |c| c.id.clone())))
 }
 
-#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Contact), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "contacts_get_one", path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "Success", body = Contact), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
     Auth(who): Auth,

@@ -27,8 +27,8 @@ pub struct ListQuery {
 }
 
 /// Conversations by most recent activity, with filters.
-#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = Page<Conversation>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "conversations_list", path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "Success", body = Page<Conversation>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -70,8 +70,8 @@ pub async fn list(
     })))
 }
 
-#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "conversations_get_one", path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -87,9 +87,9 @@ pub struct StatusChange {
 }
 
 /// Move a conversation through its state machine (open, pending, resolved, closed).
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/status", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "conversations_set_status", path = "/api/v1/conversations/{id}/status", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = StatusChange,
-    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition")))]
+    responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition")))]
 pub async fn set_status(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -109,9 +109,9 @@ pub struct Assignment {
 }
 
 /// Assign a conversation to an agent (or unassign).
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "conversations_assign", path = "/api/v1/conversations/{id}/assign", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = Assignment,
-    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn assign(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -131,8 +131,8 @@ pub struct EventQuery {
 }
 
 /// The audit trail: creation, status changes, assignments.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}/events", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path), EventQuery),
-    responses((status = 200, body = Page<Event>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "conversations_events", path = "/api/v1/conversations/{id}/events", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path), EventQuery),
+    responses((status = 200, description = "Success", body = Page<Event>), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn events(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -169,8 +169,8 @@ pub struct MessagePage {
 }
 
 /// Messages by `seq`. Visitors never see private notes.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path), MessageQuery),
-    responses((status = 200, body = MessagePage), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "conversations_list_messages", path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path), MessageQuery),
+    responses((status = 200, description = "Success", body = MessagePage), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn list_messages(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -234,10 +234,10 @@ pub struct SendResult {
 }
 
 /// Send a message (the HTTP alternative to the WebSocket `send` frame).
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "conversations_send_message", path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = SendMessage,
-    responses((status = 201, body = SendResult), (status = 200, body = SendResult, description = "Duplicate of an earlier send"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = SendResult), (status = 200, body = SendResult, description = "Duplicate of an earlier send"),
+        (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn send_message(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -278,8 +278,8 @@ pub struct ReadReceipt {
 }
 
 /// Record a read receipt.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
-    request_body = ReadReceipt, responses((status = 204, description = "Recorded"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "conversations_read", path = "/api/v1/conversations/{id}/read", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = ReadReceipt, responses((status = 204, description = "Recorded"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn read(
     State(state): State<SharedState>,
     Auth(who): Auth,

@@ -59,8 +59,8 @@ fn check_text(name: &str, v: &str, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/inboxes", tag = "inboxes", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = Page<Inbox>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "inboxes_list", path = "/api/v1/inboxes", tag = "inboxes", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Success", body = Page<Inbox>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -76,8 +76,8 @@ pub async fn list(
 }
 
 /// Create an inbox (admins). The response's `public_key` goes in the widget snippet.
-#[utoipa::path(post, path = "/api/v1/inboxes", tag = "inboxes", security(("bearer" = [])), request_body = CreateInbox,
-    responses((status = 201, body = Inbox), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "inboxes_create", path = "/api/v1/inboxes", tag = "inboxes", security(("bearer" = [])), request_body = CreateInbox,
+    responses((status = 201, description = "Created", body = Inbox), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -103,8 +103,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(inbox)))
 }
 
-#[utoipa::path(get, path = "/api/v1/inboxes/{id}", tag = "inboxes", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Inbox), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "inboxes_get_one", path = "/api/v1/inboxes/{id}", tag = "inboxes", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "Success", body = Inbox), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -120,8 +120,8 @@ pub async fn get_one(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/v1/inboxes/{id}", tag = "inboxes", security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateInbox,
-    responses((status = 200, body = Inbox), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(patch, operation_id = "inboxes_update", path = "/api/v1/inboxes/{id}", tag = "inboxes", security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateInbox,
+    responses((status = 200, description = "Success", body = Inbox), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
     Auth(who): Auth,

@@ -155,13 +155,13 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
 }
 
 /// Liveness: the process is up.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is up")))]
+#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "health", responses((status = 200, description = "The process is up")))]
 async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: the store answers and the server is not draining.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Ready"), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "health", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready", body = crate::error::ErrorBody)))]
 async fn readyz(State(state): State<SharedState>) -> axum::response::Response {
     if state.shutdown.is_cancelled() {
         return ApiError::unavailable("draining").into_response();

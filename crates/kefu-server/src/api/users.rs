@@ -70,8 +70,8 @@ async fn hash_password(pw: String) -> ApiResult<String> {
 }
 
 /// Members of the workspace, by id.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = Page<User>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "users_list", path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Success", body = Page<User>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -87,8 +87,8 @@ pub async fn list(
 }
 
 /// Add a member (admins). Only owners may create owners.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUser,
-    responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "users_create", path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUser,
+    responses((status = 201, description = "Created", body = User), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -128,8 +128,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(user)))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "users_get_one", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "Success", body = User), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -146,8 +146,8 @@ pub async fn get_one(
 }
 
 /// Change a member's name, role, capacity, password or deactivate them (admins).
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateUser,
-    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(patch, operation_id = "users_update", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateUser,
+    responses((status = 200, description = "Success", body = User), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
     Auth(who): Auth,

@@ -61,8 +61,8 @@ fn clip(v: Option<String>, max: usize) -> Option<String> {
 }
 
 /// Start (or resume) a visitor session for the widget.
-#[utoipa::path(post, path = "/api/v1/widget/session", tag = "widget", request_body = SessionRequest,
-    responses((status = 200, body = SessionResponse), (status = 403, body = ErrorBody, description = "origin_not_allowed"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "widget_session", path = "/api/v1/widget/session", tag = "widget", request_body = SessionRequest,
+    responses((status = 200, description = "Success", body = SessionResponse), (status = 403, body = ErrorBody, description = "origin_not_allowed"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn session(
     State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
@@ -142,8 +142,8 @@ pub async fn session(
 }
 
 /// The visitor's own conversations, newest first.
-#[utoipa::path(get, path = "/api/v1/widget/conversations", tag = "widget", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Conversation>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, operation_id = "widget_my_conversations", path = "/api/v1/widget/conversations", tag = "widget", security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Vec<Conversation>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn my_conversations(
     State(state): State<SharedState>,
     Auth(who): Auth,
