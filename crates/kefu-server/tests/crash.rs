@@ -45,7 +45,7 @@ fn kefu(data: &Path, addr: SocketAddr, db_url: &Option<String>) -> Command {
 }
 
 async fn start(data: &Path, addr: SocketAddr, db_url: &Option<String>) -> Child {
-    let child = kefu(data, addr, db_url).arg("serve").spawn().unwrap();
+    let mut child = kefu(data, addr, db_url).arg("serve").spawn().unwrap();
     let http = reqwest::Client::new();
     for _ in 0..300 {
         if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await
@@ -55,6 +55,8 @@ async fn start(data: &Path, addr: SocketAddr, db_url: &Option<String>) -> Child 
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("kefu did not become ready");
 }
 
