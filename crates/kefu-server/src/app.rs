@@ -85,8 +85,22 @@ pub fn router(state: SharedState) -> Router {
         .route("/ws", get(ws::upgrade))
         .merge(api)
         .fallback(|| async { ApiError::not_found("route") })
+        .layer(cors())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The widget calls the API from customers' sites. Auth is a bearer token,
+/// never a cookie, so a cross-origin caller gains nothing it did not already
+/// hold; which sites may embed an inbox is checked per inbox (Origin header)
+/// by the widget session endpoint and the WebSocket.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{Method, header};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// Binds with a deep accept backlog (tokio's default is 1024), so a burst

@@ -30,6 +30,7 @@ pub struct SendRequest {
 pub struct Limiters {
     pub visitor_messages: DefaultKeyedRateLimiter<String>,
     pub login: DefaultKeyedRateLimiter<String>,
+    pub widget_sessions: DefaultKeyedRateLimiter<String>,
 }
 
 impl Limiters {
@@ -38,6 +39,7 @@ impl Limiters {
         Limiters {
             visitor_messages: RateLimiter::keyed(per_min(l.visitor_messages_per_minute)),
             login: RateLimiter::keyed(per_min(l.login_attempts_per_minute)),
+            widget_sessions: RateLimiter::keyed(per_min(l.widget_sessions_per_minute)),
         }
     }
 
@@ -45,6 +47,7 @@ impl Limiters {
     pub fn prune(&self) {
         self.visitor_messages.retain_recent();
         self.login.retain_recent();
+        self.widget_sessions.retain_recent();
     }
 }
 
@@ -140,7 +143,13 @@ pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> Api
         (None, _) => return Err(ApiError::validation("conversation_id is required")),
     };
     let attachment = match &req.attachment_id {
-        Some(id) => Some(own_attachment(state, who, id, req.kind).await?),
+        Some(id) => match own_attachment(state, who, id, req.kind).await {
+            Ok(a) => Some(a),
+            Err(e) if e.code == "conflict" => {
+                return retried_send(state, who, &req.client_msg_id).await.ok_or(e);
+            }
+            Err(e) => return Err(e),
+        },
         None => None,
     };
     let new = NewMessage {
@@ -174,6 +183,29 @@ pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> Api
         );
     }
     Ok(appended)
+}
+
+/// The stored result of an earlier send with this `client_msg_id`: a client
+/// retrying an attachment message whose ack it lost gets that ack again
+/// rather than "already sent".
+async fn retried_send(
+    state: &SharedState,
+    who: &Principal,
+    client_msg_id: &Option<String>,
+) -> Option<Appended> {
+    let cmid = client_msg_id.as_deref()?;
+    let (message, conversation) = state
+        .store
+        .find_sent(who.workspace_id(), &who.sender().id, cmid)
+        .await
+        .ok()??;
+    Some(Appended {
+        message,
+        conversation,
+        duplicate: true,
+        created: false,
+        reopened_from: None,
+    })
 }
 
 /// An attachment the principal uploaded and has not sent elsewhere yet.
@@ -243,6 +275,9 @@ pub async fn assign(
 ) -> ApiResult<Conversation> {
     who.require_staff()?;
     let conv = visible_conversation(state, who, id).await?;
+    if conv.assignee_id == assignee {
+        return Ok(conv);
+    }
     let after = state
         .store
         .assign(&conv.workspace_id, &conv.id, assignee, who.actor())

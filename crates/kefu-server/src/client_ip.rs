@@ -18,15 +18,18 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     if !is_trusted(&peer) {
         return peer;
     }
-    let mut client = peer;
+    // Several X-Forwarded-For headers form one list, in order; read it from the right.
+    let mut hops = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
         let Ok(v) = value.to_str() else { return peer };
-        for hop in v.split(',').rev() {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) if is_trusted(&ip) => client = ip,
-                Ok(ip) => return ip,
-                Err(_) => return client,
-            }
+        hops.extend(v.split(','));
+    }
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => return client,
         }
     }
     client
@@ -54,6 +57,13 @@ mod tests {
         let peer: IpAddr = "198.51.100.1".parse().unwrap();
         assert_eq!(client_ip(peer, &h("1.2.3.4"), &trusted), peer);
         assert_eq!(client_ip(proxy, &h("garbage"), &trusted), proxy);
+        let mut two = h("203.0.113.1");
+        two.append("x-forwarded-for", "198.51.100.7, 10.0.0.3".parse().unwrap());
+        assert_eq!(
+            client_ip(proxy, &two, &trusted).to_string(),
+            "198.51.100.7",
+            "the last header is nearest"
+        );
         assert!(parse_net("nope").is_err());
         assert!(parse_net("127.0.0.1").is_ok());
     }

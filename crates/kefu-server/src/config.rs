@@ -9,8 +9,8 @@ use figment::{
 use serde::{Deserialize, Serialize};
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
-/// A secret string: shows as `***` in `Debug` and `Display`, so it cannot
-/// leak through logs or error messages.
+/// A secret string: shows as `***` in `Debug` (it has no `Display`), so it
+/// cannot leak through logs or error messages; `expose` is the one way out.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -73,6 +73,8 @@ pub struct Limits {
     pub ws_frame_burst: u32,
     /// Login attempts per minute per client address and per email.
     pub login_attempts_per_minute: u32,
+    /// Widget sessions (new or resumed visitors) per minute per client address.
+    pub widget_sessions_per_minute: u32,
     /// Frames queued for one connection before it counts as a slow consumer
     /// and is disconnected (it then resumes from its last `seq`).
     pub ws_queue_frames: usize,
@@ -97,6 +99,7 @@ impl Default for Limits {
             ws_frames_per_second: 20,
             ws_frame_burst: 60,
             login_attempts_per_minute: 10,
+            widget_sessions_per_minute: 30,
             ws_queue_frames: 256,
             ws_read_buffer_bytes: 4 * 1024,
             ws_write_buffer_bytes: 4 * 1024,
@@ -234,6 +237,24 @@ impl Config {
                 "rate limits must be greater than 0".into(),
             ));
         }
+        for (k, v) in [
+            ("limits.heartbeat_secs", l.heartbeat_secs),
+            ("limits.auth_timeout_secs", l.auth_timeout_secs),
+            ("limits.ws_frame_burst", l.ws_frame_burst as u64),
+            (
+                "limits.widget_sessions_per_minute",
+                l.widget_sessions_per_minute as u64,
+            ),
+            ("auth.access_ttl_secs", self.auth.access_ttl_secs),
+            ("auth.refresh_ttl_secs", self.auth.refresh_ttl_secs),
+            ("auth.visitor_ttl_secs", self.auth.visitor_ttl_secs),
+            ("store.max_batch", self.store.max_batch as u64),
+            ("store.pool_size", self.store.pool_size as u64),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid(format!("{k} must be greater than 0")));
+            }
+        }
         if l.idle_timeout_secs <= l.heartbeat_secs {
             return Err(ConfigError::Invalid(
                 "limits.idle_timeout_secs must exceed limits.heartbeat_secs".into(),
@@ -353,8 +374,18 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("lisen"), "{e}");
-            jail.create_file("kefu.toml", "[limits]\nmax_frame_bytes = 0\n")?;
-            assert!(Config::load(Some(std::path::Path::new("kefu.toml"))).is_err());
+            for bad in [
+                "[limits]\nmax_frame_bytes = 0\n",
+                "[limits]\nheartbeat_secs = 0\n",
+                "[store]\nmax_batch = 0\n",
+                "trusted_proxies = [\"x\"]\n",
+            ] {
+                jail.create_file("kefu.toml", bad)?;
+                assert!(
+                    Config::load(Some(std::path::Path::new("kefu.toml"))).is_err(),
+                    "{bad}"
+                );
+            }
             Ok(())
         });
     }

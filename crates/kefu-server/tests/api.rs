@@ -312,6 +312,10 @@ async fn attachments_upload_send_and_guarded_download() {
     v.send(json!({"type":"send","client_msg_id":"i1","kind":"image","attachment_id":img["id"]}))
         .await;
     let ack = v.expect("ack").await;
+    // A retry of the same send (its ack lost) gets the same ack, not "already sent".
+    v.send(json!({"type":"send","client_msg_id":"i1","kind":"image","attachment_id":img["id"]}))
+        .await;
+    assert_eq!(v.expect("ack").await, ack);
     let conv = ack["conversation_id"].as_str().unwrap();
     // Sending it twice is refused; another visitor cannot send it either.
     v.send(json!({"type":"send","client_msg_id":"i2","kind":"image","attachment_id":img["id"]}))
@@ -416,5 +420,74 @@ async fn health_openapi_and_graceful_shutdown() {
     let f = ws.expect("reconnect").await;
     assert!(f["after_ms"].as_u64().is_some());
     assert_eq!(ws.close_code().await, Some(1012));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn widget_http_fallback_cors_and_session_limit() {
+    let app = spawn_with(Db::Sqlite, |c| c.limits.widget_sessions_per_minute = 3).await;
+    let t = app.tenant(Role::Agent).await;
+    // Browsers on a customer's site may call the API (bearer tokens, no cookies).
+    let r = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/widget/session"))
+        .header("origin", "https://shop.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    // A visitor's first message over HTTP opens their conversation, idempotently.
+    let (s, first) = app
+        .post(
+            &vtoken,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": "h1", "content": "no websocket here"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{first}");
+    let (s, again) = app
+        .post(
+            &vtoken,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": "h1", "content": "no websocket here"}),
+        )
+        .await;
+    assert_eq!((s, &again["message"]["id"]), (200, &first["message"]["id"]));
+    let (s, second) = app
+        .post(
+            &vtoken,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": "h2", "content": "second"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        second["message"]["conversation_id"],
+        first["message"]["conversation_id"]
+    );
+    assert_eq!(second["message"]["seq"], 2);
+    let (s, _) = app
+        .post(&t.token, "/api/v1/widget/messages", json!({"content": "x"}))
+        .await;
+    assert_eq!(s, 403);
+
+    // Creating visitors is rate-limited per address (the first was above).
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = app
+            .http
+            .post(app.url("/api/v1/widget/session"))
+            .json(&json!({"inbox_key": t.inbox.public_key}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
     app.stop().await;
 }

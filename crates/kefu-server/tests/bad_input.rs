@@ -216,7 +216,11 @@ async fn visitor_message_rate_is_limited() {
     v.send_text(None, "3", "c").await;
     v.send(json!({"type":"send","client_msg_id":"4","content":"d"}))
         .await;
-    assert_eq!(v.expect("error").await["code"], "rate_limited");
+    let e = v.expect("error").await;
+    assert_eq!(
+        (e["code"].as_str(), e["client_msg_id"].as_str()),
+        (Some("rate_limited"), Some("4"))
+    );
     let (s, body) = app
         .post(
             &vtoken,

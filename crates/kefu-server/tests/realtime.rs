@@ -331,7 +331,45 @@ async fn status_assignment_and_presence(db: Db) {
     app.stop().await;
 }
 
+/// A sync position beyond the end does not make the connection skip live messages.
+async fn sync_beyond_the_end_is_clamped(db: Db) {
+    let app = spawn(db).await;
+    let t = app.tenant(Role::Agent).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (mut v, _) = app.ws(&vtoken).await;
+    let conv = v.send_text(None, "1", "hi").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut v, _) = app.ws(&vtoken).await;
+    v.send(json!({"type": "sync", "conversations": [{"conversation_id": conv, "after_seq": 999}]}))
+        .await;
+    assert_eq!(v.expect("synced").await["conversations"][0]["after_seq"], 1);
+    let (mut agent, _) = app.ws(&t.token).await;
+    agent.send_text(Some(&conv), "r", "still delivered").await;
+    assert_eq!(v.expect("message").await["message"]["seq"], 2);
+    app.stop().await;
+}
+
+/// Logging out (or being deactivated) also ends the agent's open connections.
+async fn logout_closes_live_connections(db: Db) {
+    let app = spawn_with(db, |c| {
+        c.limits.heartbeat_secs = 1;
+        c.limits.idle_timeout_secs = 10;
+    })
+    .await;
+    let t = app.tenant(Role::Agent).await;
+    let (mut agent, _) = app.ws(&t.token).await;
+    let (s, _) = app.post(&t.token, "/api/v1/auth/logout", json!({})).await;
+    assert_eq!(s, 204);
+    assert_eq!(agent.expect("error").await["code"], "unauthorized");
+    assert_eq!(agent.close_code().await, Some(4001));
+    app.stop().await;
+}
+
 both_backends!(
+    sync_beyond_the_end_is_clamped,
+    logout_closes_live_connections,
     visitor_and_agent_chat,
     duplicate_client_msg_id_stored_once,
     resume_receives_exactly_the_missed,

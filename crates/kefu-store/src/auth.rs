@@ -158,6 +158,15 @@ impl Store {
         r.as_ref().map(key_from_row).transpose()
     }
 
+    /// Whether the key with this id exists and is not revoked.
+    pub async fn api_key_is_live(&self, id: &str) -> Result<bool> {
+        let r = sqlx::query("SELECT 1 AS ok FROM api_keys WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(r.is_some())
+    }
+
     pub async fn list_api_keys(&self, workspace_id: &str) -> Result<Vec<ApiKey>> {
         let rows = sqlx::query(
             "SELECT id, workspace_id, name, prefix, revoked_at, created_at FROM api_keys WHERE workspace_id = $1 ORDER BY id",

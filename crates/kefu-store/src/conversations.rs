@@ -73,7 +73,14 @@ pub(crate) async fn set_status(
     .bind(to.as_str())
     .bind(at)
     .execute(&mut *c)
-    .await?
+    .await
+    .map_err(|e| match StoreError::from(e) {
+        // The one-active-conversation-per-visitor-and-inbox index.
+        StoreError::Conflict(_) => StoreError::Conflict(
+            "the visitor already has another active conversation in this inbox".into(),
+        ),
+        other => other,
+    })?
     .rows_affected();
     if n == 0 {
         return Err(StoreError::Conflict(

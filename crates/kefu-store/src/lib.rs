@@ -91,6 +91,9 @@ impl Store {
         sqlx::query("SELECT 1")
             .execute(self.backend.reader())
             .await?;
+        if let Backend::Sqlite(s) = &self.backend {
+            s.ping_writer().await?;
+        }
         Ok(())
     }
 

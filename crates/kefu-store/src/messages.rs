@@ -90,6 +90,35 @@ impl Store {
         }
     }
 
+    /// The message `sender_id` sent with `client_msg_id`, if any, with its conversation.
+    pub async fn find_sent(
+        &self,
+        workspace_id: &str,
+        sender_id: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<(Message, Conversation)>> {
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM messages WHERE sender_id = $1 AND client_msg_id = $2 AND workspace_id = $3"
+        ))
+        .bind(sender_id)
+        .bind(client_msg_id)
+        .bind(workspace_id)
+        .fetch_optional(self.reader())
+        .await?;
+        match r {
+            Some(r) => {
+                let m = from_row(&r)?;
+                let conv = self
+                    .get_conversation(workspace_id, &m.conversation_id)
+                    .await?;
+                Ok(Some((m, conv)))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Messages of a conversation with `after_seq < seq <= upto_seq`, oldest
     /// first, at most `limit`. Private notes are left out unless asked for.
     pub async fn list_messages(
@@ -215,12 +244,18 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
         reopened_from = Some(conv.status);
         conversations::set_status(c, &mut conv, to, &actor, now).await?;
     }
-    let seq: i64 = sqlx::query("UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 WHERE id = $1 RETURNING last_seq")
-        .bind(&conv.id)
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await?
-        .try_get("last_seq")?;
+    // Conditional on the status we checked: the row lock this takes makes a
+    // concurrent close (PostgreSQL) either wait for us or make us retry.
+    let seq: i64 = sqlx::query(
+        "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 WHERE id = $1 AND status = $3 RETURNING last_seq",
+    )
+    .bind(&conv.id)
+    .bind(now)
+    .bind(conv.status.as_str())
+    .fetch_optional(&mut *c)
+    .await?
+    .ok_or_else(|| StoreError::Conflict("the conversation changed concurrently; retry".into()))?
+    .try_get("last_seq")?;
     conv.last_seq = seq;
     conv.last_activity_at = now;
     let message = Message {

@@ -227,6 +227,42 @@ async fn status_machine_and_events(f: Fixture) {
         .into_iter()
         .map(|e| e.kind)
         .collect();
+    // One active conversation per visitor and inbox: reopening an old one while
+    // a newer one is open is refused with a clear message, and nothing changes.
+    let w = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap();
+    let old = s
+        .append_message(visitor_msg(&f, &w, "o1", "first"))
+        .await
+        .unwrap()
+        .conversation;
+    s.change_status(
+        &f.ws.id,
+        &old.id,
+        ConversationStatus::Resolved,
+        actor.clone(),
+    )
+    .await
+    .unwrap();
+    let newer = s
+        .append_message(visitor_msg(&f, &w, "o2", "again"))
+        .await
+        .unwrap();
+    assert!(newer.created);
+    let mut m = visitor_msg(&f, &w, "o3", "back to the old one");
+    m.target = ConversationTarget::Existing(old.id.clone());
+    match s.append_message(m).await {
+        Err(StoreError::Conflict(msg)) => {
+            assert!(msg.contains("another active conversation"), "{msg}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.get_conversation(&f.ws.id, &old.id).await.unwrap().status,
+        ConversationStatus::Resolved
+    );
     assert_eq!(
         kinds,
         [

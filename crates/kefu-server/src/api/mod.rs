@@ -138,6 +138,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         ))
         .routes(routes!(widget::session))
         .routes(routes!(widget::my_conversations))
+        .routes(routes!(widget::send))
         .routes(routes!(attachments::download))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))

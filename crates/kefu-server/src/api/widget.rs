@@ -1,5 +1,7 @@
 //! What the visitor widget calls: start or resume a visitor session.
 
+use super::conversations::SendResult;
+use crate::chat::SendRequest;
 use crate::{
     app::{ClientIp, SharedState},
     auth::{Auth, Principal},
@@ -7,8 +9,9 @@ use crate::{
 };
 use axum::{
     extract::State,
-    http::{HeaderMap, header},
+    http::{HeaderMap, StatusCode, header},
 };
+use kefu_core::MessageKind;
 use kefu_store::{Conversation, ConversationFilter, Inbox, StoreError, VisitInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -69,6 +72,8 @@ pub async fn session(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> ApiResult<ApiJson<SessionResponse>> {
+    crate::chat::check_rate(&state.limiters.widget_sessions, &ip.to_string())
+        .map_err(ApiError::rate_limited)?;
     let inbox = state
         .store
         .find_inbox_by_key(req.inbox_key.trim())
@@ -165,5 +170,66 @@ pub async fn my_conversations(
             .store
             .list_conversations(workspace_id, &filter, None, 50)
             .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorSend {
+    /// Idempotency key: a retry with the same key is stored once and answered the same.
+    pub client_msg_id: Option<String>,
+    /// Omit for the visitor's active conversation (opened by the first message).
+    pub conversation_id: Option<String>,
+    #[serde(default = "text_kind")]
+    pub kind: MessageKind,
+    #[serde(default)]
+    pub content: String,
+    pub attachment_id: Option<String>,
+}
+
+fn text_kind() -> MessageKind {
+    MessageKind::Text
+}
+
+/// Send as the visitor over HTTP (the fallback when WebSocket is blocked);
+/// like the WebSocket `send`, the first message opens a conversation.
+#[utoipa::path(post, operation_id = "widget_send", path = "/api/v1/widget/messages", tag = "widget", security(("bearer" = [])), request_body = VisitorSend,
+    responses((status = 201, description = "Stored", body = SendResult), (status = 200, description = "Duplicate of an earlier send", body = SendResult),
+        (status = 403, description = "Not a visitor token", body = ErrorBody), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody),
+        (status = 409, description = "Conflict with the current state", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
+pub async fn send(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<VisitorSend>,
+) -> ApiResult<(StatusCode, ApiJson<SendResult>)> {
+    if !who.is_visitor() {
+        return Err(ApiError::forbidden(
+            "this needs a visitor token; agents post to /api/v1/conversations/{id}/messages",
+        ));
+    }
+    let r = crate::chat::send(
+        &state,
+        &who,
+        SendRequest {
+            client_msg_id: req.client_msg_id,
+            conversation_id: req.conversation_id,
+            kind: req.kind,
+            content: req.content,
+            attachment_id: req.attachment_id,
+        },
+    )
+    .await?;
+    let status = if r.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        ApiJson(SendResult {
+            message: r.message,
+            duplicate: r.duplicate,
+        }),
     ))
 }

@@ -156,6 +156,39 @@ pub async fn authenticate(state: &SharedState, token: &str) -> ApiResult<Princip
     Err(ApiError::unauthorized("invalid or expired token"))
 }
 
+/// Whether a principal authenticated earlier may still act: its session is
+/// not revoked, its account active, its key live. Long-lived connections
+/// check this periodically. (Visitor tokens are not revocable yet.)
+/// A store error counts as valid: an outage must not log everyone out.
+pub async fn still_valid(state: &SharedState, who: &Principal) -> bool {
+    match who {
+        Principal::Agent {
+            session_id,
+            user_id,
+            workspace_id,
+            ..
+        } => {
+            let session = match state.store.get_session(session_id).await {
+                Ok(s) => s,
+                Err(StoreError::NotFound) => return false,
+                Err(_) => return true,
+            };
+            if session.revoked_at.is_some() {
+                return false;
+            }
+            match state.store.get_user(workspace_id, user_id).await {
+                Ok(u) => u.active,
+                Err(StoreError::NotFound) => false,
+                Err(_) => true,
+            }
+        }
+        Principal::ApiKey { key_id, .. } => {
+            state.store.api_key_is_live(key_id).await.unwrap_or(true)
+        }
+        Principal::Visitor { .. } => true,
+    }
+}
+
 /// The bearer token of a request, if any.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let v = headers

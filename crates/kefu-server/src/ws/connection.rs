@@ -9,7 +9,10 @@
 use super::close_code;
 use crate::{
     app::SharedState,
-    auth::{Principal, principal::authenticate},
+    auth::{
+        Principal,
+        principal::{authenticate, still_valid},
+    },
     chat::{self, SendRequest},
     error::ApiError,
     hub::{Outbound, contact_topic, workspace_topic},
@@ -34,6 +37,8 @@ use tokio::sync::mpsc;
 
 /// How long one write to the socket may take before the peer counts as dead.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for the client's answer to our Close.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Rate-limit violations in a row before the connection is closed as abusive.
 const MAX_STRIKES: u32 = 20;
 /// Conversations one `sync` frame may name.
@@ -84,6 +89,17 @@ async fn finish(mut socket: WebSocket, close: Option<(u16, &'static str)>) {
             reason: Utf8Bytes::from_static(reason),
         };
         let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+        // Complete the closing handshake: read (and drop) what the client still
+        // sends until its Close. Closing a TCP socket with unread input makes
+        // the kernel send a reset, which can destroy our Close frame in flight.
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(m)) = socket.recv().await {
+                if let Message::Close(_) = m {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 
@@ -260,7 +276,9 @@ impl Connection {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
-                    send_frame(socket, &ServerFrame::Reconnect { reason: "server shutting down".into(), after_ms: 1000 }).await?;
+                    // Spread the reconnects so the clients do not all return at once.
+                    let after_ms = rand::random_range(500..3000);
+                    send_frame(socket, &ServerFrame::Reconnect { reason: "server shutting down".into(), after_ms }).await?;
                     return Err(Closed(Some((1012, "server restart"))));
                 }
                 _ = kicked.cancelled() => {
@@ -281,6 +299,11 @@ impl Connection {
                     }
                     if tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Ping(Default::default()))).await.map_or(true, |r| r.is_err()) {
                         return Err(Closed(None));
+                    }
+                    // Logout, deactivation and key revocation end live connections too.
+                    if !still_valid(&self.state, &self.who).await {
+                        send_frame(socket, &ServerFrame::error("unauthorized", "the session has ended")).await?;
+                        return Err(Closed(Some((close_code::UNAUTHORIZED, "session ended"))));
                     }
                 }
             }
@@ -342,6 +365,32 @@ impl Connection {
     }
 
     async fn inbound(&mut self, socket: &mut WebSocket, m: Message) -> Step {
+        if matches!(m, Message::Text(_) | Message::Binary(_)) && self.limiter.check().is_err() {
+            self.strikes += 1;
+            if self.strikes > MAX_STRIKES {
+                send_frame(
+                    socket,
+                    &ServerFrame::error("rate_limited", "too many frames; closing"),
+                )
+                .await?;
+                return Err(Closed(Some((1008, "flooding"))));
+            }
+            // Name the send that was dropped, so the client knows what to retry.
+            let client_msg_id = match &m {
+                Message::Text(t) => match parse_client_frame(t) {
+                    Ok(ClientFrame::Send { client_msg_id, .. }) => Some(client_msg_id),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let frame = ServerFrame::Error {
+                code: "rate_limited".into(),
+                message: "too many frames; slow down".into(),
+                client_msg_id,
+            };
+            return send_frame(socket, &frame).await;
+        }
+        self.strikes = 0;
         let text = match m {
             Message::Text(t) => t,
             Message::Binary(_) => {
@@ -356,23 +405,6 @@ impl Connection {
             }
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return Ok(()),
         };
-        if self.limiter.check().is_err() {
-            self.strikes += 1;
-            if self.strikes > MAX_STRIKES {
-                send_frame(
-                    socket,
-                    &ServerFrame::error("rate_limited", "too many frames; closing"),
-                )
-                .await?;
-                return Err(Closed(Some((1008, "flooding"))));
-            }
-            return send_frame(
-                socket,
-                &ServerFrame::error("rate_limited", "too many frames; slow down"),
-            )
-            .await;
-        }
-        self.strikes = 0;
         let frame = match parse_client_frame(&text) {
             Ok(f) => f,
             Err(e) => {
@@ -479,9 +511,10 @@ impl Connection {
                     continue;
                 }
             };
-            let after = self
-                .send_range(socket, &conv.id, p.after_seq.max(0), None)
-                .await?;
+            // A position beyond the end (stale client, restored backup) must
+            // not make this connection skip live messages up to it.
+            let from = p.after_seq.clamp(0, conv.last_seq);
+            let after = self.send_range(socket, &conv.id, from, None).await?;
             let d = self.delivered.entry(conv.id.clone()).or_insert(after);
             *d = (*d).max(after);
             done.push(SyncPoint {

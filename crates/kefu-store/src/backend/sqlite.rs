@@ -9,7 +9,7 @@
 //! fsync.
 
 use crate::{Result, StoreError, StoreOptions};
-use futures::future::BoxFuture;
+use futures::{FutureExt, future::BoxFuture};
 use sqlx::{
     AnyConnection, AnyPool, Connection,
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -87,7 +87,20 @@ impl Sqlite {
             .send(Cmd::Job(job))
             .await
             .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        // A dropped answer means the job panicked or its batch broke off early.
+        rx.await
+            .map_err(|_| StoreError::Commit("the write was aborted".into()))?
+    }
+
+    /// Proves the writer task is alive and its connection answers.
+    pub async fn ping_writer(&self) -> Result<()> {
+        self.write(|c| {
+            Box::pin(async move {
+                sqlx::query("SELECT 1").execute(&mut *c).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     pub async fn close(&self) {
@@ -132,12 +145,23 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<Job>) {
         let mut tx = conn.begin().await?;
         for job in batch.drain(..) {
             let mut sp = tx.begin().await?;
-            let (ok, done) = job(&mut sp).await;
-            completions.push(done);
-            if ok {
-                sp.commit().await?
-            } else {
-                sp.rollback().await?
+            // A panicking write must not take the writer (and every later write) down.
+            match std::panic::AssertUnwindSafe(job(&mut sp))
+                .catch_unwind()
+                .await
+            {
+                Ok((ok, done)) => {
+                    completions.push(done);
+                    if ok {
+                        sp.commit().await?
+                    } else {
+                        sp.rollback().await?
+                    }
+                }
+                Err(_) => {
+                    tracing::error!("a write panicked; rolled back alone");
+                    sp.rollback().await?;
+                }
             }
         }
         tx.commit().await
