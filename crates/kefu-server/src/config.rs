@@ -350,6 +350,20 @@ mod tests {
     }
 
     #[test]
+    fn example_file_is_valid_and_matches_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kefu.example.toml");
+        let c = Config::load(Some(&path)).expect("kefu.example.toml loads");
+        let d = Config::default();
+        assert_eq!(
+            format!("{:?}", c.limits),
+            format!("{:?}", d.limits),
+            "the example documents the defaults"
+        );
+        assert_eq!(format!("{:?}", c.auth), format!("{:?}", d.auth));
+        assert_eq!(c.listen, d.listen);
+    }
+
+    #[test]
     fn env_overrides_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

@@ -377,3 +377,106 @@ both_backends!(
     isolation,
     status_assignment_and_presence,
 );
+
+/// A visitor who stops reading is disconnected as a slow consumer (1013)
+/// instead of growing server memory; on reconnect it resumes without loss.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_consumer_is_dropped_and_resumes() {
+    let app = spawn_with(Db::Sqlite, |c| {
+        c.limits.ws_queue_frames = 4;
+        c.limits.max_message_chars = 20_000;
+        c.limits.max_frame_bytes = 256 * 1024;
+        c.limits.ws_frames_per_second = 100_000;
+        c.limits.ws_frame_burst = 100_000;
+    })
+    .await;
+    let t = app.tenant(Role::Agent).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (mut v, _) = app.ws(&vtoken).await;
+    let conv = v.send_text(None, "v", "hi").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The visitor now stops reading. The agent sends big messages until the
+    // socket buffers and then the visitor's queue are full.
+    let (mut agent, _) = app.ws(&t.token).await;
+    let big = "客".repeat(20_000);
+    let mut sent = 1;
+    for i in 0..1500 {
+        agent.send_text(Some(&conv), &format!("a{i}"), &big).await;
+        sent += 1;
+        if app.state.hub.connection_count() < 2 {
+            break; // the visitor's connection is gone
+        }
+    }
+    assert!(
+        app.state.hub.connection_count() < 2,
+        "the slow visitor was disconnected after {sent} messages"
+    );
+    // What the visitor still receives ends with 1013.
+    let mut last_seq = 0;
+    let code = loop {
+        match futures::StreamExt::next(&mut v.inner).await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                let f: serde_json::Value = serde_json::from_str(&t).unwrap();
+                if f["type"] == "message" {
+                    let seq = f["message"]["seq"].as_i64().unwrap();
+                    assert_eq!(seq, last_seq + 1, "in order, no gaps");
+                    last_seq = seq;
+                }
+            }
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f))) => {
+                break f.map(|f| u16::from(f.code));
+            }
+            Some(Ok(_)) => {}
+            _ => break None,
+        }
+    };
+    // The Close frame (1013) is sent if the socket has room; a peer this slow
+    // may instead just see the connection end. Either way it resumes below.
+    assert!(matches!(code, None | Some(1013)), "{code:?}");
+    eprintln!("slow consumer dropped after {sent} messages; it had read up to seq {last_seq}");
+    let (mut v, _) = app.ws(&vtoken).await;
+    v.send(json!({"type": "sync", "conversations": [{"conversation_id": conv, "after_seq": last_seq}]})).await;
+    loop {
+        let f = v.recv().await;
+        if f["type"] == "synced" {
+            break;
+        }
+        assert_eq!(f["message"]["seq"], last_seq + 1);
+        last_seq += 1;
+    }
+    assert_eq!(last_seq, sent, "everything arrived once");
+    app.stop().await;
+}
+
+/// The visitor's address comes through trusted proxies only.
+#[tokio::test]
+async fn client_ip_through_trusted_proxies_only() {
+    for (trusted, expected) in [
+        (vec!["127.0.0.1/32".to_string()], "203.0.113.5"),
+        (vec![], "127.0.0.1"),
+    ] {
+        let app = spawn_with(Db::Sqlite, |c| c.trusted_proxies = trusted).await;
+        let t = app.tenant(Role::Agent).await;
+        let r: serde_json::Value = app
+            .http
+            .post(app.url("/api/v1/widget/session"))
+            .header("x-forwarded-for", "203.0.113.5")
+            .json(&json!({"inbox_key": t.inbox.public_key}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let (_, contact) = app
+            .get(
+                &t.token,
+                &format!("/api/v1/contacts/{}", r["contact_id"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(contact["ip"], expected);
+        app.stop().await;
+    }
+}

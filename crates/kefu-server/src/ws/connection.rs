@@ -37,6 +37,7 @@ use tokio::sync::mpsc;
 
 /// How long one write to the socket may take before the peer counts as dead.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+const SLOW_CONSUMER: (u16, &str) = (1013, "slow consumer; reconnect and resume");
 /// How long to wait for the client's answer to our Close.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Rate-limit violations in a row before the connection is closed as abusive.
@@ -88,7 +89,8 @@ async fn finish(mut socket: WebSocket, close: Option<(u16, &'static str)>) {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+        // Short: a peer that cannot take a Close frame (a slow consumer) is dropped anyway.
+        let _ = tokio::time::timeout(CLOSE_GRACE, socket.send(Message::Close(Some(frame)))).await;
         // Complete the closing handshake: read (and drop) what the client still
         // sends until its Close. Closing a TCP socket with unread input makes
         // the kernel send a reset, which can destroy our Close frame in flight.
@@ -236,7 +238,11 @@ impl Connection {
         if first && let Some(uid) = &agent {
             self.came_online(uid).await;
         }
-        let result = self.session(socket, &mut rx, &sub.kicked).await;
+        // The kick also interrupts a write stuck on the slow peer's full socket.
+        let result = tokio::select! {
+            r = self.session(socket, &mut rx, &sub.kicked) => r,
+            _ = sub.kicked.cancelled() => Err(Closed(Some(SLOW_CONSUMER))),
+        };
         if sub.close() && agent.is_some() {
             // The agent's last connection is gone.
             let _ = chat::set_presence(&state, &self.who, AgentStatus::Offline).await;
@@ -281,9 +287,7 @@ impl Connection {
                     send_frame(socket, &ServerFrame::Reconnect { reason: "server shutting down".into(), after_ms }).await?;
                     return Err(Closed(Some((1012, "server restart"))));
                 }
-                _ = kicked.cancelled() => {
-                    return Err(Closed(Some((1013, "slow consumer; reconnect and resume"))));
-                }
+                _ = kicked.cancelled() => return Err(Closed(Some(SLOW_CONSUMER))),
                 msg = socket.recv() => match msg {
                     None | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Err(e)) => return Err(Closed(read_error_close(&e))),
