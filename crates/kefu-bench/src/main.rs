@@ -1,0 +1,77 @@
+//! `kefu-bench`: runs a load scenario against a kefu server it starts itself
+//! (so it knows the server's pid for memory figures and can raise the abuse
+//! limits), over loopback only, and writes result.json, summary.md and plots.
+
+mod client;
+mod population;
+mod report;
+mod run;
+mod scenario;
+mod server;
+mod stats;
+
+use anyhow::Result;
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "kefu-bench",
+    about = "Load generator for kefu: visitors and agents over the real protocol."
+)]
+struct Cli {
+    /// Scenario files (TOML); each runs against a fresh server.
+    #[arg(required = true)]
+    scenarios: Vec<PathBuf>,
+    /// The kefu binary to benchmark.
+    #[arg(long, default_value = "target/release/kefu")]
+    kefu: PathBuf,
+    /// Benchmark the PostgreSQL backend: a database URL (a fresh schema is not created; use an empty database).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Where results go (one folder per scenario).
+    #[arg(long, default_value = "target/bench")]
+    out: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let mut all = String::new();
+    for path in &cli.scenarios {
+        let s = scenario::Scenario::load(path)?;
+        eprintln!(
+            "== {} ({:?}): {} visitors, {} agents",
+            s.name, s.kind, s.visitors, s.agents
+        );
+        let server = server::Server::start(&cli.kefu, cli.database_url.as_deref(), &[]).await?;
+        let accounts = server.accounts(&http, s.agents).await?;
+        let outcome = run::run(&s, &server, &accounts, &http).await;
+        let info = report::ServerInfo {
+            backend: server.backend,
+            cold_start_ms: server.cold_start_ms,
+            binary_bytes: server.binary_bytes,
+        };
+        server.stop()?;
+        let outcome = outcome?;
+        let r = report::Report {
+            scenario: &s.name,
+            kind: format!("{:?}", s.kind),
+            visitors: s.visitors,
+            agents: s.agents,
+            machine: report::Machine::here(),
+            server: info,
+            outcome: &outcome,
+        };
+        let md = report::write(&cli.out.join(&s.name), &s, &r)?;
+        println!("{md}");
+        all.push_str(&md);
+        all.push('\n');
+    }
+    std::fs::create_dir_all(&cli.out)?;
+    std::fs::write(cli.out.join("summary.md"), all)?;
+    Ok(())
+}

@@ -1,0 +1,688 @@
+//! The scenarios. Each simulated user is one task owning its WebSocket.
+
+use crate::{
+    client::{self, Ws},
+    population::{self, ConnectReport},
+    scenario::{Kind, Scenario},
+    server::{Accounts, Server},
+    stats::{Latency, SeqTracker, Stats, now_micros},
+};
+use anyhow::{Result, bail};
+use futures::StreamExt;
+use kefu_core::{SenderKind, protocol::ServerFrame};
+use serde::Serialize;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Step {
+    pub offered_per_sec: u64,
+    pub achieved_per_sec: f64,
+    pub visitor_to_agent: Latency,
+    pub agent_to_visitor: Latency,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    pub connect: ConnectReport,
+    pub rss_before_kib: u64,
+    pub rss_connected_kib: u64,
+    pub rss_peak_kib: u64,
+    pub rss_per_connection_bytes: f64,
+    pub steps: Vec<Step>,
+    pub visitor_to_agent: Latency,
+    pub agent_to_visitor: Latency,
+    pub sent: u64,
+    pub acked: u64,
+    pub errors: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub duration_secs: f64,
+    pub throughput_per_sec: f64,
+    /// Reconnect storm: time until every visitor had resumed, and how many did.
+    pub resumed: Option<usize>,
+    pub resume_secs: Option<f64>,
+    /// Per-second timeline (second, p50 ms, p99 ms) of visitor → agent latency.
+    pub timeline_v2a: Vec<(u64, f64, f64)>,
+    pub timeline_a2v: Vec<(u64, f64, f64)>,
+}
+
+/// Shared state of one run.
+struct Ctx {
+    stats: Stats,
+    agents: usize,
+    visitors: usize,
+    /// Offered visitor messages per second, all visitors together (0 = pause).
+    rate: AtomicU64,
+    running: AtomicBool,
+    reply_ratio: f64,
+    payload: String,
+    /// Highest acknowledged seq per conversation (any sender).
+    acked_seq: Mutex<HashMap<String, i64>>,
+    opened: AtomicU64,
+    /// Highest seq the owning agent received per conversation.
+    agent_seen: Mutex<HashMap<String, i64>>,
+}
+
+impl Ctx {
+    fn owner(&self, conv: &str) -> usize {
+        let h = conv
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+        (h % self.agents as u64) as usize
+    }
+
+    fn acked(&self, conv: &str, seq: i64) {
+        Stats::inc(&self.stats.acked);
+        if let Ok(mut m) = self.acked_seq.lock() {
+            let e = m.entry(conv.to_string()).or_insert(0);
+            *e = (*e).max(seq);
+        }
+    }
+}
+
+pub async fn run(
+    s: &Scenario,
+    server: &Server,
+    acc: &Accounts,
+    http: &reqwest::Client,
+) -> Result<Outcome> {
+    let ctx = Arc::new(Ctx {
+        stats: Stats::new(),
+        agents: acc.agents.len(),
+        visitors: s.visitors,
+        rate: AtomicU64::new(0),
+        running: AtomicBool::new(true),
+        reply_ratio: s.reply_ratio,
+        payload: "x".repeat(s.payload_bytes),
+        acked_seq: Mutex::new(HashMap::new()),
+        opened: AtomicU64::new(0),
+        agent_seen: Mutex::new(HashMap::new()),
+    });
+    let deadline = Instant::now() + Duration::from_secs(s.max_secs);
+    let mut out = Outcome::default();
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (pid, peak) = (server.pid, peak.clone());
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(crate::server::rss_kib(pid).unwrap_or(0), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+
+    // Agents first, so they see every conversation open.
+    let mut agent_tasks = Vec::new();
+    if s.kind != Kind::Idle {
+        for (i, (_, token)) in acc.agents.iter().enumerate() {
+            let (ws, _) = client::connect(server.addr, client::source_for(i + 1000), token).await?;
+            agent_tasks.push(tokio::spawn(agent(ws, i, ctx.clone())));
+        }
+    }
+    let tokens = population::sessions(
+        http,
+        &server.base,
+        &acc.inbox_key,
+        s.visitors,
+        s.connect_concurrency,
+    )
+    .await?;
+    out.rss_before_kib = server.rss_kib();
+    let (conns, report) =
+        population::connect_all(server.addr, &tokens, s.connect_concurrency).await;
+    out.connect = report;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    out.rss_connected_kib = server.rss_kib();
+    out.rss_per_connection_bytes = (out.rss_connected_kib.saturating_sub(out.rss_before_kib) * 1024)
+        as f64
+        / out.connect.connected.max(1) as f64;
+
+    match s.kind {
+        Kind::Idle => {
+            let holders: Vec<JoinHandle<()>> = conns
+                .into_iter()
+                .flatten()
+                .map(|(ws, _)| tokio::spawn(hold(ws)))
+                .collect();
+            tokio::time::sleep(Duration::from_secs(s.hold_secs)).await;
+            let alive = holders.iter().filter(|h| !h.is_finished()).count();
+            if alive < out.connect.connected {
+                out.errors += (out.connect.connected - alive) as u64;
+            }
+            for h in holders {
+                h.abort();
+            }
+        }
+        Kind::Chat | Kind::Seed => {
+            let mut tasks = Vec::new();
+            for (i, c) in conns.into_iter().enumerate() {
+                if let Some((ws, _)) = c {
+                    let plan = if s.kind == Kind::Seed {
+                        Plan::Seed {
+                            messages: s.messages_per_visitor,
+                            think_ms: s.think_ms,
+                            file_ratio: s.file_ratio,
+                        }
+                    } else {
+                        Plan::Rate
+                    };
+                    tasks.push(tokio::spawn(visitor(
+                        ws,
+                        i,
+                        ctx.clone(),
+                        plan,
+                        http.clone(),
+                        server.base.clone(),
+                        tokens[i].clone(),
+                    )));
+                }
+            }
+            // Every visitor opens its conversation before the measured part.
+            while (ctx.opened.load(Ordering::Relaxed) as usize) < tasks.len()
+                && Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            reset(&ctx);
+            let measured = Instant::now();
+            if s.kind == Kind::Chat {
+                for &rate in &s.rates {
+                    let acked0 = Stats::get(&ctx.stats.acked);
+                    reset(&ctx);
+                    ctx.rate.store(rate, Ordering::Relaxed);
+                    let t0 = Instant::now();
+                    tokio::time::sleep(
+                        Duration::from_secs(s.step_secs)
+                            .min(deadline.saturating_duration_since(Instant::now())),
+                    )
+                    .await;
+                    let secs = t0.elapsed().as_secs_f64();
+                    out.steps.push(Step {
+                        offered_per_sec: rate,
+                        achieved_per_sec: (Stats::get(&ctx.stats.acked) - acked0) as f64 / secs,
+                        visitor_to_agent: ctx
+                            .stats
+                            .v2a
+                            .lock()
+                            .map(|r| r.summary())
+                            .unwrap_or_default(),
+                        agent_to_visitor: ctx
+                            .stats
+                            .a2v
+                            .lock()
+                            .map(|r| r.summary())
+                            .unwrap_or_default(),
+                    });
+                }
+                ctx.rate.store(0, Ordering::Relaxed);
+            } else {
+                while tasks.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            out.duration_secs = measured.elapsed().as_secs_f64();
+            tokio::time::sleep(Duration::from_secs(2)).await; // drain in-flight messages
+            ctx.running.store(false, Ordering::Relaxed);
+            for t in tasks {
+                let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+            }
+        }
+        Kind::ReconnectStorm => {
+            let (resumed, secs, lost, dup) = storm(s, server, acc, &ctx, conns, &tokens).await?;
+            out.resumed = Some(resumed);
+            out.resume_secs = Some(secs);
+            out.lost = lost;
+            out.duplicated = dup;
+            out.duration_secs = secs;
+        }
+    }
+    ctx.running.store(false, Ordering::Relaxed);
+    for t in agent_tasks {
+        t.abort();
+    }
+    if matches!(s.kind, Kind::Chat | Kind::Seed) {
+        // Loss: gaps seen, plus acknowledged messages an owning agent never saw at the tail.
+        out.lost = Stats::get(&ctx.stats.gaps) + tail_loss(&ctx);
+        out.duplicated = Stats::get(&ctx.stats.duplicates);
+    }
+    sampler.abort();
+    out.rss_peak_kib = peak.load(Ordering::Relaxed).max(server.rss_kib());
+    out.sent = Stats::get(&ctx.stats.sent);
+    out.acked = Stats::get(&ctx.stats.acked);
+    out.errors += Stats::get(&ctx.stats.errors);
+    out.visitor_to_agent = ctx
+        .stats
+        .v2a
+        .lock()
+        .map(|r| r.summary())
+        .unwrap_or_default();
+    out.agent_to_visitor = ctx
+        .stats
+        .a2v
+        .lock()
+        .map(|r| r.summary())
+        .unwrap_or_default();
+    out.timeline_v2a = ctx
+        .stats
+        .v2a
+        .lock()
+        .map(|r| r.timeline())
+        .unwrap_or_default();
+    out.timeline_a2v = ctx
+        .stats
+        .a2v
+        .lock()
+        .map(|r| r.timeline())
+        .unwrap_or_default();
+    if out.duration_secs > 0.0 {
+        out.throughput_per_sec = out.acked as f64 / out.duration_secs;
+    }
+    if s.kind == Kind::Chat {
+        // Whole-run latency = every step together is less useful than per step; keep the last step's.
+        if let Some(last) = out.steps.last() {
+            out.visitor_to_agent = last.visitor_to_agent.clone();
+            out.agent_to_visitor = last.agent_to_visitor.clone();
+        }
+    }
+    Ok(out)
+}
+
+fn reset(ctx: &Ctx) {
+    if let Ok(mut r) = ctx.stats.v2a.lock() {
+        r.reset();
+    }
+    if let Ok(mut r) = ctx.stats.a2v.lock() {
+        r.reset();
+    }
+}
+
+/// Messages acknowledged to their sender that the owning agent never received.
+fn tail_loss(ctx: &Ctx) -> u64 {
+    let acked = ctx.acked_seq.lock().map(|m| m.clone()).unwrap_or_default();
+    let seen = ctx.agent_seen.lock().map(|m| m.clone()).unwrap_or_default();
+    acked
+        .iter()
+        .map(|(conv, &max)| (max - seen.get(conv).copied().unwrap_or(0)).max(0) as u64)
+        .sum()
+}
+
+/// Keeps a connection open (the library answers pings) until aborted.
+async fn hold(mut ws: Ws) {
+    while let Ok(Some(_)) = client::next_frame(&mut ws).await {}
+}
+
+enum Plan {
+    /// Send at the shared offered rate until stopped.
+    Rate,
+    /// Send `messages`, pausing ~`think_ms` between them; a share are file uploads.
+    Seed {
+        messages: usize,
+        think_ms: u64,
+        file_ratio: f64,
+    },
+}
+
+async fn visitor(
+    ws: Ws,
+    idx: usize,
+    ctx: Arc<Ctx>,
+    plan: Plan,
+    http: reqwest::Client,
+    base: String,
+    token: String,
+) -> SeqTracker {
+    let (mut tx, mut rx) = ws.split();
+    let mut track = SeqTracker::default();
+    let mut n = 0usize;
+    let cmid = |n: usize| format!("v{idx}-{n}");
+    // Open the conversation.
+    if client::send(&mut tx, client::send_frame(&cmid(0), None, "hello 你好"))
+        .await
+        .is_err()
+    {
+        Stats::inc(&ctx.stats.errors);
+        return track;
+    }
+    let conv = loop {
+        match client::next_frame(&mut rx).await {
+            Ok(Some(ServerFrame::Ack {
+                conversation_id,
+                seq,
+                ..
+            })) => {
+                ctx.acked(&conversation_id, seq);
+                track.see(&ctx.stats, &conversation_id, seq);
+                break conversation_id;
+            }
+            Ok(Some(_)) => continue,
+            _ => {
+                Stats::inc(&ctx.stats.errors);
+                return track;
+            }
+        }
+    };
+    ctx.opened.fetch_add(1, Ordering::Relaxed);
+    let (limit, think, file_ratio) = match plan {
+        Plan::Rate => (usize::MAX, 0, 0.0),
+        Plan::Seed {
+            messages,
+            think_ms,
+            file_ratio,
+        } => (messages, think_ms, file_ratio),
+    };
+    let next_delay = |ctx: &Ctx| -> Duration {
+        let jitter: f64 = rand::random_range(0.5..1.5);
+        if think > 0 {
+            return Duration::from_secs_f64(think as f64 / 1000.0 * jitter);
+        }
+        let rate = ctx.rate.load(Ordering::Relaxed);
+        if rate == 0 {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_secs_f64(ctx.visitors as f64 / rate as f64 * jitter)
+        }
+    };
+    let mut next = tokio::time::Instant::now() + next_delay(&ctx);
+    loop {
+        tokio::select! {
+            f = client::next_frame(&mut rx) => match f {
+                Ok(Some(ServerFrame::Ack { conversation_id, seq, .. })) => {
+                    ctx.acked(&conversation_id, seq);
+                }
+                Ok(Some(ServerFrame::Message { message })) => {
+                    if track.see(&ctx.stats, &message.conversation_id, message.seq)
+                        && message.sender.kind == SenderKind::Agent
+                        && let Some(t) = client::sent_at(&message.content)
+                    {
+                        ctx.stats.a2v(now_micros().saturating_sub(t));
+                    }
+                }
+                Ok(Some(ServerFrame::Error { .. })) => Stats::inc(&ctx.stats.errors),
+                Ok(Some(_)) => {}
+                _ => {
+                    if ctx.running.load(Ordering::Relaxed) {
+                        Stats::inc(&ctx.stats.errors);
+                    }
+                    return track;
+                }
+            },
+            _ = tokio::time::sleep_until(next), if n < limit && ctx.running.load(Ordering::Relaxed) => {
+                let paused = think == 0 && ctx.rate.load(Ordering::Relaxed) == 0;
+                if !paused {
+                    n += 1;
+                    let frame = if file_ratio > 0.0 && rand::random_bool(file_ratio) {
+                        match upload(&http, &base, &token).await {
+                            Ok(id) => {
+                                let content = format!("t={}", now_micros());
+                                tokio_tungstenite::tungstenite::Message::text(serde_json::json!({"type":"send","client_msg_id":cmid(n),"conversation_id":conv,"kind":"image","attachment_id":id,"content":content}).to_string())
+                            }
+                            Err(_) => {
+                                Stats::inc(&ctx.stats.errors);
+                                client::send_frame(&cmid(n), Some(&conv), &ctx.payload)
+                            }
+                        }
+                    } else {
+                        client::send_frame(&cmid(n), Some(&conv), &ctx.payload)
+                    };
+                    Stats::inc(&ctx.stats.sent);
+                    if client::send(&mut tx, frame).await.is_err() {
+                        Stats::inc(&ctx.stats.errors);
+                        return track;
+                    }
+                }
+                next = tokio::time::Instant::now() + next_delay(&ctx);
+            },
+            _ = tokio::time::sleep(Duration::from_millis(200)), if n >= limit || !ctx.running.load(Ordering::Relaxed) => {
+                if !ctx.running.load(Ordering::Relaxed) || (n >= limit && think > 0) {
+                    // Seed visitors stay a moment for their last acks, then leave.
+                    if n >= limit && think > 0 && ctx.running.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    return track;
+                }
+            }
+        }
+    }
+}
+
+/// A small PNG-looking file (10 KiB), uploaded as the visitor.
+async fn upload(http: &reqwest::Client, base: &str, token: &str) -> Result<String> {
+    let mut bytes = vec![
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
+    ];
+    bytes.resize(10 * 1024, 7);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("photo.png"),
+    );
+    let v: serde_json::Value = http
+        .post(format!("{base}/api/v1/attachments"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    v["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("no id"))
+}
+
+async fn agent(ws: Ws, idx: usize, ctx: Arc<Ctx>) -> SeqTracker {
+    let (mut tx, mut rx) = ws.split();
+    let mut track = SeqTracker::default();
+    let mut n = 0u64;
+    while let Ok(Some(f)) = client::next_frame(&mut rx).await {
+        match f {
+            ServerFrame::Message { message } => {
+                let conv = &message.conversation_id;
+                if ctx.owner(conv) != idx {
+                    continue;
+                }
+                if !track.see(&ctx.stats, conv, message.seq) {
+                    continue;
+                }
+                if let Ok(mut m) = ctx.agent_seen.lock() {
+                    m.insert(conv.clone(), message.seq);
+                }
+                if message.sender.kind != SenderKind::Visitor {
+                    continue;
+                }
+                if let Some(t) = client::sent_at(&message.content) {
+                    ctx.stats.v2a(now_micros().saturating_sub(t));
+                }
+                if message.seq > 1 && ctx.reply_ratio > 0.0 && rand::random_bool(ctx.reply_ratio) {
+                    n += 1;
+                    Stats::inc(&ctx.stats.sent);
+                    if client::send(
+                        &mut tx,
+                        client::send_frame(&format!("a{idx}-{n}"), Some(conv), &ctx.payload),
+                    )
+                    .await
+                    .is_err()
+                    {
+                        Stats::inc(&ctx.stats.errors);
+                        break;
+                    }
+                }
+            }
+            ServerFrame::Ack {
+                conversation_id,
+                seq,
+                ..
+            } => ctx.acked(&conversation_id, seq),
+            ServerFrame::Error { .. } => Stats::inc(&ctx.stats.errors),
+            _ => {}
+        }
+    }
+    if ctx.running.load(Ordering::Relaxed) {
+        Stats::inc(&ctx.stats.errors);
+    }
+    track
+}
+
+/// Reconnect storm: see [`Kind::ReconnectStorm`]. Returns (resumed, seconds, lost, duplicated).
+async fn storm(
+    s: &Scenario,
+    server: &Server,
+    acc: &Accounts,
+    ctx: &Arc<Ctx>,
+    conns: Vec<Option<(Ws, ServerFrame)>>,
+    tokens: &[String],
+) -> Result<(usize, f64, u64, u64)> {
+    // Each visitor opens its conversation, then disconnects.
+    let opened: Vec<Option<(String, i64)>> = futures::stream::iter(conns.into_iter().enumerate())
+        .map(|(i, c)| async move {
+            let (ws, _) = c?;
+            let (mut tx, mut rx) = ws.split();
+            client::send(&mut tx, client::send_frame(&format!("s{i}"), None, "hello"))
+                .await
+                .ok()?;
+            loop {
+                match client::next_frame(&mut rx).await.ok()?? {
+                    ServerFrame::Ack {
+                        conversation_id,
+                        seq,
+                        ..
+                    } => return Some((conversation_id, seq)),
+                    _ => continue,
+                }
+            }
+        })
+        .buffered(s.connect_concurrency.max(1))
+        .collect()
+        .await;
+    bail_if_none(opened.iter().flatten().count())?;
+    // Dropping the connections above disconnected everyone.
+    let convs = opened;
+    // While everyone is away, agents write `missed_per_visitor` to every conversation.
+    let agents = acc.agents.len();
+    let mut writers = Vec::new();
+    for (a, (_, token)) in acc.agents.iter().enumerate() {
+        let mine: Vec<String> = convs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % agents == a)
+            .filter_map(|(_, c)| c.as_ref().map(|c| c.0.clone()))
+            .collect();
+        let (ws, _) = client::connect(server.addr, client::source_for(2000 + a), token).await?;
+        let k = s.missed_per_visitor;
+        let ctx = ctx.clone();
+        writers.push(tokio::spawn(async move {
+            write_missed(ws, a, mine, k, ctx).await
+        }));
+    }
+    for w in writers {
+        w.await??;
+    }
+    // Everyone comes back at once and resumes from what they had.
+    let start = Instant::now();
+    let k = s.missed_per_visitor as i64;
+    let results: Vec<(bool, u64, u64)> = futures::stream::iter(tokens.iter().enumerate())
+        .map(|(i, t)| {
+            let conv = convs[i].clone();
+            async move {
+                let Some((conv, last_seen)) = conv else {
+                    return (false, 0, 0);
+                };
+                resume_one(server.addr, i, t, &conv, last_seen, k)
+                    .await
+                    .unwrap_or((false, k as u64, 0))
+            }
+        })
+        .buffer_unordered(s.connect_concurrency.max(1))
+        .collect()
+        .await;
+    let secs = start.elapsed().as_secs_f64();
+    let resumed = results.iter().filter(|r| r.0).count();
+    let lost = results.iter().map(|r| r.1).sum();
+    let dup = results.iter().map(|r| r.2).sum();
+    Ok((resumed, secs, lost, dup))
+}
+
+fn bail_if_none(n: usize) -> Result<()> {
+    if n == 0 {
+        bail!("no visitors");
+    }
+    Ok(())
+}
+
+/// One agent sends `k` messages to each of its conversations, 64 in flight.
+async fn write_missed(ws: Ws, a: usize, convs: Vec<String>, k: usize, ctx: Arc<Ctx>) -> Result<()> {
+    let (mut tx, mut rx) = ws.split();
+    let total = convs.len() * k;
+    let mut sent = 0usize;
+    let mut acked = 0usize;
+    let mut it = convs.iter().flat_map(|c| std::iter::repeat_n(c, k));
+    while acked < total {
+        while sent < total && sent - acked < 64 {
+            let Some(conv) = it.next() else { break };
+            sent += 1;
+            Stats::inc(&ctx.stats.sent);
+            client::send(
+                &mut tx,
+                client::send_frame(&format!("m{a}-{sent}"), Some(conv), "while you were away"),
+            )
+            .await?;
+        }
+        match client::next_frame(&mut rx).await? {
+            Some(ServerFrame::Ack { .. }) => {
+                acked += 1;
+                Stats::inc(&ctx.stats.acked);
+            }
+            Some(ServerFrame::Error { message, .. }) => bail!("agent send failed: {message}"),
+            Some(_) => {}
+            None => bail!("agent connection closed"),
+        }
+    }
+    Ok(())
+}
+
+/// Reconnects one visitor and checks that sync returns exactly seqs
+/// `after+1 ..= after+k`. Returns (ok, lost, duplicated).
+async fn resume_one(
+    server: std::net::SocketAddr,
+    i: usize,
+    token: &str,
+    conv: &str,
+    after: i64,
+    k: i64,
+) -> Result<(bool, u64, u64)> {
+    let (ws, _) = client::connect(server, client::source_for(i), token).await?;
+    let (mut tx, mut rx) = ws.split();
+    let sync = serde_json::json!({"type":"sync","conversations":[{"conversation_id":conv,"after_seq":after}]});
+    client::send(
+        &mut tx,
+        tokio_tungstenite::tungstenite::Message::text(sync.to_string()),
+    )
+    .await?;
+    let mut expect = after + 1;
+    let (mut lost, mut dup) = (0u64, 0u64);
+    loop {
+        match client::next_frame(&mut rx).await? {
+            Some(ServerFrame::Message { message }) if message.conversation_id == conv => {
+                if message.seq < expect {
+                    dup += 1;
+                } else {
+                    lost += (message.seq - expect) as u64;
+                    expect = message.seq + 1;
+                }
+            }
+            Some(ServerFrame::Synced { .. }) => break,
+            Some(_) => {}
+            None => bail!("closed before synced"),
+        }
+    }
+    lost += (after + k + 1 - expect).max(0) as u64;
+    Ok((lost == 0 && dup == 0, lost, dup))
+}

@@ -1,0 +1,186 @@
+//! Latency recording: HDR histograms overall and per second, plus counters.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::{
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
+
+/// Microseconds since the Unix epoch: what goes inside each message, so the
+/// receiver (same machine, same clock) computes the end-to-end latency.
+pub fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+fn hist() -> Histogram<u64> {
+    // 1 µs to 120 s, 3 significant digits.
+    Histogram::new_with_bounds(1, 120_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).expect("histogram"))
+}
+
+/// One direction's latencies.
+pub struct Recorder {
+    start: Instant,
+    total: Histogram<u64>,
+    per_second: Vec<Histogram<u64>>,
+}
+
+impl Recorder {
+    pub fn new(start: Instant) -> Self {
+        Recorder {
+            start,
+            total: hist(),
+            per_second: Vec::new(),
+        }
+    }
+
+    pub fn record(&mut self, micros: u64) {
+        let v = micros.clamp(1, 120_000_000);
+        let _ = self.total.record(v);
+        let sec = self.start.elapsed().as_secs() as usize;
+        while self.per_second.len() <= sec {
+            self.per_second.push(hist());
+        }
+        let _ = self.per_second[sec].record(v);
+    }
+
+    pub fn reset(&mut self) {
+        self.total.reset();
+    }
+
+    pub fn summary(&self) -> Latency {
+        Latency::of(&self.total)
+    }
+
+    /// (second, p50 ms, p99 ms) for seconds that saw traffic.
+    pub fn timeline(&self) -> Vec<(u64, f64, f64)> {
+        self.per_second
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.len() > 0)
+            .map(|(s, h)| {
+                (
+                    s as u64,
+                    h.value_at_quantile(0.5) as f64 / 1000.0,
+                    h.value_at_quantile(0.99) as f64 / 1000.0,
+                )
+            })
+            .collect()
+    }
+}
+
+/// Percentiles in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    fn of(h: &Histogram<u64>) -> Latency {
+        if h.len() == 0 {
+            return Latency::default();
+        }
+        let ms = |v: u64| v as f64 / 1000.0;
+        Latency {
+            count: h.len(),
+            mean: h.mean() / 1000.0,
+            p50: ms(h.value_at_quantile(0.5)),
+            p90: ms(h.value_at_quantile(0.9)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    }
+}
+
+/// Everything the simulated users count.
+pub struct Stats {
+    /// Visitor send → the owning agent receives it.
+    pub v2a: Mutex<Recorder>,
+    /// Agent reply → the visitor receives it.
+    pub a2v: Mutex<Recorder>,
+    pub sent: AtomicU64,
+    pub acked: AtomicU64,
+    pub errors: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub gaps: AtomicU64,
+}
+
+impl Stats {
+    pub fn new() -> Self {
+        let start = Instant::now();
+        Stats {
+            v2a: Mutex::new(Recorder::new(start)),
+            a2v: Mutex::new(Recorder::new(start)),
+            sent: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            gaps: AtomicU64::new(0),
+        }
+    }
+
+    pub fn v2a(&self, micros: u64) {
+        if let Ok(mut r) = self.v2a.lock() {
+            r.record(micros);
+        }
+    }
+
+    pub fn a2v(&self, micros: u64) {
+        if let Ok(mut r) = self.a2v.lock() {
+            r.record(micros);
+        }
+    }
+
+    pub fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+/// Tracks per-conversation `seq` continuity for one receiver: duplicates and gaps.
+#[derive(Default)]
+pub struct SeqTracker {
+    last: std::collections::HashMap<String, i64>,
+}
+
+impl SeqTracker {
+    /// Returns false for a duplicate; counts gaps.
+    pub fn see(&mut self, stats: &Stats, conv: &str, seq: i64) -> bool {
+        match self.last.get_mut(conv) {
+            Some(last) if seq <= *last => {
+                Stats::inc(&stats.duplicates);
+                false
+            }
+            Some(last) => {
+                if seq > *last + 1 {
+                    stats
+                        .gaps
+                        .fetch_add((seq - *last - 1) as u64, Ordering::Relaxed);
+                }
+                *last = seq;
+                true
+            }
+            None => {
+                self.last.insert(conv.to_string(), seq);
+                true
+            }
+        }
+    }
+}
