@@ -74,7 +74,14 @@ where
     while let Some(m) = rx.next().await {
         match m? {
             Message::Text(t) => return Ok(Some(serde_json::from_str(&t)?)),
-            Message::Close(_) => return Ok(None),
+            Message::Close(f) => {
+                if let Some(f) = &f
+                    && u16::from(f.code) != 1000
+                {
+                    eprintln!("closed by server: {} {}", u16::from(f.code), f.reason);
+                }
+                return Ok(None);
+            }
             _ => continue,
         }
     }

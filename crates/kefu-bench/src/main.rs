@@ -47,7 +47,12 @@ async fn main() -> Result<()> {
             "== {} ({:?}): {} visitors, {} agents",
             s.name, s.kind, s.visitors, s.agents
         );
-        let server = server::Server::start(&cli.kefu, cli.database_url.as_deref(), &[]).await?;
+        let env: Vec<(String, String)> = s
+            .server_env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let server = server::Server::start(&cli.kefu, cli.database_url.as_deref(), &env).await?;
         let accounts = server.accounts(&http, s.agents).await?;
         let outcome = run::run(&s, &server, &accounts, &http).await;
         let info = report::ServerInfo {

@@ -359,7 +359,6 @@ async fn visitor(
                 ..
             })) => {
                 ctx.acked(&conversation_id, seq);
-                track.see(&ctx.stats, &conversation_id, seq);
                 break conversation_id;
             }
             Ok(Some(_)) => continue,
@@ -482,7 +481,22 @@ async fn agent(ws: Ws, idx: usize, ctx: Arc<Ctx>) -> SeqTracker {
     let (mut tx, mut rx) = ws.split();
     let mut track = SeqTracker::default();
     let mut n = 0u64;
-    while let Ok(Some(f)) = client::next_frame(&mut rx).await {
+    loop {
+        let f = match client::next_frame(&mut rx).await {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                if ctx.running.load(Ordering::Relaxed) {
+                    eprintln!("agent {idx}: the server closed the connection");
+                }
+                break;
+            }
+            Err(e) => {
+                if ctx.running.load(Ordering::Relaxed) {
+                    eprintln!("agent {idx}: {e:#}");
+                }
+                break;
+            }
+        };
         match f {
             ServerFrame::Message { message } => {
                 let conv = &message.conversation_id;

@@ -55,6 +55,9 @@ pub struct Scenario {
     /// Bytes of text in each message (beyond the timestamp).
     #[serde(default = "default_payload")]
     pub payload_bytes: usize,
+    /// Extra environment for the server (`KEFU_…` settings), e.g. a larger queue.
+    #[serde(default)]
+    pub server_env: std::collections::BTreeMap<String, String>,
     /// Hard stop for the whole run.
     #[serde(default = "default_max")]
     pub max_secs: u64,

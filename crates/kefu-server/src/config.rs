@@ -78,6 +78,9 @@ pub struct Limits {
     /// Frames queued for one connection before it counts as a slow consumer
     /// and is disconnected (it then resumes from its last `seq`).
     pub ws_queue_frames: usize,
+    /// The same for agent and API-key connections, which carry the whole
+    /// workspace's traffic and so need more room for bursts.
+    pub ws_agent_queue_frames: usize,
     /// WebSocket read and write buffer sizes per connection.
     pub ws_read_buffer_bytes: usize,
     pub ws_write_buffer_bytes: usize,
@@ -101,6 +104,7 @@ impl Default for Limits {
             login_attempts_per_minute: 10,
             widget_sessions_per_minute: 30,
             ws_queue_frames: 256,
+            ws_agent_queue_frames: 4096,
             ws_read_buffer_bytes: 4 * 1024,
             ws_write_buffer_bytes: 4 * 1024,
             heartbeat_secs: 25,
@@ -221,6 +225,7 @@ impl Config {
             ("limits.max_upload_bytes", l.max_upload_bytes),
             ("limits.max_body_bytes", l.max_body_bytes),
             ("limits.ws_queue_frames", l.ws_queue_frames),
+            ("limits.ws_agent_queue_frames", l.ws_agent_queue_frames),
             ("limits.ws_read_buffer_bytes", l.ws_read_buffer_bytes),
             ("limits.ws_write_buffer_bytes", l.ws_write_buffer_bytes),
         ];

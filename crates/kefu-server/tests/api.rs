@@ -248,7 +248,7 @@ async fn widget_sessions_resume_and_respect_origins() {
     req.headers_mut()
         .insert("origin", "https://evil.example.net".parse().unwrap());
     let (inner, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut ws = Ws { inner };
+    let mut ws = Ws::from(inner);
     ws.send(json!({"type":"auth","token": first["visitor_token"]}))
         .await;
     assert_eq!(ws.expect("error").await["code"], "origin_not_allowed");

@@ -155,7 +155,7 @@ async fn ws_auth_failures() {
         format!("Bearer {}", t.token).parse().unwrap(),
     );
     let (inner, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut ws = Ws { inner };
+    let mut ws = Ws::from(inner);
     assert_eq!(ws.expect("hello").await["identity"]["kind"], "agent");
     let mut req = format!("ws://{}/ws", app.addr)
         .into_client_request()

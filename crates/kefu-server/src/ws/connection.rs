@@ -18,6 +18,7 @@ use crate::{
     hub::{Outbound, contact_topic, workspace_topic},
 };
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use kefu_core::{
     AgentStatus,
@@ -38,6 +39,11 @@ use tokio::sync::mpsc;
 /// How long one write to the socket may take before the peer counts as dead.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const SLOW_CONSUMER: (u16, &str) = (1013, "slow consumer; reconnect and resume");
+/// Sends a connection may have waiting for their ack (pipelining); beyond
+/// it the client gets `busy` for that send.
+const MAX_PENDING_SENDS: usize = 64;
+/// Most queued frames written before one flush.
+const MAX_WRITE_BATCH: usize = 64;
 /// How long to wait for the client's answer to our Close.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Rate-limit violations in a row before the connection is closed as abusive.
@@ -203,6 +209,9 @@ struct Connection {
     limiter: DefaultDirectRateLimiter,
     strikes: u32,
     last_heard: Instant,
+    /// Sends go to this connection's send worker, so a slow store never
+    /// stops outbound delivery (which would make the connection a slow consumer).
+    sends: Option<mpsc::Sender<SendRequest>>,
 }
 
 impl Connection {
@@ -218,13 +227,20 @@ impl Connection {
             limiter: RateLimiter::direct(quota),
             strikes: 0,
             last_heard: Instant::now(),
+            sends: None,
         }
     }
 
     async fn serve(&mut self, socket: &mut WebSocket) -> Closed {
         let state = self.state.clone();
         let l = &state.cfg.limits;
-        let (tx, mut rx) = mpsc::channel::<Arc<Outbound>>(l.ws_queue_frames);
+        // Agents receive the workspace-wide feed, so their queue is deeper.
+        let queue = if self.who.is_visitor() {
+            l.ws_queue_frames
+        } else {
+            l.ws_agent_queue_frames
+        };
+        let (tx, mut rx) = mpsc::channel::<Arc<Outbound>>(queue);
         let (topics, agent) = match &self.who {
             Principal::Visitor { contact_id, .. } => (vec![contact_topic(contact_id)], None),
             Principal::Agent {
@@ -273,6 +289,16 @@ impl Connection {
     ) -> Step {
         let l = self.state.cfg.limits.clone();
         self.hello(socket).await?;
+        let (send_tx, send_rx) = mpsc::channel(MAX_PENDING_SENDS);
+        let (ack_tx, mut acks) = mpsc::channel(MAX_PENDING_SENDS);
+        tokio::spawn(send_worker(
+            self.state.clone(),
+            self.who.clone(),
+            send_rx,
+            ack_tx,
+        ));
+        // Dropped with the connection: the worker stores what it accepted, then ends.
+        self.sends = Some(send_tx);
         let idle = Duration::from_secs(l.idle_timeout_secs);
         let mut ticker = tokio::time::interval(Duration::from_secs(l.heartbeat_secs));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -296,7 +322,8 @@ impl Connection {
                         self.inbound(socket, m).await?;
                     }
                 },
-                Some(out) = rx.recv() => self.deliver(socket, out).await?,
+                Some(out) = rx.recv() => self.deliver(socket, out, rx).await?,
+                Some(reply) = acks.recv() => send_frame(socket, &reply).await?,
                 _ = ticker.tick() => {
                     if self.last_heard.elapsed() > idle {
                         return Err(Closed(Some((1001, "idle timeout"))));
@@ -435,21 +462,17 @@ impl Connection {
                     content,
                     attachment_id,
                 };
-                let reply = match chat::send(&state, &self.who, req).await {
-                    Ok(a) => ServerFrame::Ack {
-                        client_msg_id,
-                        id: a.message.id,
-                        conversation_id: a.message.conversation_id,
-                        seq: a.message.seq,
-                        created_at: a.message.created_at,
-                    },
-                    Err(e) => ServerFrame::Error {
-                        code: e.code.into(),
-                        message: e.message,
-                        client_msg_id: Some(client_msg_id),
-                    },
+                if let Some(Ok(())) = self.sends.as_ref().map(|s| s.try_send(req)) {
+                    return Ok(());
+                }
+                let busy = ServerFrame::Error {
+                    code: "busy".into(),
+                    message: format!(
+                        "more than {MAX_PENDING_SENDS} sends await their ack; wait for acks, then resend"
+                    ),
+                    client_msg_id: Some(client_msg_id),
                 };
-                return send_frame(socket, &reply).await;
+                return send_frame(socket, &busy).await;
             }
             ClientFrame::Sync { conversations } => return self.sync(socket, conversations).await,
             ClientFrame::Typing {
@@ -575,10 +598,46 @@ impl Connection {
     }
 
     /// Writes a frame the hub queued, keeping per-conversation order.
-    async fn deliver(&mut self, socket: &mut WebSocket, out: Arc<Outbound>) -> Step {
+    /// Writes `first` and whatever else is already queued (up to a batch)
+    /// with one flush: one write syscall for many frames under load.
+    async fn deliver(
+        &mut self,
+        socket: &mut WebSocket,
+        first: Arc<Outbound>,
+        rx: &mut mpsc::Receiver<Arc<Outbound>>,
+    ) -> Step {
+        let mut next = Some(first);
+        let mut batch = 0;
+        while let Some(out) = next {
+            if self.admit(socket, &out).await? {
+                match tokio::time::timeout(
+                    WRITE_TIMEOUT,
+                    socket.feed(Message::Text(out.text.clone())),
+                )
+                .await
+                {
+                    Ok(Ok(())) => batch += 1,
+                    _ => return Err(Closed(None)),
+                }
+            }
+            next = if batch < MAX_WRITE_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        match tokio::time::timeout(WRITE_TIMEOUT, socket.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Closed(None)),
+        }
+    }
+
+    /// Whether a queued frame goes out: drops a message this connection
+    /// already has, and first fills a gap (from the store) if it overtook others.
+    async fn admit(&mut self, socket: &mut WebSocket, out: &Outbound) -> Result<bool, Closed> {
         if let (Some(conv), Some(seq)) = (&out.conversation_id, out.seq) {
             match self.delivered.get(conv).copied() {
-                Some(last) if seq <= last => return Ok(()),
+                Some(last) if seq <= last => return Ok(false),
                 Some(last) if seq > last + 1 => {
                     self.send_range(socket, conv, last, Some(seq - 1)).await?;
                 }
@@ -586,6 +645,35 @@ impl Connection {
             }
             self.delivered.insert(conv.clone(), seq);
         }
-        send_text(socket, out.text.clone()).await
+        Ok(true)
+    }
+}
+
+/// Stores one connection's sends in the order they came and posts the acks
+/// back. It outlives its connection just long enough to store what was
+/// accepted (the client learns the result by resending: dedupe).
+async fn send_worker(
+    state: SharedState,
+    who: Principal,
+    mut sends: mpsc::Receiver<SendRequest>,
+    acks: mpsc::Sender<ServerFrame>,
+) {
+    while let Some(req) = sends.recv().await {
+        let client_msg_id = req.client_msg_id.clone().unwrap_or_default();
+        let reply = match chat::send(&state, &who, req).await {
+            Ok(a) => ServerFrame::Ack {
+                client_msg_id,
+                id: a.message.id,
+                conversation_id: a.message.conversation_id,
+                seq: a.message.seq,
+                created_at: a.message.created_at,
+            },
+            Err(e) => ServerFrame::Error {
+                code: e.code.into(),
+                message: e.message,
+                client_msg_id: Some(client_msg_id),
+            },
+        };
+        let _ = acks.send(reply).await;
     }
 }

@@ -197,6 +197,18 @@ impl TestApp {
 /// A protocol client.
 pub struct Ws {
     pub inner: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames skipped while waiting for an ack, handed out by the next `recv`
+    /// (a real client would still process them).
+    backlog: std::collections::VecDeque<Value>,
+}
+
+impl From<WebSocketStream<MaybeTlsStream<TcpStream>>> for Ws {
+    fn from(inner: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Ws {
+        Ws {
+            inner,
+            backlog: Default::default(),
+        }
+    }
 }
 
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -206,7 +218,7 @@ impl Ws {
         let (inner, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
             .await
             .unwrap();
-        Ws { inner }
+        Ws::from(inner)
     }
 
     pub async fn send(&mut self, v: Value) {
@@ -227,6 +239,9 @@ impl Ws {
 
     /// The next JSON frame within `wait`, or None (timeout or close).
     pub async fn next_frame(&mut self, wait: Duration) -> Option<Value> {
+        if let Some(v) = self.backlog.pop_front() {
+            return Some(v);
+        }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let m = tokio::time::timeout_at(deadline, self.inner.next())
@@ -296,7 +311,7 @@ impl Ws {
         }
     }
 
-    /// Sends a message and returns the ack.
+    /// Sends a message and returns the ack; other frames stay queued for `recv`.
     pub async fn send_text(
         &mut self,
         conversation_id: Option<&str>,
@@ -308,13 +323,22 @@ impl Ws {
             f["conversation_id"] = json!(c);
         }
         self.send(f).await;
-        loop {
-            let v = self.recv().await;
+        let mut skipped = Vec::new();
+        let ack = loop {
+            let v = match self.next_frame(WAIT).await {
+                Some(v) => v,
+                None => panic!("no ack for {cmid}"),
+            };
             if (v["type"] == "ack" || v["type"] == "error") && v["client_msg_id"] == cmid {
-                assert_eq!(v["type"], "ack", "send failed: {v}");
-                return v;
+                break v;
             }
+            skipped.push(v);
+        };
+        for v in skipped.into_iter().rev() {
+            self.backlog.push_front(v);
         }
+        assert_eq!(ack["type"], "ack", "send failed: {ack}");
+        ack
     }
 }
 
