@@ -125,10 +125,9 @@ pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> Api
         check_rate(&state.limiters.visitor_messages, contact_id).map_err(ApiError::rate_limited)?;
     }
     let target = match (&req.conversation_id, who) {
-        (Some(id), _) => {
-            let conv = visible_conversation(state, who, id).await?;
-            ConversationTarget::Existing(conv.id)
-        }
+        // Access is checked inside the write (workspace, and the contact for
+        // visitors): the hot path makes no separate read.
+        (Some(id), _) => ConversationTarget::Existing(id.clone()),
         (
             None,
             Principal::Visitor {
@@ -160,6 +159,10 @@ pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> Api
         kind: req.kind,
         content: req.content,
         attachment,
+        require_contact: match who {
+            Principal::Visitor { contact_id, .. } => Some(contact_id.clone()),
+            _ => None,
+        },
     };
     let appended = state.store.append_message(new).await.map_err(|e| match e {
         StoreError::Invalid(m) => {

@@ -397,7 +397,11 @@ async fn slow_consumer_is_dropped_and_resumes() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(v.expect("message").await["message"]["seq"], 1, "its own message");
+    assert_eq!(
+        v.expect("message").await["message"]["seq"],
+        1,
+        "its own message"
+    );
     // The visitor now stops reading. The agent sends big messages until the
     // socket buffers and then the visitor's queue are full.
     let (mut agent, _) = app.ws(&t.token).await;

@@ -26,6 +26,10 @@ pub enum StoreError {
     Closed,
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Internal to appends: the `client_msg_id` was stored before; carries the
+    /// earlier result and makes the write roll back. Never leaves the store.
+    #[error("duplicate send")]
+    Duplicate(Box<crate::Appended>),
 }
 
 impl From<sqlx::Error> for StoreError {

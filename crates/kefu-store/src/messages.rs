@@ -58,6 +58,9 @@ pub struct NewMessage {
     pub kind: MessageKind,
     pub content: String,
     pub attachment: Option<AttachmentRef>,
+    /// For visitors: the conversation must be this contact's (checked inside
+    /// the write, so no separate read is needed).
+    pub require_contact: Option<String>,
 }
 
 /// The outcome of an append.
@@ -82,10 +85,14 @@ impl Store {
             let new = new.clone();
             self.write(move |c| Box::pin(append_tx(c, new))).await
         };
-        match first {
+        let result = match first {
             // Two concurrent sends raced (PostgreSQL): the loser now finds the
             // winner's row (duplicate) or the newly opened conversation.
             Err(StoreError::Conflict(_)) => self.write(move |c| Box::pin(append_tx(c, new))).await,
+            other => other,
+        };
+        match result {
+            Err(StoreError::Duplicate(a)) => Ok(*a),
             other => other,
         }
     }
@@ -191,25 +198,155 @@ async fn find_duplicate(
 
 async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
     let ws = new.workspace_id.as_str();
-    if let Some(cmid) = &new.client_msg_id
-        && let Some(message) = find_duplicate(c, &new.sender.id, cmid).await?
-    {
-        let conversation = conversations::load(c, ws, &message.conversation_id).await?;
-        return Ok(Appended {
-            message,
+    let now = now_ms();
+    // Fast path, the common case: the conversation is open, so one statement
+    // checks access, takes the row lock and hands out the next seq.
+    let fast = match &new.target {
+        ConversationTarget::Existing(id) => {
+            sqlx::query(concat!(
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
+                 WHERE id = $1 AND workspace_id = $3 AND status = 'open' AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
+                 RETURNING ",
+                conversations::cols!()
+            ))
+            .bind(id)
+            .bind(now)
+            .bind(ws)
+            .bind(new.require_contact.as_deref())
+            .fetch_optional(&mut *c)
+            .await?
+        }
+        ConversationTarget::VisitorActive { inbox_id, contact_id } => {
+            sqlx::query(concat!(
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
+                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status = 'open'
+                 RETURNING ",
+                conversations::cols!()
+            ))
+            .bind(contact_id)
+            .bind(now)
+            .bind(inbox_id)
+            .bind(ws)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+    };
+    let (conv, created, reopened_from) = match fast {
+        Some(r) => (conversations::from_row(&r)?, false, None),
+        None => slow_path(c, &new, now).await?,
+    };
+    let message = Message {
+        id: new_id(),
+        conversation_id: conv.id.clone(),
+        seq: conv.last_seq,
+        client_msg_id: new.client_msg_id,
+        sender: new.sender,
+        kind: new.kind,
+        content: new.content,
+        attachment: new.attachment,
+        created_at: now,
+    };
+    // The dedupe index decides idempotency: a resend inserts nothing, and the
+    // whole write (seq included) is rolled back by returning `Duplicate`.
+    let inserted = sqlx::query(concat!(
+        "INSERT INTO messages (workspace_id, ",
+        cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (sender_id, client_msg_id) DO NOTHING"
+    ))
+    .bind(ws)
+    .bind(&message.id)
+    .bind(&message.conversation_id)
+    .bind(message.seq)
+    .bind(message.sender.kind.as_str())
+    .bind(&message.sender.id)
+    .bind(message.client_msg_id.as_deref())
+    .bind(message.kind.as_str())
+    .bind(&message.content)
+    .bind(message.attachment.as_ref().map(|a| json!(a).to_string()))
+    .bind(message.created_at)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(duplicate_of(
+            c,
+            ws,
+            &message.sender.id,
+            message.client_msg_id.as_deref().unwrap_or_default(),
+        )
+        .await);
+    }
+    if let Some(att) = &message.attachment {
+        // Binds the upload to the conversation, which is what downloads check.
+        sqlx::query(
+            "UPDATE attachments SET conversation_id = $2 WHERE id = $1 AND conversation_id IS NULL",
+        )
+        .bind(&att.id)
+        .bind(&conv.id)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(Appended {
+        message,
+        conversation: conv,
+        duplicate: false,
+        created,
+        reopened_from,
+    })
+}
+
+/// The earlier result of a resend, as the `Duplicate` error that rolls the
+/// resend's own changes back.
+async fn duplicate_of(
+    c: &mut AnyConnection,
+    ws: &str,
+    sender_id: &str,
+    client_msg_id: &str,
+) -> StoreError {
+    let found = match find_duplicate(c, sender_id, client_msg_id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            return StoreError::Conflict("a concurrent send with this client_msg_id; retry".into());
+        }
+        Err(e) => return e,
+    };
+    match conversations::load(c, ws, &found.conversation_id).await {
+        Ok(conversation) => StoreError::Duplicate(Box::new(Appended {
+            message: found,
             conversation,
             duplicate: true,
             created: false,
             reopened_from: None,
-        });
+        })),
+        Err(e) => e,
     }
-    let now = now_ms();
+}
+
+/// Everything but an open conversation: opening a visitor's first one,
+/// reopening a pending or resolved one, refusing a closed one.
+async fn slow_path(
+    c: &mut AnyConnection,
+    new: &NewMessage,
+    now: i64,
+) -> Result<(Conversation, bool, Option<ConversationStatus>)> {
+    let ws = new.workspace_id.as_str();
     let actor = Actor {
         kind: new.sender.kind,
         id: new.sender.id.clone(),
     };
     let (mut conv, created) = match &new.target {
-        ConversationTarget::Existing(id) => (conversations::load(c, ws, id).await?, false),
+        ConversationTarget::Existing(id) => {
+            let conv = conversations::load(c, ws, id).await?;
+            if new
+                .require_contact
+                .as_ref()
+                .is_some_and(|cid| cid != &conv.contact_id)
+            {
+                return Err(StoreError::NotFound);
+            }
+            (conv, false)
+        }
         ConversationTarget::VisitorActive {
             inbox_id,
             contact_id,
@@ -235,6 +372,12 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
         }
     };
     if !conv.status.accepts_messages() {
+        // A resend of a message stored before the close still gets its ack.
+        if let Some(cmid) = &new.client_msg_id
+            && let Some(_) = find_duplicate(c, &new.sender.id, cmid).await?
+        {
+            return Err(duplicate_of(c, ws, &new.sender.id, cmid).await);
+        }
         return Err(StoreError::Invalid("the conversation is closed".into()));
     }
     let mut reopened_from = None;
@@ -258,52 +401,7 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
     .try_get("last_seq")?;
     conv.last_seq = seq;
     conv.last_activity_at = now;
-    let message = Message {
-        id: new_id(),
-        conversation_id: conv.id.clone(),
-        seq,
-        client_msg_id: new.client_msg_id,
-        sender: new.sender,
-        kind: new.kind,
-        content: new.content,
-        attachment: new.attachment,
-        created_at: now,
-    };
-    sqlx::query(concat!(
-        "INSERT INTO messages (workspace_id, ",
-        cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    ))
-    .bind(ws)
-    .bind(&message.id)
-    .bind(&message.conversation_id)
-    .bind(message.seq)
-    .bind(message.sender.kind.as_str())
-    .bind(&message.sender.id)
-    .bind(message.client_msg_id.as_deref())
-    .bind(message.kind.as_str())
-    .bind(&message.content)
-    .bind(message.attachment.as_ref().map(|a| json!(a).to_string()))
-    .bind(message.created_at)
-    .execute(&mut *c)
-    .await?;
-    if let Some(att) = &message.attachment {
-        // Binds the upload to the conversation, which is what downloads check.
-        sqlx::query(
-            "UPDATE attachments SET conversation_id = $2 WHERE id = $1 AND conversation_id IS NULL",
-        )
-        .bind(&att.id)
-        .bind(&conv.id)
-        .execute(&mut *c)
-        .await?;
-    }
-    Ok(Appended {
-        message,
-        conversation: conv,
-        duplicate: false,
-        created,
-        reopened_from,
-    })
+    Ok((conv, created, reopened_from))
 }
 
 async fn open_conversation(

@@ -76,6 +76,7 @@ fn visitor_msg(f: &Fixture, contact: &Contact, cmid: &str, text: &str) -> NewMes
         kind: MessageKind::Text,
         content: text.into(),
         attachment: None,
+        require_contact: Some(contact.id.clone()),
     }
 }
 
@@ -141,6 +142,7 @@ async fn seq_is_dense_under_concurrency(f: Fixture) {
                 kind: MessageKind::Text,
                 content: format!("reply {i}"),
                 attachment: None,
+                require_contact: None,
             })
             .await
             .unwrap()
