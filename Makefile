@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 KEFU_CONFIG ?= $(wildcard kefu.toml)
 
-.PHONY: run build test services openapi-check bench lint fmt clean
+.PHONY: run build test services openapi-check bench bench-full lint fmt clean
 
 ## Build the release binary and serve on the embedded SQLite default (./data).
 run: build
@@ -26,9 +26,15 @@ services:
 openapi-check:
 	./scripts/check-openapi.sh
 
-## Benchmarks arrive with the load-generator issue; nothing to run yet.
-bench:
-	@echo "No benchmarks yet: the load generator (kefu-bench) is a later issue. See docs/benchmarks.md when it lands."
+## Short versions of every load scenario (a few minutes); full ones: make bench-full.
+## Results: target/bench/<scenario>/{result.json,summary.md,*.svg}, overview in target/bench/summary.md.
+bench: build
+	$(CARGO) build --release --locked -p kefu-bench
+	./target/release/kefu-bench --out target/bench bench/quick/*.toml
+
+bench-full: build
+	$(CARGO) build --release --locked -p kefu-bench
+	./target/release/kefu-bench --out target/bench-full bench/scenarios/*.toml
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -64,7 +64,7 @@ impl Recorder {
         self.per_second
             .iter()
             .enumerate()
-            .filter(|(_, h)| h.len() > 0)
+            .filter(|(_, h)| !h.is_empty())
             .map(|(s, h)| {
                 (
                     s as u64,
@@ -90,7 +90,7 @@ pub struct Latency {
 
 impl Latency {
     fn of(h: &Histogram<u64>) -> Latency {
-        if h.len() == 0 {
+        if h.is_empty() {
             return Latency::default();
         }
         let ms = |v: u64| v as f64 / 1000.0;

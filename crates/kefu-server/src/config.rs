@@ -89,6 +89,9 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// Time a new connection has to authenticate.
     pub auth_timeout_secs: u64,
+    /// Realtime connections this process accepts; beyond it `/ws` answers 503.
+    /// Keep it below the process's open-file limit (kefu warns at start if not).
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -110,6 +113,7 @@ impl Default for Limits {
             heartbeat_secs: 25,
             idle_timeout_secs: 75,
             auth_timeout_secs: 10,
+            max_connections: 19_000,
         }
     }
 }
@@ -226,6 +230,7 @@ impl Config {
             ("limits.max_body_bytes", l.max_body_bytes),
             ("limits.ws_queue_frames", l.ws_queue_frames),
             ("limits.ws_agent_queue_frames", l.ws_agent_queue_frames),
+            ("limits.max_connections", l.max_connections),
             ("limits.ws_read_buffer_bytes", l.ws_read_buffer_bytes),
             ("limits.ws_write_buffer_bytes", l.ws_write_buffer_bytes),
         ];

@@ -177,6 +177,7 @@ async fn serve(cfg: Config) -> Result<()> {
             cfg.public_url
         ),
     }
+    warn_if_fd_limit_low(cfg.limits.max_connections);
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -239,5 +240,30 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Every connection is a file descriptor: warn when the process may run out
+/// before `max_connections` is reached (Linux: read from /proc).
+fn warn_if_fd_limit_low(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(soft) = soft {
+        // Room for the database, listener, log files and uploads in flight.
+        let needed = max_connections + 256;
+        if soft < needed {
+            tracing::warn!(
+                open_files_limit = soft,
+                max_connections,
+                "the open-file limit (ulimit -n) is below max_connections + 256: connections beyond {} will fail; raise the limit or lower limits.max_connections",
+                soft.saturating_sub(256)
+            );
+        }
     }
 }

@@ -82,7 +82,7 @@ pub async fn login(
         .unwrap_or_else(|| password::dummy_hash().to_string());
     let pw = req.password;
     // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
+    let ok = password::on_password_thread(move || password::verify(&pw, &hash))
         .await
         .unwrap_or(false);
     let user = match user {

@@ -63,9 +63,9 @@ fn check_email(e: &str) -> ApiResult<()> {
 }
 
 async fn hash_password(pw: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || password::hash(&pw))
+    password::on_password_thread(move || password::hash(&pw))
         .await
-        .map_err(|_| ApiError::internal())?
+        .ok_or_else(ApiError::internal)?
         .map_err(|e| ApiError::validation(e.to_string()))
 }
 

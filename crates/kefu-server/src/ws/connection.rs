@@ -211,7 +211,12 @@ struct Connection {
     last_heard: Instant,
     /// Sends go to this connection's send worker, so a slow store never
     /// stops outbound delivery (which would make the connection a slow consumer).
-    sends: Option<mpsc::Sender<SendRequest>>,
+    /// Created on the first send, so connections that only listen (most
+    /// visitors, most of the time) pay nothing for it. Boxed items keep the
+    /// channels' slot blocks small.
+    sends: Option<mpsc::Sender<Box<SendRequest>>>,
+    /// The worker's ack channel, until the session loop picks it up.
+    new_acks: Option<mpsc::Receiver<Box<ServerFrame>>>,
 }
 
 impl Connection {
@@ -228,6 +233,7 @@ impl Connection {
             strikes: 0,
             last_heard: Instant::now(),
             sends: None,
+            new_acks: None,
         }
     }
 
@@ -289,22 +295,16 @@ impl Connection {
     ) -> Step {
         let l = self.state.cfg.limits.clone();
         self.hello(socket).await?;
-        let (send_tx, send_rx) = mpsc::channel(MAX_PENDING_SENDS);
-        let (ack_tx, mut acks) = mpsc::channel(MAX_PENDING_SENDS);
-        tokio::spawn(send_worker(
-            self.state.clone(),
-            self.who.clone(),
-            send_rx,
-            ack_tx,
-        ));
-        // Dropped with the connection: the worker stores what it accepted, then ends.
-        self.sends = Some(send_tx);
+        let mut acks: Option<mpsc::Receiver<Box<ServerFrame>>> = None;
         let idle = Duration::from_secs(l.idle_timeout_secs);
         let mut ticker = tokio::time::interval(Duration::from_secs(l.heartbeat_secs));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
         let shutdown = self.state.shutdown.clone();
         loop {
+            if acks.is_none() {
+                acks = self.new_acks.take();
+            }
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
@@ -323,7 +323,7 @@ impl Connection {
                     }
                 },
                 Some(out) = rx.recv() => self.deliver(socket, out, rx).await?,
-                Some(reply) = acks.recv() => send_frame(socket, &reply).await?,
+                Some(reply) = next_ack(&mut acks) => send_frame(socket, &reply).await?,
                 _ = ticker.tick() => {
                     if self.last_heard.elapsed() > idle {
                         return Err(Closed(Some((1001, "idle timeout"))));
@@ -462,7 +462,20 @@ impl Connection {
                     content,
                     attachment_id,
                 };
-                if let Some(Ok(())) = self.sends.as_ref().map(|s| s.try_send(req)) {
+                if self.sends.is_none() {
+                    let (send_tx, send_rx) = mpsc::channel(MAX_PENDING_SENDS);
+                    let (ack_tx, ack_rx) = mpsc::channel(MAX_PENDING_SENDS);
+                    // Dropped with the connection: the worker stores what it accepted, then ends.
+                    tokio::spawn(send_worker(
+                        state.clone(),
+                        self.who.clone(),
+                        send_rx,
+                        ack_tx,
+                    ));
+                    self.sends = Some(send_tx);
+                    self.new_acks = Some(ack_rx);
+                }
+                if let Some(Ok(())) = self.sends.as_ref().map(|s| s.try_send(Box::new(req))) {
                     return Ok(());
                 }
                 let busy = ServerFrame::Error {
@@ -655,10 +668,11 @@ impl Connection {
 async fn send_worker(
     state: SharedState,
     who: Principal,
-    mut sends: mpsc::Receiver<SendRequest>,
-    acks: mpsc::Sender<ServerFrame>,
+    mut sends: mpsc::Receiver<Box<SendRequest>>,
+    acks: mpsc::Sender<Box<ServerFrame>>,
 ) {
     while let Some(req) = sends.recv().await {
+        let req = *req;
         let client_msg_id = req.client_msg_id.clone().unwrap_or_default();
         let reply = match chat::send(&state, &who, req).await {
             Ok(a) => ServerFrame::Ack {
@@ -674,6 +688,14 @@ async fn send_worker(
                 client_msg_id: Some(client_msg_id),
             },
         };
-        let _ = acks.send(reply).await;
+        let _ = acks.send(Box::new(reply)).await;
+    }
+}
+
+/// The next ack from the send worker; never ready before there is one.
+async fn next_ack(acks: &mut Option<mpsc::Receiver<Box<ServerFrame>>>) -> Option<Box<ServerFrame>> {
+    match acks {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -39,6 +39,12 @@ pub async fn upgrade(
     if state.shutdown.is_cancelled() {
         return ApiError::unavailable("the server is shutting down").into_response();
     }
+    if state.hub.connection_count() as usize >= state.cfg.limits.max_connections {
+        return ApiError::unavailable(
+            "this server is at its connection limit; retry later or on another node",
+        )
+        .into_response();
+    }
     let l = &state.cfg.limits;
     ws.read_buffer_size(l.ws_read_buffer_bytes)
         .write_buffer_size(l.ws_write_buffer_bytes)
