@@ -124,18 +124,32 @@ impl Store {
         cursor: Option<&ActivityCursor>,
         limit: i64,
     ) -> Result<Vec<Conversation>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            cols!(),
-            " FROM conversations WHERE workspace_id = $1
-              AND (CAST($2 AS TEXT) IS NULL OR status = $2)
-              AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
-              AND (CAST($4 AS TEXT) IS NULL OR assignee_id = $4)
-              AND ($5 = 0 OR assignee_id IS NULL)
-              AND (CAST($6 AS TEXT) IS NULL OR contact_id = $6)
-              AND (CAST($7 AS BIGINT) IS NULL OR last_activity_at < $7 OR (last_activity_at = $7 AND id < $8))
-            ORDER BY last_activity_at DESC, id DESC LIMIT $9"
-        ))
+        macro_rules! list_sql {
+            ($scope:literal) => {
+                concat!(
+                    "SELECT ",
+                    cols!(),
+                    " FROM conversations WHERE ",
+                    $scope,
+                    " AND (CAST($2 AS TEXT) IS NULL OR status = $2)
+                      AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
+                      AND (CAST($4 AS TEXT) IS NULL OR assignee_id = $4)
+                      AND ($5 = 0 OR assignee_id IS NULL)
+                      AND (CAST($6 AS TEXT) IS NULL OR contact_id = $6)
+                      AND (CAST($7 AS BIGINT) IS NULL OR last_activity_at < $7 OR (last_activity_at = $7 AND id < $8))
+                    ORDER BY last_activity_at DESC, id DESC LIMIT $9"
+                )
+            };
+        }
+        // One contact's conversations go through the contact index (a plain
+        // equality the planner can use); scanning the workspace's activity
+        // index for them made every visitor's `hello` O(conversations).
+        let sql = if filter.contact_id.is_some() {
+            list_sql!("contact_id = $6 AND workspace_id = $1")
+        } else {
+            list_sql!("workspace_id = $1")
+        };
+        let rows = sqlx::query(sql)
         .bind(workspace_id)
         .bind(filter.status.map(|s| s.as_str()))
         .bind(filter.inbox_id.as_deref())
