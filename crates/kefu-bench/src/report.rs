@@ -139,22 +139,15 @@ pub fn write(dir: &Path, s: &Scenario, r: &Report) -> Result<String> {
     }
     if !o.timeline_v2a.is_empty() {
         plot_timeline(&dir.join("latency-over-time.svg"), &s.name, &o.timeline_v2a)?;
-        let _ = writeln!(
-            md,
-            "\n![latency over time]({}/latency-over-time.svg)",
-            dir.display()
-        );
+        let _ = writeln!(md, "\n![latency over time](@@latency-over-time.svg)");
     }
     if o.steps.len() > 1 {
         plot_load(&dir.join("latency-vs-load.svg"), &s.name, o)?;
-        let _ = writeln!(
-            md,
-            "\n![latency vs offered load]({}/latency-vs-load.svg)",
-            dir.display()
-        );
+        let _ = writeln!(md, "\n![latency vs offered load](@@latency-vs-load.svg)");
     }
-    std::fs::write(dir.join("summary.md"), &md)?;
-    Ok(md)
+    // Image links relative to where each summary lives.
+    std::fs::write(dir.join("summary.md"), md.replace("@@", ""))?;
+    Ok(md.replace("@@", &format!("{}/", s.name)))
 }
 
 fn plot_timeline(path: &Path, name: &str, series: &[(u64, f64, f64)]) -> Result<()> {

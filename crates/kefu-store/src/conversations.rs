@@ -150,17 +150,17 @@ impl Store {
             list_sql!("workspace_id = $1")
         };
         let rows = sqlx::query(sql)
-        .bind(workspace_id)
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(filter.inbox_id.as_deref())
-        .bind(filter.assignee_id.as_deref())
-        .bind(i64::from(filter.unassigned))
-        .bind(filter.contact_id.as_deref())
-        .bind(cursor.map(|c| c.last_activity_at))
-        .bind(cursor.map(|c| c.id.as_str()).unwrap_or(""))
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
+            .bind(workspace_id)
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.inbox_id.as_deref())
+            .bind(filter.assignee_id.as_deref())
+            .bind(i64::from(filter.unassigned))
+            .bind(filter.contact_id.as_deref())
+            .bind(cursor.map(|c| c.last_activity_at))
+            .bind(cursor.map(|c| c.id.as_str()).unwrap_or(""))
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
         rows.iter().map(from_row).collect()
     }
 
