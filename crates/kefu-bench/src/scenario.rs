@@ -122,3 +122,34 @@ impl Scenario {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every scenario file in the repository parses and passes the checks.
+    #[test]
+    fn shipped_scenarios_are_valid() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench");
+        let mut n = 0;
+        for dir in ["scenarios", "quick"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("bench folder") {
+                let path = entry.expect("entry").path();
+                if path.extension().is_some_and(|e| e == "toml") {
+                    super::Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                    n += 1;
+                }
+            }
+        }
+        assert!(n >= 10, "found {n} scenario files");
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let bad = "name = \"x\"\nkind = \"idle\"\nvisitors = 25000\n";
+        let s: super::Scenario = toml::from_str(bad).expect("parses");
+        assert!(s.check().is_err(), "more sockets than one process may hold");
+        assert!(
+            toml::from_str::<super::Scenario>("name = \"x\"\nkind = \"dance\"\nvisitors = 1\n")
+                .is_err()
+        );
+    }
+}
