@@ -233,6 +233,24 @@ pub struct SendResult {
     pub duplicate: bool,
 }
 
+impl SendResult {
+    /// 201 for a newly stored message, 200 for a resend of a stored one.
+    pub fn reply(a: kefu_store::Appended) -> (StatusCode, ApiJson<SendResult>) {
+        let status = if a.duplicate {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        (
+            status,
+            ApiJson(SendResult {
+                message: a.message,
+                duplicate: a.duplicate,
+            }),
+        )
+    }
+}
+
 /// Send a message (the HTTP alternative to the WebSocket `send` frame).
 #[utoipa::path(post, operation_id = "conversations_send_message", path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = SendMessage,
@@ -256,18 +274,7 @@ pub async fn send_message(
         },
     )
     .await?;
-    let status = if r.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((
-        status,
-        ApiJson(SendResult {
-            message: r.message,
-            duplicate: r.duplicate,
-        }),
-    ))
+    Ok(SendResult::reply(r))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -220,16 +220,5 @@ pub async fn send(
         },
     )
     .await?;
-    let status = if r.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((
-        status,
-        ApiJson(SendResult {
-            message: r.message,
-            duplicate: r.duplicate,
-        }),
-    ))
+    Ok(SendResult::reply(r))
 }

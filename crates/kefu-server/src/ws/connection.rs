@@ -262,7 +262,7 @@ impl Connection {
         }
         // The kick also interrupts a write stuck on the slow peer's full socket.
         let result = tokio::select! {
-            r = self.session(socket, &mut rx, &sub.kicked) => r,
+            r = self.session(socket, &mut rx) => r,
             _ = sub.kicked.cancelled() => Err(Closed(Some(SLOW_CONSUMER))),
         };
         if sub.close() && agent.is_some() {
@@ -291,7 +291,6 @@ impl Connection {
         &mut self,
         socket: &mut WebSocket,
         rx: &mut mpsc::Receiver<Arc<Outbound>>,
-        kicked: &tokio_util::sync::CancellationToken,
     ) -> Step {
         let l = self.state.cfg.limits.clone();
         self.hello(socket).await?;
@@ -313,7 +312,6 @@ impl Connection {
                     send_frame(socket, &ServerFrame::Reconnect { reason: "server shutting down".into(), after_ms }).await?;
                     return Err(Closed(Some((1012, "server restart"))));
                 }
-                _ = kicked.cancelled() => return Err(Closed(Some(SLOW_CONSUMER))),
                 msg = socket.recv() => match msg {
                     None | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Err(e)) => return Err(Closed(read_error_close(&e))),
