@@ -31,6 +31,7 @@ openapi-check:
 bench: build
 	$(CARGO) build --release --locked -p kefu-bench
 	./target/release/kefu-bench --out target/bench bench/quick/*.toml
+	$(CARGO) bench --locked -p kefu-server --bench hot_paths -- --quick
 
 bench-full: build
 	$(CARGO) build --release --locked -p kefu-bench
