@@ -26,6 +26,10 @@ pub enum StoreError {
     Closed,
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Internal to unguarded writes: failed after a change it could not undo,
+    /// so the transaction (the whole SQLite batch) must roll back.
+    #[error("{0}")]
+    Poisoned(Box<StoreError>),
     /// Internal to appends: the `client_msg_id` was stored before; carries the
     /// earlier result and makes the write roll back. Never leaves the store.
     #[error("duplicate send")]

@@ -111,6 +111,16 @@ impl Store {
         self.backend.write(f).await
     }
 
+    /// A write whose closure leaves nothing behind when it fails, or fails
+    /// with `StoreError::Poisoned`; on SQLite it skips the per-write savepoint.
+    pub(crate) async fn write_unguarded<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.backend.write_unguarded(f).await
+    }
+
     pub(crate) fn reader(&self) -> &sqlx::AnyPool {
         self.backend.reader()
     }

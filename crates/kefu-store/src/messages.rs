@@ -6,7 +6,7 @@ use crate::{
 };
 use kefu_core::{AttachmentRef, ConversationStatus, Message, MessageKind, Sender, SenderKind};
 use serde_json::json;
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::{AnyConnection, Connection, Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
@@ -83,16 +83,21 @@ impl Store {
     pub async fn append_message(&self, new: NewMessage) -> Result<Appended> {
         let first = {
             let new = new.clone();
-            self.write(move |c| Box::pin(append_tx(c, new))).await
+            self.write_unguarded(move |c| Box::pin(append_unguarded(c, new)))
+                .await
         };
         let result = match first {
             // Two concurrent sends raced (PostgreSQL): the loser now finds the
             // winner's row (duplicate) or the newly opened conversation.
-            Err(StoreError::Conflict(_)) => self.write(move |c| Box::pin(append_tx(c, new))).await,
+            Err(StoreError::Conflict(_)) => {
+                self.write_unguarded(move |c| Box::pin(append_unguarded(c, new)))
+                    .await
+            }
             other => other,
         };
         match result {
             Err(StoreError::Duplicate(a)) => Ok(*a),
+            Err(StoreError::Poisoned(e)) => Err(*e),
             other => other,
         }
     }
@@ -196,6 +201,135 @@ async fn find_duplicate(
     r.as_ref().map(from_row).transpose()
 }
 
+/// The append as an unguarded write (no savepoint from the SQLite writer):
+/// the common case (an open conversation) changes rows only in statements
+/// that either all succeed or are undone here; everything else runs in a
+/// savepoint of its own.
+async fn append_unguarded(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
+    if let Some(done) = fast_append(c, &new).await? {
+        return Ok(done);
+    }
+    let mut sp = c.begin().await?;
+    let poisoned = |e: sqlx::Error| StoreError::Poisoned(Box::new(e.into()));
+    match append_tx(&mut sp, new).await {
+        Ok(a) => {
+            sp.commit().await.map_err(poisoned)?;
+            Ok(a)
+        }
+        Err(e) => {
+            sp.rollback().await.map_err(poisoned)?;
+            Err(e)
+        }
+    }
+}
+
+/// An append to an open conversation in two statements, or `None` (having
+/// changed nothing) when the conversation is not open or not the sender's.
+async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<Appended>> {
+    let ws = new.workspace_id.as_str();
+    let now = now_ms();
+    let ConversationTarget::Existing(id) = &new.target else {
+        return Ok(None);
+    };
+    // A failing statement changes nothing; after this one succeeds, any
+    // failure must undo it or poison the batch.
+    let Some(row) = sqlx::query(concat!(
+        "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
+         WHERE id = $1 AND workspace_id = $3 AND status = 'open' AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
+         RETURNING ",
+        conversations::cols!()
+    ))
+    .bind(id)
+    .bind(now)
+    .bind(ws)
+    .bind(new.require_contact.as_deref())
+    .fetch_optional(&mut *c)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let poison = |e: StoreError| StoreError::Poisoned(Box::new(e));
+    let conv = conversations::from_row(&row).map_err(poison)?;
+    let message = Message {
+        id: new_id(),
+        conversation_id: conv.id.clone(),
+        seq: conv.last_seq,
+        client_msg_id: new.client_msg_id.clone(),
+        sender: new.sender.clone(),
+        kind: new.kind,
+        content: new.content.clone(),
+        attachment: new.attachment.clone(),
+        created_at: now,
+    };
+    if insert_message(c, ws, &message).await.map_err(poison)? == 0 {
+        // A resend: give the seq back, then answer with the stored message.
+        sqlx::query("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1")
+            .bind(&conv.id)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| poison(e.into()))?;
+        return Err(duplicate_of(
+            c,
+            ws,
+            &message.sender.id,
+            message.client_msg_id.as_deref().unwrap_or_default(),
+        )
+        .await);
+    }
+    bind_attachment(c, &message, &conv.id)
+        .await
+        .map_err(poison)?;
+    Ok(Some(Appended {
+        message,
+        conversation: conv,
+        duplicate: false,
+        created: false,
+        reopened_from: None,
+    }))
+}
+
+/// Inserts unless `(sender, client_msg_id)` exists; returns the rows inserted.
+async fn insert_message(c: &mut AnyConnection, ws: &str, message: &Message) -> Result<u64> {
+    Ok(sqlx::query(concat!(
+        "INSERT INTO messages (workspace_id, ",
+        cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (sender_id, client_msg_id) DO NOTHING"
+    ))
+    .bind(ws)
+    .bind(&message.id)
+    .bind(&message.conversation_id)
+    .bind(message.seq)
+    .bind(message.sender.kind.as_str())
+    .bind(&message.sender.id)
+    .bind(message.client_msg_id.as_deref())
+    .bind(message.kind.as_str())
+    .bind(&message.content)
+    .bind(message.attachment.as_ref().map(|a| json!(a).to_string()))
+    .bind(message.created_at)
+    .execute(&mut *c)
+    .await?
+    .rows_affected())
+}
+
+/// Binds a sent upload to its conversation, which is what downloads check.
+async fn bind_attachment(
+    c: &mut AnyConnection,
+    message: &Message,
+    conversation_id: &str,
+) -> Result<()> {
+    if let Some(att) = &message.attachment {
+        sqlx::query(
+            "UPDATE attachments SET conversation_id = $2 WHERE id = $1 AND conversation_id IS NULL",
+        )
+        .bind(&att.id)
+        .bind(conversation_id)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
 async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
     let ws = new.workspace_id.as_str();
     let now = now_ms();
@@ -248,27 +382,7 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
     };
     // The dedupe index decides idempotency: a resend inserts nothing, and the
     // whole write (seq included) is rolled back by returning `Duplicate`.
-    let inserted = sqlx::query(concat!(
-        "INSERT INTO messages (workspace_id, ",
-        cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (sender_id, client_msg_id) DO NOTHING"
-    ))
-    .bind(ws)
-    .bind(&message.id)
-    .bind(&message.conversation_id)
-    .bind(message.seq)
-    .bind(message.sender.kind.as_str())
-    .bind(&message.sender.id)
-    .bind(message.client_msg_id.as_deref())
-    .bind(message.kind.as_str())
-    .bind(&message.content)
-    .bind(message.attachment.as_ref().map(|a| json!(a).to_string()))
-    .bind(message.created_at)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    if insert_message(c, ws, &message).await? == 0 {
         return Err(duplicate_of(
             c,
             ws,
@@ -277,16 +391,7 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
         )
         .await);
     }
-    if let Some(att) = &message.attachment {
-        // Binds the upload to the conversation, which is what downloads check.
-        sqlx::query(
-            "UPDATE attachments SET conversation_id = $2 WHERE id = $1 AND conversation_id IS NULL",
-        )
-        .bind(&att.id)
-        .bind(&conv.id)
-        .execute(&mut *c)
-        .await?;
-    }
+    bind_attachment(c, &message, &conv.id).await?;
     Ok(Appended {
         message,
         conversation: conv,

@@ -166,6 +166,29 @@ async fn seq_is_dense_under_concurrency(f: Fixture) {
     );
     let back = s.list_messages_before(&conv, 5, 2, true).await.unwrap();
     assert_eq!(back.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3, 4]);
+    // A resend gives back the stored message and leaves no hole in seq.
+    let reply = |cmid: &str| NewMessage {
+        workspace_id: f.ws.id.clone(),
+        target: ConversationTarget::Existing(conv.clone()),
+        sender: Sender {
+            kind: SenderKind::Agent,
+            id: f.agent.id.clone(),
+        },
+        client_msg_id: Some(cmid.into()),
+        kind: MessageKind::Text,
+        content: "again".into(),
+        attachment: None,
+        require_contact: None,
+    };
+    let again = s.append_message(reply("c7")).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.message.content, "reply 7");
+    let next = s.append_message(reply("new")).await.unwrap();
+    assert_eq!(next.message.seq, 42);
+    assert_eq!(
+        s.get_conversation(&f.ws.id, &conv).await.unwrap().last_seq,
+        42
+    );
 }
 
 async fn status_machine_and_events(f: Fixture) {

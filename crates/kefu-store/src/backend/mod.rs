@@ -60,6 +60,19 @@ impl Backend {
         }
     }
 
+    /// A write whose closure leaves nothing behind on failure, or fails with
+    /// `StoreError::Poisoned` (SQLite then skips the per-write savepoint).
+    pub async fn write_unguarded<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        match self {
+            Backend::Sqlite(s) => s.write_unguarded(f).await,
+            Backend::Postgres(p) => p.write(f).await,
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Backend::Sqlite(s) => s.close().await,

@@ -19,13 +19,22 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Called once the batch a job belonged to has committed (None) or failed (Some).
 type Completion = Box<dyn FnOnce(Option<String>) + Send>;
-/// One write: runs on the writer's connection inside a savepoint and says
-/// whether it succeeded (success keeps its changes).
-type Job =
-    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+/// What a write reports back to the writer.
+struct Ran {
+    ok: bool,
+    /// Failed after changing something it could not undo: the batch must roll back.
+    poisoned: bool,
+    done: Completion,
+}
+
+/// One write on the writer's connection.
+type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Ran> + Send>;
 
 enum Cmd {
-    Job(Job),
+    /// `guarded`: the writer wraps the job in a savepoint, so a failure undoes
+    /// it alone. Unguarded jobs (the message append) save those two round
+    /// trips: on failure they have either changed nothing or say `poisoned`.
+    Job(Job, bool),
     /// Finish what was queued before, then stop.
     Close(oneshot::Sender<()>),
 }
@@ -69,22 +78,41 @@ impl Sqlite {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
+        self.submit(f, true).await
+    }
+
+    /// Like [`Sqlite::write`] without the savepoint: `f` must leave no change
+    /// behind when it fails, or fail with [`StoreError::Poisoned`].
+    pub async fn write_unguarded<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.submit(f, false).await
+    }
+
+    async fn submit<T, F>(&self, f: F, guarded: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: Job = Box::new(move |conn| {
             Box::pin(async move {
                 let result = f(conn).await;
                 let ok = result.is_ok();
+                let poisoned = matches!(result, Err(StoreError::Poisoned(_)));
                 let done: Completion = Box::new(move |commit_err| {
                     let _ = tx.send(match commit_err {
                         Some(e) => Err(StoreError::Commit(e)),
                         None => result,
                     });
                 });
-                (ok, done)
+                Ran { ok, poisoned, done }
             })
         });
         self.writer
-            .send(Cmd::Job(job))
+            .send(Cmd::Job(job, guarded))
             .await
             .map_err(|_| StoreError::Closed)?;
         // A dropped answer means the job panicked or its batch broke off early.
@@ -113,17 +141,17 @@ impl Sqlite {
 }
 
 async fn run_writer(mut conn: AnyConnection, mut rx: mpsc::Receiver<Cmd>, max_batch: usize) {
-    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut batch: Vec<(Job, bool)> = Vec::with_capacity(max_batch);
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
         match rx.recv().await {
             None => break,
             Some(Cmd::Close(done)) => closing = Some(done),
-            Some(Cmd::Job(job)) => batch.push(job),
+            Some(Cmd::Job(job, guarded)) => batch.push((job, guarded)),
         }
         while batch.len() < max_batch && closing.is_none() {
             match rx.try_recv() {
-                Ok(Cmd::Job(job)) => batch.push(job),
+                Ok(Cmd::Job(job, guarded)) => batch.push((job, guarded)),
                 Ok(Cmd::Close(done)) => closing = Some(done),
                 Err(_) => break,
             }
@@ -138,19 +166,41 @@ async fn run_writer(mut conn: AnyConnection, mut rx: mpsc::Receiver<Cmd>, max_ba
     }
 }
 
-async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<Job>) {
+async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<(Job, bool)>) {
     let size = batch.len();
     let mut completions: Vec<Completion> = Vec::with_capacity(size);
     let outcome: std::result::Result<(), sqlx::Error> = async {
         let mut tx = conn.begin().await?;
-        for job in batch.drain(..) {
+        for (job, guarded) in batch.drain(..) {
+            if !guarded {
+                match std::panic::AssertUnwindSafe(job(&mut tx))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(ran) => {
+                        completions.push(ran.done);
+                        if ran.poisoned {
+                            // Nothing in this batch was acknowledged yet: undo it all.
+                            return Err(sqlx::Error::Protocol(
+                                "a write failed midway; its batch was rolled back".into(),
+                            ));
+                        }
+                    }
+                    Err(_) => {
+                        return Err(sqlx::Error::Protocol(
+                            "a write panicked; its batch was rolled back".into(),
+                        ));
+                    }
+                }
+                continue;
+            }
             let mut sp = tx.begin().await?;
             // A panicking write must not take the writer (and every later write) down.
             match std::panic::AssertUnwindSafe(job(&mut sp))
                 .catch_unwind()
                 .await
             {
-                Ok((ok, done)) => {
+                Ok(Ran { ok, done, .. }) => {
                     completions.push(done);
                     if ok {
                         sp.commit().await?
