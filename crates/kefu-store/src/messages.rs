@@ -228,24 +228,40 @@ async fn append_unguarded(c: &mut AnyConnection, new: NewMessage) -> Result<Appe
 async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<Appended>> {
     let ws = new.workspace_id.as_str();
     let now = now_ms();
-    let ConversationTarget::Existing(id) = &new.target else {
-        return Ok(None);
-    };
-    // A failing statement changes nothing; after this one succeeds, any
+    // One statement checks access, takes the row lock and hands out the next
+    // seq. A failing statement changes nothing; after this one succeeds, any
     // failure must undo it or poison the batch.
-    let Some(row) = sqlx::query(concat!(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-         WHERE id = $1 AND workspace_id = $3 AND status = 'open' AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
-         RETURNING ",
-        conversations::cols!()
-    ))
-    .bind(id)
-    .bind(now)
-    .bind(ws)
-    .bind(new.require_contact.as_deref())
-    .fetch_optional(&mut *c)
-    .await?
-    else {
+    let row = match &new.target {
+        ConversationTarget::Existing(id) => {
+            sqlx::query(concat!(
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
+                 WHERE id = $1 AND workspace_id = $3 AND status = 'open' AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
+                 RETURNING ",
+                conversations::cols!()
+            ))
+            .bind(id)
+            .bind(now)
+            .bind(ws)
+            .bind(new.require_contact.as_deref())
+            .fetch_optional(&mut *c)
+            .await?
+        }
+        ConversationTarget::VisitorActive { inbox_id, contact_id } => {
+            sqlx::query(concat!(
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
+                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status = 'open'
+                 RETURNING ",
+                conversations::cols!()
+            ))
+            .bind(contact_id)
+            .bind(now)
+            .bind(inbox_id)
+            .bind(ws)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+    };
+    let Some(row) = row else {
         return Ok(None);
     };
     let poison = |e: StoreError| StoreError::Poisoned(Box::new(e));
@@ -330,45 +346,13 @@ async fn bind_attachment(
     Ok(())
 }
 
+/// Everything but the fast path: opening, reopening or refusing a
+/// conversation, then the insert. Runs inside a savepoint (see
+/// [`append_unguarded`]), so any failure undoes all of it.
 async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
     let ws = new.workspace_id.as_str();
     let now = now_ms();
-    // Fast path, the common case: the conversation is open, so one statement
-    // checks access, takes the row lock and hands out the next seq.
-    let fast = match &new.target {
-        ConversationTarget::Existing(id) => {
-            sqlx::query(concat!(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE id = $1 AND workspace_id = $3 AND status = 'open' AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
-                 RETURNING ",
-                conversations::cols!()
-            ))
-            .bind(id)
-            .bind(now)
-            .bind(ws)
-            .bind(new.require_contact.as_deref())
-            .fetch_optional(&mut *c)
-            .await?
-        }
-        ConversationTarget::VisitorActive { inbox_id, contact_id } => {
-            sqlx::query(concat!(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status = 'open'
-                 RETURNING ",
-                conversations::cols!()
-            ))
-            .bind(contact_id)
-            .bind(now)
-            .bind(inbox_id)
-            .bind(ws)
-            .fetch_optional(&mut *c)
-            .await?
-        }
-    };
-    let (conv, created, reopened_from) = match fast {
-        Some(r) => (conversations::from_row(&r)?, false, None),
-        None => slow_path(c, &new, now).await?,
-    };
+    let (conv, created, reopened_from) = slow_path(c, &new, now).await?;
     let message = Message {
         id: new_id(),
         conversation_id: conv.id.clone(),
