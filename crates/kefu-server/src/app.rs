@@ -35,6 +35,7 @@ pub struct AppState {
     /// Cancelled when the server starts draining.
     pub shutdown: CancellationToken,
     pub trusted_proxies: Vec<IpNet>,
+    pub inboxes: crate::inbox_cache::InboxCache,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -73,6 +74,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         hub: Hub::default(),
         shutdown: CancellationToken::new(),
         trusted_proxies,
+        inboxes: Default::default(),
         store,
         cfg: Arc::new(cfg),
     }))

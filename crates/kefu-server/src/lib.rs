@@ -10,6 +10,7 @@ pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod hub;
+pub mod inbox_cache;
 pub mod ws;
 
 /// The OpenAPI document of the REST API, as served at /api/openapi.json.

@@ -253,6 +253,29 @@ async fn widget_sessions_resume_and_respect_origins() {
         .await;
     assert_eq!(ws.expect("error").await["code"], "origin_not_allowed");
     assert_eq!(ws.close_code().await, Some(1008));
+    // Allowing the origin takes effect for the next connection at once.
+    let r = app
+        .http
+        .patch(app.url(&format!(
+            "/api/v1/inboxes/{}",
+            inbox["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&t.token)
+        .json(&json!({"allowed_origins": ["https://shop.example.com", "https://evil.example.net"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut req = format!("ws://{}/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", "https://evil.example.net".parse().unwrap());
+    let (inner, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = Ws::from(inner);
+    ws.send(json!({"type":"auth","token": first["visitor_token"]}))
+        .await;
+    assert_eq!(ws.expect("hello").await["identity"]["kind"], "visitor");
     app.stop().await;
 }
 

@@ -144,11 +144,12 @@ pub async fn update(
         display_name: req.display_name,
         welcome_text: req.welcome_text,
     };
-    Ok(ApiJson(
-        state
-            .store
-            .update_inbox(who.workspace_id(), &id, patch)
-            .await
-            .map_err(|e| ApiError::from_store(e, "inbox"))?,
-    ))
+    let inbox = state
+        .store
+        .update_inbox(who.workspace_id(), &id, patch)
+        .await
+        .map_err(|e| ApiError::from_store(e, "inbox"))?;
+    // Realtime handshakes check origins against the cached copy.
+    state.inboxes.put(std::sync::Arc::new(inbox.clone()));
+    Ok(ApiJson(inbox))
 }

@@ -117,7 +117,11 @@ async fn origin_allowed(
     inbox_id: &str,
     origin: Option<&str>,
 ) -> bool {
-    match state.store.get_inbox(ws, inbox_id).await {
+    if origin.is_none() {
+        // Not a browser page embedding the widget (an app or a server).
+        return true;
+    }
+    match state.inboxes.get(&state.store, ws, inbox_id).await {
         Ok(inbox) => crate::api::widget::origin_allowed(&inbox, origin),
         Err(_) => false,
     }
