@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::{
     WebSocketStream,
-    tungstenite::{Message, protocol::WebSocketConfig},
+    tungstenite::{Message, client::IntoClientRequest, protocol::WebSocketConfig},
 };
 
 pub type Ws = WebSocketStream<TcpStream>;
@@ -53,9 +53,13 @@ pub async fn connect(server: SocketAddr, src: Ipv4Addr, token: &str) -> Result<(
     let cfg = WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(0);
-    let (mut ws, _) =
-        tokio_tungstenite::client_async_with_config(format!("ws://{server}/ws"), stream, Some(cfg))
-            .await?;
+    // As a browser would: the page's Origin, which the server checks per inbox.
+    let mut req = format!("ws://{server}/ws").into_client_request()?;
+    req.headers_mut().insert(
+        "origin",
+        tokio_tungstenite::tungstenite::http::HeaderValue::from_static("https://shop.example.com"),
+    );
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(req, stream, Some(cfg)).await?;
     ws.send(Message::text(
         json!({"type": "auth", "v": 1, "token": token}).to_string(),
     ))
