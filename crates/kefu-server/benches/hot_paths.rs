@@ -118,6 +118,19 @@ fn store_append(c: &mut Criterion) {
             .expect("append");
         (store, first.conversation, agent)
     });
+    let reply = |cmid: String| NewMessage {
+        workspace_id: conv.workspace_id.clone(),
+        target: ConversationTarget::Existing(conv.id.clone()),
+        sender: Sender {
+            kind: SenderKind::Agent,
+            id: agent.id.clone(),
+        },
+        client_msg_id: Some(cmid),
+        kind: MessageKind::Text,
+        content: "reply".into(),
+        attachment: None,
+        require_contact: None,
+    };
     let mut g = c.benchmark_group("store");
     let mut n = 0u64;
     // One durable append at a time (latency), and 64 concurrent ones (group commit).
@@ -125,19 +138,7 @@ fn store_append(c: &mut Criterion) {
         b.to_async(&rt).iter(|| {
             n += 1;
             let store = store.clone();
-            let m = NewMessage {
-                workspace_id: conv.workspace_id.clone(),
-                target: ConversationTarget::Existing(conv.id.clone()),
-                sender: Sender {
-                    kind: SenderKind::Agent,
-                    id: agent.id.clone(),
-                },
-                client_msg_id: Some(format!("one-{n}")),
-                kind: MessageKind::Text,
-                content: "reply".into(),
-                attachment: None,
-                require_contact: None,
-            };
+            let m = reply(format!("one-{n}"));
             async move { store.append_message(m).await.expect("append") }
         })
     });
@@ -148,19 +149,7 @@ fn store_append(c: &mut Criterion) {
             let batch: Vec<_> = (0..64)
                 .map(|i| {
                     let store = store.clone();
-                    let m = NewMessage {
-                        workspace_id: conv.workspace_id.clone(),
-                        target: ConversationTarget::Existing(conv.id.clone()),
-                        sender: Sender {
-                            kind: SenderKind::Agent,
-                            id: agent.id.clone(),
-                        },
-                        client_msg_id: Some(format!("many-{n}-{i}")),
-                        kind: MessageKind::Text,
-                        content: "reply".into(),
-                        attachment: None,
-                        require_contact: None,
-                    };
+                    let m = reply(format!("many-{n}-{i}"));
                     tokio::spawn(async move { store.append_message(m).await.map(|_| ()) })
                 })
                 .collect();

@@ -241,14 +241,9 @@ async fn widget_sessions_resume_and_respect_origins() {
     assert_eq!(contact["user_agent"], "TestBrowser/1.0");
     assert_eq!(contact["ip"], "127.0.0.1");
     // A WebSocket from a foreign origin is refused for visitors.
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut req = format!("ws://{}/ws", app.addr)
-        .into_client_request()
+    let mut ws = Ws::connect_with_header(app.addr, "origin", "https://evil.example.net")
+        .await
         .unwrap();
-    req.headers_mut()
-        .insert("origin", "https://evil.example.net".parse().unwrap());
-    let (inner, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut ws = Ws::from(inner);
     ws.send(json!({"type":"auth","token": first["visitor_token"]}))
         .await;
     assert_eq!(ws.expect("error").await["code"], "origin_not_allowed");
@@ -266,13 +261,9 @@ async fn widget_sessions_resume_and_respect_origins() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let mut req = format!("ws://{}/ws", app.addr)
-        .into_client_request()
+    let mut ws = Ws::connect_with_header(app.addr, "origin", "https://evil.example.net")
+        .await
         .unwrap();
-    req.headers_mut()
-        .insert("origin", "https://evil.example.net".parse().unwrap());
-    let (inner, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut ws = Ws::from(inner);
     ws.send(json!({"type":"auth","token": first["visitor_token"]}))
         .await;
     assert_eq!(ws.expect("hello").await["identity"]["kind"], "visitor");

@@ -146,23 +146,15 @@ async fn ws_auth_failures() {
     assert_eq!(ws.expect("error").await["code"], "auth_timeout");
     assert_eq!(ws.close_code().await, Some(4001));
     // A token in a header also works (apps), a bad one is refused before upgrade.
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut req = format!("ws://{}/ws", app.addr)
-        .into_client_request()
+    let mut ws = Ws::connect_with_header(app.addr, "authorization", &format!("Bearer {}", t.token))
+        .await
         .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", t.token).parse().unwrap(),
-    );
-    let (inner, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut ws = Ws::from(inner);
     assert_eq!(ws.expect("hello").await["identity"]["kind"], "agent");
-    let mut req = format!("ws://{}/ws", app.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("authorization", "Bearer forged".parse().unwrap());
-    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    assert!(
+        Ws::connect_with_header(app.addr, "authorization", "Bearer forged")
+            .await
+            .is_err()
+    );
     app.stop().await;
 }
 

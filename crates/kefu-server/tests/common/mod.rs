@@ -221,6 +221,20 @@ impl Ws {
         Ws::from(inner)
     }
 
+    /// Connects with one extra upgrade header (an `Origin`, an `Authorization`).
+    pub async fn connect_with_header(
+        addr: SocketAddr,
+        name: &'static str,
+        value: &str,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{addr}/ws").into_client_request()?;
+        req.headers_mut()
+            .insert(name, value.parse().expect("header value"));
+        let (inner, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Ws::from(inner))
+    }
+
     pub async fn send(&mut self, v: Value) {
         self.inner.send(Message::text(v.to_string())).await.unwrap();
     }
