@@ -3,21 +3,52 @@ SHELL := /bin/bash
 CARGO ?= cargo
 KEFU_CONFIG ?= $(wildcard kefu.toml)
 
-.PHONY: run build test services openapi-check bench bench-full lint fmt clean
+.PHONY: run build test web web-test e2e services openapi-check bench bench-full lint fmt clean
+
+# The web front ends (web/): npm ci when the lockfile changes, vite build when a
+# source changes. kefu embeds web/dist (release) or reads it (debug builds).
+WEB_SRC := $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -path web/e2e -prune \
+	-o -type f \( -name '*.ts' -o -name '*.vue' -o -name '*.css' -o -name '*.html' -o -name '*.mjs' -o -name 'package*.json' \) \
+	-not -name '*.test.ts' -print)
 
 ## Build the release binary and serve on the embedded SQLite default (./data).
 run: build
 	@echo "Starting kefu (data in ./data; Ctrl-C stops it)…"
 	./target/release/kefu $(if $(KEFU_CONFIG),--config $(KEFU_CONFIG)) serve
 
-build:
+build: web
 	$(CARGO) build --release --locked -p kefu-server --bin kefu
 
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web/.build-stamp: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+	touch $@
+
+## Build the widget and the console into web/dist.
+web: web/.build-stamp
+
+## Front-end checks without a browser: type checks and Vitest unit tests.
+web-test: web/node_modules/.package-lock.json
+	cd web && npm run typecheck
+	cd web && npm test
+
+## Browser end-to-end tests: Debian Chromium (installed if missing) driving the
+## widget against a real kefu (debug build) on a temp data dir and a free port.
+e2e: web
+	./scripts/install-chromium.sh
+	$(CARGO) build --locked -p kefu-server --bin kefu
+	cd web && E2E_KEFU_BIN=../target/debug/kefu npm run e2e
+
 ## The whole test suite: unit, property, store suite on SQLite + PostgreSQL,
-## integration tests over real sockets, the SIGKILL crash test, OpenAPI validation.
-test: services
+## integration tests over real sockets, the SIGKILL crash test, OpenAPI validation,
+## then the front end: type checks, Vitest unit tests, browser end-to-end tests.
+test: services web
 	$(CARGO) test --workspace --locked
 	./scripts/check-openapi.sh
+	$(MAKE) web-test
+	$(MAKE) e2e
 
 ## Make sure the local services the tests use are up (starts them if not).
 services:

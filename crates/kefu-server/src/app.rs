@@ -86,6 +86,7 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .route("/ws", get(ws::upgrade))
         .merge(api)
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found("route") })
         .layer(cors())
         .layer(tower_http::trace::TraceLayer::new_for_http())

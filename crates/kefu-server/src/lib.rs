@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod hub;
 pub mod inbox_cache;
+pub mod web;
 pub mod ws;
 
 /// The OpenAPI document of the REST API, as served at /api/openapi.json.

@@ -157,10 +157,15 @@ async fn serve(cfg: Config) -> Result<()> {
         "kefu {} ready",
         env!("CARGO_PKG_VERSION")
     );
-    println!(
-        "\nkefu is running at {}  (health: {}/readyz, API: {}/api/openapi.json)",
-        cfg.public_url, cfg.public_url, cfg.public_url
-    );
+    let url = &cfg.public_url;
+    println!("\nkefu is running at {url}  (health: {url}/readyz, API: {url}/api/openapi.json)");
+    if kefu_server::web::assets_built() {
+        println!("  visitor demo page: {url}/demo      agent console: {url}/console/");
+    } else {
+        println!(
+            "  the web assets (widget, console) are not built into this binary: use `make run`, or `cd web && npm ci && npm run build` and rebuild"
+        );
+    }
     match first_run {
         Some((email, pw)) => {
             println!(

@@ -1,0 +1,2 @@
+// Placeholder entry; the widget lands in the next commits.
+console.info('kefu widget')
