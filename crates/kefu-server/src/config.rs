@@ -89,9 +89,14 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// Time a new connection has to authenticate.
     pub auth_timeout_secs: u64,
-    /// Realtime connections this process accepts; beyond it `/ws` answers 503.
-    /// Keep it below the process's open-file limit (kefu warns at start if not).
+    /// Realtime connections (WebSocket and SSE) this process accepts; beyond
+    /// it `/ws` and the event stream answer 503. Keep it below the process's
+    /// open-file limit (kefu warns at start if not).
     pub max_connections: usize,
+    /// Attributes a contact may have (the widget's `identify` and pre-chat form).
+    pub max_contact_attributes: usize,
+    /// Longest attribute value (and contact name), in characters.
+    pub max_attribute_chars: usize,
 }
 
 impl Default for Limits {
@@ -114,6 +119,8 @@ impl Default for Limits {
             idle_timeout_secs: 75,
             auth_timeout_secs: 10,
             max_connections: 19_000,
+            max_contact_attributes: 50,
+            max_attribute_chars: 1000,
         }
     }
 }
@@ -231,6 +238,8 @@ impl Config {
             ("limits.ws_queue_frames", l.ws_queue_frames),
             ("limits.ws_agent_queue_frames", l.ws_agent_queue_frames),
             ("limits.max_connections", l.max_connections),
+            ("limits.max_contact_attributes", l.max_contact_attributes),
+            ("limits.max_attribute_chars", l.max_attribute_chars),
             ("limits.ws_read_buffer_bytes", l.ws_read_buffer_bytes),
             ("limits.ws_write_buffer_bytes", l.ws_write_buffer_bytes),
         ];

@@ -206,6 +206,11 @@ async fn bootstrap(store: &Store) -> Result<Option<(String, String)>> {
             display_name: "Customer service · 在线客服".into(),
             welcome_text: "Hi! How can we help? 您好，请问有什么可以帮您？".into(),
             allowed_origins: vec![],
+            // So a newcomer at /demo can chat before any agent is online.
+            widget: kefu_store::WidgetSettings {
+                offline: kefu_store::OfflineMode::Chat,
+                ..Default::default()
+            },
         })
         .await?;
     let pw = random_token(12);

@@ -119,6 +119,60 @@ impl Store {
         self.get_contact(workspace_id, id).await
     }
 
+    /// What a visitor told about themselves (the widget's pre-chat form or
+    /// `kefu('identify', …)`): `None` keeps a field; attributes are merged
+    /// into the existing ones (a `null` value removes a key). Unverified: the
+    /// visitor could claim anything.
+    pub async fn identify_contact(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        name: Option<String>,
+        email: Option<String>,
+        attributes: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Contact> {
+        let (ws, cid) = (workspace_id.to_string(), id.to_string());
+        self.write(move |c| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "SELECT attributes FROM contacts WHERE id = $1 AND workspace_id = $2",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .fetch_optional(&mut *c)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let text: String = row.try_get("attributes")?;
+                let mut attrs: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&text).unwrap_or_default();
+                for (k, v) in attributes {
+                    if v.is_null() {
+                        attrs.remove(&k);
+                    } else {
+                        attrs.insert(k, v);
+                    }
+                }
+                let merged = serde_json::Value::Object(attrs).to_string();
+                sqlx::query(
+                    "UPDATE contacts SET name = COALESCE($3, name), email = COALESCE($4, email),
+                        attributes = $5, last_seen_at = $6
+                     WHERE id = $1 AND workspace_id = $2",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(name)
+                .bind(email)
+                .bind(merged)
+                .bind(now_ms())
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        self.get_contact(workspace_id, id).await
+    }
+
     pub async fn get_contact(&self, workspace_id: &str, id: &str) -> Result<Contact> {
         let r = sqlx::query(concat!(
             "SELECT ",

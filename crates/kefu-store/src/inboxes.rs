@@ -1,16 +1,17 @@
 //! Inboxes: the channels visitors write in (website widgets for now).
 
-use crate::{Inbox, Result, Store, StoreError, new_id, now_ms};
+use crate::{Inbox, Result, Store, StoreError, WidgetSettings, new_id, now_ms};
 use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, created_at"
+        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, widget, created_at"
     };
 }
 
 fn from_row(r: &AnyRow) -> Result<Inbox> {
     let origins: String = r.try_get("allowed_origins")?;
+    let widget: String = r.try_get("widget")?;
     Ok(Inbox {
         id: r.try_get("id")?,
         workspace_id: r.try_get("workspace_id")?,
@@ -20,6 +21,7 @@ fn from_row(r: &AnyRow) -> Result<Inbox> {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         display_name: r.try_get("display_name")?,
         welcome_text: r.try_get("welcome_text")?,
+        widget: serde_json::from_str(&widget).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -32,6 +34,7 @@ pub struct NewInbox {
     pub allowed_origins: Vec<String>,
     pub display_name: String,
     pub welcome_text: String,
+    pub widget: WidgetSettings,
 }
 
 /// Changes to an inbox; `None` keeps the current value.
@@ -41,6 +44,12 @@ pub struct InboxPatch {
     pub allowed_origins: Option<Vec<String>>,
     pub display_name: Option<String>,
     pub welcome_text: Option<String>,
+    /// Replaces all widget settings.
+    pub widget: Option<WidgetSettings>,
+}
+
+fn widget_json(w: &WidgetSettings) -> String {
+    serde_json::to_string(w).unwrap_or_else(|_| "{}".into())
 }
 
 fn origins_json(o: &[String]) -> String {
@@ -57,6 +66,7 @@ impl Store {
             allowed_origins: new.allowed_origins,
             display_name: new.display_name,
             welcome_text: new.welcome_text,
+            widget: new.widget,
             created_at: now_ms(),
         };
         let i = inbox.clone();
@@ -65,7 +75,7 @@ impl Store {
                 sqlx::query(concat!(
                     "INSERT INTO inboxes (",
                     cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 ))
                 .bind(&i.id)
                 .bind(&i.workspace_id)
@@ -74,6 +84,7 @@ impl Store {
                 .bind(origins_json(&i.allowed_origins))
                 .bind(&i.display_name)
                 .bind(&i.welcome_text)
+                .bind(widget_json(&i.widget))
                 .bind(i.created_at)
                 .execute(&mut *c)
                 .await?;
@@ -142,7 +153,8 @@ impl Store {
                         name = COALESCE($3, name),
                         allowed_origins = COALESCE($4, allowed_origins),
                         display_name = COALESCE($5, display_name),
-                        welcome_text = COALESCE($6, welcome_text)
+                        welcome_text = COALESCE($6, welcome_text),
+                        widget = COALESCE($7, widget)
                      WHERE id = $1 AND workspace_id = $2",
                 )
                 .bind(&iid)
@@ -151,6 +163,7 @@ impl Store {
                 .bind(patch.allowed_origins.as_deref().map(origins_json))
                 .bind(patch.display_name)
                 .bind(patch.welcome_text)
+                .bind(patch.widget.as_ref().map(widget_json))
                 .execute(&mut *c)
                 .await?
                 .rows_affected();

@@ -74,7 +74,135 @@ pub struct Inbox {
     pub allowed_origins: Vec<String>,
     pub display_name: String,
     pub welcome_text: String,
+    /// How the widget looks and behaves.
+    pub widget: WidgetSettings,
     pub created_at: i64,
+}
+
+/// An inbox's widget settings. Every field has a default, so `{}` is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct WidgetSettings {
+    /// Main color, `#rrggbb`.
+    pub color: String,
+    /// Which bottom corner the launcher sits in.
+    pub position: WidgetPosition,
+    /// Questions asked before the first message.
+    pub prechat: PrechatForm,
+    /// When agents answer; `null`: always (as long as one is online).
+    pub business_hours: Option<BusinessHours>,
+    /// What visitors see when no agent is online or it is outside business hours.
+    pub offline: OfflineMode,
+}
+
+impl Default for WidgetSettings {
+    fn default() -> Self {
+        WidgetSettings {
+            color: "#1f6feb".into(),
+            position: WidgetPosition::Right,
+            prechat: PrechatForm::default(),
+            business_hours: None,
+            offline: OfflineMode::Form,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetPosition {
+    #[default]
+    Right,
+    Left,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OfflineMode {
+    /// A form (name, email, message) that becomes a conversation agents see later.
+    #[default]
+    Form,
+    /// The normal chat, with a note that replies may take a while.
+    Chat,
+}
+
+/// The pre-chat form. Fields with key `name` and `email` fill the contact's
+/// name and email; the others go into the contact's attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrechatForm {
+    pub enabled: bool,
+    pub fields: Vec<PrechatField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrechatField {
+    /// `[a-z0-9_]{1,32}`; `name` and `email` are the contact's own fields.
+    pub key: String,
+    /// Shown to the visitor.
+    pub label: String,
+    #[serde(default)]
+    pub kind: PrechatFieldKind,
+    #[serde(default)]
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrechatFieldKind {
+    #[default]
+    Text,
+    Email,
+    Tel,
+    Textarea,
+}
+
+/// Weekly opening hours in one fixed UTC offset (e.g. 480 for China).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// Minutes east of UTC, -720 to 840.
+    pub utc_offset_minutes: i32,
+    /// Opening periods; a day without one is closed.
+    pub periods: Vec<OpeningPeriod>,
+}
+
+/// One opening period on one weekday, e.g. Monday 09:00–18:00.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningPeriod {
+    /// 0 = Sunday, 1 = Monday, … 6 = Saturday.
+    pub day: u8,
+    /// `HH:MM`, local time.
+    pub open: String,
+    /// `HH:MM`, after `open`; `24:00` is the end of the day.
+    pub close: String,
+}
+
+/// Minutes after midnight of an `HH:MM` time (00:00 to 24:00).
+pub fn parse_hhmm(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    let t = h * 60 + m;
+    (m < 60 && t <= 24 * 60).then_some(t)
+}
+
+impl BusinessHours {
+    /// Whether `now_ms` (epoch milliseconds) falls in an opening period.
+    pub fn is_open(&self, now_ms: i64) -> bool {
+        let local_min = now_ms.div_euclid(60_000) + i64::from(self.utc_offset_minutes);
+        let day_index = local_min.div_euclid(24 * 60);
+        // 1970-01-01 was a Thursday (4).
+        let weekday = (day_index + 4).rem_euclid(7) as u8;
+        let minute = local_min.rem_euclid(24 * 60) as u32;
+        self.periods.iter().any(|p| {
+            p.day == weekday
+                && matches!((parse_hhmm(&p.open), parse_hhmm(&p.close)), (Some(o), Some(c)) if o <= minute && minute < c)
+        })
+    }
 }
 
 /// A visitor or customer.

@@ -194,6 +194,18 @@ impl Store {
         self.get_user(workspace_id, id).await
     }
 
+    /// Whether any active member of the workspace is `online` (the widget
+    /// offers live chat then, or its offline form otherwise).
+    pub async fn any_agent_online(&self, workspace_id: &str) -> Result<bool> {
+        let r = sqlx::query(
+            "SELECT id FROM users WHERE workspace_id = $1 AND active = 1 AND status = 'online' LIMIT 1",
+        )
+        .bind(workspace_id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(r.is_some())
+    }
+
     /// Sets an agent's presence; returns whether it changed.
     pub async fn set_user_status(&self, user_id: &str, status: AgentStatus) -> Result<bool> {
         let uid = user_id.to_string();

@@ -296,3 +296,24 @@ pub async fn read(
     chat::read(&state, &who, &id, req.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypingState {
+    /// True while typing; send false when the writer stops or sends.
+    pub on: bool,
+}
+
+/// Tell the other side you are typing (not stored). The HTTP twin of the
+/// WebSocket `typing` frame, for clients on the SSE fallback.
+#[utoipa::path(post, operation_id = "conversations_typing", path = "/api/v1/conversations/{id}/typing", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = TypingState, responses((status = 204, description = "Relayed"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
+pub async fn typing(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<TypingState>,
+) -> ApiResult<StatusCode> {
+    chat::typing(&state, &who, &id, req.on).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

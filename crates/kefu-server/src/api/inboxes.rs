@@ -7,7 +7,7 @@ use crate::{
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
-use kefu_store::{Inbox, InboxPatch, NewInbox};
+use kefu_store::{Inbox, InboxPatch, NewInbox, WidgetSettings, parse_hhmm};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -22,6 +22,9 @@ pub struct CreateInbox {
     pub display_name: Option<String>,
     #[serde(default)]
     pub welcome_text: String,
+    /// Look and behaviour of the widget; defaults apply to what is left out.
+    #[serde(default)]
+    pub widget: WidgetSettings,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,6 +34,8 @@ pub struct UpdateInbox {
     pub allowed_origins: Option<Vec<String>>,
     pub display_name: Option<String>,
     pub welcome_text: Option<String>,
+    /// Replaces all widget settings (fields left out get their defaults).
+    pub widget: Option<WidgetSettings>,
 }
 
 fn check_origins(origins: &[String]) -> ApiResult<()> {
@@ -45,6 +50,73 @@ fn check_origins(origins: &[String]) -> ApiResult<()> {
             return Err(ApiError::validation(format!(
                 "{o:?} is not an origin like https://shop.example.com"
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Most pre-chat fields an inbox may ask for.
+const MAX_PRECHAT_FIELDS: usize = 10;
+
+fn check_widget(w: &WidgetSettings) -> ApiResult<()> {
+    let c = w.color.as_bytes();
+    if c.len() != 7 || c[0] != b'#' || !c[1..].iter().all(u8::is_ascii_hexdigit) {
+        return Err(ApiError::validation(format!(
+            "widget.color {:?} is not a color like #1f6feb",
+            w.color
+        )));
+    }
+    if w.prechat.fields.len() > MAX_PRECHAT_FIELDS {
+        return Err(ApiError::validation(format!(
+            "widget.prechat has more than {MAX_PRECHAT_FIELDS} fields"
+        )));
+    }
+    let mut keys = std::collections::HashSet::new();
+    for f in &w.prechat.fields {
+        let ok_key = !f.key.is_empty()
+            && f.key.len() <= 32
+            && f.key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok_key {
+            return Err(ApiError::validation(format!(
+                "widget.prechat field key {:?} must be 1 to 32 of a-z, 0-9, _",
+                f.key
+            )));
+        }
+        if !keys.insert(f.key.as_str()) {
+            return Err(ApiError::validation(format!(
+                "widget.prechat field key {:?} appears twice",
+                f.key
+            )));
+        }
+        if f.label.trim().is_empty() {
+            return Err(ApiError::validation(
+                "widget.prechat field labels must not be empty",
+            ));
+        }
+        check_text("widget.prechat field label", &f.label, 100)?;
+    }
+    if let Some(bh) = &w.business_hours {
+        if !(-720..=840).contains(&bh.utc_offset_minutes) {
+            return Err(ApiError::validation(
+                "widget.business_hours.utc_offset_minutes must be between -720 and 840",
+            ));
+        }
+        if bh.periods.len() > 7 * 4 {
+            return Err(ApiError::validation(
+                "widget.business_hours has more than 28 periods",
+            ));
+        }
+        for p in &bh.periods {
+            let ok = p.day <= 6
+                && matches!((parse_hhmm(&p.open), parse_hhmm(&p.close)), (Some(o), Some(c)) if o < c);
+            if !ok {
+                return Err(ApiError::validation(format!(
+                    "widget.business_hours period {{day: {}, open: {:?}, close: {:?}}} needs a day 0-6 and HH:MM times with open before close",
+                    p.day, p.open, p.close
+                )));
+            }
         }
     }
     Ok(())
@@ -89,7 +161,11 @@ pub async fn create(
     }
     check_text("name", &req.name, 100)?;
     check_text("welcome_text", &req.welcome_text, 1000)?;
+    if let Some(d) = &req.display_name {
+        check_text("display_name", d, 100)?;
+    }
     check_origins(&req.allowed_origins)?;
+    check_widget(&req.widget)?;
     let inbox = state
         .store
         .create_inbox(NewInbox {
@@ -98,6 +174,7 @@ pub async fn create(
             name: req.name,
             allowed_origins: req.allowed_origins,
             welcome_text: req.welcome_text,
+            widget: req.widget,
         })
         .await?;
     Ok((StatusCode::CREATED, ApiJson(inbox)))
@@ -138,11 +215,18 @@ pub async fn update(
     if let Some(w) = &req.welcome_text {
         check_text("welcome_text", w, 1000)?;
     }
+    if let Some(d) = &req.display_name {
+        check_text("display_name", d, 100)?;
+    }
+    if let Some(w) = &req.widget {
+        check_widget(w)?;
+    }
     let patch = InboxPatch {
         name: req.name,
         allowed_origins: req.allowed_origins,
         display_name: req.display_name,
         welcome_text: req.welcome_text,
+        widget: req.widget,
     };
     let inbox = state
         .store

@@ -132,6 +132,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(conversations::assign))
         .routes(routes!(conversations::events))
         .routes(routes!(conversations::read))
+        .routes(routes!(conversations::typing))
         .routes(routes!(
             conversations::list_messages,
             conversations::send_message
@@ -139,6 +140,8 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(widget::session))
         .routes(routes!(widget::my_conversations))
         .routes(routes!(widget::send))
+        .routes(routes!(widget::identify))
+        .routes(routes!(crate::sse::events))
         .routes(routes!(attachments::download))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))

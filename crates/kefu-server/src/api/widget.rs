@@ -12,7 +12,9 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
 };
 use kefu_core::MessageKind;
-use kefu_store::{Conversation, ConversationFilter, Inbox, StoreError, VisitInfo};
+use kefu_store::{
+    Contact, Conversation, ConversationFilter, Inbox, StoreError, VisitInfo, WidgetSettings,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -33,6 +35,25 @@ pub struct SessionRequest {
 pub struct WidgetInbox {
     pub display_name: String,
     pub welcome_text: String,
+    /// Color, position, pre-chat form, business hours, offline behaviour.
+    pub widget: WidgetSettings,
+    /// An agent is online and it is within business hours. When false the
+    /// widget offers its offline form (or says replies may take a while).
+    pub available: bool,
+}
+
+/// Limits the widget checks before sending, to fail early and clearly.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WidgetLimits {
+    pub max_message_chars: usize,
+    pub max_upload_bytes: usize,
+}
+
+/// What the visitor has told about themselves so far.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VisitorProfile {
+    pub name: Option<String>,
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -43,6 +64,8 @@ pub struct SessionResponse {
     /// True when an earlier visitor was resumed.
     pub resumed: bool,
     pub inbox: WidgetInbox,
+    pub limits: WidgetLimits,
+    pub visitor: VisitorProfile,
 }
 
 /// Whether a page at `origin` may embed this inbox's widget. Requests without
@@ -135,6 +158,13 @@ pub async fn session(
         &inbox.id,
         state.cfg.auth.visitor_ttl_secs,
     );
+    let open = inbox
+        .widget
+        .business_hours
+        .as_ref()
+        .is_none_or(|bh| bh.is_open(kefu_store::now_ms()));
+    let available = open && state.store.any_agent_online(&inbox.workspace_id).await?;
+    let l = &state.cfg.limits;
     Ok(ApiJson(SessionResponse {
         visitor_token,
         contact_id: contact.id,
@@ -142,6 +172,16 @@ pub async fn session(
         inbox: WidgetInbox {
             display_name: inbox.display_name,
             welcome_text: inbox.welcome_text,
+            widget: inbox.widget,
+            available,
+        },
+        limits: WidgetLimits {
+            max_message_chars: l.max_message_chars,
+            max_upload_bytes: l.max_upload_bytes,
+        },
+        visitor: VisitorProfile {
+            name: contact.name,
+            email: contact.email,
         },
     }))
 }
@@ -221,4 +261,111 @@ pub async fn send(
     )
     .await?;
     Ok(SendResult::reply(r))
+}
+
+/// What a visitor tells about themselves.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifyRequest {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Merged into the contact's attributes; a `null` value removes a key.
+    /// Values are strings, numbers or booleans.
+    #[schema(value_type = Object)]
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A visitor tells who they are (the pre-chat form, or the page calling
+/// `kefu('identify', {...})`). Not verified: agents see it as the visitor's
+/// own claim.
+#[utoipa::path(post, operation_id = "widget_identify", path = "/api/v1/widget/identify", tag = "widget", security(("bearer" = [])), request_body = IdentifyRequest,
+    responses((status = 200, description = "The updated contact", body = Contact), (status = 403, description = "Not a visitor token, or origin not allowed", body = ErrorBody),
+        (status = 422, description = "Invalid input", body = ErrorBody)))]
+pub async fn identify(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<IdentifyRequest>,
+) -> ApiResult<ApiJson<Contact>> {
+    let Principal::Visitor {
+        contact_id,
+        workspace_id,
+        ..
+    } = &who
+    else {
+        return Err(ApiError::forbidden("this needs a visitor token"));
+    };
+    let l = &state.cfg.limits;
+    let max_chars = l.max_attribute_chars;
+    let name = req
+        .name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    if let Some(n) = &name
+        && (n.chars().count() > max_chars || n.chars().any(char::is_control))
+    {
+        return Err(ApiError::validation(format!(
+            "name must be at most {max_chars} characters, without control characters"
+        )));
+    }
+    let email = req
+        .email
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty());
+    if let Some(e) = &email {
+        let ok = e.len() <= 254
+            && !e.contains(|c: char| c.is_whitespace() || c.is_control())
+            && matches!(e.split_once('@'), Some((user, host)) if !user.is_empty() && host.contains('.') && !host.contains('@'));
+        if !ok {
+            return Err(ApiError::validation(format!(
+                "{e:?} is not an email address"
+            )));
+        }
+    }
+    for (k, v) in &req.attributes {
+        if k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control) {
+            return Err(ApiError::validation(
+                "attribute names must be 1 to 64 characters, without control characters",
+            ));
+        }
+        let ok = match v {
+            serde_json::Value::String(s) => s.chars().count() <= max_chars,
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) | serde_json::Value::Null => {
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(ApiError::validation(format!(
+                "attribute {k:?} must be a string of at most {max_chars} characters, a number, a boolean or null"
+            )));
+        }
+    }
+    let current = state.store.get_contact(workspace_id, contact_id).await?;
+    let after = match &current.attributes {
+        serde_json::Value::Object(m) => {
+            let mut keys: std::collections::HashSet<&String> = m.keys().collect();
+            for (k, v) in &req.attributes {
+                if v.is_null() {
+                    keys.remove(k);
+                } else {
+                    keys.insert(k);
+                }
+            }
+            keys.len()
+        }
+        _ => req.attributes.len(),
+    };
+    if after > l.max_contact_attributes {
+        return Err(ApiError::validation(format!(
+            "a contact may have at most {} attributes",
+            l.max_contact_attributes
+        )));
+    }
+    let contact = state
+        .store
+        .identify_contact(workspace_id, contact_id, name, email, req.attributes)
+        .await
+        .map_err(|e| ApiError::from_store(e, "contact"))?;
+    Ok(ApiJson(contact))
 }

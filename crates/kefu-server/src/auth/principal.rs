@@ -189,6 +189,45 @@ pub async fn still_valid(state: &SharedState, who: &Principal) -> bool {
     }
 }
 
+/// A visitor's requests must come from a page of an origin their inbox
+/// allows (like the widget session and the WebSocket handshake). Requests
+/// without an `Origin` header are not a browser page embedding the widget.
+pub async fn check_visitor_origin(
+    state: &SharedState,
+    who: &Principal,
+    origin: Option<&str>,
+) -> ApiResult<()> {
+    let (
+        Principal::Visitor {
+            workspace_id,
+            inbox_id,
+            ..
+        },
+        Some(_),
+    ) = (who, origin)
+    else {
+        return Ok(());
+    };
+    let inbox = match state
+        .inboxes
+        .get(&state.store, workspace_id, inbox_id)
+        .await
+    {
+        Ok(i) => i,
+        Err(StoreError::NotFound) => return Err(ApiError::unauthorized("the inbox is gone")),
+        Err(e) => return Err(e.into()),
+    };
+    if crate::api::widget::origin_allowed(&inbox, origin) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this site may not embed the chat",
+        ))
+    }
+}
+
 /// The bearer token of a request, if any.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let v = headers
@@ -213,6 +252,12 @@ impl FromRequestParts<SharedState> for Auth {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers)
             .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-        Ok(Auth(authenticate(state, token).await?))
+        let who = authenticate(state, token).await?;
+        let origin = parts
+            .headers
+            .get(axum::http::header::ORIGIN)
+            .and_then(|v| v.to_str().ok());
+        check_visitor_origin(state, &who, origin).await?;
+        Ok(Auth(who))
     }
 }
