@@ -135,6 +135,7 @@ export class Site {
   }
 
   async stop(): Promise<void> {
+    this.server?.closeAllConnections()
     await new Promise((r) => this.server?.close(r))
   }
 }

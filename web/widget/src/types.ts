@@ -1,0 +1,70 @@
+// The wire types of docs/protocol.md that the widget uses.
+
+export interface Attachment {
+  id: string
+  name: string
+  content_type: string
+  size: number
+}
+
+export type SenderKind = 'visitor' | 'agent' | 'api' | 'system'
+export type MessageKind = 'text' | 'image' | 'file' | 'note' | 'event'
+
+export interface WireMessage {
+  id: string
+  conversation_id: string
+  seq: number
+  client_msg_id?: string | null
+  sender: { kind: SenderKind; id: string }
+  kind: MessageKind
+  content: string
+  attachment?: Attachment | null
+  created_at: number
+}
+
+export interface ConversationHead {
+  id: string
+  status: string
+  last_seq: number
+}
+
+export interface SyncPoint {
+  conversation_id: string
+  after_seq: number
+}
+
+export type ServerFrame =
+  | { type: 'hello'; identity: { kind: string; id: string }; heartbeat_ms: number; idle_timeout_ms: number; conversations: ConversationHead[] }
+  | { type: 'ack'; client_msg_id: string; id: string; conversation_id: string; seq: number; created_at: number }
+  | { type: 'message'; message: WireMessage }
+  | { type: 'synced'; conversations: SyncPoint[] }
+  | { type: 'typing'; conversation_id: string; sender_kind: string; sender_id: string; on: boolean }
+  | { type: 'read'; conversation_id: string; reader_kind: string; reader_id: string; seq: number }
+  | { type: 'conversation'; conversation_id: string; status: string; assignee_id: string | null }
+  | { type: 'error'; code: string; message: string; client_msg_id?: string }
+  | { type: 'reconnect'; reason: string; after_ms: number }
+  | { type: 'pong'; id?: string }
+  | { type: 'presence' }
+
+export interface PrechatField {
+  key: string
+  label: string
+  kind: 'text' | 'email' | 'tel' | 'textarea'
+  required: boolean
+}
+
+export interface WidgetSettings {
+  color: string
+  position: 'right' | 'left'
+  prechat: { enabled: boolean; fields: PrechatField[] }
+  offline: 'form' | 'chat'
+}
+
+export interface Session {
+  visitor_token: string
+  contact_id: string
+  resumed: boolean
+  inbox: { display_name: string; welcome_text: string; widget: WidgetSettings; available: boolean }
+  limits: { max_message_chars: number; max_upload_bytes: number }
+  visitor: { name: string | null; email: string | null }
+}
