@@ -5,6 +5,5 @@ export default defineConfig({
   test: {
     include: ['widget/**/*.test.ts', 'console/**/*.test.ts'],
     environment: 'node',
-    passWithNoTests: true,
   },
 })
