@@ -317,3 +317,57 @@ impl ActivityCursor {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn period(day: u8, open: &str, close: &str) -> OpeningPeriod {
+        OpeningPeriod {
+            day,
+            open: open.into(),
+            close: close.into(),
+        }
+    }
+
+    #[test]
+    fn business_hours_in_a_fixed_offset() {
+        let bh = BusinessHours {
+            utc_offset_minutes: 480,
+            periods: vec![period(1, "09:00", "18:00"), period(6, "00:00", "24:00")],
+        };
+        // 2026-11-23 is a Monday. 01:00 UTC = 09:00 in UTC+8.
+        let monday_0100_utc = 1_795_395_600_000_i64;
+        assert!(bh.is_open(monday_0100_utc));
+        assert!(!bh.is_open(monday_0100_utc - 60_000), "08:59 local");
+        assert!(
+            !bh.is_open(monday_0100_utc + 9 * 3_600_000),
+            "18:00 local is closed"
+        );
+        // Sunday 17:00 UTC = Monday 01:00 local: closed; Friday 16:30 UTC = Saturday 00:30 local: open.
+        assert!(!bh.is_open(monday_0100_utc - 8 * 3_600_000));
+        assert!(bh.is_open(monday_0100_utc - 2 * 86_400_000 - 30 * 60_000));
+        let west = BusinessHours {
+            utc_offset_minutes: -300,
+            periods: vec![period(1, "09:00", "10:00")],
+        };
+        // Monday 14:30 UTC = 09:30 in UTC-5.
+        assert!(west.is_open(monday_0100_utc + 13 * 3_600_000 + 30 * 60_000));
+    }
+
+    #[test]
+    fn hhmm() {
+        assert_eq!(parse_hhmm("09:30"), Some(570));
+        assert_eq!(parse_hhmm("24:00"), Some(1440));
+        for bad in ["24:01", "9:30", "09:60", "ab:cd", "0930", ""] {
+            assert_eq!(parse_hhmm(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn widget_settings_default_from_empty() {
+        let w: WidgetSettings = serde_json::from_str("{}").unwrap();
+        assert_eq!(w, WidgetSettings::default());
+        assert!(serde_json::from_str::<WidgetSettings>(r#"{"colour":"x"}"#).is_err());
+    }
+}
