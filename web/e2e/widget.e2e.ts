@@ -211,14 +211,104 @@ describe('origins', () => {
 })
 
 afterAll(() => {
-  // The README shows these two.
+  // The README shows these.
   const docs = resolve(__dirname, '../../docs/img')
   mkdirSync(docs, { recursive: true })
-  for (const f of ['widget-closed.png', 'widget-open.png']) {
+  for (const f of ['widget-closed.png', 'widget-open.png', 'chat-page.png']) {
     try {
       copyFileSync(join(outDir(), f), join(docs, f))
     } catch {
       /* the test that makes it failed */
     }
   }
+})
+
+describe('forms, page API and the standalone page', () => {
+  async function inboxWith(name: string, widget: Record<string, unknown>) {
+    const created = await agent.call('POST', '/api/v1/inboxes', { name, display_name: `${name} help`, allowed_origins: [site.origin], welcome_text: 'Welcome!', widget })
+    return created
+  }
+
+  it('asks the pre-chat questions, then chats; the page API opens, identifies and listens', async () => {
+    const ib = await inboxWith('Prechat', {
+      color: '#0f766e',
+      offline: 'chat',
+      prechat: { enabled: true, fields: [
+        { key: 'name', label: 'Your name', required: true },
+        { key: 'order_no', label: 'Order number' },
+      ] },
+    })
+    const stub = `<script>window.kefu = window.kefu || function () { (kefu.q = kefu.q || []).push(arguments) };
+kefu('on', 'message', function (m) { (window.__got = window.__got || []).push(m.content) }); kefu('open')</script>`
+    const page = await context.newPage()
+    await page.goto(site.embed('/prechat', kefu.base, ib.public_key, stub))
+    // kefu('open') was queued before the widget loaded.
+    await w(page, '.form').waitFor()
+    await w(page, '.form .btn').click()
+    await w(page, '.form .err').filter({ hasText: 'fill in' }).waitFor()
+    await w(page, '.form input[name=name]').fill('Han Meimei')
+    await w(page, '.form input[name=order_no]').fill('A-77')
+    await w(page, '.form .btn').click()
+    await w(page, 'textarea').waitFor()
+    await send(page, 'Where is A-77?')
+    const c = await until(async () => (await agent.call('GET', `/api/v1/conversations?inbox_id=${ib.id}`)).items[0]?.id, 'the conversation')
+    const conv = await agent.call('GET', `/api/v1/conversations/${c}`)
+    const contact = await agent.call('GET', `/api/v1/contacts/${conv.contact_id}`)
+    expect(contact.name).toBe('Han Meimei')
+    expect(contact.attributes.order_no).toBe('A-77')
+    await agentSays(c, 'On its way!')
+    await until(() => page.evaluate(() => (window as any).__got?.includes('On its way!')), "kefu('on', 'message') to fire")
+    await page.evaluate(() => (window as any).kefu('identify', { plan: 'gold' }))
+    await until(async () => (await agent.call('GET', `/api/v1/contacts/${conv.contact_id}`)).attributes.plan === 'gold', 'identify to reach the contact')
+    // The color came from the inbox's settings.
+    const bg = await w(page, '.head').evaluate((e) => getComputedStyle(e).backgroundColor)
+    expect(bg).toBe('rgb(15, 118, 110)')
+    await page.close()
+  })
+
+  it('offers the offline form outside business hours; it becomes a conversation', async () => {
+    const ib = await inboxWith('Offline', { offline: 'form', business_hours: { utc_offset_minutes: 0, periods: [] } })
+    const page = await context.newPage()
+    await page.goto(site.embed('/offline', kefu.base, ib.public_key))
+    await w(page, '.launcher').click()
+    await w(page, '.form').filter({ hasText: 'offline' }).waitFor()
+    expect(await w(page, '.sub').textContent()).toContain('away')
+    await w(page, '.form input[name=email]').fill('lucy@example.com')
+    await w(page, '.form textarea[name=message]').fill('Please call me back about a refund.')
+    await page.screenshot({ path: join(outDir(), 'widget-offline-form.png') })
+    await w(page, '.form .btn').click()
+    await w(page, '.note').filter({ hasText: 'received your message' }).waitFor()
+    const c = await until(async () => {
+      const items = (await agent.call('GET', `/api/v1/conversations?inbox_id=${ib.id}`)).items
+      return items[0]
+    }, 'the offline message as a conversation')
+    const msgs = await agentMessages(c.id)
+    expect(msgs.map((m: any) => m.content)).toEqual(['Please call me back about a refund.'])
+    expect((await agent.call('GET', `/api/v1/contacts/${c.contact_id}`)).email).toBe('lucy@example.com')
+    await page.close()
+  })
+
+  it('serves the standalone chat page under its strict CSP, in Chinese for zh browsers', async () => {
+    const ctx = await browser()
+    try {
+      const page = await ctx.context.newPage()
+      await page.setViewportSize({ width: 420, height: 720 })
+      const problems: string[] = []
+      page.on('console', (m) => m.type() === 'error' && problems.push(m.text()))
+      await page.addInitScript(() => Object.defineProperty(navigator, 'language', { get: () => 'zh-CN' }))
+      await page.goto(`${kefu.base}/chat/${inbox.public_key}`)
+      await w(page, 'textarea[placeholder="输入消息…"]').waitFor()
+      expect(await page.title()).toBe(inbox.display_name)
+      await send(page, '从独立页面发来的消息')
+      await until(async () => (await w(page, '.msg.me .meta').last().textContent())?.includes('已发送'), 'the sent state in Chinese')
+      // Switch to English.
+      await w(page, '.hb').first().click()
+      await w(page, 'textarea[placeholder="Write a message…"]').waitFor()
+      await w(page, '.hb').first().click()
+      await page.screenshot({ path: join(outDir(), 'chat-page.png') })
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
 })

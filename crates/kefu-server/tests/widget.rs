@@ -265,6 +265,9 @@ async fn sse_refuses_bad_requests(db: Db) {
     assert_eq!(body["error"]["code"], "origin_not_allowed");
     let r = sse_request(&app, &vt, "", Some("https://shop.example.com")).await;
     assert_eq!(r.status(), 200);
+    // kefu's own pages (the standalone chat page) are always allowed.
+    let r = sse_request(&app, &vt, "", Some(&app.base)).await;
+    assert_eq!(r.status(), 200);
     let r = app
         .http
         .post(app.url("/api/v1/widget/messages"))

@@ -68,6 +68,20 @@ pub struct SessionResponse {
     pub visitor: VisitorProfile,
 }
 
+/// The `Origin` of a request, for the embedding check: `None` when there is
+/// none (apps, servers) or when the page is kefu's own (its host is the
+/// request's `Host`: the standalone chat page and /demo). A browser cannot
+/// forge `Origin`, so another site cannot pass for kefu's own.
+pub fn page_origin(headers: &HeaderMap) -> Option<&str> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, h)| h.trim_end_matches('/'));
+    match (origin_host, host) {
+        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => None,
+        _ => Some(origin),
+    }
+}
+
 /// Whether a page at `origin` may embed this inbox's widget. Requests without
 /// an Origin header (apps, servers) are not browsers embedding the widget.
 pub fn origin_allowed(inbox: &Inbox, origin: Option<&str>) -> bool {
@@ -102,8 +116,7 @@ pub async fn session(
         .find_inbox_by_key(req.inbox_key.trim())
         .await?
         .ok_or_else(|| ApiError::not_found("inbox"))?;
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    if !origin_allowed(&inbox, origin) {
+    if !origin_allowed(&inbox, page_origin(&headers)) {
         return Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
             "origin_not_allowed",

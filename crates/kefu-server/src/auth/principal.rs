@@ -253,10 +253,7 @@ impl FromRequestParts<SharedState> for Auth {
         let token = bearer(&parts.headers)
             .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
         let who = authenticate(state, token).await?;
-        let origin = parts
-            .headers
-            .get(axum::http::header::ORIGIN)
-            .and_then(|v| v.to_str().ok());
+        let origin = crate::api::widget::page_origin(&parts.headers);
         check_visitor_origin(state, &who, origin).await?;
         Ok(Auth(who))
     }

@@ -33,9 +33,7 @@ pub async fn upgrade(
         },
         None => None,
     };
-    let origin = headers
-        .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok().map(str::to_string));
+    let origin = crate::api::widget::page_origin(&headers).map(str::to_string);
     if state.shutdown.is_cancelled() {
         return ApiError::unavailable("the server is shutting down").into_response();
     }
