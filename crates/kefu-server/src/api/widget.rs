@@ -75,7 +75,9 @@ pub struct SessionResponse {
 pub fn page_origin(headers: &HeaderMap) -> Option<&str> {
     let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, h)| h.trim_end_matches('/'));
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, h)| h.trim_end_matches('/'));
     match (origin_host, host) {
         (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => None,
         _ => Some(origin),
