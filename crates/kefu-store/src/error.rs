@@ -15,6 +15,9 @@ pub enum StoreError {
     Transition(#[from] TransitionError),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// From the SQLite writer's own connection (the message append path).
+    #[error("database error: {0}")]
+    Native(rusqlite::Error),
     /// The batch this write belonged to failed to commit.
     #[error("commit failed: {0}")]
     Commit(String),
@@ -44,6 +47,21 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Conflict(db.message().to_string())
             }
             _ => StoreError::Database(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            rusqlite::Error::SqliteFailure(f, msg)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Conflict(msg.clone().unwrap_or_else(|| f.to_string()))
+            }
+            _ => StoreError::Native(e),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! What differs per backend (connection set-up, migrations, the writer) lives
 //! in `backend/`.
 
+mod append_native;
 mod attachments;
 mod auth;
 pub mod backend;

@@ -81,16 +81,32 @@ impl Store {
     /// Stores a message durably (once per `client_msg_id`) and gives it the
     /// next `seq` of its conversation.
     pub async fn append_message(&self, new: NewMessage) -> Result<Appended> {
+        // SQLite: the common case on the writer's native connection; the
+        // rest (and PostgreSQL) through sqlx below.
+        let native = {
+            let new = new.clone();
+            self.backend
+                .write_native(move |c| crate::append_native::fast_append(c, &new))
+                .await
+        };
+        let tried_fast = match native {
+            None => false,
+            Some(Ok(Some(done))) => return Ok(done),
+            Some(Ok(None)) => true,
+            Some(Err(StoreError::Duplicate(a))) => return Ok(*a),
+            Some(Err(StoreError::Poisoned(e))) => return Err(*e),
+            Some(Err(e)) => return Err(e),
+        };
         let first = {
             let new = new.clone();
-            self.write_unguarded(move |c| Box::pin(append_unguarded(c, new)))
+            self.write_unguarded(move |c| Box::pin(append_unguarded(c, new, !tried_fast)))
                 .await
         };
         let result = match first {
             // Two concurrent sends raced (PostgreSQL): the loser now finds the
             // winner's row (duplicate) or the newly opened conversation.
             Err(StoreError::Conflict(_)) => {
-                self.write_unguarded(move |c| Box::pin(append_unguarded(c, new)))
+                self.write_unguarded(move |c| Box::pin(append_unguarded(c, new, true)))
                     .await
             }
             other => other,
@@ -205,8 +221,14 @@ async fn find_duplicate(
 /// the common case (an open conversation) changes rows only in statements
 /// that either all succeed or are undone here; everything else runs in a
 /// savepoint of its own.
-async fn append_unguarded(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
-    if let Some(done) = fast_append(c, &new).await? {
+/// `try_fast`: false when the native fast path just found the conversation
+/// not open, so only the general path is left.
+async fn append_unguarded(
+    c: &mut AnyConnection,
+    new: NewMessage,
+    try_fast: bool,
+) -> Result<Appended> {
+    if try_fast && let Some(done) = fast_append(c, &new).await? {
         return Ok(done);
     }
     let mut sp = c.begin().await?;

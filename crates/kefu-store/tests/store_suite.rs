@@ -189,6 +189,29 @@ async fn seq_is_dense_under_concurrency(f: Fixture) {
         s.get_conversation(&f.ws.id, &conv).await.unwrap().last_seq,
         42
     );
+    // The same send racing itself (likely within one SQLite batch): stored
+    // once, every copy answered with it, and seq stays dense.
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let (s, m) = (s.clone(), reply("raced"));
+            tokio::spawn(async move { s.append_message(m).await })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for r in racers {
+        match r.await.unwrap() {
+            Ok(a) => seqs.push(a.message.seq),
+            // PostgreSQL may answer a racing copy with a retryable conflict.
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(
+        !seqs.is_empty() && seqs.iter().all(|&q| q == 43),
+        "{seqs:?}"
+    );
+    let last = s.append_message(reply("after-race")).await.unwrap();
+    assert_eq!(last.message.seq, 44);
 }
 
 async fn status_machine_and_events(f: Fixture) {

@@ -73,6 +73,19 @@ impl Backend {
         }
     }
 
+    /// Runs `f` on SQLite's native writer connection (see [`sqlite`]);
+    /// `None` on PostgreSQL or an in-memory SQLite database.
+    pub async fn write_native<T, F>(&self, f: F) -> Option<Result<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        match self {
+            Backend::Sqlite(s) => s.write_native(f).await,
+            Backend::Postgres(_) => None,
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Backend::Sqlite(s) => s.close().await,
