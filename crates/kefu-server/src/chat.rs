@@ -88,6 +88,85 @@ pub async fn visible_conversation(
 /// Validates, stores and fans out a message. A resend of the same
 /// `client_msg_id` returns the first result and publishes nothing.
 pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> ApiResult<Appended> {
+    let new = match prepare(state, who, req).await? {
+        Prepared::New(new) => new,
+        Prepared::Done(a) => return Ok(a),
+    };
+    let appended = state.store.append_message(new).await.map_err(send_error)?;
+    publish(state, &appended);
+    Ok(appended)
+}
+
+/// [`send`] for several requests of one sender, stored in their order in as
+/// few writes as possible (on SQLite, one transaction): a pipelining client
+/// (an integration, a busy agent) is not held to one message per commit.
+/// Answers one result per request, in order.
+pub async fn send_many(
+    state: &SharedState,
+    who: &Principal,
+    reqs: Vec<SendRequest>,
+) -> Vec<ApiResult<Appended>> {
+    let mut out: Vec<Option<ApiResult<Appended>>> = Vec::with_capacity(reqs.len());
+    let mut news = Vec::with_capacity(reqs.len());
+    let mut slots = Vec::with_capacity(reqs.len());
+    for req in reqs {
+        match prepare(state, who, req).await {
+            Ok(Prepared::New(new)) => {
+                slots.push(out.len());
+                news.push(new);
+                out.push(None);
+            }
+            Ok(Prepared::Done(a)) => out.push(Some(Ok(a))),
+            Err(e) => out.push(Some(Err(e))),
+        }
+    }
+    let stored = state.store.append_messages(news).await;
+    for (slot, r) in slots.into_iter().zip(stored) {
+        out[slot] = Some(r.map_err(send_error).inspect(|a| publish(state, a)));
+    }
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(ApiError::internal())))
+        .collect()
+}
+
+/// A validated send, or the answer it already has.
+enum Prepared {
+    New(NewMessage),
+    /// A retried attachment send whose first copy was stored.
+    Done(Appended),
+}
+
+fn send_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Invalid(m) => {
+            ApiError::new(axum::http::StatusCode::CONFLICT, "conversation_closed", m)
+        }
+        other => ApiError::from_store(other, "conversation"),
+    }
+}
+
+/// Tells everyone concerned about a stored message (nothing for a resend).
+fn publish(state: &SharedState, appended: &Appended) {
+    if appended.duplicate {
+        return;
+    }
+    let conv = &appended.conversation;
+    if appended.created || appended.reopened_from.is_some() {
+        state
+            .hub
+            .publish_many(&topics(conv, false), &conversation_frame(conv));
+    }
+    let agents_only = !appended.message.kind.visible_to_visitor();
+    state.hub.publish_many(
+        &topics(conv, agents_only),
+        &ServerFrame::Message {
+            message: appended.message.clone(),
+        },
+    );
+}
+
+/// Checks a send request and turns it into the message to store.
+async fn prepare(state: &SharedState, who: &Principal, req: SendRequest) -> ApiResult<Prepared> {
     let limits = &state.cfg.limits;
     let sender = who.sender();
     if !req.kind.allowed_for(sender.kind) {
@@ -145,7 +224,10 @@ pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> Api
         Some(id) => match own_attachment(state, who, id, req.kind).await {
             Ok(a) => Some(a),
             Err(e) if e.code == "conflict" => {
-                return retried_send(state, who, &req.client_msg_id).await.ok_or(e);
+                return retried_send(state, who, &req.client_msg_id)
+                    .await
+                    .map(Prepared::Done)
+                    .ok_or(e);
             }
             Err(e) => return Err(e),
         },
@@ -164,28 +246,7 @@ pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> Api
             _ => None,
         },
     };
-    let appended = state.store.append_message(new).await.map_err(|e| match e {
-        StoreError::Invalid(m) => {
-            ApiError::new(axum::http::StatusCode::CONFLICT, "conversation_closed", m)
-        }
-        other => ApiError::from_store(other, "conversation"),
-    })?;
-    if !appended.duplicate {
-        let conv = &appended.conversation;
-        if appended.created || appended.reopened_from.is_some() {
-            state
-                .hub
-                .publish_many(&topics(conv, false), &conversation_frame(conv));
-        }
-        let agents_only = !appended.message.kind.visible_to_visitor();
-        state.hub.publish_many(
-            &topics(conv, agents_only),
-            &ServerFrame::Message {
-                message: appended.message.clone(),
-            },
-        );
-    }
-    Ok(appended)
+    Ok(Prepared::New(new))
 }
 
 /// The stored result of an earlier send with this `client_msg_id`: a client

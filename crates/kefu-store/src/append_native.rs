@@ -111,6 +111,25 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
     }))
 }
 
+/// [`fast_append`] for each message in order, up to the first that needs
+/// the general path: one result per message taken (a resend as the
+/// `Duplicate` error), the rest left to the caller.
+pub(crate) fn fast_append_many(
+    c: &Connection,
+    news: &[NewMessage],
+) -> Result<Vec<Result<Appended>>> {
+    let mut out = Vec::with_capacity(news.len());
+    for new in news {
+        match fast_append(c, new) {
+            Ok(Some(a)) => out.push(Ok(a)),
+            Ok(None) => break,
+            Err(e @ StoreError::Poisoned(_)) => return Err(e),
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    Ok(out)
+}
+
 /// The earlier result of a resend, as the `Duplicate` error the store turns
 /// into a successful answer.
 fn duplicate_of(c: &Connection, ws: &str, sender_id: &str, client_msg_id: &str) -> StoreError {

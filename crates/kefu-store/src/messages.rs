@@ -118,6 +118,47 @@ impl Store {
         }
     }
 
+    /// Appends several messages of one sender in their order, each exactly
+    /// like [`Store::append_message`]; one result per message, in order. On
+    /// SQLite the leading run of common-case appends shares one write job
+    /// (one commit); the rest follow one by one, so the order holds.
+    pub async fn append_messages(&self, news: Vec<NewMessage>) -> Vec<Result<Appended>> {
+        let mut out = Vec::with_capacity(news.len());
+        let mut rest = news.into_iter();
+        if rest.len() > 1 {
+            let batch: Vec<NewMessage> = rest.as_slice().to_vec();
+            let run = self
+                .backend
+                .write_native(move |c| crate::append_native::fast_append_many(c, &batch))
+                .await;
+            match run {
+                None => {}
+                Some(Ok(done)) => {
+                    for r in done {
+                        rest.next();
+                        out.push(match r {
+                            Err(StoreError::Duplicate(a)) => Ok(*a),
+                            other => other,
+                        });
+                    }
+                }
+                // The whole job failed (its batch did not commit): so did each append.
+                Some(Err(e)) => {
+                    let e = match e {
+                        StoreError::Poisoned(inner) => inner.to_string(),
+                        other => other.to_string(),
+                    };
+                    out.extend(rest.map(|_| Err(StoreError::Commit(e.clone()))));
+                    return out;
+                }
+            }
+        }
+        for new in rest {
+            out.push(self.append_message(new).await);
+        }
+        out
+    }
+
     /// The message `sender_id` sent with `client_msg_id`, if any, with its conversation.
     pub async fn find_sent(
         &self,

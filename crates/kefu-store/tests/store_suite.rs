@@ -490,6 +490,62 @@ async fn sessions_keys_and_reads(f: Fixture) {
     );
 }
 
+/// A pipelined run of one visitor's sends: stored in order, resends answered
+/// with the first copy, and a send that needs the general path (reopening a
+/// resolved conversation) keeps its place in the order.
+async fn append_many_keeps_order(f: Fixture) {
+    let s = &f.store;
+    let v = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap();
+    let first = s
+        .append_message(visitor_msg(&f, &v, "a", "one"))
+        .await
+        .unwrap();
+    let conv = first.conversation.id.clone();
+    let msgs = ["b", "a", "c", "d"].map(|c| visitor_msg(&f, &v, c, c));
+    let r: Vec<_> = s
+        .append_messages(msgs.to_vec())
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        r.iter().map(|a| a.message.seq).collect::<Vec<_>>(),
+        [2, 1, 3, 4]
+    );
+    assert!(r[1].duplicate && !r[0].duplicate && !r[2].duplicate);
+    let actor = Actor {
+        kind: SenderKind::Agent,
+        id: f.agent.id.clone(),
+    };
+    s.change_status(&f.ws.id, &conv, ConversationStatus::Resolved, actor)
+        .await
+        .unwrap();
+    // "e" reopens the conversation (general path); "f" and "g" come after it.
+    let msgs = ["e", "f", "g"].map(|c| NewMessage {
+        target: ConversationTarget::Existing(conv.clone()),
+        ..visitor_msg(&f, &v, c, c)
+    });
+    let r: Vec<_> = s
+        .append_messages(msgs.to_vec())
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        r.iter().map(|a| a.message.seq).collect::<Vec<_>>(),
+        [5, 6, 7]
+    );
+    assert_eq!(r[0].reopened_from, Some(ConversationStatus::Resolved));
+    let all = s.list_messages(&conv, 0, None, 100, true).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["one", "b", "c", "d", "e", "f", "g"]
+    );
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite().await).await } )* }
@@ -504,4 +560,5 @@ suite!(
     keyset_pages_and_filters,
     tenants_are_isolated,
     sessions_keys_and_reads,
+    append_many_keeps_order,
 );

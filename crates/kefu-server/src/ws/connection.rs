@@ -673,24 +673,32 @@ async fn send_worker(
     mut sends: mpsc::Receiver<Box<SendRequest>>,
     acks: mpsc::Sender<Box<ServerFrame>>,
 ) {
-    while let Some(req) = sends.recv().await {
-        let req = *req;
-        let client_msg_id = req.client_msg_id.clone().unwrap_or_default();
-        let reply = match chat::send(&state, &who, req).await {
-            Ok(a) => ServerFrame::Ack {
-                client_msg_id,
-                id: a.message.id,
-                conversation_id: a.message.conversation_id,
-                seq: a.message.seq,
-                created_at: a.message.created_at,
-            },
-            Err(e) => ServerFrame::Error {
-                code: e.code.into(),
-                message: e.message,
-                client_msg_id: Some(client_msg_id),
-            },
-        };
-        let _ = acks.send(Box::new(reply)).await;
+    let mut reqs = Vec::with_capacity(MAX_PENDING_SENDS);
+    while sends.recv_many(&mut reqs, MAX_PENDING_SENDS).await > 0 {
+        // Everything waiting is stored together, in order (one commit on SQLite).
+        let batch: Vec<SendRequest> = reqs.drain(..).map(|r| *r).collect();
+        let ids: Vec<String> = batch
+            .iter()
+            .map(|r| r.client_msg_id.clone().unwrap_or_default())
+            .collect();
+        let results = chat::send_many(&state, &who, batch).await;
+        for (client_msg_id, result) in ids.into_iter().zip(results) {
+            let reply = match result {
+                Ok(a) => ServerFrame::Ack {
+                    client_msg_id,
+                    id: a.message.id,
+                    conversation_id: a.message.conversation_id,
+                    seq: a.message.seq,
+                    created_at: a.message.created_at,
+                },
+                Err(e) => ServerFrame::Error {
+                    code: e.code.into(),
+                    message: e.message,
+                    client_msg_id: Some(client_msg_id),
+                },
+            };
+            let _ = acks.send(Box::new(reply)).await;
+        }
     }
 }
 
