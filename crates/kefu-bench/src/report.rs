@@ -96,6 +96,14 @@ pub fn write(dir: &Path, s: &Scenario, r: &Report) -> Result<String> {
         "| errors / lost / duplicated | {} / **{}** / **{}** |",
         o.errors, o.lost, o.duplicated
     );
+    if !o.error_codes.is_empty() {
+        let codes: Vec<String> = o
+            .error_codes
+            .iter()
+            .map(|(c, n)| format!("{c} × {n}"))
+            .collect();
+        let _ = writeln!(md, "| error frames | {} |", codes.join(", "));
+    }
     if let (Some(n), Some(secs)) = (o.resumed, o.resume_secs) {
         let _ = writeln!(
             md,

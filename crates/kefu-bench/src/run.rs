@@ -42,6 +42,8 @@ pub struct Outcome {
     pub sent: u64,
     pub acked: u64,
     pub errors: u64,
+    /// Error frames by code (the rest of `errors` are failed connections or sends).
+    pub error_codes: std::collections::BTreeMap<String, u64>,
     pub lost: u64,
     pub duplicated: u64,
     pub duration_secs: f64,
@@ -258,6 +260,12 @@ pub async fn run(
     out.sent = Stats::get(&ctx.stats.sent);
     out.acked = Stats::get(&ctx.stats.acked);
     out.errors += Stats::get(&ctx.stats.errors);
+    out.error_codes = ctx
+        .stats
+        .error_codes
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
     out.visitor_to_agent = ctx
         .stats
         .v2a
@@ -404,7 +412,7 @@ async fn visitor(
                         ctx.stats.a2v(now_micros().saturating_sub(t));
                     }
                 }
-                Ok(Some(ServerFrame::Error { .. })) => Stats::inc(&ctx.stats.errors),
+                Ok(Some(ServerFrame::Error { code, .. })) => ctx.stats.error_frame(&code),
                 Ok(Some(_)) => {}
                 _ => {
                     if ctx.running.load(Ordering::Relaxed) {
@@ -535,7 +543,7 @@ async fn agent(ws: Ws, idx: usize, ctx: Arc<Ctx>) -> SeqTracker {
                 seq,
                 ..
             } => ctx.acked(&conversation_id, seq),
-            ServerFrame::Error { .. } => Stats::inc(&ctx.stats.errors),
+            ServerFrame::Error { code, .. } => ctx.stats.error_frame(&code),
             _ => {}
         }
     }

@@ -115,6 +115,8 @@ pub struct Stats {
     pub sent: AtomicU64,
     pub acked: AtomicU64,
     pub errors: AtomicU64,
+    /// Error frames by `code`, so a report says what went wrong.
+    pub error_codes: Mutex<std::collections::BTreeMap<String, u64>>,
     pub duplicates: AtomicU64,
     pub gaps: AtomicU64,
 }
@@ -128,6 +130,7 @@ impl Stats {
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            error_codes: Mutex::new(Default::default()),
             duplicates: AtomicU64::new(0),
             gaps: AtomicU64::new(0),
         }
@@ -142,6 +145,14 @@ impl Stats {
     pub fn a2v(&self, micros: u64) {
         if let Ok(mut r) = self.a2v.lock() {
             r.record(micros);
+        }
+    }
+
+    /// Counts an error frame the server sent, by its code.
+    pub fn error_frame(&self, code: &str) {
+        Stats::inc(&self.errors);
+        if let Ok(mut m) = self.error_codes.lock() {
+            *m.entry(code.to_string()).or_default() += 1;
         }
     }
 
