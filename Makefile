@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 KEFU_CONFIG ?= $(wildcard kefu.toml)
 
-.PHONY: run build test web web-test e2e services openapi-check bench bench-full lint fmt clean
+.PHONY: run build test web web-test e2e docs-img services openapi-check bench bench-full lint fmt clean
 
 # The web front ends (web/): npm ci when the lockfile changes, vite build when a
 # source changes. kefu embeds web/dist (release) or reads it (debug builds).
@@ -49,6 +49,12 @@ test: services web
 	./scripts/check-openapi.sh
 	$(MAKE) web-test
 	$(MAKE) e2e
+
+## Refresh the screenshots the README shows (docs/img/) from the browser tests.
+docs-img: web
+	./scripts/install-chromium.sh
+	$(CARGO) build --locked -p kefu-server --bin kefu
+	cd web && E2E_KEFU_BIN=../target/debug/kefu E2E_UPDATE_DOCS=1 npx vitest run -c vitest.e2e.config.ts e2e/widget.e2e.ts
 
 ## Make sure the local services the tests use are up (starts them if not).
 services:
