@@ -9,6 +9,43 @@ use utoipa::ToSchema;
 pub struct Workspace {
     pub id: String,
     pub name: String,
+    /// IANA time zone for business hours and reports (`Asia/Shanghai`).
+    pub timezone: String,
+    /// Default language of the console and widget (`zh-CN` or `en`).
+    pub language: String,
+    pub created_at: i64,
+}
+
+/// A saved answer an agent inserts by typing `/shortcut`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CannedReply {
+    pub id: String,
+    pub workspace_id: String,
+    /// Lowercase letters, digits, `-`, `_`; unique per workspace.
+    pub shortcut: String,
+    pub content: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a conversation list shows besides the conversation itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConversationPreview {
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    /// The newest message, if any (notes included: agents see them).
+    pub last_message: Option<LastMessage>,
+    /// Messages after the caller's read position.
+    pub unread: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LastMessage {
+    pub kind: kefu_core::MessageKind,
+    pub sender_kind: kefu_core::SenderKind,
+    /// At most 140 characters.
+    pub excerpt: String,
     pub created_at: i64,
 }
 

@@ -7,6 +7,8 @@ fn from_row(r: &AnyRow) -> Result<Workspace> {
     Ok(Workspace {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
+        timezone: r.try_get("timezone")?,
+        language: r.try_get("language")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -16,6 +18,8 @@ impl Store {
         let ws = Workspace {
             id: new_id(),
             name: name.trim().to_string(),
+            timezone: "UTC".into(),
+            language: "zh-CN".into(),
             created_at: now_ms(),
         };
         if ws.name.is_empty() {
@@ -40,19 +44,61 @@ impl Store {
     }
 
     pub async fn get_workspace(&self, id: &str) -> Result<Workspace> {
-        let r = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE id = $1")
-            .bind(id)
-            .fetch_one(self.reader())
-            .await?;
+        let r = sqlx::query(
+            "SELECT id, name, timezone, language, created_at FROM workspaces WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(self.reader())
+        .await?;
         from_row(&r)
     }
 
     pub async fn find_workspace_by_name(&self, name: &str) -> Result<Option<Workspace>> {
-        let r = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE name = $1")
-            .bind(name.trim())
-            .fetch_optional(self.reader())
-            .await?;
+        let r = sqlx::query(
+            "SELECT id, name, timezone, language, created_at FROM workspaces WHERE name = $1",
+        )
+        .bind(name.trim())
+        .fetch_optional(self.reader())
+        .await?;
         r.as_ref().map(from_row).transpose()
+    }
+
+    /// Renames the workspace and/or changes its time zone or language
+    /// (validated by the caller).
+    pub async fn update_workspace(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        timezone: Option<&str>,
+        language: Option<&str>,
+    ) -> Result<Workspace> {
+        let name = name.map(|n| n.trim().to_string());
+        if name.as_deref().is_some_and(str::is_empty) {
+            return Err(StoreError::Invalid(
+                "workspace name must not be empty".into(),
+            ));
+        }
+        let (id, tz, lang) = (
+            id.to_string(),
+            timezone.map(str::to_string),
+            language.map(str::to_string),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "UPDATE workspaces SET name = COALESCE($2, name), timezone = COALESCE($3, timezone), language = COALESCE($4, language)
+                     WHERE id = $1 RETURNING id, name, timezone, language, created_at",
+                )
+                .bind(&id)
+                .bind(name.as_deref())
+                .bind(tz.as_deref())
+                .bind(lang.as_deref())
+                .fetch_optional(&mut *c)
+                .await?;
+                r.as_ref().map(from_row).transpose()?.ok_or(StoreError::NotFound)
+            })
+        })
+        .await
     }
 
     /// The workspace called `name`, created if missing; tells whether it was created.

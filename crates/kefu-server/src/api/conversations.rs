@@ -9,7 +9,7 @@ use crate::{
 };
 use axum::{extract::State, http::StatusCode};
 use kefu_core::{ConversationStatus, Message, MessageKind};
-use kefu_store::{ActivityCursor, Conversation, ConversationFilter, Event};
+use kefu_store::{ActivityCursor, Conversation, ConversationFilter, ConversationPreview, Event};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -26,14 +26,62 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
+/// A conversation with what a list shows about it: the contact, the newest
+/// message and the caller's unread count.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConversationItem {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    #[serde(flatten)]
+    pub preview: ConversationPreview,
+}
+
+/// Adds previews (one query for the whole page).
+async fn with_previews(
+    state: &SharedState,
+    who: &Principal,
+    rows: Vec<Conversation>,
+) -> ApiResult<Vec<ConversationItem>> {
+    let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
+    let mut previews = state
+        .store
+        .conversation_previews(who.workspace_id(), &who.sender().id, &ids)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let preview = previews.remove(&c.id).unwrap_or(ConversationPreview {
+                contact_name: None,
+                contact_email: None,
+                last_message: None,
+                unread: 0,
+            });
+            let mut preview = preview;
+            // Visitors never see private notes, not even as an excerpt.
+            if who.is_visitor()
+                && preview
+                    .last_message
+                    .as_ref()
+                    .is_some_and(|m| !m.kind.visible_to_visitor())
+            {
+                preview.last_message = None;
+            }
+            ConversationItem {
+                conversation: c,
+                preview,
+            }
+        })
+        .collect())
+}
+
 /// Conversations by most recent activity, with filters.
 #[utoipa::path(get, operation_id = "conversations_list", path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "Success", body = Page<Conversation>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = Page<ConversationItem>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Auth(who): Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<ApiJson<Page<Conversation>>> {
+) -> ApiResult<ApiJson<Page<ConversationItem>>> {
     who.require_staff()?;
     let limit = page_limit(q.limit)?;
     let mut filter = ConversationFilter {
@@ -61,23 +109,29 @@ pub async fn list(
         .store
         .list_conversations(who.workspace_id(), &filter, cursor.as_ref(), limit + 1)
         .await?;
-    Ok(ApiJson(page_of(rows, limit, |c| {
+    let page = page_of(rows, limit, |c| {
         ActivityCursor {
             last_activity_at: c.last_activity_at,
             id: c.id.clone(),
         }
         .encode()
-    })))
+    });
+    Ok(ApiJson(Page {
+        items: with_previews(&state, &who, page.items).await?,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(get, operation_id = "conversations_get_one", path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ConversationItem), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
     Auth(who): Auth,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<ApiJson<Conversation>> {
-    Ok(ApiJson(visible_conversation(&state, &who, &id).await?))
+) -> ApiResult<ApiJson<ConversationItem>> {
+    let conv = visible_conversation(&state, &who, &id).await?;
+    let mut items = with_previews(&state, &who, vec![conv]).await?;
+    items.pop().map(ApiJson).ok_or_else(ApiError::internal)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,11 +4,13 @@
 pub mod api_keys;
 pub mod attachments;
 pub mod auth;
+pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
 pub mod users;
 pub mod widget;
+pub mod workspace;
 
 use crate::{app::SharedState, error::ApiError};
 use axum::{
@@ -39,6 +41,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "widget", description = "Endpoints the visitor widget calls"),
         (name = "attachments", description = "File uploads"),
         (name = "api_keys", description = "Keys for server-to-server calls"),
+        (name = "canned_replies", description = "Saved answers agents insert with /shortcut"),
+        (name = "workspace", description = "The caller's workspace and its settings"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
@@ -145,6 +149,9 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(attachments::download))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(canned::list, canned::create))
+        .routes(routes!(canned::update, canned::delete))
+        .routes(routes!(workspace::get, workspace::update))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -1,0 +1,80 @@
+//! The caller's workspace and its settings.
+
+use crate::{
+    app::SharedState,
+    auth::Auth,
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
+};
+use axum::extract::State;
+use kefu_store::Workspace;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// Languages the console and widget speak.
+pub const LANGUAGES: [&str; 2] = ["zh-CN", "en"];
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspacePatch {
+    pub name: Option<String>,
+    /// An IANA time zone name, e.g. `Asia/Shanghai` or `UTC`.
+    pub timezone: Option<String>,
+    /// `zh-CN` or `en`.
+    pub language: Option<String>,
+}
+
+#[utoipa::path(get, operation_id = "workspace_get", path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Workspace), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
+pub async fn get(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+) -> ApiResult<ApiJson<Workspace>> {
+    who.require_staff()?;
+    Ok(ApiJson(
+        state.store.get_workspace(who.workspace_id()).await?,
+    ))
+}
+
+#[utoipa::path(patch, operation_id = "workspace_update", path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])), request_body = WorkspacePatch,
+    responses((status = 200, description = "Success", body = Workspace), (status = 403, description = "Not allowed for this principal", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
+pub async fn update(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<WorkspacePatch>,
+) -> ApiResult<ApiJson<Workspace>> {
+    who.require_admin()?;
+    if let Some(tz) = &req.timezone
+        && jiff::tz::TimeZone::get(tz).is_err()
+    {
+        return Err(ApiError::validation(format!(
+            "{tz:?} is not a known IANA time zone (e.g. Asia/Shanghai, UTC)"
+        )));
+    }
+    if let Some(lang) = &req.language
+        && !LANGUAGES.contains(&lang.as_str())
+    {
+        return Err(ApiError::validation("language must be zh-CN or en"));
+    }
+    if let Some(name) = &req.name
+        && (name.trim().is_empty() || name.chars().count() > 100)
+    {
+        return Err(ApiError::validation("name must be 1 to 100 characters"));
+    }
+    let ws = state
+        .store
+        .update_workspace(
+            who.workspace_id(),
+            req.name.as_deref(),
+            req.timezone.as_deref(),
+            req.language.as_deref(),
+        )
+        .await
+        .map_err(|e| match e {
+            kefu_store::StoreError::Conflict(_) => {
+                ApiError::conflict("another workspace has this name")
+            }
+            other => other.into(),
+        })?;
+    Ok(ApiJson(ws))
+}
