@@ -1,7 +1,8 @@
-// Entry of the agent console (Vue 3). A placeholder: the console is built by
-// issue 4's agent side on top of this package.
+// Entry of the agent console (Vue 3 single-page app under /console/).
 import { createApp } from 'vue'
 import App from './App.vue'
+import { lang } from './lib/i18n'
 import './style.css'
 
+document.documentElement.lang = lang.value
 createApp(App).mount('#app')

@@ -1,0 +1,136 @@
+// REST calls with the agent's session: the access token (15 min) is renewed
+// with the single-use refresh token before it expires and once on a 401.
+
+import { reactive } from 'vue'
+import type { User } from './types'
+
+const REFRESH_KEY = 'kefu.console.refresh'
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export const session = reactive({
+  token: '' as string,
+  expiresAt: 0,
+  user: null as User | null,
+})
+
+let refreshing: Promise<boolean> | null = null
+
+interface TokenResponse {
+  access_token: string
+  expires_at: number
+  refresh_token: string
+  user: User
+}
+
+function adopt(t: TokenResponse) {
+  session.token = t.access_token
+  session.expiresAt = t.expires_at
+  session.user = t.user
+  localStorage.setItem(REFRESH_KEY, t.refresh_token)
+}
+
+export async function login(email: string, password: string): Promise<void> {
+  const r = await fetch('/api/v1/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  })
+  if (!r.ok) throw await toError(r)
+  adopt(await r.json())
+}
+
+/** Renews the session from the stored refresh token; false when there is none or it was refused. */
+export function refresh(): Promise<boolean> {
+  if (!refreshing) {
+    refreshing = (async () => {
+      const rt = localStorage.getItem(REFRESH_KEY)
+      if (!rt) return false
+      try {
+        const r = await fetch('/api/v1/auth/refresh', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ refresh_token: rt }),
+        })
+        if (r.status === 401 || r.status === 400 || r.status === 422) {
+          localStorage.removeItem(REFRESH_KEY)
+          return false
+        }
+        if (!r.ok) return false
+        adopt(await r.json())
+        return true
+      } catch {
+        return false
+      }
+    })().finally(() => {
+      refreshing = null
+    })
+  }
+  return refreshing
+}
+
+export async function logout(): Promise<void> {
+  try {
+    if (session.token) {
+      await fetch('/api/v1/auth/logout', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${session.token}` },
+      })
+    }
+  } finally {
+    localStorage.removeItem(REFRESH_KEY)
+    session.token = ''
+    session.user = null
+  }
+}
+
+/** A fresh-enough access token (renewed when it has under a minute left). */
+export async function accessToken(): Promise<string> {
+  if (session.token && session.expiresAt * 1000 - Date.now() > 60_000) return session.token
+  await refresh()
+  return session.token
+}
+
+async function toError(r: Response): Promise<ApiError> {
+  try {
+    const body = await r.json()
+    return new ApiError(r.status, body?.error?.code ?? 'error', body?.error?.message ?? r.statusText)
+  } catch {
+    return new ApiError(r.status, 'error', r.statusText)
+  }
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const send = async (token: string) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` }
+    let payload: BodyInit | undefined
+    if (body instanceof FormData) payload = body
+    else if (body !== undefined) {
+      headers['content-type'] = 'application/json'
+      payload = JSON.stringify(body)
+    }
+    return fetch(path, { method, headers, body: payload })
+  }
+  let r = await send(await accessToken())
+  if (r.status === 401 && (await refresh())) r = await send(session.token)
+  if (!r.ok) throw await toError(r)
+  if (r.status === 204) return undefined as T
+  return (await r.json()) as T
+}
+
+/** An attachment as a blob URL (downloads need the Authorization header). */
+export async function attachmentUrl(id: string): Promise<string> {
+  const r = await fetch(`/api/v1/attachments/${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${await accessToken()}` },
+  })
+  if (!r.ok) throw await toError(r)
+  return URL.createObjectURL(await r.blob())
+}

@@ -1,0 +1,49 @@
+// New conversations and messages while the agent looks elsewhere: a short
+// sound, a desktop notification (if allowed) and a count in the tab title.
+
+import { t } from './i18n'
+import type { Conversation, Message } from './types'
+
+let audio: AudioContext | null = null
+let unseen = 0
+const baseTitle = document.title
+
+function beep() {
+  try {
+    audio ??= new AudioContext()
+    const osc = audio.createOscillator()
+    const gain = audio.createGain()
+    osc.frequency.value = 880
+    gain.gain.setValueAtTime(0.08, audio.currentTime)
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25)
+    osc.connect(gain).connect(audio.destination)
+    osc.start()
+    osc.stop(audio.currentTime + 0.25)
+  } catch {
+    // No audio (autoplay policy before any click): the title still counts.
+  }
+}
+
+export function notify(kind: 'conversation' | 'message', c: Conversation | undefined, m: Message) {
+  beep()
+  if (document.hidden) {
+    unseen++
+    document.title = `(${unseen}) ${baseTitle}`
+  }
+  if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
+    const title = kind === 'conversation' ? t.value.newConversation : t.value.newMessage
+    const who = c?.contact_name || t.value.visitor
+    const n = new Notification(`${title} · ${who}`, { body: m.kind === 'text' ? m.content.slice(0, 140) : `[${m.kind}]`, tag: m.conversation_id })
+    n.onclick = () => {
+      window.focus()
+      location.hash = `#/inbox/${m.conversation_id}`
+    }
+  }
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) {
+    unseen = 0
+    document.title = baseTitle
+  }
+})

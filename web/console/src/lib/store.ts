@@ -1,0 +1,293 @@
+// The console's live state: conversations, their messages, typing and read
+// state, agents, canned replies, and the outbox, fed by REST and the socket.
+
+import { reactive } from 'vue'
+import { api, logout as apiLogout, refresh, session, accessToken } from './api'
+import { Realtime, type ConnState } from './realtime'
+import { Outbox, byActivity, inView, mergeBySeq, type Pending, type View } from './timeline'
+import { notify } from './notify'
+import type { AgentStatus, CannedReply, Conversation, ConversationStatus, Message, Page, ServerFrame, User } from './types'
+
+export const state = reactive({
+  conn: 'connecting' as ConnState,
+  conversations: {} as Record<string, Conversation>,
+  messages: {} as Record<string, Message[]>,
+  /** Whether older history exists before the first held message. */
+  hasOlder: {} as Record<string, boolean>,
+  visitorTyping: {} as Record<string, boolean>,
+  /** The visitor's read position per conversation. */
+  visitorRead: {} as Record<string, number>,
+  agents: {} as Record<string, User>,
+  canned: [] as CannedReply[],
+  outbox: new Outbox(),
+  selected: null as string | null,
+  view: 'all' as View,
+  status: 'open' as string,
+  listCursor: null as string | null,
+  listLoading: false,
+})
+
+let rt: Realtime | null = null
+const typingTimers: Record<string, ReturnType<typeof setTimeout>> = {}
+
+export function me(): string {
+  return session.user?.id ?? ''
+}
+
+export function visibleList(): Conversation[] {
+  return Object.values(state.conversations)
+    .filter((c) => inView(c, state.view, state.status, me()))
+    .sort(byActivity)
+}
+
+function upsert(c: Conversation) {
+  const old = state.conversations[c.id]
+  state.conversations[c.id] = old ? { ...old, ...c } : c
+}
+
+export async function loadList(more = false) {
+  if (state.listLoading) return
+  state.listLoading = true
+  try {
+    const q = new URLSearchParams({ limit: '50' })
+    if (state.status !== 'any') q.set('status', state.status)
+    if (state.view === 'mine') q.set('assignee', 'me')
+    if (state.view === 'unassigned') q.set('assignee', 'none')
+    if (more && state.listCursor) q.set('cursor', state.listCursor)
+    const page = await api<Page<Conversation>>('GET', `/api/v1/conversations?${q}`)
+    page.items.forEach(upsert)
+    state.listCursor = page.next_cursor
+  } finally {
+    state.listLoading = false
+  }
+}
+
+export async function loadAgents() {
+  const page = await api<Page<User>>('GET', '/api/v1/users?limit=200')
+  for (const u of page.items) state.agents[u.id] = u
+}
+
+export async function loadCanned() {
+  state.canned = await api<CannedReply[]>('GET', '/api/v1/canned-replies')
+}
+
+async function fetchConversation(id: string) {
+  upsert(await api<Conversation>('GET', `/api/v1/conversations/${id}`))
+}
+
+/** Loads the newest page of a conversation, or what came after what is held. */
+export async function loadMessages(id: string) {
+  const held = state.messages[id] ?? []
+  if (held.length === 0) {
+    const page = await api<{ items: Message[]; has_more: boolean }>(
+      'GET',
+      `/api/v1/conversations/${id}/messages?before_seq=${Number.MAX_SAFE_INTEGER}&limit=50`,
+    )
+    state.messages[id] = mergeBySeq(state.messages[id] ?? [], page.items)
+    state.hasOlder[id] = page.has_more
+    return
+  }
+  let after = held[held.length - 1].seq
+  for (;;) {
+    const page = await api<{ items: Message[]; has_more: boolean }>(
+      'GET',
+      `/api/v1/conversations/${id}/messages?after_seq=${after}&limit=200`,
+    )
+    state.messages[id] = mergeBySeq(state.messages[id] ?? [], page.items)
+    if (!page.has_more || page.items.length === 0) break
+    after = page.items[page.items.length - 1].seq
+  }
+}
+
+export async function loadOlder(id: string) {
+  const held = state.messages[id] ?? []
+  if (!held.length) return loadMessages(id)
+  const page = await api<{ items: Message[]; has_more: boolean }>(
+    'GET',
+    `/api/v1/conversations/${id}/messages?before_seq=${held[0].seq}&limit=50`,
+  )
+  state.messages[id] = mergeBySeq(held, page.items)
+  state.hasOlder[id] = page.has_more
+}
+
+export async function select(id: string | null) {
+  state.selected = id
+  if (!id) return
+  if (!state.conversations[id]) await fetchConversation(id).catch(() => undefined)
+  await loadMessages(id)
+  markRead(id)
+}
+
+/** Tells the server (and so the visitor) how far this agent has read. */
+export function markRead(id: string) {
+  const held = state.messages[id]
+  const c = state.conversations[id]
+  if (!held?.length || !c) return
+  if (document.hidden) return
+  const seq = held[held.length - 1].seq
+  if ((c.unread ?? 0) > 0 || seq > (readSent[id] ?? 0)) {
+    readSent[id] = seq
+    c.unread = 0
+    rt?.send({ type: 'read', conversation_id: id, seq })
+  }
+}
+const readSent: Record<string, number> = {}
+
+function onMessage(m: Message) {
+  const id = m.conversation_id
+  if (state.messages[id]) state.messages[id] = mergeBySeq(state.messages[id], [m])
+  const c = state.conversations[id]
+  const mine = m.sender.kind === 'agent' && m.sender.id === me()
+  if (!c) {
+    void fetchConversation(id).then(() => {
+      if (!mine) notify('conversation', state.conversations[id], m)
+    })
+    return
+  }
+  c.last_seq = Math.max(c.last_seq, m.seq)
+  c.last_activity_at = Math.max(c.last_activity_at, m.created_at)
+  c.last_message = { kind: m.kind, sender_kind: m.sender.kind, excerpt: m.content.slice(0, 140), created_at: m.created_at }
+  if (m.sender.kind === 'visitor') state.visitorTyping[id] = false
+  if (mine) return
+  if (state.selected === id && !document.hidden) markRead(id)
+  else c.unread = (c.unread ?? 0) + 1
+  if (m.sender.kind === 'visitor' && (state.selected !== id || document.hidden)) notify('message', c, m)
+}
+
+function onFrame(f: ServerFrame) {
+  switch (f.type) {
+    case 'message':
+      onMessage(f.message)
+      break
+    case 'ack': {
+      const p = state.outbox.ack(f.client_msg_id)
+      if (p && state.messages[p.conversation_id]) {
+        // Shown at once; the `message` frame for it merges by seq.
+        state.messages[p.conversation_id] = mergeBySeq(state.messages[p.conversation_id], [
+          {
+            id: f.id,
+            conversation_id: f.conversation_id,
+            seq: f.seq,
+            client_msg_id: f.client_msg_id,
+            sender: { kind: 'agent', id: me() },
+            kind: p.kind,
+            content: p.content,
+            attachment: p.attachment_id
+              ? { id: p.attachment_id, name: p.attachment_name ?? '', content_type: '', size: 0 }
+              : null,
+            created_at: f.created_at,
+          },
+        ])
+      }
+      break
+    }
+    case 'error':
+      if (f.client_msg_id) state.outbox.error(f.client_msg_id, f.code, f.message)
+      break
+    case 'typing':
+      if (f.sender_kind === 'visitor') {
+        state.visitorTyping[f.conversation_id] = f.on
+        clearTimeout(typingTimers[f.conversation_id])
+        // A typing indicator whose "off" was lost fades by itself.
+        if (f.on) typingTimers[f.conversation_id] = setTimeout(() => (state.visitorTyping[f.conversation_id] = false), 8000)
+      }
+      break
+    case 'read':
+      if (f.reader_kind === 'visitor') state.visitorRead[f.conversation_id] = Math.max(state.visitorRead[f.conversation_id] ?? 0, f.seq)
+      break
+    case 'presence': {
+      const u = state.agents[f.user_id]
+      if (u) u.status = f.status
+      if (session.user && f.user_id === session.user.id) session.user.status = f.status
+      break
+    }
+    case 'conversation': {
+      const c = state.conversations[f.conversation_id]
+      if (c) {
+        c.status = f.status
+        c.assignee_id = f.assignee_id
+      } else void fetchConversation(f.conversation_id)
+      break
+    }
+  }
+}
+
+function flushOutbox() {
+  for (const p of state.outbox.toSend()) {
+    rt?.send({
+      type: 'send',
+      client_msg_id: p.client_msg_id,
+      conversation_id: p.conversation_id,
+      kind: p.kind,
+      content: p.content,
+      ...(p.attachment_id ? { attachment_id: p.attachment_id } : {}),
+    })
+  }
+}
+
+export function send(p: Omit<Pending, 'state' | 'created_at' | 'client_msg_id'>) {
+  const pending: Pending = { ...p, client_msg_id: crypto.randomUUID(), state: 'sending', created_at: Date.now() }
+  state.outbox.add(pending)
+  rt?.send({
+    type: 'send',
+    client_msg_id: pending.client_msg_id,
+    conversation_id: p.conversation_id,
+    kind: p.kind,
+    content: p.content,
+    ...(p.attachment_id ? { attachment_id: p.attachment_id } : {}),
+  })
+}
+
+export function retry(client_msg_id: string) {
+  const p = state.outbox.retry(client_msg_id)
+  if (p) flushOutbox()
+}
+
+export function typing(conversation_id: string, on: boolean) {
+  rt?.send({ type: 'typing', conversation_id, on })
+}
+
+export function setPresence(status: AgentStatus) {
+  if (session.user) session.user.status = status
+  rt?.send({ type: 'presence', status })
+}
+
+export async function setStatus(id: string, status: ConversationStatus) {
+  upsert(await api<Conversation>('POST', `/api/v1/conversations/${id}/status`, { status }))
+}
+
+export async function assign(id: string, assignee_id: string | null) {
+  upsert(await api<Conversation>('POST', `/api/v1/conversations/${id}/assign`, { assignee_id }))
+}
+
+async function afterReconnect() {
+  flushOutbox()
+  // Whatever happened while the socket was down: the list's first page and the open conversation.
+  await loadList().catch(() => undefined)
+  if (state.selected) await loadMessages(state.selected).catch(() => undefined)
+}
+
+export function start() {
+  if (rt) return
+  rt = new Realtime({
+    token: accessToken,
+    renew: refresh,
+    frame: onFrame,
+    state: (s) => (state.conn = s),
+    ready: () => void afterReconnect(),
+  })
+  rt.start()
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && state.selected) markRead(state.selected)
+  })
+}
+
+export async function logout() {
+  rt?.stop()
+  rt = null
+  await apiLogout()
+  state.conversations = {}
+  state.messages = {}
+  state.selected = null
+  state.outbox = new Outbox()
+}

@@ -1,0 +1,146 @@
+// Shapes of the kefu API and realtime protocol the console uses
+// (docs/protocol.md and /api/openapi.json are the reference).
+
+export type Role = 'owner' | 'admin' | 'agent'
+export type AgentStatus = 'online' | 'away' | 'offline'
+export type ConversationStatus = 'open' | 'pending' | 'resolved' | 'closed'
+export type MessageKind = 'text' | 'image' | 'file' | 'note' | 'event'
+export type SenderKind = 'visitor' | 'agent' | 'api' | 'system'
+
+export interface User {
+  id: string
+  workspace_id: string
+  email: string
+  name: string
+  role: Role
+  capacity: number
+  status: AgentStatus
+  active: boolean
+  created_at: number
+}
+
+export interface AttachmentRef {
+  id: string
+  name: string
+  content_type: string
+  size: number
+}
+
+export interface Message {
+  id: string
+  conversation_id: string
+  seq: number
+  client_msg_id: string | null
+  sender: { kind: SenderKind; id: string }
+  kind: MessageKind
+  content: string
+  attachment: AttachmentRef | null
+  created_at: number
+}
+
+export interface LastMessage {
+  kind: MessageKind
+  sender_kind: SenderKind
+  excerpt: string
+  created_at: number
+}
+
+export interface Conversation {
+  id: string
+  workspace_id: string
+  inbox_id: string
+  contact_id: string
+  status: ConversationStatus
+  assignee_id: string | null
+  last_seq: number
+  last_activity_at: number
+  created_at: number
+  updated_at: number
+  contact_name?: string | null
+  contact_email?: string | null
+  last_message?: LastMessage | null
+  unread?: number
+}
+
+export interface Contact {
+  id: string
+  inbox_id: string
+  external_id: string | null
+  name: string | null
+  email: string | null
+  attributes: Record<string, unknown>
+  page_url: string | null
+  referrer: string | null
+  language: string | null
+  user_agent: string | null
+  ip: string | null
+  last_seen_at: number
+  created_at: number
+}
+
+export interface PrechatField {
+  key: string
+  label: string
+  kind: 'text' | 'email' | 'tel' | 'textarea'
+  required: boolean
+}
+
+export interface OpeningPeriod {
+  day: number
+  open: string
+  close: string
+}
+
+export interface WidgetSettings {
+  color: string
+  position: 'right' | 'left'
+  prechat: { enabled: boolean; fields: PrechatField[] }
+  business_hours: { utc_offset_minutes: number; periods: OpeningPeriod[] } | null
+  offline: 'form' | 'chat'
+}
+
+export interface Inbox {
+  id: string
+  workspace_id: string
+  name: string
+  public_key: string
+  allowed_origins: string[]
+  display_name: string
+  welcome_text: string
+  widget: WidgetSettings
+  created_at: number
+}
+
+export interface CannedReply {
+  id: string
+  shortcut: string
+  content: string
+  created_at: number
+  updated_at: number
+}
+
+export interface Workspace {
+  id: string
+  name: string
+  timezone: string
+  language: string
+  created_at: number
+}
+
+export interface Page<T> {
+  items: T[]
+  next_cursor: string | null
+}
+
+export type ServerFrame =
+  | { type: 'hello'; v: number; identity: { kind: string; id: string; workspace_id: string } }
+  | { type: 'ack'; client_msg_id: string; id: string; conversation_id: string; seq: number; created_at: number }
+  | { type: 'message'; message: Message }
+  | { type: 'synced'; conversations: { conversation_id: string; after_seq: number }[] }
+  | { type: 'typing'; conversation_id: string; sender_kind: string; sender_id: string; on: boolean }
+  | { type: 'read'; conversation_id: string; reader_kind: string; reader_id: string; seq: number }
+  | { type: 'presence'; user_id: string; status: AgentStatus }
+  | { type: 'conversation'; conversation_id: string; status: ConversationStatus; assignee_id: string | null }
+  | { type: 'pong'; id: string | null }
+  | { type: 'error'; code: string; message: string; client_msg_id?: string }
+  | { type: 'reconnect'; reason: string; after_ms: number }

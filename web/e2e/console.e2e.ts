@@ -1,0 +1,171 @@
+// The agent console in a real browser against a real kefu: an agent logged
+// into /console/ in one browser, a visitor on a shop page embedding the
+// widget in another; then the admin pages.
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Agent, browser, Kefu, outDir, Site, until } from './harness'
+
+const kefu = new Kefu()
+const site = new Site()
+let admin: Agent
+let inbox: Record<string, any>
+let agentCtx: BrowserContext
+let visitorCtx: BrowserContext
+const closers: (() => Promise<void>)[] = []
+
+beforeAll(async () => {
+  await kefu.start()
+  await site.start()
+  admin = new Agent(kefu.base)
+  await admin.login(kefu.adminEmail, kefu.adminPassword)
+  inbox = await admin.firstInbox()
+  await admin.call('PATCH', `/api/v1/inboxes/${inbox.id}`, { widget: { offline: 'chat' } })
+  await admin.call('POST', '/api/v1/canned-replies', { shortcut: 'thanks', content: 'Thank you for waiting! 感谢您的耐心等待。' })
+  for (const set of [(c: BrowserContext) => (agentCtx = c), (c: BrowserContext) => (visitorCtx = c)]) {
+    const b = await browser()
+    set(b.context)
+    closers.push(b.close)
+  }
+})
+
+afterAll(async () => {
+  for (const c of closers) await c()
+  await site.stop()
+  await kefu.dispose()
+})
+
+const w = (page: Page, sel: string) => page.locator(`#kefu-widget ${sel}`)
+const tid = (page: Page, id: string) => page.locator(`[data-test="${id}"]`)
+
+async function consoleLogin(page: Page, email: string, password: string) {
+  await page.goto(`${kefu.base}/console/`)
+  await page.locator('input[name=email]').fill(email)
+  await page.locator('input[name=password]').fill(password)
+  await page.locator('button[type=submit]').click()
+  await tid(page, 'nav-inbox').waitFor()
+}
+
+function shot(page: Page, name: string) {
+  return page.screenshot({ path: join(outDir(), name) })
+}
+
+describe('console', () => {
+  let agentPage: Page
+  let visitorPage: Page
+
+  it('shows a new conversation live, replies, and both sides see typing', async () => {
+    agentPage = await agentCtx.newPage()
+    agentPage.on('pageerror', (e) => console.error('console page error:', e))
+    await consoleLogin(agentPage, kefu.adminEmail, kefu.adminPassword)
+    await tid(agentPage, 'view-all').click()
+    await expect(tid(agentPage, 'conversation-row').count()).resolves.toBe(0)
+
+    visitorPage = await visitorCtx.newPage()
+    await visitorPage.goto(site.embed('/shop', kefu.base, inbox.public_key))
+    await w(visitorPage, '.launcher').click()
+    await w(visitorPage, 'textarea').fill('你好，my parcel has not arrived')
+    await w(visitorPage, 'textarea').press('Enter')
+
+    // The conversation appears in the console without a reload.
+    const row = tid(agentPage, 'conversation-row').first()
+    await row.waitFor()
+    await expect(row.textContent()).resolves.toContain('my parcel has not arrived')
+    await row.click()
+    await tid(agentPage, 'message').filter({ hasText: 'my parcel has not arrived' }).waitFor()
+    await expect(tid(agentPage, 'contact-page').textContent()).resolves.toContain('/shop')
+
+    // Visitor typing → the console shows it.
+    await w(visitorPage, 'textarea').pressSequentially('still there?', { delay: 20 })
+    await tid(agentPage, 'visitor-typing').waitFor()
+
+    // Agent typing → the widget shows it; then the reply arrives.
+    await tid(agentPage, 'composer').pressSequentially('Let me check', { delay: 20 })
+    await w(visitorPage, '.typing').waitFor({ state: 'visible' })
+    await tid(agentPage, 'composer').fill('')
+    // A canned reply through /shortcut.
+    await tid(agentPage, 'composer').pressSequentially('/than')
+    await tid(agentPage, 'canned-suggestions').waitFor()
+    await tid(agentPage, 'composer').press('Enter')
+    await expect(tid(agentPage, 'composer').inputValue()).resolves.toContain('Thank you for waiting')
+    await tid(agentPage, 'composer').press('Enter')
+    await w(visitorPage, '.msg.them .bubble').filter({ hasText: 'Thank you for waiting' }).waitFor()
+    // The visitor's read receipt reaches the console.
+    await tid(agentPage, 'read-mark').first().waitFor({ timeout: 15_000 })
+
+    // A private note never reaches the visitor.
+    await tid(agentPage, 'mode-note').click()
+    await tid(agentPage, 'composer').fill('VIP customer, check the warehouse')
+    await tid(agentPage, 'composer').press('Enter')
+    await tid(agentPage, 'message').filter({ hasText: 'VIP customer' }).waitFor()
+    await tid(agentPage, 'mode-reply').click()
+    await w(visitorPage, 'textarea').fill('')
+    await w(visitorPage, 'textarea').fill('ok')
+    await w(visitorPage, 'textarea').press('Enter')
+    await tid(agentPage, 'message').filter({ hasText: /^.*ok$/ }).first().waitFor()
+    expect(await w(visitorPage, '.msg').filter({ hasText: 'VIP customer' }).count()).toBe(0)
+  })
+
+  it('shows markup as text and images on both sides', async () => {
+    await w(visitorPage, 'textarea').fill('<script>window.pwned=1</script><b>bold?</b>')
+    await w(visitorPage, 'textarea').press('Enter')
+    const m = tid(agentPage, 'message').filter({ hasText: '<script>window.pwned=1</script>' })
+    await m.waitFor()
+    expect(await m.locator('b').count()).toBe(0)
+    expect(await agentPage.evaluate(() => (window as any).pwned)).toBeUndefined()
+
+    // The agent sends an image; it shows in the console and in the widget.
+    const png = resolve(__dirname, 'fixtures/parcel.png')
+    await tid(agentPage, 'file-input').setInputFiles(png)
+    await tid(agentPage, 'image').first().waitFor()
+    await w(visitorPage, '.msg.them .bubble img').waitFor()
+    await shot(agentPage, 'console-inbox.png')
+  })
+
+  it('resolves and reopens, with the status shown live', async () => {
+    await tid(agentPage, 'resolve').click()
+    await until(async () => (await tid(agentPage, 'conv-status').textContent())?.includes('Resolved'), 'resolved')
+    await tid(agentPage, 'reopen').click()
+    await until(async () => (await tid(agentPage, 'conv-status').textContent())?.includes('Open'), 'reopened')
+  })
+
+  it('lets an admin create an agent and an inbox, and the new agent log in', async () => {
+    await agentPage.goto(`${kefu.base}/console/#/admin/agents`)
+    const form = tid(agentPage, 'add-agent')
+    await form.locator('input[name=name]').fill('韩梅梅')
+    await form.locator('input[name=email]').fill('han.meimei@example.com')
+    await form.locator('input[name=password]').fill('agent-pass-1')
+    await form.locator('button[type=submit]').click()
+    await tid(agentPage, 'agent-row').filter({ hasText: 'han.meimei@example.com' }).waitFor()
+
+    await agentPage.goto(`${kefu.base}/console/#/admin/inboxes`)
+    await tid(agentPage, 'add-inbox').click()
+    const inboxForm = tid(agentPage, 'inbox-form')
+    await inboxForm.locator('input[name=name]').fill('App')
+    await inboxForm.locator('input[name=display_name]').fill('App 客服')
+    await inboxForm.locator('textarea[name=welcome_text]').fill('欢迎！Welcome!')
+    await inboxForm.locator('textarea[name=allowed_origins]').fill('https://app.example.com')
+    await tid(agentPage, 'widget-preview').filter({ hasText: '欢迎！Welcome!' }).waitFor()
+    await tid(agentPage, 'save-inbox').click()
+    await tid(agentPage, 'snippet').waitFor()
+    await expect(tid(agentPage, 'snippet').textContent()).resolves.toContain('/widget.js" data-inbox="')
+    await tid(agentPage, 'inbox-card').filter({ hasText: 'App' }).waitFor()
+    await shot(agentPage, 'console-admin-inbox.png')
+    const inboxes = await admin.call('GET', '/api/v1/inboxes')
+    expect(inboxes.items.find((i: any) => i.name === 'App')?.allowed_origins).toEqual(['https://app.example.com'])
+
+    await tid(agentPage, 'logout').click()
+    await agentPage.locator('input[name=email]').waitFor()
+    await consoleLogin(agentPage, 'han.meimei@example.com', 'agent-pass-1')
+    expect(await tid(agentPage, 'nav-admin').count()).toBe(0)
+    await tid(agentPage, 'view-all').click()
+    await tid(agentPage, 'conversation-row').first().waitFor()
+  })
+
+  it('keeps README screenshots in docs/img', () => {
+    const img = resolve(__dirname, '../../docs/img')
+    mkdirSync(img, { recursive: true })
+    for (const f of ['console-inbox.png', 'console-admin-inbox.png']) copyFileSync(join(outDir(), f), join(img, f))
+  })
+})
