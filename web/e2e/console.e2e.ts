@@ -163,7 +163,8 @@ describe('console', () => {
     await tid(agentPage, 'conversation-row').first().waitFor()
   })
 
-  it('keeps README screenshots in docs/img', () => {
+  it('keeps README screenshots in docs/img (make docs-img)', () => {
+    if (!process.env.E2E_UPDATE_DOCS) return
     const img = resolve(__dirname, '../../docs/img')
     mkdirSync(img, { recursive: true })
     for (const f of ['console-inbox.png', 'console-admin-inbox.png']) copyFileSync(join(outDir(), f), join(img, f))
