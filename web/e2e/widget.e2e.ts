@@ -139,6 +139,28 @@ describe('widget', () => {
     expect(r.headers.get('content-type')).toBe('image/png')
   })
 
+  it('sends other files as downloads', async () => {
+    await w(page, 'input[type=file]').setInputFiles({ name: 'invoice.txt', mimeType: 'text/plain', buffer: Buffer.from('Invoice #1234\n') })
+    await w(page, '.msg.me .file').filter({ hasText: 'invoice.txt' }).waitFor()
+    const m = await until(async () => (await agentMessages(conv)).find((x) => x.kind === 'file'), 'the agent to get the file')
+    const r = await fetch(`${kefu.base}/api/v1/attachments/${m.attachment.id}`, { headers: { authorization: `Bearer ${agent.token}` } })
+    expect(r.headers.get('content-disposition')).toMatch(/^attachment/)
+  })
+
+  it('counts unread while closed, flashes the title, and tells the agent once read', async () => {
+    await w(page, '.x').click()
+    await w(page, '.panel').waitFor({ state: 'hidden' })
+    const title0 = await page.title()
+    await agentSays(conv, 'Are you still there?')
+    await w(page, '.badge').filter({ hasText: '1' }).waitFor()
+    await until(async () => (await page.title()).includes('New message'), 'the title to flash')
+    const before = frames.length
+    await w(page, '.launcher').click()
+    await w(page, '.badge').waitFor({ state: 'hidden' })
+    await until(() => frames.slice(before).some((f) => f.type === 'read' && f.reader_kind === 'visitor'), "the visitor's read receipt at the agent")
+    await until(async () => (await page.title()) === title0, 'the title to settle')
+  })
+
   it('keeps a message typed while the server is down and delivers it once', async () => {
     await kefu.stop()
     await w(page, '.conn').waitFor({ state: 'visible' })
