@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 KEFU_CONFIG ?= $(wildcard kefu.toml)
+# Where cargo puts binaries: honours a shared CARGO_TARGET_DIR (CI caches).
+TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 
 .PHONY: run build test web web-test e2e docs-img services openapi-check bench bench-full lint fmt clean
 
@@ -14,7 +16,7 @@ WEB_SRC := $(shell find web -path web/node_modules -prune -o -path web/dist -pru
 ## Build the release binary and serve on the embedded SQLite default (./data).
 run: build
 	@echo "Starting kefu (data in ./data; Ctrl-C stops it)…"
-	./target/release/kefu $(if $(KEFU_CONFIG),--config $(KEFU_CONFIG)) serve
+	$(TARGET_DIR)/release/kefu $(if $(KEFU_CONFIG),--config $(KEFU_CONFIG)) serve
 
 build: web
 	$(CARGO) build --release --locked -p kefu-server --bin kefu
@@ -39,7 +41,7 @@ web-test: web/node_modules/.package-lock.json
 e2e: web
 	./scripts/install-chromium.sh
 	$(CARGO) build --locked -p kefu-server --bin kefu
-	cd web && E2E_KEFU_BIN=../target/debug/kefu npm run e2e
+	cd web && E2E_KEFU_BIN=$(TARGET_DIR)/debug/kefu npm run e2e
 
 ## The whole test suite: unit, property, store suite on SQLite + PostgreSQL,
 ## integration tests over real sockets, the SIGKILL crash test, OpenAPI validation,
@@ -54,7 +56,7 @@ test: services web
 docs-img: web
 	./scripts/install-chromium.sh
 	$(CARGO) build --locked -p kefu-server --bin kefu
-	cd web && E2E_KEFU_BIN=../target/debug/kefu E2E_UPDATE_DOCS=1 npx vitest run -c vitest.e2e.config.ts e2e/widget.e2e.ts e2e/console.e2e.ts
+	cd web && E2E_KEFU_BIN=$(TARGET_DIR)/debug/kefu E2E_UPDATE_DOCS=1 npx vitest run -c vitest.e2e.config.ts e2e/widget.e2e.ts e2e/console.e2e.ts
 
 ## Make sure the local services the tests use are up (starts them if not).
 services:
@@ -67,12 +69,12 @@ openapi-check:
 ## Results: target/bench/<scenario>/{result.json,summary.md,*.svg}, overview in target/bench/summary.md.
 bench: build
 	$(CARGO) build --release --locked -p kefu-bench
-	./target/release/kefu-bench --out target/bench bench/quick/*.toml
+	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/bench bench/quick/*.toml
 	$(CARGO) bench --locked -p kefu-server --bench hot_paths -- --quick
 
 bench-full: build
 	$(CARGO) build --release --locked -p kefu-bench
-	./target/release/kefu-bench --out target/bench-full bench/scenarios/*.toml
+	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/bench-full bench/scenarios/*.toml
 
 lint:
 	$(CARGO) fmt --all -- --check
