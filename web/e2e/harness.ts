@@ -57,6 +57,9 @@ export class Kefu {
   adminEmail = 'admin@kefu.local'
   adminPassword = ''
 
+  /** `extraEnv`: settings of this server (e.g. raised limits), as `KEFU_*` variables. */
+  constructor(readonly extraEnv: Record<string, string> = {}) {}
+
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort()
     this.base = `http://127.0.0.1:${this.port}`
@@ -69,6 +72,7 @@ export class Kefu {
         KEFU_LISTEN: `127.0.0.1:${this.port}`,
         KEFU_DATA_DIR: this.dataDir,
         RUST_LOG: process.env.RUST_LOG ?? 'warn',
+        ...this.extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
