@@ -31,6 +31,8 @@ pub struct Limiters {
     pub visitor_messages: DefaultKeyedRateLimiter<String>,
     pub login: DefaultKeyedRateLimiter<String>,
     pub widget_sessions: DefaultKeyedRateLimiter<String>,
+    /// Typing indicators over HTTP, per sender (WebSockets have their frame limit).
+    pub http_typing: DefaultKeyedRateLimiter<String>,
 }
 
 impl Limiters {
@@ -40,6 +42,7 @@ impl Limiters {
             visitor_messages: RateLimiter::keyed(per_min(l.visitor_messages_per_minute)),
             login: RateLimiter::keyed(per_min(l.login_attempts_per_minute)),
             widget_sessions: RateLimiter::keyed(per_min(l.widget_sessions_per_minute)),
+            http_typing: RateLimiter::keyed(per_min(l.http_typing_per_minute)),
         }
     }
 
@@ -48,6 +51,7 @@ impl Limiters {
         self.visitor_messages.retain_recent();
         self.login.retain_recent();
         self.widget_sessions.retain_recent();
+        self.http_typing.retain_recent();
     }
 }
 

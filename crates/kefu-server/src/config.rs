@@ -75,6 +75,8 @@ pub struct Limits {
     pub login_attempts_per_minute: u32,
     /// Widget sessions (new or resumed visitors) per minute per client address.
     pub widget_sessions_per_minute: u32,
+    /// Typing indicators one sender may post over HTTP per minute (the SSE fallback).
+    pub http_typing_per_minute: u32,
     /// Frames queued for one connection before it counts as a slow consumer
     /// and is disconnected (it then resumes from its last `seq`).
     pub ws_queue_frames: usize,
@@ -111,6 +113,7 @@ impl Default for Limits {
             ws_frame_burst: 60,
             login_attempts_per_minute: 10,
             widget_sessions_per_minute: 30,
+            http_typing_per_minute: 60,
             ws_queue_frames: 256,
             ws_agent_queue_frames: 4096,
             ws_read_buffer_bytes: 4 * 1024,
@@ -263,6 +266,10 @@ impl Config {
             (
                 "limits.widget_sessions_per_minute",
                 l.widget_sessions_per_minute as u64,
+            ),
+            (
+                "limits.http_typing_per_minute",
+                l.http_typing_per_minute as u64,
             ),
             ("auth.access_ttl_secs", self.auth.access_ttl_secs),
             ("auth.refresh_ttl_secs", self.auth.refresh_ttl_secs),

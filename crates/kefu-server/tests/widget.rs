@@ -282,7 +282,7 @@ async fn sse_refuses_bad_requests(db: Db) {
 }
 
 async fn typing_over_http(db: Db) {
-    let app = spawn(db).await;
+    let app = spawn_with(db, |c| c.limits.http_typing_per_minute = 2).await;
     let t = app.tenant(Role::Agent).await;
     let (vt, contact) = app.visitor(&t.inbox).await;
     let conv = visitor_says(&app, &vt, "v1", "hi").await["conversation_id"]
@@ -319,6 +319,17 @@ async fn typing_over_http(db: Db) {
     let foreign = app.tenant(Role::Agent).await;
     let (s, _) = app.post(&foreign.token, &path, json!({"on": true})).await;
     assert_eq!(s, 404, "nor for another workspace");
+    // A flood is refused (limits.http_typing_per_minute), with Retry-After.
+    let r = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(&vt)
+        .json(&json!({"on": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
     app.stop().await;
 }
 

@@ -361,13 +361,16 @@ pub struct TypingState {
 /// Tell the other side you are typing (not stored). The HTTP twin of the
 /// WebSocket `typing` frame, for clients on the SSE fallback.
 #[utoipa::path(post, operation_id = "conversations_typing", path = "/api/v1/conversations/{id}/typing", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
-    request_body = TypingState, responses((status = 204, description = "Relayed"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
+    request_body = TypingState, responses((status = 204, description = "Relayed"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody),
+        (status = 429, description = "Rate limited (`http_typing_per_minute`); see Retry-After", body = ErrorBody)))]
 pub async fn typing(
     State(state): State<SharedState>,
     Auth(who): Auth,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TypingState>,
 ) -> ApiResult<StatusCode> {
+    chat::check_rate(&state.limiters.http_typing, &who.sender().id)
+        .map_err(ApiError::rate_limited)?;
     chat::typing(&state, &who, &id, req.on).await?;
     Ok(StatusCode::NO_CONTENT)
 }
