@@ -45,10 +45,12 @@ e2e: web
 
 ## The whole test suite: unit, property, store suite on SQLite + PostgreSQL,
 ## integration tests over real sockets, the SIGKILL crash test, OpenAPI validation,
+## short fuzz runs of the rule DSL and frame parsers (cargo fuzz, nightly),
 ## then the front end: type checks, Vitest unit tests, browser end-to-end tests.
 test: services web
 	$(CARGO) test --workspace --locked
 	./scripts/check-openapi.sh
+	./scripts/fuzz.sh
 	$(MAKE) web-test
 	$(MAKE) e2e
 
