@@ -36,6 +36,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub trusted_proxies: Vec<IpNet>,
     pub inboxes: crate::inbox_cache::InboxCache,
+    /// The routing rules in force per workspace.
+    pub routing: crate::routing::Rules,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -75,6 +77,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         shutdown: CancellationToken::new(),
         trusted_proxies,
         inboxes: Default::default(),
+        routing: Default::default(),
         store,
         cfg: Arc::new(cfg),
     }))

@@ -68,7 +68,7 @@ const MAX_CLIENT_MSG_ID: usize = 128;
 
 /// Where frames about a conversation go: every agent of the workspace, and
 /// the visitor unless `agents_only`.
-fn topics(conv: &Conversation, agents_only: bool) -> Vec<String> {
+pub fn topics(conv: &Conversation, agents_only: bool) -> Vec<String> {
     let mut t = vec![workspace_topic(&conv.workspace_id)];
     if !agents_only {
         t.push(contact_topic(&conv.contact_id));
@@ -167,6 +167,9 @@ fn publish(state: &SharedState, appended: &Appended) {
             message: appended.message.clone(),
         },
     );
+    if appended.created {
+        crate::routing::spawn_route(state, conv.clone(), appended.message.content.clone());
+    }
 }
 
 /// Checks a send request and turns it into the message to store.

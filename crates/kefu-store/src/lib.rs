@@ -29,6 +29,7 @@ mod inboxes;
 mod messages;
 pub mod models;
 mod previews;
+pub mod routing;
 pub mod testing;
 mod users;
 mod workspaces;

@@ -8,6 +8,7 @@ pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
+pub mod routing;
 pub mod users;
 pub mod widget;
 pub mod workspace;
@@ -41,6 +42,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "widget", description = "Endpoints the visitor widget calls"),
         (name = "attachments", description = "File uploads"),
         (name = "api_keys", description = "Keys for server-to-server calls"),
+        (name = "routing", description = "Groups of agents, routing rules and the dry-run simulator"),
         (name = "canned_replies", description = "Saved answers agents insert with /shortcut"),
         (name = "workspace", description = "The caller's workspace and its settings"),
         (name = "health", description = "Liveness and readiness")
@@ -152,6 +154,10 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(canned::list, canned::create))
         .routes(routes!(canned::update, canned::delete))
         .routes(routes!(workspace::get, workspace::update))
+        .routes(routes!(routing::list_groups, routing::create_group))
+        .routes(routes!(routing::update_group, routing::delete_group))
+        .routes(routes!(routing::get_rules, routing::put_rules))
+        .routes(routes!(routing::simulate))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -1,0 +1,278 @@
+//! Routing: groups of agents, the workspace's rule set (versioned; a change
+//! applies to the next decision, an invalid one is rejected with
+//! line:column and the old set keeps running), and the dry-run simulator.
+
+use crate::{
+    app::SharedState,
+    auth::Auth,
+    error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
+    routing::{Compiled, candidate, known},
+};
+use axum::{extract::State, http::StatusCode};
+use kefu_routing::{Context, Decision, Route};
+use kefu_store::{StoreError, routing::Group, routing::RuleSetVersion};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupInput {
+    pub name: String,
+    /// `least_loaded` (default), `round_robin` or `grab`.
+    #[serde(default = "least_loaded")]
+    pub strategy: String,
+    /// User ids of the members.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+fn least_loaded() -> String {
+    "least_loaded".into()
+}
+
+fn group_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => ApiError::conflict("a group with this name exists"),
+        StoreError::Invalid(m) => ApiError::validation(m),
+        other => ApiError::from_store(other, "group"),
+    }
+}
+
+#[utoipa::path(get, operation_id = "routing_list_groups", path = "/api/v1/groups", tag = "routing", security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Vec<Group>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+pub async fn list_groups(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+) -> ApiResult<ApiJson<Vec<Group>>> {
+    who.require_staff()?;
+    Ok(ApiJson(state.store.list_groups(who.workspace_id()).await?))
+}
+
+#[utoipa::path(post, operation_id = "routing_create_group", path = "/api/v1/groups", tag = "routing", security(("bearer" = [])), request_body = GroupInput,
+    responses((status = 201, description = "Created", body = Group), (status = 403, description = "Not allowed for this principal", body = ErrorBody),
+        (status = 409, description = "The name exists", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
+pub async fn create_group(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(g): ApiJson<GroupInput>,
+) -> ApiResult<(StatusCode, ApiJson<Group>)> {
+    who.require_admin()?;
+    let group = state
+        .store
+        .save_group(who.workspace_id(), None, &g.name, &g.strategy, g.members)
+        .await
+        .map_err(group_error)?;
+    Ok((StatusCode::CREATED, ApiJson(group)))
+}
+
+#[utoipa::path(put, operation_id = "routing_update_group", path = "/api/v1/groups/{id}", tag = "routing", security(("bearer" = [])), params(("id" = String, Path)), request_body = GroupInput,
+    responses((status = 200, description = "Success", body = Group), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody),
+        (status = 409, description = "The name exists", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
+pub async fn update_group(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(g): ApiJson<GroupInput>,
+) -> ApiResult<ApiJson<Group>> {
+    who.require_admin()?;
+    let group = state
+        .store
+        .save_group(
+            who.workspace_id(),
+            Some(&id),
+            &g.name,
+            &g.strategy,
+            g.members,
+        )
+        .await
+        .map_err(group_error)?;
+    Ok(ApiJson(group))
+}
+
+#[utoipa::path(delete, operation_id = "routing_delete_group", path = "/api/v1/groups/{id}", tag = "routing", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
+pub async fn delete_group(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    who.require_admin()?;
+    state
+        .store
+        .delete_group(who.workspace_id(), &id)
+        .await
+        .map_err(group_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesInput {
+    /// The whole rule set in the DSL (docs/rules.md).
+    pub source: String,
+}
+
+/// The rule set in force; `version` 0 and empty `source` before the first save.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RulesOut {
+    pub version: i64,
+    pub source: String,
+    pub created_at: Option<i64>,
+}
+
+impl From<Option<RuleSetVersion>> for RulesOut {
+    fn from(v: Option<RuleSetVersion>) -> Self {
+        match v {
+            Some(v) => RulesOut {
+                version: v.version,
+                source: v.source,
+                created_at: Some(v.created_at),
+            },
+            None => RulesOut {
+                version: 0,
+                source: String::new(),
+                created_at: None,
+            },
+        }
+    }
+}
+
+/// A rule set that does not compile: `invalid_rules`, the message starting with `line:column`.
+fn invalid(e: kefu_routing::RuleError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_rules",
+        e.to_string(),
+    )
+}
+
+#[utoipa::path(get, operation_id = "routing_get_rules", path = "/api/v1/routing/rules", tag = "routing", security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = RulesOut), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+pub async fn get_rules(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+) -> ApiResult<ApiJson<RulesOut>> {
+    who.require_staff()?;
+    Ok(ApiJson(
+        state
+            .store
+            .current_rule_set(who.workspace_id())
+            .await?
+            .into(),
+    ))
+}
+
+/// Checks and saves a new version; the next routing decision uses it. An
+/// invalid set is rejected (422 `invalid_rules`, "line:column: …") and the
+/// running one stays.
+#[utoipa::path(put, operation_id = "routing_put_rules", path = "/api/v1/routing/rules", tag = "routing", security(("bearer" = [])), request_body = RulesInput,
+    responses((status = 200, description = "Saved and in force", body = RulesOut), (status = 403, description = "Not allowed for this principal", body = ErrorBody),
+        (status = 422, description = "invalid_rules: line:column and what was expected", body = ErrorBody)))]
+pub async fn put_rules(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<RulesInput>,
+) -> ApiResult<ApiJson<RulesOut>> {
+    who.require_admin()?;
+    let ws = who.workspace_id().to_string();
+    let engine = kefu_routing::compile(&req.source, &known(&state, &ws).await?).map_err(invalid)?;
+    let saved = state
+        .store
+        .save_rule_set(&ws, &req.source, &who.sender().id)
+        .await?;
+    state.routing.put(
+        &ws,
+        Arc::new(Compiled {
+            version: saved.version,
+            engine,
+        }),
+    );
+    Ok(ApiJson(Some(saved).into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateInput {
+    /// Rules to try instead of the ones in force (nothing is saved).
+    pub source: Option<String>,
+    /// What the visitor and conversation look like; `time` and `groups`
+    /// default to now (workspace time zone) and the live figures.
+    #[schema(value_type = Object)]
+    pub context: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulateOut {
+    /// `route`, `priority`, `tags`, `replies`, `to_bot`, `offline`, and
+    /// `trace`: every rule looked at, whether it matched and why not.
+    #[schema(value_type = Object)]
+    pub decision: Decision,
+    /// The agent the route would go to right now, if anyone can take it.
+    pub agent_id: Option<String>,
+    /// The context as evaluated (defaults filled in).
+    #[schema(value_type = Object)]
+    pub context: Context,
+}
+
+/// Dry run: which rule matches this context, which agent would get it, and why.
+#[utoipa::path(post, operation_id = "routing_simulate", path = "/api/v1/routing/simulate", tag = "routing", security(("bearer" = [])), request_body = SimulateInput,
+    responses((status = 200, description = "The decision and its explanation", body = SimulateOut), (status = 422, description = "invalid_rules or a bad context", body = ErrorBody)))]
+pub async fn simulate(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<SimulateInput>,
+) -> ApiResult<ApiJson<SimulateOut>> {
+    who.require_staff()?;
+    let ws = who.workspace_id().to_string();
+    let engine = match &req.source {
+        Some(src) => Arc::new(Compiled {
+            version: 0,
+            engine: kefu_routing::compile(src, &known(&state, &ws).await?).map_err(invalid)?,
+        }),
+        None => state.routing.get(&state, &ws).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_rules",
+                "there is no rule set yet; pass `source`",
+            )
+        })?,
+    };
+    let given = req.context.as_object().cloned().unwrap_or_default();
+    let mut ctx: Context = serde_json::from_value(req.context)
+        .map_err(|e| ApiError::validation(format!("context: {e}")))?;
+    if !given.contains_key("time") {
+        let tz = state.store.get_workspace(&ws).await?.timezone;
+        ctx.time =
+            kefu_routing::clock::local_time(kefu_store::now_ms(), &tz, &[]).unwrap_or_default();
+    }
+    if !given.contains_key("groups") {
+        for g in state.store.list_groups(&ws).await? {
+            let members = state.store.group_members(&ws, &g.name).await?;
+            let online = members.iter().filter(|m| m.status == "online").count() as u32;
+            let available = members
+                .iter()
+                .filter(|m| m.status == "online" && m.active < m.capacity)
+                .count() as u32;
+            ctx.groups.insert(
+                g.name,
+                kefu_routing::eval::GroupStats {
+                    online,
+                    available,
+                    queue: 0,
+                },
+            );
+        }
+    }
+    let decision = engine.engine.explain(&ctx);
+    let agent_id = match &decision.route {
+        Some(Route::Group(g)) => candidate(&state, &ws, g, None).await?,
+        Some(Route::Agent(a)) => Some(a.clone()),
+        None => None,
+    };
+    Ok(ApiJson(SimulateOut {
+        decision,
+        agent_id,
+        context: ctx,
+    }))
+}

@@ -1,0 +1,252 @@
+//! Routing new conversations with the workspace's rules: the compiled rule
+//! set per workspace (replaced atomically when a new version is saved, so
+//! the next decision uses it), the context a decision looks at, and the
+//! capacity-checked assignment.
+
+use crate::app::SharedState;
+use crate::chat::{conversation_frame, topics};
+use kefu_core::SenderKind;
+use kefu_routing::assign::{Candidate, Strategy, pick};
+use kefu_routing::eval::{ConversationInfo, Customer, GroupStats, PageInfo};
+use kefu_routing::{Context, Decision, Engine, Known, Route};
+use kefu_store::{Actor, Conversation, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+/// The rule set in force per workspace, compiled. A lock only around map
+/// reads and swaps, never across an await.
+#[derive(Default)]
+pub struct Rules {
+    by_workspace: RwLock<HashMap<String, Arc<Compiled>>>,
+}
+
+pub struct Compiled {
+    pub version: i64,
+    pub engine: Engine,
+}
+
+/// The actor routing's own changes are recorded under.
+fn router() -> Actor {
+    Actor {
+        kind: SenderKind::System,
+        id: "routing".into(),
+    }
+}
+
+impl Rules {
+    /// The workspace's compiled rules (loaded on first use); `None`: no rules yet.
+    pub async fn get(
+        &self,
+        state: &SharedState,
+        workspace_id: &str,
+    ) -> Result<Option<Arc<Compiled>>, StoreError> {
+        if let Ok(map) = self.by_workspace.read()
+            && let Some(c) = map.get(workspace_id)
+        {
+            return Ok(Some(c.clone()));
+        }
+        let Some(v) = state.store.current_rule_set(workspace_id).await? else {
+            return Ok(None);
+        };
+        // Saved sets were checked against the groups of their time; a group
+        // deleted since simply has no members when routed to.
+        let engine = match kefu_routing::compile(&v.source, &Known::default()) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(workspace_id, version = v.version, error = %e, "the stored rule set does not compile");
+                return Ok(None);
+            }
+        };
+        let c = Arc::new(Compiled {
+            version: v.version,
+            engine,
+        });
+        self.put(workspace_id, c.clone());
+        Ok(Some(c))
+    }
+
+    /// Makes `c` the rule set in force, unless a newer version already is.
+    pub fn put(&self, workspace_id: &str, c: Arc<Compiled>) {
+        if let Ok(mut map) = self.by_workspace.write() {
+            let newer = map
+                .get(workspace_id)
+                .is_some_and(|old| old.version > c.version);
+            if !newer {
+                map.insert(workspace_id.to_string(), c);
+            }
+        }
+    }
+}
+
+/// The groups of a workspace as rules may name them.
+pub async fn known(state: &SharedState, workspace_id: &str) -> Result<Known, StoreError> {
+    let groups = state.store.list_groups(workspace_id).await?;
+    Ok(Known {
+        groups: Some(groups.into_iter().map(|g| g.name).collect::<HashSet<_>>()),
+    })
+}
+
+/// What the rules look at for `conv`, whose first message is `first_message`.
+pub async fn context(
+    state: &SharedState,
+    conv: &Conversation,
+    first_message: &str,
+) -> Result<Context, StoreError> {
+    let ws = state.store.get_workspace(&conv.workspace_id).await?;
+    let contact = state
+        .store
+        .get_contact(&conv.workspace_id, &conv.contact_id)
+        .await?;
+    let inbox = state
+        .inboxes
+        .get(&state.store, &conv.workspace_id, &conv.inbox_id)
+        .await?;
+    let now = kefu_store::now_ms();
+    let time = kefu_routing::clock::local_time(now, &ws.timezone, &[]).unwrap_or_default();
+    let mut groups = HashMap::new();
+    for g in state.store.list_groups(&conv.workspace_id).await? {
+        let members = state
+            .store
+            .group_members(&conv.workspace_id, &g.name)
+            .await?;
+        let online = members.iter().filter(|m| m.status == "online").count() as u32;
+        let available = members
+            .iter()
+            .filter(|m| m.status == "online" && m.active < m.capacity)
+            .count() as u32;
+        groups.insert(
+            g.name,
+            GroupStats {
+                online,
+                available,
+                queue: 0,
+            },
+        );
+    }
+    let attrs = contact.attributes.as_object().cloned().unwrap_or_default();
+    let tags = match attrs.get("tags") {
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Context {
+        customer: Customer {
+            name: contact.name,
+            email: contact.email,
+            language: contact.language,
+            country: attrs
+                .get("country")
+                .and_then(|c| c.as_str())
+                .map(str::to_string),
+            external_id: contact.external_id.clone(),
+            identified: contact.external_id.is_some(),
+            returning: false,
+            tags,
+            attributes: attrs,
+        },
+        conversation: ConversationInfo {
+            inbox: inbox.name.clone(),
+            channel: "web".into(),
+            first_message: first_message.to_string(),
+        },
+        page: PageInfo {
+            url: contact.page_url.unwrap_or_default(),
+            referrer: contact.referrer.unwrap_or_default(),
+        },
+        time,
+        groups,
+    })
+}
+
+/// Who routing would give a conversation routed to `group` (pure choice
+/// over the members' current load; the assignment re-checks capacity).
+pub async fn candidate(
+    state: &SharedState,
+    workspace_id: &str,
+    group: &str,
+    sticky: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let strategy = state
+        .store
+        .list_groups(workspace_id)
+        .await?
+        .into_iter()
+        .find(|g| g.name == group)
+        .map(|g| match g.strategy.as_str() {
+            "round_robin" => Strategy::RoundRobin,
+            "grab" => Strategy::Grab,
+            _ => Strategy::LeastLoaded,
+        })
+        .unwrap_or_default();
+    let members = state.store.group_members(workspace_id, group).await?;
+    let cursor = members
+        .iter()
+        .max_by_key(|m| m.last_assigned_at)
+        .filter(|m| m.last_assigned_at > 0)
+        .map(|m| m.user_id.clone());
+    let cands: Vec<Candidate> = members
+        .iter()
+        .map(|m| Candidate {
+            id: m.user_id.clone(),
+            online: m.status == "online",
+            capacity: u32::try_from(m.capacity).unwrap_or(0),
+            active: u32::try_from(m.active).unwrap_or(u32::MAX),
+            last_assigned_ms: m.last_assigned_at,
+        })
+        .collect();
+    Ok(pick(&cands, strategy, sticky, cursor.as_deref()).map(|c| c.id.clone()))
+}
+
+/// Routes a conversation that was just opened, in the background.
+pub fn spawn_route(state: &SharedState, conv: Conversation, first_message: String) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = route(&state, &conv, &first_message).await {
+            tracing::warn!(conversation_id = %conv.id, error = %e, "routing failed; the conversation stays unassigned");
+        }
+    });
+}
+
+async fn route(
+    state: &SharedState,
+    conv: &Conversation,
+    first_message: &str,
+) -> Result<Option<Decision>, StoreError> {
+    let Some(rules) = state.routing.get(state, &conv.workspace_id).await? else {
+        return Ok(None);
+    };
+    let ctx = context(state, conv, first_message).await?;
+    let decision = rules.engine.decide(&ctx);
+    let (user, group) = match &decision.route {
+        Some(Route::Group(g)) => (
+            candidate(state, &conv.workspace_id, g, None).await?,
+            g.clone(),
+        ),
+        Some(Route::Agent(who)) => {
+            let user = match state.store.find_user_by_email(who).await? {
+                Some(u) if u.workspace_id == conv.workspace_id => Some(u.id),
+                _ => state
+                    .store
+                    .get_user(&conv.workspace_id, who)
+                    .await
+                    .ok()
+                    .map(|u| u.id),
+            };
+            (user, String::new())
+        }
+        None => (None, String::new()),
+    };
+    if let Some(uid) = user
+        && let Some(after) = state
+            .store
+            .auto_assign(&conv.workspace_id, &conv.id, &uid, &group, router())
+            .await?
+    {
+        state
+            .hub
+            .publish_many(&topics(&after, false), &conversation_frame(&after));
+    }
+    Ok(Some(decision))
+}

@@ -1,0 +1,272 @@
+//! Routing over the real server: rules through the API apply to the next
+//! conversation without a restart, invalid rules are rejected with
+//! line:column and the old ones keep routing, capacity holds under
+//! concurrent conversations, and the simulator explains a decision.
+
+mod common;
+
+use common::*;
+use kefu_core::Role;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .http
+        .put(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or_default())
+}
+
+async fn agent(app: &TestApp, owner: &Tenant, email: &str, capacity: i64) -> (String, String) {
+    let (s, u) = app
+        .post(&owner.token, "/api/v1/users", json!({"email": email, "name": email, "password": PASSWORD, "role": "agent", "capacity": capacity}))
+        .await;
+    assert_eq!(s, 201, "{u}");
+    let (token, _) = app.login(email, PASSWORD).await;
+    (u["id"].as_str().unwrap().to_string(), token)
+}
+
+/// A visitor's first message; returns the conversation id.
+async fn visitor_says(app: &TestApp, t: &Tenant, text: &str) -> String {
+    let (vt, _) = app.visitor(&t.inbox).await;
+    let (s, r) = app
+        .post(
+            &vt,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": "first", "content": text}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    r["message"]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn assignee_eventually(app: &TestApp, token: &str, conv: &str, want: Option<&str>) {
+    let mut last = Value::Null;
+    for _ in 0..50 {
+        let (_, c) = app
+            .get(token, &format!("/api/v1/conversations/{conv}"))
+            .await;
+        last = c["assignee_id"].clone();
+        if last.as_str() == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("conversation {conv}: assignee {last}, wanted {want:?}");
+}
+
+async fn rules_route_and_reload_live(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a@example.com", 1).await;
+    let (b, b_token) = agent(&app, &owner, "b@example.com", 5).await;
+    // Connected agents are online.
+    let (_wa, _) = app.ws(&a_token).await;
+    let (_wb, _) = app.ws(&b_token).await;
+    for (name, members) in [("billing", vec![a.clone()]), ("general", vec![b.clone()])] {
+        let (s, g) = app
+            .post(
+                &owner.token,
+                "/api/v1/groups",
+                json!({"name": name, "members": members}),
+            )
+            .await;
+        assert_eq!(s, 201, "{g}");
+    }
+    let (s, e) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "x", "strategy": "random"}),
+        )
+        .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")));
+
+    // Invalid rules: 422 with line:column; nothing saved.
+    let (s, e) = put(
+        &app,
+        &owner.token,
+        "/api/v1/routing/rules",
+        json!({"source": "rule \"r\" when page.url > 3 then route_to(\"billing\") end"}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("invalid_rules"))
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1:24: `>` compares numbers"),
+        "{e}"
+    );
+    let (_, e) = put(
+        &app,
+        &owner.token,
+        "/api/v1/routing/rules",
+        json!({"source": "rule \"r\" when true then route_to(\"sales\") end"}),
+    )
+    .await;
+    assert_eq!(e["error"]["message"], "1:25: there is no group \"sales\"");
+    assert_eq!(
+        app.get(&owner.token, "/api/v1/routing/rules").await.1["version"],
+        0
+    );
+    // Agents may not change rules.
+    assert_eq!(
+        put(
+            &app,
+            &a_token,
+            "/api/v1/routing/rules",
+            json!({"source": ""})
+        )
+        .await
+        .0,
+        403
+    );
+
+    let v1 = r#"
+rule "refunds" priority 10
+when conversation.first_message contains "refund" || conversation.first_message contains "退款"
+then route_to("billing"), set_priority("high")
+end
+rule "rest" when true then route_to("general") end
+"#;
+    let (s, r) = put(
+        &app,
+        &owner.token,
+        "/api/v1/routing/rules",
+        json!({"source": v1}),
+    )
+    .await;
+    assert_eq!((s, r["version"].as_i64()), (200, Some(1)), "{r}");
+    let c1 = visitor_says(&app, &owner, "I want a REFUND").await;
+    assignee_eventually(&app, &owner.token, &c1, Some(&a)).await;
+    // A is at capacity (1): the next billing conversation waits unassigned.
+    let c2 = visitor_says(&app, &owner, "退款!").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assignee_eventually(&app, &owner.token, &c2, None).await;
+    let c3 = visitor_says(&app, &owner, "hello").await;
+    assignee_eventually(&app, &owner.token, &c3, Some(&b)).await;
+
+    // A bad change is refused and the old rules keep routing.
+    let (s, _) = put(
+        &app,
+        &owner.token,
+        "/api/v1/routing/rules",
+        json!({"source": "rule \"broken\" when then end"}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let c4 = visitor_says(&app, &owner, "hello again").await;
+    assignee_eventually(&app, &owner.token, &c4, Some(&b)).await;
+
+    // A new version applies to the very next conversation.
+    let v2 = "rule \"all to a\" when true then route_to_agent(\"a@example.com\") end";
+    let r = app
+        .http
+        .patch(app.url(&format!("/api/v1/users/{a}")))
+        .bearer_auth(&owner.token)
+        .json(&json!({"capacity": 10}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        put(
+            &app,
+            &owner.token,
+            "/api/v1/routing/rules",
+            json!({"source": v2})
+        )
+        .await
+        .1["version"],
+        2
+    );
+    let c5 = visitor_says(&app, &owner, "hello once more").await;
+    assignee_eventually(&app, &owner.token, &c5, Some(&a)).await;
+    let (_, events) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c5}/events"))
+        .await;
+    assert!(
+        events.to_string().contains("\"routing\""),
+        "the assignment is in the history: {events}"
+    );
+
+    // The simulator explains, without saving anything.
+    let (s, sim) = app
+        .post(&a_token, "/api/v1/routing/simulate", json!({"source": v1, "context": {"conversation": {"first_message": "where is my parcel"}}}))
+        .await;
+    assert_eq!(s, 200, "{sim}");
+    assert_eq!(
+        sim["decision"]["route"],
+        json!({"kind": "group", "name": "general"})
+    );
+    assert_eq!(sim["decision"]["trace"][0]["matched"], false);
+    assert!(
+        sim["decision"]["trace"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("conversation.first_message = \"where is my parcel\"")
+    );
+    assert_eq!(sim["agent_id"], b.as_str());
+    assert_eq!(
+        app.get(&owner.token, "/api/v1/routing/rules").await.1["version"],
+        2
+    );
+    app.stop().await;
+}
+
+/// Many conversations at once for one agent: never more than their capacity.
+async fn capacity_holds_under_concurrency(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a@example.com", 3).await;
+    let (_wa, _) = app.ws(&a_token).await;
+    app.post(
+        &owner.token,
+        "/api/v1/groups",
+        json!({"name": "solo", "members": [a.clone()]}),
+    )
+    .await;
+    put(
+        &app,
+        &owner.token,
+        "/api/v1/routing/rules",
+        json!({"source": "rule \"r\" when true then route_to(\"solo\") end"}),
+    )
+    .await;
+    let convs: Vec<String> = futures::future::join_all((0..12).map(|i| {
+        let (app, owner) = (&app, &owner);
+        async move { visitor_says(app, owner, &format!("q{i}")).await }
+    }))
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, page) = app
+        .get(
+            &owner.token,
+            &format!("/api/v1/conversations?assignee={a}&limit=50"),
+        )
+        .await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        3,
+        "exactly the capacity: {page}"
+    );
+    assert_eq!(convs.len(), 12);
+    app.stop().await;
+}
+
+both_backends!(
+    rules_route_and_reload_live,
+    capacity_holds_under_concurrency
+);

@@ -1,0 +1,344 @@
+//! Routing data: agent groups and their members, versioned rule sets, the
+//! figures routing decides on, and the capacity-checked assignment.
+
+use crate::{
+    Actor, Conversation, Result, Store, StoreError, conversations, events, new_id, now_ms,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{Row, any::AnyRow};
+use utoipa::ToSchema;
+
+/// A group (skill) of agents routing can target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Group {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    /// `least_loaded`, `round_robin` or `grab`.
+    pub strategy: String,
+    /// User ids of the members.
+    pub members: Vec<String>,
+    pub created_at: i64,
+}
+
+/// One saved version of a workspace's rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RuleSetVersion {
+    pub id: String,
+    pub workspace_id: String,
+    pub version: i64,
+    pub source: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A group member as routing sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: String,
+    pub status: String,
+    pub capacity: i64,
+    /// Open or pending conversations assigned now.
+    pub active: i64,
+    pub last_assigned_at: i64,
+}
+
+pub const STRATEGIES: [&str; 3] = ["least_loaded", "round_robin", "grab"];
+
+fn group_row(r: &AnyRow) -> Result<Group> {
+    Ok(Group {
+        id: r.try_get("id")?,
+        workspace_id: r.try_get("workspace_id")?,
+        name: r.try_get("name")?,
+        strategy: r.try_get("strategy")?,
+        members: Vec::new(),
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn check_group(name: &str, strategy: &str) -> Result<()> {
+    let n = name.trim().chars().count();
+    if n == 0 || n > 64 {
+        return Err(StoreError::Invalid(
+            "group name must be 1 to 64 characters".into(),
+        ));
+    }
+    if !STRATEGIES.contains(&strategy) {
+        return Err(StoreError::Invalid(format!(
+            "strategy must be one of {}",
+            STRATEGIES.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn list_groups(&self, workspace_id: &str) -> Result<Vec<Group>> {
+        let rows = sqlx::query("SELECT id, workspace_id, name, strategy, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
+            .bind(workspace_id)
+            .fetch_all(self.reader())
+            .await?;
+        let mut groups = rows.iter().map(group_row).collect::<Result<Vec<_>>>()?;
+        let members = sqlx::query(
+            "SELECT m.group_id, m.user_id FROM group_members m JOIN agent_groups g ON g.id = m.group_id WHERE g.workspace_id = $1 ORDER BY m.user_id",
+        )
+        .bind(workspace_id)
+        .fetch_all(self.reader())
+        .await?;
+        for m in members {
+            let gid: String = m.try_get("group_id")?;
+            if let Some(g) = groups.iter_mut().find(|g| g.id == gid) {
+                g.members.push(m.try_get("user_id")?);
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Creates a group, or replaces its name, strategy and members (`id` given).
+    pub async fn save_group(
+        &self,
+        workspace_id: &str,
+        id: Option<&str>,
+        name: &str,
+        strategy: &str,
+        members: Vec<String>,
+    ) -> Result<Group> {
+        check_group(name, strategy)?;
+        let g = Group {
+            id: id.map_or_else(new_id, str::to_string),
+            workspace_id: workspace_id.to_string(),
+            name: name.trim().to_string(),
+            strategy: strategy.to_string(),
+            members,
+            created_at: now_ms(),
+        };
+        let (row, update) = (g.clone(), id.is_some());
+        self.write(move |c| {
+            Box::pin(async move {
+                for uid in &row.members {
+                    let ok = sqlx::query("SELECT 1 AS ok FROM users WHERE id = $1 AND workspace_id = $2")
+                        .bind(uid)
+                        .bind(&row.workspace_id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                    if ok.is_none() {
+                        return Err(StoreError::Invalid(format!("no agent {uid} in this workspace")));
+                    }
+                }
+                if update {
+                    let n = sqlx::query("UPDATE agent_groups SET name = $3, strategy = $4 WHERE id = $1 AND workspace_id = $2")
+                        .bind(&row.id)
+                        .bind(&row.workspace_id)
+                        .bind(&row.name)
+                        .bind(&row.strategy)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    // Members who stay keep their last-assigned time.
+                    let old = sqlx::query("SELECT user_id FROM group_members WHERE group_id = $1")
+                        .bind(&row.id)
+                        .fetch_all(&mut *c)
+                        .await?;
+                    for r in old {
+                        let uid: String = r.try_get("user_id")?;
+                        if !row.members.contains(&uid) {
+                            sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+                                .bind(&row.id)
+                                .bind(&uid)
+                                .execute(&mut *c)
+                                .await?;
+                        }
+                    }
+                } else {
+                    sqlx::query("INSERT INTO agent_groups (id, workspace_id, name, strategy, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(&row.id)
+                        .bind(&row.workspace_id)
+                        .bind(&row.name)
+                        .bind(&row.strategy)
+                        .bind(row.created_at)
+                        .execute(&mut *c)
+                        .await?;
+                }
+                for uid in &row.members {
+                    sqlx::query("INSERT INTO group_members (group_id, user_id, last_assigned_at) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING")
+                        .bind(&row.id)
+                        .bind(uid)
+                        .execute(&mut *c)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(g)
+    }
+
+    pub async fn delete_group(&self, workspace_id: &str, id: &str) -> Result<()> {
+        let (ws, id) = (workspace_id.to_string(), id.to_string());
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM group_members WHERE group_id IN (SELECT id FROM agent_groups WHERE id = $1 AND workspace_id = $2)")
+                    .bind(&id)
+                    .bind(&ws)
+                    .execute(&mut *c)
+                    .await?;
+                let n = sqlx::query("DELETE FROM agent_groups WHERE id = $1 AND workspace_id = $2")
+                    .bind(&id)
+                    .bind(&ws)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            })
+        })
+        .await
+    }
+
+    /// The members of group `name` with their load, for one decision.
+    pub async fn group_members(&self, workspace_id: &str, name: &str) -> Result<Vec<Member>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.status, u.capacity, m.last_assigned_at,
+                    (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status IN ('open', 'pending')) AS active
+             FROM agent_groups g JOIN group_members m ON m.group_id = g.id JOIN users u ON u.id = m.user_id
+             WHERE g.workspace_id = $1 AND g.name = $2 AND u.active = 1 ORDER BY u.id",
+        )
+        .bind(workspace_id)
+        .bind(name)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Member {
+                    user_id: r.try_get("id")?,
+                    status: r.try_get("status")?,
+                    capacity: r.try_get("capacity")?,
+                    active: r.try_get("active")?,
+                    last_assigned_at: r.try_get("last_assigned_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Assigns an unassigned conversation to `user_id` only if the agent is
+    /// still below `capacity` and nobody took the conversation meanwhile, in
+    /// one write: concurrent decisions never overfill an agent or give a
+    /// conversation two assignees. `None`: the condition no longer held.
+    pub async fn auto_assign(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        user_id: &str,
+        group_name: &str,
+        actor: Actor,
+    ) -> Result<Option<Conversation>> {
+        let (ws, cid, uid, group) = (
+            workspace_id.to_string(),
+            conversation_id.to_string(),
+            user_id.to_string(),
+            group_name.to_string(),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                // Touching the agent's row locks it (PostgreSQL), so two
+                // decisions for one agent run one after the other.
+                sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1 AND workspace_id = $2")
+                    .bind(&uid)
+                    .bind(&ws)
+                    .execute(&mut *c)
+                    .await?;
+                let at = now_ms();
+                let n = sqlx::query(
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
+                       AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending'))
+                           < (SELECT capacity FROM users WHERE id = $3 AND active = 1)",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(&uid)
+                .bind(at)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok(None);
+                }
+                sqlx::query("UPDATE group_members SET last_assigned_at = $3 WHERE user_id = $1 AND group_id IN (SELECT id FROM agent_groups WHERE workspace_id = $2 AND name = $4)")
+                    .bind(&uid)
+                    .bind(&ws)
+                    .bind(at)
+                    .bind(&group)
+                    .execute(&mut *c)
+                    .await?;
+                events::record(c, &ws, &cid, "assigned", &actor, json!({"from": null, "to": uid, "group": group, "by": "routing"}), at).await?;
+                Ok(Some(conversations::load(c, &ws, &cid).await?))
+            })
+        })
+        .await
+    }
+
+    /// Saves `source` as the workspace's next rule set version (checked by the caller).
+    pub async fn save_rule_set(
+        &self,
+        workspace_id: &str,
+        source: &str,
+        created_by: &str,
+    ) -> Result<RuleSetVersion> {
+        let (ws, src, by) = (
+            workspace_id.to_string(),
+            source.to_string(),
+            created_by.to_string(),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                let next: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM rule_sets WHERE workspace_id = $1")
+                    .bind(&ws)
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get("v")?;
+                let v = RuleSetVersion {
+                    id: new_id(),
+                    workspace_id: ws,
+                    version: next,
+                    source: src,
+                    created_by: by,
+                    created_at: now_ms(),
+                };
+                sqlx::query("INSERT INTO rule_sets (id, workspace_id, version, source, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&v.id)
+                    .bind(&v.workspace_id)
+                    .bind(v.version)
+                    .bind(&v.source)
+                    .bind(&v.created_by)
+                    .bind(v.created_at)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(v)
+            })
+        })
+        .await
+    }
+
+    /// The rule set in force (the newest version), if any.
+    pub async fn current_rule_set(&self, workspace_id: &str) -> Result<Option<RuleSetVersion>> {
+        let r = sqlx::query("SELECT id, workspace_id, version, source, created_by, created_at FROM rule_sets WHERE workspace_id = $1 ORDER BY version DESC LIMIT 1")
+            .bind(workspace_id)
+            .fetch_optional(self.reader())
+            .await?;
+        r.map(|r| {
+            Ok(RuleSetVersion {
+                id: r.try_get("id")?,
+                workspace_id: r.try_get("workspace_id")?,
+                version: r.try_get("version")?,
+                source: r.try_get("source")?,
+                created_by: r.try_get("created_by")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+}
