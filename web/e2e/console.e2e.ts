@@ -168,6 +168,50 @@ describe('console', () => {
     expect(await tid(agentPage, 'conversation-row').count()).toBeLessThan(40)
   })
 
+  it('edits routing rules with validation and a dry run, and they route the next conversation', async () => {
+    await agentPage.goto(`${kefu.base}/console/#/admin/groups`)
+    const form = tid(agentPage, 'add-group')
+    await form.locator('input[name=name]').fill('billing')
+    await tid(agentPage, `member-${kefu.adminEmail}`).check()
+    await form.locator('button[type=submit]').click()
+    await tid(agentPage, 'group-row').first().waitFor()
+
+    await agentPage.goto(`${kefu.base}/console/#/admin/routing`)
+    const editor = tid(agentPage, 'rules-editor')
+    await editor.fill('rule "refunds"\nwhen conversation.first_message contains "refund" &&\nthen route_to("billing") end')
+    await until(async () => (await tid(agentPage, 'rules-error').textContent())?.startsWith('3:1: expected a value'), 'a positioned error')
+    expect(await tid(agentPage, 'rules-save').isDisabled()).toBe(true)
+    await editor.fill('rule "refunds"\nwhen conversation.first_message contains "refund" || conversation.first_message contains "退款"\nthen route_to("billing"), set_priority("high")\nend')
+    await tid(agentPage, 'rules-ok').waitFor()
+    // The simulator: which rule, which agent, why.
+    await tid(agentPage, 'sim-message').fill('I need a refund')
+    await until(async () => (await tid(agentPage, 'sim-route').textContent())?.includes('billing'), 'the simulated route')
+    expect(await tid(agentPage, 'sim-route').textContent()).toContain('Admin')
+    await tid(agentPage, 'sim-message').fill('hello')
+    await until(async () => (await tid(agentPage, 'sim-trace').textContent())?.includes('is false'), 'an explanation')
+    await shot(agentPage, 'console-routing.png')
+    await tid(agentPage, 'rules-save').click()
+    await tid(agentPage, 'rules-saved').waitFor()
+
+    // The next conversation with "refund" (a new visitor) goes to the admin.
+    const session = await fetch(`${kefu.base}/api/v1/widget/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inbox_key: inbox.public_key }),
+    }).then((r) => r.json())
+    const sent = await fetch(`${kefu.base}/api/v1/widget/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.visitor_token}` },
+      body: JSON.stringify({ client_msg_id: 'refund-1', content: 'refund for order 42' }),
+    })
+    expect(sent.status).toBe(201)
+    const me = (await admin.call('GET', '/api/v1/me')).user.id
+    await until(async () => {
+      const list = await admin.call('GET', `/api/v1/conversations?assignee=${me}&limit=50`)
+      return list.items.some((c: any) => c.last_message?.excerpt === 'refund for order 42')
+    }, 'the conversation assigned by the rules')
+  })
+
   it('lets an admin create an agent and an inbox, and the new agent log in', async () => {
     await agentPage.goto(`${kefu.base}/console/#/admin/agents`)
     const form = tid(agentPage, 'add-agent')
@@ -205,6 +249,6 @@ describe('console', () => {
     if (!process.env.E2E_UPDATE_DOCS) return
     const img = resolve(__dirname, '../../docs/img')
     mkdirSync(img, { recursive: true })
-    for (const f of ['console-inbox.png', 'console-admin-inbox.png']) copyFileSync(join(outDir(), f), join(img, f))
+    for (const f of ['console-inbox.png', 'console-admin-inbox.png', 'console-routing.png']) copyFileSync(join(outDir(), f), join(img, f))
   })
 })

@@ -9,6 +9,12 @@ use crate::lexer::{Tok, lex};
 /// not overflow the stack.
 const MAX_DEPTH: usize = 64;
 
+/// Words of the language that cannot be variable names.
+const RESERVED: &[&str] = &[
+    "rule", "when", "then", "end", "continue", "priority", "and", "or", "not", "contains",
+    "matches", "in",
+];
+
 struct Parser {
     toks: Vec<(Tok, Pos)>,
     i: usize,
@@ -276,6 +282,10 @@ impl Parser {
                 self.depth -= 1;
                 Ok(Expr::List(items, pos))
             }
+            Tok::Ident(word) if RESERVED.contains(&word.as_str()) => Err(RuleError::new(
+                pos,
+                format!("expected a value, a variable or `(`, found `{word}`"),
+            )),
             Tok::Ident(first) => {
                 let mut path = vec![first];
                 while self.peek() == &Tok::Dot {

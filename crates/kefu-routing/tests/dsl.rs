@@ -215,6 +215,10 @@ fn error_messages() {
             "rule \"a\" priority high when true then tag(\"x\") end",
             "1:19: expected a whole number after `priority`, found `high`",
         ),
+        (
+            "rule \"a\"\nwhen page.url contains \"x\" &&\nthen tag(\"x\") end",
+            "3:1: expected a value, a variable or `(`, found `then`",
+        ),
     ];
     for (src, want) in cases {
         let got = compile(src, &known()).err().map(|e| e.to_string());
