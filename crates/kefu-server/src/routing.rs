@@ -12,13 +12,22 @@ use kefu_routing::{Context, Decision, Engine, Known, Route};
 use kefu_store::{Actor, Conversation, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-/// The rule set in force per workspace, compiled. A lock only around map
-/// reads and swaps, never across an await.
+/// The rule set in force per workspace, compiled, and "no rules yet" too, so
+/// routing costs no query when there is nothing to run. This node's saves
+/// replace it at once; another node's are picked up within [`RECHECK`]. A
+/// lock only around map reads and swaps, never across an await.
 #[derive(Default)]
 pub struct Rules {
-    by_workspace: RwLock<HashMap<String, Arc<Compiled>>>,
+    by_workspace: RwLock<HashMap<String, Cached>>,
 }
+
+/// When it was loaded, and the rules (`None`: the workspace has none).
+type Cached = (Instant, Option<Arc<Compiled>>);
+
+/// How long a cached rule set is used before the store is asked again.
+pub const RECHECK: Duration = Duration::from_secs(5);
 
 pub struct Compiled {
     pub version: i64,
@@ -41,28 +50,37 @@ impl Rules {
         workspace_id: &str,
     ) -> Result<Option<Arc<Compiled>>, StoreError> {
         if let Ok(map) = self.by_workspace.read()
-            && let Some(c) = map.get(workspace_id)
+            && let Some((at, c)) = map.get(workspace_id)
+            && at.elapsed() < RECHECK
         {
-            return Ok(Some(c.clone()));
+            return Ok(c.clone());
         }
-        let Some(v) = state.store.current_rule_set(workspace_id).await? else {
-            return Ok(None);
+        let loaded = match state.store.current_rule_set(workspace_id).await? {
+            None => None,
+            // Saved sets were checked against the groups of their time; a group
+            // deleted since simply has no members when routed to.
+            Some(v) => match kefu_routing::compile(&v.source, &Known::default()) {
+                Ok(engine) => Some(Arc::new(Compiled {
+                    version: v.version,
+                    engine,
+                })),
+                Err(e) => {
+                    tracing::error!(workspace_id, version = v.version, error = %e, "the stored rule set does not compile");
+                    None
+                }
+            },
         };
-        // Saved sets were checked against the groups of their time; a group
-        // deleted since simply has no members when routed to.
-        let engine = match kefu_routing::compile(&v.source, &Known::default()) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(workspace_id, version = v.version, error = %e, "the stored rule set does not compile");
-                return Ok(None);
+        if let Ok(mut map) = self.by_workspace.write() {
+            // A save on this node that raced this load keeps its newer version.
+            let newer = map
+                .get(workspace_id)
+                .and_then(|(_, old)| old.as_ref())
+                .is_some_and(|old| loaded.as_ref().is_none_or(|l| old.version > l.version));
+            if !newer {
+                map.insert(workspace_id.to_string(), (Instant::now(), loaded.clone()));
             }
-        };
-        let c = Arc::new(Compiled {
-            version: v.version,
-            engine,
-        });
-        self.put(workspace_id, c.clone());
-        Ok(Some(c))
+        }
+        Ok(loaded)
     }
 
     /// Makes `c` the rule set in force, unless a newer version already is.
@@ -70,9 +88,10 @@ impl Rules {
         if let Ok(mut map) = self.by_workspace.write() {
             let newer = map
                 .get(workspace_id)
+                .and_then(|(_, old)| old.as_ref())
                 .is_some_and(|old| old.version > c.version);
             if !newer {
-                map.insert(workspace_id.to_string(), c);
+                map.insert(workspace_id.to_string(), (Instant::now(), Some(c)));
             }
         }
     }
