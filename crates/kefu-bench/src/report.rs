@@ -96,6 +96,13 @@ pub fn write(dir: &Path, s: &Scenario, r: &Report) -> Result<String> {
         "| errors / lost / duplicated | {} / **{}** / **{}** |",
         o.errors, o.lost, o.duplicated
     );
+    if o.agent_reconnects > 0 {
+        let _ = writeln!(
+            md,
+            "| agent reconnects (resumed with `sync`) | {} |",
+            o.agent_reconnects
+        );
+    }
     if !o.error_codes.is_empty() {
         let codes: Vec<String> = o
             .error_codes

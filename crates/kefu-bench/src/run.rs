@@ -44,6 +44,8 @@ pub struct Outcome {
     pub errors: u64,
     /// Error frames by code (the rest of `errors` are failed connections or sends).
     pub error_codes: std::collections::BTreeMap<String, u64>,
+    /// Agent connections the server closed and the agent re-established (with resume).
+    pub agent_reconnects: u64,
     pub lost: u64,
     pub duplicated: u64,
     pub duration_secs: f64,
@@ -126,7 +128,8 @@ pub async fn run(
     if s.kind != Kind::Idle {
         for (i, (_, token)) in acc.agents.iter().enumerate() {
             let (ws, _) = client::connect(server.addr, client::source_for(i + 1000), token).await?;
-            agent_tasks.push(tokio::spawn(agent(ws, i, ctx.clone())));
+            let again = (server.addr, token.clone());
+            agent_tasks.push(tokio::spawn(agent(ws, i, ctx.clone(), again)));
         }
     }
     let tokens = population::sessions(
@@ -260,6 +263,7 @@ pub async fn run(
     out.sent = Stats::get(&ctx.stats.sent);
     out.acked = Stats::get(&ctx.stats.acked);
     out.errors += Stats::get(&ctx.stats.errors);
+    out.agent_reconnects = Stats::get(&ctx.stats.agent_reconnects);
     out.error_codes = ctx
         .stats
         .error_codes
@@ -485,24 +489,84 @@ async fn upload(http: &reqwest::Client, base: &str, token: &str) -> Result<Strin
         .ok_or_else(|| anyhow::anyhow!("no id"))
 }
 
-async fn agent(ws: Ws, idx: usize, ctx: Arc<Ctx>) -> SeqTracker {
-    let (mut tx, mut rx) = ws.split();
+/// An agent: answers its share of conversations. Like the console, when the
+/// server closes its socket (e.g. 1013 slow consumer) it reconnects and
+/// resumes its conversations with `sync` from the last `seq` it saw.
+async fn agent(
+    ws: Ws,
+    idx: usize,
+    ctx: Arc<Ctx>,
+    again: (std::net::SocketAddr, String),
+) -> SeqTracker {
     let mut track = SeqTracker::default();
+    let mut ws = Some(ws);
+    let mut attempt = 0u32;
+    // Reply ids stay unique across reconnects (a reused one would be a resend).
     let mut n = 0u64;
+    while ctx.running.load(Ordering::Relaxed) {
+        let conn = match ws.take() {
+            Some(w) => w,
+            None => {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
+                attempt += 1;
+                match client::connect(again.0, client::source_for(idx + 1000), &again.1).await {
+                    Ok((mut w, _)) => {
+                        Stats::inc(&ctx.stats.agent_reconnects);
+                        if resume(&mut w, idx, &ctx).await.is_err() {
+                            continue;
+                        }
+                        w
+                    }
+                    Err(_) => continue,
+                }
+            }
+        };
+        if agent_session(conn, idx, &ctx, &mut track, &mut n).await {
+            attempt = 0;
+        }
+    }
+    track
+}
+
+/// After a reconnect: `sync` every conversation this agent owns from the last seq it saw.
+async fn resume(w: &mut Ws, idx: usize, ctx: &Ctx) -> Result<()> {
+    let owned: Vec<(String, i64)> = {
+        let acked = ctx.acked_seq.lock().map(|m| m.clone()).unwrap_or_default();
+        let seen = ctx.agent_seen.lock().map(|m| m.clone()).unwrap_or_default();
+        acked
+            .keys()
+            .filter(|c| ctx.owner(c) == idx)
+            .map(|c| (c.clone(), seen.get(c).copied().unwrap_or(0)))
+            .collect()
+    };
+    for chunk in owned.chunks(200) {
+        let entries: Vec<_> = chunk
+            .iter()
+            .map(|(c, after)| serde_json::json!({"conversation_id": c, "after_seq": after}))
+            .collect();
+        let frame = serde_json::json!({"type": "sync", "conversations": entries}).to_string();
+        futures::SinkExt::send(w, tokio_tungstenite::tungstenite::Message::text(frame)).await?;
+    }
+    Ok(())
+}
+
+/// One connection's life; true if it ran (so backoff starts over).
+async fn agent_session(ws: Ws, idx: usize, ctx: &Ctx, track: &mut SeqTracker, n: &mut u64) -> bool {
+    let (mut tx, mut rx) = ws.split();
     loop {
         let f = match client::next_frame(&mut rx).await {
             Ok(Some(f)) => f,
             Ok(None) => {
                 if ctx.running.load(Ordering::Relaxed) {
-                    eprintln!("agent {idx}: the server closed the connection");
+                    eprintln!("agent {idx}: the server closed the connection; reconnecting");
                 }
-                break;
+                return true;
             }
             Err(e) => {
                 if ctx.running.load(Ordering::Relaxed) {
-                    eprintln!("agent {idx}: {e:#}");
+                    eprintln!("agent {idx}: {e:#}; reconnecting");
                 }
-                break;
+                return true;
             }
         };
         match f {
@@ -524,7 +588,7 @@ async fn agent(ws: Ws, idx: usize, ctx: Arc<Ctx>) -> SeqTracker {
                     ctx.stats.v2a(now_micros().saturating_sub(t));
                 }
                 if message.seq > 1 && ctx.reply_ratio > 0.0 && rand::random_bool(ctx.reply_ratio) {
-                    n += 1;
+                    *n += 1;
                     Stats::inc(&ctx.stats.sent);
                     if client::send(
                         &mut tx,
@@ -534,7 +598,7 @@ async fn agent(ws: Ws, idx: usize, ctx: Arc<Ctx>) -> SeqTracker {
                     .is_err()
                     {
                         Stats::inc(&ctx.stats.errors);
-                        break;
+                        return true;
                     }
                 }
             }
@@ -547,10 +611,6 @@ async fn agent(ws: Ws, idx: usize, ctx: Arc<Ctx>) -> SeqTracker {
             _ => {}
         }
     }
-    if ctx.running.load(Ordering::Relaxed) {
-        Stats::inc(&ctx.stats.errors);
-    }
-    track
 }
 
 /// Reconnect storm: see [`Kind::ReconnectStorm`]. Returns (resumed, seconds, lost, duplicated).

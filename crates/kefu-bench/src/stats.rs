@@ -118,6 +118,8 @@ pub struct Stats {
     /// Error frames by `code`, so a report says what went wrong.
     pub error_codes: Mutex<std::collections::BTreeMap<String, u64>>,
     pub duplicates: AtomicU64,
+    /// Agent connections re-established after the server closed them.
+    pub agent_reconnects: AtomicU64,
     pub gaps: AtomicU64,
 }
 
@@ -132,6 +134,7 @@ impl Stats {
             errors: AtomicU64::new(0),
             error_codes: Mutex::new(Default::default()),
             duplicates: AtomicU64::new(0),
+            agent_reconnects: AtomicU64::new(0),
             gaps: AtomicU64::new(0),
         }
     }
