@@ -199,6 +199,16 @@ pub enum ServerFrame {
         status: ConversationStatus,
         assignee_id: Option<String>,
     },
+    /// The visitor's place in line while nobody can take the conversation
+    /// (1 = next); sent when it changes. An assignment ends it (a
+    /// `conversation` frame with the assignee).
+    Queue {
+        conversation_id: String,
+        position: i64,
+        /// Rough wait from recent handling times, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        estimated_wait_ms: Option<u64>,
+    },
     Pong {
         id: Option<String>,
     },

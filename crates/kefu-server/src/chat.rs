@@ -335,6 +335,8 @@ pub async fn change_status(
     state
         .hub
         .publish_many(&topics(&after, false), &conversation_frame(&after));
+    // A resolved or closed conversation frees its agent's capacity.
+    crate::routing::spawn_drain(state, &after.workspace_id);
     Ok(after)
 }
 
@@ -357,6 +359,10 @@ pub async fn assign(
     state
         .hub
         .publish_many(&topics(&after, false), &conversation_frame(&after));
+    // Unassigning or moving it frees the previous agent's capacity.
+    if conv.assignee_id.is_some() {
+        crate::routing::spawn_drain(state, &after.workspace_id);
+    }
     Ok(after)
 }
 
@@ -415,6 +421,9 @@ pub async fn set_presence(
         return Err(ApiError::forbidden("only agents have a presence"));
     };
     if state.store.set_user_status(user_id, status).await? {
+        if status == AgentStatus::Online {
+            crate::routing::spawn_drain(state, workspace_id);
+        }
         state.hub.publish_many(
             &[workspace_topic(workspace_id)],
             &ServerFrame::Presence {

@@ -257,6 +257,7 @@ async fn route(
         }
         None => (None, String::new()),
     };
+    let mut assigned = false;
     if let Some(uid) = user
         && let Some(after) = state
             .store
@@ -266,6 +267,84 @@ async fn route(
         state
             .hub
             .publish_many(&topics(&after, false), &conversation_frame(&after));
+        assigned = true;
+    }
+    if !assigned && !group.is_empty() {
+        // Nobody can take it now: it waits in the group's line.
+        let rank =
+            kefu_routing::queue::priority_rank(decision.priority.as_deref().unwrap_or("normal"));
+        state
+            .store
+            .enqueue(&conv.workspace_id, &conv.id, &group, rank)
+            .await?;
+        announce_queue(state, &conv.workspace_id, &group).await?;
     }
     Ok(Some(decision))
+}
+
+/// Longest line announced position by position.
+const ANNOUNCED: i64 = 1000;
+
+/// Tells every waiting visitor of `group` their place in line.
+async fn announce_queue(
+    state: &SharedState,
+    workspace_id: &str,
+    group: &str,
+) -> Result<(), StoreError> {
+    for q in state.store.queue(workspace_id, group, ANNOUNCED).await? {
+        state.hub.publish_many(
+            &[crate::hub::contact_topic(&q.contact_id)],
+            &kefu_core::protocol::ServerFrame::Queue {
+                conversation_id: q.conversation_id,
+                position: q.position,
+                estimated_wait_ms: None,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Hands waiting conversations to agents who can take them now (someone
+/// resolved a conversation, came online, got more capacity), head of each
+/// line first, then tells the rest their new places. Runs in the background.
+pub fn spawn_drain(state: &SharedState, workspace_id: &str) {
+    let (state, ws) = (state.clone(), workspace_id.to_string());
+    tokio::spawn(async move {
+        if let Err(e) = drain(&state, &ws).await {
+            tracing::warn!(workspace_id = %ws, error = %e, "draining the routing queue failed");
+        }
+    });
+}
+
+async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
+    for group in state.store.queued_groups(workspace_id).await? {
+        let mut moved = false;
+        // Bounded: a line never loops forever on a decision that keeps failing.
+        for _ in 0..ANNOUNCED {
+            let Some(head) = state.store.queue(workspace_id, &group, 1).await?.pop() else {
+                break;
+            };
+            let Some(uid) = candidate(state, workspace_id, &group, None).await? else {
+                break;
+            };
+            match state
+                .store
+                .auto_assign(workspace_id, &head.conversation_id, &uid, &group, router())
+                .await?
+            {
+                Some(after) => {
+                    state
+                        .hub
+                        .publish_many(&topics(&after, false), &conversation_frame(&after));
+                    moved = true;
+                }
+                // Someone else took it, or the agent filled up meanwhile: look again.
+                None => continue,
+            }
+        }
+        if moved {
+            announce_queue(state, workspace_id, &group).await?;
+        }
+    }
+    Ok(())
 }

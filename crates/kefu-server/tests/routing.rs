@@ -266,7 +266,94 @@ async fn capacity_holds_under_concurrency(db: Db) {
     app.stop().await;
 }
 
+/// Nobody free: visitors wait in line and see their place live; when the
+/// agent resolves a conversation, the head of the line is assigned and the
+/// others move up.
+async fn queue_positions_live_and_drain(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a@example.com", 1).await;
+    let (_wa, _) = app.ws(&a_token).await;
+    app.post(
+        &owner.token,
+        "/api/v1/groups",
+        json!({"name": "support", "members": [a.clone()]}),
+    )
+    .await;
+    let rules = "rule \"all\" when true then route_to(\"support\") end";
+    assert_eq!(
+        put(
+            &app,
+            &owner.token,
+            "/api/v1/routing/rules",
+            json!({"source": rules})
+        )
+        .await
+        .0,
+        200
+    );
+    let mut visitors = Vec::new();
+    for i in 0..3 {
+        let (vt, _) = app.visitor(&owner.inbox).await;
+        let (mut ws, _) = app.ws(&vt).await;
+        let ack = ws.send_text(None, &format!("v{i}"), "hello").await;
+        visitors.push((ws, ack["conversation_id"].as_str().unwrap().to_string()));
+        if i == 0 {
+            assignee_eventually(&app, &owner.token, &visitors[0].1, Some(&a)).await;
+        }
+    }
+    // The second and third wait, in order of arrival.
+    for (i, want) in [(1usize, 1), (2, 2)] {
+        let (ws, conv) = &mut visitors[i];
+        let q = loop {
+            let f = ws.expect("queue").await;
+            if f["position"] == want {
+                break f;
+            }
+        };
+        assert_eq!(q["conversation_id"], conv.as_str());
+    }
+    // The agent resolves the first: the second is assigned, the third moves up.
+    let c0 = visitors[0].1.clone();
+    let (s, _) = app
+        .post(
+            &a_token,
+            &format!("/api/v1/conversations/{c0}/status"),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let c1 = visitors[1].1.clone();
+    let f = loop {
+        let f = visitors[1].0.expect("conversation").await;
+        if f["conversation_id"] == c1.as_str() && !f["assignee_id"].is_null() {
+            break f;
+        }
+    };
+    assert_eq!(f["assignee_id"], a.as_str());
+    loop {
+        let f = visitors[2].0.expect("queue").await;
+        if f["position"] == 1 {
+            break;
+        }
+    }
+    assignee_eventually(&app, &owner.token, &visitors[2].1, None).await;
+    // More capacity lets the last one through.
+    let r = app
+        .http
+        .patch(app.url(&format!("/api/v1/users/{a}")))
+        .bearer_auth(&owner.token)
+        .json(&json!({"capacity": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assignee_eventually(&app, &owner.token, &visitors[2].1, Some(&a)).await;
+    app.stop().await;
+}
+
 both_backends!(
     rules_route_and_reload_live,
-    capacity_holds_under_concurrency
+    capacity_holds_under_concurrency,
+    queue_positions_live_and_drain
 );

@@ -342,3 +342,84 @@ impl Store {
         .transpose()
     }
 }
+
+/// A conversation waiting in a group's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub conversation_id: String,
+    pub contact_id: String,
+    /// 1-based place in line.
+    pub position: i64,
+}
+
+impl Store {
+    /// Puts an unassigned conversation in `group`'s queue with a priority
+    /// (0 low … 3 urgent); it keeps its place if it is already queued there.
+    pub async fn enqueue(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        group: &str,
+        priority: u8,
+    ) -> Result<()> {
+        let (ws, cid, g) = (
+            workspace_id.to_string(),
+            conversation_id.to_string(),
+            group.to_string(),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE conversations SET queue_group = $3, queue_priority = $4, queued_at = COALESCE(queued_at, $5)
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(&g)
+                .bind(i64::from(priority))
+                .bind(now_ms())
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// A group's queue in order (at most `limit`), with positions. Only
+    /// conversations still unassigned and open or pending count.
+    pub async fn queue(&self, workspace_id: &str, group: &str, limit: i64) -> Result<Vec<Queued>> {
+        let rows = sqlx::query(
+            "SELECT id, contact_id FROM conversations
+             WHERE workspace_id = $1 AND queue_group = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
+             ORDER BY queue_priority DESC, queued_at, id LIMIT $3",
+        )
+        .bind(workspace_id)
+        .bind(group)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Ok(Queued {
+                    conversation_id: r.try_get("id")?,
+                    contact_id: r.try_get("contact_id")?,
+                    position: i as i64 + 1,
+                })
+            })
+            .collect()
+    }
+
+    /// Groups of the workspace with someone waiting.
+    pub async fn queued_groups(&self, workspace_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT queue_group FROM conversations
+             WHERE workspace_id = $1 AND queue_group IS NOT NULL AND assignee_id IS NULL AND status IN ('open', 'pending')",
+        )
+        .bind(workspace_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("queue_group")?)).collect()
+    }
+}

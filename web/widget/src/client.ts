@@ -20,6 +20,8 @@ export interface Events {
   change(): void
   status(s: Status): void
   typing(on: boolean): void
+  /** Place in line while no agent can take the conversation; 0 once one has. */
+  queue(position: number): void
   /** A message from an agent, arrived live (not history on page load). */
   incoming(m: WireMessage): void
   session(s: Session): void
@@ -374,7 +376,11 @@ export class Client {
         break
       case 'conversation':
         this.noteConversation(f.conversation_id, f.status)
+        if (f.assignee_id) this.emit('queue', 0)
         this.emit('change')
+        break
+      case 'queue':
+        this.emit('queue', f.position)
         break
       case 'reconnect':
         this.nextDelay = f.after_ms

@@ -41,6 +41,7 @@ export type ServerFrame =
   | { type: 'typing'; conversation_id: string; sender_kind: string; sender_id: string; on: boolean }
   | { type: 'read'; conversation_id: string; reader_kind: string; reader_id: string; seq: number }
   | { type: 'conversation'; conversation_id: string; status: string; assignee_id: string | null }
+  | { type: 'queue'; conversation_id: string; position: number; estimated_wait_ms?: number }
   | { type: 'error'; code: string; message: string; client_msg_id?: string }
   | { type: 'reconnect'; reason: string; after_ms: number }
   | { type: 'pong'; id?: string }

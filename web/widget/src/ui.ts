@@ -53,6 +53,7 @@ export class Widget {
   private welcome = h('div', { class: 'bubble' })
   private list = h('ol', { class: 'list', ariaLive: 'polite' })
   private typingEl = h('div', { class: 'typing', hidden: true })
+  private queueEl = h('div', { class: 'queue', hidden: true })
   private form = h('form', { class: 'form', hidden: true, noValidate: true })
   private emojis = h('div', { class: 'emojis', hidden: true })
   private preview = h('div', { class: 'preview', hidden: true })
@@ -94,7 +95,7 @@ export class Widget {
     this.langBtn.onclick = () => this.setLang(this.lang === 'en' ? 'zh-CN' : 'en')
     const head = h('header', { class: 'head' }, h('div', { class: 't' }, this.titleEl, this.sub), this.langBtn)
     if (this.mode === 'launcher') head.append(this.closeBtn)
-    this.body.append(h('div', { class: 'msg' }, this.welcome), this.list, this.typingEl)
+    this.body.append(h('div', { class: 'msg' }, this.welcome), this.list, this.queueEl, this.typingEl)
     for (const e of EMOJI) this.emojis.append(h('button', { type: 'button', onclick: () => this.insert(e) }, e))
     this.emojiBtn.onclick = () => (this.emojis.hidden = !this.emojis.hidden)
     this.attachBtn.onclick = () => this.fileInput.click()
@@ -136,6 +137,11 @@ export class Widget {
       if (this.mode === 'page') document.title = s.inbox.display_name
       this.title0 = document.title
       this.render()
+    })
+    c.on('queue', (n) => {
+      this.queueEl.hidden = n <= 0
+      this.queueEl.textContent = n > 0 ? this.t.queue.replace(/\{n\}/g, String(n)) : ''
+      this.scrollDown()
     })
     c.on('typing', (on) => {
       this.typingEl.hidden = !on

@@ -177,6 +177,7 @@ pub async fn update(
         Some(pw) => Some(hash_password(pw).await?),
         None => None,
     };
+    let more_room = req.capacity.is_some() || req.active == Some(true);
     let patch = UserPatch {
         name: req.name,
         role: req.role,
@@ -184,11 +185,14 @@ pub async fn update(
         active: req.active,
         password_hash,
     };
-    Ok(ApiJson(
-        state
-            .store
-            .update_user(who.workspace_id(), &id, patch)
-            .await
-            .map_err(|e| ApiError::from_store(e, "user"))?,
-    ))
+    let user = state
+        .store
+        .update_user(who.workspace_id(), &id, patch)
+        .await
+        .map_err(|e| ApiError::from_store(e, "user"))?;
+    if more_room {
+        // Raised capacity may let waiting conversations through.
+        crate::routing::spawn_drain(&state, who.workspace_id());
+    }
+    Ok(ApiJson(user))
 }
