@@ -286,7 +286,7 @@ async fn route(
 const ANNOUNCED: i64 = 1000;
 
 /// Tells every waiting visitor of `group` their place in line.
-async fn announce_queue(
+pub async fn announce_queue(
     state: &SharedState,
     workspace_id: &str,
     group: &str,
@@ -316,7 +316,7 @@ pub fn spawn_drain(state: &SharedState, workspace_id: &str) {
     });
 }
 
-async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
+pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
     for group in state.store.queued_groups(workspace_id).await? {
         let mut moved = false;
         // Bounded: a line never loops forever on a decision that keeps failing.

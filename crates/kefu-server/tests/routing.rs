@@ -352,8 +352,135 @@ async fn queue_positions_live_and_drain(db: Db) {
     app.stop().await;
 }
 
+/// Transfer to an agent (capacity respected) or to a group, with a note
+/// only agents see, recorded in the history.
+async fn transfer_to_agent_and_group(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a@example.com", 5).await;
+    let (b, b_token) = agent(&app, &owner, "b@example.com", 1).await;
+    let (c, c_token) = agent(&app, &owner, "c@example.com", 5).await;
+    let (_wa, _) = app.ws(&a_token).await;
+    let (_wb, _) = app.ws(&b_token).await;
+    let (_wc, _) = app.ws(&c_token).await;
+    app.post(
+        &owner.token,
+        "/api/v1/groups",
+        json!({"name": "first", "members": [a.clone()]}),
+    )
+    .await;
+    app.post(
+        &owner.token,
+        "/api/v1/groups",
+        json!({"name": "vip", "members": [c.clone()]}),
+    )
+    .await;
+    put(
+        &app,
+        &owner.token,
+        "/api/v1/routing/rules",
+        json!({"source": "rule \"r\" when true then route_to(\"first\") end"}),
+    )
+    .await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let (mut vws, _) = app.ws(&vt).await;
+    let conv = vws.send_text(None, "m1", "help").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assignee_eventually(&app, &owner.token, &conv, Some(&a)).await;
+    let path = format!("/api/v1/conversations/{conv}/transfer");
+    let (s, e) = app.post(&a_token, &path, json!({})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")));
+    let (s, t) = app
+        .post(
+            &a_token,
+            &path,
+            json!({"to_agent_id": b, "note": "VIP, wants a refund"}),
+        )
+        .await;
+    assert_eq!(
+        (s, t["assignee_id"].as_str()),
+        (200, Some(b.as_str())),
+        "{t}"
+    );
+    // B is now full: another transfer to B is refused.
+    let conv2 = visitor_says(&app, &owner, "me too").await;
+    assignee_eventually(&app, &owner.token, &conv2, Some(&a)).await;
+    let (s, e) = app
+        .post(
+            &a_token,
+            &format!("/api/v1/conversations/{conv2}/transfer"),
+            json!({"to_agent_id": b}),
+        )
+        .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("at_capacity")));
+    // To a group: its member takes it at once.
+    let (s, t) = app
+        .post(
+            &b_token,
+            &path,
+            json!({"to_group": "vip", "note": "escalating"}),
+        )
+        .await;
+    assert_eq!(
+        (s, t["assignee_id"].as_str()),
+        (200, Some(c.as_str())),
+        "{t}"
+    );
+    let (s, _) = app.post(&b_token, &path, json!({"to_group": "nope"})).await;
+    assert_eq!(s, 422);
+    // History and notes: agents see both notes; the visitor sees neither.
+    let (_, events) = app
+        .get(
+            &owner.token,
+            &format!("/api/v1/conversations/{conv}/events"),
+        )
+        .await;
+    assert_eq!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "transferred")
+            .count(),
+        2,
+        "{events}"
+    );
+    let (_, msgs) = app
+        .get(
+            &c_token,
+            &format!("/api/v1/conversations/{conv}/messages?after_seq=0"),
+        )
+        .await;
+    assert!(
+        msgs.to_string().contains("VIP, wants a refund") && msgs.to_string().contains("escalating")
+    );
+    let (_, mine) = app
+        .get(
+            &vt,
+            &format!("/api/v1/conversations/{conv}/messages?after_seq=0"),
+        )
+        .await;
+    assert!(!mine.to_string().contains("refund"), "{mine}");
+    // Closed conversations are not transferred.
+    app.post(
+        &c_token,
+        &format!("/api/v1/conversations/{conv}/status"),
+        json!({"status": "resolved"}),
+    )
+    .await;
+    let (s, e) = app.post(&c_token, &path, json!({"to_agent_id": a})).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("conversation_closed"))
+    );
+    app.stop().await;
+}
+
 both_backends!(
     rules_route_and_reload_live,
     capacity_holds_under_concurrency,
-    queue_positions_live_and_drain
+    queue_positions_live_and_drain,
+    transfer_to_agent_and_group
 );

@@ -423,3 +423,108 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("queue_group")?)).collect()
     }
 }
+
+impl Store {
+    /// Hands an open or pending conversation to another agent, if that agent
+    /// is active and below capacity (one write, like [`Store::auto_assign`]).
+    /// `None`: the agent cannot take it now.
+    pub async fn transfer_to_agent(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        to_user: &str,
+        note: &str,
+        actor: Actor,
+    ) -> Result<Option<Conversation>> {
+        let (ws, cid, uid, note) = (
+            workspace_id.to_string(),
+            conversation_id.to_string(),
+            to_user.to_string(),
+            note.to_string(),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                let before = conversations::load(c, &ws, &cid).await?;
+                if !matches!(before.status, kefu_core::ConversationStatus::Open | kefu_core::ConversationStatus::Pending) {
+                    return Err(StoreError::Invalid("only open or pending conversations can be transferred".into()));
+                }
+                let exists = sqlx::query("SELECT 1 AS ok FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1")
+                    .bind(&uid)
+                    .bind(&ws)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                if exists.is_none() {
+                    return Err(StoreError::Invalid(format!("no active agent {uid} in this workspace")));
+                }
+                sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1").bind(&uid).execute(&mut *c).await?;
+                let at = now_ms();
+                let n = sqlx::query(
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4
+                     WHERE id = $1 AND workspace_id = $2
+                       AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending') AND x.id <> $1)
+                           < (SELECT capacity FROM users WHERE id = $3)",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(&uid)
+                .bind(at)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok(None);
+                }
+                events::record(c, &ws, &cid, "transferred", &actor, json!({"from": before.assignee_id, "to": uid, "note": note}), at).await?;
+                Ok(Some(conversations::load(c, &ws, &cid).await?))
+            })
+        })
+        .await
+    }
+
+    /// Takes an open or pending conversation from its agent and puts it in
+    /// `group`'s line (the caller then assigns it if someone can take it).
+    pub async fn transfer_to_group(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        group: &str,
+        note: &str,
+        actor: Actor,
+    ) -> Result<Conversation> {
+        let (ws, cid, g, note) = (
+            workspace_id.to_string(),
+            conversation_id.to_string(),
+            group.to_string(),
+            note.to_string(),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                let before = conversations::load(c, &ws, &cid).await?;
+                if !matches!(before.status, kefu_core::ConversationStatus::Open | kefu_core::ConversationStatus::Pending) {
+                    return Err(StoreError::Invalid("only open or pending conversations can be transferred".into()));
+                }
+                let found = sqlx::query("SELECT 1 AS ok FROM agent_groups WHERE workspace_id = $1 AND name = $2")
+                    .bind(&ws)
+                    .bind(&g)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                if found.is_none() {
+                    return Err(StoreError::Invalid(format!("there is no group {g:?}")));
+                }
+                let at = now_ms();
+                sqlx::query(
+                    "UPDATE conversations SET assignee_id = NULL, queue_group = $3, queued_at = $4, updated_at = $4 WHERE id = $1 AND workspace_id = $2",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(&g)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+                events::record(c, &ws, &cid, "transferred", &actor, json!({"from": before.assignee_id, "group": g, "note": note}), at).await?;
+                conversations::load(c, &ws, &cid).await
+            })
+        })
+        .await
+    }
+}

@@ -158,6 +158,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(routing::update_group, routing::delete_group))
         .routes(routes!(routing::get_rules, routing::put_rules))
         .routes(routes!(routing::simulate))
+        .routes(routes!(routing::transfer))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

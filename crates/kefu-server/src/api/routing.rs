@@ -276,3 +276,103 @@ pub async fn simulate(
         context: ctx,
     }))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferInput {
+    /// The agent to hand the conversation to…
+    pub to_agent_id: Option<String>,
+    /// …or the group whose line it joins (assigned at once if someone can take it).
+    pub to_group: Option<String>,
+    /// An internal note for the receiving side (never shown to the visitor).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Transfers a conversation to another agent or to a group, with an
+/// internal note. The receiving agent must be active and below capacity;
+/// the conversation open or pending. The note is a private message and the
+/// transfer an event in the conversation's history.
+#[utoipa::path(post, operation_id = "routing_transfer", path = "/api/v1/conversations/{id}/transfer", tag = "routing", security(("bearer" = [])), params(("id" = String, Path)), request_body = TransferInput,
+    responses((status = 200, description = "Transferred (assigned, or waiting in the group's line)", body = kefu_store::Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody),
+        (status = 409, description = "at_capacity: the agent cannot take it now; conversation_closed", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
+pub async fn transfer(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<TransferInput>,
+) -> ApiResult<ApiJson<kefu_store::Conversation>> {
+    who.require_staff()?;
+    let conv = crate::chat::visible_conversation(&state, &who, &id).await?;
+    if req.note.chars().count() > state.cfg.limits.max_message_chars {
+        return Err(ApiError::validation("the note is too long"));
+    }
+    let to_err = |e: StoreError| match e {
+        StoreError::Invalid(m) if m.starts_with("only open") => {
+            ApiError::new(StatusCode::CONFLICT, "conversation_closed", m)
+        }
+        StoreError::Invalid(m) => ApiError::validation(m),
+        other => ApiError::from_store(other, "conversation"),
+    };
+    let ws = conv.workspace_id.clone();
+    let (after, target) = match (&req.to_agent_id, &req.to_group) {
+        (Some(agent), None) => {
+            let after = state
+                .store
+                .transfer_to_agent(&ws, &conv.id, agent, &req.note, who.actor())
+                .await
+                .map_err(to_err)?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::CONFLICT,
+                        "at_capacity",
+                        "that agent cannot take another conversation now",
+                    )
+                })?;
+            let name = state
+                .store
+                .get_user(&ws, agent)
+                .await
+                .map(|u| u.name)
+                .unwrap_or_default();
+            (after, name)
+        }
+        (None, Some(group)) => {
+            state
+                .store
+                .transfer_to_group(&ws, &conv.id, group, &req.note, who.actor())
+                .await
+                .map_err(to_err)?;
+            crate::routing::drain(&state, &ws).await?;
+            crate::routing::announce_queue(&state, &ws, group).await?;
+            (
+                state.store.get_conversation(&ws, &conv.id).await?,
+                group.clone(),
+            )
+        }
+        _ => return Err(ApiError::validation("give either to_agent_id or to_group")),
+    };
+    state.hub.publish_many(
+        &crate::chat::topics(&after, false),
+        &crate::chat::conversation_frame(&after),
+    );
+    // The note travels with the conversation, for agents only.
+    let text = if req.note.trim().is_empty() {
+        format!("→ {target}")
+    } else {
+        format!("→ {target}: {}", req.note.trim())
+    };
+    let note = crate::chat::SendRequest {
+        client_msg_id: Some(kefu_store::new_id()),
+        conversation_id: Some(after.id.clone()),
+        kind: kefu_core::MessageKind::Note,
+        content: text,
+        attachment_id: None,
+    };
+    if let Err(e) = crate::chat::send(&state, &who, note).await {
+        tracing::warn!(error = %e.message, "the transfer note was not stored");
+    }
+    // The previous agent has room again.
+    crate::routing::spawn_drain(&state, &ws);
+    Ok(ApiJson(after))
+}

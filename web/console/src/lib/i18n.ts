@@ -138,6 +138,8 @@ const en = {
   wouldQueue: 'nobody can take it now (waits)',
   matched: 'matched',
   rulesDoc: 'The language is described in docs/rules.md.',
+  transfer: 'Transfer',
+  transferNote: 'Note for the next agent (optional)',
 }
 
 type Dict = typeof en
@@ -277,6 +279,8 @@ const zh: Dict = {
   wouldQueue: '当前无人可接（排队）',
   matched: '命中',
   rulesDoc: '规则语言见 docs/rules.md。',
+  transfer: '转接',
+  transferNote: '给接手客服的备注（可选）',
 }
 
 const KEY = 'kefu.console.lang'
