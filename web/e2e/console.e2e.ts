@@ -210,6 +210,26 @@ describe('console', () => {
       const list = await admin.call('GET', `/api/v1/conversations?assignee=${me}&limit=50`)
       return list.items.some((c: any) => c.last_message?.excerpt === 'refund for order 42')
     }, 'the conversation assigned by the rules')
+
+    // Grab mode (抢单): the group offers new conversations; the agent takes one from the list.
+    const billing = (await admin.call('GET', '/api/v1/groups')).find((g: any) => g.name === 'billing')
+    await admin.call('PUT', `/api/v1/groups/${billing.id}`, { name: 'billing', strategy: 'grab', members: billing.members })
+    await agentPage.goto(`${kefu.base}/console/#/inbox`)
+    await tid(agentPage, 'view-all').click()
+    const s2 = await fetch(`${kefu.base}/api/v1/widget/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inbox_key: inbox.public_key }),
+    }).then((r) => r.json())
+    await fetch(`${kefu.base}/api/v1/widget/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s2.visitor_token}` },
+      body: JSON.stringify({ client_msg_id: 'refund-2', content: 'refund, grab me' }),
+    })
+    await tid(agentPage, 'offer').first().waitFor()
+    await tid(agentPage, 'claim').first().click()
+    await tid(agentPage, 'message').filter({ hasText: 'refund, grab me' }).waitFor()
+    expect(await tid(agentPage, 'offer').count()).toBe(0)
   })
 
   it('lets an admin create an agent and an inbox, and the new agent log in', async () => {

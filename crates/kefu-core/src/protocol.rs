@@ -199,6 +199,15 @@ pub enum ServerFrame {
         status: ConversationStatus,
         assignee_id: Option<String>,
     },
+    /// Grab mode (抢单): a new conversation offered to the eligible members
+    /// of `group` (`agents`); the first to claim it
+    /// (`POST /api/v1/conversations/{id}/claim`) gets it, and everyone sees a
+    /// `conversation` frame with the winner.
+    Offer {
+        conversation_id: String,
+        group: String,
+        agents: Vec<String>,
+    },
     /// The visitor's place in line while nobody can take the conversation
     /// (1 = next); sent when it changes. An assignment ends it (a
     /// `conversation` frame with the assignee).

@@ -238,6 +238,25 @@ async fn route(
     };
     let ctx = context(state, conv, first_message).await?;
     let decision = rules.engine.decide(&ctx);
+    if let Some(Route::Group(g)) = &decision.route
+        && state
+            .store
+            .group_strategy(&conv.workspace_id, g)
+            .await?
+            .as_deref()
+            == Some("grab")
+    {
+        // Grab mode: it waits in the line and is offered to every eligible member.
+        let rank =
+            kefu_routing::queue::priority_rank(decision.priority.as_deref().unwrap_or("normal"));
+        state
+            .store
+            .enqueue(&conv.workspace_id, &conv.id, g, rank)
+            .await?;
+        offer(state, &conv.workspace_id, g, &conv.id).await?;
+        announce_queue(state, &conv.workspace_id, g).await?;
+        return Ok(Some(decision));
+    }
     let (user, group) = match &decision.route {
         Some(Route::Group(g)) => (
             candidate(state, &conv.workspace_id, g, None).await?,
@@ -316,8 +335,50 @@ pub fn spawn_drain(state: &SharedState, workspace_id: &str) {
     });
 }
 
+/// Offers a waiting conversation to the eligible (online, below capacity)
+/// members of a grab-mode group.
+async fn offer(
+    state: &SharedState,
+    workspace_id: &str,
+    group: &str,
+    conversation_id: &str,
+) -> Result<(), StoreError> {
+    let agents: Vec<String> = state
+        .store
+        .group_members(workspace_id, group)
+        .await?
+        .into_iter()
+        .filter(|m| m.status == "online" && m.active < m.capacity)
+        .map(|m| m.user_id)
+        .collect();
+    if !agents.is_empty() {
+        state.hub.publish_many(
+            &[crate::hub::workspace_topic(workspace_id)],
+            &kefu_core::protocol::ServerFrame::Offer {
+                conversation_id: conversation_id.to_string(),
+                group: group.to_string(),
+                agents,
+            },
+        );
+    }
+    Ok(())
+}
+
 pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
     for group in state.store.queued_groups(workspace_id).await? {
+        if state
+            .store
+            .group_strategy(workspace_id, &group)
+            .await?
+            .as_deref()
+            == Some("grab")
+        {
+            // Nobody is assigned in grab mode: whoever has room now gets the offers again.
+            for q in state.store.queue(workspace_id, &group, ANNOUNCED).await? {
+                offer(state, workspace_id, &group, &q.conversation_id).await?;
+            }
+            continue;
+        }
         let mut moved = false;
         // Bounded: a line never loops forever on a decision that keeps failing.
         for _ in 0..ANNOUNCED {

@@ -478,9 +478,88 @@ async fn transfer_to_agent_and_group(db: Db) {
     app.stop().await;
 }
 
+/// Grab mode (抢单): a new conversation is offered to every eligible member;
+/// of several concurrent claims exactly one wins, and the others see it go.
+async fn grab_mode_one_winner(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let mut agents = Vec::new();
+    for i in 0..4 {
+        let (id, token) = agent(&app, &owner, &format!("g{i}@example.com"), 3).await;
+        let (ws, _) = app.ws(&token).await;
+        agents.push((id, token, ws));
+    }
+    let ids: Vec<String> = agents.iter().map(|a| a.0.clone()).collect();
+    let (s, _) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "grabbers", "strategy": "grab", "members": ids}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    put(
+        &app,
+        &owner.token,
+        "/api/v1/routing/rules",
+        json!({"source": "rule \"r\" when true then route_to(\"grabbers\") end"}),
+    )
+    .await;
+    let conv = visitor_says(&app, &owner, "who wants me?").await;
+    // Everyone eligible gets the offer; nobody is assigned yet.
+    for (_, _, ws) in agents.iter_mut() {
+        let offer = loop {
+            let f = ws.expect("offer").await;
+            if f["conversation_id"] == conv.as_str() {
+                break f;
+            }
+        };
+        assert_eq!(offer["group"], "grabbers");
+        assert_eq!(offer["agents"].as_array().unwrap().len(), 4);
+    }
+    assignee_eventually(&app, &owner.token, &conv, None).await;
+    // Four claims at once: one 200, three 409.
+    let path = format!("/api/v1/conversations/{conv}/claim");
+    let results = futures::future::join_all(
+        agents
+            .iter()
+            .map(|(_, token, _)| app.post(token, &path, json!({}))),
+    )
+    .await;
+    let winners: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|(s, _)| *s == 409)
+            .all(|(_, e)| e["error"]["code"] == "already_taken")
+    );
+    let winner = winners[0]["assignee_id"].as_str().unwrap().to_string();
+    assignee_eventually(&app, &owner.token, &conv, Some(&winner)).await;
+    // The others see it taken.
+    for (id, _, ws) in agents.iter_mut().filter(|a| a.0 != winner) {
+        let f = loop {
+            let f = ws.expect("conversation").await;
+            if f["conversation_id"] == conv.as_str() && !f["assignee_id"].is_null() {
+                break f;
+            }
+        };
+        assert_eq!(f["assignee_id"], winner.as_str(), "seen by {id}");
+    }
+    // Visitors cannot claim; non-members cannot either.
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    assert_eq!(app.post(&vt, &path, json!({})).await.0, 403);
+    app.stop().await;
+}
+
 both_backends!(
     rules_route_and_reload_live,
     capacity_holds_under_concurrency,
     queue_positions_live_and_drain,
-    transfer_to_agent_and_group
+    transfer_to_agent_and_group,
+    grab_mode_one_winner
 );

@@ -528,3 +528,71 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// Grab mode: `user_id` claims a conversation waiting in `group`'s line.
+    /// Exactly one claim wins (one conditional write): the conversation must
+    /// still be unassigned and waiting there, the claimer a member below
+    /// capacity. `None`: someone else was first (or the claimer is full).
+    /// Returns the conversation and the group it waited in.
+    pub async fn claim(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        user_id: &str,
+        actor: Actor,
+    ) -> Result<Option<(Conversation, String)>> {
+        let (ws, cid, uid) = (
+            workspace_id.to_string(),
+            conversation_id.to_string(),
+            user_id.to_string(),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1 AND workspace_id = $2")
+                    .bind(&uid)
+                    .bind(&ws)
+                    .execute(&mut *c)
+                    .await?;
+                let at = now_ms();
+                let n = sqlx::query(
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
+                       AND queue_group IN (SELECT g.name FROM agent_groups g JOIN group_members m ON m.group_id = g.id
+                                           WHERE g.workspace_id = $2 AND m.user_id = $3)
+                       AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending'))
+                           < (SELECT capacity FROM users WHERE id = $3 AND active = 1)",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(&uid)
+                .bind(at)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok(None);
+                }
+                events::record(c, &ws, &cid, "assigned", &actor, json!({"from": null, "to": uid, "by": "claim"}), at).await?;
+                let group: Option<String> = sqlx::query("SELECT queue_group FROM conversations WHERE id = $1")
+                    .bind(&cid)
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get("queue_group")?;
+                Ok(Some((conversations::load(c, &ws, &cid).await?, group.unwrap_or_default())))
+            })
+        })
+        .await
+    }
+
+    /// The strategy of group `name`, if it exists.
+    pub async fn group_strategy(&self, workspace_id: &str, name: &str) -> Result<Option<String>> {
+        let r =
+            sqlx::query("SELECT strategy FROM agent_groups WHERE workspace_id = $1 AND name = $2")
+                .bind(workspace_id)
+                .bind(name)
+                .fetch_optional(self.reader())
+                .await?;
+        r.map(|r| Ok(r.try_get("strategy")?)).transpose()
+    }
+}

@@ -159,6 +159,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(routing::get_rules, routing::put_rules))
         .routes(routes!(routing::simulate))
         .routes(routes!(routing::transfer))
+        .routes(routes!(routing::claim))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -376,3 +376,38 @@ pub async fn transfer(
     crate::routing::spawn_drain(&state, &ws);
     Ok(ApiJson(after))
 }
+
+/// Grab mode (抢单): claims a conversation offered to the caller's group.
+/// Exactly one claim wins; the others get 409 `already_taken` and see the
+/// winner in a `conversation` frame.
+#[utoipa::path(post, operation_id = "routing_claim", path = "/api/v1/conversations/{id}/claim", tag = "routing", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "Claimed: assigned to the caller", body = kefu_store::Conversation), (status = 403, description = "Only agents claim", body = ErrorBody),
+        (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, description = "already_taken (or the caller is not a member, or full)", body = ErrorBody)))]
+pub async fn claim(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<kefu_store::Conversation>> {
+    let crate::auth::Principal::Agent { user_id, .. } = &who else {
+        return Err(ApiError::forbidden("only agents claim conversations"));
+    };
+    let conv = crate::chat::visible_conversation(&state, &who, &id).await?;
+    let (after, group) = state
+        .store
+        .claim(&conv.workspace_id, &conv.id, user_id, who.actor())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "already_taken",
+                "someone else took it first (or you are not in its group, or you are full)",
+            )
+        })?;
+    state.hub.publish_many(
+        &crate::chat::topics(&after, false),
+        &crate::chat::conversation_frame(&after),
+    );
+    // The others in that line move up.
+    crate::routing::announce_queue(&state, &after.workspace_id, &group).await?;
+    Ok(ApiJson(after))
+}

@@ -139,6 +139,7 @@ const en = {
   matched: 'matched',
   rulesDoc: 'The language is described in docs/rules.md.',
   transfer: 'Transfer',
+  claim: 'Take it',
   transferNote: 'Note for the next agent (optional)',
 }
 
@@ -280,6 +281,7 @@ const zh: Dict = {
   matched: '命中',
   rulesDoc: '规则语言见 docs/rules.md。',
   transfer: '转接',
+  claim: '抢单',
   transferNote: '给接手客服的备注（可选）',
 }
 

@@ -24,6 +24,8 @@ export const state = reactive({
   view: 'all' as View,
   status: 'open' as string,
   listCursor: null as string | null,
+  /** Grab mode: conversations offered to this agent, by id → group. */
+  offers: {} as Record<string, string>,
   listLoading: false,
 })
 
@@ -201,7 +203,21 @@ function onFrame(f: ServerFrame) {
       if (session.user && f.user_id === session.user.id) session.user.status = f.status
       break
     }
+    case 'offer':
+      if (f.agents.includes(me())) {
+        state.offers[f.conversation_id] = f.group
+        void fetchConversation(f.conversation_id).then(() =>
+          notify('conversation', state.conversations[f.conversation_id], {
+            conversation_id: f.conversation_id,
+            kind: 'text',
+            content: f.group,
+          } as Message),
+        )
+      }
+      break
     case 'conversation': {
+      // Taken (by anyone): no longer on offer.
+      if (f.assignee_id) delete state.offers[f.conversation_id]
       const c = state.conversations[f.conversation_id]
       if (c) {
         c.status = f.status
@@ -254,6 +270,18 @@ export function setPresence(status: AgentStatus) {
 
 export async function setStatus(id: string, status: ConversationStatus) {
   upsert(await api<Conversation>('POST', `/api/v1/conversations/${id}/status`, { status }))
+}
+
+/** Grab mode: the first claim wins; false when someone else was first. */
+export async function claim(id: string): Promise<boolean> {
+  try {
+    upsert(await api<Conversation>('POST', `/api/v1/conversations/${id}/claim`))
+    delete state.offers[id]
+    return true
+  } catch {
+    delete state.offers[id]
+    return false
+  }
 }
 
 export async function assign(id: string, assignee_id: string | null) {

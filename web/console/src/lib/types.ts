@@ -142,5 +142,7 @@ export type ServerFrame =
   | { type: 'presence'; user_id: string; status: AgentStatus }
   | { type: 'conversation'; conversation_id: string; status: ConversationStatus; assignee_id: string | null }
   | { type: 'pong'; id: string | null }
+  | { type: 'offer'; conversation_id: string; group: string; agents: string[] }
+  | { type: 'queue'; conversation_id: string; position: number }
   | { type: 'error'; code: string; message: string; client_msg_id?: string }
   | { type: 'reconnect'; reason: string; after_ms: number }
