@@ -51,6 +51,7 @@ pub struct Config {
     pub limits: Limits,
     pub auth: AuthConfig,
     pub store: StoreConfig,
+    pub routing: RoutingConfig,
     pub secrets: Secrets,
 }
 
@@ -167,6 +168,30 @@ impl Default for StoreConfig {
     }
 }
 
+/// Routing rules from a file (GitOps): watched, and every valid change is
+/// saved as the workspace's next rule set version and applies at once; an
+/// invalid one is logged with line:column and the running set stays.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Empty: rules are edited in the console / API only.
+    pub rules_file: String,
+    /// The workspace (by name) the file's rules are for.
+    pub rules_workspace: String,
+    /// How often the file is checked for changes, in milliseconds.
+    pub rules_poll_ms: u64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            rules_file: String::new(),
+            rules_workspace: "Default".into(),
+            rules_poll_ms: 2000,
+        }
+    }
+}
+
 /// Secrets; generated into `<data_dir>/secrets.toml` on first start when not given.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -187,6 +212,7 @@ impl Default for Config {
             limits: Limits::default(),
             auth: AuthConfig::default(),
             store: StoreConfig::default(),
+            routing: RoutingConfig::default(),
             secrets: Secrets::default(),
         }
     }

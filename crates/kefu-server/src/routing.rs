@@ -409,3 +409,87 @@ pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreE
     }
     Ok(())
 }
+
+/// Watches `[routing] rules_file`: every change that compiles becomes the
+/// configured workspace's next rule set version and applies at once; one
+/// that does not is logged with line:column and the running set stays.
+/// Polling (not inotify) also sees files replaced by editors, git checkouts
+/// and config-map updates.
+pub fn spawn_rules_file_watcher(state: &SharedState) -> Option<tokio::task::JoinHandle<()>> {
+    let cfg = state.cfg.routing.clone();
+    if cfg.rules_file.is_empty() {
+        return None;
+    }
+    let state = state.clone();
+    Some(tokio::spawn(async move {
+        let path = std::path::PathBuf::from(&cfg.rules_file);
+        let every = Duration::from_millis(cfg.rules_poll_ms.max(100));
+        let mut last_seen: Option<String> = None;
+        loop {
+            match tokio::fs::read_to_string(&path).await {
+                Ok(source) if last_seen.as_deref() != Some(source.as_str()) => {
+                    match load_rules_file(&state, &cfg.rules_workspace, &source, &cfg.rules_file)
+                        .await
+                    {
+                        Ok(Some(v)) => {
+                            tracing::info!(file = %cfg.rules_file, version = v, "routing rules loaded from the file")
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(file = %cfg.rules_file, error = %e, "routing rules file not applied; the running rules stay")
+                        }
+                    }
+                    last_seen = Some(source);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if last_seen.is_some() {
+                        tracing::warn!(file = %cfg.rules_file, error = %e, "cannot read the routing rules file");
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = state.shutdown.cancelled() => return,
+            }
+        }
+    }))
+}
+
+/// Applies the file's rules if they differ from the ones in force; the new version, if any.
+async fn load_rules_file(
+    state: &SharedState,
+    workspace: &str,
+    source: &str,
+    file: &str,
+) -> Result<Option<i64>, String> {
+    let ws = state
+        .store
+        .find_workspace_by_name(workspace)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no workspace named {workspace:?}"))?;
+    let current = state
+        .store
+        .current_rule_set(&ws.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if current.as_ref().is_some_and(|c| c.source == source) {
+        return Ok(None);
+    }
+    let known = known(state, &ws.id).await.map_err(|e| e.to_string())?;
+    let engine = kefu_routing::compile(source, &known).map_err(|e| e.to_string())?;
+    let saved = state
+        .store
+        .save_rule_set(&ws.id, source, &format!("file:{file}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    state.routing.put(
+        &ws.id,
+        Arc::new(Compiled {
+            version: saved.version,
+            engine,
+        }),
+    );
+    Ok(Some(saved.version))
+}

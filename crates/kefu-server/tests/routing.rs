@@ -556,10 +556,85 @@ async fn grab_mode_one_winner(db: Db) {
     app.stop().await;
 }
 
+/// GitOps: rules from a watched file apply without a restart; an invalid
+/// file is ignored and the running rules stay.
+async fn rules_file_is_watched(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("routing.rules");
+    let path = file.to_string_lossy().to_string();
+    let app = spawn_with(db, |c| {
+        c.limits.widget_sessions_per_minute = 1000;
+        c.routing.rules_file = path.clone();
+        c.routing.rules_workspace = "GitOps".into();
+        c.routing.rules_poll_ms = 100;
+    })
+    .await;
+    let owner = app.tenant(Role::Owner).await;
+    let r = app
+        .http
+        .patch(app.url("/api/v1/workspace"))
+        .bearer_auth(&owner.token)
+        .json(&json!({"name": "GitOps"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (a, a_token) = agent(&app, &owner, "a@example.com", 5).await;
+    let (b, b_token) = agent(&app, &owner, "b@example.com", 5).await;
+    let (_wa, _) = app.ws(&a_token).await;
+    let (_wb, _) = app.ws(&b_token).await;
+    app.post(
+        &owner.token,
+        "/api/v1/groups",
+        json!({"name": "support", "members": [a.clone()]}),
+    )
+    .await;
+    let version = |want: i64| {
+        let (app, token) = (&app, owner.token.clone());
+        async move {
+            for _ in 0..60 {
+                if app.get(&token, "/api/v1/routing/rules").await.1["version"] == want {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("rules version {want} never came");
+        }
+    };
+    std::fs::write(
+        &file,
+        "rule \"from git\" when true then route_to(\"support\") end\n",
+    )
+    .unwrap();
+    version(1).await;
+    let c1 = visitor_says(&app, &owner, "hi").await;
+    assignee_eventually(&app, &owner.token, &c1, Some(&a)).await;
+    // A broken edit is ignored; the rules in force keep routing.
+    std::fs::write(&file, "rule \"broken\" when then end\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        app.get(&owner.token, "/api/v1/routing/rules").await.1["version"],
+        1
+    );
+    let c2 = visitor_says(&app, &owner, "hi again").await;
+    assignee_eventually(&app, &owner.token, &c2, Some(&a)).await;
+    // The next good edit applies to the next conversation.
+    std::fs::write(
+        &file,
+        "rule \"to b\" when true then route_to_agent(\"b@example.com\") end\n",
+    )
+    .unwrap();
+    version(2).await;
+    let c3 = visitor_says(&app, &owner, "and again").await;
+    assignee_eventually(&app, &owner.token, &c3, Some(&b)).await;
+    app.stop().await;
+}
+
 both_backends!(
     rules_route_and_reload_live,
     capacity_holds_under_concurrency,
     queue_positions_live_and_drain,
     transfer_to_agent_and_group,
-    grab_mode_one_winner
+    grab_mode_one_winner,
+    rules_file_is_watched
 );
