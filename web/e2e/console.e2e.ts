@@ -227,9 +227,15 @@ describe('console', () => {
       body: JSON.stringify({ client_msg_id: 'refund-2', content: 'refund, grab me' }),
     })
     await tid(agentPage, 'offer').first().waitFor()
+    // The live queue view shows it waiting in the group's line.
+    await agentPage.goto(`${kefu.base}/console/#/admin/groups`)
+    await until(async () => (await tid(agentPage, 'waiting-billing').textContent())?.trim().startsWith('1'), 'one waiting')
+    await agentPage.goto(`${kefu.base}/console/#/inbox`)
     await tid(agentPage, 'claim').first().click()
     await tid(agentPage, 'message').filter({ hasText: 'refund, grab me' }).waitFor()
     expect(await tid(agentPage, 'offer').count()).toBe(0)
+    await agentPage.goto(`${kefu.base}/console/#/admin/groups`)
+    await until(async () => (await tid(agentPage, 'waiting-billing').textContent())?.trim().startsWith('0'), 'nobody waiting')
   })
 
   it('lets an admin create an agent and an inbox, and the new agent log in', async () => {

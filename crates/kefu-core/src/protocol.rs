@@ -208,6 +208,13 @@ pub enum ServerFrame {
         group: String,
         agents: Vec<String>,
     },
+    /// For agents: a group's line changed (live queue view).
+    GroupQueue {
+        group: String,
+        waiting: i64,
+        /// The first waiting conversations, in order (at most 50).
+        conversation_ids: Vec<String>,
+    },
     /// The visitor's place in line while nobody can take the conversation
     /// (1 = next); sent when it changes. An assignment ends it (a
     /// `conversation` frame with the assignee).

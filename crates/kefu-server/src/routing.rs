@@ -310,7 +310,21 @@ pub async fn announce_queue(
     workspace_id: &str,
     group: &str,
 ) -> Result<(), StoreError> {
-    for q in state.store.queue(workspace_id, group, ANNOUNCED).await? {
+    let line = state.store.queue(workspace_id, group, ANNOUNCED).await?;
+    // Agents: the live queue view.
+    state.hub.publish_many(
+        &[crate::hub::workspace_topic(workspace_id)],
+        &kefu_core::protocol::ServerFrame::GroupQueue {
+            group: group.to_string(),
+            waiting: line.len() as i64,
+            conversation_ids: line
+                .iter()
+                .take(50)
+                .map(|q| q.conversation_id.clone())
+                .collect(),
+        },
+    );
+    for q in line {
         state.hub.publish_many(
             &[crate::hub::contact_topic(&q.contact_id)],
             &kefu_core::protocol::ServerFrame::Queue {
@@ -365,21 +379,27 @@ async fn offer(
 }
 
 pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
-    for group in state.store.queued_groups(workspace_id).await? {
-        if state
-            .store
-            .group_strategy(workspace_id, &group)
-            .await?
-            .as_deref()
-            == Some("grab")
-        {
+    let waiting: std::collections::HashSet<String> = state
+        .store
+        .queued_groups(workspace_id)
+        .await?
+        .into_iter()
+        .collect();
+    for g in state.store.list_groups(workspace_id).await? {
+        let group = g.name;
+        if !waiting.contains(&group) {
+            // Nothing waits (perhaps the last one was just taken by hand): say so.
+            announce_queue(state, workspace_id, &group).await?;
+            continue;
+        }
+        if g.strategy == "grab" {
             // Nobody is assigned in grab mode: whoever has room now gets the offers again.
             for q in state.store.queue(workspace_id, &group, ANNOUNCED).await? {
                 offer(state, workspace_id, &group, &q.conversation_id).await?;
             }
+            announce_queue(state, workspace_id, &group).await?;
             continue;
         }
-        let mut moved = false;
         // Bounded: a line never loops forever on a decision that keeps failing.
         for _ in 0..ANNOUNCED {
             let Some(head) = state.store.queue(workspace_id, &group, 1).await?.pop() else {
@@ -397,15 +417,12 @@ pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreE
                     state
                         .hub
                         .publish_many(&topics(&after, false), &conversation_frame(&after));
-                    moved = true;
                 }
                 // Someone else took it, or the agent filled up meanwhile: look again.
                 None => continue,
             }
         }
-        if moved {
-            announce_queue(state, workspace_id, &group).await?;
-        }
+        announce_queue(state, workspace_id, &group).await?;
     }
     Ok(())
 }

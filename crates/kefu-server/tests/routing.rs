@@ -273,7 +273,7 @@ async fn queue_positions_live_and_drain(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
     let (a, a_token) = agent(&app, &owner, "a@example.com", 1).await;
-    let (_wa, _) = app.ws(&a_token).await;
+    let (mut wa, _) = app.ws(&a_token).await;
     app.post(
         &owner.token,
         "/api/v1/groups",
@@ -312,6 +312,14 @@ async fn queue_positions_live_and_drain(db: Db) {
             }
         };
         assert_eq!(q["conversation_id"], conv.as_str());
+    }
+    // Agents see the line live too.
+    loop {
+        let f = wa.expect("group_queue").await;
+        if f["group"] == "support" && f["waiting"] == 2 {
+            assert_eq!(f["conversation_ids"], json!([visitors[1].1, visitors[2].1]));
+            break;
+        }
     }
     // The agent resolves the first: the second is assigned, the third moves up.
     let c0 = visitors[0].1.clone();

@@ -160,6 +160,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(routing::simulate))
         .routes(routes!(routing::transfer))
         .routes(routes!(routing::claim))
+        .routes(routes!(routing::queues))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

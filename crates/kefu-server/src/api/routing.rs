@@ -411,3 +411,37 @@ pub async fn claim(
     crate::routing::announce_queue(&state, &after.workspace_id, &group).await?;
     Ok(ApiJson(after))
 }
+
+/// One group's line, for the live queue view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupQueueOut {
+    pub group: String,
+    pub waiting: i64,
+    /// The waiting conversations in order (at most 50).
+    pub conversation_ids: Vec<String>,
+}
+
+/// Every group's line now; `group_queue` frames keep it live afterwards.
+#[utoipa::path(get, operation_id = "routing_queues", path = "/api/v1/routing/queues", tag = "routing", security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Vec<GroupQueueOut>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+pub async fn queues(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+) -> ApiResult<ApiJson<Vec<GroupQueueOut>>> {
+    who.require_staff()?;
+    let ws = who.workspace_id();
+    let mut out = Vec::new();
+    for g in state.store.list_groups(ws).await? {
+        let line = state.store.queue(ws, &g.name, 1000).await?;
+        out.push(GroupQueueOut {
+            waiting: line.len() as i64,
+            conversation_ids: line
+                .into_iter()
+                .take(50)
+                .map(|q| q.conversation_id)
+                .collect(),
+            group: g.name,
+        });
+    }
+    Ok(ApiJson(out))
+}

@@ -140,6 +140,7 @@ const en = {
   rulesDoc: 'The language is described in docs/rules.md.',
   transfer: 'Transfer',
   claim: 'Take it',
+  waiting: 'Waiting (live)',
   transferNote: 'Note for the next agent (optional)',
 }
 
@@ -282,6 +283,7 @@ const zh: Dict = {
   rulesDoc: '规则语言见 docs/rules.md。',
   transfer: '转接',
   claim: '抢单',
+  waiting: '排队中（实时）',
   transferNote: '给接手客服的备注（可选）',
 }
 

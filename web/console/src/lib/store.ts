@@ -26,6 +26,8 @@ export const state = reactive({
   listCursor: null as string | null,
   /** Grab mode: conversations offered to this agent, by id → group. */
   offers: {} as Record<string, string>,
+  /** Live queue view: waiting conversations per group. */
+  queues: {} as Record<string, { waiting: number; conversation_ids: string[] }>,
   listLoading: false,
 })
 
@@ -67,6 +69,12 @@ export async function loadList(more = false) {
 export async function loadAgents() {
   const page = await api<Page<User>>('GET', '/api/v1/users?limit=200')
   for (const u of page.items) state.agents[u.id] = u
+}
+
+export async function loadQueues() {
+  for (const q of await api<{ group: string; waiting: number; conversation_ids: string[] }[]>('GET', '/api/v1/routing/queues')) {
+    state.queues[q.group] = { waiting: q.waiting, conversation_ids: q.conversation_ids }
+  }
 }
 
 export async function loadCanned() {
@@ -203,6 +211,9 @@ function onFrame(f: ServerFrame) {
       if (session.user && f.user_id === session.user.id) session.user.status = f.status
       break
     }
+    case 'group_queue':
+      state.queues[f.group] = { waiting: f.waiting, conversation_ids: f.conversation_ids }
+      break
     case 'offer':
       if (f.agents.includes(me())) {
         state.offers[f.conversation_id] = f.group

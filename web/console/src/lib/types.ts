@@ -144,5 +144,6 @@ export type ServerFrame =
   | { type: 'pong'; id: string | null }
   | { type: 'offer'; conversation_id: string; group: string; agents: string[] }
   | { type: 'queue'; conversation_id: string; position: number }
+  | { type: 'group_queue'; group: string; waiting: number; conversation_ids: string[] }
   | { type: 'error'; code: string; message: string; client_msg_id?: string }
   | { type: 'reconnect'; reason: string; after_ms: number }
