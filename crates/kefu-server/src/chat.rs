@@ -150,7 +150,7 @@ fn send_error(e: StoreError) -> ApiError {
 }
 
 /// Tells everyone concerned about a stored message (nothing for a resend).
-fn publish(state: &SharedState, appended: &Appended) {
+pub(crate) fn publish(state: &SharedState, appended: &Appended) {
     if appended.duplicate {
         return;
     }

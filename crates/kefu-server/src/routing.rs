@@ -121,7 +121,7 @@ pub async fn context(
         .get(&state.store, &conv.workspace_id, &conv.inbox_id)
         .await?;
     let now = kefu_store::now_ms();
-    let time = kefu_routing::clock::local_time(now, &ws.timezone, &[]).unwrap_or_default();
+    let time = kefu_routing::clock::local_time(now, &ws.timezone, &ws.holidays).unwrap_or_default();
     let mut groups = HashMap::new();
     for g in state.store.list_groups(&conv.workspace_id).await? {
         let members = state
@@ -238,6 +238,9 @@ async fn route(
     };
     let ctx = context(state, conv, first_message).await?;
     let decision = rules.engine.decide(&ctx);
+    for (i, text) in decision.replies.iter().enumerate() {
+        auto_reply(state, conv, i, text).await?;
+    }
     if let Some(Route::Group(g)) = &decision.route
         && state
             .store
@@ -509,4 +512,32 @@ async fn load_rules_file(
         }),
     );
     Ok(Some(saved.version))
+}
+
+/// A rule's `auto_reply`: a message from the system, which the visitor sees.
+async fn auto_reply(
+    state: &SharedState,
+    conv: &Conversation,
+    i: usize,
+    text: &str,
+) -> Result<(), StoreError> {
+    let appended = state
+        .store
+        .append_message(kefu_store::NewMessage {
+            workspace_id: conv.workspace_id.clone(),
+            target: kefu_store::ConversationTarget::Existing(conv.id.clone()),
+            sender: kefu_core::Sender {
+                kind: SenderKind::System,
+                id: "routing".into(),
+            },
+            // Idempotent: a retried decision does not say it twice.
+            client_msg_id: Some(format!("auto-reply-{}-{i}", conv.id)),
+            kind: kefu_core::MessageKind::Text,
+            content: text.to_string(),
+            attachment: None,
+            require_contact: None,
+        })
+        .await?;
+    crate::chat::publish(state, &appended);
+    Ok(())
 }

@@ -164,6 +164,44 @@ async fn canned_replies_and_workspace_settings(db: Db) {
         ),
         (Some("Asia/Shanghai"), Some("en"), Some("Acme 客服"))
     );
+    // Holidays feed routing's time.holiday (in the workspace's time zone).
+    let (s, e) = patch(
+        &app,
+        &admin.token,
+        "/api/v1/workspace",
+        json!({"holidays": ["2026-10-01", "tomorrow"]}),
+    )
+    .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")));
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date()
+        .to_string();
+    let (s, ws) = patch(
+        &app,
+        &admin.token,
+        "/api/v1/workspace",
+        json!({"holidays": [today, "2026-10-01", today]}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        ws["holidays"].as_array().unwrap().len(),
+        2,
+        "sorted and deduplicated: {ws}"
+    );
+    let (s, sim) = app
+        .post(
+            &admin.token,
+            "/api/v1/routing/simulate",
+            json!({"source": "rule \"h\" when time.holiday then offline() end", "context": {}}),
+        )
+        .await;
+    assert_eq!(
+        (s, sim["decision"]["offline"].as_bool()),
+        (200, Some(true)),
+        "{sim}"
+    );
     app.stop().await;
 }
 

@@ -137,7 +137,7 @@ async fn rules_route_and_reload_live(db: Db) {
     let v1 = r#"
 rule "refunds" priority 10
 when conversation.first_message contains "refund" || conversation.first_message contains "退款"
-then route_to("billing"), set_priority("high")
+then route_to("billing"), set_priority("high"), auto_reply("账单组会尽快回复 / billing will answer shortly")
 end
 rule "rest" when true then route_to("general") end
 "#;
@@ -151,6 +151,24 @@ rule "rest" when true then route_to("general") end
     assert_eq!((s, r["version"].as_i64()), (200, Some(1)), "{r}");
     let c1 = visitor_says(&app, &owner, "I want a REFUND").await;
     assignee_eventually(&app, &owner.token, &c1, Some(&a)).await;
+    // The rule's automatic reply reached the conversation, from the system.
+    let (_, msgs) = app
+        .get(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/messages?after_seq=0"),
+        )
+        .await;
+    let reply = msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["sender"]["kind"] == "system")
+        .cloned();
+    assert_eq!(
+        reply.map(|m| m["content"].clone()),
+        Some(json!("账单组会尽快回复 / billing will answer shortly")),
+        "{msgs}"
+    );
     // A is at capacity (1): the next billing conversation waits unassigned.
     let c2 = visitor_says(&app, &owner, "退款!").await;
     tokio::time::sleep(Duration::from_millis(300)).await;

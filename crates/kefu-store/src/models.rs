@@ -13,6 +13,8 @@ pub struct Workspace {
     pub timezone: String,
     /// Default language of the console and widget (`zh-CN` or `en`).
     pub language: String,
+    /// Public holidays (`YYYY-MM-DD`), for routing rules (`time.holiday`).
+    pub holidays: Vec<String>,
     pub created_at: i64,
 }
 

@@ -9,6 +9,8 @@ fn from_row(r: &AnyRow) -> Result<Workspace> {
         name: r.try_get("name")?,
         timezone: r.try_get("timezone")?,
         language: r.try_get("language")?,
+        holidays: serde_json::from_str(&r.try_get::<String, _>("holidays")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -20,6 +22,7 @@ impl Store {
             name: name.trim().to_string(),
             timezone: "UTC".into(),
             language: "zh-CN".into(),
+            holidays: Vec::new(),
             created_at: now_ms(),
         };
         if ws.name.is_empty() {
@@ -45,7 +48,7 @@ impl Store {
 
     pub async fn get_workspace(&self, id: &str) -> Result<Workspace> {
         let r = sqlx::query(
-            "SELECT id, name, timezone, language, created_at FROM workspaces WHERE id = $1",
+            "SELECT id, name, timezone, language, holidays, created_at FROM workspaces WHERE id = $1",
         )
         .bind(id)
         .fetch_one(self.reader())
@@ -55,7 +58,7 @@ impl Store {
 
     pub async fn find_workspace_by_name(&self, name: &str) -> Result<Option<Workspace>> {
         let r = sqlx::query(
-            "SELECT id, name, timezone, language, created_at FROM workspaces WHERE name = $1",
+            "SELECT id, name, timezone, language, holidays, created_at FROM workspaces WHERE name = $1",
         )
         .bind(name.trim())
         .fetch_optional(self.reader())
@@ -71,6 +74,7 @@ impl Store {
         name: Option<&str>,
         timezone: Option<&str>,
         language: Option<&str>,
+        holidays: Option<Vec<String>>,
     ) -> Result<Workspace> {
         let name = name.map(|n| n.trim().to_string());
         if name.as_deref().is_some_and(str::is_empty) {
@@ -86,13 +90,15 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 let r = sqlx::query(
-                    "UPDATE workspaces SET name = COALESCE($2, name), timezone = COALESCE($3, timezone), language = COALESCE($4, language)
-                     WHERE id = $1 RETURNING id, name, timezone, language, created_at",
+                    "UPDATE workspaces SET name = COALESCE($2, name), timezone = COALESCE($3, timezone), language = COALESCE($4, language),
+                     holidays = COALESCE($5, holidays)
+                     WHERE id = $1 RETURNING id, name, timezone, language, holidays, created_at",
                 )
                 .bind(&id)
                 .bind(name.as_deref())
                 .bind(tz.as_deref())
                 .bind(lang.as_deref())
+                .bind(holidays.map(|h| serde_json::json!(h).to_string()))
                 .fetch_optional(&mut *c)
                 .await?;
                 r.as_ref().map(from_row).transpose()?.ok_or(StoreError::NotFound)

@@ -242,9 +242,9 @@ pub async fn simulate(
     let mut ctx: Context = serde_json::from_value(req.context)
         .map_err(|e| ApiError::validation(format!("context: {e}")))?;
     if !given.contains_key("time") {
-        let tz = state.store.get_workspace(&ws).await?.timezone;
-        ctx.time =
-            kefu_routing::clock::local_time(kefu_store::now_ms(), &tz, &[]).unwrap_or_default();
+        let w = state.store.get_workspace(&ws).await?;
+        ctx.time = kefu_routing::clock::local_time(kefu_store::now_ms(), &w.timezone, &w.holidays)
+            .unwrap_or_default();
     }
     if !given.contains_key("groups") {
         for g in state.store.list_groups(&ws).await? {

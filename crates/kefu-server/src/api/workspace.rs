@@ -21,7 +21,12 @@ pub struct WorkspacePatch {
     pub timezone: Option<String>,
     /// `zh-CN` or `en`.
     pub language: Option<String>,
+    /// Public holidays, `YYYY-MM-DD` (routing rules read `time.holiday`); replaces the list.
+    pub holidays: Option<Vec<String>>,
 }
+
+/// Most holidays a workspace keeps.
+const MAX_HOLIDAYS: usize = 366;
 
 #[utoipa::path(get, operation_id = "workspace_get", path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
     responses((status = 200, description = "Success", body = Workspace), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
@@ -61,6 +66,21 @@ pub async fn update(
     {
         return Err(ApiError::validation("name must be 1 to 100 characters"));
     }
+    if let Some(h) = &req.holidays {
+        if h.len() > MAX_HOLIDAYS {
+            return Err(ApiError::validation(format!(
+                "at most {MAX_HOLIDAYS} holidays"
+            )));
+        }
+        if let Some(bad) = h
+            .iter()
+            .find(|d| d.len() != 10 || d.parse::<jiff::civil::Date>().is_err())
+        {
+            return Err(ApiError::validation(format!(
+                "{bad:?} is not a date like 2026-10-01"
+            )));
+        }
+    }
     let ws = state
         .store
         .update_workspace(
@@ -68,6 +88,11 @@ pub async fn update(
             req.name.as_deref(),
             req.timezone.as_deref(),
             req.language.as_deref(),
+            req.holidays.map(|mut h| {
+                h.sort();
+                h.dedup();
+                h
+            }),
         )
         .await
         .map_err(|e| match e {

@@ -141,6 +141,7 @@ const en = {
   transfer: 'Transfer',
   claim: 'Take it',
   waiting: 'Waiting (live)',
+  holidays: 'Holidays (YYYY-MM-DD, one per line; rules read time.holiday)',
   transferNote: 'Note for the next agent (optional)',
 }
 
@@ -284,6 +285,7 @@ const zh: Dict = {
   transfer: '转接',
   claim: '抢单',
   waiting: '排队中（实时）',
+  holidays: '节假日（YYYY-MM-DD，每行一个；规则中用 time.holiday）',
   transferNote: '给接手客服的备注（可选）',
 }
 

@@ -124,6 +124,7 @@ export interface Workspace {
   name: string
   timezone: string
   language: string
+  holidays: string[]
   created_at: number
 }
 
