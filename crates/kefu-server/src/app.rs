@@ -137,6 +137,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
         })
     };
     let watcher = crate::routing::spawn_rules_file_watcher(&state);
+    let timeouts = crate::routing::spawn_queue_timeouts(&state);
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = state.shutdown.clone();
     let result = axum::serve(listener, app)
@@ -146,6 +147,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     if let Some(w) = watcher {
         w.abort();
     }
+    timeouts.abort();
     // Connections were told to reconnect elsewhere; give them a moment to go.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while state.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {

@@ -180,6 +180,9 @@ pub struct RoutingConfig {
     pub rules_workspace: String,
     /// How often the file is checked for changes, in milliseconds.
     pub rules_poll_ms: u64,
+    /// How often waiting conversations are checked against their group's
+    /// queue timeout, in milliseconds.
+    pub queue_check_ms: u64,
 }
 
 impl Default for RoutingConfig {
@@ -188,6 +191,7 @@ impl Default for RoutingConfig {
             rules_file: String::new(),
             rules_workspace: "Default".into(),
             rules_poll_ms: 2000,
+            queue_check_ms: 5000,
         }
     }
 }

@@ -541,3 +541,56 @@ async fn auto_reply(
     crate::chat::publish(state, &appended);
     Ok(())
 }
+
+/// Moves conversations that waited longer than their group allows: to the
+/// group's timeout group, or out of the line for offline follow-up (the
+/// visitor is told). Runs until shutdown.
+pub fn spawn_queue_timeouts(state: &SharedState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let every = Duration::from_millis(state.cfg.routing.queue_check_ms.max(100));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = state.shutdown.cancelled() => return,
+            }
+            if let Err(e) = expire(&state).await {
+                tracing::warn!(error = %e, "checking queue timeouts failed");
+            }
+        }
+    })
+}
+
+async fn expire(state: &SharedState) -> Result<(), StoreError> {
+    for o in state.store.overdue(kefu_store::now_ms(), 100).await? {
+        match &o.to_group {
+            Some(to) => {
+                state
+                    .store
+                    .transfer_to_group(
+                        &o.workspace_id,
+                        &o.conversation_id,
+                        to,
+                        "queue timeout",
+                        router(),
+                    )
+                    .await?;
+                drain(state, &o.workspace_id).await?;
+            }
+            None => {
+                state
+                    .store
+                    .leave_queue(&o.workspace_id, &o.conversation_id, router())
+                    .await?;
+                let conv = state
+                    .store
+                    .get_conversation(&o.workspace_id, &o.conversation_id)
+                    .await?;
+                let text = "All our agents are busy; we will reply here as soon as we can. 客服繁忙，我们会尽快在这里回复您。";
+                auto_reply(state, &conv, 99, text).await?;
+                announce_queue(state, &o.workspace_id, &o.group).await?;
+            }
+        }
+    }
+    Ok(())
+}

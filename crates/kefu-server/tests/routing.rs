@@ -656,11 +656,95 @@ async fn rules_file_is_watched(db: Db) {
     app.stop().await;
 }
 
+/// A conversation that waits longer than its group allows moves to the
+/// fallback group, or, without one, leaves the line and the visitor is told.
+async fn queue_timeout_fallbacks(db: Db) {
+    let app = spawn_with(db, |c| {
+        c.limits.widget_sessions_per_minute = 1000;
+        c.routing.queue_check_ms = 100;
+    })
+    .await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a@example.com", 0).await; // never free
+    let (b, b_token) = agent(&app, &owner, "b@example.com", 5).await;
+    let (_wa, _) = app.ws(&a_token).await;
+    let (_wb, _) = app.ws(&b_token).await;
+    let (s, _) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "backup", "members": [b.clone()]}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, e) = app.post(&owner.token, "/api/v1/groups", json!({"name": "busy", "members": [a.clone()], "queue_timeout_secs": 1, "timeout_to_group": "nope"})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")));
+    let (s, g) = app.post(&owner.token, "/api/v1/groups", json!({"name": "busy", "members": [a.clone()], "queue_timeout_secs": 1, "timeout_to_group": "backup"})).await;
+    assert_eq!((s, g["queue_timeout_secs"].as_i64()), (201, Some(1)), "{g}");
+    let (s, _) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "alone", "members": [a.clone()], "queue_timeout_secs": 1}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let rules = r#"rule "alone" priority 1 when conversation.first_message contains "alone" then route_to("alone") end
+                   rule "busy" when true then route_to("busy") end"#;
+    assert_eq!(
+        put(
+            &app,
+            &owner.token,
+            "/api/v1/routing/rules",
+            json!({"source": rules})
+        )
+        .await
+        .0,
+        200
+    );
+    // Waits in "busy" (A has no room), then falls back to "backup" → B.
+    let c1 = visitor_says(&app, &owner, "help").await;
+    assignee_eventually(&app, &owner.token, &c1, None).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assignee_eventually(&app, &owner.token, &c1, Some(&b)).await;
+    let (_, events) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c1}/events"))
+        .await;
+    assert!(events.to_string().contains("queue timeout"), "{events}");
+    // No fallback group: it leaves the line and the visitor is told.
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let (mut vws, _) = app.ws(&vt).await;
+    let c2 = vws.send_text(None, "m1", "alone here").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let told = loop {
+        let f = vws.expect("message").await;
+        if f["message"]["sender"]["kind"] == "system" {
+            break f;
+        }
+    };
+    assert!(
+        told["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("busy")
+    );
+    let (_, q) = app.get(&owner.token, "/api/v1/routing/queues").await;
+    assert!(
+        q.as_array().unwrap().iter().all(|g| g["waiting"] == 0),
+        "{q}"
+    );
+    assignee_eventually(&app, &owner.token, &c2, None).await;
+    app.stop().await;
+}
+
 both_backends!(
     rules_route_and_reload_live,
     capacity_holds_under_concurrency,
     queue_positions_live_and_drain,
     transfer_to_agent_and_group,
     grab_mode_one_winner,
-    rules_file_is_watched
+    rules_file_is_watched,
+    queue_timeout_fallbacks
 );

@@ -19,6 +19,11 @@ pub struct Group {
     pub strategy: String,
     /// User ids of the members.
     pub members: Vec<String>,
+    /// Seconds a conversation may wait in this group's line; 0 = no limit.
+    pub queue_timeout_secs: i64,
+    /// Where a conversation goes when it waited too long; `None`: it leaves
+    /// the line for offline follow-up (the visitor is told).
+    pub timeout_to_group: Option<String>,
     pub created_at: i64,
 }
 
@@ -53,6 +58,8 @@ fn group_row(r: &AnyRow) -> Result<Group> {
         name: r.try_get("name")?,
         strategy: r.try_get("strategy")?,
         members: Vec::new(),
+        queue_timeout_secs: r.try_get("queue_timeout_secs")?,
+        timeout_to_group: r.try_get("timeout_to_group")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -75,7 +82,7 @@ fn check_group(name: &str, strategy: &str) -> Result<()> {
 
 impl Store {
     pub async fn list_groups(&self, workspace_id: &str) -> Result<Vec<Group>> {
-        let rows = sqlx::query("SELECT id, workspace_id, name, strategy, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
+        let rows = sqlx::query("SELECT id, workspace_id, name, strategy, queue_timeout_secs, timeout_to_group, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
             .bind(workspace_id)
             .fetch_all(self.reader())
             .await?;
@@ -111,6 +118,8 @@ impl Store {
             name: name.trim().to_string(),
             strategy: strategy.to_string(),
             members,
+            queue_timeout_secs: 0,
+            timeout_to_group: None,
             created_at: now_ms(),
         };
         let (row, update) = (g.clone(), id.is_some());
@@ -594,5 +603,111 @@ impl Store {
                 .fetch_optional(self.reader())
                 .await?;
         r.map(|r| Ok(r.try_get("strategy")?)).transpose()
+    }
+}
+
+/// A conversation that waited longer than its group allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overdue {
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub group: String,
+    pub to_group: Option<String>,
+}
+
+impl Store {
+    /// Sets a group's queue timeout and where overdue conversations go.
+    pub async fn set_group_timeout(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        secs: i64,
+        to_group: Option<&str>,
+    ) -> Result<()> {
+        if !(0..=7 * 86_400).contains(&secs) {
+            return Err(StoreError::Invalid(
+                "queue_timeout_secs must be 0 to 604800".into(),
+            ));
+        }
+        let (ws, id, to) = (
+            workspace_id.to_string(),
+            id.to_string(),
+            to_group.map(str::to_string),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                if let Some(t) = &to {
+                    let found = sqlx::query("SELECT 1 AS ok FROM agent_groups WHERE workspace_id = $1 AND name = $2")
+                        .bind(&ws)
+                        .bind(t)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                    if found.is_none() {
+                        return Err(StoreError::Invalid(format!("there is no group {t:?}")));
+                    }
+                }
+                sqlx::query("UPDATE agent_groups SET queue_timeout_secs = $3, timeout_to_group = $4 WHERE id = $1 AND workspace_id = $2")
+                    .bind(&id)
+                    .bind(&ws)
+                    .bind(secs)
+                    .bind(to.as_deref())
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Waiting conversations past their group's timeout, in every workspace (at most `limit`).
+    pub async fn overdue(&self, now_ms: i64, limit: i64) -> Result<Vec<Overdue>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.workspace_id, c.queue_group, g.timeout_to_group
+             FROM conversations c JOIN agent_groups g ON g.workspace_id = c.workspace_id AND g.name = c.queue_group
+             WHERE c.assignee_id IS NULL AND c.status IN ('open', 'pending') AND c.queued_at IS NOT NULL
+               AND g.queue_timeout_secs > 0 AND c.queued_at + g.queue_timeout_secs * 1000 <= $1
+             LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Overdue {
+                    workspace_id: r.try_get("workspace_id")?,
+                    conversation_id: r.try_get("id")?,
+                    group: r.try_get("queue_group")?,
+                    to_group: r.try_get("timeout_to_group")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes a waiting conversation out of every line (offline follow-up).
+    pub async fn leave_queue(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        actor: Actor,
+    ) -> Result<()> {
+        let (ws, cid) = (workspace_id.to_string(), conversation_id.to_string());
+        self.write(move |c| {
+            Box::pin(async move {
+                let at = now_ms();
+                let n = sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3 WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL")
+                    .bind(&cid)
+                    .bind(&ws)
+                    .bind(at)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                if n > 0 {
+                    events::record(c, &ws, &cid, "queue_timeout", &actor, json!({"to": "offline"}), at).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 }

@@ -25,6 +25,12 @@ pub struct GroupInput {
     /// User ids of the members.
     #[serde(default)]
     pub members: Vec<String>,
+    /// Seconds a conversation may wait in this group's line (0 or absent: no limit).
+    #[serde(default)]
+    pub queue_timeout_secs: i64,
+    /// Where overdue conversations go; absent: they leave the line for
+    /// offline follow-up and the visitor is told.
+    pub timeout_to_group: Option<String>,
 }
 
 fn least_loaded() -> String {
@@ -58,12 +64,64 @@ pub async fn create_group(
     ApiJson(g): ApiJson<GroupInput>,
 ) -> ApiResult<(StatusCode, ApiJson<Group>)> {
     who.require_admin()?;
+    let (secs, to) = (g.queue_timeout_secs, g.timeout_to_group.clone());
+    check_timeout(&state, who.workspace_id(), &g.name, secs, to.as_deref()).await?;
     let group = state
         .store
         .save_group(who.workspace_id(), None, &g.name, &g.strategy, g.members)
         .await
         .map_err(group_error)?;
-    Ok((StatusCode::CREATED, ApiJson(group)))
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(with_timeout(&state, group, secs, to).await?),
+    ))
+}
+
+/// Refuses a bad timeout before anything is saved.
+async fn check_timeout(
+    state: &SharedState,
+    ws: &str,
+    name: &str,
+    secs: i64,
+    to: Option<&str>,
+) -> ApiResult<()> {
+    if !(0..=7 * 86_400).contains(&secs) {
+        return Err(ApiError::validation(
+            "queue_timeout_secs must be 0 to 604800",
+        ));
+    }
+    if let Some(t) = to {
+        if t == name.trim() {
+            return Err(ApiError::validation("a group cannot time out into itself"));
+        }
+        if !state
+            .store
+            .list_groups(ws)
+            .await?
+            .iter()
+            .any(|g| g.name == t)
+        {
+            return Err(ApiError::validation(format!("there is no group {t:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// Saves the queue timeout part of a group (after the group itself).
+async fn with_timeout(
+    state: &SharedState,
+    mut group: Group,
+    secs: i64,
+    to: Option<String>,
+) -> ApiResult<Group> {
+    state
+        .store
+        .set_group_timeout(&group.workspace_id, &group.id, secs, to.as_deref())
+        .await
+        .map_err(group_error)?;
+    group.queue_timeout_secs = secs;
+    group.timeout_to_group = to;
+    Ok(group)
 }
 
 #[utoipa::path(put, operation_id = "routing_update_group", path = "/api/v1/groups/{id}", tag = "routing", security(("bearer" = [])), params(("id" = String, Path)), request_body = GroupInput,
@@ -76,6 +134,8 @@ pub async fn update_group(
     ApiJson(g): ApiJson<GroupInput>,
 ) -> ApiResult<ApiJson<Group>> {
     who.require_admin()?;
+    let (secs, to) = (g.queue_timeout_secs, g.timeout_to_group.clone());
+    check_timeout(&state, who.workspace_id(), &g.name, secs, to.as_deref()).await?;
     let group = state
         .store
         .save_group(
@@ -87,7 +147,7 @@ pub async fn update_group(
         )
         .await
         .map_err(group_error)?;
-    Ok(ApiJson(group))
+    Ok(ApiJson(with_timeout(&state, group, secs, to).await?))
 }
 
 #[utoipa::path(delete, operation_id = "routing_delete_group", path = "/api/v1/groups/{id}", tag = "routing", security(("bearer" = [])), params(("id" = String, Path)),

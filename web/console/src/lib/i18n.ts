@@ -141,6 +141,9 @@ const en = {
   transfer: 'Transfer',
   claim: 'Take it',
   waiting: 'Waiting (live)',
+  timeout: 'Queue timeout',
+  queueTimeout: 'seconds (0 = none)',
+  thenOffline: 'then offline follow-up',
   holidays: 'Holidays (YYYY-MM-DD, one per line; rules read time.holiday)',
   transferNote: 'Note for the next agent (optional)',
 }
@@ -285,6 +288,9 @@ const zh: Dict = {
   transfer: '转接',
   claim: '抢单',
   waiting: '排队中（实时）',
+  timeout: '排队超时',
+  queueTimeout: '秒（0 = 不限）',
+  thenOffline: '然后转为留言跟进',
   holidays: '节假日（YYYY-MM-DD，每行一个；规则中用 time.holiday）',
   transferNote: '给接手客服的备注（可选）',
 }
