@@ -161,7 +161,7 @@ pub async fn context(
                 .map(str::to_string),
             external_id: contact.external_id.clone(),
             identified: contact.external_id.is_some(),
-            returning: false,
+            returning: !earlier(state, conv).await?.is_empty(),
             tags,
             attributes: attrs,
         },
@@ -262,7 +262,13 @@ async fn route(
     }
     let (user, group) = match &decision.route {
         Some(Route::Group(g)) => (
-            candidate(state, &conv.workspace_id, g, None).await?,
+            candidate(
+                state,
+                &conv.workspace_id,
+                g,
+                previous_agent(state, conv).await?.as_deref(),
+            )
+            .await?,
             g.clone(),
         ),
         Some(Route::Agent(who)) => {
@@ -593,4 +599,34 @@ async fn expire(state: &SharedState) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// The contact's earlier conversations, newest first (at most a few).
+async fn earlier(
+    state: &SharedState,
+    conv: &Conversation,
+) -> Result<Vec<Conversation>, StoreError> {
+    let filter = kefu_store::ConversationFilter {
+        contact_id: Some(conv.contact_id.clone()),
+        ..Default::default()
+    };
+    Ok(state
+        .store
+        .list_conversations(&conv.workspace_id, &filter, None, 6)
+        .await?
+        .into_iter()
+        .filter(|c| c.id != conv.id)
+        .collect())
+}
+
+/// Sticky routing: the agent of the visitor's most recent earlier
+/// conversation (preferred when they can take this one too).
+async fn previous_agent(
+    state: &SharedState,
+    conv: &Conversation,
+) -> Result<Option<String>, StoreError> {
+    Ok(earlier(state, conv)
+        .await?
+        .into_iter()
+        .find_map(|c| c.assignee_id))
 }

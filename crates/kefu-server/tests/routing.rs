@@ -739,6 +739,86 @@ async fn queue_timeout_fallbacks(db: Db) {
     app.stop().await;
 }
 
+/// A returning visitor goes back to their previous agent when that agent
+/// can take them, even when least-loaded would pick someone else.
+async fn returning_visitor_is_sticky(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a@example.com", 5).await;
+    let (b, b_token) = agent(&app, &owner, "b@example.com", 5).await;
+    let (_wa, _) = app.ws(&a_token).await;
+    let (_wb, _) = app.ws(&b_token).await;
+    app.post(
+        &owner.token,
+        "/api/v1/groups",
+        json!({"name": "team", "members": [a.clone(), b.clone()]}),
+    )
+    .await;
+    put(
+        &app,
+        &owner.token,
+        "/api/v1/routing/rules",
+        json!({"source": "rule \"r\" when true then route_to(\"team\") end"}),
+    )
+    .await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let send = |cmid: &'static str| {
+        let (app, vt) = (&app, vt.clone());
+        async move {
+            let (s, r) = app
+                .post(
+                    &vt,
+                    "/api/v1/widget/messages",
+                    json!({"client_msg_id": cmid, "content": "hi"}),
+                )
+                .await;
+            assert_eq!(s, 201, "{r}");
+            r["message"]["conversation_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let c1 = send("first").await;
+    let first = loop {
+        let (_, c) = app
+            .get(&owner.token, &format!("/api/v1/conversations/{c1}"))
+            .await;
+        if let Some(x) = c["assignee_id"].as_str() {
+            break x.to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let other = if first == a { b.clone() } else { a.clone() };
+    // Load the first agent more than the other, then close the visitor's conversation.
+    for i in 0..2 {
+        let c = visitor_says(&app, &owner, &format!("load {i}")).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        app.post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c}/assign"),
+            json!({"assignee_id": first}),
+        )
+        .await;
+    }
+    let (s, _) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/status"),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    // The visitor comes back: a new conversation, to the same agent.
+    let c2 = send("again").await;
+    assert_ne!(c1, c2);
+    assignee_eventually(&app, &owner.token, &c2, Some(&first)).await;
+    // A newcomer goes to the less loaded one.
+    let c3 = visitor_says(&app, &owner, "new here").await;
+    assignee_eventually(&app, &owner.token, &c3, Some(&other)).await;
+    app.stop().await;
+}
+
 both_backends!(
     rules_route_and_reload_live,
     capacity_holds_under_concurrency,
@@ -746,5 +826,6 @@ both_backends!(
     transfer_to_agent_and_group,
     grab_mode_one_winner,
     rules_file_is_watched,
-    queue_timeout_fallbacks
+    queue_timeout_fallbacks,
+    returning_visitor_is_sticky
 );
