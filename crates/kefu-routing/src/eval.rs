@@ -417,7 +417,12 @@ impl Engine {
             }),
             Node::Cmp(l, op, r) => Val::Bool(compare(&self.eval(l, ctx), *op, &self.eval(r, ctx))),
             Node::Between(a, b) => {
-                let now = ctx.time.hour * 60 + ctx.time.minute;
+                // Saturating: a simulated context may carry any numbers.
+                let now = ctx
+                    .time
+                    .hour
+                    .saturating_mul(60)
+                    .saturating_add(ctx.time.minute);
                 Val::Bool(if a <= b {
                     *a <= now && now < *b
                 } else {

@@ -7,7 +7,7 @@ use crate::lexer::{Tok, lex};
 
 /// Deepest nesting of parentheses / `!` accepted: a hostile rule set must
 /// not overflow the stack.
-const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 128;
 
 /// Words of the language that cannot be variable names.
 const RESERVED: &[&str] = &[
@@ -192,21 +192,43 @@ impl Parser {
         r
     }
 
+    /// Every `&&` / `||` link makes the (left-nested) tree one level deeper,
+    /// so it counts against the same depth budget as parentheses: the tree
+    /// that evaluation, checking and dropping walk recursively stays shallow.
+    fn deeper(&mut self, pos: Pos) -> Result<(), RuleError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(RuleError::new(
+                pos,
+                format!(
+                    "expressions nest deeper than {MAX_DEPTH} levels (count each && and || too); use `in [...]` or `matches` for long lists"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Expr, RuleError> {
+        let start = self.depth;
         let mut e = self.and()?;
         while self.peek() == &Tok::Or || self.is_keyword("or") {
-            self.next();
+            let pos = self.next().1;
+            self.deeper(pos)?;
             e = Expr::Or(Box::new(e), Box::new(self.and()?));
         }
+        self.depth = start;
         Ok(e)
     }
 
     fn and(&mut self) -> Result<Expr, RuleError> {
+        let start = self.depth;
         let mut e = self.not()?;
         while self.peek() == &Tok::And || self.is_keyword("and") {
-            self.next();
+            let pos = self.next().1;
+            self.deeper(pos)?;
             e = Expr::And(Box::new(e), Box::new(self.not()?));
         }
+        self.depth = start;
         Ok(e)
     }
 

@@ -244,6 +244,25 @@ fn hostile_input_is_an_error_not_a_crash() {
         "!".repeat(10_000)
     );
     assert!(compile(&nots, &Known::default()).is_err());
+    // Long && / || chains nest as deep as they are long: bounded too.
+    for op in ["||", "&&", " or "] {
+        let chain = format!(
+            "rule \"a\" when true{} then tag(\"x\") end",
+            format!("{op}true").repeat(25_000)
+        );
+        assert!(
+            compile(&chain, &Known::default())
+                .unwrap_err()
+                .message
+                .contains("nest deeper"),
+            "{op}"
+        );
+    }
+    let fine = format!(
+        "rule \"a\" when true{} then tag(\"x\") end",
+        " || true".repeat(100)
+    );
+    assert!(compile(&fine, &Known::default()).is_ok());
     let lists = format!(
         "rule \"a\" when 1 in {}1{} then tag(\"x\") end",
         "[".repeat(10_000),

@@ -453,7 +453,7 @@ pub fn spawn_rules_file_watcher(state: &SharedState) -> Option<tokio::task::Join
         let mut last_seen: Option<String> = None;
         loop {
             match tokio::fs::read_to_string(&path).await {
-                Ok(source) if last_seen.as_deref() != Some(source.as_str()) => {
+                Ok(mut source) if last_seen.as_deref() != Some(source.as_str()) => {
                     match load_rules_file(&state, &cfg.rules_workspace, &source, &cfg.rules_file)
                         .await
                     {
@@ -461,11 +461,18 @@ pub fn spawn_rules_file_watcher(state: &SharedState) -> Option<tokio::task::Join
                             tracing::info!(file = %cfg.rules_file, version = v, "routing rules loaded from the file")
                         }
                         Ok(None) => {}
-                        Err(e) => {
+                        Err(FileError::Invalid(e)) => {
                             tracing::error!(file = %cfg.rules_file, error = %e, "routing rules file not applied; the running rules stay")
                         }
+                        Err(FileError::Store(e)) => {
+                            // Transient (database): the same content is tried again next time.
+                            tracing::warn!(file = %cfg.rules_file, error = %e, "routing rules file not applied yet");
+                            source.clear();
+                        }
                     }
-                    last_seen = Some(source);
+                    if !source.is_empty() {
+                        last_seen = Some(source);
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -482,34 +489,43 @@ pub fn spawn_rules_file_watcher(state: &SharedState) -> Option<tokio::task::Join
     }))
 }
 
+/// Why a rules file was not applied.
+enum FileError {
+    /// The file's content is wrong (no such workspace, does not compile).
+    Invalid(String),
+    /// The database failed; worth trying again.
+    Store(StoreError),
+}
+
 /// Applies the file's rules if they differ from the ones in force; the new version, if any.
 async fn load_rules_file(
     state: &SharedState,
     workspace: &str,
     source: &str,
     file: &str,
-) -> Result<Option<i64>, String> {
+) -> Result<Option<i64>, FileError> {
     let ws = state
         .store
         .find_workspace_by_name(workspace)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no workspace named {workspace:?}"))?;
+        .map_err(FileError::Store)?
+        .ok_or_else(|| FileError::Invalid(format!("no workspace named {workspace:?}")))?;
     let current = state
         .store
         .current_rule_set(&ws.id)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FileError::Store)?;
     if current.as_ref().is_some_and(|c| c.source == source) {
         return Ok(None);
     }
-    let known = known(state, &ws.id).await.map_err(|e| e.to_string())?;
-    let engine = kefu_routing::compile(source, &known).map_err(|e| e.to_string())?;
+    let known = known(state, &ws.id).await.map_err(FileError::Store)?;
+    let engine =
+        kefu_routing::compile(source, &known).map_err(|e| FileError::Invalid(e.to_string()))?;
     let saved = state
         .store
         .save_rule_set(&ws.id, source, &format!("file:{file}"))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FileError::Store)?;
     state.routing.put(
         &ws.id,
         Arc::new(Compiled {
@@ -569,33 +585,50 @@ pub fn spawn_queue_timeouts(state: &SharedState) -> tokio::task::JoinHandle<()> 
 
 async fn expire(state: &SharedState) -> Result<(), StoreError> {
     for o in state.store.overdue(kefu_store::now_ms(), 100).await? {
-        match &o.to_group {
-            Some(to) => {
-                state
-                    .store
-                    .transfer_to_group(
-                        &o.workspace_id,
-                        &o.conversation_id,
-                        to,
-                        "queue timeout",
-                        router(),
-                    )
-                    .await?;
+        // One bad row must not stop the timeouts of everyone else.
+        if let Err(e) = expire_one(state, &o).await {
+            tracing::warn!(conversation_id = %o.conversation_id, error = %e, "queue timeout not applied");
+        }
+    }
+    Ok(())
+}
+
+async fn expire_one(
+    state: &SharedState,
+    o: &kefu_store::routing::Overdue,
+) -> Result<(), StoreError> {
+    match &o.to_group {
+        // Only if it still waits there: a drain or claim may have just assigned it.
+        Some(to) => {
+            if state
+                .store
+                .requeue_overdue(&o.workspace_id, &o.conversation_id, &o.group, to, router())
+                .await?
+            {
                 drain(state, &o.workspace_id).await?;
-            }
-            None => {
+            } else {
+                // The fallback group is gone (or it was taken): out of the old line either way.
                 state
                     .store
-                    .leave_queue(&o.workspace_id, &o.conversation_id, router())
+                    .leave_queue(&o.workspace_id, &o.conversation_id, &o.group, router())
                     .await?;
+                announce_queue(state, &o.workspace_id, &o.group).await?;
+            }
+        }
+        None => {
+            if state
+                .store
+                .leave_queue(&o.workspace_id, &o.conversation_id, &o.group, router())
+                .await?
+            {
                 let conv = state
                     .store
                     .get_conversation(&o.workspace_id, &o.conversation_id)
                     .await?;
                 let text = "All our agents are busy; we will reply here as soon as we can. 客服繁忙，我们会尽快在这里回复您。";
                 auto_reply(state, &conv, 99, text).await?;
-                announce_queue(state, &o.workspace_id, &o.group).await?;
             }
+            announce_queue(state, &o.workspace_id, &o.group).await?;
         }
     }
     Ok(())

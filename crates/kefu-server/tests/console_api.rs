@@ -268,6 +268,7 @@ async fn conversation_list_previews(db: Db) {
         "visitors never see notes: {mine}"
     );
     assert!(!mine.to_string().contains("VIP"));
+    assert_eq!(mine["unread"], 2, "nor count them: {mine}");
     app.stop().await;
 }
 

@@ -339,6 +339,22 @@ async fn queue_positions_live_and_drain(db: Db) {
             break;
         }
     }
+    // Renaming the group keeps its line.
+    let (_, groups) = app.get(&owner.token, "/api/v1/groups").await;
+    let gid = groups[0]["id"].as_str().unwrap().to_string();
+    let (s, _) = put(
+        &app,
+        &owner.token,
+        &format!("/api/v1/groups/{gid}"),
+        json!({"name": "helpdesk", "members": [a.clone()]}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, q) = app.get(&owner.token, "/api/v1/routing/queues").await;
+    assert_eq!(
+        q,
+        json!([{"group": "helpdesk", "waiting": 2, "conversation_ids": [visitors[1].1, visitors[2].1]}])
+    );
     // The agent resolves the first: the second is assigned, the third moves up.
     let c0 = visitors[0].1.clone();
     let (s, _) = app

@@ -213,7 +213,8 @@ impl Store {
                     return Ok(conv);
                 }
                 let at = now_ms();
-                sqlx::query("UPDATE conversations SET assignee_id = $2, updated_at = $3 WHERE id = $1")
+                // An assignment ends any wait in a routing line.
+                sqlx::query("UPDATE conversations SET assignee_id = $2, updated_at = $3, queued_at = CASE WHEN CAST($2 AS TEXT) IS NULL THEN queued_at ELSE NULL END WHERE id = $1")
                     .bind(&conv.id)
                     .bind(assignee_id.as_deref())
                     .bind(at)

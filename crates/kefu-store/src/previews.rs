@@ -11,12 +11,14 @@ const EXCERPT_CHARS: usize = 140;
 
 impl Store {
     /// Previews of the conversations `ids` of the workspace, as seen by
-    /// `reader_id` (its read positions give `unread`). Unknown ids are left out.
+    /// `reader_id` (its read positions give `unread`). Unknown ids are left
+    /// out. Without `include_notes` (visitors), notes are not counted.
     pub async fn conversation_previews(
         &self,
         workspace_id: &str,
         reader_id: &str,
         ids: &[String],
+        include_notes: bool,
     ) -> Result<HashMap<String, ConversationPreview>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
@@ -26,9 +28,15 @@ impl Store {
             .map(|i| format!("${}", i + 3))
             .collect::<Vec<_>>()
             .join(", ");
+        // Agents: everything after the read position; visitors: no notes.
+        let unread = if include_notes {
+            "c.last_seq - COALESCE(r.seq, 0)"
+        } else {
+            "(SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id AND u.seq > COALESCE(r.seq, 0) AND u.kind <> 'note')"
+        };
         let sql = format!(
-            "SELECT c.id, c.last_seq, ct.name, ct.email, m.kind, m.sender_kind, m.content, m.created_at,
-                    COALESCE(r.seq, 0) AS read_seq
+            "SELECT c.id, ct.name, ct.email, m.kind, m.sender_kind, m.content, m.created_at,
+                    {unread} AS unread
              FROM conversations c
              JOIN contacts ct ON ct.id = c.contact_id
              LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
@@ -58,15 +66,14 @@ impl Store {
                 }
                 None => None,
             };
-            let last_seq: i64 = r.try_get("last_seq")?;
-            let read_seq: i64 = r.try_get("read_seq")?;
+            let unread: i64 = r.try_get("unread")?;
             out.insert(
                 r.try_get("id")?,
                 ConversationPreview {
                     contact_name: r.try_get("name")?,
                     contact_email: r.try_get("email")?,
                     last_message,
-                    unread: (last_seq - read_seq).max(0),
+                    unread: unread.max(0),
                 },
             );
         }

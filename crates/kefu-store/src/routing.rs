@@ -136,6 +136,28 @@ impl Store {
                     }
                 }
                 if update {
+                    // Lines and fallbacks name the group: follow a rename.
+                    let old: Option<String> = sqlx::query("SELECT name FROM agent_groups WHERE id = $1 AND workspace_id = $2")
+                        .bind(&row.id)
+                        .bind(&row.workspace_id)
+                        .fetch_optional(&mut *c)
+                        .await?
+                        .map(|r| r.try_get("name"))
+                        .transpose()?;
+                    if let Some(old) = old.filter(|o| *o != row.name) {
+                        sqlx::query("UPDATE conversations SET queue_group = $3 WHERE workspace_id = $1 AND queue_group = $2")
+                            .bind(&row.workspace_id)
+                            .bind(&old)
+                            .bind(&row.name)
+                            .execute(&mut *c)
+                            .await?;
+                        sqlx::query("UPDATE agent_groups SET timeout_to_group = $3 WHERE workspace_id = $1 AND timeout_to_group = $2")
+                            .bind(&row.workspace_id)
+                            .bind(&old)
+                            .bind(&row.name)
+                            .execute(&mut *c)
+                            .await?;
+                    }
                     let n = sqlx::query("UPDATE agent_groups SET name = $3, strategy = $4 WHERE id = $1 AND workspace_id = $2")
                         .bind(&row.id)
                         .bind(&row.workspace_id)
@@ -195,6 +217,27 @@ impl Store {
                     .bind(&ws)
                     .execute(&mut *c)
                     .await?;
+                // Whoever waited in its line leaves it (unassigned, for agents to pick
+                // up by hand); fallbacks to it are dropped.
+                let name: Option<String> = sqlx::query("SELECT name FROM agent_groups WHERE id = $1 AND workspace_id = $2")
+                    .bind(&id)
+                    .bind(&ws)
+                    .fetch_optional(&mut *c)
+                    .await?
+                    .map(|r| r.try_get("name"))
+                    .transpose()?;
+                if let Some(name) = &name {
+                    sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL WHERE workspace_id = $1 AND queue_group = $2")
+                        .bind(&ws)
+                        .bind(name)
+                        .execute(&mut *c)
+                        .await?;
+                    sqlx::query("UPDATE agent_groups SET timeout_to_group = NULL WHERE workspace_id = $1 AND timeout_to_group = $2")
+                        .bind(&ws)
+                        .bind(name)
+                        .execute(&mut *c)
+                        .await?;
+                }
                 let n = sqlx::query("DELETE FROM agent_groups WHERE id = $1 AND workspace_id = $2")
                     .bind(&id)
                     .bind(&ws)
@@ -261,7 +304,7 @@ impl Store {
                     .await?;
                 let at = now_ms();
                 let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL
                      WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
                        AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending'))
                            < (SELECT capacity FROM users WHERE id = $3 AND active = 1)",
@@ -380,7 +423,8 @@ impl Store {
             Box::pin(async move {
                 sqlx::query(
                     "UPDATE conversations SET queue_group = $3, queue_priority = $4, queued_at = COALESCE(queued_at, $5)
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL",
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL
+                       AND EXISTS (SELECT 1 FROM agent_groups g WHERE g.workspace_id = $2 AND g.name = $3)",
                 )
                 .bind(&cid)
                 .bind(&ws)
@@ -400,7 +444,8 @@ impl Store {
     pub async fn queue(&self, workspace_id: &str, group: &str, limit: i64) -> Result<Vec<Queued>> {
         let rows = sqlx::query(
             "SELECT id, contact_id FROM conversations
-             WHERE workspace_id = $1 AND queue_group = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
+             WHERE workspace_id = $1 AND queue_group = $2 AND assignee_id IS NULL AND queued_at IS NOT NULL
+               AND status IN ('open', 'pending')
              ORDER BY queue_priority DESC, queued_at, id LIMIT $3",
         )
         .bind(workspace_id)
@@ -424,7 +469,8 @@ impl Store {
     pub async fn queued_groups(&self, workspace_id: &str) -> Result<Vec<String>> {
         let rows = sqlx::query(
             "SELECT DISTINCT queue_group FROM conversations
-             WHERE workspace_id = $1 AND queue_group IS NOT NULL AND assignee_id IS NULL AND status IN ('open', 'pending')",
+             WHERE workspace_id = $1 AND queue_group IS NOT NULL AND assignee_id IS NULL AND queued_at IS NOT NULL
+               AND status IN ('open', 'pending')",
         )
         .bind(workspace_id)
         .fetch_all(self.reader())
@@ -468,8 +514,8 @@ impl Store {
                 sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1").bind(&uid).execute(&mut *c).await?;
                 let at = now_ms();
                 let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4
-                     WHERE id = $1 AND workspace_id = $2
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL
+                     WHERE id = $1 AND workspace_id = $2 AND status IN ('open', 'pending')
                        AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending') AND x.id <> $1)
                            < (SELECT capacity FROM users WHERE id = $3)",
                 )
@@ -565,7 +611,7 @@ impl Store {
                     .await?;
                 let at = now_ms();
                 let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL
                      WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
                        AND queue_group IN (SELECT g.name FROM agent_groups g JOIN group_members m ON m.group_id = g.id
                                            WHERE g.workspace_id = $2 AND m.user_id = $3)
@@ -689,23 +735,73 @@ impl Store {
         &self,
         workspace_id: &str,
         conversation_id: &str,
+        group: &str,
         actor: Actor,
-    ) -> Result<()> {
-        let (ws, cid) = (workspace_id.to_string(), conversation_id.to_string());
+    ) -> Result<bool> {
+        let (ws, cid, g) = (
+            workspace_id.to_string(),
+            conversation_id.to_string(),
+            group.to_string(),
+        );
         self.write(move |c| {
             Box::pin(async move {
                 let at = now_ms();
-                let n = sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3 WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL")
+                let n = sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3 WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND queue_group = $4 AND queued_at IS NOT NULL")
                     .bind(&cid)
                     .bind(&ws)
                     .bind(at)
+                    .bind(&g)
                     .execute(&mut *c)
                     .await?
                     .rows_affected();
                 if n > 0 {
                     events::record(c, &ws, &cid, "queue_timeout", &actor, json!({"to": "offline"}), at).await?;
                 }
-                Ok(())
+                Ok(n > 0)
+            })
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// A queue timeout's move to the fallback group, only if the
+    /// conversation is still waiting in `from` (not taken meanwhile).
+    pub async fn requeue_overdue(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        from: &str,
+        to: &str,
+        actor: Actor,
+    ) -> Result<bool> {
+        let (ws, cid, from, to) = (
+            workspace_id.to_string(),
+            conversation_id.to_string(),
+            from.to_string(),
+            to.to_string(),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                let at = now_ms();
+                let n = sqlx::query(
+                    "UPDATE conversations SET queue_group = $4, queued_at = $5, updated_at = $5
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND queue_group = $3
+                       AND queued_at IS NOT NULL AND status IN ('open', 'pending')
+                       AND EXISTS (SELECT 1 FROM agent_groups g WHERE g.workspace_id = $2 AND g.name = $4)",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(&from)
+                .bind(&to)
+                .bind(at)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n > 0 {
+                    events::record(c, &ws, &cid, "transferred", &actor, json!({"from_group": from, "group": to, "note": "queue timeout"}), at).await?;
+                }
+                Ok(n > 0)
             })
         })
         .await

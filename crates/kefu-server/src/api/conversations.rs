@@ -45,7 +45,12 @@ async fn with_previews(
     let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
     let mut previews = state
         .store
-        .conversation_previews(who.workspace_id(), &who.sender().id, &ids)
+        .conversation_previews(
+            who.workspace_id(),
+            &who.sender().id,
+            &ids,
+            !who.is_visitor(),
+        )
         .await?;
     Ok(rows
         .into_iter()

@@ -24,7 +24,14 @@ use sqlx::{
     AnyConnection, AnyPool, Connection,
     any::{AnyConnectOptions, AnyPoolOptions},
 };
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// Called once the batch a job belonged to has committed (None) or failed (Some).
@@ -59,8 +66,9 @@ const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRA
 pub(crate) struct Sqlite {
     pub reader: AnyPool,
     writer: mpsc::Sender<Cmd>,
-    /// False for an in-memory database, which a second connection would not see.
-    native: bool,
+    /// False for an in-memory database, which a second connection would not
+    /// see, and after the native connection failed: appends then take sqlx.
+    native: Arc<AtomicBool>,
 }
 
 impl Sqlite {
@@ -85,9 +93,15 @@ impl Sqlite {
         let mut conn = AnyConnection::connect_with(&connect).await?;
         sqlx::raw_sql(PRAGMAS).execute(&mut conn).await?;
         let native = open_native(&url)?;
-        let has_native = native.is_some();
+        let has_native = Arc::new(AtomicBool::new(native.is_some()));
         let (tx, rx) = mpsc::channel(opts.max_batch.max(1) * 4);
-        tokio::spawn(run_writer(conn, native, rx, opts.max_batch.max(1)));
+        tokio::spawn(run_writer(
+            conn,
+            native,
+            has_native.clone(),
+            rx,
+            opts.max_batch.max(1),
+        ));
         Ok(Sqlite {
             reader,
             writer: tx,
@@ -104,7 +118,7 @@ impl Sqlite {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
     {
-        if !self.native {
+        if !self.native.load(Ordering::Acquire) {
             return None;
         }
         let (tx, rx) = oneshot::channel::<Result<T>>();
@@ -199,6 +213,11 @@ impl Sqlite {
 /// The writer's `rusqlite` connection to the same file, with the same
 /// pragmas; `None` for an in-memory database.
 fn open_native(url: &str) -> Result<Option<rusqlite::Connection>> {
+    // sqlx renames in-memory databases (`file:sqlx-in-memory-N`); a second
+    // connection could not see them anyway.
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
     let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
     let path = opts.get_filename();
     if path.as_os_str().is_empty() || path.to_string_lossy().starts_with(":memory:") {
@@ -213,6 +232,7 @@ fn open_native(url: &str) -> Result<Option<rusqlite::Connection>> {
 async fn run_writer(
     mut conn: AnyConnection,
     mut native: Option<rusqlite::Connection>,
+    has_native: Arc<AtomicBool>,
     mut rx: mpsc::Receiver<Cmd>,
     max_batch: usize,
 ) {
@@ -237,6 +257,9 @@ async fn run_writer(
         }
         if !natives.is_empty() {
             native = commit_native(native, std::mem::take(&mut natives)).await;
+            if native.is_none() {
+                has_native.store(false, Ordering::Release);
+            }
         }
         if !batch.is_empty() {
             commit_batch(&mut conn, &mut batch).await;
