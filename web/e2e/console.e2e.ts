@@ -164,7 +164,11 @@ describe('console', () => {
       'all conversations paged in',
       20_000,
     )
-    await tid(agentPage, 'conversation-row').filter({ hasText: 'question number 0' }).waitFor()
+    // The oldest is at the very end: scrolled to, it is rendered.
+    await until(async () => {
+      await rows.evaluate((el) => (el.scrollTop = el.scrollHeight))
+      return (await tid(agentPage, 'conversation-row').filter({ hasText: 'question number 0' }).count()) > 0
+    }, 'the oldest conversation rendered at the end')
     expect(await tid(agentPage, 'conversation-row').count()).toBeLessThan(40)
   })
 
