@@ -333,13 +333,28 @@ pub async fn announce_queue(
                 .collect(),
         },
     );
+    // The estimate: recent handling times spread over the members online now.
+    let handled = state
+        .store
+        .recent_handling_ms(workspace_id, group, 20)
+        .await?;
+    let serving = state
+        .store
+        .group_members(workspace_id, group)
+        .await?
+        .iter()
+        .filter(|m| m.status == "online")
+        .count() as u32;
     for q in line {
+        let position = usize::try_from(q.position).unwrap_or(usize::MAX);
         state.hub.publish_many(
             &[crate::hub::contact_topic(&q.contact_id)],
             &kefu_core::protocol::ServerFrame::Queue {
                 conversation_id: q.conversation_id,
                 position: q.position,
-                estimated_wait_ms: None,
+                estimated_wait_ms: kefu_routing::queue::estimate_wait_ms(
+                    position, &handled, serving,
+                ),
             },
         );
     }

@@ -376,6 +376,8 @@ async fn queue_positions_live_and_drain(db: Db) {
     loop {
         let f = visitors[2].0.expect("queue").await;
         if f["position"] == 1 {
+            // One resolved conversation and one agent online: an estimate.
+            assert!(f["estimated_wait_ms"].is_u64(), "{f}");
             break;
         }
     }

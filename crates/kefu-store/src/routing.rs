@@ -304,7 +304,9 @@ impl Store {
                     .await?;
                 let at = now_ms();
                 let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL
+                    // The group it was routed through is kept (handling-time statistics).
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL,
+                            queue_group = CASE WHEN $5 = '' THEN queue_group ELSE $5 END
                      WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
                        AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending'))
                            < (SELECT capacity FROM users WHERE id = $3 AND active = 1)",
@@ -313,6 +315,7 @@ impl Store {
                 .bind(&ws)
                 .bind(&uid)
                 .bind(at)
+                .bind(&group)
                 .execute(&mut *c)
                 .await?
                 .rows_affected();
@@ -805,5 +808,31 @@ impl Store {
             })
         })
         .await
+    }
+}
+
+impl Store {
+    /// How long the group's recent conversations took from opening to
+    /// resolution (ms, newest first, at most `limit`): the basis of the wait
+    /// estimate visitors see in the line.
+    pub async fn recent_handling_ms(
+        &self,
+        workspace_id: &str,
+        group: &str,
+        limit: i64,
+    ) -> Result<Vec<u64>> {
+        let rows = sqlx::query(
+            "SELECT updated_at - created_at AS took FROM conversations
+             WHERE workspace_id = $1 AND queue_group = $2 AND status IN ('resolved', 'closed')
+             ORDER BY updated_at DESC LIMIT $3",
+        )
+        .bind(workspace_id)
+        .bind(group)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| Ok(u64::try_from(r.try_get::<i64, _>("took")?).unwrap_or(0)))
+            .collect()
     }
 }

@@ -20,8 +20,9 @@ export interface Events {
   change(): void
   status(s: Status): void
   typing(on: boolean): void
-  /** Place in line while no agent can take the conversation; 0 once one has. */
-  queue(position: number): void
+  /** Place in line while no agent can take the conversation (0 once one
+   * has), with the server's wait estimate when it has one. */
+  queue(position: number, waitMs?: number): void
   /** A message from an agent, arrived live (not history on page load). */
   incoming(m: WireMessage): void
   session(s: Session): void
@@ -380,7 +381,7 @@ export class Client {
         this.emit('change')
         break
       case 'queue':
-        this.emit('queue', f.position)
+        this.emit('queue', f.position, f.estimated_wait_ms)
         break
       case 'reconnect':
         this.nextDelay = f.after_ms

@@ -138,9 +138,10 @@ export class Widget {
       this.title0 = document.title
       this.render()
     })
-    c.on('queue', (n) => {
+    c.on('queue', (n, waitMs) => {
       this.queueEl.hidden = n <= 0
-      this.queueEl.textContent = n > 0 ? this.t.queue.replace(/\{n\}/g, String(n)) : ''
+      const wait = waitMs === undefined ? '' : ' ' + this.t.queueWait.replace('{m}', String(Math.max(1, Math.round(waitMs / 60000))))
+      this.queueEl.textContent = n > 0 ? this.t.queue.replace(/\{n\}/g, String(n)) + wait : ''
       this.scrollDown()
     })
     c.on('typing', (on) => {
