@@ -105,11 +105,44 @@ pub async fn known(state: &SharedState, workspace_id: &str) -> Result<Known, Sto
     })
 }
 
-/// What the rules look at for `conv`, whose first message is `first_message`.
+/// Live figures per group for the rules' `group("…")`: members online,
+/// online members with room, and how many wait in its line.
+pub async fn group_stats(
+    state: &SharedState,
+    workspace_id: &str,
+) -> Result<HashMap<String, GroupStats>, StoreError> {
+    let mut groups = HashMap::new();
+    for g in state.store.list_groups(workspace_id).await? {
+        let members = state.store.group_members(workspace_id, &g.name).await?;
+        let online = members.iter().filter(|m| m.status == "online").count() as u32;
+        let available = members
+            .iter()
+            .filter(|m| m.status == "online" && m.active < m.capacity)
+            .count() as u32;
+        let queue = state
+            .store
+            .queue(workspace_id, &g.name, ANNOUNCED)
+            .await?
+            .len() as u32;
+        groups.insert(
+            g.name,
+            GroupStats {
+                online,
+                available,
+                queue,
+            },
+        );
+    }
+    Ok(groups)
+}
+
+/// What the rules look at for `conv`, whose first message is
+/// `first_message`; `returning`: the contact had conversations before.
 pub async fn context(
     state: &SharedState,
     conv: &Conversation,
     first_message: &str,
+    returning: bool,
 ) -> Result<Context, StoreError> {
     let ws = state.store.get_workspace(&conv.workspace_id).await?;
     let contact = state
@@ -122,26 +155,7 @@ pub async fn context(
         .await?;
     let now = kefu_store::now_ms();
     let time = kefu_routing::clock::local_time(now, &ws.timezone, &ws.holidays).unwrap_or_default();
-    let mut groups = HashMap::new();
-    for g in state.store.list_groups(&conv.workspace_id).await? {
-        let members = state
-            .store
-            .group_members(&conv.workspace_id, &g.name)
-            .await?;
-        let online = members.iter().filter(|m| m.status == "online").count() as u32;
-        let available = members
-            .iter()
-            .filter(|m| m.status == "online" && m.active < m.capacity)
-            .count() as u32;
-        groups.insert(
-            g.name,
-            GroupStats {
-                online,
-                available,
-                queue: 0,
-            },
-        );
-    }
+    let groups = group_stats(state, &conv.workspace_id).await?;
     let attrs = contact.attributes.as_object().cloned().unwrap_or_default();
     let tags = match attrs.get("tags") {
         Some(serde_json::Value::Array(a)) => a
@@ -161,7 +175,7 @@ pub async fn context(
                 .map(str::to_string),
             external_id: contact.external_id.clone(),
             identified: contact.external_id.is_some(),
-            returning: !earlier(state, conv).await?.is_empty(),
+            returning,
             tags,
             attributes: attrs,
         },
@@ -187,18 +201,16 @@ pub async fn candidate(
     group: &str,
     sticky: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    let strategy = state
+    let strategy = match state
         .store
-        .list_groups(workspace_id)
+        .group_strategy(workspace_id, group)
         .await?
-        .into_iter()
-        .find(|g| g.name == group)
-        .map(|g| match g.strategy.as_str() {
-            "round_robin" => Strategy::RoundRobin,
-            "grab" => Strategy::Grab,
-            _ => Strategy::LeastLoaded,
-        })
-        .unwrap_or_default();
+        .as_deref()
+    {
+        Some("round_robin") => Strategy::RoundRobin,
+        Some("grab") => Strategy::Grab,
+        _ => Strategy::LeastLoaded,
+    };
     let members = state.store.group_members(workspace_id, group).await?;
     let cursor = members
         .iter()
@@ -236,7 +248,10 @@ async fn route(
     let Some(rules) = state.routing.get(state, &conv.workspace_id).await? else {
         return Ok(None);
     };
-    let ctx = context(state, conv, first_message).await?;
+    // One read of the contact's history serves both `customer.returning` and stickiness.
+    let earlier = earlier(state, conv).await?;
+    let sticky = earlier.iter().find_map(|c| c.assignee_id.clone());
+    let ctx = context(state, conv, first_message, !earlier.is_empty()).await?;
     let decision = rules.engine.decide(&ctx);
     for (i, text) in decision.replies.iter().enumerate() {
         auto_reply(state, conv, i, text).await?;
@@ -262,13 +277,7 @@ async fn route(
     }
     let (user, group) = match &decision.route {
         Some(Route::Group(g)) => (
-            candidate(
-                state,
-                &conv.workspace_id,
-                g,
-                previous_agent(state, conv).await?.as_deref(),
-            )
-            .await?,
+            candidate(state, &conv.workspace_id, g, sticky.as_deref()).await?,
             g.clone(),
         ),
         Some(Route::Agent(who)) => {
@@ -665,16 +674,4 @@ async fn earlier(
         .into_iter()
         .filter(|c| c.id != conv.id)
         .collect())
-}
-
-/// Sticky routing: the agent of the visitor's most recent earlier
-/// conversation (preferred when they can take this one too).
-async fn previous_agent(
-    state: &SharedState,
-    conv: &Conversation,
-) -> Result<Option<String>, StoreError> {
-    Ok(earlier(state, conv)
-        .await?
-        .into_iter()
-        .find_map(|c| c.assignee_id))
 }

@@ -7,23 +7,6 @@ use common::*;
 use kefu_core::Role;
 use serde_json::json;
 
-async fn patch(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    body: serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let r = app
-        .http
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or_default())
-}
-
 async fn canned_replies_and_workspace_settings(db: Db) {
     let app = spawn(db).await;
     let admin = app.tenant(Role::Admin).await;
@@ -88,18 +71,18 @@ async fn canned_replies_and_workspace_settings(db: Db) {
     assert_eq!(list.as_array().unwrap().len(), 0);
     let path = format!("/api/v1/canned-replies/{id}");
     assert_eq!(
-        patch(&app, &other.token, &path, json!({"content": "x"}))
+        app.patch(&other.token, &path, json!({"content": "x"}))
             .await
             .0,
         404
     );
-    let (s, r) = patch(
-        &app,
-        &admin.token,
-        &path,
-        json!({"content": "Refunds take 3 working days."}),
-    )
-    .await;
+    let (s, r) = app
+        .patch(
+            &admin.token,
+            &path,
+            json!({"content": "Refunds take 3 working days."}),
+        )
+        .await;
     assert_eq!(
         (s, r["content"].as_str()),
         (200, Some("Refunds take 3 working days."))
@@ -123,38 +106,33 @@ async fn canned_replies_and_workspace_settings(db: Db) {
     // Workspace settings.
     let (s, ws) = app.get(&agent, "/api/v1/workspace").await;
     assert_eq!((s, ws["timezone"].as_str()), (200, Some("UTC")));
-    let (s, e) = patch(
-        &app,
-        &admin.token,
-        "/api/v1/workspace",
-        json!({"timezone": "Mars/Olympus"}),
-    )
-    .await;
-    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")));
-    assert_eq!(
-        patch(
-            &app,
+    let (s, e) = app
+        .patch(
             &admin.token,
             "/api/v1/workspace",
-            json!({"language": "fr"})
+            json!({"timezone": "Mars/Olympus"}),
         )
-        .await
-        .0,
+        .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")));
+    assert_eq!(
+        app.patch(&admin.token, "/api/v1/workspace", json!({"language": "fr"}))
+            .await
+            .0,
         422
     );
     assert_eq!(
-        patch(&app, &agent, "/api/v1/workspace", json!({"language": "en"}))
+        app.patch(&agent, "/api/v1/workspace", json!({"language": "en"}))
             .await
             .0,
         403
     );
-    let (s, ws) = patch(
-        &app,
-        &admin.token,
-        "/api/v1/workspace",
-        json!({"timezone": "Asia/Shanghai", "language": "en", "name": "Acme 客服"}),
-    )
-    .await;
+    let (s, ws) = app
+        .patch(
+            &admin.token,
+            "/api/v1/workspace",
+            json!({"timezone": "Asia/Shanghai", "language": "en", "name": "Acme 客服"}),
+        )
+        .await;
     assert_eq!(s, 200, "{ws}");
     assert_eq!(
         (
@@ -165,25 +143,25 @@ async fn canned_replies_and_workspace_settings(db: Db) {
         (Some("Asia/Shanghai"), Some("en"), Some("Acme 客服"))
     );
     // Holidays feed routing's time.holiday (in the workspace's time zone).
-    let (s, e) = patch(
-        &app,
-        &admin.token,
-        "/api/v1/workspace",
-        json!({"holidays": ["2026-10-01", "tomorrow"]}),
-    )
-    .await;
+    let (s, e) = app
+        .patch(
+            &admin.token,
+            "/api/v1/workspace",
+            json!({"holidays": ["2026-10-01", "tomorrow"]}),
+        )
+        .await;
     assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")));
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
         .date()
         .to_string();
-    let (s, ws) = patch(
-        &app,
-        &admin.token,
-        "/api/v1/workspace",
-        json!({"holidays": [today, "2026-10-01", today]}),
-    )
-    .await;
+    let (s, ws) = app
+        .patch(
+            &admin.token,
+            "/api/v1/workspace",
+            json!({"holidays": [today, "2026-10-01", today]}),
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(
         ws["holidays"].as_array().unwrap().len(),

@@ -10,18 +10,6 @@ use kefu_core::Role;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = app
-        .http
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or_default())
-}
-
 async fn agent(app: &TestApp, owner: &Tenant, email: &str, capacity: i64) -> (String, String) {
     let (s, u) = app
         .post(&owner.token, "/api/v1/users", json!({"email": email, "name": email, "password": PASSWORD, "role": "agent", "capacity": capacity}))
@@ -91,13 +79,13 @@ async fn rules_route_and_reload_live(db: Db) {
     assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")));
 
     // Invalid rules: 422 with line:column; nothing saved.
-    let (s, e) = put(
-        &app,
-        &owner.token,
-        "/api/v1/routing/rules",
-        json!({"source": "rule \"r\" when page.url > 3 then route_to(\"billing\") end"}),
-    )
-    .await;
+    let (s, e) = app
+        .put(
+            &owner.token,
+            "/api/v1/routing/rules",
+            json!({"source": "rule \"r\" when page.url > 3 then route_to(\"billing\") end"}),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (422, Some("invalid_rules"))
@@ -109,13 +97,13 @@ async fn rules_route_and_reload_live(db: Db) {
             .starts_with("1:24: `>` compares numbers"),
         "{e}"
     );
-    let (_, e) = put(
-        &app,
-        &owner.token,
-        "/api/v1/routing/rules",
-        json!({"source": "rule \"r\" when true then route_to(\"sales\") end"}),
-    )
-    .await;
+    let (_, e) = app
+        .put(
+            &owner.token,
+            "/api/v1/routing/rules",
+            json!({"source": "rule \"r\" when true then route_to(\"sales\") end"}),
+        )
+        .await;
     assert_eq!(e["error"]["message"], "1:25: there is no group \"sales\"");
     assert_eq!(
         app.get(&owner.token, "/api/v1/routing/rules").await.1["version"],
@@ -123,14 +111,9 @@ async fn rules_route_and_reload_live(db: Db) {
     );
     // Agents may not change rules.
     assert_eq!(
-        put(
-            &app,
-            &a_token,
-            "/api/v1/routing/rules",
-            json!({"source": ""})
-        )
-        .await
-        .0,
+        app.put(&a_token, "/api/v1/routing/rules", json!({"source": ""}))
+            .await
+            .0,
         403
     );
 
@@ -141,13 +124,9 @@ then route_to("billing"), set_priority("high"), auto_reply("账单组会尽快�
 end
 rule "rest" when true then route_to("general") end
 "#;
-    let (s, r) = put(
-        &app,
-        &owner.token,
-        "/api/v1/routing/rules",
-        json!({"source": v1}),
-    )
-    .await;
+    let (s, r) = app
+        .put(&owner.token, "/api/v1/routing/rules", json!({"source": v1}))
+        .await;
     assert_eq!((s, r["version"].as_i64()), (200, Some(1)), "{r}");
     let c1 = visitor_says(&app, &owner, "I want a REFUND").await;
     assignee_eventually(&app, &owner.token, &c1, Some(&a)).await;
@@ -177,13 +156,13 @@ rule "rest" when true then route_to("general") end
     assignee_eventually(&app, &owner.token, &c3, Some(&b)).await;
 
     // A bad change is refused and the old rules keep routing.
-    let (s, _) = put(
-        &app,
-        &owner.token,
-        "/api/v1/routing/rules",
-        json!({"source": "rule \"broken\" when then end"}),
-    )
-    .await;
+    let (s, _) = app
+        .put(
+            &owner.token,
+            "/api/v1/routing/rules",
+            json!({"source": "rule \"broken\" when then end"}),
+        )
+        .await;
     assert_eq!(s, 422);
     let c4 = visitor_says(&app, &owner, "hello again").await;
     assignee_eventually(&app, &owner.token, &c4, Some(&b)).await;
@@ -200,14 +179,9 @@ rule "rest" when true then route_to("general") end
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(
-        put(
-            &app,
-            &owner.token,
-            "/api/v1/routing/rules",
-            json!({"source": v2})
-        )
-        .await
-        .1["version"],
+        app.put(&owner.token, "/api/v1/routing/rules", json!({"source": v2}))
+            .await
+            .1["version"],
         2
     );
     let c5 = visitor_says(&app, &owner, "hello once more").await;
@@ -256,8 +230,7 @@ async fn capacity_holds_under_concurrency(db: Db) {
         json!({"name": "solo", "members": [a.clone()]}),
     )
     .await;
-    put(
-        &app,
+    app.put(
         &owner.token,
         "/api/v1/routing/rules",
         json!({"source": "rule \"r\" when true then route_to(\"solo\") end"}),
@@ -300,8 +273,7 @@ async fn queue_positions_live_and_drain(db: Db) {
     .await;
     let rules = "rule \"all\" when true then route_to(\"support\") end";
     assert_eq!(
-        put(
-            &app,
+        app.put(
             &owner.token,
             "/api/v1/routing/rules",
             json!({"source": rules})
@@ -342,19 +314,24 @@ async fn queue_positions_live_and_drain(db: Db) {
     // Renaming the group keeps its line.
     let (_, groups) = app.get(&owner.token, "/api/v1/groups").await;
     let gid = groups[0]["id"].as_str().unwrap().to_string();
-    let (s, _) = put(
-        &app,
-        &owner.token,
-        &format!("/api/v1/groups/{gid}"),
-        json!({"name": "helpdesk", "members": [a.clone()]}),
-    )
-    .await;
+    let (s, _) = app
+        .put(
+            &owner.token,
+            &format!("/api/v1/groups/{gid}"),
+            json!({"name": "helpdesk", "members": [a.clone()]}),
+        )
+        .await;
     assert_eq!(s, 200);
     let (_, q) = app.get(&owner.token, "/api/v1/routing/queues").await;
     assert_eq!(
         q,
         json!([{"group": "helpdesk", "waiting": 2, "conversation_ids": [visitors[1].1, visitors[2].1]}])
     );
+    // Rules see the line's length too.
+    let (_, sim) = app
+        .post(&owner.token, "/api/v1/routing/simulate", json!({"source": "rule \"long line\" when group(\"helpdesk\").queue >= 2 then offline() end", "context": {}}))
+        .await;
+    assert_eq!(sim["decision"]["offline"], true, "{sim}");
     // The agent resolves the first: the second is assigned, the third moves up.
     let c0 = visitors[0].1.clone();
     let (s, _) = app
@@ -419,8 +396,7 @@ async fn transfer_to_agent_and_group(db: Db) {
         json!({"name": "vip", "members": [c.clone()]}),
     )
     .await;
-    put(
-        &app,
+    app.put(
         &owner.token,
         "/api/v1/routing/rules",
         json!({"source": "rule \"r\" when true then route_to(\"first\") end"}),
@@ -542,8 +518,7 @@ async fn grab_mode_one_winner(db: Db) {
         )
         .await;
     assert_eq!(s, 201);
-    put(
-        &app,
+    app.put(
         &owner.token,
         "/api/v1/routing/rules",
         json!({"source": "rule \"r\" when true then route_to(\"grabbers\") end"}),
@@ -710,8 +685,7 @@ async fn queue_timeout_fallbacks(db: Db) {
     let rules = r#"rule "alone" priority 1 when conversation.first_message contains "alone" then route_to("alone") end
                    rule "busy" when true then route_to("busy") end"#;
     assert_eq!(
-        put(
-            &app,
+        app.put(
             &owner.token,
             "/api/v1/routing/rules",
             json!({"source": rules})
@@ -772,8 +746,7 @@ async fn returning_visitor_is_sticky(db: Db) {
         json!({"name": "team", "members": [a.clone(), b.clone()]}),
     )
     .await;
-    put(
-        &app,
+    app.put(
         &owner.token,
         "/api/v1/routing/rules",
         json!({"source": "rule \"r\" when true then route_to(\"team\") end"}),

@@ -80,6 +80,18 @@ fn check_group(name: &str, strategy: &str) -> Result<()> {
     Ok(())
 }
 
+/// Takes the agent's row lock (PostgreSQL; SQLite has one writer anyway),
+/// so capacity-checked assignments for one agent run one after the other
+/// and each one's COUNT sees the previous one's commit.
+async fn lock_agent(c: &mut sqlx::AnyConnection, workspace_id: &str, user_id: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1 AND workspace_id = $2")
+        .bind(user_id)
+        .bind(workspace_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn list_groups(&self, workspace_id: &str) -> Result<Vec<Group>> {
         let rows = sqlx::query("SELECT id, workspace_id, name, strategy, queue_timeout_secs, timeout_to_group, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
@@ -295,13 +307,7 @@ impl Store {
         );
         self.write(move |c| {
             Box::pin(async move {
-                // Touching the agent's row locks it (PostgreSQL), so two
-                // decisions for one agent run one after the other.
-                sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1 AND workspace_id = $2")
-                    .bind(&uid)
-                    .bind(&ws)
-                    .execute(&mut *c)
-                    .await?;
+                lock_agent(c, &ws, &uid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
                     // The group it was routed through is kept (handling-time statistics).
@@ -514,7 +520,7 @@ impl Store {
                 if exists.is_none() {
                     return Err(StoreError::Invalid(format!("no active agent {uid} in this workspace")));
                 }
-                sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1").bind(&uid).execute(&mut *c).await?;
+                lock_agent(c, &ws, &uid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
                     "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL
@@ -607,11 +613,7 @@ impl Store {
         );
         self.write(move |c| {
             Box::pin(async move {
-                sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1 AND workspace_id = $2")
-                    .bind(&uid)
-                    .bind(&ws)
-                    .execute(&mut *c)
-                    .await?;
+                lock_agent(c, &ws, &uid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
                     "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL

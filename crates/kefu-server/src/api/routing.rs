@@ -307,23 +307,9 @@ pub async fn simulate(
             .unwrap_or_default();
     }
     if !given.contains_key("groups") {
-        for g in state.store.list_groups(&ws).await? {
-            let members = state.store.group_members(&ws, &g.name).await?;
-            let online = members.iter().filter(|m| m.status == "online").count() as u32;
-            let available = members
-                .iter()
-                .filter(|m| m.status == "online" && m.active < m.capacity)
-                .count() as u32;
-            ctx.groups.insert(
-                g.name,
-                kefu_routing::eval::GroupStats {
-                    online,
-                    available,
-                    queue: 0,
-                },
-            );
-        }
+        ctx.groups = crate::routing::group_stats(&state, &ws).await?;
     }
+
     let decision = engine.engine.explain(&ctx);
     let agent_id = match &decision.route {
         Some(Route::Group(g)) => candidate(&state, &ws, g, None).await?,
