@@ -8,11 +8,18 @@ use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 use utoipa::ToSchema;
 
-/// Where a conversation stands. Later phases add `bot` and `queued`.
+/// Where a conversation stands. Routing moves it from `bot` or `open` into
+/// a group's line (`queued`) and out again when an agent gets it (`open`);
+/// agents park, resolve and close it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
-    /// Waiting for or being handled by an agent.
+    /// Handled by the bot until it or the visitor asks for a human.
+    Bot,
+    /// Waiting, unassigned, in a group's line for an agent with room.
+    Queued,
+    /// Being handled by an agent, or waiting for one outside any line
+    /// (unassigned: no rules, an offline follow-up).
     Open,
     /// Parked: waiting on the visitor or snoozed. A visitor message reopens it.
     Pending,
@@ -31,11 +38,19 @@ pub struct TransitionError {
 }
 
 impl ConversationStatus {
-    pub const ALL: [ConversationStatus; 4] =
-        [Self::Open, Self::Pending, Self::Resolved, Self::Closed];
+    pub const ALL: [ConversationStatus; 6] = [
+        Self::Bot,
+        Self::Queued,
+        Self::Open,
+        Self::Pending,
+        Self::Resolved,
+        Self::Closed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Bot => "bot",
+            Self::Queued => "queued",
             Self::Open => "open",
             Self::Pending => "pending",
             Self::Resolved => "resolved",
@@ -45,7 +60,13 @@ impl ConversationStatus {
 
     /// Active conversations are the ones a visitor's next message lands in.
     pub fn is_active(self) -> bool {
-        matches!(self, Self::Open | Self::Pending)
+        matches!(self, Self::Bot | Self::Queued | Self::Open | Self::Pending)
+    }
+
+    /// Statuses only routing sets: an agent puts a conversation in a line by
+    /// transferring it to a group, and the bot takes one by a rule.
+    pub fn is_routing_only(self) -> bool {
+        matches!(self, Self::Bot | Self::Queued)
     }
 
     /// Whether messages may still be added.
@@ -59,9 +80,11 @@ impl ConversationStatus {
         use ConversationStatus::*;
         let ok = matches!(
             (self, to),
-            (Open, Pending | Resolved | Closed)
-                | (Pending, Open | Resolved | Closed)
-                | (Resolved, Open | Closed)
+            (Bot, Queued | Open | Resolved | Closed)
+                | (Queued, Open | Bot | Resolved | Closed)
+                | (Open, Queued | Pending | Resolved | Closed)
+                | (Pending, Open | Queued | Resolved | Closed)
+                | (Resolved, Open | Queued | Closed)
         );
         if ok {
             Ok(to)
@@ -71,11 +94,12 @@ impl ConversationStatus {
     }
 
     /// The status a conversation moves to when the visitor writes in it, if
-    /// that changes anything: a parked or resolved conversation reopens.
+    /// that changes anything: a parked or resolved conversation reopens; one
+    /// with the bot or in a line stays where it is.
     pub fn on_visitor_message(self) -> Option<ConversationStatus> {
         match self {
             Self::Pending | Self::Resolved => Some(Self::Open),
-            Self::Open | Self::Closed => None,
+            Self::Bot | Self::Queued | Self::Open | Self::Closed => None,
         }
     }
 }
@@ -87,7 +111,9 @@ impl fmt::Display for ConversationStatus {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown conversation status {0:?} (expected open, pending, resolved or closed)")]
+#[error(
+    "unknown conversation status {0:?} (expected bot, queued, open, pending, resolved or closed)"
+)]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for ConversationStatus {
@@ -120,6 +146,20 @@ mod tests {
         assert!(Resolved.transition(Pending).is_err());
         assert_eq!(Pending.on_visitor_message(), Some(Open));
         assert_eq!(Closed.on_visitor_message(), None);
+    }
+
+    #[test]
+    fn routing_moves() {
+        // new → queued → assigned (open) → transferred to a group (queued again) → resolved
+        assert_eq!(Open.transition(Queued), Ok(Queued));
+        assert_eq!(Queued.transition(Open), Ok(Open));
+        assert_eq!(Bot.transition(Queued), Ok(Queued));
+        assert_eq!(Resolved.transition(Queued), Ok(Queued));
+        assert!(Queued.transition(Pending).is_err());
+        assert!(Bot.transition(Pending).is_err());
+        assert_eq!(Queued.on_visitor_message(), None);
+        assert_eq!(Bot.on_visitor_message(), None);
+        assert!(Queued.is_active() && Bot.is_active());
     }
 
     fn status() -> impl Strategy<Value = ConversationStatus> {

@@ -193,11 +193,16 @@ pub enum ServerFrame {
         user_id: String,
         status: AgentStatus,
     },
-    /// A conversation's status or assignee changed (agents and its visitor).
+    /// A conversation's status, assignee, priority or tags changed (agents
+    /// and its visitor; the visitor's copy has no priority or tags).
     Conversation {
         conversation_id: String,
         status: ConversationStatus,
         assignee_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tags: Option<Vec<String>>,
     },
     /// Grab mode (抢单): a new conversation offered to the eligible members
     /// of `group` (`agents`); the first to claim it

@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
                         online: 3,
                         available: 1,
                         queue: 2,
+                        open: true,
                     },
                 )
             })

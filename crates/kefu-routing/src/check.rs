@@ -67,7 +67,7 @@ pub const ACTIONS: &[(&str, &[Ty])] = &[
 ];
 
 pub const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
-pub const GROUP_FIELDS: &[&str] = &["online", "available", "queue"];
+pub const GROUP_FIELDS: &[&str] = &["online", "available", "queue", "open"];
 
 /// What the rules may refer to besides built-ins (from the workspace).
 #[derive(Debug, Clone, Default)]
@@ -340,6 +340,7 @@ fn call_ty(
                 return Err(RuleError::new(pos, format!("there is no group {name:?}")));
             }
             match field {
+                Some("open") => Ok(Ty::Bool),
                 Some(f) if GROUP_FIELDS.contains(&f) => Ok(Ty::Num),
                 _ => Err(RuleError::new(
                     pos,

@@ -65,7 +65,7 @@ pub struct LocalTime {
     pub holiday: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct GroupStats {
     /// Members online (not away).
@@ -74,6 +74,19 @@ pub struct GroupStats {
     pub available: u32,
     /// Conversations waiting in the group's queue.
     pub queue: u32,
+    /// Within the group's business hours (a group without hours is always open).
+    pub open: bool,
+}
+
+impl Default for GroupStats {
+    fn default() -> Self {
+        GroupStats {
+            online: 0,
+            available: 0,
+            queue: 0,
+            open: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -246,6 +259,7 @@ enum GroupField {
     Online,
     Available,
     Queue,
+    Open,
 }
 
 /// A condition as it runs; mirrors the [`Expr`] it came from node for node
@@ -318,6 +332,7 @@ fn lower(e: &Expr, regexes: &mut Vec<regex::Regex>) -> Node {
                     let field = match f {
                         "online" => GroupField::Online,
                         "available" => GroupField::Available,
+                        "open" => GroupField::Open,
                         _ => GroupField::Queue,
                     };
                     text(0).map_or(Node::Null, |g| Node::Group(g.to_string(), field))
@@ -431,11 +446,12 @@ impl Engine {
             }
             Node::Group(name, field) => {
                 let g = ctx.groups.get(name).copied().unwrap_or_default();
-                Val::Num(f64::from(match field {
-                    GroupField::Online => g.online,
-                    GroupField::Available => g.available,
-                    GroupField::Queue => g.queue,
-                }))
+                match field {
+                    GroupField::Online => Val::Num(f64::from(g.online)),
+                    GroupField::Available => Val::Num(f64::from(g.available)),
+                    GroupField::Queue => Val::Num(f64::from(g.queue)),
+                    GroupField::Open => Val::Bool(g.open),
+                }
             }
         }
     }

@@ -106,6 +106,7 @@ fn falls_through_with_reasons() {
             online: 2,
             available: 1,
             queue: 0,
+            open: true,
         },
     );
     assert_eq!(
@@ -189,7 +190,7 @@ fn error_messages() {
         ),
         (
             "rule \"a\" when group(\"billing\") > 0 then tag(\"x\") end",
-            "1:15: expected group(\"billing\") followed by .online, .available, .queue",
+            "1:15: expected group(\"billing\") followed by .online, .available, .queue, .open",
         ),
         (
             "rule \"a\" when page.url matches \"(\" then tag(\"x\") end",

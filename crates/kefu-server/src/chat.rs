@@ -156,9 +156,7 @@ pub(crate) fn publish(state: &SharedState, appended: &Appended) {
     }
     let conv = &appended.conversation;
     if appended.created || appended.reopened_from.is_some() {
-        state
-            .hub
-            .publish_many(&topics(conv, false), &conversation_frame(conv));
+        publish_conversation(state, conv, false);
     }
     let agents_only = !appended.message.kind.visible_to_visitor();
     state.hub.publish_many(
@@ -311,11 +309,35 @@ async fn own_attachment(
     })
 }
 
+/// The `conversation` frame agents get (with priority and tags).
 pub fn conversation_frame(conv: &Conversation) -> ServerFrame {
     ServerFrame::Conversation {
         conversation_id: conv.id.clone(),
         status: conv.status,
         assignee_id: conv.assignee_id.clone(),
+        priority: Some(conv.priority.clone()),
+        tags: Some(conv.tags.clone()),
+    }
+}
+
+/// Tells the workspace's agents, and the visitor unless `agents_only`, that
+/// `conv` changed. The visitor's frame leaves out the internal priority and tags.
+pub fn publish_conversation(state: &SharedState, conv: &Conversation, agents_only: bool) {
+    state.hub.publish_many(
+        &[workspace_topic(&conv.workspace_id)],
+        &conversation_frame(conv),
+    );
+    if !agents_only {
+        state.hub.publish_many(
+            &[contact_topic(&conv.contact_id)],
+            &ServerFrame::Conversation {
+                conversation_id: conv.id.clone(),
+                status: conv.status,
+                assignee_id: conv.assignee_id.clone(),
+                priority: None,
+                tags: None,
+            },
+        );
     }
 }
 
@@ -326,15 +348,18 @@ pub async fn change_status(
     to: ConversationStatus,
 ) -> ApiResult<Conversation> {
     who.require_staff()?;
+    if to.is_routing_only() {
+        return Err(ApiError::validation(format!(
+            "status {to} is set by routing: transfer the conversation to a group to put it in a line"
+        )));
+    }
     let conv = visible_conversation(state, who, id).await?;
     let (_, after) = state
         .store
         .change_status(&conv.workspace_id, &conv.id, to, who.actor())
         .await
         .map_err(|e| ApiError::from_store(e, "conversation"))?;
-    state
-        .hub
-        .publish_many(&topics(&after, false), &conversation_frame(&after));
+    publish_conversation(state, &after, false);
     // A resolved or closed conversation frees its agent's capacity.
     crate::routing::spawn_drain(state, &after.workspace_id);
     Ok(after)
@@ -356,12 +381,36 @@ pub async fn assign(
         .assign(&conv.workspace_id, &conv.id, assignee, who.actor())
         .await
         .map_err(|e| ApiError::from_store(e, "conversation"))?;
-    state
-        .hub
-        .publish_many(&topics(&after, false), &conversation_frame(&after));
-    // Unassigning or moving it frees the previous agent's capacity.
-    if conv.assignee_id.is_some() {
+    publish_conversation(state, &after, false);
+    // Unassigning or moving it frees the previous agent's capacity; taking
+    // it out of a line moves the others up.
+    if conv.assignee_id.is_some() || conv.status == ConversationStatus::Queued {
         crate::routing::spawn_drain(state, &after.workspace_id);
+    }
+    Ok(after)
+}
+
+/// Sets a conversation's priority and/or tags (agents only; visitors never
+/// see them). A waiting conversation moves to its new priority's place.
+pub async fn set_labels(
+    state: &SharedState,
+    who: &Principal,
+    id: &str,
+    priority: Option<&str>,
+    tags: Option<&[String]>,
+) -> ApiResult<Conversation> {
+    who.require_staff()?;
+    let conv = visible_conversation(state, who, id).await?;
+    let (before, after) = state
+        .store
+        .set_labels(&conv.workspace_id, &conv.id, priority, tags, who.actor())
+        .await
+        .map_err(|e| ApiError::from_store(e, "conversation"))?;
+    if before != after {
+        publish_conversation(state, &after, true);
+        if after.status == ConversationStatus::Queued && before.priority != after.priority {
+            crate::routing::spawn_drain(state, &after.workspace_id);
+        }
     }
     Ok(after)
 }

@@ -94,6 +94,9 @@ impl ApiError {
             StoreError::Transition(t) => {
                 Self::new(StatusCode::CONFLICT, "invalid_transition", t.to_string())
             }
+            StoreError::NotActive(_) => {
+                Self::new(StatusCode::CONFLICT, "conversation_closed", e.to_string())
+            }
             StoreError::Closed => Self::unavailable("the server is shutting down"),
             other => {
                 tracing::error!(error = %other, "store error");

@@ -4,12 +4,12 @@
 //! capacity-checked assignment.
 
 use crate::app::SharedState;
-use crate::chat::{conversation_frame, topics};
+use crate::chat::publish_conversation;
 use kefu_core::SenderKind;
 use kefu_routing::assign::{Candidate, Strategy, pick};
 use kefu_routing::eval::{ConversationInfo, Customer, GroupStats, PageInfo};
 use kefu_routing::{Context, Decision, Engine, Known, Route};
-use kefu_store::{Actor, Conversation, StoreError};
+use kefu_store::{Actor, BusinessHours, Conversation, StoreError, Workspace};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -97,6 +97,43 @@ impl Rules {
     }
 }
 
+/// Checks business hours as given by an admin: the shape and the time zone.
+pub fn check_hours(bh: &BusinessHours) -> Result<(), String> {
+    bh.check()?;
+    if let Some(tz) = &bh.timezone
+        && kefu_routing::clock::local_time(0, tz, &[]).is_err()
+    {
+        return Err(format!(
+            "business_hours.timezone {tz:?} is not a known time zone (e.g. Asia/Shanghai)"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `bh` is open at `now_ms`: in its time zone (the workspace's if it
+/// names none) and not on one of the workspace's holidays. The older
+/// fixed-offset form keeps its own arithmetic.
+pub fn hours_open(bh: &BusinessHours, ws: &Workspace, now_ms: i64) -> bool {
+    if bh.timezone.is_none() && bh.utc_offset_minutes.is_some() {
+        return bh.is_open_at_fixed_offset(now_ms);
+    }
+    let hours = kefu_routing::clock::BusinessHours {
+        timezone: bh.timezone.clone().unwrap_or_else(|| ws.timezone.clone()),
+        periods: bh
+            .periods
+            .iter()
+            .map(|p| kefu_routing::clock::Period {
+                day: u32::from(p.day),
+                open: p.open.clone(),
+                close: p.close.clone(),
+            })
+            .collect(),
+        holidays: ws.holidays.clone(),
+    };
+    // A zone that stopped existing (checked when saved) must not shut the door.
+    hours.is_open(now_ms).unwrap_or(true)
+}
+
 /// The groups of a workspace as rules may name them.
 pub async fn known(state: &SharedState, workspace_id: &str) -> Result<Known, StoreError> {
     let groups = state.store.list_groups(workspace_id).await?;
@@ -106,11 +143,14 @@ pub async fn known(state: &SharedState, workspace_id: &str) -> Result<Known, Sto
 }
 
 /// Live figures per group for the rules' `group("…")`: members online,
-/// online members with room, and how many wait in its line.
+/// online members with room, how many wait in its line, and whether it is
+/// within its business hours.
 pub async fn group_stats(
     state: &SharedState,
-    workspace_id: &str,
+    ws: &Workspace,
 ) -> Result<HashMap<String, GroupStats>, StoreError> {
+    let workspace_id = ws.id.as_str();
+    let now = kefu_store::now_ms();
     let mut groups = HashMap::new();
     for g in state.store.list_groups(workspace_id).await? {
         let members = state.store.group_members(workspace_id, &g.name).await?;
@@ -130,6 +170,10 @@ pub async fn group_stats(
                 online,
                 available,
                 queue,
+                open: g
+                    .business_hours
+                    .as_ref()
+                    .is_none_or(|bh| hours_open(bh, ws, now)),
             },
         );
     }
@@ -155,7 +199,7 @@ pub async fn context(
         .await?;
     let now = kefu_store::now_ms();
     let time = kefu_routing::clock::local_time(now, &ws.timezone, &ws.holidays).unwrap_or_default();
-    let groups = group_stats(state, &conv.workspace_id).await?;
+    let groups = group_stats(state, &ws).await?;
     let attrs = contact.attributes.as_object().cloned().unwrap_or_default();
     let tags = match attrs.get("tags") {
         Some(serde_json::Value::Array(a)) => a
@@ -253,33 +297,50 @@ async fn route(
     let sticky = earlier.iter().find_map(|c| c.assignee_id.clone());
     let ctx = context(state, conv, first_message, !earlier.is_empty()).await?;
     let decision = rules.engine.decide(&ctx);
-    for (i, text) in decision.replies.iter().enumerate() {
-        auto_reply(state, conv, i, text).await?;
-    }
-    if let Some(Route::Group(g)) = &decision.route
-        && state
+    apply(state, conv, &decision, sticky.as_deref()).await?;
+    Ok(Some(decision))
+}
+
+/// Carries out a decision for a conversation nobody has yet: its priority
+/// and tags first (the line's order depends on the priority), the rule's
+/// replies, then offline follow-up or the route.
+async fn apply(
+    state: &SharedState,
+    conv: &Conversation,
+    decision: &Decision,
+    sticky: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut conv = conv.clone();
+    if decision.priority.is_some() || !decision.tags.is_empty() {
+        let mut tags = conv.tags.clone();
+        tags.extend(decision.tags.iter().cloned());
+        let (before, after) = state
             .store
-            .group_strategy(&conv.workspace_id, g)
-            .await?
-            .as_deref()
-            == Some("grab")
-    {
-        // Grab mode: it waits in the line and is offered to every eligible member.
-        let rank =
-            kefu_routing::queue::priority_rank(decision.priority.as_deref().unwrap_or("normal"));
-        state
-            .store
-            .enqueue(&conv.workspace_id, &conv.id, g, rank)
+            .set_labels(
+                &conv.workspace_id,
+                &conv.id,
+                decision.priority.as_deref(),
+                Some(&tags),
+                router(),
+            )
             .await?;
-        offer(state, &conv.workspace_id, g, &conv.id).await?;
-        announce_queue(state, &conv.workspace_id, g).await?;
-        return Ok(Some(decision));
+        if before != after {
+            publish_conversation(state, &after, true);
+        }
+        conv = after;
     }
-    let (user, group) = match &decision.route {
-        Some(Route::Group(g)) => (
-            candidate(state, &conv.workspace_id, g, sticky.as_deref()).await?,
-            g.clone(),
-        ),
+    for (i, text) in decision.replies.iter().enumerate() {
+        auto_reply(state, &conv, &format!("auto-reply-{i}"), text).await?;
+    }
+    // `to_bot()` waits for the bot (roadmap: intelligence); until then the
+    // rule's route applies as if it were not there.
+    if decision.offline {
+        let told = !decision.replies.is_empty();
+        offline(state, &conv, None, "rule", (!told).then_some("")).await?;
+        return Ok(());
+    }
+    match &decision.route {
+        Some(Route::Group(g)) => to_group(state, &conv, g, sticky).await,
         Some(Route::Agent(who)) => {
             let user = match state.store.find_user_by_email(who).await? {
                 Some(u) if u.workspace_id == conv.workspace_id => Some(u.id),
@@ -290,33 +351,107 @@ async fn route(
                     .ok()
                     .map(|u| u.id),
             };
-            (user, String::new())
+            // An agent who cannot take it now leaves it unassigned for everyone to see.
+            if let Some(uid) = user
+                && let Some(after) = state
+                    .store
+                    .auto_assign(&conv.workspace_id, &conv.id, &uid, "", router())
+                    .await?
+            {
+                publish_conversation(state, &after, false);
+            }
+            Ok(())
         }
-        None => (None, String::new()),
+        None => Ok(()),
+    }
+}
+
+/// Routes a conversation to group `name`: outside the group's business
+/// hours to offline follow-up; in grab mode into the line with offers to
+/// every eligible member; otherwise to the strategy's pick, or into the
+/// line when nobody can take it now.
+async fn to_group(
+    state: &SharedState,
+    conv: &Conversation,
+    name: &str,
+    sticky: Option<&str>,
+) -> Result<(), StoreError> {
+    let ws = &conv.workspace_id;
+    let Some(group) = state
+        .store
+        .list_groups(ws)
+        .await?
+        .into_iter()
+        .find(|g| g.name == name)
+    else {
+        // Deleted since the rules were saved: it stays unassigned for everyone to see.
+        return Ok(());
     };
-    let mut assigned = false;
-    if let Some(uid) = user
+    if let Some(bh) = &group.business_hours {
+        let workspace = state.store.get_workspace(ws).await?;
+        if !hours_open(bh, &workspace, kefu_store::now_ms()) {
+            offline(state, conv, None, "closed", Some(&group.offline_message)).await?;
+            return Ok(());
+        }
+    }
+    if group.strategy != "grab"
+        && let Some(uid) = candidate(state, ws, name, sticky).await?
         && let Some(after) = state
             .store
-            .auto_assign(&conv.workspace_id, &conv.id, &uid, &group, router())
+            .auto_assign(ws, &conv.id, &uid, name, router())
             .await?
     {
-        state
-            .hub
-            .publish_many(&topics(&after, false), &conversation_frame(&after));
-        assigned = true;
+        publish_conversation(state, &after, false);
+        return Ok(());
     }
-    if !assigned && !group.is_empty() {
-        // Nobody can take it now: it waits in the group's line.
-        let rank =
-            kefu_routing::queue::priority_rank(decision.priority.as_deref().unwrap_or("normal"));
-        state
-            .store
-            .enqueue(&conv.workspace_id, &conv.id, &group, rank)
-            .await?;
-        announce_queue(state, &conv.workspace_id, &group).await?;
+    // Nobody can take it now (or grab mode): it waits in the group's line.
+    if let Some(after) = state.store.enqueue(ws, &conv.id, name, router()).await? {
+        publish_conversation(state, &after, false);
     }
-    Ok(Some(decision))
+    if group.strategy == "grab" {
+        offer(state, ws, name, &conv.id).await?;
+    }
+    announce_queue(state, ws, name).await
+}
+
+/// What a visitor left for offline follow-up is told when nobody configured
+/// a message: busy after a wait in line, away otherwise.
+fn offline_text(reason: &str) -> &'static str {
+    if reason == "queue_timeout" {
+        "All our agents are busy; we will reply here as soon as we can. 客服繁忙，我们会尽快在这里回复您。"
+    } else {
+        "All our agents are away right now; leave your question here and we will reply as soon as we can. 客服暂时不在线，请留下您的问题，我们会尽快在这里回复您。"
+    }
+}
+
+/// Leaves a conversation for offline follow-up (out of any line, open and
+/// unassigned, tagged `offline`) and tells the visitor: `message`, or
+/// [`offline_text`] when it is empty; `None` says nothing (a rule's own reply
+/// already did). `only_from`: only if it still waits in that group's line.
+async fn offline(
+    state: &SharedState,
+    conv: &Conversation,
+    only_from: Option<&str>,
+    reason: &str,
+    message: Option<&str>,
+) -> Result<bool, StoreError> {
+    let Some(after) = state
+        .store
+        .to_offline(&conv.workspace_id, &conv.id, only_from, reason, router())
+        .await?
+    else {
+        return Ok(false);
+    };
+    publish_conversation(state, &after, false);
+    if let Some(m) = message {
+        let text = if m.trim().is_empty() {
+            offline_text(reason)
+        } else {
+            m
+        };
+        auto_reply(state, &after, &format!("offline-{reason}"), text).await?;
+    }
+    Ok(true)
 }
 
 /// Longest line announced position by position.
@@ -447,9 +582,7 @@ pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreE
                 .await?
             {
                 Some(after) => {
-                    state
-                        .hub
-                        .publish_many(&topics(&after, false), &conversation_frame(&after));
+                    publish_conversation(state, &after, false);
                 }
                 // Someone else took it, or the agent filled up meanwhile: look again.
                 None => continue,
@@ -560,11 +693,12 @@ async fn load_rules_file(
     Ok(Some(saved.version))
 }
 
-/// A rule's `auto_reply`: a message from the system, which the visitor sees.
+/// A rule's `auto_reply` or an offline notice: a message from the system,
+/// which the visitor sees. `key` makes it idempotent per conversation.
 async fn auto_reply(
     state: &SharedState,
     conv: &Conversation,
-    i: usize,
+    key: &str,
     text: &str,
 ) -> Result<(), StoreError> {
     let appended = state
@@ -577,7 +711,7 @@ async fn auto_reply(
                 id: "routing".into(),
             },
             // Idempotent: a retried decision does not say it twice.
-            client_msg_id: Some(format!("auto-reply-{}-{i}", conv.id)),
+            client_msg_id: Some(format!("{key}-{}", conv.id)),
             kind: kefu_core::MessageKind::Text,
             content: text.to_string(),
             attachment: None,
@@ -621,41 +755,38 @@ async fn expire_one(
     state: &SharedState,
     o: &kefu_store::routing::Overdue,
 ) -> Result<(), StoreError> {
-    match &o.to_group {
-        // Only if it still waits there: a drain or claim may have just assigned it.
-        Some(to) => {
-            if state
-                .store
-                .requeue_overdue(&o.workspace_id, &o.conversation_id, &o.group, to, router())
-                .await?
-            {
-                drain(state, &o.workspace_id).await?;
-            } else {
-                // The fallback group is gone (or it was taken): out of the old line either way.
-                state
-                    .store
-                    .leave_queue(&o.workspace_id, &o.conversation_id, &o.group, router())
-                    .await?;
-                announce_queue(state, &o.workspace_id, &o.group).await?;
-            }
-        }
-        None => {
-            if state
-                .store
-                .leave_queue(&o.workspace_id, &o.conversation_id, &o.group, router())
-                .await?
-            {
-                let conv = state
-                    .store
-                    .get_conversation(&o.workspace_id, &o.conversation_id)
-                    .await?;
-                let text = "All our agents are busy; we will reply here as soon as we can. 客服繁忙，我们会尽快在这里回复您。";
-                auto_reply(state, &conv, 99, text).await?;
-            }
-            announce_queue(state, &o.workspace_id, &o.group).await?;
-        }
+    // Only if it still waits there: a drain or claim may have just assigned it.
+    if let Some(to) = &o.to_group
+        && state
+            .store
+            .requeue_overdue(&o.workspace_id, &o.conversation_id, &o.group, to, router())
+            .await?
+    {
+        announce_queue(state, &o.workspace_id, &o.group).await?;
+        return drain(state, &o.workspace_id).await;
     }
-    Ok(())
+    // No fallback, or it is gone: out of the line for offline follow-up.
+    let conv = state
+        .store
+        .get_conversation(&o.workspace_id, &o.conversation_id)
+        .await?;
+    let message = state
+        .store
+        .list_groups(&o.workspace_id)
+        .await?
+        .into_iter()
+        .find(|g| g.name == o.group)
+        .map(|g| g.offline_message)
+        .unwrap_or_default();
+    offline(
+        state,
+        &conv,
+        Some(&o.group),
+        "queue_timeout",
+        Some(&message),
+    )
+    .await?;
+    announce_queue(state, &o.workspace_id, &o.group).await
 }
 
 /// The contact's earlier conversations, newest first (at most a few).
@@ -674,4 +805,83 @@ async fn earlier(
         .into_iter()
         .filter(|c| c.id != conv.id)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_and_engine_rank_priorities_alike() {
+        for p in kefu_store::routing::PRIORITIES {
+            assert_eq!(
+                kefu_store::routing::priority_rank(p),
+                i64::from(kefu_routing::queue::priority_rank(p)),
+                "{p}"
+            );
+        }
+        assert_eq!(
+            kefu_store::routing::PRIORITIES.as_slice(),
+            kefu_routing::check::PRIORITIES
+        );
+    }
+
+    fn ws(tz: &str, holidays: &[&str]) -> Workspace {
+        Workspace {
+            id: "w".into(),
+            name: "w".into(),
+            timezone: tz.into(),
+            language: "en".into(),
+            holidays: holidays.iter().map(|h| h.to_string()).collect(),
+            created_at: 0,
+        }
+    }
+
+    fn hours(tz: Option<&str>, day: u8, open: &str, close: &str) -> BusinessHours {
+        BusinessHours {
+            timezone: tz.map(str::to_string),
+            utc_offset_minutes: None,
+            periods: vec![kefu_store::OpeningPeriod {
+                day,
+                open: open.into(),
+                close: close.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn hours_follow_the_zone_daylight_saving_and_holidays() {
+        // Monday 2026-03-09 13:30 UTC: 09:30 in New York (EDT since Sunday), 21:30 in Shanghai.
+        let t = 1_773_063_000_000;
+        let ny = ws("America/New_York", &[]);
+        assert!(hours_open(&hours(None, 1, "09:00", "17:00"), &ny, t));
+        // The group's own zone wins over the workspace's.
+        assert!(!hours_open(
+            &hours(Some("Asia/Shanghai"), 1, "09:00", "17:00"),
+            &ny,
+            t
+        ));
+        assert!(hours_open(
+            &hours(Some("Asia/Shanghai"), 1, "21:00", "22:00"),
+            &ny,
+            t
+        ));
+        // A workspace holiday closes the day.
+        let off = ws("America/New_York", &["2026-03-09"]);
+        assert!(!hours_open(&hours(None, 1, "09:00", "17:00"), &off, t));
+        // The older fixed offset keeps its arithmetic (UTC-5: 08:30, not open yet).
+        let fixed = BusinessHours {
+            timezone: None,
+            utc_offset_minutes: Some(-300),
+            ..hours(None, 1, "09:00", "17:00")
+        };
+        assert!(!hours_open(&fixed, &ny, t));
+    }
+
+    #[test]
+    fn bad_hours_are_refused() {
+        assert!(check_hours(&hours(Some("Mars/Base"), 1, "09:00", "17:00")).is_err());
+        assert!(check_hours(&hours(None, 1, "17:00", "09:00")).is_err());
+        assert!(check_hours(&hours(Some("Europe/Berlin"), 6, "00:00", "24:00")).is_ok());
+    }
 }

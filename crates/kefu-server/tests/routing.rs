@@ -810,6 +810,256 @@ async fn returning_visitor_is_sticky(db: Db) {
     app.stop().await;
 }
 
+/// Rules' `set_priority`/`tag` are stored on the conversation (agents see
+/// them, visitors never); the line is ordered by priority and follows a
+/// change; a group outside its business hours and `offline()` leave the
+/// conversation for offline follow-up with the group's message; `queued`
+/// is a status of the state machine.
+async fn priorities_tags_hours_and_offline(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a@example.com", 1).await;
+    let (_wa, _) = app.ws(&a_token).await;
+    let (s, g) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "vip", "members": [a.clone()]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    assert_eq!(g["business_hours"], Value::Null);
+    // Bad hours are refused with what is wrong.
+    for (bad, says) in [
+        (json!({"timezone": "Mars/Base", "periods": []}), "Mars/Base"),
+        (
+            json!({"periods": [{"day": 7, "open": "09:00", "close": "18:00"}]}),
+            "day 0-6",
+        ),
+    ] {
+        let (s, e) = app
+            .post(
+                &owner.token,
+                "/api/v1/groups",
+                json!({"name": "bad", "business_hours": bad}),
+            )
+            .await;
+        assert_eq!(s, 422, "{e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(says),
+            "{e}"
+        );
+    }
+    // A group with no opening period is never open.
+    let (s, night) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "night", "members": [a.clone()],
+            "business_hours": {"timezone": "Asia/Shanghai", "periods": []},
+            "offline_message": "We open at 9. 我们九点上班。"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{night}");
+    assert_eq!(night["business_hours"]["timezone"], "Asia/Shanghai");
+    let rules = r#"
+rule "vip" priority 10 when conversation.first_message contains "vip" then route_to("vip"), set_priority("high"), tag("vip") end
+rule "slow" priority 9 when conversation.first_message contains "slow" then route_to("vip"), set_priority("low") end
+rule "night" priority 8 when conversation.first_message contains "night" then route_to("night") end
+rule "later" priority 7 when conversation.first_message contains "later" then offline(), tag("later") end
+"#;
+    let (s, r) = app
+        .put(
+            &owner.token,
+            "/api/v1/routing/rules",
+            json!({"source": rules}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (_, sim) = app
+        .post(&owner.token, "/api/v1/routing/simulate", json!({"source": "rule \"closed\" when !group(\"night\").open then offline() end", "context": {}}))
+        .await;
+    assert_eq!(sim["decision"]["offline"], true, "{sim}");
+
+    // Assigned at once, with the rule's priority and tag.
+    let (vt1, _) = app.visitor(&owner.inbox).await;
+    let (mut vws1, _) = app.ws(&vt1).await;
+    let c1 = vws1.send_text(None, "m1", "vip here").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assignee_eventually(&app, &owner.token, &c1, Some(&a)).await;
+    let (_, conv) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c1}"))
+        .await;
+    assert_eq!(
+        (conv["priority"].as_str(), conv["tags"].clone()),
+        (Some("high"), json!(["vip"])),
+        "{conv}"
+    );
+    assert_eq!(conv["status"], "open");
+    // The visitor sees neither, not in REST and not in frames.
+    let (_, mine) = app.get(&vt1, &format!("/api/v1/conversations/{c1}")).await;
+    assert_eq!(
+        (mine["priority"].as_str(), mine["tags"].clone()),
+        (Some("normal"), json!([])),
+        "{mine}"
+    );
+    let f = vws1.expect("conversation").await;
+    assert!(
+        f.get("tags").is_none() && f.get("priority").is_none(),
+        "{f}"
+    );
+
+    // The agent is full: a low one waits, then a high one goes ahead of it.
+    let c2 = visitor_says(&app, &owner, "slow question").await;
+    let c3 = visitor_says(&app, &owner, "vip too").await;
+    let line = |want: Value| {
+        let (app, token) = (&app, owner.token.clone());
+        async move {
+            let mut last = Value::Null;
+            for _ in 0..50 {
+                let (_, q) = app.get(&token, "/api/v1/routing/queues").await;
+                let vip = q.as_array().unwrap().iter().find(|g| g["group"] == "vip");
+                last = vip.map_or(Value::Null, |g| g["conversation_ids"].clone());
+                if last == want {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("line {last}, wanted {want}");
+        }
+    };
+    line(json!([c3, c2])).await;
+    let (_, conv2) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c2}"))
+        .await;
+    assert_eq!(
+        (conv2["status"].as_str(), conv2["priority"].as_str()),
+        (Some("queued"), Some("low"))
+    );
+    let (_, ev) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c2}/events"))
+        .await;
+    assert!(
+        ev["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "status_changed"
+                && e["data"]["to"] == "queued"
+                && e["data"]["group"] == "vip"),
+        "{ev}"
+    );
+    // An agent raises the waiting one: it moves to the front.
+    let (s, up) = app
+        .patch(
+            &a_token,
+            &format!("/api/v1/conversations/{c2}"),
+            json!({"priority": "urgent", "tags": [" refund ", "refund", "late"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{up}");
+    assert_eq!(up["tags"], json!(["refund", "late"]));
+    line(json!([c2, c3])).await;
+    // Bad labels and the wrong people are refused; routing's statuses are not agents' to set.
+    let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+    for body in [
+        json!({"priority": "max"}),
+        json!({"tags": many}),
+        json!({"tags": ["x".repeat(33)]}),
+    ] {
+        let (s, e) = app
+            .patch(&a_token, &format!("/api/v1/conversations/{c2}"), body)
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (422, Some("validation")),
+            "{e}"
+        );
+    }
+    let (vt2, _) = app.visitor(&owner.inbox).await;
+    let (s, _) = app
+        .patch(
+            &vt2,
+            &format!("/api/v1/conversations/{c2}"),
+            json!({"tags": []}),
+        )
+        .await;
+    assert!(s == 403 || s == 404, "{s}");
+    let (s, e) = app
+        .post(
+            &a_token,
+            &format!("/api/v1/conversations/{c1}/status"),
+            json!({"status": "queued"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    // Freeing the agent assigns the head of the line: queued → open.
+    app.post(
+        &a_token,
+        &format!("/api/v1/conversations/{c1}/status"),
+        json!({"status": "resolved"}),
+    )
+    .await;
+    assignee_eventually(&app, &owner.token, &c2, Some(&a)).await;
+    let (_, conv2) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c2}"))
+        .await;
+    assert_eq!(conv2["status"], "open");
+
+    // Outside the group's hours: offline follow-up with the group's message.
+    let (vt4, _) = app.visitor(&owner.inbox).await;
+    let (mut vws4, _) = app.ws(&vt4).await;
+    let c4 = vws4.send_text(None, "m1", "night owl").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let told = loop {
+        let f = vws4.expect("message").await;
+        if f["message"]["sender"]["kind"] == "system" {
+            break f;
+        }
+    };
+    assert_eq!(told["message"]["content"], "We open at 9. 我们九点上班。");
+    let (_, conv4) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c4}"))
+        .await;
+    assert_eq!(
+        (
+            conv4["status"].as_str(),
+            conv4["assignee_id"].clone(),
+            conv4["tags"].clone()
+        ),
+        (Some("open"), Value::Null, json!(["offline"])),
+        "{conv4}"
+    );
+    let (_, ev) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c4}/events"))
+        .await;
+    assert!(ev.to_string().contains(r#""reason":"closed""#), "{ev}");
+    // offline(): the default bilingual notice, and the rule's tag.
+    let (vt5, _) = app.visitor(&owner.inbox).await;
+    let (mut vws5, _) = app.ws(&vt5).await;
+    let c5 = vws5.send_text(None, "m1", "talk later").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let told = loop {
+        let f = vws5.expect("message").await;
+        if f["message"]["sender"]["kind"] == "system" {
+            break f;
+        }
+    };
+    let text = told["message"]["content"].as_str().unwrap();
+    assert!(text.contains("away") && text.contains("客服"), "{text}");
+    let (_, conv5) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c5}"))
+        .await;
+    assert_eq!(conv5["tags"], json!(["later", "offline"]));
+    app.stop().await;
+}
+
 both_backends!(
     rules_route_and_reload_live,
     capacity_holds_under_concurrency,
@@ -818,5 +1068,6 @@ both_backends!(
     grab_mode_one_winner,
     rules_file_is_watched,
     queue_timeout_fallbacks,
-    returning_visitor_is_sticky
+    returning_visitor_is_sticky,
+    priorities_tags_hours_and_offline
 );

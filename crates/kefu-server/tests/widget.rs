@@ -490,15 +490,53 @@ async fn inbox_widget_settings(db: Db) {
     // Monday 09–18 in UTC+8 only: whether it is open now depends on the clock,
     // so check against the same rule.
     let open_now = kefu_store::BusinessHours {
-        utc_offset_minutes: 480,
+        timezone: None,
+        utc_offset_minutes: Some(480),
         periods: vec![kefu_store::OpeningPeriod {
             day: 1,
             open: "09:00".into(),
             close: "18:00".into(),
         }],
     }
-    .is_open(kefu_store::now_ms());
+    .is_open_at_fixed_offset(kefu_store::now_ms());
     assert_eq!(session(key(&inbox)).await["inbox"]["available"], open_now);
+    // Hours in a time zone: open all week, until the workspace declares
+    // today (in that zone) a holiday.
+    let all_week: Vec<Value> = (0..7)
+        .map(|d| json!({"day": d, "open": "00:00", "close": "24:00"}))
+        .collect();
+    let (s, zoned) = app
+        .post(
+            &t.token,
+            "/api/v1/inboxes",
+            json!({"name": "Zoned", "widget": {"business_hours": {"timezone": "Asia/Shanghai", "periods": all_week}}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{zoned}");
+    assert_eq!(session(key(&zoned)).await["inbox"]["available"], true);
+    let today = kefu_routing::clock::local_time(kefu_store::now_ms(), "Asia/Shanghai", &[])
+        .unwrap()
+        .date;
+    let (s, _) = app
+        .patch(&t.token, "/api/v1/workspace", json!({"holidays": [today]}))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(session(key(&zoned)).await["inbox"]["available"], false);
+    let (s, e) = app
+        .post(
+            &t.token,
+            "/api/v1/inboxes",
+            json!({"name": "Nowhere", "widget": {"business_hours": {"timezone": "Nowhere/Land", "periods": []}}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("widget.business_hours.timezone"),
+        "{e}"
+    );
     app.stop().await;
 }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 
 macro_rules! conv_cols {
     () => {
-        "id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at"
+        "id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at, priority, tags"
     };
 }
 
@@ -29,7 +29,7 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         ConversationTarget::Existing(id) => c
             .prepare_cached(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2
-                 WHERE id = ?1 AND workspace_id = ?3 AND status = 'open' AND (?4 IS NULL OR contact_id = ?4)
+                 WHERE id = ?1 AND workspace_id = ?3 AND status IN ('bot', 'queued', 'open') AND (?4 IS NULL OR contact_id = ?4)
                  RETURNING ",
                 conv_cols!()
             ))?
@@ -41,7 +41,7 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         } => c
             .prepare_cached(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2
-                 WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status = 'open'
+                 WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status IN ('bot', 'queued', 'open')
                  RETURNING ",
                 conv_cols!()
             ))?
@@ -186,6 +186,11 @@ fn conversation(r: &Row<'_>) -> rusqlite::Result<Result<Conversation>> {
         last_activity_at: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
+        priority: r.get(10)?,
+        tags: match crate::conversations::parse_tags(&r.get::<_, String>(11)?) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        },
     }))
 }
 

@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at"
+        "id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at, priority, tags"
     };
 }
 pub(crate) use cols;
@@ -33,7 +33,14 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<Conversation> {
         last_activity_at: r.try_get("last_activity_at")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        priority: r.try_get("priority")?,
+        tags: parse_tags(&r.try_get::<String, _>("tags")?)?,
     })
+}
+
+/// The stored JSON array of tags.
+pub(crate) fn parse_tags(s: &str) -> Result<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("conversation tags: {e}")))
 }
 
 /// Reads a conversation inside a write transaction.
@@ -65,8 +72,11 @@ pub(crate) async fn set_status(
 ) -> Result<()> {
     let from = conv.status;
     conv.status.transition(to)?;
+    // Leaving a line ends the wait: a later one starts at the back.
     let n = sqlx::query(
-        "UPDATE conversations SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+        "UPDATE conversations SET status = $3, updated_at = $4,
+                queued_at = CASE WHEN $3 = 'queued' THEN queued_at ELSE NULL END
+         WHERE id = $1 AND status = $2",
     )
     .bind(&conv.id)
     .bind(from.as_str())
@@ -102,7 +112,129 @@ pub(crate) async fn set_status(
     Ok(())
 }
 
+/// Records a status change a routing write made together with other
+/// columns (so `set_status` cannot), with `extra` details (e.g. the group).
+pub(crate) async fn record_status(
+    c: &mut AnyConnection,
+    before: &Conversation,
+    to: ConversationStatus,
+    actor: &Actor,
+    at: i64,
+    extra: serde_json::Value,
+) -> Result<()> {
+    before.status.transition(to)?;
+    let mut data = json!({"from": before.status, "to": to});
+    if let (Some(d), serde_json::Value::Object(x)) = (data.as_object_mut(), extra) {
+        d.extend(x);
+    }
+    events::record(
+        c,
+        &before.workspace_id,
+        &before.id,
+        "status_changed",
+        actor,
+        data,
+        at,
+    )
+    .await
+}
+
+/// Most tags a conversation carries, and the longest tag.
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_CHARS: usize = 32;
+
+/// Trims, drops empty and repeated tags, and checks the limits.
+pub fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim();
+        if t.is_empty() || out.iter().any(|o| o == t) {
+            continue;
+        }
+        if t.chars().count() > MAX_TAG_CHARS || t.chars().any(char::is_control) {
+            return Err(StoreError::Invalid(format!(
+                "tag {t:?} must be 1 to {MAX_TAG_CHARS} printable characters"
+            )));
+        }
+        out.push(t.to_string());
+    }
+    if out.len() > MAX_TAGS {
+        return Err(StoreError::Invalid(format!(
+            "a conversation has at most {MAX_TAGS} tags"
+        )));
+    }
+    Ok(out)
+}
+
 impl Store {
+    /// Sets a conversation's priority and/or tags (each `None`: unchanged);
+    /// a conversation waiting in a line moves to its new priority's place.
+    /// Returns the conversation before and after; an actual change is
+    /// recorded as a `labels_changed` event.
+    pub async fn set_labels(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        priority: Option<&str>,
+        tags: Option<&[String]>,
+        actor: Actor,
+    ) -> Result<(Conversation, Conversation)> {
+        if let Some(p) = priority
+            && !crate::routing::PRIORITIES.contains(&p)
+        {
+            return Err(StoreError::Invalid(format!(
+                "priority must be one of {}",
+                crate::routing::PRIORITIES.join(", ")
+            )));
+        }
+        let tags = tags.map(clean_tags).transpose()?;
+        let (ws, cid, priority) = (
+            workspace_id.to_string(),
+            id.to_string(),
+            priority.map(str::to_string),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                let before = load(c, &ws, &cid).await?;
+                let mut after = before.clone();
+                if let Some(p) = priority {
+                    after.priority = p;
+                }
+                if let Some(t) = tags {
+                    after.tags = t;
+                }
+                if after.priority == before.priority && after.tags == before.tags {
+                    return Ok((before, after));
+                }
+                let at = now_ms();
+                let tags_json = serde_json::to_string(&after.tags)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                sqlx::query(
+                    "UPDATE conversations SET priority = $3, queue_priority = $4, tags = $5, updated_at = $6 WHERE id = $1 AND workspace_id = $2",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(&after.priority)
+                .bind(crate::routing::priority_rank(&after.priority))
+                .bind(tags_json)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+                let mut changed = serde_json::Map::new();
+                if after.priority != before.priority {
+                    changed.insert("priority".into(), json!({"from": before.priority, "to": after.priority}));
+                }
+                if after.tags != before.tags {
+                    changed.insert("tags".into(), json!({"from": before.tags, "to": after.tags}));
+                }
+                events::record(c, &ws, &cid, "labels_changed", &actor, serde_json::Value::Object(changed), at).await?;
+                after.updated_at = at;
+                Ok((before, after))
+            })
+        })
+        .await
+    }
+
     pub async fn get_conversation(&self, workspace_id: &str, id: &str) -> Result<Conversation> {
         let r = sqlx::query(concat!(
             "SELECT ",
@@ -213,14 +345,24 @@ impl Store {
                     return Ok(conv);
                 }
                 let at = now_ms();
-                // An assignment ends any wait in a routing line.
-                sqlx::query("UPDATE conversations SET assignee_id = $2, updated_at = $3, queued_at = CASE WHEN CAST($2 AS TEXT) IS NULL THEN queued_at ELSE NULL END WHERE id = $1")
-                    .bind(&conv.id)
-                    .bind(assignee_id.as_deref())
-                    .bind(at)
-                    .execute(&mut *c)
-                    .await?;
+                // An assignment takes it out of a line or from the bot: an agent has it now.
+                let takes_over = assignee_id.is_some() && conv.status.is_routing_only();
+                sqlx::query(
+                    "UPDATE conversations SET assignee_id = $2, updated_at = $3,
+                            queued_at = CASE WHEN CAST($2 AS TEXT) IS NULL THEN queued_at ELSE NULL END,
+                            status = CASE WHEN CAST($2 AS TEXT) IS NOT NULL AND status IN ('queued', 'bot') THEN 'open' ELSE status END
+                     WHERE id = $1",
+                )
+                .bind(&conv.id)
+                .bind(assignee_id.as_deref())
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
                 events::record(c, &ws, &conv.id, "assigned", &actor, json!({"from": conv.assignee_id, "to": assignee_id}), at).await?;
+                if takes_over {
+                    record_status(c, &conv, ConversationStatus::Open, &actor, at, json!({})).await?;
+                    conv.status = ConversationStatus::Open;
+                }
                 conv.assignee_id = assignee_id;
                 conv.updated_at = at;
                 Ok(conv)

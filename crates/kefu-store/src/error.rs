@@ -13,6 +13,9 @@ pub enum StoreError {
     Invalid(String),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// A resolved or closed conversation cannot change hands.
+    #[error("the conversation is {0}; only active conversations can be transferred")]
+    NotActive(kefu_core::ConversationStatus),
     #[error("database error: {0}")]
     Database(sqlx::Error),
     /// From the SQLite writer's own connection (the message append path).

@@ -298,7 +298,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
         ConversationTarget::Existing(id) => {
             sqlx::query(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE id = $1 AND workspace_id = $3 AND status = 'open' AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
+                 WHERE id = $1 AND workspace_id = $3 AND status IN ('bot', 'queued', 'open') AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
                  RETURNING ",
                 conversations::cols!()
             ))
@@ -312,7 +312,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
         ConversationTarget::VisitorActive { inbox_id, contact_id } => {
             sqlx::query(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status = 'open'
+                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status IN ('bot', 'queued', 'open')
                  RETURNING ",
                 conversations::cols!()
             ))
@@ -507,7 +507,7 @@ async fn slow_path(
                 "SELECT ",
                 conversations::cols!(),
                 " FROM conversations WHERE contact_id = $1 AND inbox_id = $2 AND workspace_id = $3
-                  AND status IN ('open', 'pending') ORDER BY id DESC LIMIT 1"
+                  AND status IN ('bot', 'queued', 'open', 'pending') ORDER BY id DESC LIMIT 1"
             ))
             .bind(contact_id)
             .bind(inbox_id)
@@ -575,11 +575,13 @@ async fn open_conversation(
         last_activity_at: now,
         created_at: now,
         updated_at: now,
+        priority: "normal".into(),
+        tags: Vec::new(),
     };
     sqlx::query(concat!(
         "INSERT INTO conversations (",
         conversations::cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $6, $6)"
+        ") VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $6, $6, 'normal', '[]')"
     ))
     .bind(&conv.id)
     .bind(ws)

@@ -196,12 +196,18 @@ pub enum PrechatFieldKind {
     Textarea,
 }
 
-/// Weekly opening hours in one fixed UTC offset (e.g. 480 for China).
+/// Weekly opening hours in a time zone; the workspace's holidays are closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessHours {
-    /// Minutes east of UTC, -720 to 840.
-    pub utc_offset_minutes: i32,
+    /// IANA time zone, e.g. `Asia/Shanghai` (daylight saving included);
+    /// absent: the workspace's time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// The older form: a fixed offset in minutes east of UTC (-720 to 840),
+    /// used only when `timezone` is absent; no daylight saving, no holidays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset_minutes: Option<i32>,
     /// Opening periods; a day without one is closed.
     pub periods: Vec<OpeningPeriod>,
 }
@@ -230,9 +236,34 @@ pub fn parse_hhmm(s: &str) -> Option<u32> {
 }
 
 impl BusinessHours {
-    /// Whether `now_ms` (epoch milliseconds) falls in an opening period.
-    pub fn is_open(&self, now_ms: i64) -> bool {
-        let local_min = now_ms.div_euclid(60_000) + i64::from(self.utc_offset_minutes);
+    /// Checks the shape (not the time zone's name, which needs the tz
+    /// database): a human message naming the bad part.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if let Some(off) = self.utc_offset_minutes
+            && !(-720..=840).contains(&off)
+        {
+            return Err("business_hours.utc_offset_minutes must be between -720 and 840".into());
+        }
+        if self.periods.len() > 7 * 4 {
+            return Err("business_hours has more than 28 periods".into());
+        }
+        for p in &self.periods {
+            let ok = p.day <= 6
+                && matches!((parse_hhmm(&p.open), parse_hhmm(&p.close)), (Some(o), Some(c)) if o < c);
+            if !ok {
+                return Err(format!(
+                    "business_hours period {{day: {}, open: {:?}, close: {:?}}} needs a day 0-6 and HH:MM times with open before close",
+                    p.day, p.open, p.close
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The older fixed-offset form: whether `now_ms` (epoch milliseconds)
+    /// falls in an opening period at `utc_offset_minutes` (0 if absent).
+    pub fn is_open_at_fixed_offset(&self, now_ms: i64) -> bool {
+        let local_min = now_ms.div_euclid(60_000) + i64::from(self.utc_offset_minutes.unwrap_or(0));
         let day_index = local_min.div_euclid(24 * 60);
         // 1970-01-01 was a Thursday (4).
         let weekday = (day_index + 4).rem_euclid(7) as u8;
@@ -288,6 +319,19 @@ pub struct Conversation {
     pub last_activity_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `low`, `normal`, `high` or `urgent`: orders the routing line.
+    pub priority: String,
+    /// Labels from rules and agents, for agents only (visitors never see them).
+    pub tags: Vec<String>,
+}
+
+impl Conversation {
+    /// What a visitor may see of it: no internal priority or tags.
+    pub fn for_visitor(mut self) -> Self {
+        self.priority = "normal".into();
+        self.tags.clear();
+        self
+    }
 }
 
 /// One entry of a conversation's audit trail.
@@ -372,26 +416,31 @@ mod tests {
     #[test]
     fn business_hours_in_a_fixed_offset() {
         let bh = BusinessHours {
-            utc_offset_minutes: 480,
+            timezone: None,
+            utc_offset_minutes: Some(480),
             periods: vec![period(1, "09:00", "18:00"), period(6, "00:00", "24:00")],
         };
         // 2026-11-23 is a Monday. 01:00 UTC = 09:00 in UTC+8.
         let monday_0100_utc = 1_795_395_600_000_i64;
-        assert!(bh.is_open(monday_0100_utc));
-        assert!(!bh.is_open(monday_0100_utc - 60_000), "08:59 local");
+        assert!(bh.is_open_at_fixed_offset(monday_0100_utc));
         assert!(
-            !bh.is_open(monday_0100_utc + 9 * 3_600_000),
+            !bh.is_open_at_fixed_offset(monday_0100_utc - 60_000),
+            "08:59 local"
+        );
+        assert!(
+            !bh.is_open_at_fixed_offset(monday_0100_utc + 9 * 3_600_000),
             "18:00 local is closed"
         );
         // Sunday 17:00 UTC = Monday 01:00 local: closed; Friday 16:30 UTC = Saturday 00:30 local: open.
-        assert!(!bh.is_open(monday_0100_utc - 8 * 3_600_000));
-        assert!(bh.is_open(monday_0100_utc - 2 * 86_400_000 - 30 * 60_000));
+        assert!(!bh.is_open_at_fixed_offset(monday_0100_utc - 8 * 3_600_000));
+        assert!(bh.is_open_at_fixed_offset(monday_0100_utc - 2 * 86_400_000 - 30 * 60_000));
         let west = BusinessHours {
-            utc_offset_minutes: -300,
+            timezone: None,
+            utc_offset_minutes: Some(-300),
             periods: vec![period(1, "09:00", "10:00")],
         };
         // Monday 14:30 UTC = 09:30 in UTC-5.
-        assert!(west.is_open(monday_0100_utc + 13 * 3_600_000 + 30 * 60_000));
+        assert!(west.is_open_at_fixed_offset(monday_0100_utc + 13 * 3_600_000 + 30 * 60_000));
     }
 
     #[test]

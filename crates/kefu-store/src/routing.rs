@@ -2,8 +2,10 @@
 //! figures routing decides on, and the capacity-checked assignment.
 
 use crate::{
-    Actor, Conversation, Result, Store, StoreError, conversations, events, new_id, now_ms,
+    Actor, BusinessHours, Conversation, Result, Store, StoreError, conversations, events, new_id,
+    now_ms,
 };
+use kefu_core::ConversationStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Row, any::AnyRow};
@@ -24,7 +26,22 @@ pub struct Group {
     /// Where a conversation goes when it waited too long; `None`: it leaves
     /// the line for offline follow-up (the visitor is told).
     pub timeout_to_group: Option<String>,
+    /// When the group answers; `None`: always. Outside them a conversation
+    /// routed here is left for offline follow-up and the visitor told so.
+    pub business_hours: Option<BusinessHours>,
+    /// What visitors routed here outside business hours are told; empty: a
+    /// built-in bilingual message.
+    pub offline_message: String,
     pub created_at: i64,
+}
+
+/// The settings of a group besides its name, strategy and members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupSettings {
+    pub queue_timeout_secs: i64,
+    pub timeout_to_group: Option<String>,
+    pub business_hours: Option<BusinessHours>,
+    pub offline_message: String,
 }
 
 /// One saved version of a workspace's rules.
@@ -60,9 +77,28 @@ fn group_row(r: &AnyRow) -> Result<Group> {
         members: Vec::new(),
         queue_timeout_secs: r.try_get("queue_timeout_secs")?,
         timeout_to_group: r.try_get("timeout_to_group")?,
+        business_hours: r
+            .try_get::<Option<String>, _>("business_hours")?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("group business hours: {e}")))?,
+        offline_message: r.try_get("offline_message")?,
         created_at: r.try_get("created_at")?,
     })
 }
+
+/// The routing line's order for a priority (higher first); the same ranks
+/// as `kefu_routing::queue::priority_rank` (a test in the server checks).
+pub fn priority_rank(priority: &str) -> i64 {
+    match priority {
+        "low" => 0,
+        "high" => 2,
+        "urgent" => 3,
+        _ => 1,
+    }
+}
+
+pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 
 fn check_group(name: &str, strategy: &str) -> Result<()> {
     let n = name.trim().chars().count();
@@ -94,7 +130,7 @@ async fn lock_agent(c: &mut sqlx::AnyConnection, workspace_id: &str, user_id: &s
 
 impl Store {
     pub async fn list_groups(&self, workspace_id: &str) -> Result<Vec<Group>> {
-        let rows = sqlx::query("SELECT id, workspace_id, name, strategy, queue_timeout_secs, timeout_to_group, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
+        let rows = sqlx::query("SELECT id, workspace_id, name, strategy, queue_timeout_secs, timeout_to_group, business_hours, offline_message, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
             .bind(workspace_id)
             .fetch_all(self.reader())
             .await?;
@@ -132,6 +168,8 @@ impl Store {
             members,
             queue_timeout_secs: 0,
             timeout_to_group: None,
+            business_hours: None,
+            offline_message: String::new(),
             created_at: now_ms(),
         };
         let (row, update) = (g.clone(), id.is_some());
@@ -239,7 +277,7 @@ impl Store {
                     .map(|r| r.try_get("name"))
                     .transpose()?;
                 if let Some(name) = &name {
-                    sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL WHERE workspace_id = $1 AND queue_group = $2")
+                    sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL, status = CASE WHEN status = 'queued' THEN 'open' ELSE status END WHERE workspace_id = $1 AND queue_group = $2")
                         .bind(&ws)
                         .bind(name)
                         .execute(&mut *c)
@@ -308,12 +346,14 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 lock_agent(c, &ws, &uid).await?;
+                let before = conversations::load(c, &ws, &cid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
                     // The group it was routed through is kept (handling-time statistics).
                     "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL,
+                            status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END,
                             queue_group = CASE WHEN $5 = '' THEN queue_group ELSE $5 END
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('bot', 'queued', 'open', 'pending')
                        AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending'))
                            < (SELECT capacity FROM users WHERE id = $3 AND active = 1)",
                 )
@@ -336,6 +376,9 @@ impl Store {
                     .execute(&mut *c)
                     .await?;
                 events::record(c, &ws, &cid, "assigned", &actor, json!({"from": null, "to": uid, "group": group, "by": "routing"}), at).await?;
+                if before.status.is_routing_only() {
+                    conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({})).await?;
+                }
                 Ok(Some(conversations::load(c, &ws, &cid).await?))
             })
         })
@@ -414,15 +457,17 @@ pub struct Queued {
 }
 
 impl Store {
-    /// Puts an unassigned conversation in `group`'s queue with a priority
-    /// (0 low … 3 urgent); it keeps its place if it is already queued there.
+    /// Puts an unassigned conversation in `group`'s line (status `queued`)
+    /// with its priority; it keeps its place if it already waits there.
+    /// Returns it when something changed (`None`: it was taken meanwhile,
+    /// is no longer active, or the group is gone).
     pub async fn enqueue(
         &self,
         workspace_id: &str,
         conversation_id: &str,
         group: &str,
-        priority: u8,
-    ) -> Result<()> {
+        actor: Actor,
+    ) -> Result<Option<Conversation>> {
         let (ws, cid, g) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
@@ -430,31 +475,43 @@ impl Store {
         );
         self.write(move |c| {
             Box::pin(async move {
-                sqlx::query(
-                    "UPDATE conversations SET queue_group = $3, queue_priority = $4, queued_at = COALESCE(queued_at, $5)
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL
+                let before = conversations::load(c, &ws, &cid).await?;
+                if before.assignee_id.is_some() || !before.status.is_active() {
+                    return Ok(None);
+                }
+                let at = now_ms();
+                let n = sqlx::query(
+                    "UPDATE conversations SET status = 'queued', queue_group = $3, queue_priority = $4, updated_at = $5,
+                            queued_at = CASE WHEN status = 'queued' AND queue_group = $3 THEN queued_at ELSE $5 END
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $6
                        AND EXISTS (SELECT 1 FROM agent_groups g WHERE g.workspace_id = $2 AND g.name = $3)",
                 )
                 .bind(&cid)
                 .bind(&ws)
                 .bind(&g)
-                .bind(i64::from(priority))
-                .bind(now_ms())
+                .bind(priority_rank(&before.priority))
+                .bind(at)
+                .bind(before.status.as_str())
                 .execute(&mut *c)
-                .await?;
-                Ok(())
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok(None);
+                }
+                if before.status != ConversationStatus::Queued {
+                    conversations::record_status(c, &before, ConversationStatus::Queued, &actor, at, json!({"group": g})).await?;
+                }
+                Ok(Some(conversations::load(c, &ws, &cid).await?))
             })
         })
         .await
     }
 
-    /// A group's queue in order (at most `limit`), with positions. Only
-    /// conversations still unassigned and open or pending count.
+    /// A group's line in order (at most `limit`), with positions.
     pub async fn queue(&self, workspace_id: &str, group: &str, limit: i64) -> Result<Vec<Queued>> {
         let rows = sqlx::query(
             "SELECT id, contact_id FROM conversations
-             WHERE workspace_id = $1 AND queue_group = $2 AND assignee_id IS NULL AND queued_at IS NOT NULL
-               AND status IN ('open', 'pending')
+             WHERE workspace_id = $1 AND queue_group = $2 AND status = 'queued' AND assignee_id IS NULL
              ORDER BY queue_priority DESC, queued_at, id LIMIT $3",
         )
         .bind(workspace_id)
@@ -478,8 +535,7 @@ impl Store {
     pub async fn queued_groups(&self, workspace_id: &str) -> Result<Vec<String>> {
         let rows = sqlx::query(
             "SELECT DISTINCT queue_group FROM conversations
-             WHERE workspace_id = $1 AND queue_group IS NOT NULL AND assignee_id IS NULL AND queued_at IS NOT NULL
-               AND status IN ('open', 'pending')",
+             WHERE workspace_id = $1 AND status = 'queued' AND queue_group IS NOT NULL AND assignee_id IS NULL",
         )
         .bind(workspace_id)
         .fetch_all(self.reader())
@@ -509,8 +565,8 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 let before = conversations::load(c, &ws, &cid).await?;
-                if !matches!(before.status, kefu_core::ConversationStatus::Open | kefu_core::ConversationStatus::Pending) {
-                    return Err(StoreError::Invalid("only open or pending conversations can be transferred".into()));
+                if !before.status.is_active() {
+                    return Err(StoreError::NotActive(before.status));
                 }
                 let exists = sqlx::query("SELECT 1 AS ok FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1")
                     .bind(&uid)
@@ -523,8 +579,9 @@ impl Store {
                 lock_agent(c, &ws, &uid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL
-                     WHERE id = $1 AND workspace_id = $2 AND status IN ('open', 'pending')
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL,
+                            status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END
+                     WHERE id = $1 AND workspace_id = $2 AND status = $5
                        AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending') AND x.id <> $1)
                            < (SELECT capacity FROM users WHERE id = $3)",
                 )
@@ -532,6 +589,7 @@ impl Store {
                 .bind(&ws)
                 .bind(&uid)
                 .bind(at)
+                .bind(before.status.as_str())
                 .execute(&mut *c)
                 .await?
                 .rows_affected();
@@ -539,6 +597,9 @@ impl Store {
                     return Ok(None);
                 }
                 events::record(c, &ws, &cid, "transferred", &actor, json!({"from": before.assignee_id, "to": uid, "note": note}), at).await?;
+                if before.status.is_routing_only() {
+                    conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({})).await?;
+                }
                 Ok(Some(conversations::load(c, &ws, &cid).await?))
             })
         })
@@ -564,8 +625,8 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 let before = conversations::load(c, &ws, &cid).await?;
-                if !matches!(before.status, kefu_core::ConversationStatus::Open | kefu_core::ConversationStatus::Pending) {
-                    return Err(StoreError::Invalid("only open or pending conversations can be transferred".into()));
+                if !before.status.is_active() {
+                    return Err(StoreError::NotActive(before.status));
                 }
                 let found = sqlx::query("SELECT 1 AS ok FROM agent_groups WHERE workspace_id = $1 AND name = $2")
                     .bind(&ws)
@@ -576,16 +637,26 @@ impl Store {
                     return Err(StoreError::Invalid(format!("there is no group {g:?}")));
                 }
                 let at = now_ms();
-                sqlx::query(
-                    "UPDATE conversations SET assignee_id = NULL, queue_group = $3, queued_at = $4, updated_at = $4 WHERE id = $1 AND workspace_id = $2",
+                let n = sqlx::query(
+                    "UPDATE conversations SET assignee_id = NULL, status = 'queued', queue_group = $3, queued_at = $4, updated_at = $4, queue_priority = $5
+                     WHERE id = $1 AND workspace_id = $2 AND status = $6",
                 )
                 .bind(&cid)
                 .bind(&ws)
                 .bind(&g)
                 .bind(at)
+                .bind(priority_rank(&before.priority))
+                .bind(before.status.as_str())
                 .execute(&mut *c)
-                .await?;
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::Conflict("the conversation changed concurrently; retry".into()));
+                }
                 events::record(c, &ws, &cid, "transferred", &actor, json!({"from": before.assignee_id, "group": g, "note": note}), at).await?;
+                if before.status != ConversationStatus::Queued {
+                    conversations::record_status(c, &before, ConversationStatus::Queued, &actor, at, json!({"group": g})).await?;
+                }
                 conversations::load(c, &ws, &cid).await
             })
         })
@@ -616,8 +687,8 @@ impl Store {
                 lock_agent(c, &ws, &uid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending')
+                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL, status = 'open'
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = 'queued'
                        AND queue_group IN (SELECT g.name FROM agent_groups g JOIN group_members m ON m.group_id = g.id
                                            WHERE g.workspace_id = $2 AND m.user_id = $3)
                        AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending'))
@@ -634,6 +705,9 @@ impl Store {
                     return Ok(None);
                 }
                 events::record(c, &ws, &cid, "assigned", &actor, json!({"from": null, "to": uid, "by": "claim"}), at).await?;
+                let mut was = conversations::load(c, &ws, &cid).await?;
+                was.status = ConversationStatus::Queued;
+                conversations::record_status(c, &was, ConversationStatus::Open, &actor, at, json!({})).await?;
                 let group: Option<String> = sqlx::query("SELECT queue_group FROM conversations WHERE id = $1")
                     .bind(&cid)
                     .fetch_one(&mut *c)
@@ -667,27 +741,34 @@ pub struct Overdue {
 }
 
 impl Store {
-    /// Sets a group's queue timeout and where overdue conversations go.
-    pub async fn set_group_timeout(
+    /// Sets a group's queue timeout (and where overdue conversations go),
+    /// business hours and offline message. The hours are checked by the caller.
+    pub async fn set_group_settings(
         &self,
         workspace_id: &str,
         id: &str,
-        secs: i64,
-        to_group: Option<&str>,
+        settings: &GroupSettings,
     ) -> Result<()> {
-        if !(0..=7 * 86_400).contains(&secs) {
+        if !(0..=7 * 86_400).contains(&settings.queue_timeout_secs) {
             return Err(StoreError::Invalid(
                 "queue_timeout_secs must be 0 to 604800".into(),
             ));
         }
-        let (ws, id, to) = (
-            workspace_id.to_string(),
-            id.to_string(),
-            to_group.map(str::to_string),
-        );
+        if settings.offline_message.chars().count() > 1000 {
+            return Err(StoreError::Invalid(
+                "offline_message is longer than 1000 characters".into(),
+            ));
+        }
+        let hours = settings
+            .business_hours
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let (ws, id, s) = (workspace_id.to_string(), id.to_string(), settings.clone());
         self.write(move |c| {
             Box::pin(async move {
-                if let Some(t) = &to {
+                if let Some(t) = &s.timeout_to_group {
                     let found = sqlx::query("SELECT 1 AS ok FROM agent_groups WHERE workspace_id = $1 AND name = $2")
                         .bind(&ws)
                         .bind(t)
@@ -697,11 +778,13 @@ impl Store {
                         return Err(StoreError::Invalid(format!("there is no group {t:?}")));
                     }
                 }
-                sqlx::query("UPDATE agent_groups SET queue_timeout_secs = $3, timeout_to_group = $4 WHERE id = $1 AND workspace_id = $2")
+                sqlx::query("UPDATE agent_groups SET queue_timeout_secs = $3, timeout_to_group = $4, business_hours = $5, offline_message = $6 WHERE id = $1 AND workspace_id = $2")
                     .bind(&id)
                     .bind(&ws)
-                    .bind(secs)
-                    .bind(to.as_deref())
+                    .bind(s.queue_timeout_secs)
+                    .bind(s.timeout_to_group.as_deref())
+                    .bind(hours.as_deref())
+                    .bind(s.offline_message.trim())
                     .execute(&mut *c)
                     .await?;
                 Ok(())
@@ -715,7 +798,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT c.id, c.workspace_id, c.queue_group, g.timeout_to_group
              FROM conversations c JOIN agent_groups g ON g.workspace_id = c.workspace_id AND g.name = c.queue_group
-             WHERE c.assignee_id IS NULL AND c.status IN ('open', 'pending') AND c.queued_at IS NOT NULL
+             WHERE c.status = 'queued' AND c.assignee_id IS NULL
                AND g.queue_timeout_secs > 0 AND c.queued_at + g.queue_timeout_secs * 1000 <= $1
              LIMIT $2",
         )
@@ -735,39 +818,66 @@ impl Store {
             .collect()
     }
 
-    /// Takes a waiting conversation out of every line (offline follow-up).
-    pub async fn leave_queue(
+    /// Leaves an unassigned active conversation for offline follow-up: out
+    /// of any line, `open` (agents answer when they can) and tagged
+    /// `offline`. With `only_from`, only if it still waits in that group's
+    /// line (a queue timeout racing an assignment). `None`: nothing changed.
+    pub async fn to_offline(
         &self,
         workspace_id: &str,
         conversation_id: &str,
-        group: &str,
+        only_from: Option<&str>,
+        reason: &str,
         actor: Actor,
-    ) -> Result<bool> {
-        let (ws, cid, g) = (
+    ) -> Result<Option<Conversation>> {
+        let (ws, cid, from, reason) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
-            group.to_string(),
+            only_from.map(str::to_string),
+            reason.to_string(),
         );
         self.write(move |c| {
             Box::pin(async move {
-                let at = now_ms();
-                let n = sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3 WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND queue_group = $4 AND queued_at IS NOT NULL")
-                    .bind(&cid)
-                    .bind(&ws)
-                    .bind(at)
-                    .bind(&g)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                if n > 0 {
-                    events::record(c, &ws, &cid, "queue_timeout", &actor, json!({"to": "offline"}), at).await?;
+                let before = conversations::load(c, &ws, &cid).await?;
+                if before.assignee_id.is_some() || !before.status.is_active() {
+                    return Ok(None);
                 }
-                Ok(n > 0)
+                let mut tags = before.tags.clone();
+                if !tags.iter().any(|t| t == OFFLINE_TAG) {
+                    tags.push(OFFLINE_TAG.to_string());
+                }
+                let at = now_ms();
+                let n = sqlx::query(
+                    "UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3, tags = $4,
+                            status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $6
+                       AND (CAST($5 AS TEXT) IS NULL OR (status = 'queued' AND queue_group = $5))",
+                )
+                .bind(&cid)
+                .bind(&ws)
+                .bind(at)
+                .bind(serde_json::to_string(&tags).map_err(|e| StoreError::Invalid(e.to_string()))?)
+                .bind(from.as_deref())
+                .bind(before.status.as_str())
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok(None);
+                }
+                events::record(c, &ws, &cid, "offline", &actor, json!({"reason": reason, "group": from}), at).await?;
+                if before.status.is_routing_only() {
+                    conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({})).await?;
+                }
+                Ok(Some(conversations::load(c, &ws, &cid).await?))
             })
         })
         .await
     }
 }
+
+/// The tag of conversations left for offline follow-up.
+pub const OFFLINE_TAG: &str = "offline";
 
 impl Store {
     /// A queue timeout's move to the fallback group, only if the
@@ -791,8 +901,7 @@ impl Store {
                 let at = now_ms();
                 let n = sqlx::query(
                     "UPDATE conversations SET queue_group = $4, queued_at = $5, updated_at = $5
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND queue_group = $3
-                       AND queued_at IS NOT NULL AND status IN ('open', 'pending')
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND queue_group = $3 AND status = 'queued'
                        AND EXISTS (SELECT 1 FROM agent_groups g WHERE g.workspace_id = $2 AND g.name = $4)",
                 )
                 .bind(&cid)

@@ -134,7 +134,10 @@ pub async fn get_one(
     Auth(who): Auth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<ConversationItem>> {
-    let conv = visible_conversation(&state, &who, &id).await?;
+    let mut conv = visible_conversation(&state, &who, &id).await?;
+    if who.is_visitor() {
+        conv = conv.for_visitor();
+    }
     let mut items = with_previews(&state, &who, vec![conv]).await?;
     items.pop().map(ApiJson).ok_or_else(ApiError::internal)
 }
@@ -145,7 +148,8 @@ pub struct StatusChange {
     pub status: ConversationStatus,
 }
 
-/// Move a conversation through its state machine (open, pending, resolved, closed).
+/// Move a conversation through its state machine: open, pending, resolved or
+/// closed (`queued` and `bot` are routing's: transfer to a group instead).
 #[utoipa::path(post, operation_id = "conversations_set_status", path = "/api/v1/conversations/{id}/status", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = StatusChange,
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition")))]
@@ -157,6 +161,38 @@ pub async fn set_status(
 ) -> ApiResult<ApiJson<Conversation>> {
     Ok(ApiJson(
         chat::change_status(&state, &who, &id, req.status).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsChange {
+    /// `low`, `normal`, `high` or `urgent`; absent: unchanged.
+    pub priority: Option<String>,
+    /// The whole new set (at most 20, each 1 to 32 characters); absent: unchanged.
+    pub tags: Option<Vec<String>>,
+}
+
+/// Set a conversation's priority and/or tags (agents only). A conversation
+/// waiting in a routing line moves to its new priority's place.
+#[utoipa::path(patch, operation_id = "conversations_update", path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = LabelsChange,
+    responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
+pub async fn update(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<LabelsChange>,
+) -> ApiResult<ApiJson<Conversation>> {
+    Ok(ApiJson(
+        chat::set_labels(
+            &state,
+            &who,
+            &id,
+            req.priority.as_deref(),
+            req.tags.as_deref(),
+        )
+        .await?,
     ))
 }
 

@@ -7,7 +7,7 @@ use crate::{
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
-use kefu_store::{Inbox, InboxPatch, NewInbox, WidgetSettings, parse_hhmm};
+use kefu_store::{Inbox, InboxPatch, NewInbox, WidgetSettings};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -98,26 +98,7 @@ fn check_widget(w: &WidgetSettings) -> ApiResult<()> {
         check_text("widget.prechat field label", &f.label, 100)?;
     }
     if let Some(bh) = &w.business_hours {
-        if !(-720..=840).contains(&bh.utc_offset_minutes) {
-            return Err(ApiError::validation(
-                "widget.business_hours.utc_offset_minutes must be between -720 and 840",
-            ));
-        }
-        if bh.periods.len() > 7 * 4 {
-            return Err(ApiError::validation(
-                "widget.business_hours has more than 28 periods",
-            ));
-        }
-        for p in &bh.periods {
-            let ok = p.day <= 6
-                && matches!((parse_hhmm(&p.open), parse_hhmm(&p.close)), (Some(o), Some(c)) if o < c);
-            if !ok {
-                return Err(ApiError::validation(format!(
-                    "widget.business_hours period {{day: {}, open: {:?}, close: {:?}}} needs a day 0-6 and HH:MM times with open before close",
-                    p.day, p.open, p.close
-                )));
-            }
-        }
+        crate::routing::check_hours(bh).map_err(|m| ApiError::validation(format!("widget.{m}")))?;
     }
     Ok(())
 }

@@ -133,7 +133,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(contacts::list))
         .routes(routes!(contacts::get_one))
         .routes(routes!(conversations::list))
-        .routes(routes!(conversations::get_one))
+        .routes(routes!(conversations::get_one, conversations::update))
         .routes(routes!(conversations::set_status))
         .routes(routes!(conversations::assign))
         .routes(routes!(conversations::events))

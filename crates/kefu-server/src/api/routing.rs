@@ -10,7 +10,10 @@ use crate::{
 };
 use axum::{extract::State, http::StatusCode};
 use kefu_routing::{Context, Decision, Route};
-use kefu_store::{StoreError, routing::Group, routing::RuleSetVersion};
+use kefu_store::{
+    BusinessHours, StoreError,
+    routing::{Group, GroupSettings, RuleSetVersion},
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -31,6 +34,24 @@ pub struct GroupInput {
     /// Where overdue conversations go; absent: they leave the line for
     /// offline follow-up and the visitor is told.
     pub timeout_to_group: Option<String>,
+    /// When the group answers (time zone: the workspace's unless given);
+    /// absent: always. Outside them, conversations routed here are left for
+    /// offline follow-up and the visitor gets `offline_message`.
+    pub business_hours: Option<BusinessHours>,
+    /// Up to 1,000 characters; empty: a built-in bilingual message.
+    #[serde(default)]
+    pub offline_message: String,
+}
+
+impl GroupInput {
+    fn settings(&self) -> GroupSettings {
+        GroupSettings {
+            queue_timeout_secs: self.queue_timeout_secs,
+            timeout_to_group: self.timeout_to_group.clone(),
+            business_hours: self.business_hours.clone(),
+            offline_message: self.offline_message.trim().to_string(),
+        }
+    }
 }
 
 fn least_loaded() -> String {
@@ -64,8 +85,8 @@ pub async fn create_group(
     ApiJson(g): ApiJson<GroupInput>,
 ) -> ApiResult<(StatusCode, ApiJson<Group>)> {
     who.require_admin()?;
-    let (secs, to) = (g.queue_timeout_secs, g.timeout_to_group.clone());
-    check_timeout(&state, who.workspace_id(), &g.name, secs, to.as_deref()).await?;
+    let settings = g.settings();
+    check_settings(&state, who.workspace_id(), &g.name, &settings).await?;
     let group = state
         .store
         .save_group(who.workspace_id(), None, &g.name, &g.strategy, g.members)
@@ -73,18 +94,26 @@ pub async fn create_group(
         .map_err(group_error)?;
     Ok((
         StatusCode::CREATED,
-        ApiJson(with_timeout(&state, group, secs, to).await?),
+        ApiJson(with_settings(&state, group, settings).await?),
     ))
 }
 
-/// Refuses a bad timeout before anything is saved.
-async fn check_timeout(
+/// Refuses bad settings before anything is saved.
+async fn check_settings(
     state: &SharedState,
     ws: &str,
     name: &str,
-    secs: i64,
-    to: Option<&str>,
+    s: &GroupSettings,
 ) -> ApiResult<()> {
+    if let Some(bh) = &s.business_hours {
+        crate::routing::check_hours(bh).map_err(ApiError::validation)?;
+    }
+    if s.offline_message.chars().count() > 1000 {
+        return Err(ApiError::validation(
+            "offline_message is longer than 1000 characters",
+        ));
+    }
+    let (secs, to) = (s.queue_timeout_secs, s.timeout_to_group.as_deref());
     if !(0..=7 * 86_400).contains(&secs) {
         return Err(ApiError::validation(
             "queue_timeout_secs must be 0 to 604800",
@@ -107,20 +136,21 @@ async fn check_timeout(
     Ok(())
 }
 
-/// Saves the queue timeout part of a group (after the group itself).
-async fn with_timeout(
+/// Saves the settings part of a group (after the group itself).
+async fn with_settings(
     state: &SharedState,
     mut group: Group,
-    secs: i64,
-    to: Option<String>,
+    s: GroupSettings,
 ) -> ApiResult<Group> {
     state
         .store
-        .set_group_timeout(&group.workspace_id, &group.id, secs, to.as_deref())
+        .set_group_settings(&group.workspace_id, &group.id, &s)
         .await
         .map_err(group_error)?;
-    group.queue_timeout_secs = secs;
-    group.timeout_to_group = to;
+    group.queue_timeout_secs = s.queue_timeout_secs;
+    group.timeout_to_group = s.timeout_to_group;
+    group.business_hours = s.business_hours;
+    group.offline_message = s.offline_message;
     Ok(group)
 }
 
@@ -134,8 +164,8 @@ pub async fn update_group(
     ApiJson(g): ApiJson<GroupInput>,
 ) -> ApiResult<ApiJson<Group>> {
     who.require_admin()?;
-    let (secs, to) = (g.queue_timeout_secs, g.timeout_to_group.clone());
-    check_timeout(&state, who.workspace_id(), &g.name, secs, to.as_deref()).await?;
+    let settings = g.settings();
+    check_settings(&state, who.workspace_id(), &g.name, &settings).await?;
     let group = state
         .store
         .save_group(
@@ -147,7 +177,7 @@ pub async fn update_group(
         )
         .await
         .map_err(group_error)?;
-    Ok(ApiJson(with_timeout(&state, group, secs, to).await?))
+    Ok(ApiJson(with_settings(&state, group, settings).await?))
 }
 
 #[utoipa::path(delete, operation_id = "routing_delete_group", path = "/api/v1/groups/{id}", tag = "routing", security(("bearer" = [])), params(("id" = String, Path)),
@@ -301,13 +331,13 @@ pub async fn simulate(
     let given = req.context.as_object().cloned().unwrap_or_default();
     let mut ctx: Context = serde_json::from_value(req.context)
         .map_err(|e| ApiError::validation(format!("context: {e}")))?;
+    let w = state.store.get_workspace(&ws).await?;
     if !given.contains_key("time") {
-        let w = state.store.get_workspace(&ws).await?;
         ctx.time = kefu_routing::clock::local_time(kefu_store::now_ms(), &w.timezone, &w.holidays)
             .unwrap_or_default();
     }
     if !given.contains_key("groups") {
-        ctx.groups = crate::routing::group_stats(&state, &ws).await?;
+        ctx.groups = crate::routing::group_stats(&state, &w).await?;
     }
 
     let decision = engine.engine.explain(&ctx);
@@ -354,9 +384,6 @@ pub async fn transfer(
         return Err(ApiError::validation("the note is too long"));
     }
     let to_err = |e: StoreError| match e {
-        StoreError::Invalid(m) if m.starts_with("only open") => {
-            ApiError::new(StatusCode::CONFLICT, "conversation_closed", m)
-        }
         StoreError::Invalid(m) => ApiError::validation(m),
         other => ApiError::from_store(other, "conversation"),
     };
@@ -398,10 +425,7 @@ pub async fn transfer(
         }
         _ => return Err(ApiError::validation("give either to_agent_id or to_group")),
     };
-    state.hub.publish_many(
-        &crate::chat::topics(&after, false),
-        &crate::chat::conversation_frame(&after),
-    );
+    crate::chat::publish_conversation(&state, &after, false);
     // The note travels with the conversation, for agents only.
     let text = if req.note.trim().is_empty() {
         format!("→ {target}")
@@ -449,10 +473,7 @@ pub async fn claim(
                 "someone else took it first (or you are not in its group, or you are full)",
             )
         })?;
-    state.hub.publish_many(
-        &crate::chat::topics(&after, false),
-        &crate::chat::conversation_frame(&after),
-    );
+    crate::chat::publish_conversation(&state, &after, false);
     // The others in that line move up.
     crate::routing::announce_queue(&state, &after.workspace_id, &group).await?;
     Ok(ApiJson(after))

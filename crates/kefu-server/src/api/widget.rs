@@ -173,11 +173,13 @@ pub async fn session(
         &inbox.id,
         state.cfg.auth.visitor_ttl_secs,
     );
-    let open = inbox
-        .widget
-        .business_hours
-        .as_ref()
-        .is_none_or(|bh| bh.is_open(kefu_store::now_ms()));
+    let open = match &inbox.widget.business_hours {
+        None => true,
+        Some(bh) => {
+            let ws = state.store.get_workspace(&inbox.workspace_id).await?;
+            crate::routing::hours_open(bh, &ws, kefu_store::now_ms())
+        }
+    };
     let available = open && state.store.any_agent_online(&inbox.workspace_id).await?;
     let l = &state.cfg.limits;
     Ok(ApiJson(SessionResponse {
@@ -224,7 +226,10 @@ pub async fn my_conversations(
         state
             .store
             .list_conversations(workspace_id, &filter, None, 50)
-            .await?,
+            .await?
+            .into_iter()
+            .map(kefu_store::Conversation::for_visitor)
+            .collect(),
     ))
 }
 
