@@ -6,6 +6,9 @@
 import { acked, backoff, isFatalClose, newId, onSendError, Outbox, Timeline, type KV, type OutboxEntry } from './state'
 import type { Attachment, ConversationHead, ServerFrame, Session, SyncPoint, WireMessage } from './types'
 
+/** Statuses in which the visitor's next message lands in the conversation. */
+const ACTIVE = ['bot', 'queued', 'open', 'pending']
+
 export type Status = 'connecting' | 'online' | 'offline' | 'blocked'
 type Frame = Record<string, unknown>
 
@@ -446,9 +449,10 @@ export class Client {
     this.flush()
   }
 
-  /** The conversation the visitor is in now: the newest open or pending one. */
+  /** The conversation the visitor is in now: the newest active one (with
+   *  the bot, waiting in a line, open or pending). */
   active(): string | undefined {
-    return this.heads.find((c) => c.status === 'open' || c.status === 'pending')?.id
+    return this.heads.find((c) => ACTIVE.includes(c.status))?.id
   }
 
   typing(on: boolean): void {
