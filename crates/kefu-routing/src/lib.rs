@@ -13,10 +13,12 @@ pub mod eval;
 pub mod lexer;
 pub mod parser;
 pub mod queue;
+pub mod rename;
 
 pub use check::Known;
 pub use error::{Pos, RuleError};
 pub use eval::{Context, Decision, Engine, Route};
+pub use rename::rename_group;
 
 /// Parses and checks a rule set; the result is ready to run.
 pub fn compile(src: &str, known: &Known) -> Result<Engine, RuleError> {

@@ -646,6 +646,41 @@ pub fn spawn_rules_file_watcher(state: &SharedState) -> Option<tokio::task::Join
     }))
 }
 
+/// After group `old` was renamed to `new`: the rule set in force, with its
+/// references to `old` renamed, becomes the next version and applies at
+/// once. `None`: the rules did not name it (or there are none).
+pub async fn follow_rename(
+    state: &SharedState,
+    workspace_id: &str,
+    old: &str,
+    new: &str,
+    by: &str,
+) -> Result<Option<i64>, StoreError> {
+    let Some(current) = state.store.current_rule_set(workspace_id).await? else {
+        return Ok(None);
+    };
+    let Some(source) = kefu_routing::rename_group(&current.source, old, new) else {
+        return Ok(None);
+    };
+    let engine = match kefu_routing::compile(&source, &known(state, workspace_id).await?) {
+        Ok(e) => e,
+        Err(e) => {
+            // Cannot happen for a set that compiled before; keep the old one if it does.
+            tracing::error!(workspace_id, error = %e, "renamed rules do not compile; not saved");
+            return Ok(None);
+        }
+    };
+    let saved = state.store.save_rule_set(workspace_id, &source, by).await?;
+    state.routing.put(
+        workspace_id,
+        Arc::new(Compiled {
+            version: saved.version,
+            engine,
+        }),
+    );
+    Ok(Some(saved.version))
+}
+
 /// Why a rules file was not applied.
 enum FileError {
     /// The file's content is wrong (no such workspace, does not compile).

@@ -327,6 +327,13 @@ async fn queue_positions_live_and_drain(db: Db) {
         q,
         json!([{"group": "helpdesk", "waiting": 2, "conversation_ids": [visitors[1].1, visitors[2].1]}])
     );
+    // …and the rules follow it, as a new version.
+    let (_, r) = app.get(&owner.token, "/api/v1/routing/rules").await;
+    assert_eq!(
+        r["source"], "rule \"all\" when true then route_to(\"helpdesk\") end",
+        "{r}"
+    );
+    assert_eq!(r["version"], 2, "{r}");
     // Rules see the line's length too.
     let (_, sim) = app
         .post(&owner.token, "/api/v1/routing/simulate", json!({"source": "rule \"long line\" when group(\"helpdesk\").queue >= 2 then offline() end", "context": {}}))

@@ -166,6 +166,13 @@ pub async fn update_group(
     who.require_admin()?;
     let settings = g.settings();
     check_settings(&state, who.workspace_id(), &g.name, &settings).await?;
+    let old_name = state
+        .store
+        .list_groups(who.workspace_id())
+        .await?
+        .into_iter()
+        .find(|x| x.id == id)
+        .map(|x| x.name);
     let group = state
         .store
         .save_group(
@@ -177,6 +184,17 @@ pub async fn update_group(
         )
         .await
         .map_err(group_error)?;
+    // The rules follow a rename (a new version), so routing to it goes on.
+    if let Some(old) = old_name.filter(|o| *o != group.name) {
+        crate::routing::follow_rename(
+            &state,
+            who.workspace_id(),
+            &old,
+            &group.name,
+            &format!("rename:{}", who.sender().id),
+        )
+        .await?;
+    }
     Ok(ApiJson(with_settings(&state, group, settings).await?))
 }
 
