@@ -151,19 +151,21 @@ pub async fn group_stats(
 ) -> Result<HashMap<String, GroupStats>, StoreError> {
     let workspace_id = ws.id.as_str();
     let now = kefu_store::now_ms();
+    // Three queries whatever the number of groups: this runs for every new conversation.
+    let mut members = state.store.all_group_members(workspace_id).await?;
+    let lines = state.store.queue_lengths(workspace_id).await?;
     let mut groups = HashMap::new();
     for g in state.store.list_groups(workspace_id).await? {
-        let members = state.store.group_members(workspace_id, &g.name).await?;
+        let members = members.remove(&g.name).unwrap_or_default();
         let online = members.iter().filter(|m| m.status == "online").count() as u32;
         let available = members
             .iter()
             .filter(|m| m.status == "online" && m.active < m.capacity)
             .count() as u32;
-        let queue = state
-            .store
-            .queue(workspace_id, &g.name, ANNOUNCED)
-            .await?
-            .len() as u32;
+        let queue = lines
+            .get(&g.name)
+            .copied()
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
         groups.insert(
             g.name,
             GroupStats {
@@ -409,7 +411,8 @@ async fn to_group(
         publish_conversation(state, &after, false);
     }
     if group.strategy == "grab" {
-        offer(state, ws, name, &conv.id).await?;
+        let agents = eligible(state, ws, name).await?;
+        offer(state, ws, name, &conv.id, &agents);
     }
     announce_queue(state, ws, name).await
 }
@@ -517,33 +520,40 @@ pub fn spawn_drain(state: &SharedState, workspace_id: &str) {
     });
 }
 
-/// Offers a waiting conversation to the eligible (online, below capacity)
-/// members of a grab-mode group.
-async fn offer(
+/// The members of a grab-mode group who may claim now (online, below capacity).
+async fn eligible(
     state: &SharedState,
     workspace_id: &str,
     group: &str,
-    conversation_id: &str,
-) -> Result<(), StoreError> {
-    let agents: Vec<String> = state
+) -> Result<Vec<String>, StoreError> {
+    Ok(state
         .store
         .group_members(workspace_id, group)
         .await?
         .into_iter()
         .filter(|m| m.status == "online" && m.active < m.capacity)
         .map(|m| m.user_id)
-        .collect();
+        .collect())
+}
+
+/// Offers a waiting conversation to `agents` (see [`eligible`]).
+fn offer(
+    state: &SharedState,
+    workspace_id: &str,
+    group: &str,
+    conversation_id: &str,
+    agents: &[String],
+) {
     if !agents.is_empty() {
         state.hub.publish_many(
             &[crate::hub::workspace_topic(workspace_id)],
             &kefu_core::protocol::ServerFrame::Offer {
                 conversation_id: conversation_id.to_string(),
                 group: group.to_string(),
-                agents,
+                agents: agents.to_vec(),
             },
         );
     }
-    Ok(())
 }
 
 pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
@@ -562,8 +572,9 @@ pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreE
         }
         if g.strategy == "grab" {
             // Nobody is assigned in grab mode: whoever has room now gets the offers again.
+            let agents = eligible(state, workspace_id, &group).await?;
             for q in state.store.queue(workspace_id, &group, ANNOUNCED).await? {
-                offer(state, workspace_id, &group, &q.conversation_id).await?;
+                offer(state, workspace_id, &group, &q.conversation_id, &agents);
             }
             announce_queue(state, workspace_id, &group).await?;
             continue;

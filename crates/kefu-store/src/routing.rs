@@ -302,11 +302,57 @@ impl Store {
 
     /// The members of group `name` with their load, for one decision.
     pub async fn group_members(&self, workspace_id: &str, name: &str) -> Result<Vec<Member>> {
+        Ok(self
+            .members_with_load(workspace_id, Some(name))
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect())
+    }
+
+    /// Every group's members with their load, in one query (what a routing
+    /// decision's `group("…")` figures are made of).
+    pub async fn all_group_members(
+        &self,
+        workspace_id: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<Member>>> {
+        let mut by_group: std::collections::HashMap<String, Vec<Member>> = Default::default();
+        for (g, m) in self.members_with_load(workspace_id, None).await? {
+            by_group.entry(g).or_default().push(m);
+        }
+        Ok(by_group)
+    }
+
+    /// How many conversations wait in each group's line.
+    pub async fn queue_lengths(
+        &self,
+        workspace_id: &str,
+    ) -> Result<std::collections::HashMap<String, i64>> {
         let rows = sqlx::query(
-            "SELECT u.id, u.status, u.capacity, m.last_assigned_at,
+            "SELECT queue_group, COUNT(*) AS n FROM conversations
+             WHERE workspace_id = $1 AND status = 'queued' AND queue_group IS NOT NULL AND assignee_id IS NULL
+             GROUP BY queue_group",
+        )
+        .bind(workspace_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("queue_group")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// (group name, member with load) of one group or (`None`) every group.
+    async fn members_with_load(
+        &self,
+        workspace_id: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<(String, Member)>> {
+        let rows = sqlx::query(
+            "SELECT g.name, u.id, u.status, u.capacity, m.last_assigned_at,
                     (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status IN ('open', 'pending')) AS active
              FROM agent_groups g JOIN group_members m ON m.group_id = g.id JOIN users u ON u.id = m.user_id
-             WHERE g.workspace_id = $1 AND g.name = $2 AND u.active = 1 ORDER BY u.id",
+             WHERE g.workspace_id = $1 AND (CAST($2 AS TEXT) IS NULL OR g.name = $2) AND u.active = 1
+             ORDER BY g.name, u.id",
         )
         .bind(workspace_id)
         .bind(name)
@@ -314,13 +360,16 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(Member {
-                    user_id: r.try_get("id")?,
-                    status: r.try_get("status")?,
-                    capacity: r.try_get("capacity")?,
-                    active: r.try_get("active")?,
-                    last_assigned_at: r.try_get("last_assigned_at")?,
-                })
+                Ok((
+                    r.try_get("name")?,
+                    Member {
+                        user_id: r.try_get("id")?,
+                        status: r.try_get("status")?,
+                        capacity: r.try_get("capacity")?,
+                        active: r.try_get("active")?,
+                        last_assigned_at: r.try_get("last_assigned_at")?,
+                    },
+                ))
             })
             .collect()
     }
