@@ -156,10 +156,11 @@ describe('console', () => {
     expect(rendered).toBeLessThan(40)
     // Scrolling to the end pages the rest in (50 per request) until all 251 are known.
     const rows = agentPage.locator('.convlist .rows')
+    const rowHeight = await tid(agentPage, 'conversation-row').first().evaluate((el) => (el as HTMLElement).offsetHeight)
     await until(
       async () => {
         await rows.evaluate((el) => (el.scrollTop = el.scrollHeight))
-        return (await rows.evaluate((el) => el.scrollHeight)) >= 251 * 68
+        return (await rows.evaluate((el) => el.scrollHeight)) >= 251 * rowHeight
       },
       'all conversations paged in',
       20_000,

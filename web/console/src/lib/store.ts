@@ -4,14 +4,17 @@
 import { reactive } from 'vue'
 import { api, logout as apiLogout, refresh, session, accessToken } from './api'
 import { Realtime, type ConnState } from './realtime'
-import { Outbox, byActivity, inView, mergeBySeq, type Pending, type View } from './timeline'
+import { Outbox, byActivity, inView, mergeBySeq, statusesFor, type Pending, type View } from './timeline'
+import { mergeEvents } from './events'
 import { notify } from './notify'
-import type { AgentStatus, CannedReply, Conversation, ConversationStatus, Message, Page, ServerFrame, User } from './types'
+import type { AgentSettableStatus, AgentStatus, CannedReply, ConvEvent, Conversation, Message, Page, Priority, ServerFrame, User } from './types'
 
 export const state = reactive({
   conn: 'connecting' as ConnState,
   conversations: {} as Record<string, Conversation>,
   messages: {} as Record<string, Message[]>,
+  /** The audit trail of the conversations opened (status, assignment, labels, transfers…). */
+  events: {} as Record<string, ConvEvent[]>,
   /** Whether older history exists before the first held message. */
   hasOlder: {} as Record<string, boolean>,
   visitorTyping: {} as Record<string, boolean>,
@@ -24,6 +27,8 @@ export const state = reactive({
   view: 'all' as View,
   status: 'open' as string,
   listCursor: null as string | null,
+  /** The "open" filter also lists queued conversations: their own pages. */
+  queuedCursor: null as string | null,
   /** Grab mode: conversations offered to this agent, by id → group. */
   offers: {} as Record<string, string>,
   /** Live queue view: waiting conversations per group. */
@@ -49,21 +54,39 @@ function upsert(c: Conversation) {
   state.conversations[c.id] = old ? { ...old, ...c } : c
 }
 
+/**
+ * The list's first page, or (`more`) the next one. A filter of several
+ * statuses (open + queued) is one request per status, each with its cursor.
+ */
 export async function loadList(more = false) {
   if (state.listLoading) return
   state.listLoading = true
   try {
-    const q = new URLSearchParams({ limit: '50' })
-    if (state.status !== 'any') q.set('status', state.status)
-    if (state.view === 'mine') q.set('assignee', 'me')
-    if (state.view === 'unassigned') q.set('assignee', 'none')
-    if (more && state.listCursor) q.set('cursor', state.listCursor)
-    const page = await api<Page<Conversation>>('GET', `/api/v1/conversations?${q}`)
-    page.items.forEach(upsert)
-    state.listCursor = page.next_cursor
+    const statuses = statusesFor(state.status, state.view)
+    const lists: { status: string | null; cursor: 'listCursor' | 'queuedCursor' }[] =
+      statuses === 'any' ? [{ status: null, cursor: 'listCursor' }] : statuses.map((s, i) => ({ status: s, cursor: i === 0 ? 'listCursor' : 'queuedCursor' }))
+    if (statuses === 'any' || statuses.length < 2) state.queuedCursor = null
+    await Promise.all(
+      lists.map(async ({ status, cursor }) => {
+        if (more && !state[cursor]) return
+        const q = new URLSearchParams({ limit: '50' })
+        if (status) q.set('status', status)
+        if (state.view === 'mine') q.set('assignee', 'me')
+        if (state.view === 'unassigned') q.set('assignee', 'none')
+        if (more && state[cursor]) q.set('cursor', state[cursor]!)
+        const page = await api<Page<Conversation>>('GET', `/api/v1/conversations?${q}`)
+        page.items.forEach(upsert)
+        state[cursor] = page.next_cursor
+      }),
+    )
   } finally {
     state.listLoading = false
   }
+}
+
+/** Whether scrolling further can load more of the list. */
+export function listHasMore(): boolean {
+  return !!(state.listCursor || state.queuedCursor)
 }
 
 export async function loadAgents() {
@@ -109,6 +132,28 @@ export async function loadMessages(id: string) {
   }
 }
 
+const eventsLoading: Record<string, Promise<void> | undefined> = {}
+
+/** The conversation's audit trail, or what came after what is held (one load at a time per conversation). */
+export function loadEvents(id: string): Promise<void> {
+  const run = async () => {
+    for (;;) {
+      const held = state.events[id] ?? []
+      const q = new URLSearchParams({ limit: '200' })
+      if (held.length) q.set('cursor', held[held.length - 1].id)
+      const page = await api<Page<ConvEvent>>('GET', `/api/v1/conversations/${id}/events?${q}`)
+      state.events[id] = mergeEvents(state.events[id] ?? [], page.items)
+      if (!page.next_cursor || page.items.length === 0) break
+    }
+  }
+  const next = (eventsLoading[id] ?? Promise.resolve()).then(run, run)
+  const mine = next.catch(() => undefined).finally(() => {
+    if (eventsLoading[id] === mine) delete eventsLoading[id]
+  })
+  eventsLoading[id] = mine
+  return next
+}
+
 export async function loadOlder(id: string) {
   const held = state.messages[id] ?? []
   if (!held.length) return loadMessages(id)
@@ -124,6 +169,7 @@ export async function select(id: string | null) {
   state.selected = id
   if (!id) return
   if (!state.conversations[id]) await fetchConversation(id).catch(() => undefined)
+  void loadEvents(id).catch(() => undefined)
   await loadMessages(id)
   markRead(id)
 }
@@ -233,7 +279,11 @@ function onFrame(f: ServerFrame) {
       if (c) {
         c.status = f.status
         c.assignee_id = f.assignee_id
+        if (f.priority) c.priority = f.priority
+        if (f.tags) c.tags = f.tags
       } else void fetchConversation(f.conversation_id)
+      // Every change that sends this frame leaves a line in the audit trail.
+      if (state.events[f.conversation_id]) void loadEvents(f.conversation_id).catch(() => undefined)
       break
     }
   }
@@ -279,14 +329,45 @@ export function setPresence(status: AgentStatus) {
   rt?.send({ type: 'presence', status })
 }
 
-export async function setStatus(id: string, status: ConversationStatus) {
-  upsert(await api<Conversation>('POST', `/api/v1/conversations/${id}/status`, { status }))
+/** After a change of ours: the conversation as the server has it, and the line it left in the audit trail. */
+function changed(c: Conversation) {
+  upsert(c)
+  if (state.events[c.id]) void loadEvents(c.id).catch(() => undefined)
+}
+
+export async function setStatus(id: string, status: AgentSettableStatus) {
+  changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/status`, { status }))
+}
+
+/** Hands the conversation to an agent or a group's line, with a note only agents see. */
+export async function transfer(id: string, to: { to_agent_id: string } | { to_group: string }, note: string) {
+  changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/transfer`, { ...to, note }))
+}
+
+const labelQueue: Record<string, Promise<unknown>> = {}
+
+/**
+ * Sets the priority and/or changes the tags (`tags` maps the current set to
+ * the new one). Changes to one conversation go one after the other, each
+ * from the set the previous one left, so quick edits never undo each other.
+ */
+export function setLabels(id: string, change: { priority?: Priority; tags?: (current: string[]) => string[] }): Promise<void> {
+  const run = async () => {
+    const c = state.conversations[id]
+    const body: { priority?: Priority; tags?: string[] } = {}
+    if (change.priority) body.priority = change.priority
+    if (change.tags) body.tags = change.tags([...(c?.tags ?? [])])
+    changed(await api<Conversation>('PATCH', `/api/v1/conversations/${id}`, body))
+  }
+  const next = (labelQueue[id] ?? Promise.resolve()).then(run, run)
+  labelQueue[id] = next.catch(() => undefined)
+  return next
 }
 
 /** Grab mode: the first claim wins; false when someone else was first. */
 export async function claim(id: string): Promise<boolean> {
   try {
-    upsert(await api<Conversation>('POST', `/api/v1/conversations/${id}/claim`))
+    changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/claim`))
     delete state.offers[id]
     return true
   } catch {
@@ -296,14 +377,17 @@ export async function claim(id: string): Promise<boolean> {
 }
 
 export async function assign(id: string, assignee_id: string | null) {
-  upsert(await api<Conversation>('POST', `/api/v1/conversations/${id}/assign`, { assignee_id }))
+  changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/assign`, { assignee_id }))
 }
 
 async function afterReconnect() {
   flushOutbox()
   // Whatever happened while the socket was down: the list's first page and the open conversation.
   await loadList().catch(() => undefined)
-  if (state.selected) await loadMessages(state.selected).catch(() => undefined)
+  if (state.selected) {
+    await loadMessages(state.selected).catch(() => undefined)
+    await loadEvents(state.selected).catch(() => undefined)
+  }
 }
 
 export function start() {
@@ -327,6 +411,7 @@ export async function logout() {
   await apiLogout()
   state.conversations = {}
   state.messages = {}
+  state.events = {}
   state.selected = null
   state.outbox = new Outbox()
 }

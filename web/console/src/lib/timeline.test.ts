@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Outbox, byActivity, cannedQuery, firstGap, inView, mergeBySeq } from './timeline'
+import { Outbox, byActivity, cannedQuery, firstGap, inView, mergeBySeq, statusesFor } from './timeline'
 import type { Conversation, Message } from './types'
 
 const msg = (seq: number, content = `m${seq}`): Message => ({
@@ -75,6 +75,18 @@ describe('views', () => {
     expect(cs.filter((c) => inView(c, 'unassigned', 'open', 'me')).map((c) => c.id)).toEqual(['b'])
     expect(cs.filter((c) => inView(c, 'all', 'resolved', 'me')).map((c) => c.id)).toEqual(['c'])
     expect([...cs].sort(byActivity).map((c) => c.id)).toEqual(['b', 'c', 'a'])
+  })
+  it('shows the conversations waiting in a line under "open", except in "mine"', () => {
+    const cs = [conv('a', 1, 'me'), conv('q', 2, null, 'queued'), conv('b', 3, null, 'bot'), conv('o', 4, null)]
+    const ids = (view: 'mine' | 'unassigned' | 'all', status: string) => cs.filter((c) => inView(c, view, status, 'me')).map((c) => c.id)
+    expect(ids('unassigned', 'open')).toEqual(['q', 'o'])
+    expect(ids('all', 'open')).toEqual(['a', 'q', 'o'])
+    expect(ids('all', 'queued')).toEqual(['q'])
+    expect(ids('all', 'bot')).toEqual(['b'])
+    expect(ids('mine', 'open')).toEqual(['a'])
+    expect(statusesFor('open', 'unassigned')).toEqual(['open', 'queued'])
+    expect(statusesFor('open', 'mine')).toEqual(['open'])
+    expect(statusesFor('any', 'all')).toBe('any')
   })
   it('reads a canned-reply shortcut being typed', () => {
     expect(cannedQuery('/ref')).toBe('ref')

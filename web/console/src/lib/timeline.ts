@@ -102,9 +102,21 @@ export class Outbox {
 
 export type View = 'mine' | 'unassigned' | 'all'
 
+/**
+ * The statuses a status filter shows: "open" also shows the conversations
+ * waiting in a routing line (queued), except in "mine" (a queued one has no
+ * agent); every other filter shows its own status.
+ */
+export function statusesFor(status: string, view: View): string[] | 'any' {
+  if (status === 'any') return 'any'
+  if (status === 'open' && view !== 'mine') return ['open', 'queued']
+  return [status]
+}
+
 /** Whether a conversation belongs in a list view (status filter included). */
 export function inView(c: Conversation, view: View, status: string, me: string): boolean {
-  if (status !== 'any' && c.status !== status) return false
+  const statuses = statusesFor(status, view)
+  if (statuses !== 'any' && !statuses.includes(c.status)) return false
   if (view === 'mine') return c.assignee_id === me
   if (view === 'unassigned') return c.assignee_id === null
   return true

@@ -3,7 +3,11 @@
 
 export type Role = 'owner' | 'admin' | 'agent'
 export type AgentStatus = 'online' | 'away' | 'offline'
-export type ConversationStatus = 'open' | 'pending' | 'resolved' | 'closed'
+/** `queued` (waiting in a routing group's line) and `bot` are set by routing only. */
+export type ConversationStatus = 'bot' | 'queued' | 'open' | 'pending' | 'resolved' | 'closed'
+/** The statuses an agent may set through `POST /conversations/{id}/status`. */
+export type AgentSettableStatus = 'open' | 'pending' | 'resolved' | 'closed'
+export type Priority = 'low' | 'normal' | 'high' | 'urgent'
 export type MessageKind = 'text' | 'image' | 'file' | 'note' | 'event'
 export type SenderKind = 'visitor' | 'agent' | 'api' | 'system'
 
@@ -56,6 +60,9 @@ export interface Conversation {
   last_activity_at: number
   created_at: number
   updated_at: number
+  priority: Priority
+  /** Agents only (a visitor's copy has none). */
+  tags: string[]
   contact_name?: string | null
   contact_email?: string | null
   last_message?: LastMessage | null
@@ -91,11 +98,22 @@ export interface OpeningPeriod {
   close: string
 }
 
+/**
+ * Weekly opening hours. `timezone` is an IANA name (absent: the workspace's);
+ * `utc_offset_minutes` is the older fixed-offset form, used only without a
+ * `timezone` (inboxes saved before time zones existed).
+ */
+export interface BusinessHours {
+  timezone?: string
+  utc_offset_minutes?: number
+  periods: OpeningPeriod[]
+}
+
 export interface WidgetSettings {
   color: string
   position: 'right' | 'left'
   prechat: { enabled: boolean; fields: PrechatField[] }
-  business_hours: { utc_offset_minutes: number; periods: OpeningPeriod[] } | null
+  business_hours: BusinessHours | null
   offline: 'form' | 'chat'
 }
 
@@ -128,6 +146,33 @@ export interface Workspace {
   created_at: number
 }
 
+export type GroupStrategy = 'least_loaded' | 'round_robin' | 'grab'
+
+export interface Group {
+  id: string
+  name: string
+  strategy: GroupStrategy
+  members: string[]
+  queue_timeout_secs: number
+  timeout_to_group: string | null
+  /** null: always open. */
+  business_hours: BusinessHours | null
+  /** What the visitor is told when the group cannot answer; empty: a built-in bilingual text. */
+  offline_message: string
+}
+
+/** One entry of a conversation's audit trail (`GET /conversations/{id}/events`). */
+export interface ConvEvent {
+  id: string
+  conversation_id: string
+  /** created, status_changed, assigned, transferred, labels_changed, offline, … */
+  kind: string
+  actor_kind: string
+  actor_id: string
+  data: Record<string, any>
+  created_at: number
+}
+
 export interface Page<T> {
   items: T[]
   next_cursor: string | null
@@ -141,7 +186,15 @@ export type ServerFrame =
   | { type: 'typing'; conversation_id: string; sender_kind: string; sender_id: string; on: boolean }
   | { type: 'read'; conversation_id: string; reader_kind: string; reader_id: string; seq: number }
   | { type: 'presence'; user_id: string; status: AgentStatus }
-  | { type: 'conversation'; conversation_id: string; status: ConversationStatus; assignee_id: string | null }
+  | {
+      type: 'conversation'
+      conversation_id: string
+      status: ConversationStatus
+      assignee_id: string | null
+      /** Agents' copies only. */
+      priority?: Priority
+      tags?: string[]
+    }
   | { type: 'pong'; id: string | null }
   | { type: 'offer'; conversation_id: string; group: string; agents: string[] }
   | { type: 'queue'; conversation_id: string; position: number }
