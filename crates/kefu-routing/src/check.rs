@@ -67,6 +67,8 @@ pub const ACTIONS: &[(&str, &[Ty])] = &[
 ];
 
 pub const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+/// Longest tag (the store's limit for agents' tags too).
+pub const MAX_TAG_CHARS: usize = 32;
 pub const GROUP_FIELDS: &[&str] = &["online", "available", "queue", "open"];
 
 /// What the rules may refer to besides built-ins (from the workspace).
@@ -153,7 +155,18 @@ fn action(a: &Action, known: &Known) -> Result<(), RuleError> {
                 ));
             }
         }
-        "route_to_agent" | "tag" | "auto_reply" if text(0)?.trim().is_empty() => {
+        "tag" => {
+            // The limits a conversation's tags have when agents set them.
+            let t = text(0)?.trim();
+            if t.is_empty() || t.chars().count() > MAX_TAG_CHARS || t.chars().any(char::is_control)
+            {
+                return Err(RuleError::new(
+                    a.pos,
+                    format!("a tag is 1 to {MAX_TAG_CHARS} printable characters"),
+                ));
+            }
+        }
+        "route_to_agent" | "auto_reply" if text(0)?.trim().is_empty() => {
             return Err(RuleError::new(
                 a.pos,
                 format!("`{}` needs non-empty text", a.name),

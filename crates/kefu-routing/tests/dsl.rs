@@ -181,6 +181,10 @@ fn error_messages() {
             "1:25: priority must be one of low, normal, high, urgent, found \"max\"",
         ),
         (
+            "rule \"a\" when true then tag(\"a tag far longer than thirty-two chars\") end",
+            "1:25: a tag is 1 to 32 printable characters",
+        ),
+        (
             "rule \"a\" when true then escalate() end",
             "1:25: unknown action `escalate`; expected one of route_to, route_to_agent, set_priority, tag, auto_reply, to_bot, offline",
         ),

@@ -403,7 +403,14 @@ pub async fn set_labels(
     let conv = visible_conversation(state, who, id).await?;
     let (before, after) = state
         .store
-        .set_labels(&conv.workspace_id, &conv.id, priority, tags, who.actor())
+        .set_labels(
+            &conv.workspace_id,
+            &conv.id,
+            priority,
+            tags,
+            &[],
+            who.actor(),
+        )
         .await
         .map_err(|e| ApiError::from_store(e, "conversation"))?;
     if before != after {

@@ -314,22 +314,30 @@ async fn apply(
 ) -> Result<(), StoreError> {
     let mut conv = conv.clone();
     if decision.priority.is_some() || !decision.tags.is_empty() {
-        let mut tags = conv.tags.clone();
-        tags.extend(decision.tags.iter().cloned());
-        let (before, after) = state
+        match state
             .store
             .set_labels(
                 &conv.workspace_id,
                 &conv.id,
                 decision.priority.as_deref(),
-                Some(&tags),
+                None,
+                &decision.tags,
                 router(),
             )
-            .await?;
-        if before != after {
-            publish_conversation(state, &after, true);
+            .await
+        {
+            Ok((before, after)) => {
+                if before != after {
+                    publish_conversation(state, &after, true);
+                }
+                conv = after;
+            }
+            // Labels must never stop the route (e.g. the conversation already has 20 tags).
+            Err(e @ (StoreError::Invalid(_) | StoreError::Conflict(_))) => {
+                tracing::warn!(conversation_id = %conv.id, error = %e, "the rule's priority/tags were not applied");
+            }
+            Err(e) => return Err(e),
         }
-        conv = after;
     }
     for (i, text) in decision.replies.iter().enumerate() {
         auto_reply(state, &conv, &format!("auto-reply-{i}"), text).await?;
@@ -338,7 +346,7 @@ async fn apply(
     // rule's route applies as if it were not there.
     if decision.offline {
         let told = !decision.replies.is_empty();
-        offline(state, &conv, None, "rule", (!told).then_some("")).await?;
+        offline(state, &conv, None, false, "rule", (!told).then_some("")).await?;
         return Ok(());
     }
     match &decision.route {
@@ -392,7 +400,15 @@ async fn to_group(
     if let Some(bh) = &group.business_hours {
         let workspace = state.store.get_workspace(ws).await?;
         if !hours_open(bh, &workspace, kefu_store::now_ms()) {
-            offline(state, conv, None, "closed", Some(&group.offline_message)).await?;
+            offline(
+                state,
+                conv,
+                Some(name),
+                false,
+                "closed",
+                Some(&group.offline_message),
+            )
+            .await?;
             return Ok(());
         }
     }
@@ -430,17 +446,26 @@ fn offline_text(reason: &str) -> &'static str {
 /// Leaves a conversation for offline follow-up (out of any line, open and
 /// unassigned, tagged `offline`) and tells the visitor: `message`, or
 /// [`offline_text`] when it is empty; `None` says nothing (a rule's own reply
-/// already did). `only_from`: only if it still waits in that group's line.
+/// already did). `group`: where it was routed; `only_if_waiting`: only if it
+/// still waits in that group's line.
 async fn offline(
     state: &SharedState,
     conv: &Conversation,
-    only_from: Option<&str>,
+    group: Option<&str>,
+    only_if_waiting: bool,
     reason: &str,
     message: Option<&str>,
 ) -> Result<bool, StoreError> {
     let Some(after) = state
         .store
-        .to_offline(&conv.workspace_id, &conv.id, only_from, reason, router())
+        .to_offline(
+            &conv.workspace_id,
+            &conv.id,
+            group,
+            only_if_waiting,
+            reason,
+            router(),
+        )
         .await?
     else {
         return Ok(false);
@@ -452,7 +477,9 @@ async fn offline(
         } else {
             m
         };
-        auto_reply(state, &after, &format!("offline-{reason}"), text).await?;
+        // One notice per move (a conversation can time out again after a reopen).
+        let key = format!("offline-{reason}-{}", after.updated_at);
+        auto_reply(state, &after, &key, text).await?;
     }
     Ok(true)
 }
@@ -811,25 +838,19 @@ async fn expire_one(
         announce_queue(state, &o.workspace_id, &o.group).await?;
         return drain(state, &o.workspace_id).await;
     }
-    // No fallback, or it is gone: out of the line for offline follow-up.
+    // No fallback, or it is gone: out of the line for offline follow-up,
+    // with the "busy" notice (the group's offline message is for its closed hours).
     let conv = state
         .store
         .get_conversation(&o.workspace_id, &o.conversation_id)
         .await?;
-    let message = state
-        .store
-        .list_groups(&o.workspace_id)
-        .await?
-        .into_iter()
-        .find(|g| g.name == o.group)
-        .map(|g| g.offline_message)
-        .unwrap_or_default();
     offline(
         state,
         &conv,
         Some(&o.group),
+        true,
         "queue_timeout",
-        Some(&message),
+        Some(""),
     )
     .await?;
     announce_queue(state, &o.workspace_id, &o.group).await

@@ -1064,6 +1064,43 @@ rule "later" priority 7 when conversation.first_message contains "later" then of
         .get(&owner.token, &format!("/api/v1/conversations/{c5}"))
         .await;
     assert_eq!(conv5["tags"], json!(["later", "offline"]));
+
+    // The follow-up goes into the (full) vip line; deleting the group takes
+    // it out again, and the visitor hears so (no stale place in line).
+    let (s, t) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c4}/transfer"),
+            json!({"to_group": "vip"}),
+        )
+        .await;
+    assert_eq!((s, t["status"].as_str()), (200, Some("queued")), "{t}");
+    loop {
+        let f = vws4.expect("conversation").await;
+        if f["status"] == "queued" {
+            break;
+        }
+    }
+    let gid = g["id"].as_str().unwrap();
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/groups/{gid}")))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    loop {
+        let f = vws4.expect("conversation").await;
+        if f["status"] == "open" {
+            assert!(f["assignee_id"].is_null(), "{f}");
+            break;
+        }
+    }
+    let (_, ev) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{c4}/events"))
+        .await;
+    assert!(ev.to_string().contains("group_deleted"), "{ev}");
     app.stop().await;
 }
 

@@ -38,6 +38,11 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<Conversation> {
     })
 }
 
+/// Tags as stored: a JSON array.
+pub(crate) fn tags_json(tags: &[String]) -> Result<String> {
+    serde_json::to_string(tags).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
 /// The stored JSON array of tags.
 pub(crate) fn parse_tags(s: &str) -> Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("conversation tags: {e}")))
@@ -167,16 +172,18 @@ pub fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
 }
 
 impl Store {
-    /// Sets a conversation's priority and/or tags (each `None`: unchanged);
-    /// a conversation waiting in a line moves to its new priority's place.
-    /// Returns the conversation before and after; an actual change is
-    /// recorded as a `labels_changed` event.
+    /// Sets a conversation's priority and/or tags (each `None`: unchanged)
+    /// and adds `add` to its tags (what rules do: merged with the tags as
+    /// they are in the same write). A conversation waiting in a line moves to
+    /// its new priority's place. Returns the conversation before and after;
+    /// an actual change is recorded as a `labels_changed` event.
     pub async fn set_labels(
         &self,
         workspace_id: &str,
         id: &str,
         priority: Option<&str>,
         tags: Option<&[String]>,
+        add: &[String],
         actor: Actor,
     ) -> Result<(Conversation, Conversation)> {
         if let Some(p) = priority
@@ -188,6 +195,7 @@ impl Store {
             )));
         }
         let tags = tags.map(clean_tags).transpose()?;
+        let add = clean_tags(add)?;
         let (ws, cid, priority) = (
             workspace_id.to_string(),
             id.to_string(),
@@ -203,23 +211,35 @@ impl Store {
                 if let Some(t) = tags {
                     after.tags = t;
                 }
+                for t in add {
+                    if !after.tags.contains(&t) {
+                        after.tags.push(t);
+                    }
+                }
+                after.tags = clean_tags(&after.tags)?;
                 if after.priority == before.priority && after.tags == before.tags {
                     return Ok((before, after));
                 }
                 let at = now_ms();
-                let tags_json = serde_json::to_string(&after.tags)
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
-                sqlx::query(
-                    "UPDATE conversations SET priority = $3, queue_priority = $4, tags = $5, updated_at = $6 WHERE id = $1 AND workspace_id = $2",
+                // Conditional on what was read: a concurrent change is a retryable conflict, not lost.
+                let n = sqlx::query(
+                    "UPDATE conversations SET priority = $3, queue_priority = $4, tags = $5, updated_at = $6
+                     WHERE id = $1 AND workspace_id = $2 AND priority = $7 AND tags = $8",
                 )
                 .bind(&cid)
                 .bind(&ws)
                 .bind(&after.priority)
                 .bind(crate::routing::priority_rank(&after.priority))
-                .bind(tags_json)
+                .bind(tags_json(&after.tags)?)
                 .bind(at)
+                .bind(&before.priority)
+                .bind(tags_json(&before.tags)?)
                 .execute(&mut *c)
-                .await?;
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::Conflict("the conversation changed concurrently; retry".into()));
+                }
                 let mut changed = serde_json::Map::new();
                 if after.priority != before.priority {
                     changed.insert("priority".into(), json!({"from": before.priority, "to": after.priority}));
@@ -305,6 +325,12 @@ impl Store {
         to: ConversationStatus,
         actor: Actor,
     ) -> Result<(Conversation, Conversation)> {
+        if to.is_routing_only() {
+            // A line needs a group (transfer); the bot is set by rules.
+            return Err(StoreError::Invalid(format!(
+                "status {to} is set by routing: transfer the conversation to a group to put it in a line"
+            )));
+        }
         let (ws, cid) = (workspace_id.to_string(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
@@ -347,17 +373,26 @@ impl Store {
                 let at = now_ms();
                 // An assignment takes it out of a line or from the bot: an agent has it now.
                 let takes_over = assignee_id.is_some() && conv.status.is_routing_only();
-                sqlx::query(
+                // Conditional on the status and assignee read: a concurrent
+                // resolve, claim or routing assignment makes this a retryable conflict.
+                let n = sqlx::query(
                     "UPDATE conversations SET assignee_id = $2, updated_at = $3,
                             queued_at = CASE WHEN CAST($2 AS TEXT) IS NULL THEN queued_at ELSE NULL END,
                             status = CASE WHEN CAST($2 AS TEXT) IS NOT NULL AND status IN ('queued', 'bot') THEN 'open' ELSE status END
-                     WHERE id = $1",
+                     WHERE id = $1 AND status = $4
+                       AND (assignee_id = $5 OR (assignee_id IS NULL AND CAST($5 AS TEXT) IS NULL))",
                 )
                 .bind(&conv.id)
                 .bind(assignee_id.as_deref())
                 .bind(at)
+                .bind(conv.status.as_str())
+                .bind(conv.assignee_id.as_deref())
                 .execute(&mut *c)
-                .await?;
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::Conflict("the conversation changed concurrently; retry".into()));
+                }
                 events::record(c, &ws, &conv.id, "assigned", &actor, json!({"from": conv.assignee_id, "to": assignee_id}), at).await?;
                 if takes_over {
                     record_status(c, &conv, ConversationStatus::Open, &actor, at, json!({})).await?;

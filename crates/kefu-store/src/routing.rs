@@ -128,6 +128,27 @@ async fn lock_agent(c: &mut sqlx::AnyConnection, workspace_id: &str, user_id: &s
     Ok(())
 }
 
+/// Takes group `name`'s row lock (PostgreSQL) so a line is never joined
+/// while the group is being renamed or deleted; `false`: no such group.
+async fn lock_group(c: &mut sqlx::AnyConnection, workspace_id: &str, name: &str) -> Result<bool> {
+    let n =
+        sqlx::query("UPDATE agent_groups SET name = name WHERE workspace_id = $1 AND name = $2")
+            .bind(workspace_id)
+            .bind(name)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+    Ok(n > 0)
+}
+
+/// The line's order for the conversation's own priority, in SQL: read from
+/// the row being updated, so a concurrent priority change cannot be missed.
+macro_rules! rank_sql {
+    () => {
+        "CASE priority WHEN 'low' THEN 0 WHEN 'high' THEN 2 WHEN 'urgent' THEN 3 ELSE 1 END"
+    };
+}
+
 impl Store {
     pub async fn list_groups(&self, workspace_id: &str) -> Result<Vec<Group>> {
         let rows = sqlx::query("SELECT id, workspace_id, name, strategy, queue_timeout_secs, timeout_to_group, business_hours, offline_message, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
@@ -186,6 +207,12 @@ impl Store {
                     }
                 }
                 if update {
+                    // First the group's own row lock: joining its line waits for the rename.
+                    sqlx::query("UPDATE agent_groups SET name = name WHERE id = $1 AND workspace_id = $2")
+                        .bind(&row.id)
+                        .bind(&row.workspace_id)
+                        .execute(&mut *c)
+                        .await?;
                     // Lines and fallbacks name the group: follow a rename.
                     let old: Option<String> = sqlx::query("SELECT name FROM agent_groups WHERE id = $1 AND workspace_id = $2")
                         .bind(&row.id)
@@ -258,43 +285,67 @@ impl Store {
         Ok(g)
     }
 
-    pub async fn delete_group(&self, workspace_id: &str, id: &str) -> Result<()> {
+    /// Deletes a group. Whoever waited in its line leaves it (open and
+    /// unassigned, for agents to pick up by hand) and is returned, so the
+    /// caller can tell them; fallbacks to it are dropped.
+    pub async fn delete_group(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        actor: Actor,
+    ) -> Result<Vec<Conversation>> {
         let (ws, id) = (workspace_id.to_string(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
-                sqlx::query("DELETE FROM group_members WHERE group_id IN (SELECT id FROM agent_groups WHERE id = $1 AND workspace_id = $2)")
-                    .bind(&id)
-                    .bind(&ws)
-                    .execute(&mut *c)
-                    .await?;
-                // Whoever waited in its line leaves it (unassigned, for agents to pick
-                // up by hand); fallbacks to it are dropped.
-                let name: Option<String> = sqlx::query("SELECT name FROM agent_groups WHERE id = $1 AND workspace_id = $2")
-                    .bind(&id)
-                    .bind(&ws)
-                    .fetch_optional(&mut *c)
-                    .await?
-                    .map(|r| r.try_get("name"))
-                    .transpose()?;
-                if let Some(name) = &name {
-                    sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL, status = CASE WHEN status = 'queued' THEN 'open' ELSE status END WHERE workspace_id = $1 AND queue_group = $2")
-                        .bind(&ws)
-                        .bind(name)
-                        .execute(&mut *c)
-                        .await?;
-                    sqlx::query("UPDATE agent_groups SET timeout_to_group = NULL WHERE workspace_id = $1 AND timeout_to_group = $2")
-                        .bind(&ws)
-                        .bind(name)
-                        .execute(&mut *c)
-                        .await?;
-                }
-                let n = sqlx::query("DELETE FROM agent_groups WHERE id = $1 AND workspace_id = $2")
+                // The row lock first: nobody joins the line while it goes.
+                let n = sqlx::query("UPDATE agent_groups SET name = name WHERE id = $1 AND workspace_id = $2")
                     .bind(&id)
                     .bind(&ws)
                     .execute(&mut *c)
                     .await?
                     .rows_affected();
-                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let name: String = sqlx::query("SELECT name FROM agent_groups WHERE id = $1")
+                    .bind(&id)
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get("name")?;
+                sqlx::query("DELETE FROM group_members WHERE group_id = $1")
+                    .bind(&id)
+                    .execute(&mut *c)
+                    .await?;
+                let waiting = sqlx::query(concat!("SELECT ", conversations::cols!(), " FROM conversations WHERE workspace_id = $1 AND queue_group = $2 AND status = 'queued'"))
+                    .bind(&ws)
+                    .bind(&name)
+                    .fetch_all(&mut *c)
+                    .await?
+                    .iter()
+                    .map(conversations::from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                let at = now_ms();
+                sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3, status = CASE WHEN status = 'queued' THEN 'open' ELSE status END WHERE workspace_id = $1 AND queue_group = $2")
+                    .bind(&ws)
+                    .bind(&name)
+                    .bind(at)
+                    .execute(&mut *c)
+                    .await?;
+                let mut left = Vec::with_capacity(waiting.len());
+                for before in waiting {
+                    conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({"reason": "group_deleted", "group": name})).await?;
+                    left.push(conversations::load(c, &ws, &before.id).await?);
+                }
+                sqlx::query("UPDATE agent_groups SET timeout_to_group = NULL WHERE workspace_id = $1 AND timeout_to_group = $2")
+                    .bind(&ws)
+                    .bind(&name)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM agent_groups WHERE id = $1")
+                    .bind(&id)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(left)
             })
         })
         .await
@@ -402,7 +453,8 @@ impl Store {
                     "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL,
                             status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END,
                             queue_group = CASE WHEN $5 = '' THEN queue_group ELSE $5 END
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('bot', 'queued', 'open', 'pending')
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $6
+                       AND status IN ('bot', 'queued', 'open', 'pending')
                        AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending'))
                            < (SELECT capacity FROM users WHERE id = $3 AND active = 1)",
                 )
@@ -411,6 +463,7 @@ impl Store {
                 .bind(&uid)
                 .bind(at)
                 .bind(&group)
+                .bind(before.status.as_str())
                 .execute(&mut *c)
                 .await?
                 .rows_affected();
@@ -528,17 +581,18 @@ impl Store {
                 if before.assignee_id.is_some() || !before.status.is_active() {
                     return Ok(None);
                 }
+                if !lock_group(c, &ws, &g).await? {
+                    return Ok(None);
+                }
                 let at = now_ms();
-                let n = sqlx::query(
-                    "UPDATE conversations SET status = 'queued', queue_group = $3, queue_priority = $4, updated_at = $5,
-                            queued_at = CASE WHEN status = 'queued' AND queue_group = $3 THEN queued_at ELSE $5 END
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $6
-                       AND EXISTS (SELECT 1 FROM agent_groups g WHERE g.workspace_id = $2 AND g.name = $3)",
-                )
+                let n = sqlx::query(concat!(
+                    "UPDATE conversations SET status = 'queued', queue_group = $3, queue_priority = ", rank_sql!(), ", updated_at = $4,
+                            queued_at = CASE WHEN status = 'queued' AND queue_group = $3 THEN queued_at ELSE $4 END
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $5",
+                ))
                 .bind(&cid)
                 .bind(&ws)
                 .bind(&g)
-                .bind(priority_rank(&before.priority))
                 .bind(at)
                 .bind(before.status.as_str())
                 .execute(&mut *c)
@@ -677,24 +731,18 @@ impl Store {
                 if !before.status.is_active() {
                     return Err(StoreError::NotActive(before.status));
                 }
-                let found = sqlx::query("SELECT 1 AS ok FROM agent_groups WHERE workspace_id = $1 AND name = $2")
-                    .bind(&ws)
-                    .bind(&g)
-                    .fetch_optional(&mut *c)
-                    .await?;
-                if found.is_none() {
+                if !lock_group(c, &ws, &g).await? {
                     return Err(StoreError::Invalid(format!("there is no group {g:?}")));
                 }
                 let at = now_ms();
-                let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = NULL, status = 'queued', queue_group = $3, queued_at = $4, updated_at = $4, queue_priority = $5
-                     WHERE id = $1 AND workspace_id = $2 AND status = $6",
-                )
+                let n = sqlx::query(concat!(
+                    "UPDATE conversations SET assignee_id = NULL, status = 'queued', queue_group = $3, queued_at = $4, updated_at = $4, queue_priority = ", rank_sql!(), "
+                     WHERE id = $1 AND workspace_id = $2 AND status = $5",
+                ))
                 .bind(&cid)
                 .bind(&ws)
                 .bind(&g)
                 .bind(at)
-                .bind(priority_rank(&before.priority))
                 .bind(before.status.as_str())
                 .execute(&mut *c)
                 .await?
@@ -869,22 +917,25 @@ impl Store {
 
     /// Leaves an unassigned active conversation for offline follow-up: out
     /// of any line, `open` (agents answer when they can) and tagged
-    /// `offline`. With `only_from`, only if it still waits in that group's
-    /// line (a queue timeout racing an assignment). `None`: nothing changed.
+    /// `offline`. `group`: the group it was routed to, for the history; with
+    /// `only_if_waiting`, only if it still waits in that group's line (a
+    /// queue timeout racing an assignment). `None`: nothing changed.
     pub async fn to_offline(
         &self,
         workspace_id: &str,
         conversation_id: &str,
-        only_from: Option<&str>,
+        group: Option<&str>,
+        only_if_waiting: bool,
         reason: &str,
         actor: Actor,
     ) -> Result<Option<Conversation>> {
-        let (ws, cid, from, reason) = (
+        let (ws, cid, group, reason) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
-            only_from.map(str::to_string),
+            group.map(str::to_string),
             reason.to_string(),
         );
+        let from = if only_if_waiting { group.clone() } else { None };
         self.write(move |c| {
             Box::pin(async move {
                 let before = conversations::load(c, &ws, &cid).await?;
@@ -892,29 +943,31 @@ impl Store {
                     return Ok(None);
                 }
                 let mut tags = before.tags.clone();
-                if !tags.iter().any(|t| t == OFFLINE_TAG) {
+                if !tags.iter().any(|t| t == OFFLINE_TAG) && tags.len() < conversations::MAX_TAGS {
                     tags.push(OFFLINE_TAG.to_string());
                 }
                 let at = now_ms();
+                // Conditional on the tags read, so an agent's concurrent edit is not lost.
                 let n = sqlx::query(
                     "UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3, tags = $4,
                             status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $6
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $6 AND tags = $7
                        AND (CAST($5 AS TEXT) IS NULL OR (status = 'queued' AND queue_group = $5))",
                 )
                 .bind(&cid)
                 .bind(&ws)
                 .bind(at)
-                .bind(serde_json::to_string(&tags).map_err(|e| StoreError::Invalid(e.to_string()))?)
+                .bind(conversations::tags_json(&tags)?)
                 .bind(from.as_deref())
                 .bind(before.status.as_str())
+                .bind(conversations::tags_json(&before.tags)?)
                 .execute(&mut *c)
                 .await?
                 .rows_affected();
                 if n == 0 {
                     return Ok(None);
                 }
-                events::record(c, &ws, &cid, "offline", &actor, json!({"reason": reason, "group": from}), at).await?;
+                events::record(c, &ws, &cid, "offline", &actor, json!({"reason": reason, "group": group}), at).await?;
                 if before.status.is_routing_only() {
                     conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({})).await?;
                 }
@@ -947,11 +1000,13 @@ impl Store {
         );
         self.write(move |c| {
             Box::pin(async move {
+                if !lock_group(c, &ws, &to).await? {
+                    return Ok(false);
+                }
                 let at = now_ms();
                 let n = sqlx::query(
                     "UPDATE conversations SET queue_group = $4, queued_at = $5, updated_at = $5
-                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND queue_group = $3 AND status = 'queued'
-                       AND EXISTS (SELECT 1 FROM agent_groups g WHERE g.workspace_id = $2 AND g.name = $4)",
+                     WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND queue_group = $3 AND status = 'queued'",
                 )
                 .bind(&cid)
                 .bind(&ws)
@@ -962,7 +1017,7 @@ impl Store {
                 .await?
                 .rows_affected();
                 if n > 0 {
-                    events::record(c, &ws, &cid, "transferred", &actor, json!({"from_group": from, "group": to, "note": "queue timeout"}), at).await?;
+                    events::record(c, &ws, &cid, "transferred", &actor, json!({"from_group": from, "group": to, "reason": "queue_timeout", "note": "queue timeout"}), at).await?;
                 }
                 Ok(n > 0)
             })

@@ -380,7 +380,8 @@ export class Client {
         break
       case 'conversation':
         this.noteConversation(f.conversation_id, f.status)
-        if (f.assignee_id) this.emit('queue', 0)
+        // Out of the line: assigned, left for offline follow-up, resolved…
+        if (f.assignee_id || f.status !== 'queued') this.emit('queue', 0)
         this.emit('change')
         break
       case 'queue':

@@ -206,11 +206,15 @@ pub async fn delete_group(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     who.require_admin()?;
-    state
+    let left = state
         .store
-        .delete_group(who.workspace_id(), &id)
+        .delete_group(who.workspace_id(), &id, who.actor())
         .await
         .map_err(group_error)?;
+    // Whoever waited there is out of the line: agents and visitors see it.
+    for conv in &left {
+        crate::chat::publish_conversation(&state, conv, false);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
