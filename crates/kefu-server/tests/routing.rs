@@ -938,6 +938,40 @@ rule "later" priority 7 when conversation.first_message contains "later" then of
         }
     };
     line(json!([c3, c2])).await;
+    // The list takes several statuses at once.
+    let (s, list) = app
+        .get(
+            &owner.token,
+            "/api/v1/conversations?status=open,queued&assignee=none",
+        )
+        .await;
+    assert_eq!(s, 200, "{list}");
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&c2.as_str()) && ids.contains(&c3.as_str()),
+        "{list}"
+    );
+    let (s, list) = app
+        .get(&owner.token, "/api/v1/conversations?status=queued")
+        .await;
+    assert_eq!(
+        (s, list["items"].as_array().unwrap().len()),
+        (200, 2),
+        "{list}"
+    );
+    let (s, e) = app
+        .get(&owner.token, "/api/v1/conversations?status=open,waiting")
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("bad_query")),
+        "{e}"
+    );
     let (_, conv2) = app
         .get(&owner.token, &format!("/api/v1/conversations/{c2}"))
         .await;

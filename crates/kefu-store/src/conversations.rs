@@ -283,7 +283,7 @@ impl Store {
                     cols!(),
                     " FROM conversations WHERE ",
                     $scope,
-                    " AND (CAST($2 AS TEXT) IS NULL OR status = $2)
+                    " AND (CAST($2 AS TEXT) IS NULL OR ($2 LIKE ('%,' || status || ',%')))
                       AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
                       AND (CAST($4 AS TEXT) IS NULL OR assignee_id = $4)
                       AND ($5 = 0 OR assignee_id IS NULL)
@@ -303,7 +303,11 @@ impl Store {
         };
         let rows = sqlx::query(sql)
             .bind(workspace_id)
-            .bind(filter.status.map(|s| s.as_str()))
+            // `,open,queued,`: one parameter for any number of statuses.
+            .bind((!filter.statuses.is_empty()).then(|| {
+                let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+                format!(",{},", names.join(","))
+            }))
             .bind(filter.inbox_id.as_deref())
             .bind(filter.assignee_id.as_deref())
             .bind(i64::from(filter.unassigned))

@@ -373,7 +373,8 @@ pub struct Attachment {
 /// Filters of the conversation list.
 #[derive(Debug, Clone, Default)]
 pub struct ConversationFilter {
-    pub status: Option<ConversationStatus>,
+    /// Any of these statuses; empty: any status.
+    pub statuses: Vec<ConversationStatus>,
     pub inbox_id: Option<String>,
     pub assignee_id: Option<String>,
     pub unassigned: bool,

@@ -358,7 +358,7 @@ async fn keyset_pages_and_filters(f: Fixture) {
     ids.reverse();
     assert_eq!(seen, ids, "newest activity first, every conversation once");
     let open = ConversationFilter {
-        status: Some(ConversationStatus::Resolved),
+        statuses: vec![ConversationStatus::Resolved],
         ..Default::default()
     };
     assert!(

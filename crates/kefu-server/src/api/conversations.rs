@@ -16,7 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    pub status: Option<ConversationStatus>,
+    /// One status or several, comma-separated (`open,queued`).
+    pub status: Option<String>,
     pub inbox_id: Option<String>,
     /// A user id, `me`, or `none` for unassigned conversations.
     pub assignee: Option<String>,
@@ -89,8 +90,19 @@ pub async fn list(
 ) -> ApiResult<ApiJson<Page<ConversationItem>>> {
     who.require_staff()?;
     let limit = page_limit(q.limit)?;
+    let statuses = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.split(',')
+                .map(|one| one.trim().parse::<ConversationStatus>())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
+        .unwrap_or_default();
     let mut filter = ConversationFilter {
-        status: q.status,
+        statuses,
         inbox_id: q.inbox_id,
         contact_id: q.contact_id,
         ..Default::default()

@@ -27,8 +27,6 @@ export const state = reactive({
   view: 'all' as View,
   status: 'open' as string,
   listCursor: null as string | null,
-  /** The "open" filter also lists queued conversations: their own pages. */
-  queuedCursor: null as string | null,
   /** Grab mode: conversations offered to this agent, by id → group. */
   offers: {} as Record<string, string>,
   /** Live queue view: waiting conversations per group. */
@@ -56,29 +54,22 @@ function upsert(c: Conversation) {
 
 /**
  * The list's first page, or (`more`) the next one. A filter of several
- * statuses (open + queued) is one request per status, each with its cursor.
+ * statuses (open + queued) is one request: the server takes a list.
  */
 export async function loadList(more = false) {
   if (state.listLoading) return
+  if (more && !state.listCursor) return
   state.listLoading = true
   try {
     const statuses = statusesFor(state.status, state.view)
-    const lists: { status: string | null; cursor: 'listCursor' | 'queuedCursor' }[] =
-      statuses === 'any' ? [{ status: null, cursor: 'listCursor' }] : statuses.map((s, i) => ({ status: s, cursor: i === 0 ? 'listCursor' : 'queuedCursor' }))
-    if (statuses === 'any' || statuses.length < 2) state.queuedCursor = null
-    await Promise.all(
-      lists.map(async ({ status, cursor }) => {
-        if (more && !state[cursor]) return
-        const q = new URLSearchParams({ limit: '50' })
-        if (status) q.set('status', status)
-        if (state.view === 'mine') q.set('assignee', 'me')
-        if (state.view === 'unassigned') q.set('assignee', 'none')
-        if (more && state[cursor]) q.set('cursor', state[cursor]!)
-        const page = await api<Page<Conversation>>('GET', `/api/v1/conversations?${q}`)
-        page.items.forEach(upsert)
-        state[cursor] = page.next_cursor
-      }),
-    )
+    const q = new URLSearchParams({ limit: '50' })
+    if (statuses !== 'any') q.set('status', statuses.join(','))
+    if (state.view === 'mine') q.set('assignee', 'me')
+    if (state.view === 'unassigned') q.set('assignee', 'none')
+    if (more && state.listCursor) q.set('cursor', state.listCursor)
+    const page = await api<Page<Conversation>>('GET', `/api/v1/conversations?${q}`)
+    page.items.forEach(upsert)
+    state.listCursor = page.next_cursor
   } finally {
     state.listLoading = false
   }
@@ -86,7 +77,7 @@ export async function loadList(more = false) {
 
 /** Whether scrolling further can load more of the list. */
 export function listHasMore(): boolean {
-  return !!(state.listCursor || state.queuedCursor)
+  return !!state.listCursor
 }
 
 export async function loadAgents() {
