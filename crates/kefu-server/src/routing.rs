@@ -828,8 +828,10 @@ async fn expire_one(
     state: &SharedState,
     o: &kefu_store::routing::Overdue,
 ) -> Result<(), StoreError> {
-    // Only if it still waits there: a drain or claim may have just assigned it.
+    // Only if it still waits there: a drain or claim may have just assigned
+    // it. A fallback group outside its business hours is no fallback.
     if let Some(to) = &o.to_group
+        && group_open(state, &o.workspace_id, to).await?
         && state
             .store
             .requeue_overdue(&o.workspace_id, &o.conversation_id, &o.group, to, router())
@@ -838,7 +840,7 @@ async fn expire_one(
         announce_queue(state, &o.workspace_id, &o.group).await?;
         return drain(state, &o.workspace_id).await;
     }
-    // No fallback, or it is gone: out of the line for offline follow-up,
+    // No fallback (or it is gone or closed): out of the line for offline follow-up,
     // with the "busy" notice (the group's offline message is for its closed hours).
     let conv = state
         .store
@@ -854,6 +856,29 @@ async fn expire_one(
     )
     .await?;
     announce_queue(state, &o.workspace_id, &o.group).await
+}
+
+/// Whether group `name` is within its business hours now (a group without
+/// hours always is; a missing one is not).
+async fn group_open(
+    state: &SharedState,
+    workspace_id: &str,
+    name: &str,
+) -> Result<bool, StoreError> {
+    let Some(g) = state
+        .store
+        .list_groups(workspace_id)
+        .await?
+        .into_iter()
+        .find(|g| g.name == name)
+    else {
+        return Ok(false);
+    };
+    let Some(bh) = &g.business_hours else {
+        return Ok(true);
+    };
+    let ws = state.store.get_workspace(workspace_id).await?;
+    Ok(hours_open(bh, &ws, kefu_store::now_ms()))
 }
 
 /// The contact's earlier conversations, newest first (at most a few).

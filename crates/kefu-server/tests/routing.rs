@@ -735,6 +735,43 @@ async fn queue_timeout_fallbacks(db: Db) {
         "{q}"
     );
     assignee_eventually(&app, &owner.token, &c2, None).await;
+    // A fallback group outside its business hours is no fallback.
+    let (_, groups) = app.get(&owner.token, "/api/v1/groups").await;
+    let backup = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "backup")
+        .unwrap();
+    let (s, r) = app
+        .put(
+            &owner.token,
+            &format!("/api/v1/groups/{}", backup["id"].as_str().unwrap()),
+            json!({"name": "backup", "members": [b.clone()], "business_hours": {"periods": []}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let c3 = visitor_says(&app, &owner, "help again").await;
+    let mut last = Value::Null;
+    for _ in 0..60 {
+        let (_, c) = app
+            .get(&owner.token, &format!("/api/v1/conversations/{c3}"))
+            .await;
+        last = c.clone();
+        if c["tags"] == json!(["offline"]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (
+            last["status"].as_str(),
+            last["assignee_id"].clone(),
+            last["tags"].clone()
+        ),
+        (Some("open"), Value::Null, json!(["offline"])),
+        "{last}"
+    );
     app.stop().await;
 }
 
