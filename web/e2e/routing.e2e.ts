@@ -4,7 +4,8 @@
 // business hours and offline message, and an inbox's older UTC-offset hours.
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { join } from 'node:path'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { Agent, browser, Kefu, outDir, Site, until } from './harness'
 
 const kefu = new Kefu({ KEFU_LIMITS__WIDGET_SESSIONS_PER_MINUTE: '1000' })
@@ -289,5 +290,12 @@ describe('routing in the console', () => {
         { day: 6, open: '09:00', close: '18:00' },
       ],
     })
+  })
+
+  it('keeps README screenshots in docs/img (make docs-img)', () => {
+    if (!process.env.E2E_UPDATE_DOCS) return
+    const img = resolve(__dirname, '../../docs/img')
+    mkdirSync(img, { recursive: true })
+    copyFileSync(join(outDir(), 'console-labels.png'), join(img, 'console-labels.png'))
   })
 })
