@@ -396,21 +396,13 @@ pub async fn set_labels(
     state: &SharedState,
     who: &Principal,
     id: &str,
-    priority: Option<&str>,
-    tags: Option<&[String]>,
+    edit: kefu_store::LabelEdit,
 ) -> ApiResult<Conversation> {
     who.require_staff()?;
     let conv = visible_conversation(state, who, id).await?;
     let (before, after) = state
         .store
-        .set_labels(
-            &conv.workspace_id,
-            &conv.id,
-            priority,
-            tags,
-            &[],
-            who.actor(),
-        )
+        .set_labels(&conv.workspace_id, &conv.id, edit, who.actor())
         .await
         .map_err(|e| ApiError::from_store(e, "conversation"))?;
     if before != after {

@@ -319,9 +319,11 @@ async fn apply(
             .set_labels(
                 &conv.workspace_id,
                 &conv.id,
-                decision.priority.as_deref(),
-                None,
-                &decision.tags,
+                kefu_store::LabelEdit {
+                    priority: decision.priority.clone(),
+                    add: decision.tags.clone(),
+                    ..Default::default()
+                },
                 router(),
             )
             .await

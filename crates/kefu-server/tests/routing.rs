@@ -1039,6 +1039,19 @@ rule "later" priority 7 when conversation.first_message contains "later" then of
         .await;
     assert_eq!(s, 200, "{up}");
     assert_eq!(up["tags"], json!(["refund", "late"]));
+    // Edits by difference keep what others added meanwhile.
+    let (s, up) = app
+        .patch(
+            &a_token,
+            &format!("/api/v1/conversations/{c2}"),
+            json!({"add_tags": ["vip"], "remove_tags": ["late"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, up["tags"].clone()),
+        (200, json!(["refund", "vip"])),
+        "{up}"
+    );
     line(json!([c2, c3])).await;
     // Bad labels and the wrong people are refused; routing's statuses are not agents' to set.
     let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();

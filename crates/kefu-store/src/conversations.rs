@@ -144,6 +144,16 @@ pub(crate) async fn record_status(
     .await
 }
 
+/// A change of a conversation's priority and tags: a whole new set of tags
+/// and/or tags to add and take away (applied to the set as it is).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelEdit {
+    pub priority: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
 /// Most tags a conversation carries, and the longest tag.
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 32;
@@ -172,21 +182,26 @@ pub fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
 }
 
 impl Store {
-    /// Sets a conversation's priority and/or tags (each `None`: unchanged)
-    /// and adds `add` to its tags (what rules do: merged with the tags as
-    /// they are in the same write). A conversation waiting in a line moves to
-    /// its new priority's place. Returns the conversation before and after;
-    /// an actual change is recorded as a `labels_changed` event.
+    /// Sets a conversation's priority and/or tags (each `None`: unchanged),
+    /// then adds `add` to its tags and takes `remove` away: changes applied
+    /// to the tags as they are in the same write, so concurrent edits by
+    /// rules and agents do not undo each other. A conversation waiting in a
+    /// line moves to its new priority's place. Returns the conversation
+    /// before and after; an actual change is recorded as a `labels_changed` event.
     pub async fn set_labels(
         &self,
         workspace_id: &str,
         id: &str,
-        priority: Option<&str>,
-        tags: Option<&[String]>,
-        add: &[String],
+        edit: LabelEdit,
         actor: Actor,
     ) -> Result<(Conversation, Conversation)> {
-        if let Some(p) = priority
+        let LabelEdit {
+            priority,
+            tags,
+            add,
+            remove,
+        } = edit;
+        if let Some(p) = priority.as_deref()
             && !crate::routing::PRIORITIES.contains(&p)
         {
             return Err(StoreError::Invalid(format!(
@@ -194,13 +209,10 @@ impl Store {
                 crate::routing::PRIORITIES.join(", ")
             )));
         }
-        let tags = tags.map(clean_tags).transpose()?;
-        let add = clean_tags(add)?;
-        let (ws, cid, priority) = (
-            workspace_id.to_string(),
-            id.to_string(),
-            priority.map(str::to_string),
-        );
+        let tags = tags.as_deref().map(clean_tags).transpose()?;
+        let add = clean_tags(&add)?;
+        let remove: Vec<String> = remove.iter().map(|t| t.trim().to_string()).collect();
+        let (ws, cid) = (workspace_id.to_string(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let before = load(c, &ws, &cid).await?;
@@ -216,6 +228,7 @@ impl Store {
                         after.tags.push(t);
                     }
                 }
+                after.tags.retain(|t| !remove.contains(t));
                 after.tags = clean_tags(&after.tags)?;
                 if after.priority == before.priority && after.tags == before.tags {
                     return Ok((before, after));

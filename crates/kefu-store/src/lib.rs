@@ -35,6 +35,7 @@ mod users;
 mod workspaces;
 
 pub use canned::check_shortcut;
+pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS};
 pub use error::StoreError;
 pub use inboxes::{InboxPatch, NewInbox};
 pub use messages::{Appended, ConversationTarget, NewMessage};

@@ -183,6 +183,14 @@ pub struct LabelsChange {
     pub priority: Option<String>,
     /// The whole new set (at most 20, each 1 to 32 characters); absent: unchanged.
     pub tags: Option<Vec<String>>,
+    /// Tags to add to the current set (after `tags`, if given). Prefer
+    /// `add_tags`/`remove_tags` to `tags` when editing: they apply to the set
+    /// as it is, so concurrent edits by rules and other agents are kept.
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    /// Tags to take away from the current set.
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
 }
 
 /// Set a conversation's priority and/or tags (agents only). A conversation
@@ -201,8 +209,12 @@ pub async fn update(
             &state,
             &who,
             &id,
-            req.priority.as_deref(),
-            req.tags.as_deref(),
+            kefu_store::LabelEdit {
+                priority: req.priority,
+                tags: req.tags,
+                add: req.add_tags,
+                remove: req.remove_tags,
+            },
         )
         .await?,
     ))
