@@ -203,6 +203,10 @@ pub enum ServerFrame {
         priority: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tags: Option<Vec<String>>,
+        /// When the conversation last changed (ms): a client holding a
+        /// newer copy (from a REST answer that overtook this frame) keeps it.
+        #[serde(default)]
+        updated_at: i64,
     },
     /// Grab mode (抢单): a new conversation offered to the eligible members
     /// of `group` (`agents`); the first to claim it

@@ -317,6 +317,7 @@ pub fn conversation_frame(conv: &Conversation) -> ServerFrame {
         assignee_id: conv.assignee_id.clone(),
         priority: Some(conv.priority.clone()),
         tags: Some(conv.tags.clone()),
+        updated_at: conv.updated_at,
     }
 }
 
@@ -336,6 +337,7 @@ pub fn publish_conversation(state: &SharedState, conv: &Conversation, agents_onl
                 assignee_id: conv.assignee_id.clone(),
                 priority: None,
                 tags: None,
+                updated_at: conv.updated_at,
             },
         );
     }
