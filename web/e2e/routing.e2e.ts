@@ -137,6 +137,22 @@ describe('routing in the console', () => {
     await tid(pageA, 'tag-input').press('Enter')
     await tid(pageA, 'labels-error').waitFor()
     await tid(pageA, 'tag-input').fill('')
+    // A change the server refuses: the typed tag comes back to the input with
+    // the server's message, and the priority shows what is saved.
+    const patches = '**/api/v1/conversations/*'
+    await pageA.route(patches, (route) =>
+      route.request().method() === 'PATCH'
+        ? route.fulfill({ status: 422, contentType: 'application/json', body: JSON.stringify({ error: { code: 'validation', message: 'refused for the test' } }) })
+        : route.fallback(),
+    )
+    await tid(pageA, 'tag-input').fill('refused-tag')
+    await tid(pageA, 'tag-input').press('Enter')
+    await tid(pageA, 'labels-error').filter({ hasText: 'refused for the test' }).waitFor()
+    expect(await tid(pageA, 'tag-input').inputValue()).toBe('refused-tag')
+    await tid(pageA, 'priority').selectOption('urgent')
+    await until(async () => (await tid(pageA, 'priority').inputValue()) === 'high', 'the priority select back to High')
+    await pageA.unroute(patches)
+    await tid(pageA, 'tag-input').fill('')
     // The audit trail tells it, in words.
     await tid(pageA, 'event').filter({ hasText: 'Priority Normal → High' }).waitFor()
     await tid(pageA, 'event').filter({ hasText: 'Tags: +vip' }).first().waitFor()
@@ -191,15 +207,19 @@ describe('routing in the console', () => {
     await openRow(pageB, convX, 'my order 77 never arrived')
     await tid(pageB, 'resolve').click()
     await until(async () => (await tid(pageB, 'conv-status').textContent())?.includes('Resolved'), 'resolved')
+    // The line shown above goes away: hidden, its text gone.
     await w(visitor, '.queue').waitFor({ state: 'hidden', timeout: 15_000 })
+    expect(await w(visitor, '.queue').textContent()).toBe('')
     const taken = await admin.call('GET', `/api/v1/conversations/${waiting.id}`)
     expect(taken.status).toBe('open')
     expect(taken.assignee_id).toBe(hanId)
     await openRow(pageB, waiting.id, 'I need an invoice for order 88')
     await tid(pageB, 'event').filter({ hasText: `Assigned to ${HAN.name} by routing (billing)` }).waitFor()
-    // The admin's view followed live.
+    // The admin's view followed live: the place in line it showed (above) goes, and it is open.
+    await tid(pageA, 'conv-line').waitFor({ state: 'detached' })
     await until(async () => (await tid(pageA, 'conv-status').textContent()) === 'Open', "the admin's console to show it open")
-    expect(await tid(pageA, 'conv-line').count()).toBe(0)
+    // …and billing's line is empty.
+    expect(await admin.call('GET', '/api/v1/routing/queues')).toEqual([{ group: 'billing', waiting: 0, conversation_ids: [] }])
     await visitor.close()
   })
 
@@ -240,13 +260,20 @@ describe('routing in the console', () => {
       await w(visitor, 'textarea').fill('invoice please, it is late')
       await w(visitor, 'textarea').press('Enter')
       await w(visitor, '.msg .bubble').filter({ hasText: 'Billing is closed; we reply tomorrow.' }).waitFor({ timeout: 15_000 })
-      expect(await w(visitor, '.queue').isHidden()).toBe(true)
       const c = await until(async () => {
         const list = await admin.call('GET', '/api/v1/conversations?limit=50')
         return list.items.find((x: any) => x.tags?.includes('offline'))
       }, 'the conversation left for offline follow-up')
       expect(c.status).toBe('open')
       expect(c.assignee_id).toBeNull()
+      // Straight to follow-up, never into billing's line: its audit trail has
+      // no queueing, and the widget (its line element there) shows no place.
+      const trail = (await admin.call('GET', `/api/v1/conversations/${c.id}/events?limit=200`)).items
+      expect(trail.map((e: any) => e.kind)).toContain('offline')
+      expect(trail.filter((e: any) => e.kind === 'status_changed' && e.data?.to === 'queued')).toEqual([])
+      expect(await w(visitor, '.queue').count()).toBe(1)
+      expect(await w(visitor, '.queue').isHidden()).toBe(true)
+      expect(await w(visitor, '.queue').textContent()).toBe('')
       await pageA.goto(`${kefu.base}/console/#/inbox/${c.id}`)
       await tid(pageA, 'event').filter({ hasText: 'Left for offline follow-up' }).waitFor()
       await expect(tid(pageA, 'event').filter({ hasText: 'Left for offline follow-up' }).textContent()).resolves.toContain('outside business hours')
@@ -278,6 +305,12 @@ describe('routing in the console', () => {
     await form.locator('[data-test="hours-timezone"]').fill('Europe/Berlin')
     expect(await form.locator('[data-test="hours-legacy"]').count()).toBe(0)
     await form.locator('[data-test="hours-add-6"]').click()
+    // Saturday until midnight (24:00, which a time input cannot hold): nothing more fits that day.
+    const saturday = form.locator('[data-test="hours-day-6"]')
+    expect(await saturday.locator('[data-test="hours-open"]').getAttribute('aria-label')).toBe('Sat opens')
+    await saturday.locator('[data-test="hours-midnight"]').check()
+    await expect(saturday.locator('[data-test="hours-close-midnight"]').textContent()).resolves.toBe('24:00')
+    expect(await form.locator('[data-test="hours-add-6"]').isDisabled()).toBe(true)
     await tid(pageA, 'save-inbox').click()
     const zoned = await until(async () => {
       const bh = (await admin.call('GET', '/api/v1/inboxes')).items.find((i: any) => i.id === old.id).widget.business_hours
@@ -287,9 +320,13 @@ describe('routing in the console', () => {
       timezone: 'Europe/Berlin',
       periods: [
         { day: 1, open: '09:00', close: '18:00' },
-        { day: 6, open: '09:00', close: '18:00' },
+        { day: 6, open: '09:00', close: '24:00' },
       ],
     })
+    // Shown as saved: until midnight.
+    await tid(pageA, 'inbox-saved').waitFor()
+    await expect(saturday.locator('[data-test="hours-close-midnight"]').textContent()).resolves.toBe('24:00')
+    expect(await saturday.locator('[data-test="hours-midnight"]').isChecked()).toBe(true)
   })
 
   it('keeps README screenshots in docs/img (make docs-img)', () => {

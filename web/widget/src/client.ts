@@ -61,6 +61,8 @@ export class Client {
   private wsFailures = 0
   private listeners: { [K in keyof Events]?: Events[K][] } = {}
   private httpQueue: Promise<unknown> = Promise.resolve()
+  /** The conversation whose place in line is shown. */
+  private lineOf?: string
 
   constructor(
     readonly base: string,
@@ -334,6 +336,9 @@ export class Client {
     switch (f.type) {
       case 'hello': {
         this.heads = f.conversations
+        // A line shown before is stale unless the conversation still waits in it.
+        const a = this.heads.find((c) => ACTIVE.includes(c.status))
+        if (a?.status !== 'queued' || a.id !== this.lineOf) this.line()
         if (this.conn?.kind === 'ws') {
           // Every conversation hello names, from the position held (0 if none).
           const points: SyncPoint[] = this.timeline.positions(f.conversations.map((c) => c.id))
@@ -380,17 +385,25 @@ export class Client {
         break
       case 'conversation':
         this.noteConversation(f.conversation_id, f.status)
-        // Out of the line: assigned, left for offline follow-up, resolved…
-        if (f.assignee_id || f.status !== 'queued') this.emit('queue', 0)
+        // The one in line is out of it: assigned, left for offline follow-up, resolved…
+        if (f.conversation_id === this.lineOf && (f.assignee_id || f.status !== 'queued')) this.line()
         this.emit('change')
         break
       case 'queue':
-        this.emit('queue', f.position, f.estimated_wait_ms)
+        // A conversation not heard of yet is the one just started (it waits).
+        if (!this.heads.some((c) => c.id === f.conversation_id)) this.noteConversation(f.conversation_id, 'queued')
+        if (f.conversation_id === this.active()) this.line(f.conversation_id, f.position, f.estimated_wait_ms)
         break
       case 'reconnect':
         this.nextDelay = f.after_ms
         break
     }
+  }
+
+  /** Shows conversation `id`'s place in line, or (none) no line. */
+  private line(id?: string, position = 0, waitMs?: number): void {
+    this.lineOf = position > 0 ? id : undefined
+    this.emit('queue', position, waitMs)
   }
 
   private noteConversation(id: string, status?: string): void {

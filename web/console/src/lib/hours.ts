@@ -2,6 +2,7 @@
 // periods per weekday, the time zone or the older fixed UTC offset, a
 // one-line summary and "open now". No I/O; unit-tested.
 
+import type { Dict } from './strings'
 import type { BusinessHours, OpeningPeriod } from './types'
 
 /** Weekdays as the editor lists them: Monday first (0 = Sunday, as the API counts). */
@@ -48,22 +49,59 @@ export function withTimezone(bh: BusinessHours, tz: string, legacyOffset?: numbe
 }
 
 /** `HH:MM` in minutes (00:00 to 24:00), as the server parses it; null when malformed. */
-export function minutesOf(hhmm: string): number | null {
-  const m = /^(\d\d):(\d\d)$/.exec(hhmm)
+export function minutesOf(text: string): number | null {
+  const m = /^(\d\d):(\d\d)$/.exec(text)
   if (!m) return null
   const t = Number(m[1]) * 60 + Number(m[2])
   return Number(m[2]) < 60 && t <= 24 * 60 ? t : null
 }
 
-/** Indexes of the periods the server would refuse (bad times, or not opening before closing). */
-export function badPeriods(periods: readonly OpeningPeriod[]): Set<number> {
-  const bad = new Set<number>()
+/** Most periods a week the server takes. */
+export const MAX_PERIODS = 28
+/** Midnight at the end of a day: the only way a period can reach into the night. */
+export const MIDNIGHT = '24:00'
+
+/** `HH:MM` of minutes since midnight (0 to 1440). */
+export function hhmm(t: number): string {
+  return `${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`
+}
+
+/**
+ * What is wrong with a period, as the server would see it: `time` an empty
+ * or malformed time, `order` not opening before closing, `day` not a
+ * weekday, `tooMany` beyond the first {@link MAX_PERIODS}.
+ */
+export type PeriodProblem = 'time' | 'order' | 'day' | 'tooMany'
+
+/** The periods the server would refuse, by index, with what is wrong (the first problem of each). */
+export function periodProblems(periods: readonly OpeningPeriod[]): Map<number, PeriodProblem> {
+  const out = new Map<number, PeriodProblem>()
   periods.forEach((p, i) => {
     const o = minutesOf(p.open)
     const c = minutesOf(p.close)
-    if (o === null || c === null || o >= c || p.day < 0 || p.day > 6) bad.add(i)
+    if (o === null || c === null) out.set(i, 'time')
+    else if (o >= c) out.set(i, 'order')
+    else if (!Number.isInteger(p.day) || p.day < 0 || p.day > 6) out.set(i, 'day')
+    else if (i >= MAX_PERIODS) out.set(i, 'tooMany')
   })
-  return bad
+  return out
+}
+
+/** Indexes of the periods the server would refuse (see {@link periodProblems}). */
+export function badPeriods(periods: readonly OpeningPeriod[]): Set<number> {
+  return new Set(periodProblems(periods).keys())
+}
+
+/** The distinct problems of `periods`, in a fixed order (one message each). */
+export function hoursProblems(periods: readonly OpeningPeriod[]): PeriodProblem[] {
+  const found = new Set(periodProblems(periods).values())
+  if (periods.length > MAX_PERIODS) found.add('tooMany')
+  return (['time', 'order', 'day', 'tooMany'] as const).filter((p) => found.has(p))
+}
+
+/** What to tell the admin about `problem`, in the language of `t`. */
+export function problemText(problem: PeriodProblem, t: Dict): string {
+  return { time: t.enterTime, order: t.badPeriod, day: t.badDay, tooMany: t.tooManyPeriods }[problem]
 }
 
 /** The periods of one weekday with their index in `bh.periods`, earliest first. */
@@ -74,30 +112,64 @@ export function periodsOfDay(bh: BusinessHours, day: number): { period: OpeningP
     .sort((a, b) => (a.period.open < b.period.open ? -1 : a.period.open > b.period.open ? 1 : a.index - b.index))
 }
 
-/** Adds a period to `day`: 09:00–18:00 on a closed day, else the hour after its last period. */
+/**
+ * The period `addPeriod` would add to `day`, or null when there is none to
+ * add: 09:00–18:00 on a closed day, else the hour after the day's latest
+ * close (up to midnight); none when the day already runs to midnight or the
+ * week has {@link MAX_PERIODS} periods.
+ */
+export function nextPeriod(bh: BusinessHours, day: number): OpeningPeriod | null {
+  if (bh.periods.length >= MAX_PERIODS) return null
+  const closes = periodsOfDay(bh, day)
+    .map((x) => minutesOf(x.period.close))
+    .filter((c): c is number => c !== null)
+  if (!closes.length) return { day, open: '09:00', close: '18:00' }
+  const from = Math.max(...closes)
+  if (from >= 24 * 60) return null
+  return { day, open: hhmm(from), close: hhmm(Math.min(from + 60, 24 * 60)) }
+}
+
+/** Adds {@link nextPeriod} to `day` (the same hours when there is none). */
 export function addPeriod(bh: BusinessHours, day: number): BusinessHours {
-  const last = periodsOfDay(bh, day).pop()?.period
-  let open = '09:00'
-  let close = '18:00'
-  if (last) {
-    const from = Math.min(minutesOf(last.close) ?? 18 * 60, 23 * 60)
-    const hhmm = (t: number) => `${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`
-    open = hhmm(from)
-    close = hhmm(Math.min(from + 60, 24 * 60 - 1))
+  const p = nextPeriod(bh, day)
+  return p ? { ...bh, periods: [...bh.periods, p] } : bh
+}
+
+/**
+ * Makes period `index` run until midnight (`on`), or (off) close an hour
+ * after it opens, at the latest 23:59: a time the agent then adjusts.
+ */
+export function untilMidnight(bh: BusinessHours, index: number, on: boolean): BusinessHours {
+  return {
+    ...bh,
+    periods: bh.periods.map((p, i) => {
+      if (i !== index) return p
+      if (on) return { ...p, close: MIDNIGHT }
+      const o = minutesOf(p.open)
+      return { ...p, close: hhmm(o === null ? 18 * 60 : Math.min(o + 60, 24 * 60 - 1)) }
+    }),
   }
-  return { ...bh, periods: [...bh.periods, { day, open, close }] }
 }
 
 export function removePeriod(bh: BusinessHours, index: number): BusinessHours {
   return { ...bh, periods: bh.periods.filter((_, i) => i !== index) }
 }
 
-/** Gives every other weekday (Monday to Friday) the periods of `day`. */
+/**
+ * Gives every other weekday (Monday to Friday) the periods of `day`; the
+ * same hours when that would make more than {@link MAX_PERIODS} periods.
+ */
 export function copyToWeekdays(bh: BusinessHours, day: number): BusinessHours {
   const src = periodsOfDay(bh, day).map((x) => x.period)
   const weekdays = [1, 2, 3, 4, 5].filter((d) => d !== day)
   const kept = bh.periods.filter((p) => !weekdays.includes(p.day))
-  return { ...bh, periods: [...kept, ...weekdays.flatMap((d) => src.map((p) => ({ day: d, open: p.open, close: p.close })))] }
+  const periods = [...kept, ...weekdays.flatMap((d) => src.map((p) => ({ day: d, open: p.open, close: p.close })))]
+  return periods.length > MAX_PERIODS ? bh : { ...bh, periods }
+}
+
+/** Whether {@link copyToWeekdays} would fit within {@link MAX_PERIODS}. */
+export function canCopyToWeekdays(bh: BusinessHours, day: number): boolean {
+  return copyToWeekdays(bh, day) !== bh
 }
 
 /** What to send: periods in weekday order, no empty time zone. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_TAGS, addTags, isPriority, knownTags, priorityRank, removeTag, tagChanges } from './labels'
+import { MAX_TAGS, addTags, isPriority, knownTags, priorityRank, removeTag, tagChanges, typedTags } from './labels'
 
 describe('tags', () => {
   it('adds typed tags trimmed, once, several at a time with commas', () => {
@@ -17,6 +17,10 @@ describe('tags', () => {
     const full = Array.from({ length: MAX_TAGS }, (_, i) => `t${i}`)
     expect(addTags(full, 'one-more')).toEqual({ problem: 'tooMany' })
     expect(addTags(full, 't3')).toEqual({ tags: full })
+  })
+  it('reads what was typed as the tags to add, whatever the set holds', () => {
+    expect(typedTags(' vip, 退款，vip ,, ')).toEqual(['vip', '退款'])
+    expect(typedTags(' , ')).toEqual([])
   })
   it('removes, diffs and suggests', () => {
     expect(removeTag(['a', 'b'], 'a')).toEqual(['b'])

@@ -39,6 +39,19 @@ export function addTags(tags: readonly string[], input: string): { tags: string[
   return { tags: out.length === tags.length ? (tags as string[]) : out }
 }
 
+/**
+ * The tags typed in `input`, cleaned as {@link addTags} cleans them (split at
+ * commas, trimmed, empty and repeated ones dropped): what to send as `add_tags`.
+ */
+export function typedTags(input: string): string[] {
+  const out: string[] = []
+  for (const raw of input.split(/[,，]/)) {
+    const tag = raw.trim()
+    if (tag && !out.includes(tag)) out.push(tag)
+  }
+  return out
+}
+
 export function removeTag(tags: readonly string[], tag: string): string[] {
   return tags.filter((t) => t !== tag)
 }

@@ -52,13 +52,19 @@ function upsert(c: Conversation) {
   state.conversations[c.id] = old ? { ...old, ...c } : c
 }
 
+/** Bumped by every first-page load: an answer for an older one is dropped. */
+let listGen = 0
+
 /**
  * The list's first page, or (`more`) the next one. A filter of several
- * statuses (open + queued) is one request: the server takes a list.
+ * statuses (open + queued) is one request: the server takes a list. A
+ * first-page load (a new filter, a reconnect) always goes out, and an answer
+ * to an earlier load that comes after it is dropped, so it never writes its
+ * items or cursor into the list of another filter.
  */
 export async function loadList(more = false) {
-  if (state.listLoading) return
-  if (more && !state.listCursor) return
+  if (more && (state.listLoading || !state.listCursor)) return
+  const gen = more ? listGen : ++listGen
   state.listLoading = true
   try {
     const statuses = statusesFor(state.status, state.view)
@@ -68,10 +74,11 @@ export async function loadList(more = false) {
     if (state.view === 'unassigned') q.set('assignee', 'none')
     if (more && state.listCursor) q.set('cursor', state.listCursor)
     const page = await api<Page<Conversation>>('GET', `/api/v1/conversations?${q}`)
+    if (gen !== listGen) return
     page.items.forEach(upsert)
     state.listCursor = page.next_cursor
   } finally {
-    state.listLoading = false
+    if (gen === listGen) state.listLoading = false
   }
 }
 
@@ -85,10 +92,10 @@ export async function loadAgents() {
   for (const u of page.items) state.agents[u.id] = u
 }
 
+/** The live queue view, replaced whole (a renamed or deleted group's line goes). */
 export async function loadQueues() {
-  for (const q of await api<{ group: string; waiting: number; conversation_ids: string[] }[]>('GET', '/api/v1/routing/queues')) {
-    state.queues[q.group] = { waiting: q.waiting, conversation_ids: q.conversation_ids }
-  }
+  const lines = await api<{ group: string; waiting: number; conversation_ids: string[] }[]>('GET', '/api/v1/routing/queues')
+  state.queues = Object.fromEntries(lines.map((q) => [q.group, { waiting: q.waiting, conversation_ids: q.conversation_ids }]))
 }
 
 export async function loadCanned() {
@@ -264,8 +271,8 @@ function onFrame(f: ServerFrame) {
       }
       break
     case 'conversation': {
-      // Taken (by anyone): no longer on offer.
-      if (f.assignee_id) delete state.offers[f.conversation_id]
+      // Taken (by anyone), or out of the line (left for follow-up, resolved…): no longer on offer.
+      if (f.assignee_id || f.status !== 'queued') delete state.offers[f.conversation_id]
       const c = state.conversations[f.conversation_id]
       if (c) {
         c.status = f.status
@@ -337,21 +344,34 @@ export async function transfer(id: string, to: { to_agent_id: string } | { to_gr
 
 const labelQueue: Record<string, Promise<unknown>> = {}
 
+/** A change of labels: the priority, and tags to add and to take away. */
+export interface LabelChange {
+  priority?: Priority
+  add_tags?: string[]
+  remove_tags?: string[]
+}
+
 /**
- * Sets the priority and/or changes the tags (`tags` maps the current set to
- * the new one). Changes to one conversation go one after the other, each
- * from the set the previous one left, so quick edits never undo each other.
+ * Sets the priority and/or adds and removes tags. Tags go as changes
+ * (`add_tags`/`remove_tags`), which the server applies to the set as it is
+ * then, so tags others (agents, rules) added meanwhile are kept even when
+ * this console has not heard of them yet. Changes to one conversation go one
+ * after the other, in the order they were made.
  */
-export function setLabels(id: string, change: { priority?: Priority; tags?: (current: string[]) => string[] }): Promise<void> {
+export function setLabels(id: string, change: LabelChange): Promise<void> {
+  const body: LabelChange = {}
+  if (change.priority) body.priority = change.priority
+  if (change.add_tags?.length) body.add_tags = [...change.add_tags]
+  if (change.remove_tags?.length) body.remove_tags = [...change.remove_tags]
   const run = async () => {
-    const c = state.conversations[id]
-    const body: { priority?: Priority; tags?: string[] } = {}
-    if (change.priority) body.priority = change.priority
-    if (change.tags) body.tags = change.tags([...(c?.tags ?? [])])
     changed(await api<Conversation>('PATCH', `/api/v1/conversations/${id}`, body))
   }
   const next = (labelQueue[id] ?? Promise.resolve()).then(run, run)
-  labelQueue[id] = next.catch(() => undefined)
+  const mine = next.catch(() => undefined)
+  labelQueue[id] = mine
+  void mine.then(() => {
+    if (labelQueue[id] === mine) delete labelQueue[id]
+  })
   return next
 }
 
@@ -405,4 +425,9 @@ export async function logout() {
   state.events = {}
   state.selected = null
   state.outbox = new Outbox()
+  state.queues = {}
+  state.offers = {}
+  state.listCursor = null
+  listGen++
+  state.listLoading = false
 }

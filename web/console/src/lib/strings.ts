@@ -188,6 +188,18 @@ export const en = {
   hoursAndOffline: 'Hours & offline message',
   copyToWeekdays: 'Same for Tue–Fri',
   removePeriod: 'Remove this period',
+  enterTime: 'Enter a time for every opening and closing',
+  badDay: 'A period has an unknown weekday',
+  tooManyPeriods: 'At most 28 periods a week',
+  untilMidnight: 'until midnight',
+  dayUntilMidnight: 'Already open until midnight',
+  periodOpens: '{day} opens',
+  periodCloses: '{day} closes',
+  periodMidnight: '{day} closes at midnight (24:00)',
+  addPeriodOn: '{day}: add a period',
+  removePeriodOn: '{day}: remove this period',
+  statusFilter: 'Status filter',
+  assignee: 'Assignee',
 }
 
 export type Dict = typeof en
@@ -379,6 +391,18 @@ export const zh: Dict = {
   hoursAndOffline: '工作时间与离线提示',
   copyToWeekdays: '周二至周五相同',
   removePeriod: '删除此时段',
+  enterTime: '请填写每个时段的开始和结束时间',
+  badDay: '时段的星期无效',
+  tooManyPeriods: '每周最多 28 个时段',
+  untilMidnight: '至午夜',
+  dayUntilMidnight: '已营业至午夜',
+  periodOpens: '{day} 开始',
+  periodCloses: '{day} 结束',
+  periodMidnight: '{day} 营业至午夜（24:00）',
+  addPeriodOn: '{day} 添加时段',
+  removePeriodOn: '{day} 删除此时段',
+  statusFilter: '状态筛选',
+  assignee: '负责客服',
 }
 
 /** Fills the `{name}` placeholders of a template (unknown names stay as they are). */
