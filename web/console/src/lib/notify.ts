@@ -24,14 +24,14 @@ function beep() {
   }
 }
 
-export function notify(kind: 'conversation' | 'message', c: Conversation | undefined, m: Message) {
+export function notify(kind: 'conversation' | 'message' | 'assigned', c: Conversation | undefined, m: Message) {
   beep()
   if (document.hidden) {
     unseen++
     document.title = `(${unseen}) ${baseTitle}`
   }
   if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
-    const title = kind === 'conversation' ? t.value.newConversation : t.value.newMessage
+    const title = kind === 'conversation' ? t.value.newConversation : kind === 'assigned' ? t.value.assignedToYou : t.value.newMessage
     const who = c?.contact_name || t.value.visitor
     const n = new Notification(`${title} · ${who}`, { body: m.kind === 'text' ? m.content.slice(0, 140) : `[${m.kind}]`, tag: m.conversation_id })
     n.onclick = () => {

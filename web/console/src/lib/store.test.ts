@@ -33,7 +33,8 @@ vi.mock('./realtime', () => ({
     send() {}
   },
 }))
-vi.mock('./notify', () => ({ notify: () => undefined }))
+const notified: string[] = []
+vi.mock('./notify', () => ({ notify: (kind: string, c: { id: string } | undefined) => notified.push(`${kind}:${c?.id}`) }))
 
 const store = await import('./store')
 const { state } = store
@@ -164,5 +165,37 @@ describe('lines and offers', () => {
     // Claimed by someone else.
     frame({ type: 'conversation', conversation_id: 'q3', status: 'open', assignee_id: 'u-other' })
     expect(state.offers).toEqual({ q1: 'grab' })
+  })
+})
+
+describe('ordering and alerts', () => {
+  it('keeps the newer of a frame and a REST answer that crossed it', async () => {
+    store.start()
+    state.conversations.o1 = conv('o1', { updated_at: 10 })
+    frame({ type: 'conversation', conversation_id: 'o1', status: 'resolved', assignee_id: null, updated_at: 30 })
+    // An answer from before the resolve arrives late: the status stays resolved.
+    const p = store.setStatus('o1', 'pending')
+    await tick()
+    calls[0].resolve(conv('o1', { status: 'pending', updated_at: 20 }))
+    await p
+    expect(state.conversations.o1.status).toBe('resolved')
+    // And a late frame does not undo a newer answer.
+    frame({ type: 'conversation', conversation_id: 'o1', status: 'open', assignee_id: null, updated_at: 25 })
+    expect(state.conversations.o1.status).toBe('resolved')
+  })
+
+  it('alerts when someone else gives me a conversation, not when I take it myself', async () => {
+    store.start()
+    notified.length = 0
+    state.conversations.t1 = conv('t1', { updated_at: 1 })
+    state.conversations.t2 = conv('t2', { updated_at: 1 })
+    frame({ type: 'conversation', conversation_id: 't1', status: 'open', assignee_id: 'u-me', updated_at: 2 })
+    expect(notified).toEqual(['assigned:t1'])
+    const p = store.assign('t2', 'u-me')
+    await tick()
+    frame({ type: 'conversation', conversation_id: 't2', status: 'open', assignee_id: 'u-me', updated_at: 2 })
+    calls[0].resolve(conv('t2', { assignee_id: 'u-me', updated_at: 2 }))
+    await p
+    expect(notified).toEqual(['assigned:t1'])
   })
 })

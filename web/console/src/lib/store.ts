@@ -47,9 +47,19 @@ export function visibleList(): Conversation[] {
     .sort(byActivity)
 }
 
+/** The fields a `conversation` frame changes, ordered by `updated_at`. */
+const LIVE = ['status', 'assignee_id', 'priority', 'tags', 'updated_at'] as const
+
 function upsert(c: Conversation) {
   const old = state.conversations[c.id]
-  state.conversations[c.id] = old ? { ...old, ...c } : c
+  if (!old) {
+    state.conversations[c.id] = c
+    return
+  }
+  const merged = { ...old, ...c }
+  // A frame newer than this answer already arrived: keep what it said.
+  if ((old.updated_at ?? 0) > (c.updated_at ?? 0)) for (const k of LIVE) (merged as Record<string, unknown>)[k] = old[k]
+  state.conversations[c.id] = merged
 }
 
 /** Bumped by every first-page load: an answer for an older one is dropped. */
@@ -274,17 +284,45 @@ function onFrame(f: ServerFrame) {
       // Taken (by anyone), or out of the line (left for follow-up, resolved…): no longer on offer.
       if (f.assignee_id || f.status !== 'queued') delete state.offers[f.conversation_id]
       const c = state.conversations[f.conversation_id]
+      // An older frame than what this console holds (a REST answer overtook it) changes nothing.
+      if (c && f.updated_at && c.updated_at > f.updated_at) break
       if (c) {
+        const wasMine = c.assignee_id === me()
         c.status = f.status
         c.assignee_id = f.assignee_id
         if (f.priority) c.priority = f.priority
         if (f.tags) c.tags = f.tags
-      } else void fetchConversation(f.conversation_id)
+        if (f.updated_at) c.updated_at = f.updated_at
+        // Routed or transferred to me: the same alert as a new conversation.
+        if (!wasMine && me() && f.assignee_id === me()) notifyAssigned(c)
+      } else {
+        void fetchConversation(f.conversation_id).then(() => {
+          const fresh = state.conversations[f.conversation_id]
+          if (fresh && me() && fresh.assignee_id === me()) notifyAssigned(fresh)
+        })
+      }
       // Every change that sends this frame leaves a line in the audit trail.
       if (state.events[f.conversation_id]) void loadEvents(f.conversation_id).catch(() => undefined)
       break
     }
   }
+}
+
+/** Conversations this agent took themselves: no alert for their own click
+ *  (whether the frame or the answer comes first; forgotten after a while). */
+const selfTaken = new Set<string>()
+function tookMyself(id: string) {
+  selfTaken.add(id)
+  setTimeout(() => selfTaken.delete(id), 10_000)
+}
+
+function notifyAssigned(c: Conversation) {
+  if (selfTaken.delete(c.id)) return
+  notify('assigned', c, {
+    conversation_id: c.id,
+    kind: 'text',
+    content: c.last_message?.excerpt ?? '',
+  } as Message)
 }
 
 function flushOutbox() {
@@ -377,18 +415,26 @@ export function setLabels(id: string, change: LabelChange): Promise<void> {
 
 /** Grab mode: the first claim wins; false when someone else was first. */
 export async function claim(id: string): Promise<boolean> {
+  tookMyself(id)
   try {
     changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/claim`))
     delete state.offers[id]
     return true
   } catch {
     delete state.offers[id]
+    selfTaken.delete(id)
     return false
   }
 }
 
 export async function assign(id: string, assignee_id: string | null) {
-  changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/assign`, { assignee_id }))
+  if (assignee_id === me()) tookMyself(id)
+  try {
+    changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/assign`, { assignee_id }))
+  } catch (e) {
+    selfTaken.delete(id)
+    throw e
+  }
 }
 
 async function afterReconnect() {

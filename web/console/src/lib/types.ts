@@ -194,6 +194,8 @@ export type ServerFrame =
       /** Agents' copies only. */
       priority?: Priority
       tags?: string[]
+      /** When it last changed (ms): the newer of a frame and a REST answer wins. */
+      updated_at?: number
     }
   | { type: 'pong'; id: string | null }
   | { type: 'offer'; conversation_id: string; group: string; agents: string[] }
