@@ -278,6 +278,8 @@ describe('routing in the console', () => {
       await tid(pageA, 'event').filter({ hasText: 'Left for offline follow-up' }).waitFor()
       await expect(tid(pageA, 'event').filter({ hasText: 'Left for offline follow-up' }).textContent()).resolves.toContain('outside business hours')
       await tid(pageA, 'tag').filter({ hasText: 'offline' }).waitFor()
+      // Transferring there is still possible, but the agent sees it is closed.
+      await until(async () => ((await tid(pageA, 'transfer-to').locator('option[value="g:billing"]').textContent()) ?? '').includes('outside business hours'), 'billing marked closed in the transfer list')
       await visitor.close()
     } finally {
       await other.stop()
