@@ -688,7 +688,9 @@ pub fn spawn_rules_file_watcher(state: &SharedState) -> Option<tokio::task::Join
 
 /// After group `old` was renamed to `new`: the rule set in force, with its
 /// references to `old` renamed, becomes the next version and applies at
-/// once. `None`: the rules did not name it (or there are none).
+/// once. `None`: the rules did not name it (or there are none). A save of
+/// the rules that happens meanwhile is not overwritten: the rename is
+/// applied to it instead.
 pub async fn follow_rename(
     state: &SharedState,
     workspace_id: &str,
@@ -696,29 +698,42 @@ pub async fn follow_rename(
     new: &str,
     by: &str,
 ) -> Result<Option<i64>, StoreError> {
-    let Some(current) = state.store.current_rule_set(workspace_id).await? else {
-        return Ok(None);
-    };
-    let Some(source) = kefu_routing::rename_group(&current.source, old, new) else {
-        return Ok(None);
-    };
-    let engine = match kefu_routing::compile(&source, &known(state, workspace_id).await?) {
-        Ok(e) => e,
-        Err(e) => {
-            // Cannot happen for a set that compiled before; keep the old one if it does.
-            tracing::error!(workspace_id, error = %e, "renamed rules do not compile; not saved");
+    for _ in 0..5 {
+        let Some(current) = state.store.current_rule_set(workspace_id).await? else {
             return Ok(None);
+        };
+        let Some(source) = kefu_routing::rename_group(&current.source, old, new) else {
+            return Ok(None);
+        };
+        // Stored sets may name groups deleted since (they route nothing there),
+        // so only the language is checked, as when a stored set is loaded.
+        let engine = match kefu_routing::compile(&source, &Known::default()) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(workspace_id, error = %e, "the rules cannot follow the group rename; edit them");
+                return Ok(None);
+            }
+        };
+        if let Some(saved) = state
+            .store
+            .save_rule_set_after(workspace_id, &source, by, Some(current.version))
+            .await?
+        {
+            state.routing.put(
+                workspace_id,
+                Arc::new(Compiled {
+                    version: saved.version,
+                    engine,
+                }),
+            );
+            return Ok(Some(saved.version));
         }
-    };
-    let saved = state.store.save_rule_set(workspace_id, &source, by).await?;
-    state.routing.put(
+    }
+    tracing::error!(
         workspace_id,
-        Arc::new(Compiled {
-            version: saved.version,
-            engine,
-        }),
+        "the rules kept changing; the group rename was not applied to them"
     );
-    Ok(Some(saved.version))
+    Ok(None)
 }
 
 /// Why a rules file was not applied.

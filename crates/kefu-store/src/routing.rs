@@ -179,7 +179,7 @@ impl Store {
         name: &str,
         strategy: &str,
         members: Vec<String>,
-    ) -> Result<Group> {
+    ) -> Result<(Group, Option<String>)> {
         check_group(name, strategy)?;
         let g = Group {
             id: id.map_or_else(new_id, str::to_string),
@@ -194,8 +194,9 @@ impl Store {
             created_at: now_ms(),
         };
         let (row, update) = (g.clone(), id.is_some());
-        self.write(move |c| {
+        let renamed = self.write(move |c| {
             Box::pin(async move {
+                let mut renamed_from = None;
                 for uid in &row.members {
                     let ok = sqlx::query("SELECT 1 AS ok FROM users WHERE id = $1 AND workspace_id = $2")
                         .bind(uid)
@@ -221,16 +222,19 @@ impl Store {
                         .await?
                         .map(|r| r.try_get("name"))
                         .transpose()?;
-                    if let Some(old) = old.filter(|o| *o != row.name) {
-                        sqlx::query("UPDATE conversations SET queue_group = $3 WHERE workspace_id = $1 AND queue_group = $2")
+                    renamed_from = old.filter(|o| *o != row.name);
+                    if let Some(old) = &renamed_from {
+                        // Other groups' rows before conversations: the order
+                        // joining a line takes them in (no deadlock).
+                        sqlx::query("UPDATE agent_groups SET timeout_to_group = $3 WHERE workspace_id = $1 AND timeout_to_group = $2")
                             .bind(&row.workspace_id)
-                            .bind(&old)
+                            .bind(old)
                             .bind(&row.name)
                             .execute(&mut *c)
                             .await?;
-                        sqlx::query("UPDATE agent_groups SET timeout_to_group = $3 WHERE workspace_id = $1 AND timeout_to_group = $2")
+                        sqlx::query("UPDATE conversations SET queue_group = $3 WHERE workspace_id = $1 AND queue_group = $2")
                             .bind(&row.workspace_id)
-                            .bind(&old)
+                            .bind(old)
                             .bind(&row.name)
                             .execute(&mut *c)
                             .await?;
@@ -278,11 +282,11 @@ impl Store {
                         .execute(&mut *c)
                         .await?;
                 }
-                Ok(())
+                Ok(renamed_from)
             })
         })
         .await?;
-        Ok(g)
+        Ok((g, renamed))
     }
 
     /// Deletes a group. Whoever waited in its line leaves it (open and
@@ -312,8 +316,11 @@ impl Store {
                     .fetch_one(&mut *c)
                     .await?
                     .try_get("name")?;
-                sqlx::query("DELETE FROM group_members WHERE group_id = $1")
-                    .bind(&id)
+                // Other groups' rows, then conversations, then members: the
+                // order assignments and line moves take them in (no deadlock).
+                sqlx::query("UPDATE agent_groups SET timeout_to_group = NULL WHERE workspace_id = $1 AND timeout_to_group = $2")
+                    .bind(&ws)
+                    .bind(&name)
                     .execute(&mut *c)
                     .await?;
                 let waiting = sqlx::query(concat!("SELECT ", conversations::cols!(), " FROM conversations WHERE workspace_id = $1 AND queue_group = $2 AND status = 'queued'"))
@@ -325,20 +332,32 @@ impl Store {
                     .map(conversations::from_row)
                     .collect::<Result<Vec<_>>>()?;
                 let at = now_ms();
-                sqlx::query("UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3, status = CASE WHEN status = 'queued' THEN 'open' ELSE status END WHERE workspace_id = $1 AND queue_group = $2")
-                    .bind(&ws)
+                let mut left = Vec::with_capacity(waiting.len());
+                for before in waiting {
+                    // Only if it still waits there (a claim or timeout may have taken it meanwhile).
+                    let n = sqlx::query(
+                        "UPDATE conversations SET queue_group = NULL, queued_at = NULL, status = 'open', updated_at = $3
+                         WHERE id = $1 AND status = 'queued' AND assignee_id IS NULL AND queue_group = $2",
+                    )
+                    .bind(&before.id)
                     .bind(&name)
                     .bind(at)
                     .execute(&mut *c)
-                    .await?;
-                let mut left = Vec::with_capacity(waiting.len());
-                for before in waiting {
-                    conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({"reason": "group_deleted", "group": name})).await?;
-                    left.push(conversations::load(c, &ws, &before.id).await?);
+                    .await?
+                    .rows_affected();
+                    if n == 1 {
+                        conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({"reason": "group_deleted", "group": name})).await?;
+                        left.push(conversations::load(c, &ws, &before.id).await?);
+                    }
                 }
-                sqlx::query("UPDATE agent_groups SET timeout_to_group = NULL WHERE workspace_id = $1 AND timeout_to_group = $2")
+                // The rest (handled conversations keep it for statistics) just forget the name.
+                sqlx::query("UPDATE conversations SET queue_group = NULL WHERE workspace_id = $1 AND queue_group = $2 AND status <> 'queued'")
                     .bind(&ws)
                     .bind(&name)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM group_members WHERE group_id = $1")
+                    .bind(&id)
                     .execute(&mut *c)
                     .await?;
                 sqlx::query("DELETE FROM agent_groups WHERE id = $1")
@@ -494,6 +513,22 @@ impl Store {
         source: &str,
         created_by: &str,
     ) -> Result<RuleSetVersion> {
+        self.save_rule_set_after(workspace_id, source, created_by, None)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the rules changed concurrently; retry".into()))
+    }
+
+    /// Saves `source` as the next version, only if the newest version is
+    /// still `after` (`None`: whatever it is). `None` back: someone saved
+    /// meanwhile. Saves of one workspace take its row lock, so two never
+    /// pick the same version number.
+    pub async fn save_rule_set_after(
+        &self,
+        workspace_id: &str,
+        source: &str,
+        created_by: &str,
+        after: Option<i64>,
+    ) -> Result<Option<RuleSetVersion>> {
         let (ws, src, by) = (
             workspace_id.to_string(),
             source.to_string(),
@@ -501,15 +536,22 @@ impl Store {
         );
         self.write(move |c| {
             Box::pin(async move {
-                let next: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM rule_sets WHERE workspace_id = $1")
+                sqlx::query("UPDATE workspaces SET name = name WHERE id = $1")
+                    .bind(&ws)
+                    .execute(&mut *c)
+                    .await?;
+                let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM rule_sets WHERE workspace_id = $1")
                     .bind(&ws)
                     .fetch_one(&mut *c)
                     .await?
                     .try_get("v")?;
+                if after.is_some_and(|a| a != current) {
+                    return Ok(None);
+                }
                 let v = RuleSetVersion {
                     id: new_id(),
                     workspace_id: ws,
-                    version: next,
+                    version: current + 1,
                     source: src,
                     created_by: by,
                     created_at: now_ms(),
@@ -523,7 +565,7 @@ impl Store {
                     .bind(v.created_at)
                     .execute(&mut *c)
                     .await?;
-                Ok(v)
+                Ok(Some(v))
             })
         })
         .await

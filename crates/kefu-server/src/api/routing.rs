@@ -87,7 +87,7 @@ pub async fn create_group(
     who.require_admin()?;
     let settings = g.settings();
     check_settings(&state, who.workspace_id(), &g.name, &settings).await?;
-    let group = state
+    let (group, _) = state
         .store
         .save_group(who.workspace_id(), None, &g.name, &g.strategy, g.members)
         .await
@@ -166,14 +166,7 @@ pub async fn update_group(
     who.require_admin()?;
     let settings = g.settings();
     check_settings(&state, who.workspace_id(), &g.name, &settings).await?;
-    let old_name = state
-        .store
-        .list_groups(who.workspace_id())
-        .await?
-        .into_iter()
-        .find(|x| x.id == id)
-        .map(|x| x.name);
-    let group = state
+    let (group, renamed_from) = state
         .store
         .save_group(
             who.workspace_id(),
@@ -184,8 +177,10 @@ pub async fn update_group(
         )
         .await
         .map_err(group_error)?;
+    // The group's own settings are saved even if the rules cannot follow.
+    let group = with_settings(&state, group, settings).await?;
     // The rules follow a rename (a new version), so routing to it goes on.
-    if let Some(old) = old_name.filter(|o| *o != group.name) {
+    if let Some(old) = renamed_from {
         crate::routing::follow_rename(
             &state,
             who.workspace_id(),
@@ -195,7 +190,7 @@ pub async fn update_group(
         )
         .await?;
     }
-    Ok(ApiJson(with_settings(&state, group, settings).await?))
+    Ok(ApiJson(group))
 }
 
 #[utoipa::path(delete, operation_id = "routing_delete_group", path = "/api/v1/groups/{id}", tag = "routing", security(("bearer" = [])), params(("id" = String, Path)),
