@@ -16,6 +16,21 @@ macro_rules! cols {
 }
 pub(crate) use cols;
 
+/// `updated_at` for a change made at `$p`: never lower than what is stored
+/// (a write that waited for the row lock, or another node's clock), so
+/// clients ordering conversation frames by it never drop a real change.
+macro_rules! bump_updated {
+    ($p:literal) => {
+        concat!(
+            "CASE WHEN updated_at >= ",
+            $p,
+            " THEN updated_at + 1 ELSE ",
+            $p,
+            " END"
+        )
+    };
+}
+
 pub(crate) fn from_row(r: &AnyRow) -> Result<Conversation> {
     let status: String = r.try_get("status")?;
     Ok(Conversation {
@@ -77,17 +92,20 @@ pub(crate) async fn set_status(
 ) -> Result<()> {
     let from = conv.status;
     conv.status.transition(to)?;
-    // Leaving a line ends the wait: a later one starts at the back.
-    let n = sqlx::query(
-        "UPDATE conversations SET status = $3, updated_at = $4,
-                queued_at = CASE WHEN $3 = 'queued' THEN queued_at ELSE NULL END
-         WHERE id = $1 AND status = $2",
-    )
+    // Leaving a line ends the wait: a later one starts at the back. The
+    // row comes back as stored (fresh assignee, labels, updated_at).
+    let row = sqlx::query(concat!(
+        "UPDATE conversations SET status = $3, updated_at = ",
+        bump_updated!("$4"),
+        ", queued_at = CASE WHEN $3 = 'queued' THEN queued_at ELSE NULL END
+         WHERE id = $1 AND status = $2 RETURNING ",
+        cols!()
+    ))
     .bind(&conv.id)
     .bind(from.as_str())
     .bind(to.as_str())
     .bind(at)
-    .execute(&mut *c)
+    .fetch_optional(&mut *c)
     .await
     .map_err(|e| match StoreError::from(e) {
         // The one-active-conversation-per-visitor-and-inbox index.
@@ -95,13 +113,13 @@ pub(crate) async fn set_status(
             "the visitor already has another active conversation in this inbox".into(),
         ),
         other => other,
-    })?
-    .rows_affected();
-    if n == 0 {
+    })?;
+    let Some(row) = row else {
         return Err(StoreError::Conflict(
             "the conversation changed concurrently; retry".into(),
         ));
-    }
+    };
+    let fresh = from_row(&row)?;
     events::record(
         c,
         &conv.workspace_id,
@@ -112,8 +130,7 @@ pub(crate) async fn set_status(
         at,
     )
     .await?;
-    conv.status = to;
-    conv.updated_at = at;
+    *conv = fresh;
     Ok(())
 }
 
@@ -235,10 +252,11 @@ impl Store {
                 }
                 let at = now_ms();
                 // Conditional on what was read: a concurrent change is a retryable conflict, not lost.
-                let n = sqlx::query(
-                    "UPDATE conversations SET priority = $3, queue_priority = $4, tags = $5, updated_at = $6
-                     WHERE id = $1 AND workspace_id = $2 AND priority = $7 AND tags = $8",
-                )
+                let n = sqlx::query(concat!(
+                    "UPDATE conversations SET priority = $3, queue_priority = $4, tags = $5, updated_at = ",
+                    bump_updated!("$6"),
+                    " WHERE id = $1 AND workspace_id = $2 AND priority = $7 AND tags = $8",
+                ))
                 .bind(&cid)
                 .bind(&ws)
                 .bind(&after.priority)
@@ -261,7 +279,8 @@ impl Store {
                     changed.insert("tags".into(), json!({"from": before.tags, "to": after.tags}));
                 }
                 events::record(c, &ws, &cid, "labels_changed", &actor, serde_json::Value::Object(changed), at).await?;
-                after.updated_at = at;
+                // As stored: the other columns may have changed since the read (PostgreSQL).
+                let after = load(c, &ws, &cid).await?;
                 Ok((before, after))
             })
         })
@@ -373,7 +392,7 @@ impl Store {
         let (ws, cid) = (workspace_id.to_string(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
-                let mut conv = load(c, &ws, &cid).await?;
+                let conv = load(c, &ws, &cid).await?;
                 if let Some(uid) = &assignee_id {
                     let ok = sqlx::query("SELECT 1 AS ok FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1")
                         .bind(uid)
@@ -392,13 +411,15 @@ impl Store {
                 let takes_over = assignee_id.is_some() && conv.status.is_routing_only();
                 // Conditional on the status and assignee read: a concurrent
                 // resolve, claim or routing assignment makes this a retryable conflict.
-                let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $2, updated_at = $3,
+                let n = sqlx::query(concat!(
+                    "UPDATE conversations SET assignee_id = $2, updated_at = ",
+                    bump_updated!("$3"),
+                    ",
                             queued_at = CASE WHEN CAST($2 AS TEXT) IS NULL THEN queued_at ELSE NULL END,
                             status = CASE WHEN CAST($2 AS TEXT) IS NOT NULL AND status IN ('queued', 'bot') THEN 'open' ELSE status END
                      WHERE id = $1 AND status = $4
                        AND (assignee_id = $5 OR (assignee_id IS NULL AND CAST($5 AS TEXT) IS NULL))",
-                )
+                ))
                 .bind(&conv.id)
                 .bind(assignee_id.as_deref())
                 .bind(at)
@@ -413,10 +434,8 @@ impl Store {
                 events::record(c, &ws, &conv.id, "assigned", &actor, json!({"from": conv.assignee_id, "to": assignee_id}), at).await?;
                 if takes_over {
                     record_status(c, &conv, ConversationStatus::Open, &actor, at, json!({})).await?;
-                    conv.status = ConversationStatus::Open;
                 }
-                conv.assignee_id = assignee_id;
-                conv.updated_at = at;
+                let conv = load(c, &ws, &cid).await?;
                 Ok(conv)
             })
         })

@@ -336,7 +336,7 @@ impl Store {
                 for before in waiting {
                     // Only if it still waits there (a claim or timeout may have taken it meanwhile).
                     let n = sqlx::query(
-                        "UPDATE conversations SET queue_group = NULL, queued_at = NULL, status = 'open', updated_at = $3
+                        "UPDATE conversations SET queue_group = NULL, queued_at = NULL, status = 'open', updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END
                          WHERE id = $1 AND status = 'queued' AND assignee_id IS NULL AND queue_group = $2",
                     )
                     .bind(&before.id)
@@ -469,7 +469,7 @@ impl Store {
                 let at = now_ms();
                 let n = sqlx::query(
                     // The group it was routed through is kept (handling-time statistics).
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL,
+                    "UPDATE conversations SET assignee_id = $3, updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END, queued_at = NULL,
                             status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END,
                             queue_group = CASE WHEN $5 = '' THEN queue_group ELSE $5 END
                      WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $6
@@ -628,7 +628,7 @@ impl Store {
                 }
                 let at = now_ms();
                 let n = sqlx::query(concat!(
-                    "UPDATE conversations SET status = 'queued', queue_group = $3, queue_priority = ", rank_sql!(), ", updated_at = $4,
+                    "UPDATE conversations SET status = 'queued', queue_group = $3, queue_priority = ", rank_sql!(), ", updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END,
                             queued_at = CASE WHEN status = 'queued' AND queue_group = $3 THEN queued_at ELSE $4 END
                      WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $5",
                 ))
@@ -724,7 +724,7 @@ impl Store {
                 lock_agent(c, &ws, &uid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL,
+                    "UPDATE conversations SET assignee_id = $3, updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END, queued_at = NULL,
                             status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END
                      WHERE id = $1 AND workspace_id = $2 AND status = $5
                        AND (SELECT COUNT(*) FROM conversations x WHERE x.assignee_id = $3 AND x.status IN ('open', 'pending') AND x.id <> $1)
@@ -778,7 +778,7 @@ impl Store {
                 }
                 let at = now_ms();
                 let n = sqlx::query(concat!(
-                    "UPDATE conversations SET assignee_id = NULL, status = 'queued', queue_group = $3, queued_at = $4, updated_at = $4, queue_priority = ", rank_sql!(), "
+                    "UPDATE conversations SET assignee_id = NULL, status = 'queued', queue_group = $3, queued_at = $4, updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END, queue_priority = ", rank_sql!(), "
                      WHERE id = $1 AND workspace_id = $2 AND status = $5",
                 ))
                 .bind(&cid)
@@ -826,7 +826,7 @@ impl Store {
                 lock_agent(c, &ws, &uid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
-                    "UPDATE conversations SET assignee_id = $3, updated_at = $4, queued_at = NULL, status = 'open'
+                    "UPDATE conversations SET assignee_id = $3, updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END, queued_at = NULL, status = 'open'
                      WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = 'queued'
                        AND queue_group IN (SELECT g.name FROM agent_groups g JOIN group_members m ON m.group_id = g.id
                                            WHERE g.workspace_id = $2 AND m.user_id = $3)
@@ -991,7 +991,7 @@ impl Store {
                 let at = now_ms();
                 // Conditional on the tags read, so an agent's concurrent edit is not lost.
                 let n = sqlx::query(
-                    "UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = $3, tags = $4,
+                    "UPDATE conversations SET queue_group = NULL, queued_at = NULL, updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END, tags = $4,
                             status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END
                      WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status = $6 AND tags = $7
                        AND (CAST($5 AS TEXT) IS NULL OR (status = 'queued' AND queue_group = $5))",
