@@ -158,10 +158,7 @@ pub async fn group_stats(
     for g in state.store.list_groups(workspace_id).await? {
         let members = members.remove(&g.name).unwrap_or_default();
         let online = members.iter().filter(|m| m.status == "online").count() as u32;
-        let available = members
-            .iter()
-            .filter(|m| m.status == "online" && m.active < m.capacity)
-            .count() as u32;
+        let available = members.iter().filter(|m| m.can_take_one()).count() as u32;
         let queue = lines
             .get(&g.name)
             .copied()
@@ -389,30 +386,21 @@ async fn to_group(
     sticky: Option<&str>,
 ) -> Result<(), StoreError> {
     let ws = &conv.workspace_id;
-    let Some(group) = state
-        .store
-        .list_groups(ws)
-        .await?
-        .into_iter()
-        .find(|g| g.name == name)
-    else {
+    let Some(group) = find_group(state, ws, name).await? else {
         // Deleted since the rules were saved: it stays unassigned for everyone to see.
         return Ok(());
     };
-    if let Some(bh) = &group.business_hours {
-        let workspace = state.store.get_workspace(ws).await?;
-        if !hours_open(bh, &workspace, kefu_store::now_ms()) {
-            offline(
-                state,
-                conv,
-                Some(name),
-                false,
-                "closed",
-                Some(&group.offline_message),
-            )
-            .await?;
-            return Ok(());
-        }
+    if !open_now(state, &group).await? {
+        offline(
+            state,
+            conv,
+            Some(name),
+            false,
+            "closed",
+            Some(&group.offline_message),
+        )
+        .await?;
+        return Ok(());
     }
     if group.strategy != "grab"
         && let Some(uid) = candidate(state, ws, name, sticky).await?
@@ -560,7 +548,7 @@ async fn eligible(
         .group_members(workspace_id, group)
         .await?
         .into_iter()
-        .filter(|m| m.status == "online" && m.active < m.capacity)
+        .filter(|m| m.can_take_one())
         .map(|m| m.user_id)
         .collect())
 }
@@ -875,27 +863,39 @@ async fn expire_one(
     announce_queue(state, &o.workspace_id, &o.group).await
 }
 
-/// Whether group `name` is within its business hours now (a group without
-/// hours always is; a missing one is not).
+/// Group `name` of the workspace, if it exists.
+async fn find_group(
+    state: &SharedState,
+    workspace_id: &str,
+    name: &str,
+) -> Result<Option<kefu_store::routing::Group>, StoreError> {
+    Ok(state
+        .store
+        .list_groups(workspace_id)
+        .await?
+        .into_iter()
+        .find(|g| g.name == name))
+}
+
+/// Whether `g` is within its business hours now (a group without hours always is).
+async fn open_now(state: &SharedState, g: &kefu_store::routing::Group) -> Result<bool, StoreError> {
+    let Some(bh) = &g.business_hours else {
+        return Ok(true);
+    };
+    let ws = state.store.get_workspace(&g.workspace_id).await?;
+    Ok(hours_open(bh, &ws, kefu_store::now_ms()))
+}
+
+/// Whether group `name` exists and is within its business hours now.
 async fn group_open(
     state: &SharedState,
     workspace_id: &str,
     name: &str,
 ) -> Result<bool, StoreError> {
-    let Some(g) = state
-        .store
-        .list_groups(workspace_id)
-        .await?
-        .into_iter()
-        .find(|g| g.name == name)
-    else {
-        return Ok(false);
-    };
-    let Some(bh) = &g.business_hours else {
-        return Ok(true);
-    };
-    let ws = state.store.get_workspace(workspace_id).await?;
-    Ok(hours_open(bh, &ws, kefu_store::now_ms()))
+    match find_group(state, workspace_id, name).await? {
+        Some(g) => open_now(state, &g).await,
+        None => Ok(false),
+    }
 }
 
 /// The contact's earlier conversations, newest first (at most a few).

@@ -66,6 +66,13 @@ pub struct Member {
     pub last_assigned_at: i64,
 }
 
+impl Member {
+    /// Online (not away) and below capacity: may get one more conversation now.
+    pub fn can_take_one(&self) -> bool {
+        self.status == "online" && self.active < self.capacity
+    }
+}
+
 pub const STRATEGIES: [&str; 3] = ["least_loaded", "round_robin", "grab"];
 
 fn group_row(r: &AnyRow) -> Result<Group> {
