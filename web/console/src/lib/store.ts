@@ -7,7 +7,7 @@ import { Realtime, type ConnState } from './realtime'
 import { Outbox, byActivity, inView, mergeBySeq, statusesFor, type Pending, type View } from './timeline'
 import { mergeEvents } from './events'
 import { notify } from './notify'
-import type { AgentSettableStatus, AgentStatus, CannedReply, ConvEvent, Conversation, Message, Page, Priority, ServerFrame, User } from './types'
+import type { AgentSettableStatus, AgentStatus, CannedReply, ConvEvent, Conversation, Group, Message, Page, Priority, ServerFrame, User, Workspace } from './types'
 
 export const state = reactive({
   conn: 'connecting' as ConnState,
@@ -31,6 +31,9 @@ export const state = reactive({
   offers: {} as Record<string, string>,
   /** Live queue view: waiting conversations per group. */
   queues: {} as Record<string, { waiting: number; conversation_ids: string[] }>,
+  /** Groups (transfer targets, with their hours) and the workspace (its time zone and holidays). */
+  groups: [] as Group[],
+  workspace: null as Workspace | null,
   listLoading: false,
 })
 
@@ -103,6 +106,13 @@ export async function loadAgents() {
 }
 
 /** The live queue view, replaced whole (a renamed or deleted group's line goes). */
+/** Groups and the workspace settings, once per visit of the inbox (not per conversation opened). */
+export async function loadGroups() {
+  const [groups, ws] = await Promise.all([api<Group[]>('GET', '/api/v1/groups'), api<Workspace>('GET', '/api/v1/workspace')])
+  state.groups = groups
+  state.workspace = ws
+}
+
 export async function loadQueues() {
   const lines = await api<{ group: string; waiting: number; conversation_ids: string[] }[]>('GET', '/api/v1/routing/queues')
   state.queues = Object.fromEntries(lines.map((q) => [q.group, { waiting: q.waiting, conversation_ids: q.conversation_ids }]))
@@ -472,6 +482,8 @@ export async function logout() {
   state.selected = null
   state.outbox = new Outbox()
   state.queues = {}
+  state.groups = []
+  state.workspace = null
   state.offers = {}
   state.listCursor = null
   listGen++
