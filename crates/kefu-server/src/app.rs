@@ -38,6 +38,14 @@ pub struct AppState {
     pub inboxes: crate::inbox_cache::InboxCache,
     /// The routing rules in force per workspace.
     pub routing: crate::routing::Rules,
+    /// Every open connection is counted here (see `net`).
+    pub gate: Arc<crate::net::gate::Gate>,
+}
+
+impl AppState {
+    pub fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&ip))
+    }
 }
 
 pub type SharedState = Arc<AppState>;
@@ -69,7 +77,9 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         .iter()
         .filter_map(|p| crate::client_ip::parse_net(p).ok())
         .collect();
+    let gate = crate::net::gate::Gate::new(crate::net::caps(&cfg.limits, crate::net::fd_limit()));
     Ok(Arc::new(AppState {
+        gate,
         keys: TokenKeys::new(cfg.secrets.token_key.expose()),
         blobs: Arc::new(FsBlobs::new(cfg.data_dir.join("uploads"))),
         limiters: Limiters::new(&cfg.limits),
@@ -133,16 +143,13 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
             loop {
                 t.tick().await;
                 state.limiters.prune();
+                state.gate.prune(std::time::Instant::now());
             }
         })
     };
     let watcher = crate::routing::spawn_rules_file_watcher(&state);
     let timeouts = crate::routing::spawn_queue_timeouts(&state);
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let token = state.shutdown.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { token.cancelled().await })
-        .await;
+    crate::net::serve(state.clone(), listener, router(state.clone())).await;
     pruner.abort();
     if let Some(w) = watcher {
         w.abort();
@@ -155,7 +162,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     }
     state.store.close().await;
     tracing::info!("stopped: store flushed");
-    result
+    Ok(())
 }
 
 /// The client address (through trusted proxies only).

@@ -92,10 +92,41 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// Time a new connection has to authenticate.
     pub auth_timeout_secs: u64,
-    /// Realtime connections (WebSocket and SSE) this process accepts; beyond
-    /// it `/ws` and the event stream answer 503. Keep it below the process's
-    /// open-file limit (kefu warns at start if not).
+    /// Open TCP connections this process keeps, of every kind (HTTP
+    /// keep-alive, WebSocket, SSE, ones still silent). The effective cap is
+    /// also held below the open-file limit minus `reserved_file_descriptors`.
     pub max_connections: usize,
+    /// Of `max_connections`, the last ones are kept for health checks, the
+    /// console and logins: past `max_connections - reserved_connections`
+    /// other requests are refused (503 / WebSocket close 1013).
+    pub reserved_connections: usize,
+    /// Open connections from one client address (an IPv6 client: its /64).
+    pub max_connections_per_ip: usize,
+    /// New connections per second from one client address, and the burst above it.
+    pub connections_per_ip_per_second: u32,
+    pub connections_per_ip_burst: u32,
+    /// File descriptors kept free for the database, log files and uploads:
+    /// the connection cap never goes above `ulimit -n` minus this.
+    pub reserved_file_descriptors: usize,
+    /// A new connection must send its first byte within this many seconds.
+    pub first_byte_timeout_secs: u64,
+    /// A request head (request line and headers) must be complete this many
+    /// seconds after its first byte.
+    pub header_timeout_secs: u64,
+    /// An HTTP connection with no request in flight is closed after this many seconds.
+    pub keep_alive_idle_secs: u64,
+    /// A request body that brings no byte for this many seconds is cut (408).
+    pub body_stall_secs: u64,
+    /// After `body_grace_secs`, a request body must have come at no less than
+    /// this average rate (bytes per second), or it is cut (408): a slow upload
+    /// of a big file works, a trickle meant to hold the connection does not.
+    pub body_min_bytes_per_sec: u64,
+    pub body_grace_secs: u64,
+    /// A write towards a client that makes no progress for this many seconds
+    /// (the client stopped reading) closes the connection.
+    pub write_stall_secs: u64,
+    /// Seconds a refused client is asked to wait (`Retry-After`).
+    pub retry_after_secs: u64,
     /// Attributes a contact may have (the widget's `identify` and pre-chat form).
     pub max_contact_attributes: usize,
     /// Longest attribute value (and contact name), in characters.
@@ -123,6 +154,19 @@ impl Default for Limits {
             idle_timeout_secs: 75,
             auth_timeout_secs: 10,
             max_connections: 19_000,
+            reserved_connections: 64,
+            max_connections_per_ip: 256,
+            connections_per_ip_per_second: 50,
+            connections_per_ip_burst: 200,
+            reserved_file_descriptors: 128,
+            first_byte_timeout_secs: 10,
+            header_timeout_secs: 10,
+            keep_alive_idle_secs: 60,
+            body_stall_secs: 20,
+            body_min_bytes_per_sec: 512,
+            body_grace_secs: 10,
+            write_stall_secs: 30,
+            retry_after_secs: 5,
             max_contact_attributes: 50,
             max_attribute_chars: 1000,
         }
@@ -275,6 +319,7 @@ impl Config {
             ("limits.max_attribute_chars", l.max_attribute_chars),
             ("limits.ws_read_buffer_bytes", l.ws_read_buffer_bytes),
             ("limits.ws_write_buffer_bytes", l.ws_write_buffer_bytes),
+            ("limits.max_connections_per_ip", l.max_connections_per_ip),
         ];
         for (k, v) in positive {
             if v == 0 {
@@ -293,6 +338,19 @@ impl Config {
             ("limits.heartbeat_secs", l.heartbeat_secs),
             ("limits.auth_timeout_secs", l.auth_timeout_secs),
             ("limits.ws_frame_burst", l.ws_frame_burst as u64),
+            ("limits.first_byte_timeout_secs", l.first_byte_timeout_secs),
+            ("limits.header_timeout_secs", l.header_timeout_secs),
+            ("limits.keep_alive_idle_secs", l.keep_alive_idle_secs),
+            ("limits.body_stall_secs", l.body_stall_secs),
+            ("limits.write_stall_secs", l.write_stall_secs),
+            (
+                "limits.connections_per_ip_per_second",
+                l.connections_per_ip_per_second as u64,
+            ),
+            (
+                "limits.connections_per_ip_burst",
+                l.connections_per_ip_burst as u64,
+            ),
             (
                 "limits.widget_sessions_per_minute",
                 l.widget_sessions_per_minute as u64,
@@ -310,6 +368,11 @@ impl Config {
             if v == 0 {
                 return Err(ConfigError::Invalid(format!("{k} must be greater than 0")));
             }
+        }
+        if l.reserved_connections >= l.max_connections {
+            return Err(ConfigError::Invalid(
+                "limits.reserved_connections must be below limits.max_connections".into(),
+            ));
         }
         if l.idle_timeout_secs <= l.heartbeat_secs {
             return Err(ConfigError::Invalid(

@@ -144,6 +144,7 @@ async fn main() -> Result<()> {
 
 async fn serve(cfg: Config) -> Result<()> {
     let started = std::time::Instant::now();
+    let fd = kefu_server::net::raise_fd_limit();
     let listener = app::bind(cfg.listen)?;
     let addr = listener.local_addr()?;
     let state = app::state(cfg).await?;
@@ -182,7 +183,14 @@ async fn serve(cfg: Config) -> Result<()> {
             cfg.public_url
         ),
     }
-    warn_if_fd_limit_low(cfg.limits.max_connections);
+    let (line, warn) =
+        kefu_server::net::capacity_line(&cfg.limits, fd, state.gate.caps().max);
+    if warn {
+        println!("  warning: {line}");
+        tracing::warn!("{line}");
+    } else {
+        println!("  {line}");
+    }
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -250,30 +258,5 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-/// Every connection is a file descriptor: warn when the process may run out
-/// before `max_connections` is reached (Linux: read from /proc).
-fn warn_if_fd_limit_low(max_connections: usize) {
-    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
-        return;
-    };
-    let soft = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|v| v.parse::<usize>().ok());
-    if let Some(soft) = soft {
-        // Room for the database, listener, log files and uploads in flight.
-        let needed = max_connections + 256;
-        if soft < needed {
-            tracing::warn!(
-                open_files_limit = soft,
-                max_connections,
-                "the open-file limit (ulimit -n) is below max_connections + 256: connections beyond {} will fail; raise the limit or lower limits.max_connections",
-                soft.saturating_sub(256)
-            );
-        }
     }
 }

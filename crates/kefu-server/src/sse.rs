@@ -115,11 +115,6 @@ pub async fn events(
         return Err(ApiError::unavailable("the server is shutting down"));
     }
     let l = &state.cfg.limits;
-    if state.hub.connection_count() as usize >= l.max_connections {
-        return Err(ApiError::unavailable(
-            "this server is at its connection limit; retry later or on another node",
-        ));
-    }
     let (tx, rx) = mpsc::channel::<Arc<Outbound>>(l.ws_queue_frames);
     // Joined before history is read: nothing can fall between the two.
     let (sub, _) = state

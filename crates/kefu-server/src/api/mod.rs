@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
 pub mod routing;
+pub mod server;
 pub mod users;
 pub mod widget;
 pub mod workspace;
@@ -45,6 +46,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "routing", description = "Groups of agents, routing rules and the dry-run simulator"),
         (name = "canned_replies", description = "Saved answers agents insert with /shortcut"),
         (name = "workspace", description = "The caller's workspace and its settings"),
+        (name = "server", description = "The serving process: connections and what its defences cut"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
@@ -161,6 +163,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(routing::transfer))
         .routes(routes!(routing::claim))
         .routes(routes!(routing::queues))
+        .routes(routes!(server::connections))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -24,6 +24,7 @@ pub mod close_code {
 pub async fn upgrade(
     State(state): State<SharedState>,
     headers: HeaderMap,
+    hold: Option<axum::Extension<crate::net::ClientHold>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let pre_auth = match bearer(&headers) {
@@ -37,17 +38,15 @@ pub async fn upgrade(
     if state.shutdown.is_cancelled() {
         return ApiError::unavailable("the server is shutting down").into_response();
     }
-    if state.hub.connection_count() as usize >= state.cfg.limits.max_connections {
-        return ApiError::unavailable(
-            "this server is at its connection limit; retry later or on another node",
-        )
-        .into_response();
-    }
     let l = &state.cfg.limits;
     ws.read_buffer_size(l.ws_read_buffer_bytes)
         .write_buffer_size(l.ws_write_buffer_bytes)
         .max_write_buffer_size(l.ws_write_buffer_bytes + 4 * l.max_frame_bytes.max(64 * 1024))
         .max_message_size(l.max_frame_bytes)
         .max_frame_size(l.max_frame_bytes)
-        .on_upgrade(move |socket| connection::run(socket, state, pre_auth, origin))
+        .on_upgrade(move |socket| async move {
+            // A client behind a trusted proxy keeps its open slot while connected.
+            let _hold = hold;
+            connection::run(socket, state, pre_auth, origin).await
+        })
 }
