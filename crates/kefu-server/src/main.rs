@@ -183,8 +183,7 @@ async fn serve(cfg: Config) -> Result<()> {
             cfg.public_url
         ),
     }
-    let (line, warn) =
-        kefu_server::net::capacity_line(&cfg.limits, fd, state.gate.caps().max);
+    let (line, warn) = kefu_server::net::capacity_line(&cfg.limits, fd, state.gate.caps().max);
     if warn {
         println!("  warning: {line}");
         tracing::warn!("{line}");

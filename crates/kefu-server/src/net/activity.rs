@@ -82,7 +82,9 @@ impl Activity {
 
     /// Bytes arrived from the client.
     pub fn on_read(&self, first: &[u8]) {
-        let before = self.bytes_read.fetch_add(first.len() as u64, Ordering::Relaxed);
+        let before = self
+            .bytes_read
+            .fetch_add(first.len() as u64, Ordering::Relaxed);
         if before == 0 && first.starts_with(b"PRI * HTTP/2") {
             self.http2.store(true, Ordering::Relaxed);
         }
@@ -244,7 +246,11 @@ mod tests {
         assert!(s.head_started_ms.is_some() && s.bytes_read == 16);
         a.request_started();
         a.on_read(b"body");
-        assert_eq!(a.snapshot().head_started_ms, None, "reads in flight are body");
+        assert_eq!(
+            a.snapshot().head_started_ms,
+            None,
+            "reads in flight are body"
+        );
         a.request_finished();
         let s = a.snapshot();
         assert_eq!((s.requests, s.in_flight, s.head_started_ms), (1, 0, None));

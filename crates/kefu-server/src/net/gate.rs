@@ -96,6 +96,10 @@ pub struct Gate {
     refusing: AtomicUsize,
     ips: Mutex<HashMap<IpAddr, PerIp>>,
     pub counters: Counters,
+    /// True while the process is in its reserved headroom: idle connections
+    /// then get the short refusal budgets, so silent sockets make room for
+    /// clients with something to say (like Envoy's overload "reduce timeouts").
+    pressure: tokio::sync::watch::Sender<bool>,
 }
 
 /// One accepted socket's share of the gate; released on drop.
@@ -108,7 +112,8 @@ pub struct Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.gate.open.fetch_sub(1, Ordering::Relaxed);
+        let before = self.gate.open.fetch_sub(1, Ordering::Relaxed);
+        self.gate.update_pressure(before - 1);
         if self.refusing {
             self.gate.refusing.fetch_sub(1, Ordering::Relaxed);
         }
@@ -144,7 +149,31 @@ impl Gate {
             refusing: AtomicUsize::new(0),
             ips: Mutex::new(HashMap::new()),
             counters: Counters::default(),
+            pressure: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Watched by idle connections (see the field's doc).
+    pub fn pressure(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.pressure.subscribe()
+    }
+
+    /// Pressure starts at the reserved headroom and ends below 90% of it
+    /// (hysteresis, so it does not flap at the line).
+    fn update_pressure(&self, open: usize) {
+        let line = self.caps.max.saturating_sub(self.caps.reserved);
+        let on = open >= line;
+        let off = open < line - line / 10;
+        self.pressure.send_if_modified(|p| {
+            let next = if on {
+                true
+            } else if off {
+                false
+            } else {
+                *p
+            };
+            std::mem::replace(p, next) != next
+        });
     }
 
     pub fn caps(&self) -> &Caps {
@@ -162,6 +191,7 @@ impl Gate {
         let c = &self.caps;
         self.counters.accepted.fetch_add(1, Ordering::Relaxed);
         let open = self.open.fetch_add(1, Ordering::Relaxed);
+        self.update_pressure(open + 1);
         let mut permit = Permit {
             gate: self.clone(),
             ip: None,
@@ -332,7 +362,11 @@ mod tests {
         let (m2, _p2) = g.admit(a, true, now);
         assert_eq!(m2, Mode::Drop(Why::IpOpen));
         drop(p);
-        assert_eq!(g.admit(b, true, now).0, Mode::Serve, "another address is not affected");
+        assert_eq!(
+            g.admit(b, true, now).0,
+            Mode::Serve,
+            "another address is not affected"
+        );
         drop(held);
         assert_eq!(g.admit(a, true, now).0, Mode::Serve, "released on drop");
         assert_eq!(g.counters.refused_ip_open.load(Ordering::Relaxed), 2);
@@ -368,8 +402,15 @@ mod tests {
         let p1 = g.admit("10.1.0.1".parse().unwrap(), true, now);
         let p2 = g.admit("10.1.0.2".parse().unwrap(), true, now);
         assert_eq!((p1.0, p2.0), (Mode::Priority, Mode::Priority));
-        assert_eq!(g.admit("10.1.0.3".parse().unwrap(), true, now).0, Mode::Drop(Why::Full));
+        assert!(*g.pressure().borrow(), "the headroom is in use");
+        let (m, p3) = g.admit("10.1.0.3".parse().unwrap(), true, now);
+        assert_eq!(m, Mode::Drop(Why::Full));
+        drop(p3);
         assert_eq!(g.open(), 10, "the dropped one gave its slot back");
+        drop((p1, p2));
+        assert!(*g.pressure().borrow(), "still within 90% of the line");
+        drop(held);
+        assert!(!*g.pressure().borrow());
     }
 
     #[test]

@@ -208,26 +208,23 @@ async fn connection(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(None)
-        .keep_alive(mode == Mode::Serve);
+        .header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
     let svc = {
         let shared = shared.clone();
         let activity = activity.clone();
         hyper::service::service_fn(move |req: Request<Incoming>| {
-            handle(
-                shared.clone(),
-                activity.clone(),
-                req,
-                peer,
-                mode,
-                proxied,
-            )
+            handle(shared.clone(), activity.clone(), req, peer, mode, proxied)
         })
     };
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
     tokio::pin!(conn);
-    let watchdog = watchdog(&activity, timeouts);
+    let watchdog = watchdog(
+        &activity,
+        timeouts,
+        shared.refusal_timeouts,
+        shared.state.gate.pressure(),
+    );
     tokio::pin!(watchdog);
     let shutdown = shared.state.shutdown.clone();
     let mut draining = false;
@@ -254,24 +251,40 @@ async fn connection(
 }
 
 /// Resolves when the connection has been silent past the budget of the
-/// stage it is in.
-async fn watchdog(a: &Activity, t: StageTimeouts) -> Stage {
+/// stage it is in; under pressure (see `Gate::pressure`) the budgets are
+/// the short `pressed` ones.
+async fn watchdog(
+    a: &Activity,
+    normal: StageTimeouts,
+    pressed: StageTimeouts,
+    mut pressure: tokio::sync::watch::Receiver<bool>,
+) -> Stage {
+    let mut watching = true;
     loop {
         let changed = a.changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
-        match next_deadline(&a.snapshot(), &t) {
-            None => changed.await,
+        let t = if *pressure.borrow_and_update() {
+            pressed
+        } else {
+            normal
+        };
+        let deadline = next_deadline(&a.snapshot(), &t);
+        let at = match deadline {
             Some((ms, stage)) => {
                 let at = a.start() + Duration::from_millis(ms);
                 if Instant::now() >= at {
                     return stage;
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep_until(at.into()) => {}
-                    _ = changed => {}
-                }
+                Some(at)
             }
+            None => None,
+        };
+        tokio::select! {
+            _ = async { match at { Some(at) => tokio::time::sleep_until(at.into()).await, None => std::future::pending().await } } => {}
+            _ = changed => {}
+            // A closed channel only means the gate is gone with the server.
+            r = pressure.changed(), if watching => watching = r.is_ok(),
         }
     }
 }
@@ -328,7 +341,8 @@ async fn handle(
         }
         None => {
             let timed_out = Arc::new(AtomicBool::new(false));
-            let req = req.map(|b| Body::new(body::PacedBody::new(b, shared.pace, timed_out.clone())));
+            let req =
+                req.map(|b| Body::new(body::PacedBody::new(b, shared.pace, timed_out.clone())));
             let res = match shared.router.clone().oneshot(req).await {
                 Ok(r) => r,
                 Err(never) => match never {},
@@ -341,11 +355,13 @@ async fn handle(
             }
         }
     };
-    Ok(res.map(|b| Body::new(Held {
-        inner: b,
-        _in_flight: in_flight,
-        _slot: slot,
-    })))
+    Ok(res.map(|b| {
+        Body::new(Held {
+            inner: b,
+            _in_flight: in_flight,
+            _slot: slot,
+        })
+    }))
 }
 
 /// A proxied client's open slot, kept by whatever outlives the request (the
@@ -415,7 +431,10 @@ mod tests {
         assert_eq!(effective_max(500, 128, Some(10)), 1);
         let l = Limits::default();
         let (line, warn) = capacity_line(&l, Some(1024), 896);
-        assert!(warn && line.contains("896") && line.contains("19128"), "{line}");
+        assert!(
+            warn && line.contains("896") && line.contains("19128"),
+            "{line}"
+        );
         assert!(!capacity_line(&l, Some(65_536), 19_000).1);
     }
 }

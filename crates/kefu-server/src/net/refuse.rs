@@ -5,7 +5,10 @@ use super::gate::Why;
 use crate::{app::SharedState, auth::principal::bearer, error::ApiError};
 use axum::{
     body::Body,
-    extract::{FromRequestParts, WebSocketUpgrade, ws::{CloseFrame, Message}},
+    extract::{
+        FromRequestParts, WebSocketUpgrade,
+        ws::{CloseFrame, Message},
+    },
     http::{HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Response},
 };
