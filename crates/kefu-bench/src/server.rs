@@ -39,7 +39,8 @@ fn free_addr() -> Result<SocketAddr> {
 
 impl Server {
     /// Starts `kefu` with limits raised for load (so the benchmark measures
-    /// capacity, not the abuse limits) plus `env` from the scenario.
+    /// capacity, not the abuse limits) plus `env` from the scenario, which
+    /// comes last and so can lower them again (the soak does).
     pub async fn start(
         bin: &Path,
         database_url: Option<&str>,
@@ -57,6 +58,11 @@ impl Server {
                 .env("KEFU_LIMITS__WS_FRAME_BURST", "1000000")
                 .env("KEFU_LIMITS__WIDGET_SESSIONS_PER_MINUTE", "1000000")
                 .env("KEFU_LIMITS__LOGIN_ATTEMPTS_PER_MINUTE", "1000000")
+                // Every simulated user shares a handful of loopback addresses,
+                // so the per-address connection caps would refuse them.
+                .env("KEFU_LIMITS__MAX_CONNECTIONS_PER_IP", "1000000")
+                .env("KEFU_LIMITS__CONNECTIONS_PER_IP_PER_SECOND", "1000000")
+                .env("KEFU_LIMITS__CONNECTIONS_PER_IP_BURST", "1000000")
                 .env("RUST_LOG", "warn");
             if let Some(u) = database_url {
                 c.env("KEFU_DATABASE_URL", u);
