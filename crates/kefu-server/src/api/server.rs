@@ -34,12 +34,14 @@ pub struct ConnectionStats {
     /// Accepted in the reserved headroom (served health checks and the console only).
     pub priority_only: u64,
     /// Closed past a budget: silent after connecting, head too slow, idle
-    /// keep-alive, request body too slow, client not reading.
+    /// keep-alive, request body too slow, client not reading (HTTP, SSE or WebSocket).
     pub cut_first_byte: u64,
     pub cut_header: u64,
     pub cut_keep_alive: u64,
     pub cut_body: u64,
     pub cut_write_stall: u64,
+    /// WebSockets that never sent their `auth` frame (closed with 4001).
+    pub cut_auth: u64,
     /// Realtime sessions (WebSocket and SSE) open now.
     pub realtime: u64,
 }
@@ -70,6 +72,7 @@ pub async fn connections(
         cut_keep_alive: n(&c.cut_keep_alive),
         cut_body: n(&c.cut_body),
         cut_write_stall: n(&c.cut_write_stall),
+        cut_auth: n(&c.cut_auth),
         realtime: state.hub.connection_count(),
     }))
 }

@@ -86,6 +86,8 @@ pub struct Counters {
     pub cut_keep_alive: AtomicU64,
     pub cut_body: AtomicU64,
     pub cut_write_stall: AtomicU64,
+    /// WebSockets closed for not authenticating in time (4001).
+    pub cut_auth: AtomicU64,
 }
 
 /// Shared by the accept loop and every permit.

@@ -143,6 +143,11 @@ async fn handshake(socket: &mut WebSocket, state: &SharedState) -> Result<Princi
     let timeout = Duration::from_secs(state.cfg.limits.auth_timeout_secs);
     let first = match tokio::time::timeout(timeout, socket.recv()).await {
         Err(_) => {
+            state
+                .gate
+                .counters
+                .cut_auth
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             send_frame(
                 socket,
                 &ServerFrame::error("auth_timeout", "no auth frame in time"),
