@@ -365,6 +365,7 @@ async fn a_websocket_that_never_authenticates_is_closed() {
         Some(Instant::now()),
         AUTH,
     );
+    assert_eq!(k.stats().await["cut_auth"], 1);
 }
 
 #[tokio::test]
