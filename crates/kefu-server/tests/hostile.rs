@@ -100,7 +100,8 @@ impl Kefu {
                 });
             }
         }
-        let child = serve.arg("serve").spawn().unwrap();
+        let log = std::fs::File::create(dir.path().join("kefu.log")).unwrap();
+        let child = serve.arg("serve").stderr(log).spawn().unwrap();
         let http = reqwest::Client::new();
         let mut k = Kefu {
             child,
@@ -146,7 +147,8 @@ impl Kefu {
             }
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
-        panic!("kefu did not become ready");
+        let log = std::fs::read_to_string(self._dir.path().join("kefu.log")).unwrap_or_default();
+        panic!("kefu did not become ready:\n{log}");
     }
 
     fn url(&self, path: &str) -> String {
@@ -642,4 +644,59 @@ async fn a_thousand_silent_sockets_do_not_stop_a_visitor() {
     assert!(refused >= 800, "{s}");
     assert!(s["open"].as_u64().unwrap() <= 896, "{s}");
     drop(attack);
+}
+
+/// Behind a trusted proxy the proxy's own sockets are not held to the
+/// per-address cap; the clients it forwards are, for as long as their
+/// WebSocket stays open.
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_are_counted_by_their_own_address() {
+    let k = Kefu::start(
+        &[
+            ("KEFU_TRUSTED_PROXIES", "[\"127.0.0.0/8\"]".into()),
+            ("KEFU_LIMITS__MAX_CONNECTIONS_PER_IP", "3".into()),
+        ],
+        None,
+    )
+    .await;
+    let ws_from = |client: &'static str| {
+        let mut req = format!("ws://{}/ws", k.addr).into_client_request().unwrap();
+        req.headers_mut()
+            .insert("x-forwarded-for", client.parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(ws_from("203.0.113.9").await.unwrap().0);
+    }
+    let (mut fourth, _) = ws_from("203.0.113.9").await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(2), fourth.next()).await {
+        Ok(Some(Ok(Message::Close(Some(f))))) => assert_eq!(u16::from(f.code), 1013),
+        other => panic!("expected close 1013, got {other:?}"),
+    }
+    // Another client through the same proxy address is served.
+    let (mut other, _) = ws_from("198.51.100.4").await.unwrap();
+    let token = k.visitor(&k.http).await.unwrap().0;
+    other
+        .send(Message::text(json!({"type":"auth","token":token}).to_string()))
+        .await
+        .unwrap();
+    let hello = tokio::time::timeout(Duration::from_secs(2), other.next()).await;
+    assert!(
+        matches!(&hello, Ok(Some(Ok(Message::Text(t)))) if t.contains("hello")),
+        "{hello:?}"
+    );
+    // Closing one frees its slot.
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut again, _) = ws_from("203.0.113.9").await.unwrap();
+    again
+        .send(Message::text(json!({"type":"auth","token":token}).to_string()))
+        .await
+        .unwrap();
+    let hello = tokio::time::timeout(Duration::from_secs(2), again.next()).await;
+    assert!(
+        matches!(&hello, Ok(Some(Ok(Message::Text(t)))) if t.contains("hello")),
+        "{hello:?}"
+    );
 }
