@@ -166,16 +166,12 @@ impl Gate {
         let line = self.caps.max.saturating_sub(self.caps.reserved);
         let on = open >= line;
         let off = open < line - line / 10;
-        self.pressure.send_if_modified(|p| {
-            let next = if on {
-                true
-            } else if off {
-                false
-            } else {
-                *p
-            };
-            std::mem::replace(p, next) != next
-        });
+        // A read lock on the common path; the write only on a change.
+        let now = *self.pressure.borrow();
+        let next = (now || on) && !off;
+        if next != now {
+            self.pressure.send_replace(next);
+        }
     }
 
     pub fn caps(&self) -> &Caps {
