@@ -101,7 +101,13 @@ impl Kefu {
             }
         }
         let log = std::fs::File::create(dir.path().join("kefu.log")).unwrap();
-        let child = serve.arg("serve").stderr(log).spawn().unwrap();
+        let out = std::fs::File::create(dir.path().join("stdout.txt")).unwrap();
+        let child = serve
+            .arg("serve")
+            .stderr(log)
+            .stdout(out)
+            .spawn()
+            .unwrap();
         let http = reqwest::Client::new();
         let mut k = Kefu {
             child,
@@ -565,6 +571,11 @@ async fn a_thousand_silent_sockets_do_not_stop_a_visitor() {
     let s = k.stats().await;
     assert_eq!(s["open_file_limit"], 1024, "{s}");
     assert_eq!(s["max"], 1024 - 128, "{s}");
+    let banner = std::fs::read_to_string(k._dir.path().join("stdout.txt")).unwrap();
+    assert!(
+        banner.contains("warning: open-file limit 1024: kefu will hold at most 896 connections"),
+        "the start-up banner says what the limit implies:\n{banner}"
+    );
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let health = {
         let url = k.url("/healthz");
