@@ -1,6 +1,8 @@
 //! `kefu-bench`: runs a load scenario against a kefu server it starts itself
 //! (so it knows the server's pid for memory figures and can raise the abuse
 //! limits), over loopback only, and writes result.json, summary.md and plots.
+//! A soak scenario is also a test: the command exits non-zero when normal
+//! traffic was not served under attack.
 
 mod client;
 mod population;
@@ -8,6 +10,7 @@ mod report;
 mod run;
 mod scenario;
 mod server;
+mod soak;
 mod stats;
 
 use anyhow::Result;
@@ -41,6 +44,7 @@ async fn main() -> Result<()> {
         .pool_max_idle_per_host(64)
         .build()?;
     let mut all = String::new();
+    let mut failed = Vec::new();
     for path in &cli.scenarios {
         let s = scenario::Scenario::load(path)?;
         eprintln!(
@@ -75,8 +79,13 @@ async fn main() -> Result<()> {
         println!("{md}");
         all.push_str(&md);
         all.push('\n');
+        if let Some(soak) = outcome.soak.as_ref().filter(|o| !o.passed) {
+            failed.push(format!("{}: {}", s.name, soak.failures.join("; ")));
+        }
     }
     std::fs::create_dir_all(&cli.out)?;
     std::fs::write(cli.out.join("summary.md"), all)?;
+    // A soak is a test: normal traffic not served under attack fails the command.
+    anyhow::ensure!(failed.is_empty(), "soak failed: {}", failed.join(" | "));
     Ok(())
 }

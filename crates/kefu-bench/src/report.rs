@@ -160,6 +160,14 @@ pub fn write(dir: &Path, s: &Scenario, r: &Report) -> Result<String> {
         plot_load(&dir.join("latency-vs-load.svg"), &s.name, o)?;
         let _ = writeln!(md, "\n![latency vs offered load](@@latency-vs-load.svg)");
     }
+    if let Some(soak) = &o.soak {
+        md.push_str(&crate::soak::report::markdown(soak));
+        crate::soak::report::plot(&dir.join("attack-ends.svg"), &s.name, soak)?;
+        let _ = writeln!(
+            md,
+            "\n![attack connections ended per second](@@attack-ends.svg)"
+        );
+    }
     // Image links relative to where each summary lives.
     std::fs::write(dir.join("summary.md"), md.replace("@@", ""))?;
     Ok(md.replace("@@", &format!("{}/", s.name)))

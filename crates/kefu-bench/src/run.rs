@@ -5,7 +5,7 @@ use crate::{
     population::{self, ConnectReport},
     scenario::{Kind, Scenario},
     server::{Accounts, Server},
-    stats::{Latency, SeqTracker, Stats, now_micros},
+    stats::{AckClock, Latency, SeqTracker, Stats, now_micros},
 };
 use anyhow::{Result, bail};
 use futures::StreamExt;
@@ -39,6 +39,10 @@ pub struct Outcome {
     pub steps: Vec<Step>,
     pub visitor_to_agent: Latency,
     pub agent_to_visitor: Latency,
+    /// Visitor send → ack, whole run.
+    pub ack: Latency,
+    /// Visitor sends not acknowledged within the ack deadline.
+    pub ack_overdue: u64,
     pub sent: u64,
     pub acked: u64,
     pub errors: u64,
@@ -56,6 +60,8 @@ pub struct Outcome {
     /// Per-second timeline (second, p50 ms, p99 ms) of visitor → agent latency.
     pub timeline_v2a: Vec<(u64, f64, f64)>,
     pub timeline_a2v: Vec<(u64, f64, f64)>,
+    /// Soak: phases, attacks, the server's counters and the verdict.
+    pub soak: Option<crate::soak::SoakOutcome>,
 }
 
 /// Shared state of one run.
@@ -68,6 +74,8 @@ struct Ctx {
     running: AtomicBool,
     reply_ratio: f64,
     payload: String,
+    /// A visitor send not acknowledged within this is overdue.
+    ack_deadline: Duration,
     /// Highest acknowledged seq per conversation (any sender).
     acked_seq: Mutex<HashMap<String, i64>>,
     opened: AtomicU64,
@@ -106,6 +114,7 @@ pub async fn run(
         running: AtomicBool::new(true),
         reply_ratio: s.reply_ratio,
         payload: "x".repeat(s.payload_bytes),
+        ack_deadline: Duration::from_secs(s.soak.as_ref().map_or(10, |c| c.ack_timeout_secs)),
         acked_seq: Mutex::new(HashMap::new()),
         opened: AtomicU64::new(0),
         agent_seen: Mutex::new(HashMap::new()),
@@ -166,7 +175,7 @@ pub async fn run(
                 h.abort();
             }
         }
-        Kind::Chat | Kind::Seed => {
+        Kind::Chat | Kind::Seed | Kind::Soak => {
             let mut tasks = Vec::new();
             for (i, c) in conns.into_iter().enumerate() {
                 if let Some((ws, _)) = c {
@@ -228,6 +237,10 @@ pub async fn run(
                     });
                 }
                 ctx.rate.store(0, Ordering::Relaxed);
+            } else if let Some(cfg) = &s.soak {
+                let soak = crate::soak::run(cfg, server, acc, &ctx.stats, &ctx.rate);
+                out.soak = Some(soak.await?);
+                ctx.rate.store(0, Ordering::Relaxed);
             } else {
                 while tasks.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -253,16 +266,26 @@ pub async fn run(
     for t in agent_tasks {
         t.abort();
     }
-    if matches!(s.kind, Kind::Chat | Kind::Seed) {
+    if matches!(s.kind, Kind::Chat | Kind::Seed | Kind::Soak) {
         // Loss: gaps seen, plus acknowledged messages an owning agent never saw at the tail.
         out.lost = Stats::get(&ctx.stats.gaps) + tail_loss(&ctx);
         out.duplicated = Stats::get(&ctx.stats.duplicates);
+    }
+    if let Some(soak) = &mut out.soak {
+        soak.judge_loss(out.lost);
     }
     sampler.abort();
     out.rss_peak_kib = peak.load(Ordering::Relaxed).max(server.rss_kib());
     out.sent = Stats::get(&ctx.stats.sent);
     out.acked = Stats::get(&ctx.stats.acked);
     out.errors += Stats::get(&ctx.stats.errors);
+    out.ack_overdue = Stats::get(&ctx.stats.ack_overdue);
+    out.ack = ctx
+        .stats
+        .ack
+        .lock()
+        .map(|r| r.summary())
+        .unwrap_or_default();
     out.agent_reconnects = Stats::get(&ctx.stats.agent_reconnects);
     out.error_codes = ctx
         .stats
@@ -353,9 +376,11 @@ async fn visitor(
 ) -> SeqTracker {
     let (mut tx, mut rx) = ws.split();
     let mut track = SeqTracker::default();
+    let mut acks = AckClock::default();
     let mut n = 0usize;
     let cmid = |n: usize| format!("v{idx}-{n}");
     // Open the conversation.
+    acks.sent(&ctx.stats, cmid(0));
     if client::send(&mut tx, client::send_frame(&cmid(0), None, "hello 你好"))
         .await
         .is_err()
@@ -368,9 +393,11 @@ async fn visitor(
             Ok(Some(ServerFrame::Ack {
                 conversation_id,
                 seq,
+                client_msg_id,
                 ..
             })) => {
                 ctx.acked(&conversation_id, seq);
+                acks.acked(&ctx.stats, &client_msg_id);
                 break conversation_id;
             }
             Ok(Some(_)) => continue,
@@ -405,8 +432,9 @@ async fn visitor(
     loop {
         tokio::select! {
             f = client::next_frame(&mut rx) => match f {
-                Ok(Some(ServerFrame::Ack { conversation_id, seq, .. })) => {
+                Ok(Some(ServerFrame::Ack { conversation_id, seq, client_msg_id, .. })) => {
                     ctx.acked(&conversation_id, seq);
+                    acks.acked(&ctx.stats, &client_msg_id);
                 }
                 Ok(Some(ServerFrame::Message { message })) => {
                     if track.see(&ctx.stats, &message.conversation_id, message.seq)
@@ -416,7 +444,12 @@ async fn visitor(
                         ctx.stats.a2v(now_micros().saturating_sub(t));
                     }
                 }
-                Ok(Some(ServerFrame::Error { code, .. })) => ctx.stats.error_frame(&code),
+                Ok(Some(ServerFrame::Error { code, client_msg_id, .. })) => {
+                    ctx.stats.error_frame(&code);
+                    if let Some(id) = client_msg_id {
+                        acks.answered(&id);
+                    }
+                }
                 Ok(Some(_)) => {}
                 _ => {
                     if ctx.running.load(Ordering::Relaxed) {
@@ -426,9 +459,11 @@ async fn visitor(
                 }
             },
             _ = tokio::time::sleep_until(next), if n < limit && ctx.running.load(Ordering::Relaxed) => {
+                acks.overdue(&ctx.stats, ctx.ack_deadline);
                 let paused = think == 0 && ctx.rate.load(Ordering::Relaxed) == 0;
                 if !paused {
                     n += 1;
+                    acks.sent(&ctx.stats, cmid(n));
                     let frame = if file_ratio > 0.0 && rand::random_bool(file_ratio) {
                         match upload(&http, &base, &token).await {
                             Ok(id) => {
@@ -452,6 +487,7 @@ async fn visitor(
                 next = tokio::time::Instant::now() + next_delay(&ctx);
             },
             _ = tokio::time::sleep(Duration::from_millis(200)), if n >= limit || !ctx.running.load(Ordering::Relaxed) => {
+                acks.overdue(&ctx.stats, ctx.ack_deadline);
                 if !ctx.running.load(Ordering::Relaxed) || (n >= limit && think > 0) {
                     // Seed visitors stay a moment for their last acks, then leave.
                     if n >= limit && think > 0 && ctx.running.load(Ordering::Relaxed) {

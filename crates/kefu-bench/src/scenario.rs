@@ -16,6 +16,9 @@ pub enum Kind {
     /// Drop every connection, send to each conversation while they are away,
     /// reconnect all at once and verify each resumes exactly what it missed.
     ReconnectStorm,
+    /// Normal chat through phases in which hostile clients attack the server
+    /// (see the `[soak]` table); fails if normal traffic stopped being served.
+    Soak,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +61,9 @@ pub struct Scenario {
     /// Extra environment for the server (`KEFU_…` settings), e.g. a larger queue.
     #[serde(default)]
     pub server_env: std::collections::BTreeMap<String, String>,
+    /// Soak: phases, attacks and pass/fail thresholds.
+    #[serde(default)]
+    pub soak: Option<crate::soak::Config>,
     /// Hard stop for the whole run.
     #[serde(default = "default_max")]
     pub max_secs: u64,
@@ -119,6 +125,22 @@ impl Scenario {
             (0.0..=1.0).contains(&self.file_ratio) && (0.0..=1.0).contains(&self.reply_ratio),
             "ratios are between 0 and 1"
         );
+        anyhow::ensure!(
+            (self.kind == Kind::Soak) == self.soak.is_some(),
+            "a soak scenario, and only a soak scenario, has a [soak] table"
+        );
+        if let Some(soak) = &self.soak {
+            soak.check()?;
+            anyhow::ensure!(
+                soak.secs() + 30 <= self.max_secs,
+                "the soak's phases ({} s) and 30 s to set up and drain must fit in max_secs",
+                soak.secs()
+            );
+            anyhow::ensure!(
+                self.visitors + self.agents + soak.max_attack_sockets() <= 19_500,
+                "one process holds at most ~19,900 sockets (ulimit -n 20000)"
+            );
+        }
         Ok(())
     }
 }
@@ -130,7 +152,7 @@ mod tests {
     fn shipped_scenarios_are_valid() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench");
         let mut n = 0;
-        for dir in ["scenarios", "quick"] {
+        for dir in ["scenarios", "quick", "soak"] {
             for entry in std::fs::read_dir(root.join(dir)).expect("bench folder") {
                 let path = entry.expect("entry").path();
                 if path.extension().is_some_and(|e| e == "toml") {
@@ -139,7 +161,7 @@ mod tests {
                 }
             }
         }
-        assert!(n >= 10, "found {n} scenario files");
+        assert!(n >= 12, "found {n} scenario files");
     }
 
     #[test]

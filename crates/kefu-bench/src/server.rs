@@ -25,6 +25,8 @@ pub struct Server {
 
 /// Accounts the simulated users use.
 pub struct Accounts {
+    /// The owner's access token (the soak reads the server's connection counters with it).
+    pub owner: String,
     pub inbox_key: String,
     /// (user id, access token) per agent.
     pub agents: Vec<(String, String)>,
@@ -161,6 +163,7 @@ impl Server {
             out.push((u["id"].as_str().unwrap_or_default().to_string(), token));
         }
         Ok(Accounts {
+            owner,
             inbox_key: inbox["public_key"].as_str().unwrap_or_default().to_string(),
             agents: out,
         })

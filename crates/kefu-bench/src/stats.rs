@@ -108,10 +108,19 @@ impl Latency {
 
 /// Everything the simulated users count.
 pub struct Stats {
+    /// Time zero of the run: per-second timelines and the soak's records count from it.
+    pub start: Instant,
     /// Visitor send → the owning agent receives it.
     pub v2a: Mutex<Recorder>,
     /// Agent reply → the visitor receives it.
     pub a2v: Mutex<Recorder>,
+    /// Visitor send → its `ack` (the server stored it and said so).
+    pub ack: Mutex<Recorder>,
+    /// Visitor sends not acknowledged within the run's ack deadline.
+    pub ack_overdue: AtomicU64,
+    /// Sent and acknowledged counts visitors and agents together; these, visitors only.
+    pub visitor_sent: AtomicU64,
+    pub visitor_acked: AtomicU64,
     pub sent: AtomicU64,
     pub acked: AtomicU64,
     pub errors: AtomicU64,
@@ -127,8 +136,13 @@ impl Stats {
     pub fn new() -> Self {
         let start = Instant::now();
         Stats {
+            start,
             v2a: Mutex::new(Recorder::new(start)),
             a2v: Mutex::new(Recorder::new(start)),
+            ack: Mutex::new(Recorder::new(start)),
+            ack_overdue: AtomicU64::new(0),
+            visitor_sent: AtomicU64::new(0),
+            visitor_acked: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -194,6 +208,46 @@ impl SeqTracker {
             None => {
                 self.last.insert(conv.to_string(), seq);
                 true
+            }
+        }
+    }
+}
+
+/// One visitor's sends waiting for their `ack`: how long each took, and
+/// which are overdue (counted once each, when first seen overdue; a late
+/// ack is still timed).
+#[derive(Default)]
+pub struct AckClock {
+    pending: std::collections::HashMap<String, (Instant, bool)>,
+}
+
+impl AckClock {
+    pub fn sent(&mut self, stats: &Stats, client_msg_id: String) {
+        Stats::inc(&stats.visitor_sent);
+        self.pending.insert(client_msg_id, (Instant::now(), false));
+    }
+
+    pub fn acked(&mut self, stats: &Stats, client_msg_id: &str) {
+        if let Some((at, _)) = self.pending.remove(client_msg_id) {
+            Stats::inc(&stats.visitor_acked);
+            if let Ok(mut r) = stats.ack.lock() {
+                r.record(at.elapsed().as_micros() as u64);
+            }
+        }
+    }
+
+    /// The server answered the send with an error frame: counted as an
+    /// error, not as a missing ack.
+    pub fn answered(&mut self, client_msg_id: &str) {
+        self.pending.remove(client_msg_id);
+    }
+
+    /// Counts the sends that have waited longer than `limit` since the last look.
+    pub fn overdue(&mut self, stats: &Stats, limit: std::time::Duration) {
+        for (at, counted) in self.pending.values_mut() {
+            if !*counted && at.elapsed() > limit {
+                *counted = true;
+                Stats::inc(&stats.ack_overdue);
             }
         }
     }
