@@ -5,7 +5,7 @@ KEFU_CONFIG ?= $(wildcard kefu.toml)
 # Where cargo puts binaries: honours a shared CARGO_TARGET_DIR (CI caches).
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 
-.PHONY: run build test web web-test e2e docs-img services openapi-check bench bench-full lint fmt clean
+.PHONY: run build test web web-test e2e docs-img services openapi-check bench bench-full soak soak-full lint fmt clean
 
 # The web front ends (web/): npm ci when the lockfile changes, vite build when a
 # source changes. kefu embeds web/dist (release) or reads it (debug builds).
@@ -46,9 +46,11 @@ e2e: web
 ## The whole test suite: unit, property, store suite on SQLite + PostgreSQL,
 ## integration tests over real sockets, the SIGKILL crash test, OpenAPI validation,
 ## short fuzz runs of the rule DSL and frame parsers (cargo fuzz, nightly),
-## then the front end: type checks, Vitest unit tests, browser end-to-end tests.
+## the quick hostile-client soak (make soak), then the front end: type checks,
+## Vitest unit tests, browser end-to-end tests.
 test: services web
 	$(CARGO) test --workspace --locked
+	$(MAKE) soak
 	./scripts/check-openapi.sh
 	./scripts/fuzz.sh
 	$(MAKE) web-test
@@ -78,6 +80,21 @@ bench: build
 bench-full: build
 	$(CARGO) build --release --locked -p kefu-bench
 	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/bench-full bench/scenarios/*.toml
+
+## Hostile-client soak, short form (about 45 s): slow headers and bodies, idle
+## keep-alives, silent sockets, unauthenticated WebSockets and floods against the
+## real binary while visitors chat; fails if normal traffic stopped being served.
+## Debug build: `cargo test --workspace` has already built both binaries with the
+## same features (a plain `cargo build` would rebuild the dependency tree), so in
+## `make test` the first line is a no-op. Results: target/soak/soak-quick/.
+soak:
+	$(CARGO) test --workspace --locked --no-run
+	$(TARGET_DIR)/debug/kefu-bench --kefu $(TARGET_DIR)/debug/kefu --out target/soak bench/soak/quick.toml
+
+## The full soak (about 3.5 minutes, release build). Results: target/soak-full/soak-full/.
+soak-full: build
+	$(CARGO) build --release --locked -p kefu-bench
+	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/soak-full bench/soak/full.toml
 
 lint:
 	$(CARGO) fmt --all -- --check
