@@ -1,5 +1,5 @@
 //! Bad input gets a clear error, never a panic, and the connection and the
-//! stored data stay sound.
+//! stored data stay sound, the same on both backends.
 
 mod common;
 
@@ -18,9 +18,8 @@ async fn pong(ws: &mut Ws) {
     );
 }
 
-#[tokio::test]
-async fn ws_bad_frames_get_error_frames() {
-    let app = spawn(Db::Sqlite).await;
+async fn ws_bad_frames_get_error_frames(db: Db) {
+    let app = spawn(db).await;
     let t = app.tenant(Role::Agent).await;
     let (vtoken, _) = app.visitor(&t.inbox).await;
     let (mut v, _) = app.ws(&vtoken).await;
@@ -94,9 +93,8 @@ async fn ws_bad_frames_get_error_frames() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn ws_oversized_and_invalid_utf8_close_with_proper_codes() {
-    let app = spawn_with(Db::Sqlite, |c| c.limits.max_frame_bytes = 1024).await;
+async fn ws_oversized_and_invalid_utf8_close_with_proper_codes(db: Db) {
+    let app = spawn_with(db, |c| c.limits.max_frame_bytes = 1024).await;
     let t = app.tenant(Role::Agent).await;
     let (vtoken, _) = app.visitor(&t.inbox).await;
 
@@ -123,9 +121,8 @@ async fn ws_oversized_and_invalid_utf8_close_with_proper_codes() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn ws_auth_failures() {
-    let app = spawn_with(Db::Sqlite, |c| c.limits.auth_timeout_secs = 1).await;
+async fn ws_auth_failures(db: Db) {
+    let app = spawn_with(db, |c| c.limits.auth_timeout_secs = 1).await;
     // Wrong token.
     let mut ws = Ws::connect(app.addr).await;
     ws.send(json!({"type":"auth","token":"forged"})).await;
@@ -158,9 +155,8 @@ async fn ws_auth_failures() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn ws_flood_is_limited_then_closed() {
-    let app = spawn_with(Db::Sqlite, |c| {
+async fn ws_flood_is_limited_then_closed(db: Db) {
+    let app = spawn_with(db, |c| {
         c.limits.ws_frames_per_second = 5;
         c.limits.ws_frame_burst = 5;
     })
@@ -194,9 +190,8 @@ async fn ws_flood_is_limited_then_closed() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn visitor_message_rate_is_limited() {
-    let app = spawn_with(Db::Sqlite, |c| c.limits.visitor_messages_per_minute = 3).await;
+async fn visitor_message_rate_is_limited(db: Db) {
+    let app = spawn_with(db, |c| c.limits.visitor_messages_per_minute = 3).await;
     let t = app.tenant(Role::Agent).await;
     let (vtoken, _) = app.visitor(&t.inbox).await;
     let (mut v, _) = app.ws(&vtoken).await;
@@ -227,9 +222,8 @@ async fn visitor_message_rate_is_limited() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn idle_connections_are_closed() {
-    let app = spawn_with(Db::Sqlite, |c| {
+async fn idle_connections_are_closed(db: Db) {
+    let app = spawn_with(db, |c| {
         c.limits.heartbeat_secs = 1;
         c.limits.idle_timeout_secs = 2;
     })
@@ -242,9 +236,8 @@ async fn idle_connections_are_closed() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn rest_bad_input() {
-    let app = spawn_with(Db::Sqlite, |c| c.limits.max_body_bytes = 2048).await;
+async fn rest_bad_input(db: Db) {
+    let app = spawn_with(db, |c| c.limits.max_body_bytes = 2048).await;
     let t = app.tenant(Role::Owner).await;
     let http = &app.http;
     let url = app.url("/api/v1/inboxes");
@@ -420,3 +413,101 @@ async fn rest_bad_input() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     app.stop().await;
 }
+
+/// The role is checked before the body: a caller who may not use an endpoint
+/// learns nothing about its schema (403, not 422), whatever it sends.
+async fn role_is_checked_before_the_body(db: Db) {
+    let app = spawn(db).await;
+    let t = app.tenant(Role::Agent).await;
+    let admin = app.tenant(Role::Admin).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let raw = |token: &str, method: reqwest::Method, path: &str, body: &'static str| {
+        app.http
+            .request(method, app.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    let admin_only = [
+        (reqwest::Method::POST, "/api/v1/users".to_string()),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/users/{}", t.agent_id),
+        ),
+        (reqwest::Method::POST, "/api/v1/inboxes".to_string()),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/inboxes/{}", t.inbox.id),
+        ),
+        (reqwest::Method::PUT, "/api/v1/routing/rules".to_string()),
+        (reqwest::Method::POST, "/api/v1/groups".to_string()),
+        (reqwest::Method::POST, "/api/v1/api-keys".to_string()),
+        (reqwest::Method::POST, "/api/v1/canned-replies".to_string()),
+        (reqwest::Method::PATCH, "/api/v1/workspace".to_string()),
+    ];
+    for (method, path) in &admin_only {
+        for body in [r#"{"garbage": [1, 2]}"#, "{not json"] {
+            let r = raw(&t.token, method.clone(), path, body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "agent {method} {path} {body}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "forbidden", "{v}");
+        }
+        // An admin still learns what is wrong with the body.
+        let r = raw(&admin.token, method.clone(), path, r#"{"garbage": [1, 2]}"#)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (422, Some("validation")),
+            "admin {method} {path}: {v}"
+        );
+    }
+    // Staff-only endpoints refuse visitors the same way.
+    let staff_only = [
+        (
+            reqwest::Method::POST,
+            "/api/v1/routing/simulate".to_string(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversations/x/status".to_string(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversations/x/assign".to_string(),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/api/v1/conversations/x".to_string(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversations/x/transfer".to_string(),
+        ),
+    ];
+    for (method, path) in &staff_only {
+        let r = raw(&vtoken, method.clone(), path, r#"{"garbage": 1}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "visitor {method} {path}");
+    }
+    app.stop().await;
+}
+
+both_backends!(
+    ws_bad_frames_get_error_frames,
+    ws_oversized_and_invalid_utf8_close_with_proper_codes,
+    ws_auth_failures,
+    ws_flood_is_limited_then_closed,
+    visitor_message_rate_is_limited,
+    idle_connections_are_closed,
+    rest_bad_input,
+    role_is_checked_before_the_body,
+);

@@ -2,7 +2,7 @@
 
 use crate::{
     app::SharedState,
-    auth::{Auth, tokens},
+    auth::{Admin, tokens},
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -27,9 +27,8 @@ pub struct CreatedKey {
     responses((status = 200, description = "Success", body = Vec<ApiKey>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
 ) -> ApiResult<ApiJson<Vec<ApiKey>>> {
-    who.require_admin()?;
     Ok(ApiJson(
         state.store.list_api_keys(who.workspace_id()).await?,
     ))
@@ -39,10 +38,9 @@ pub async fn list(
     responses((status = 201, description = "Created", body = CreatedKey), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(req): ApiJson<CreateKey>,
 ) -> ApiResult<(StatusCode, ApiJson<CreatedKey>)> {
-    who.require_admin()?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::validation("name must be 1 to 100 characters"));
@@ -60,10 +58,9 @@ pub async fn create(
     responses((status = 204, description = "Revoked"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    who.require_admin()?;
     state
         .store
         .revoke_api_key(who.workspace_id(), &id)

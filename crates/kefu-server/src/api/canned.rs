@@ -3,7 +3,7 @@
 
 use crate::{
     app::SharedState,
-    auth::Auth,
+    auth::{Admin, Staff},
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -30,9 +30,8 @@ pub struct CannedPatch {
     responses((status = 200, description = "Success", body = Vec<CannedReply>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
 ) -> ApiResult<ApiJson<Vec<CannedReply>>> {
-    who.require_staff()?;
     Ok(ApiJson(state.store.list_canned(who.workspace_id()).await?))
 }
 
@@ -41,10 +40,9 @@ pub async fn list(
         (status = 409, description = "The shortcut exists", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(req): ApiJson<NewCanned>,
 ) -> ApiResult<(StatusCode, ApiJson<CannedReply>)> {
-    who.require_admin()?;
     let reply = state
         .store
         .create_canned(
@@ -63,11 +61,10 @@ pub async fn create(
         (status = 409, description = "The shortcut exists", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<CannedPatch>,
 ) -> ApiResult<ApiJson<CannedReply>> {
-    who.require_admin()?;
     let reply = state
         .store
         .update_canned(
@@ -85,10 +82,9 @@ pub async fn update(
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    who.require_admin()?;
     state.store.delete_canned(who.workspace_id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 use super::{Page, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::{Auth, Principal},
+    auth::{Auth, Principal, Staff},
     chat::{self, SendRequest, visible_conversation},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
@@ -85,10 +85,9 @@ async fn with_previews(
     responses((status = 200, description = "Success", body = Page<ConversationItem>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<Page<ConversationItem>>> {
-    who.require_staff()?;
     let limit = page_limit(q.limit)?;
     let statuses = q
         .status
@@ -167,7 +166,7 @@ pub struct StatusChange {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition")))]
 pub async fn set_status(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<StatusChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -200,7 +199,7 @@ pub struct LabelsChange {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<LabelsChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -233,7 +232,7 @@ pub struct Assignment {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn assign(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Assignment>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -254,11 +253,10 @@ pub struct EventQuery {
     responses((status = 200, description = "Success", body = Page<Event>), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn events(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<EventQuery>,
 ) -> ApiResult<ApiJson<Page<Event>>> {
-    who.require_staff()?;
     let conv = visible_conversation(&state, &who, &id).await?;
     let limit = page_limit(q.limit)?;
     let rows = state
