@@ -363,7 +363,7 @@ async fn rest_bad_input(db: Db) {
             .await
             .unwrap(),
         400,
-        "bad_cursor",
+        "bad_query",
     )
     .await;
     check(
@@ -501,6 +501,73 @@ async fn role_is_checked_before_the_body(db: Db) {
     app.stop().await;
 }
 
+/// A malformed list cursor is refused the same way on every list (400
+/// `bad_query`), never answered with an odd page.
+async fn malformed_cursors_are_refused(db: Db) {
+    let app = spawn(db).await;
+    let t = app.tenant(Role::Admin).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (s, sent) = app
+        .post(
+            &vtoken,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": "c1", "content": "hi"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let conv = sent["message"]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lists = [
+        "/api/v1/contacts".to_string(),
+        "/api/v1/users".to_string(),
+        "/api/v1/inboxes".to_string(),
+        "/api/v1/conversations".to_string(),
+        format!("/api/v1/conversations/{conv}/events"),
+    ];
+    let bad = [
+        "abc",
+        "%",
+        "'\"--",
+        "",
+        "0",
+        "1_abc",
+        "1_'\"--",
+        " 01970000-0000-7000-8000-000000000000",
+    ];
+    for path in &lists {
+        for cursor in bad {
+            let r = app
+                .http
+                .get(app.url(path))
+                .query(&[("cursor", cursor)])
+                .bearer_auth(&t.token)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            assert_eq!(
+                (status, v["error"]["code"].as_str()),
+                (400, Some("bad_query")),
+                "{path}?cursor={cursor:?}: {v}"
+            );
+            assert!(!v["error"]["message"].as_str().unwrap_or("").is_empty());
+        }
+        // The cursors the API hands out still work.
+        let (s, page) = app.get(&t.token, &format!("{path}?limit=1")).await;
+        assert_eq!(s, 200, "{path}: {page}");
+        if let Some(next) = page["next_cursor"].as_str() {
+            let (s, more) = app
+                .get(&t.token, &format!("{path}?limit=1&cursor={next}"))
+                .await;
+            assert_eq!(s, 200, "{path} next page: {more}");
+        }
+    }
+    app.stop().await;
+}
+
 both_backends!(
     ws_bad_frames_get_error_frames,
     ws_oversized_and_invalid_utf8_close_with_proper_codes,
@@ -510,4 +577,5 @@ both_backends!(
     idle_connections_are_closed,
     rest_bad_input,
     role_is_checked_before_the_body,
+    malformed_cursors_are_refused,
 );

@@ -22,7 +22,9 @@ pub struct ListQuery {
     /// A user id, `me`, or `none` for unassigned conversations.
     pub assignee: Option<String>,
     pub contact_id: Option<String>,
-    pub cursor: Option<String>,
+    /// Cursor from the previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<super::cursor::ActivityCursor>,
     /// 1 to 200; default 50.
     pub limit: Option<i64>,
 }
@@ -115,12 +117,7 @@ pub async fn list(
         },
         Some(id) => filter.assignee_id = Some(id.to_string()),
     }
-    let cursor = match q.cursor.as_deref() {
-        Some(c) => Some(ActivityCursor::decode(c).ok_or_else(|| {
-            ApiError::bad_request("bad_cursor", "cursor is not one this API returned")
-        })?),
-        None => None,
-    };
+    let cursor = q.cursor.map(|c| c.0);
     let rows = state
         .store
         .list_conversations(who.workspace_id(), &filter, cursor.as_ref(), limit + 1)
@@ -244,7 +241,9 @@ pub async fn assign(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
-    pub cursor: Option<String>,
+    /// Cursor from the previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<super::cursor::IdCursor>,
     pub limit: Option<i64>,
 }
 
@@ -261,7 +260,12 @@ pub async fn events(
     let limit = page_limit(q.limit)?;
     let rows = state
         .store
-        .list_events(&conv.workspace_id, &conv.id, q.cursor.as_deref(), limit + 1)
+        .list_events(
+            &conv.workspace_id,
+            &conv.id,
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |e| e.id.clone())))
 }

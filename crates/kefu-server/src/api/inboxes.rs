@@ -122,7 +122,11 @@ pub async fn list(
     let limit = page_limit(q.limit)?;
     let rows = state
         .store
-        .list_inboxes(who.workspace_id(), q.cursor.as_deref(), limit + 1)
+        .list_inboxes(
+            who.workspace_id(),
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |i| i.id.clone())))
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod cursor;
 pub mod inboxes;
 pub mod routing;
 pub mod users;
@@ -80,7 +81,8 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Cursor from the previous page's `next_cursor`.
-    pub cursor: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<cursor::IdCursor>,
     /// 1 to 200; default 50.
     pub limit: Option<i64>,
 }

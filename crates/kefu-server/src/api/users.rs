@@ -80,7 +80,11 @@ pub async fn list(
     let limit = page_limit(q.limit)?;
     let rows = state
         .store
-        .list_users(who.workspace_id(), q.cursor.as_deref(), limit + 1)
+        .list_users(
+            who.workspace_id(),
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |u| u.id.clone())))
 }
