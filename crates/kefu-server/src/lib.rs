@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod hub;
 pub mod inbox_cache;
+pub mod input;
 pub mod routing;
 pub mod sse;
 pub mod web;

@@ -568,6 +568,202 @@ async fn malformed_cursors_are_refused(db: Db) {
     app.stop().await;
 }
 
+/// PostgreSQL cannot store NUL in text and SQLite can: NUL is refused in
+/// every input at the edge, so both backends answer alike (never 500).
+async fn nul_is_refused_everywhere(db: Db) {
+    let app = spawn(db).await;
+    let t = app.tenant(Role::Admin).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (s, sent) = app
+        .post(
+            &vtoken,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": "n1", "content": "hi"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let conv = sent["message"]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = kefu_store::new_id();
+    let gets = [
+        (
+            &t.token,
+            format!("/api/v1/attachments/{id}%00.png"),
+            "bad_path",
+        ),
+        (&t.token, "/api/v1/conversations/%00".into(), "bad_path"),
+        (
+            &t.token,
+            format!("/api/v1/conversations/{conv}%00/messages"),
+            "bad_path",
+        ),
+        (&t.token, "/api/v1/users/a%00b".into(), "bad_path"),
+        (&t.token, "/api/v1/contacts/%00".into(), "bad_path"),
+        (
+            &t.token,
+            "/api/v1/conversations?inbox_id=%00".into(),
+            "bad_query",
+        ),
+        (
+            &t.token,
+            "/api/v1/conversations?assignee=%00".into(),
+            "bad_query",
+        ),
+        (
+            &t.token,
+            "/api/v1/conversations?contact_id=x%00".into(),
+            "bad_query",
+        ),
+        (
+            &t.token,
+            "/api/v1/conversations?status=open%00".into(),
+            "bad_query",
+        ),
+        (
+            &vtoken,
+            format!("/api/v1/widget/events?sync={conv}%00:0"),
+            "bad_query",
+        ),
+    ];
+    for (token, path, code) in &gets {
+        let (s, v) = app.get(token, path).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (400, Some(*code)),
+            "{path}: {v}"
+        );
+    }
+    let nul = "a\u{0}b";
+    let bodies = [
+        (
+            &t.token,
+            reqwest::Method::POST,
+            format!("/api/v1/conversations/{conv}/messages"),
+            json!({"content": nul}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            format!("/api/v1/conversations/{conv}/messages"),
+            json!({"client_msg_id": nul, "content": "x"}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/messages".into(),
+            json!({"content": nul}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/messages".into(),
+            json!({"conversation_id": nul, "content": "x"}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/identify".into(),
+            json!({"name": nul}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/identify".into(),
+            json!({"attributes": {"plan": nul}}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/identify".into(),
+            json!({"attributes": {nul: "x"}}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            "/api/v1/inboxes".into(),
+            json!({"name": nul}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::PATCH,
+            format!("/api/v1/users/{}", t.agent_id),
+            json!({"name": nul}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            "/api/v1/canned-replies".into(),
+            json!({"shortcut": "hi", "content": nul}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            "/api/v1/auth/login".into(),
+            json!({"email": nul, "password": "x"}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            "/api/v1/widget/session".into(),
+            json!({"inbox_key": t.inbox.public_key, "page_url": nul}),
+        ),
+    ];
+    for (token, method, path, body) in &bodies {
+        let (s, v) = app.send(method.clone(), token, path, body.clone()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (422, Some("validation")),
+            "{method} {path} {body}: {v}"
+        );
+    }
+    // A backslash followed by "u0000" is ordinary text.
+    let (s, v) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"content": "a\\u0000b"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
+    // The WebSocket refuses NUL too, and the connection goes on.
+    let (mut ws, _) = app.ws(&vtoken).await;
+    ws.send(
+        json!({"type": "send", "client_msg_id": "w1", "conversation_id": conv, "content": nul}),
+    )
+    .await;
+    let e = ws.expect("error").await;
+    assert_eq!(
+        (e["code"].as_str(), e["client_msg_id"].as_str()),
+        (Some("validation"), Some("w1")),
+        "{e}"
+    );
+    for frame in [
+        json!({"type": "sync", "conversations": [{"conversation_id": format!("{conv}\u{0}"), "after_seq": 0}]}),
+        json!({"type": "typing", "conversation_id": nul, "on": true}),
+        json!({"type": "read", "conversation_id": nul, "seq": 0}),
+    ] {
+        ws.send(frame.clone()).await;
+        let e = ws.expect("error").await;
+        assert_eq!(e["code"], "validation", "{frame}: {e}");
+    }
+    pong(&mut ws).await;
+    // Nothing with a NUL was stored.
+    let (_, page) = app
+        .get(&t.token, &format!("/api/v1/conversations/{conv}/messages"))
+        .await;
+    let contents: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["hi", "a\\u0000b"]);
+    app.stop().await;
+}
+
 both_backends!(
     ws_bad_frames_get_error_frames,
     ws_oversized_and_invalid_utf8_close_with_proper_codes,
@@ -578,4 +774,5 @@ both_backends!(
     rest_bad_input,
     role_is_checked_before_the_body,
     malformed_cursors_are_refused,
+    nul_is_refused_everywhere,
 );

@@ -444,6 +444,19 @@ impl Connection {
                 return send_frame(socket, &ServerFrame::error(e.code(), e.to_string())).await;
             }
         };
+        if kefu_core::text::json_has_nul(text.as_bytes()) {
+            // PostgreSQL cannot store it; refused here so both backends answer alike.
+            let client_msg_id = match &frame {
+                ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
+                _ => None,
+            };
+            let refused = ServerFrame::Error {
+                code: "validation".into(),
+                message: kefu_core::text::NUL_REFUSED.into(),
+                client_msg_id,
+            };
+            return send_frame(socket, &refused).await;
+        }
         let state = self.state.clone();
         let result: Result<(), ApiError> = match frame {
             ClientFrame::Auth { .. } => Err(ApiError::bad_request(
