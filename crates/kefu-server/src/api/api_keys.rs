@@ -1,5 +1,6 @@
 //! Workspace API keys for server-to-server calls (admins manage them).
 
+use super::Page;
 use crate::{
     app::SharedState,
     auth::{Admin, tokens},
@@ -24,14 +25,14 @@ pub struct CreatedKey {
 }
 
 #[utoipa::path(get, operation_id = "api_keys_list", path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<ApiKey>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+    responses((status = 200, description = "Every key, revoked ones too (the list comes whole)", body = Page<ApiKey>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Admin(who): Admin,
-) -> ApiResult<ApiJson<Vec<ApiKey>>> {
-    Ok(ApiJson(
+) -> ApiResult<ApiJson<Page<ApiKey>>> {
+    Ok(ApiJson(Page::whole(
         state.store.list_api_keys(who.workspace_id()).await?,
-    ))
+    )))
 }
 
 #[utoipa::path(post, operation_id = "api_keys_create", path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])), request_body = CreateKey,

@@ -1,10 +1,11 @@
 //! Canned replies: every agent reads them (the composer's `/shortcut`);
 //! admins manage them.
 
+use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
     auth::{Admin, Staff},
-    error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
+    error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
 use kefu_store::CannedReply;
@@ -26,13 +27,24 @@ pub struct CannedPatch {
     pub content: Option<String>,
 }
 
-#[utoipa::path(get, operation_id = "canned_list", path = "/api/v1/canned-replies", tag = "canned_replies", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<CannedReply>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+/// The workspace's canned replies in creation order (clients sort them for display).
+#[utoipa::path(get, operation_id = "canned_list", path = "/api/v1/canned-replies", tag = "canned_replies", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Success", body = Page<CannedReply>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Staff(who): Staff,
-) -> ApiResult<ApiJson<Vec<CannedReply>>> {
-    Ok(ApiJson(state.store.list_canned(who.workspace_id()).await?))
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<Page<CannedReply>>> {
+    let limit = page_limit(q.limit)?;
+    let rows = state
+        .store
+        .list_canned(
+            who.workspace_id(),
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
+        .await?;
+    Ok(ApiJson(page_of(rows, limit, |c| c.id.clone())))
 }
 
 #[utoipa::path(post, operation_id = "canned_create", path = "/api/v1/canned-replies", tag = "canned_replies", security(("bearer" = [])), request_body = NewCanned,

@@ -68,12 +68,24 @@ impl Modify for BearerAuth {
     }
 }
 
-/// A page of a keyset-paginated list. Pass `next_cursor` as `cursor` to get
-/// the next page; `null` means this was the last.
+/// A page of a list: every list endpoint answers this shape. Pass
+/// `next_cursor` as `cursor` to get the next page; `null` means this was the
+/// last. Lists that are small by nature (groups, queues, API keys) come whole,
+/// with `next_cursor` always `null`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A list that comes whole: nothing follows.
+    pub fn whole(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_cursor: None,
+        }
+    }
 }
 
 /// Query of list endpoints.

@@ -2,6 +2,7 @@
 //! applies to the next decision, an invalid one is rejected with
 //! line:column and the old set keeps running), and the dry-run simulator.
 
+use super::Page;
 use crate::{
     app::SharedState,
     auth::{Admin, Auth, Staff},
@@ -67,12 +68,14 @@ fn group_error(e: StoreError) -> ApiError {
 }
 
 #[utoipa::path(get, operation_id = "routing_list_groups", path = "/api/v1/groups", tag = "routing", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<Group>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+    responses((status = 200, description = "Every group, by name (the list comes whole)", body = Page<Group>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list_groups(
     State(state): State<SharedState>,
     Staff(who): Staff,
-) -> ApiResult<ApiJson<Vec<Group>>> {
-    Ok(ApiJson(state.store.list_groups(who.workspace_id()).await?))
+) -> ApiResult<ApiJson<Page<Group>>> {
+    Ok(ApiJson(Page::whole(
+        state.store.list_groups(who.workspace_id()).await?,
+    )))
 }
 
 #[utoipa::path(post, operation_id = "routing_create_group", path = "/api/v1/groups", tag = "routing", security(("bearer" = [])), request_body = GroupInput,
@@ -499,11 +502,11 @@ pub struct GroupQueueOut {
 
 /// Every group's line now; `group_queue` frames keep it live afterwards.
 #[utoipa::path(get, operation_id = "routing_queues", path = "/api/v1/routing/queues", tag = "routing", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<GroupQueueOut>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+    responses((status = 200, description = "One line per group (the list comes whole)", body = Page<GroupQueueOut>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn queues(
     State(state): State<SharedState>,
     Staff(who): Staff,
-) -> ApiResult<ApiJson<Vec<GroupQueueOut>>> {
+) -> ApiResult<ApiJson<Page<GroupQueueOut>>> {
     let ws = who.workspace_id();
     let mut out = Vec::new();
     for g in state.store.list_groups(ws).await? {
@@ -518,5 +521,5 @@ pub async fn queues(
             group: g.name,
         });
     }
-    Ok(ApiJson(out))
+    Ok(ApiJson(Page::whole(out)))
 }
