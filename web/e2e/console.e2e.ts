@@ -227,7 +227,7 @@ describe('console', () => {
     }, 'the conversation assigned by the rules')
 
     // Grab mode (抢单): the group offers new conversations; the agent takes one from the list.
-    const billing = (await admin.call('GET', '/api/v1/groups')).find((g: any) => g.name === 'billing')
+    const billing = (await admin.call('GET', '/api/v1/groups')).items.find((g: any) => g.name === 'billing')
     await admin.call('PUT', `/api/v1/groups/${billing.id}`, { name: 'billing', strategy: 'grab', members: billing.members })
     await agentPage.goto(`${kefu.base}/console/#/inbox`)
     await tid(agentPage, 'view-all').click()

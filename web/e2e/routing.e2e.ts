@@ -219,7 +219,7 @@ describe('routing in the console', () => {
     await tid(pageA, 'conv-line').waitFor({ state: 'detached' })
     await until(async () => (await tid(pageA, 'conv-status').textContent()) === 'Open', "the admin's console to show it open")
     // …and billing's line is empty.
-    expect(await admin.call('GET', '/api/v1/routing/queues')).toEqual([{ group: 'billing', waiting: 0, conversation_ids: [] }])
+    expect(await admin.call('GET', '/api/v1/routing/queues')).toEqual({ items: [{ group: 'billing', waiting: 0, conversation_ids: [] }], next_cursor: null })
     await visitor.close()
   })
 
@@ -245,7 +245,7 @@ describe('routing in the console', () => {
     await pageA.screenshot({ path: join(outDir(), 'console-group-hours.png') })
     await pageA.locator('[data-test="group-row"][data-group="billing"] [data-test="group-save"]').click()
     await tid(pageA, 'group-saved').waitFor()
-    const billing = (await admin.call('GET', '/api/v1/groups')).find((g: any) => g.name === 'billing')
+    const billing = (await admin.call('GET', '/api/v1/groups')).items.find((g: any) => g.name === 'billing')
     expect(billing.business_hours).toEqual({ timezone: 'Asia/Shanghai', periods: [] })
     expect(billing.offline_message).toBe('Billing is closed; we reply tomorrow. 财务已下班，明天回复您。')
     expect(billing.members).toEqual([hanId])

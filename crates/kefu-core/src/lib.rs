@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod message;
 pub mod protocol;
 pub mod role;
+pub mod text;
 
 pub use conversation::{ConversationStatus, TransitionError};
 pub use message::{AttachmentRef, Message, MessageKind, Sender, SenderKind};

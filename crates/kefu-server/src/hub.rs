@@ -22,26 +22,35 @@ use std::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// One serialized frame, with what the receiving connection needs to keep
-/// per-conversation order (`seq`) without parsing it again.
+/// One serialized frame, with what the receiving connection needs without
+/// parsing it again: the conversation and `seq` (to keep per-conversation
+/// order), and who sent it under which `client_msg_id` (so the sending
+/// connection writes its `ack` first).
 #[derive(Debug)]
 pub struct Outbound {
     pub conversation_id: Option<String>,
     pub seq: Option<i64>,
+    pub sender_id: Option<String>,
+    pub client_msg_id: Option<String>,
     pub text: Utf8Bytes,
 }
 
 impl Outbound {
     pub fn new(frame: &ServerFrame) -> Arc<Outbound> {
-        let (conversation_id, seq) = match frame {
-            ServerFrame::Message { message } => {
-                (Some(message.conversation_id.clone()), Some(message.seq))
-            }
-            _ => (None, None),
+        let (conversation_id, seq, sender_id, client_msg_id) = match frame {
+            ServerFrame::Message { message } => (
+                Some(message.conversation_id.clone()),
+                Some(message.seq),
+                Some(message.sender.id.clone()),
+                message.client_msg_id.clone(),
+            ),
+            _ => (None, None, None, None),
         };
         Arc::new(Outbound {
             conversation_id,
             seq,
+            sender_id,
+            client_msg_id,
             text: Utf8Bytes::from(frame.to_json()),
         })
     }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod hub;
 pub mod inbox_cache;
+pub mod input;
 pub mod net;
 pub mod routing;
 pub mod sse;

@@ -303,24 +303,32 @@ struct DemoQuery {
 }
 
 /// A page of a pretend shop embedding the widget, so a newcomer can play the
-/// visitor next to the console. Uses `?inbox=KEY`, or the first inbox of the
-/// workspace "Default" that the first start creates.
+/// visitor next to the console. Shows the inbox `?inbox=KEY` names, else the
+/// first inbox of the workspace "Default" that the first start creates, else
+/// the oldest inbox of any workspace (accounts made with `kefu user create`
+/// have no "Default"). Without any inbox it says how to make one.
 async fn demo_page(State(state): State<SharedState>, Query(q): Query<DemoQuery>) -> Response {
+    let inbox = match demo_inbox(&state, q.inbox.as_deref()).await {
+        Ok(Some(i)) => i,
+        Ok(None) if q.inbox.is_some() => {
+            return demo_message(
+                "This inbox key is unknown. Leave out <code>?inbox=</code> to see the first inbox, \
+                 or copy a key from the console (Settings → Inboxes).",
+            );
+        }
+        Ok(None) => {
+            return demo_message(
+                "There is no inbox yet, so there is no widget to show. An admin creates one in the \
+                 <a href=\"/console/\">console</a> (Settings → Inboxes), or with \
+                 <code>POST /api/v1/inboxes</code> and a body like <code>{\"name\":\"Website\"}</code>. \
+                 Then reload this page. 还没有任何接入渠道：请管理员在客服工作台（设置 → 接入渠道）中创建一个，然后刷新本页。",
+            );
+        }
+        Err(e) => return e.into_response(),
+    };
     if !assets_built() {
         return not_built();
     }
-    let inbox = match demo_inbox(&state, q.inbox.as_deref()).await {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    let Some(inbox) = inbox else {
-        let mut r = html(
-            "<!doctype html><meta charset=\"utf-8\"><title>kefu demo</title><p>No inbox to demo: pass <code>?inbox=&lt;public key&gt;</code>.</p>".into(),
-            CSP,
-        );
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        return r;
-    };
     let snippet = format!(
         "<script src=\"{}/widget.js\" data-inbox=\"{}\" async></script>",
         state.cfg.public_url, inbox.public_key
@@ -343,6 +351,21 @@ async fn demo_page(State(state): State<SharedState>, Query(q): Query<DemoQuery>)
     )
 }
 
+/// The demo's answer when it has no inbox to show (404, `html` is trusted markup).
+fn demo_message(html_text: &str) -> Response {
+    let mut r = html(
+        format!(
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>kefu demo</title>\
+             <h1>kefu demo</h1><p>{html_text}</p></html>"
+        ),
+        CSP,
+    );
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+/// The inbox the demo shows (see [`demo_page`]); `None` when the key is
+/// unknown, or there is no inbox at all.
 async fn demo_inbox(
     state: &SharedState,
     key: Option<&str>,
@@ -353,15 +376,17 @@ async fn demo_inbox(
         }
         return Ok(state.store.find_inbox_by_key(key).await?);
     }
-    let Some(ws) = state.store.find_workspace_by_name("Default").await? else {
-        return Ok(None);
-    };
-    Ok(state
-        .store
-        .list_inboxes(&ws.id, None, 1)
-        .await?
-        .into_iter()
-        .next())
+    if let Some(ws) = state.store.find_workspace_by_name("Default").await?
+        && let Some(inbox) = state
+            .store
+            .list_inboxes(&ws.id, None, 1)
+            .await?
+            .into_iter()
+            .next()
+    {
+        return Ok(Some(inbox));
+    }
+    Ok(state.store.oldest_inbox().await?)
 }
 
 #[cfg(test)]

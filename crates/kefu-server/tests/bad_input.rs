@@ -1,5 +1,5 @@
 //! Bad input gets a clear error, never a panic, and the connection and the
-//! stored data stay sound.
+//! stored data stay sound, the same on both backends.
 
 mod common;
 
@@ -18,9 +18,8 @@ async fn pong(ws: &mut Ws) {
     );
 }
 
-#[tokio::test]
-async fn ws_bad_frames_get_error_frames() {
-    let app = spawn(Db::Sqlite).await;
+async fn ws_bad_frames_get_error_frames(db: Db) {
+    let app = spawn(db).await;
     let t = app.tenant(Role::Agent).await;
     let (vtoken, _) = app.visitor(&t.inbox).await;
     let (mut v, _) = app.ws(&vtoken).await;
@@ -94,9 +93,8 @@ async fn ws_bad_frames_get_error_frames() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn ws_oversized_and_invalid_utf8_close_with_proper_codes() {
-    let app = spawn_with(Db::Sqlite, |c| c.limits.max_frame_bytes = 1024).await;
+async fn ws_oversized_and_invalid_utf8_close_with_proper_codes(db: Db) {
+    let app = spawn_with(db, |c| c.limits.max_frame_bytes = 1024).await;
     let t = app.tenant(Role::Agent).await;
     let (vtoken, _) = app.visitor(&t.inbox).await;
 
@@ -123,9 +121,8 @@ async fn ws_oversized_and_invalid_utf8_close_with_proper_codes() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn ws_auth_failures() {
-    let app = spawn_with(Db::Sqlite, |c| c.limits.auth_timeout_secs = 1).await;
+async fn ws_auth_failures(db: Db) {
+    let app = spawn_with(db, |c| c.limits.auth_timeout_secs = 1).await;
     // Wrong token.
     let mut ws = Ws::connect(app.addr).await;
     ws.send(json!({"type":"auth","token":"forged"})).await;
@@ -158,9 +155,8 @@ async fn ws_auth_failures() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn ws_flood_is_limited_then_closed() {
-    let app = spawn_with(Db::Sqlite, |c| {
+async fn ws_flood_is_limited_then_closed(db: Db) {
+    let app = spawn_with(db, |c| {
         c.limits.ws_frames_per_second = 5;
         c.limits.ws_frame_burst = 5;
     })
@@ -194,9 +190,8 @@ async fn ws_flood_is_limited_then_closed() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn visitor_message_rate_is_limited() {
-    let app = spawn_with(Db::Sqlite, |c| c.limits.visitor_messages_per_minute = 3).await;
+async fn visitor_message_rate_is_limited(db: Db) {
+    let app = spawn_with(db, |c| c.limits.visitor_messages_per_minute = 3).await;
     let t = app.tenant(Role::Agent).await;
     let (vtoken, _) = app.visitor(&t.inbox).await;
     let (mut v, _) = app.ws(&vtoken).await;
@@ -227,9 +222,8 @@ async fn visitor_message_rate_is_limited() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn idle_connections_are_closed() {
-    let app = spawn_with(Db::Sqlite, |c| {
+async fn idle_connections_are_closed(db: Db) {
+    let app = spawn_with(db, |c| {
         c.limits.heartbeat_secs = 1;
         c.limits.idle_timeout_secs = 2;
     })
@@ -242,9 +236,8 @@ async fn idle_connections_are_closed() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn rest_bad_input() {
-    let app = spawn_with(Db::Sqlite, |c| c.limits.max_body_bytes = 2048).await;
+async fn rest_bad_input(db: Db) {
+    let app = spawn_with(db, |c| c.limits.max_body_bytes = 2048).await;
     let t = app.tenant(Role::Owner).await;
     let http = &app.http;
     let url = app.url("/api/v1/inboxes");
@@ -370,7 +363,7 @@ async fn rest_bad_input() {
             .await
             .unwrap(),
         400,
-        "bad_cursor",
+        "bad_query",
     )
     .await;
     check(
@@ -420,3 +413,366 @@ async fn rest_bad_input() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     app.stop().await;
 }
+
+/// The role is checked before the body: a caller who may not use an endpoint
+/// learns nothing about its schema (403, not 422), whatever it sends.
+async fn role_is_checked_before_the_body(db: Db) {
+    let app = spawn(db).await;
+    let t = app.tenant(Role::Agent).await;
+    let admin = app.tenant(Role::Admin).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let raw = |token: &str, method: reqwest::Method, path: &str, body: &'static str| {
+        app.http
+            .request(method, app.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    let admin_only = [
+        (reqwest::Method::POST, "/api/v1/users".to_string()),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/users/{}", t.agent_id),
+        ),
+        (reqwest::Method::POST, "/api/v1/inboxes".to_string()),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/inboxes/{}", t.inbox.id),
+        ),
+        (reqwest::Method::PUT, "/api/v1/routing/rules".to_string()),
+        (reqwest::Method::POST, "/api/v1/groups".to_string()),
+        (reqwest::Method::POST, "/api/v1/api-keys".to_string()),
+        (reqwest::Method::POST, "/api/v1/canned-replies".to_string()),
+        (reqwest::Method::PATCH, "/api/v1/workspace".to_string()),
+    ];
+    for (method, path) in &admin_only {
+        for body in [r#"{"garbage": [1, 2]}"#, "{not json"] {
+            let r = raw(&t.token, method.clone(), path, body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "agent {method} {path} {body}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "forbidden", "{v}");
+        }
+        // An admin still learns what is wrong with the body.
+        let r = raw(&admin.token, method.clone(), path, r#"{"garbage": [1, 2]}"#)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (422, Some("validation")),
+            "admin {method} {path}: {v}"
+        );
+    }
+    // Staff-only endpoints refuse visitors the same way.
+    let staff_only = [
+        (
+            reqwest::Method::POST,
+            "/api/v1/routing/simulate".to_string(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversations/x/status".to_string(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversations/x/assign".to_string(),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/api/v1/conversations/x".to_string(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversations/x/transfer".to_string(),
+        ),
+    ];
+    for (method, path) in &staff_only {
+        let r = raw(&vtoken, method.clone(), path, r#"{"garbage": 1}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "visitor {method} {path}");
+    }
+    app.stop().await;
+}
+
+/// A malformed list cursor is refused the same way on every list (400
+/// `bad_query`), never answered with an odd page.
+async fn malformed_cursors_are_refused(db: Db) {
+    let app = spawn(db).await;
+    let t = app.tenant(Role::Admin).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (s, sent) = app
+        .post(
+            &vtoken,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": "c1", "content": "hi"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let conv = sent["message"]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lists = [
+        "/api/v1/contacts".to_string(),
+        "/api/v1/users".to_string(),
+        "/api/v1/inboxes".to_string(),
+        "/api/v1/conversations".to_string(),
+        format!("/api/v1/conversations/{conv}/events"),
+    ];
+    let bad = [
+        "abc",
+        "%",
+        "'\"--",
+        "",
+        "0",
+        "1_abc",
+        "1_'\"--",
+        " 01970000-0000-7000-8000-000000000000",
+    ];
+    for path in &lists {
+        for cursor in bad {
+            let r = app
+                .http
+                .get(app.url(path))
+                .query(&[("cursor", cursor)])
+                .bearer_auth(&t.token)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            assert_eq!(
+                (status, v["error"]["code"].as_str()),
+                (400, Some("bad_query")),
+                "{path}?cursor={cursor:?}: {v}"
+            );
+            assert!(!v["error"]["message"].as_str().unwrap_or("").is_empty());
+        }
+        // The cursors the API hands out still work.
+        let (s, page) = app.get(&t.token, &format!("{path}?limit=1")).await;
+        assert_eq!(s, 200, "{path}: {page}");
+        if let Some(next) = page["next_cursor"].as_str() {
+            let (s, more) = app
+                .get(&t.token, &format!("{path}?limit=1&cursor={next}"))
+                .await;
+            assert_eq!(s, 200, "{path} next page: {more}");
+        }
+    }
+    app.stop().await;
+}
+
+/// PostgreSQL cannot store NUL in text and SQLite can: NUL is refused in
+/// every input at the edge, so both backends answer alike (never 500).
+async fn nul_is_refused_everywhere(db: Db) {
+    let app = spawn(db).await;
+    let t = app.tenant(Role::Admin).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (s, sent) = app
+        .post(
+            &vtoken,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": "n1", "content": "hi"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let conv = sent["message"]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = kefu_store::new_id();
+    let gets = [
+        (
+            &t.token,
+            format!("/api/v1/attachments/{id}%00.png"),
+            "bad_path",
+        ),
+        (&t.token, "/api/v1/conversations/%00".into(), "bad_path"),
+        (
+            &t.token,
+            format!("/api/v1/conversations/{conv}%00/messages"),
+            "bad_path",
+        ),
+        (&t.token, "/api/v1/users/a%00b".into(), "bad_path"),
+        (&t.token, "/api/v1/contacts/%00".into(), "bad_path"),
+        (
+            &t.token,
+            "/api/v1/conversations?inbox_id=%00".into(),
+            "bad_query",
+        ),
+        (
+            &t.token,
+            "/api/v1/conversations?assignee=%00".into(),
+            "bad_query",
+        ),
+        (
+            &t.token,
+            "/api/v1/conversations?contact_id=x%00".into(),
+            "bad_query",
+        ),
+        (
+            &t.token,
+            "/api/v1/conversations?status=open%00".into(),
+            "bad_query",
+        ),
+        (
+            &vtoken,
+            format!("/api/v1/widget/events?sync={conv}%00:0"),
+            "bad_query",
+        ),
+    ];
+    for (token, path, code) in &gets {
+        let (s, v) = app.get(token, path).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (400, Some(*code)),
+            "{path}: {v}"
+        );
+    }
+    let nul = "a\u{0}b";
+    let bodies = [
+        (
+            &t.token,
+            reqwest::Method::POST,
+            format!("/api/v1/conversations/{conv}/messages"),
+            json!({"content": nul}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            format!("/api/v1/conversations/{conv}/messages"),
+            json!({"client_msg_id": nul, "content": "x"}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/messages".into(),
+            json!({"content": nul}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/messages".into(),
+            json!({"conversation_id": nul, "content": "x"}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/identify".into(),
+            json!({"name": nul}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/identify".into(),
+            json!({"attributes": {"plan": nul}}),
+        ),
+        (
+            &vtoken,
+            reqwest::Method::POST,
+            "/api/v1/widget/identify".into(),
+            json!({"attributes": {nul: "x"}}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            "/api/v1/inboxes".into(),
+            json!({"name": nul}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::PATCH,
+            format!("/api/v1/users/{}", t.agent_id),
+            json!({"name": nul}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            "/api/v1/canned-replies".into(),
+            json!({"shortcut": "hi", "content": nul}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            "/api/v1/auth/login".into(),
+            json!({"email": nul, "password": "x"}),
+        ),
+        (
+            &t.token,
+            reqwest::Method::POST,
+            "/api/v1/widget/session".into(),
+            json!({"inbox_key": t.inbox.public_key, "page_url": nul}),
+        ),
+    ];
+    for (token, method, path, body) in &bodies {
+        let (s, v) = app.send(method.clone(), token, path, body.clone()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (422, Some("validation")),
+            "{method} {path} {body}: {v}"
+        );
+    }
+    // A backslash followed by "u0000" is ordinary text.
+    let (s, v) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"content": "a\\u0000b"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
+    // The WebSocket refuses NUL too, and the connection goes on.
+    let (mut ws, _) = app.ws(&vtoken).await;
+    ws.send(
+        json!({"type": "send", "client_msg_id": "w1", "conversation_id": conv, "content": nul}),
+    )
+    .await;
+    let e = ws.expect("error").await;
+    assert_eq!(
+        (e["code"].as_str(), e["client_msg_id"].as_str()),
+        (Some("validation"), Some("w1")),
+        "{e}"
+    );
+    for frame in [
+        json!({"type": "sync", "conversations": [{"conversation_id": format!("{conv}\u{0}"), "after_seq": 0}]}),
+        json!({"type": "typing", "conversation_id": nul, "on": true}),
+        json!({"type": "read", "conversation_id": nul, "seq": 0}),
+    ] {
+        ws.send(frame.clone()).await;
+        let e = ws.expect("error").await;
+        assert_eq!(e["code"], "validation", "{frame}: {e}");
+    }
+    pong(&mut ws).await;
+    // Nothing with a NUL was stored.
+    let (_, page) = app
+        .get(&t.token, &format!("/api/v1/conversations/{conv}/messages"))
+        .await;
+    let contents: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["hi", "a\\u0000b"]);
+    app.stop().await;
+}
+
+both_backends!(
+    ws_bad_frames_get_error_frames,
+    ws_oversized_and_invalid_utf8_close_with_proper_codes,
+    ws_auth_failures,
+    ws_flood_is_limited_then_closed,
+    visitor_message_rate_is_limited,
+    idle_connections_are_closed,
+    rest_bad_input,
+    role_is_checked_before_the_body,
+    malformed_cursors_are_refused,
+    nul_is_refused_everywhere,
+);

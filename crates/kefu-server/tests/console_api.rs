@@ -57,7 +57,7 @@ async fn canned_replies_and_workspace_settings(db: Db) {
     assert_eq!(s, 201);
     let (agent, _) = app.login(agent_email, PASSWORD).await;
     let (s, list) = app.get(&agent, "/api/v1/canned-replies").await;
-    assert_eq!((s, list.as_array().unwrap().len()), (200, 1));
+    assert_eq!((s, list["items"].as_array().unwrap().len()), (200, 1));
     let (s, _) = app
         .post(
             &agent,
@@ -68,7 +68,7 @@ async fn canned_replies_and_workspace_settings(db: Db) {
     assert_eq!(s, 403);
     // Another workspace neither sees nor changes them.
     let (_, list) = app.get(&other.token, "/api/v1/canned-replies").await;
-    assert_eq!(list.as_array().unwrap().len(), 0);
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
     let path = format!("/api/v1/canned-replies/{id}");
     assert_eq!(
         app.patch(&other.token, &path, json!({"content": "x"}))
@@ -250,7 +250,103 @@ async fn conversation_list_previews(db: Db) {
     app.stop().await;
 }
 
+/// Every list answers `{items, next_cursor}`; `next_cursor` is null when
+/// nothing more follows, and passing it on gives the next page.
+async fn lists_share_one_shape(db: Db) {
+    let app = spawn(db).await;
+    let admin = app.tenant(Role::Admin).await;
+    for shortcut in ["b", "a", "c"] {
+        let (s, r) = app
+            .post(
+                &admin.token,
+                "/api/v1/canned-replies",
+                json!({"shortcut": shortcut, "content": "x"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+    }
+    let (s, _) = app
+        .post(&admin.token, "/api/v1/groups", json!({"name": "billing"}))
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = app
+        .post(&admin.token, "/api/v1/api-keys", json!({"name": "ERP"}))
+        .await;
+    assert_eq!(s, 201);
+    let (vtoken, _) = app.visitor(&admin.inbox).await;
+    let mut convs = Vec::new();
+    for i in 0..2 {
+        let (s, r) = app
+            .post(
+                &vtoken,
+                "/api/v1/widget/messages",
+                json!({"client_msg_id": format!("m{i}"), "content": "hello"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+        let conv = r["message"]["conversation_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, r) = app
+            .post(
+                &admin.token,
+                &format!("/api/v1/conversations/{conv}/status"),
+                json!({"status": "closed"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        convs.push(conv);
+    }
+    for (token, path) in [
+        (&admin.token, "/api/v1/canned-replies"),
+        (&admin.token, "/api/v1/groups"),
+        (&admin.token, "/api/v1/routing/queues"),
+        (&admin.token, "/api/v1/api-keys"),
+        (&vtoken, "/api/v1/widget/conversations"),
+    ] {
+        let (s, page) = app.get(token, path).await;
+        assert_eq!(s, 200, "{path}: {page}");
+        assert!(page["items"].is_array(), "{path}: {page}");
+        assert!(page["next_cursor"].is_null(), "{path}: {page}");
+        assert_eq!(page.as_object().unwrap().len(), 2, "{path}: {page}");
+    }
+    // The two lists that may be long page with the cursor they hand out.
+    for (token, path, want) in [
+        (&admin.token, "/api/v1/canned-replies", 3),
+        (&vtoken, "/api/v1/widget/conversations", 2),
+    ] {
+        let mut seen = Vec::new();
+        let mut next = format!("{path}?limit=2");
+        loop {
+            let (s, page) = app.get(token, &next).await;
+            assert_eq!(s, 200, "{next}: {page}");
+            for item in page["items"].as_array().unwrap() {
+                seen.push(item["id"].as_str().unwrap().to_string());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => next = format!("{path}?limit=2&cursor={c}"),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.dedup();
+        assert_eq!((seen.len(), unique.len()), (want, want), "{path}: {seen:?}");
+        let (s, e) = app.get(token, &format!("{path}?cursor=abc")).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (400, Some("bad_query")),
+            "{path}"
+        );
+    }
+    // Newest conversation first, for the visitor too.
+    let (_, page) = app.get(&vtoken, "/api/v1/widget/conversations").await;
+    assert_eq!(page["items"][0]["id"], convs[1].as_str());
+    app.stop().await;
+}
+
 both_backends!(
     canned_replies_and_workspace_settings,
-    conversation_list_previews
+    conversation_list_previews,
+    lists_share_one_shape,
 );

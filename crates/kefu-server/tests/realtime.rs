@@ -367,6 +367,108 @@ async fn logout_closes_live_connections(db: Db) {
     app.stop().await;
 }
 
+/// Reads frames until every `cmids` has its ack and its own message frame;
+/// returns, per client_msg_id, the positions of each (in arrival order).
+async fn acks_and_echoes(ws: &mut Ws, cmids: &[String]) -> Vec<(usize, usize)> {
+    use std::collections::HashMap;
+    let mut acks: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut echoes: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut n = 0;
+    let done = |a: &HashMap<String, Vec<usize>>, e: &HashMap<String, Vec<usize>>| {
+        cmids.iter().all(|c| a.contains_key(c) && e.contains_key(c))
+    };
+    while !done(&acks, &echoes) {
+        let f = ws.recv().await;
+        n += 1;
+        match f["type"].as_str() {
+            Some("ack") => {
+                let c = f["client_msg_id"].as_str().unwrap().to_string();
+                assert!(cmids.contains(&c), "a late ack of an earlier send: {f}");
+                acks.entry(c).or_default().push(n);
+            }
+            Some("message") => {
+                let c = f["message"]["client_msg_id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                assert!(cmids.contains(&c), "a late message of an earlier send: {f}");
+                echoes.entry(c).or_default().push(n);
+            }
+            Some("error") => panic!("send failed: {f}"),
+            _ => {}
+        }
+    }
+    cmids
+        .iter()
+        .map(|c| {
+            assert_eq!((acks[c].len(), echoes[c].len()), (1, 1), "{c} exactly once");
+            (acks[c][0], echoes[c][0])
+        })
+        .collect()
+}
+
+/// The sending connection gets a send's `ack` before its own `message`
+/// frame (docs/protocol.md), one send at a time and pipelined, while the
+/// other side of the conversation gets each message exactly once.
+async fn own_message_follows_its_ack(db: Db) {
+    let app = spawn_with(db, |c| {
+        c.limits.ws_frames_per_second = 10_000;
+        c.limits.ws_frame_burst = 10_000;
+    })
+    .await;
+    let t = app.tenant(Role::Agent).await;
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    let (mut v, _) = app.ws(&vtoken).await;
+    let conv = v.send_text(None, "open", "hello").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    v.expect("message").await;
+    let (mut agent, _) = app.ws(&t.token).await;
+    // One at a time: each send waits for its ack and its message.
+    for i in 0..50 {
+        let cmid = format!("one-{i}");
+        agent
+            .send(json!({"type": "send", "client_msg_id": cmid, "conversation_id": conv, "content": format!("reply {i}")}))
+            .await;
+        let [(ack, echo)] = acks_and_echoes(&mut agent, &[cmid]).await[..] else {
+            unreachable!()
+        };
+        assert!(
+            ack < echo,
+            "send {i}: the message frame came before the ack"
+        );
+    }
+    // Pipelined: 50 sends in flight at once.
+    let cmids: Vec<String> = (0..50).map(|i| format!("many-{i}")).collect();
+    for (i, cmid) in cmids.iter().enumerate() {
+        agent
+            .send(json!({"type": "send", "client_msg_id": cmid, "conversation_id": conv, "content": format!("more {i}")}))
+            .await;
+    }
+    for (i, (ack, echo)) in acks_and_echoes(&mut agent, &cmids)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert!(
+            ack < echo,
+            "pipelined send {i}: the message frame came before the ack"
+        );
+    }
+    // Nothing else of ours is still on its way (exactly once).
+    agent.expect_silence(Duration::from_millis(300)).await;
+    // The visitor got all 100, in order, once each.
+    let mut seqs = Vec::new();
+    while seqs.len() < 100 {
+        let f = v.expect("message").await;
+        seqs.push(f["message"]["seq"].as_i64().unwrap());
+    }
+    assert_eq!(seqs, (2..=101).collect::<Vec<i64>>());
+    v.expect_no_messages(Duration::from_millis(300)).await;
+    app.stop().await;
+}
+
 both_backends!(
     sync_beyond_the_end_is_clamped,
     logout_closes_live_connections,
@@ -376,6 +478,7 @@ both_backends!(
     two_tabs_both_receive,
     isolation,
     status_assignment_and_presence,
+    own_message_follows_its_ack,
 );
 
 /// A visitor who stops reading is disconnected as a slow consumer (1013)

@@ -313,7 +313,7 @@ async fn queue_positions_live_and_drain(db: Db) {
     }
     // Renaming the group keeps its line.
     let (_, groups) = app.get(&owner.token, "/api/v1/groups").await;
-    let gid = groups[0]["id"].as_str().unwrap().to_string();
+    let gid = groups["items"][0]["id"].as_str().unwrap().to_string();
     let (s, _) = app
         .put(
             &owner.token,
@@ -324,7 +324,7 @@ async fn queue_positions_live_and_drain(db: Db) {
     assert_eq!(s, 200);
     let (_, q) = app.get(&owner.token, "/api/v1/routing/queues").await;
     assert_eq!(
-        q,
+        q["items"],
         json!([{"group": "helpdesk", "waiting": 2, "conversation_ids": [visitors[1].1, visitors[2].1]}])
     );
     // …and the rules follow it, as a new version.
@@ -731,13 +731,17 @@ async fn queue_timeout_fallbacks(db: Db) {
     );
     let (_, q) = app.get(&owner.token, "/api/v1/routing/queues").await;
     assert!(
-        q.as_array().unwrap().iter().all(|g| g["waiting"] == 0),
+        q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["waiting"] == 0),
         "{q}"
     );
     assignee_eventually(&app, &owner.token, &c2, None).await;
     // A fallback group outside its business hours is no fallback.
     let (_, groups) = app.get(&owner.token, "/api/v1/groups").await;
-    let backup = groups
+    let backup = groups["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -964,7 +968,11 @@ rule "later" priority 7 when conversation.first_message contains "later" then of
             let mut last = Value::Null;
             for _ in 0..50 {
                 let (_, q) = app.get(&token, "/api/v1/routing/queues").await;
-                let vip = q.as_array().unwrap().iter().find(|g| g["group"] == "vip");
+                let vip = q["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|g| g["group"] == "vip");
                 last = vip.map_or(Value::Null, |g| g["conversation_ids"].clone());
                 if last == want {
                     return;

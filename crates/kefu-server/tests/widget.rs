@@ -615,6 +615,74 @@ async fn widget_pages(db: Db) {
     app.stop().await;
 }
 
+/// `/demo` works however the accounts were made: it shows the Default
+/// workspace's inbox, else the oldest inbox, or the one `?inbox=` names;
+/// without any inbox it says how to create one.
+async fn demo_page_picks_an_inbox(db: Db) {
+    let app = spawn(db).await;
+    let built = kefu_server::web::assets_built();
+    let get = |path: &'static str| app.http.get(app.url(path)).send();
+    // No inbox at all (accounts made with `kefu user create`).
+    let r = get("/demo").await.unwrap();
+    assert_eq!(r.status(), 404);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("/console/") && page.contains("/api/v1/inboxes"),
+        "{page}"
+    );
+    // No workspace called "Default": the oldest inbox of any workspace.
+    let first = app.tenant(Role::Admin).await;
+    let second = app.tenant(Role::Admin).await;
+    let shows = |key: &str| format!("data-inbox=\"{key}\"");
+    let r = get("/demo").await.unwrap();
+    if !built {
+        assert_eq!(r.status(), 503);
+        app.stop().await;
+        return;
+    }
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(&shows(&first.inbox.public_key))
+    );
+    // `?inbox=` chooses.
+    let r = app
+        .http
+        .get(app.url(&format!("/demo?inbox={}", second.inbox.public_key)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(&shows(&second.inbox.public_key))
+    );
+    // The Default workspace (made by the first start) wins when there is one.
+    let (ws, _) = app.store.ensure_workspace("Default").await.unwrap();
+    let default = app
+        .store
+        .create_inbox(kefu_store::NewInbox {
+            workspace_id: ws.id,
+            name: "Website".into(),
+            display_name: "Help".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = get("/demo").await.unwrap();
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(&shows(&default.public_key))
+    );
+    app.stop().await;
+}
+
 both_backends!(
     sse_catch_up_live_and_resume,
     sse_refuses_bad_requests,
@@ -622,4 +690,5 @@ both_backends!(
     identify_merges_attributes,
     inbox_widget_settings,
     widget_pages,
+    demo_page_picks_an_inbox,
 );

@@ -50,14 +50,22 @@ fn check_content(s: &str) -> Result<String> {
 }
 
 impl Store {
-    /// The workspace's canned replies, by shortcut.
-    pub async fn list_canned(&self, workspace_id: &str) -> Result<Vec<CannedReply>> {
+    /// The workspace's canned replies by id (creation order), after the
+    /// cursor `after` (a reply id).
+    pub async fn list_canned(
+        &self,
+        workspace_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CannedReply>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             cols!(),
-            " FROM canned_replies WHERE workspace_id = $1 ORDER BY shortcut LIMIT 1000"
+            " FROM canned_replies WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
         ))
         .bind(workspace_id)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(from_row).collect()

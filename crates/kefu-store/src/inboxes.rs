@@ -108,6 +108,18 @@ impl Store {
         from_row(&r)
     }
 
+    /// The oldest inbox of any workspace (ids are time-ordered), if there is one.
+    pub async fn oldest_inbox(&self) -> Result<Option<Inbox>> {
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM inboxes ORDER BY id LIMIT 1"
+        ))
+        .fetch_optional(self.reader())
+        .await?;
+        r.as_ref().map(from_row).transpose()
+    }
+
     pub async fn find_inbox_by_key(&self, public_key: &str) -> Result<Option<Inbox>> {
         let r = sqlx::query(concat!(
             "SELECT ",

@@ -1,8 +1,9 @@
 //! Workspace API keys for server-to-server calls (admins manage them).
 
+use super::Page;
 use crate::{
     app::SharedState,
-    auth::{Auth, tokens},
+    auth::{Admin, tokens},
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -24,25 +25,23 @@ pub struct CreatedKey {
 }
 
 #[utoipa::path(get, operation_id = "api_keys_list", path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<ApiKey>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+    responses((status = 200, description = "Every key, revoked ones too (the list comes whole)", body = Page<ApiKey>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
-) -> ApiResult<ApiJson<Vec<ApiKey>>> {
-    who.require_admin()?;
-    Ok(ApiJson(
+    Admin(who): Admin,
+) -> ApiResult<ApiJson<Page<ApiKey>>> {
+    Ok(ApiJson(Page::whole(
         state.store.list_api_keys(who.workspace_id()).await?,
-    ))
+    )))
 }
 
 #[utoipa::path(post, operation_id = "api_keys_create", path = "/api/v1/api-keys", tag = "api_keys", security(("bearer" = [])), request_body = CreateKey,
     responses((status = 201, description = "Created", body = CreatedKey), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(req): ApiJson<CreateKey>,
 ) -> ApiResult<(StatusCode, ApiJson<CreatedKey>)> {
-    who.require_admin()?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::validation("name must be 1 to 100 characters"));
@@ -60,10 +59,9 @@ pub async fn create(
     responses((status = 204, description = "Revoked"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    who.require_admin()?;
     state
         .store
         .revoke_api_key(who.workspace_id(), &id)

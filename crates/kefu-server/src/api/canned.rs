@@ -1,10 +1,11 @@
 //! Canned replies: every agent reads them (the composer's `/shortcut`);
 //! admins manage them.
 
+use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::Auth,
-    error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
+    auth::{Admin, Staff},
+    error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
 use kefu_store::CannedReply;
@@ -26,14 +27,24 @@ pub struct CannedPatch {
     pub content: Option<String>,
 }
 
-#[utoipa::path(get, operation_id = "canned_list", path = "/api/v1/canned-replies", tag = "canned_replies", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<CannedReply>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+/// The workspace's canned replies in creation order (clients sort them for display).
+#[utoipa::path(get, operation_id = "canned_list", path = "/api/v1/canned-replies", tag = "canned_replies", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Success", body = Page<CannedReply>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
-) -> ApiResult<ApiJson<Vec<CannedReply>>> {
-    who.require_staff()?;
-    Ok(ApiJson(state.store.list_canned(who.workspace_id()).await?))
+    Staff(who): Staff,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<Page<CannedReply>>> {
+    let limit = page_limit(q.limit)?;
+    let rows = state
+        .store
+        .list_canned(
+            who.workspace_id(),
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
+        .await?;
+    Ok(ApiJson(page_of(rows, limit, |c| c.id.clone())))
 }
 
 #[utoipa::path(post, operation_id = "canned_create", path = "/api/v1/canned-replies", tag = "canned_replies", security(("bearer" = [])), request_body = NewCanned,
@@ -41,10 +52,9 @@ pub async fn list(
         (status = 409, description = "The shortcut exists", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(req): ApiJson<NewCanned>,
 ) -> ApiResult<(StatusCode, ApiJson<CannedReply>)> {
-    who.require_admin()?;
     let reply = state
         .store
         .create_canned(
@@ -63,11 +73,10 @@ pub async fn create(
         (status = 409, description = "The shortcut exists", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<CannedPatch>,
 ) -> ApiResult<ApiJson<CannedReply>> {
-    who.require_admin()?;
     let reply = state
         .store
         .update_canned(
@@ -85,10 +94,9 @@ pub async fn update(
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    who.require_admin()?;
     state.store.delete_canned(who.workspace_id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

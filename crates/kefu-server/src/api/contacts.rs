@@ -3,7 +3,7 @@
 use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::Auth,
+    auth::Staff,
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::extract::State;
@@ -14,14 +14,17 @@ use kefu_store::Contact;
     responses((status = 200, description = "Success", body = Page<Contact>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<Page<Contact>>> {
-    who.require_staff()?;
     let limit = page_limit(q.limit)?;
     let rows = state
         .store
-        .list_contacts(who.workspace_id(), q.cursor.as_deref(), limit + 1)
+        .list_contacts(
+            who.workspace_id(),
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |c| c.id.clone())))
 }
@@ -30,10 +33,9 @@ pub async fn list(
     responses((status = 200, description = "Success", body = Contact), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Contact>> {
-    who.require_staff()?;
     Ok(ApiJson(
         state
             .store

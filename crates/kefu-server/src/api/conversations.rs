@@ -3,7 +3,7 @@
 use super::{Page, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::{Auth, Principal},
+    auth::{Auth, Principal, Staff},
     chat::{self, SendRequest, visible_conversation},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
@@ -22,7 +22,9 @@ pub struct ListQuery {
     /// A user id, `me`, or `none` for unassigned conversations.
     pub assignee: Option<String>,
     pub contact_id: Option<String>,
-    pub cursor: Option<String>,
+    /// Cursor from the previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<super::cursor::ActivityCursor>,
     /// 1 to 200; default 50.
     pub limit: Option<i64>,
 }
@@ -85,10 +87,9 @@ async fn with_previews(
     responses((status = 200, description = "Success", body = Page<ConversationItem>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<Page<ConversationItem>>> {
-    who.require_staff()?;
     let limit = page_limit(q.limit)?;
     let statuses = q
         .status
@@ -116,12 +117,7 @@ pub async fn list(
         },
         Some(id) => filter.assignee_id = Some(id.to_string()),
     }
-    let cursor = match q.cursor.as_deref() {
-        Some(c) => Some(ActivityCursor::decode(c).ok_or_else(|| {
-            ApiError::bad_request("bad_cursor", "cursor is not one this API returned")
-        })?),
-        None => None,
-    };
+    let cursor = q.cursor.map(|c| c.0);
     let rows = state
         .store
         .list_conversations(who.workspace_id(), &filter, cursor.as_ref(), limit + 1)
@@ -167,7 +163,7 @@ pub struct StatusChange {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition")))]
 pub async fn set_status(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<StatusChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -200,7 +196,7 @@ pub struct LabelsChange {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<LabelsChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -233,7 +229,7 @@ pub struct Assignment {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn assign(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Assignment>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -245,7 +241,9 @@ pub async fn assign(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
-    pub cursor: Option<String>,
+    /// Cursor from the previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<super::cursor::IdCursor>,
     pub limit: Option<i64>,
 }
 
@@ -254,16 +252,20 @@ pub struct EventQuery {
     responses((status = 200, description = "Success", body = Page<Event>), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn events(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<EventQuery>,
 ) -> ApiResult<ApiJson<Page<Event>>> {
-    who.require_staff()?;
     let conv = visible_conversation(&state, &who, &id).await?;
     let limit = page_limit(q.limit)?;
     let rows = state
         .store
-        .list_events(&conv.workspace_id, &conv.id, q.cursor.as_deref(), limit + 1)
+        .list_events(
+            &conv.workspace_id,
+            &conv.id,
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |e| e.id.clone())))
 }

@@ -3,7 +3,7 @@
 use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::Auth,
+    auth::{Admin, Staff},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -116,14 +116,17 @@ fn check_text(name: &str, v: &str, max: usize) -> ApiResult<()> {
     responses((status = 200, description = "Success", body = Page<Inbox>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<Page<Inbox>>> {
-    who.require_staff()?;
     let limit = page_limit(q.limit)?;
     let rows = state
         .store
-        .list_inboxes(who.workspace_id(), q.cursor.as_deref(), limit + 1)
+        .list_inboxes(
+            who.workspace_id(),
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |i| i.id.clone())))
 }
@@ -133,10 +136,9 @@ pub async fn list(
     responses((status = 201, description = "Created", body = Inbox), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(req): ApiJson<CreateInbox>,
 ) -> ApiResult<(StatusCode, ApiJson<Inbox>)> {
-    who.require_admin()?;
     if req.name.trim().is_empty() {
         return Err(ApiError::validation("name must not be empty"));
     }
@@ -165,10 +167,9 @@ pub async fn create(
     responses((status = 200, description = "Success", body = Inbox), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Inbox>> {
-    who.require_staff()?;
     Ok(ApiJson(
         state
             .store
@@ -182,11 +183,10 @@ pub async fn get_one(
     responses((status = 200, description = "Success", body = Inbox), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateInbox>,
 ) -> ApiResult<ApiJson<Inbox>> {
-    who.require_admin()?;
     if let Some(o) = &req.allowed_origins {
         check_origins(o)?;
     }

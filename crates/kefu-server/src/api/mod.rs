@@ -7,6 +7,7 @@ pub mod auth;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod cursor;
 pub mod inboxes;
 pub mod routing;
 pub mod server;
@@ -69,12 +70,24 @@ impl Modify for BearerAuth {
     }
 }
 
-/// A page of a keyset-paginated list. Pass `next_cursor` as `cursor` to get
-/// the next page; `null` means this was the last.
+/// A page of a list: every list endpoint answers this shape. Pass
+/// `next_cursor` as `cursor` to get the next page; `null` means this was the
+/// last. Lists that are small by nature (groups, queues, API keys) come whole,
+/// with `next_cursor` always `null`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A list that comes whole: nothing follows.
+    pub fn whole(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_cursor: None,
+        }
+    }
 }
 
 /// Query of list endpoints.
@@ -82,7 +95,8 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Cursor from the previous page's `next_cursor`.
-    pub cursor: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<cursor::IdCursor>,
     /// 1 to 200; default 50.
     pub limit: Option<i64>,
 }
@@ -170,10 +184,12 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .merge(uploads)
         .split_for_parts();
     let doc = api.clone();
-    let router = router.route(
-        "/api/openapi.json",
-        get(move || async move { Json(doc.clone()) }),
-    );
+    let router = router
+        .route(
+            "/api/openapi.json",
+            get(move || async move { Json(doc.clone()) }),
+        )
+        .layer(axum::middleware::from_fn(crate::input::refuse_nul));
     (router, api)
 }
 

@@ -2,9 +2,10 @@
 //! applies to the next decision, an invalid one is rejected with
 //! line:column and the old set keeps running), and the dry-run simulator.
 
+use super::Page;
 use crate::{
     app::SharedState,
-    auth::Auth,
+    auth::{Admin, Auth, Staff},
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
     routing::{Compiled, candidate, known},
 };
@@ -67,13 +68,14 @@ fn group_error(e: StoreError) -> ApiError {
 }
 
 #[utoipa::path(get, operation_id = "routing_list_groups", path = "/api/v1/groups", tag = "routing", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<Group>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+    responses((status = 200, description = "Every group, by name (the list comes whole)", body = Page<Group>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list_groups(
     State(state): State<SharedState>,
-    Auth(who): Auth,
-) -> ApiResult<ApiJson<Vec<Group>>> {
-    who.require_staff()?;
-    Ok(ApiJson(state.store.list_groups(who.workspace_id()).await?))
+    Staff(who): Staff,
+) -> ApiResult<ApiJson<Page<Group>>> {
+    Ok(ApiJson(Page::whole(
+        state.store.list_groups(who.workspace_id()).await?,
+    )))
 }
 
 #[utoipa::path(post, operation_id = "routing_create_group", path = "/api/v1/groups", tag = "routing", security(("bearer" = [])), request_body = GroupInput,
@@ -81,10 +83,9 @@ pub async fn list_groups(
         (status = 409, description = "The name exists", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create_group(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(g): ApiJson<GroupInput>,
 ) -> ApiResult<(StatusCode, ApiJson<Group>)> {
-    who.require_admin()?;
     let settings = g.settings();
     check_settings(&state, who.workspace_id(), &g.name, &settings).await?;
     let (group, _) = state
@@ -159,11 +160,10 @@ async fn with_settings(
         (status = 409, description = "The name exists", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update_group(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(g): ApiJson<GroupInput>,
 ) -> ApiResult<ApiJson<Group>> {
-    who.require_admin()?;
     let settings = g.settings();
     check_settings(&state, who.workspace_id(), &g.name, &settings).await?;
     let (group, renamed_from) = state
@@ -197,10 +197,9 @@ pub async fn update_group(
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn delete_group(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    who.require_admin()?;
     let left = state
         .store
         .delete_group(who.workspace_id(), &id, who.actor())
@@ -258,9 +257,8 @@ fn invalid(e: kefu_routing::RuleError) -> ApiError {
     responses((status = 200, description = "Success", body = RulesOut), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn get_rules(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
 ) -> ApiResult<ApiJson<RulesOut>> {
-    who.require_staff()?;
     Ok(ApiJson(
         state
             .store
@@ -278,10 +276,9 @@ pub async fn get_rules(
         (status = 422, description = "invalid_rules: line:column and what was expected", body = ErrorBody)))]
 pub async fn put_rules(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(req): ApiJson<RulesInput>,
 ) -> ApiResult<ApiJson<RulesOut>> {
-    who.require_admin()?;
     let ws = who.workspace_id().to_string();
     let engine = kefu_routing::compile(&req.source, &known(&state, &ws).await?).map_err(invalid)?;
     let saved = state
@@ -327,10 +324,9 @@ pub struct SimulateOut {
     responses((status = 200, description = "The decision and its explanation", body = SimulateOut), (status = 422, description = "invalid_rules or a bad context", body = ErrorBody)))]
 pub async fn simulate(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiJson(req): ApiJson<SimulateInput>,
 ) -> ApiResult<ApiJson<SimulateOut>> {
-    who.require_staff()?;
     let ws = who.workspace_id().to_string();
     let engine = match &req.source {
         Some(src) => Arc::new(Compiled {
@@ -391,11 +387,10 @@ pub struct TransferInput {
         (status = 409, description = "at_capacity: the agent cannot take it now; conversation_closed", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn transfer(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TransferInput>,
 ) -> ApiResult<ApiJson<kefu_store::Conversation>> {
-    who.require_staff()?;
     let conv = crate::chat::visible_conversation(&state, &who, &id).await?;
     if req.note.chars().count() > state.cfg.limits.max_message_chars {
         return Err(ApiError::validation("the note is too long"));
@@ -507,12 +502,11 @@ pub struct GroupQueueOut {
 
 /// Every group's line now; `group_queue` frames keep it live afterwards.
 #[utoipa::path(get, operation_id = "routing_queues", path = "/api/v1/routing/queues", tag = "routing", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<GroupQueueOut>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+    responses((status = 200, description = "One line per group (the list comes whole)", body = Page<GroupQueueOut>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn queues(
     State(state): State<SharedState>,
-    Auth(who): Auth,
-) -> ApiResult<ApiJson<Vec<GroupQueueOut>>> {
-    who.require_staff()?;
+    Staff(who): Staff,
+) -> ApiResult<ApiJson<Page<GroupQueueOut>>> {
     let ws = who.workspace_id();
     let mut out = Vec::new();
     for g in state.store.list_groups(ws).await? {
@@ -527,5 +521,5 @@ pub async fn queues(
             group: g.name,
         });
     }
-    Ok(ApiJson(out))
+    Ok(ApiJson(Page::whole(out)))
 }

@@ -3,7 +3,7 @@
 use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::{Auth, password},
+    auth::{Admin, Staff, password},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -74,14 +74,17 @@ async fn hash_password(pw: String) -> ApiResult<String> {
     responses((status = 200, description = "Success", body = Page<User>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<Page<User>>> {
-    who.require_staff()?;
     let limit = page_limit(q.limit)?;
     let rows = state
         .store
-        .list_users(who.workspace_id(), q.cursor.as_deref(), limit + 1)
+        .list_users(
+            who.workspace_id(),
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |u| u.id.clone())))
 }
@@ -91,10 +94,9 @@ pub async fn list(
     responses((status = 201, description = "Created", body = User), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, ApiJson<User>)> {
-    who.require_admin()?;
     if req.role == Role::Owner
         && !matches!(
             who,
@@ -132,10 +134,9 @@ pub async fn create(
     responses((status = 200, description = "Success", body = User), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<User>> {
-    who.require_staff()?;
     Ok(ApiJson(
         state
             .store
@@ -150,11 +151,10 @@ pub async fn get_one(
     responses((status = 200, description = "Success", body = User), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> ApiResult<ApiJson<User>> {
-    who.require_admin()?;
     check_capacity(req.capacity)?;
     let target = state
         .store

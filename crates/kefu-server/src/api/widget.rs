@@ -1,11 +1,11 @@
 //! What the visitor widget calls: start or resume a visitor session.
 
-use super::conversations::SendResult;
+use super::{Page, conversations::SendResult};
 use crate::chat::SendRequest;
 use crate::{
     app::{ClientIp, SharedState},
     auth::{Auth, Principal},
-    error::{ApiError, ApiJson, ApiResult, ErrorBody},
+    error::{ApiError, ApiJson, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{
     extract::State,
@@ -204,12 +204,25 @@ pub async fn session(
 }
 
 /// The visitor's own conversations, newest first.
-#[utoipa::path(get, operation_id = "widget_my_conversations", path = "/api/v1/widget/conversations", tag = "widget", security(("bearer" = [])),
-    responses((status = 200, description = "Success", body = Vec<Conversation>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+/// Query of the visitor's conversation list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyConversationsQuery {
+    /// Cursor from the previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<super::cursor::ActivityCursor>,
+    /// 1 to 200; default 50.
+    pub limit: Option<i64>,
+}
+
+/// The visitor's conversations, most recent activity first.
+#[utoipa::path(get, operation_id = "widget_my_conversations", path = "/api/v1/widget/conversations", tag = "widget", security(("bearer" = [])), params(MyConversationsQuery),
+    responses((status = 200, description = "Success", body = Page<Conversation>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn my_conversations(
     State(state): State<SharedState>,
     Auth(who): Auth,
-) -> ApiResult<ApiJson<Vec<Conversation>>> {
+    ApiQuery(q): ApiQuery<MyConversationsQuery>,
+) -> ApiResult<ApiJson<Page<Conversation>>> {
     let Principal::Visitor {
         contact_id,
         workspace_id,
@@ -218,19 +231,31 @@ pub async fn my_conversations(
     else {
         return Err(ApiError::forbidden("this needs a visitor token"));
     };
+    let limit = super::page_limit(q.limit)?;
     let filter = ConversationFilter {
         contact_id: Some(contact_id.clone()),
         ..Default::default()
     };
-    Ok(ApiJson(
-        state
-            .store
-            .list_conversations(workspace_id, &filter, None, 50)
-            .await?
+    let cursor = q.cursor.map(|c| c.0);
+    let rows = state
+        .store
+        .list_conversations(workspace_id, &filter, cursor.as_ref(), limit + 1)
+        .await?;
+    let page = super::page_of(rows, limit, |c| {
+        kefu_store::ActivityCursor {
+            last_activity_at: c.last_activity_at,
+            id: c.id.clone(),
+        }
+        .encode()
+    });
+    Ok(ApiJson(Page {
+        items: page
+            .items
             .into_iter()
-            .map(kefu_store::Conversation::for_visitor)
+            .map(Conversation::for_visitor)
             .collect(),
-    ))
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

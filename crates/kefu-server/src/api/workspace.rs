@@ -2,7 +2,7 @@
 
 use crate::{
     app::SharedState,
-    auth::Auth,
+    auth::{Admin, Staff},
     error::{ApiError, ApiJson, ApiResult, ErrorBody},
 };
 use axum::extract::State;
@@ -32,9 +32,8 @@ const MAX_HOLIDAYS: usize = 366;
     responses((status = 200, description = "Success", body = Workspace), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Staff(who): Staff,
 ) -> ApiResult<ApiJson<Workspace>> {
-    who.require_staff()?;
     Ok(ApiJson(
         state.store.get_workspace(who.workspace_id()).await?,
     ))
@@ -45,10 +44,9 @@ pub async fn get(
         (status = 409, description = "The name is taken", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Admin(who): Admin,
     ApiJson(req): ApiJson<WorkspacePatch>,
 ) -> ApiResult<ApiJson<Workspace>> {
-    who.require_admin()?;
     if let Some(tz) = &req.timezone
         && jiff::tz::TimeZone::get(tz).is_err()
     {

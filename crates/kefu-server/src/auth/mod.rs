@@ -3,6 +3,8 @@
 
 pub mod password;
 pub mod principal;
+pub mod roles;
 pub mod tokens;
 
 pub use principal::{Auth, Principal};
+pub use roles::{Admin, Staff};

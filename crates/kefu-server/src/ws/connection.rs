@@ -5,6 +5,13 @@
 //! `seq` it delivered, so a live frame that arrives twice or overtakes another
 //! (two senders finishing out of order) is neither duplicated nor lost: a gap
 //! is filled from the store before the newer frame goes out.
+//!
+//! A send's `ack` comes before its own `message` frame on the connection that
+//! sent it. The send worker publishes a stored message (to every connection,
+//! this one included) before it posts the ack, so the message may be queued
+//! here first; the connection therefore remembers which of its sends await
+//! their ack, and before it writes one of them as a `message` it writes the
+//! worker's replies up to that send's ack.
 
 use super::close_code;
 use crate::{
@@ -224,8 +231,23 @@ struct Connection {
     /// visitors, most of the time) pay nothing for it. Boxed items keep the
     /// channels' slot blocks small.
     sends: Option<mpsc::Sender<Box<SendRequest>>>,
-    /// The worker's ack channel, until the session loop picks it up.
-    new_acks: Option<mpsc::Receiver<Box<ServerFrame>>>,
+    /// The worker's replies (`ack` or `error`, one per send, in order).
+    acks: Option<mpsc::Receiver<Box<ServerFrame>>>,
+    /// `client_msg_id`s handed to the worker whose reply is not written yet
+    /// (with how many times, for a resend while the first is in flight).
+    awaiting_ack: HashMap<String, usize>,
+    /// This principal's sender id: a message with it and an awaited
+    /// `client_msg_id` is this connection's own send.
+    me: String,
+}
+
+/// What woke the session loop.
+enum Event {
+    Shutdown,
+    Read(Option<Result<Message, axum::Error>>),
+    Queued(Arc<Outbound>),
+    Reply(Box<ServerFrame>),
+    Tick,
 }
 
 impl Connection {
@@ -234,6 +256,7 @@ impl Connection {
         let quota =
             Quota::per_second(NonZeroU32::new(l.ws_frames_per_second).unwrap_or(NonZeroU32::MIN))
                 .allow_burst(NonZeroU32::new(l.ws_frame_burst).unwrap_or(NonZeroU32::MIN));
+        let me = who.sender().id;
         Connection {
             state,
             who,
@@ -242,7 +265,9 @@ impl Connection {
             strikes: 0,
             last_heard: Instant::now(),
             sends: None,
-            new_acks: None,
+            acks: None,
+            awaiting_ack: HashMap::new(),
+            me,
         }
     }
 
@@ -303,25 +328,37 @@ impl Connection {
     ) -> Step {
         let l = self.state.cfg.limits.clone();
         self.hello(socket).await?;
-        let mut acks: Option<mpsc::Receiver<Box<ServerFrame>>> = None;
         let idle = Duration::from_secs(l.idle_timeout_secs);
         let mut ticker = tokio::time::interval(Duration::from_secs(l.heartbeat_secs));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
         let shutdown = self.state.shutdown.clone();
         loop {
-            if acks.is_none() {
-                acks = self.new_acks.take();
-            }
-            tokio::select! {
+            // Only the waiting happens inside select!: the handling below
+            // needs the whole connection (a delivery may write acks first).
+            let event = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => {
+                _ = shutdown.cancelled() => Event::Shutdown,
+                msg = socket.recv() => Event::Read(msg),
+                Some(out) = rx.recv() => Event::Queued(out),
+                Some(reply) = next_ack(&mut self.acks) => Event::Reply(reply),
+                _ = ticker.tick() => Event::Tick,
+            };
+            match event {
+                Event::Shutdown => {
                     // Spread the reconnects so the clients do not all return at once.
                     let after_ms = rand::random_range(500..3000);
-                    send_frame(socket, &ServerFrame::Reconnect { reason: "server shutting down".into(), after_ms }).await?;
+                    send_frame(
+                        socket,
+                        &ServerFrame::Reconnect {
+                            reason: "server shutting down".into(),
+                            after_ms,
+                        },
+                    )
+                    .await?;
                     return Err(Closed(Some((1012, "server restart"))));
                 }
-                msg = socket.recv() => match msg {
+                Event::Read(msg) => match msg {
                     None | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Err(e)) => return Err(Closed(read_error_close(&e))),
                     Some(Ok(m)) => {
@@ -329,23 +366,76 @@ impl Connection {
                         self.inbound(socket, m).await?;
                     }
                 },
-                Some(out) = rx.recv() => self.deliver(socket, out, rx).await?,
-                Some(reply) = next_ack(&mut acks) => send_frame(socket, &reply).await?,
-                _ = ticker.tick() => {
+                Event::Queued(out) => self.deliver(socket, out, rx).await?,
+                Event::Reply(reply) => self.reply(socket, &reply).await?,
+                Event::Tick => {
                     if self.last_heard.elapsed() > idle {
                         return Err(Closed(Some((1001, "idle timeout"))));
                     }
-                    if tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Ping(Default::default()))).await.map_or(true, |r| r.is_err()) {
+                    if tokio::time::timeout(
+                        WRITE_TIMEOUT,
+                        socket.send(Message::Ping(Default::default())),
+                    )
+                    .await
+                    .map_or(true, |r| r.is_err())
+                    {
                         return Err(Closed(None));
                     }
                     // Logout, deactivation and key revocation end live connections too.
                     if !still_valid(&self.state, &self.who).await {
-                        send_frame(socket, &ServerFrame::error("unauthorized", "the session has ended")).await?;
+                        send_frame(
+                            socket,
+                            &ServerFrame::error("unauthorized", "the session has ended"),
+                        )
+                        .await?;
                         return Err(Closed(Some((close_code::UNAUTHORIZED, "session ended"))));
                     }
                 }
             }
         }
+    }
+
+    /// Writes a reply of the send worker, and forgets that its send awaits one.
+    async fn reply(&mut self, socket: &mut WebSocket, reply: &ServerFrame) -> Step {
+        if let ServerFrame::Ack { client_msg_id, .. }
+        | ServerFrame::Error {
+            client_msg_id: Some(client_msg_id),
+            ..
+        } = reply
+            && let Some(n) = self.awaiting_ack.get_mut(client_msg_id)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.awaiting_ack.remove(client_msg_id);
+            }
+        }
+        send_frame(socket, reply).await
+    }
+
+    /// Before a `message` frame goes out: if it is one of this connection's
+    /// sends still awaiting its ack, writes the worker's replies up to that
+    /// ack first. The message is stored, so its ack is at most one batch away.
+    async fn ack_first(
+        &mut self,
+        socket: &mut WebSocket,
+        sender_id: Option<&str>,
+        client_msg_id: Option<&str>,
+    ) -> Step {
+        let Some(cmid) = client_msg_id else {
+            return Ok(());
+        };
+        if sender_id != Some(self.me.as_str()) {
+            return Ok(());
+        }
+        while self.awaiting_ack.contains_key(cmid) {
+            let Some(reply) = next_ack(&mut self.acks).await else {
+                // The worker is gone; no ack will come.
+                self.awaiting_ack.clear();
+                break;
+            };
+            self.reply(socket, &reply).await?;
+        }
+        Ok(())
     }
 
     async fn hello(&mut self, socket: &mut WebSocket) -> Step {
@@ -449,6 +539,19 @@ impl Connection {
                 return send_frame(socket, &ServerFrame::error(e.code(), e.to_string())).await;
             }
         };
+        if kefu_core::text::json_has_nul(text.as_bytes()) {
+            // PostgreSQL cannot store it; refused here so both backends answer alike.
+            let client_msg_id = match &frame {
+                ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
+                _ => None,
+            };
+            let refused = ServerFrame::Error {
+                code: "validation".into(),
+                message: kefu_core::text::NUL_REFUSED.into(),
+                client_msg_id,
+            };
+            return send_frame(socket, &refused).await;
+        }
         let state = self.state.clone();
         let result: Result<(), ApiError> = match frame {
             ClientFrame::Auth { .. } => Err(ApiError::bad_request(
@@ -480,9 +583,10 @@ impl Connection {
                         ack_tx,
                     ));
                     self.sends = Some(send_tx);
-                    self.new_acks = Some(ack_rx);
+                    self.acks = Some(ack_rx);
                 }
                 if let Some(Ok(())) = self.sends.as_ref().map(|s| s.try_send(Box::new(req))) {
+                    *self.awaiting_ack.entry(client_msg_id).or_default() += 1;
                     return Ok(());
                 }
                 let busy = ServerFrame::Error {
@@ -609,6 +713,8 @@ impl Connection {
             let n = page.len() as i64;
             for m in page {
                 after = m.seq;
+                self.ack_first(socket, Some(&m.sender.id), m.client_msg_id.as_deref())
+                    .await?;
                 send_frame(socket, &ServerFrame::Message { message: m }).await?;
             }
             if n < PAGE {
@@ -664,6 +770,12 @@ impl Connection {
                 _ => {}
             }
             self.delivered.insert(conv.clone(), seq);
+            self.ack_first(
+                socket,
+                out.sender_id.as_deref(),
+                out.client_msg_id.as_deref(),
+            )
+            .await?;
         }
         Ok(true)
     }
@@ -707,7 +819,7 @@ async fn send_worker(
     }
 }
 
-/// The next ack from the send worker; never ready before there is one.
+/// The next reply from the send worker; never ready before there is a worker.
 async fn next_ack(acks: &mut Option<mpsc::Receiver<Box<ServerFrame>>>) -> Option<Box<ServerFrame>> {
     match acks {
         Some(rx) => rx.recv().await,

@@ -143,7 +143,7 @@ describe('lines and offers', () => {
     state.queues = { gone: { waiting: 1, conversation_ids: ['q0'] } }
     const p = store.loadQueues()
     await tick()
-    calls[0].resolve([{ group: 'billing', waiting: 1, conversation_ids: ['q1'] }])
+    calls[0].resolve({ items: [{ group: 'billing', waiting: 1, conversation_ids: ['q1'] }], next_cursor: null })
     await p
     expect(state.queues).toEqual({ billing: { waiting: 1, conversation_ids: ['q1'] } })
     state.offers = { q1: 'billing' }

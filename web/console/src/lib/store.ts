@@ -6,6 +6,7 @@ import { api, logout as apiLogout, refresh, session, accessToken } from './api'
 import { Realtime, type ConnState } from './realtime'
 import { Outbox, byActivity, inView, mergeBySeq, statusesFor, type Pending, type View } from './timeline'
 import { mergeEvents } from './events'
+import { listAll } from './lists'
 import { notify } from './notify'
 import type { AgentSettableStatus, AgentStatus, CannedReply, ConvEvent, Conversation, Group, Message, Page, Priority, ServerFrame, User, Workspace } from './types'
 
@@ -108,18 +109,20 @@ export async function loadAgents() {
 /** The live queue view, replaced whole (a renamed or deleted group's line goes). */
 /** Groups and the workspace settings, once per visit of the inbox (not per conversation opened). */
 export async function loadGroups() {
-  const [groups, ws] = await Promise.all([api<Group[]>('GET', '/api/v1/groups'), api<Workspace>('GET', '/api/v1/workspace')])
+  const [groups, ws] = await Promise.all([listAll<Group>('/api/v1/groups'), api<Workspace>('GET', '/api/v1/workspace')])
   state.groups = groups
   state.workspace = ws
 }
 
 export async function loadQueues() {
-  const lines = await api<{ group: string; waiting: number; conversation_ids: string[] }[]>('GET', '/api/v1/routing/queues')
+  const lines = await listAll<{ group: string; waiting: number; conversation_ids: string[] }>('/api/v1/routing/queues')
   state.queues = Object.fromEntries(lines.map((q) => [q.group, { waiting: q.waiting, conversation_ids: q.conversation_ids }]))
 }
 
 export async function loadCanned() {
-  state.canned = await api<CannedReply[]>('GET', '/api/v1/canned-replies')
+  // The API lists them in creation order; the composer and the admin page show them by shortcut.
+  const all = await listAll<CannedReply>('/api/v1/canned-replies?limit=200')
+  state.canned = all.sort((a, b) => (a.shortcut < b.shortcut ? -1 : a.shortcut > b.shortcut ? 1 : 0))
 }
 
 async function fetchConversation(id: string) {
