@@ -101,6 +101,8 @@ pub fn router(state: SharedState) -> Router {
         .merge(api)
         .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found("route") })
+        // Every route, the WebSocket and the web pages included (PostgreSQL refuses NUL in text).
+        .layer(axum::middleware::from_fn(crate::input::refuse_nul))
         .layer(cors())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -626,6 +626,10 @@ async fn nul_is_refused_everywhere(db: Db) {
             format!("/api/v1/widget/events?sync={conv}%00:0"),
             "bad_query",
         ),
+        // Outside the API too: the WebSocket and the web pages.
+        (&t.token, "/ws?x=%00".into(), "bad_query"),
+        (&t.token, "/chat/%00".into(), "bad_path"),
+        (&t.token, "/demo?inbox=%00".into(), "bad_query"),
     ];
     for (token, path, code) in &gets {
         let (s, v) = app.get(token, path).await;

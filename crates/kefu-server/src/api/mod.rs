@@ -184,12 +184,10 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .merge(uploads)
         .split_for_parts();
     let doc = api.clone();
-    let router = router
-        .route(
-            "/api/openapi.json",
-            get(move || async move { Json(doc.clone()) }),
-        )
-        .layer(axum::middleware::from_fn(crate::input::refuse_nul));
+    let router = router.route(
+        "/api/openapi.json",
+        get(move || async move { Json(doc.clone()) }),
+    );
     (router, api)
 }
 
