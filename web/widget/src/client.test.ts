@@ -1,6 +1,6 @@
 // The widget client's place-in-line handling: which frames show, move and
 // clear the queue line. Frames are fed straight in (no socket).
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { Client } from './client'
 import { memoryKV } from './state'
 import type { ServerFrame } from './types'
@@ -57,5 +57,34 @@ describe('the queue line', () => {
     // Reconnected after it was taken while the connection was down: the line goes.
     hello([{ id: 'q', status: 'open', last_seq: 2 }])
     expect(shown).toEqual([[0, undefined]])
+  })
+})
+
+describe('a refusal at a connection cap', () => {
+  it('waits a few seconds on the WebSocket instead of falling back to SSE', async () => {
+    vi.useFakeTimers()
+    const fetched = vi.fn(() => Promise.resolve(new Response('ok')))
+    vi.stubGlobal('fetch', fetched)
+    try {
+      const { c } = client()
+      const inner = c as unknown as { conn: unknown; lost(conn: unknown, code: number, up: boolean): void; reconnect(): void }
+      const reconnects = vi.fn()
+      inner.reconnect = reconnects
+      for (let i = 0; i < 3; i++) {
+        const conn = { kind: 'ws', send: () => {}, close: () => {} }
+        inner.conn = conn
+        // Closed with 1013 right after the handshake, before any hello.
+        inner.lost(conn, 1013, false)
+        vi.advanceTimersByTime(1999)
+        expect(reconnects).toHaveBeenCalledTimes(i)
+        vi.advanceTimersByTime(30_000)
+        expect(reconnects).toHaveBeenCalledTimes(i + 1)
+      }
+      expect(fetched).not.toHaveBeenCalled()
+      expect(c.transport).toBe('ws')
+    } finally {
+      vi.unstubAllGlobals()
+      vi.useRealTimers()
+    }
   })
 })

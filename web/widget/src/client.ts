@@ -3,7 +3,7 @@
 // WebSocket (or, when WebSockets cannot connect while HTTP works, the
 // Server-Sent Events stream for receiving and HTTP POST for sending), `sync`
 // from the positions held, then the outbox; reconnects with backoff.
-import { acked, backoff, isFatalClose, newId, onSendError, Outbox, Timeline, type KV, type OutboxEntry } from './state'
+import { acked, backoff, isFatalClose, newId, onSendError, Outbox, refusedDelay, Timeline, type KV, type OutboxEntry } from './state'
 import type { Attachment, ConversationHead, ServerFrame, Session, SyncPoint, WireMessage } from './types'
 
 /** Statuses in which the visitor's next message lands in the conversation. */
@@ -172,6 +172,12 @@ export class Client {
     this.emit('typing', false)
     if (code === 4001) this.needSession = true
     if (isFatalClose(code)) return this.setStatus(code === 1008 ? 'blocked' : 'offline')
+    if (code === 1013 && !up) {
+      // Refused before hello: the server is at a connection cap (docs/protocol.md).
+      // The WebSocket itself works, so no fallback; wait at least a few seconds.
+      this.nextDelay = Math.max(backoff(this.attempt++), refusedDelay())
+      return this.retryLater()
+    }
     if (code === 1013 || code === 1001) this.attempt = 0
     if (!up && conn.kind === 'ws') {
       // WebSocket did not get through. If plain HTTP does, something on the

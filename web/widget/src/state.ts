@@ -140,6 +140,11 @@ export function isFatalClose(code: number): boolean {
 }
 
 /** Reconnect delay: from 0.5 s doubling to a cap, with jitter (0.5–1×). */
+/** Wait after a refusal at a connection cap: 2–5 s, spread so refused widgets do not return together. */
+export function refusedDelay(random: () => number = Math.random): number {
+  return Math.round(2000 + random() * 3000)
+}
+
 export function backoff(attempt: number, random: () => number = Math.random, capMs = 15_000): number {
   const base = Math.min(capMs, 500 * 2 ** Math.min(attempt, 10))
   return Math.round(base * (0.5 + random() / 2))
