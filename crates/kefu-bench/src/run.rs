@@ -429,6 +429,11 @@ async fn visitor(
         }
     };
     let mut next = tokio::time::Instant::now() + next_delay(&ctx);
+    // Rate plan: false while paused. When a rate starts, each visitor's
+    // first send goes at a random point of its interval, so they do not all
+    // send in the same instant (a burst the agents' replies would turn into
+    // `busy` errors).
+    let mut pacing = think > 0;
     loop {
         tokio::select! {
             f = client::next_frame(&mut rx) => match f {
@@ -461,6 +466,13 @@ async fn visitor(
             _ = tokio::time::sleep_until(next), if n < limit && ctx.running.load(Ordering::Relaxed) => {
                 acks.overdue(&ctx.stats, ctx.ack_deadline);
                 let paused = think == 0 && ctx.rate.load(Ordering::Relaxed) == 0;
+                let starting = !paused && !pacing;
+                pacing = !paused;
+                if starting {
+                    next = tokio::time::Instant::now()
+                        + next_delay(&ctx).mul_f64(rand::random_range(0.0..1.0));
+                    continue;
+                }
                 if !paused {
                     n += 1;
                     acks.sent(&ctx.stats, cmid(n));
