@@ -53,25 +53,12 @@ pub async fn run(
     rate.store(cfg.chat_rate, Ordering::Relaxed);
     let mut running: BTreeMap<usize, attack::Running> = BTreeMap::new();
     let mut phases = Vec::new();
+    // The counters at each phase boundary are read after the attacks that end
+    // there have stopped and before new ones start: a server full of attack
+    // sockets may not answer even its owner (that is measured separately).
+    let mut boundary = poller.read_now().await.map(|r| r.values);
     for (pi, phase) in cfg.phases.iter().enumerate() {
-        let wanted: Vec<usize> = cfg
-            .attacks
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| phase.attacks.contains(&a.name))
-            .map(|(i, _)| i)
-            .collect();
-        let ending: Vec<usize> = running
-            .keys()
-            .copied()
-            .filter(|i| !wanted.contains(i))
-            .collect();
-        for i in ending {
-            if let Some(r) = running.remove(&i) {
-                r.stop().await;
-            }
-        }
-        for &i in &wanted {
+        for i in attack_indices(cfg, phase) {
             running
                 .entry(i)
                 .or_insert_with(|| attack::start(i, &cfg.attacks[i], server.addr, &records));
@@ -79,7 +66,6 @@ pub async fn run(
         phase_now.store(pi, Ordering::Relaxed);
         reset_latency(stats);
         let before = Tally::take(stats);
-        let counters_before = poller.read_now().await.map(|r| r.values);
         let start = stats.start.elapsed().as_secs_f64();
         eprintln!(
             "soak: phase {} ({} s){}",
@@ -95,20 +81,32 @@ pub async fn run(
         let end = stats.start.elapsed().as_secs_f64();
         let after = Tally::take(stats);
         let latency = summary::Latencies::take(stats);
+        let next: Vec<usize> = cfg
+            .phases
+            .get(pi + 1)
+            .map(|p| attack_indices(cfg, p))
+            .unwrap_or_default();
+        let ending: Vec<usize> = running
+            .keys()
+            .copied()
+            .filter(|i| !next.contains(i))
+            .collect();
+        for i in ending {
+            if let Some(r) = running.remove(&i) {
+                r.stop().await;
+            }
+        }
         let counters_after = poller.read_now().await.map(|r| r.values);
         phases.push(PhaseRaw {
             start,
             end,
-            // Before the next phase's attacks start.
             read_until: stats.start.elapsed().as_secs_f64(),
             tally: after.minus(&before),
             latency,
-            counters_before,
-            counters_after,
+            counters_before: boundary,
+            counters_after: counters_after.clone(),
         });
-    }
-    for (_, r) in running {
-        r.stop().await;
+        boundary = counters_after;
     }
     let arrived = newcomers.finish().await;
     Ok(summary::build(
@@ -118,6 +116,16 @@ pub async fn run(
         arrived,
         poller.finish(),
     ))
+}
+
+/// The attacks (by index) a phase runs.
+fn attack_indices(cfg: &Config, phase: &config::Phase) -> Vec<usize> {
+    cfg.attacks
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| phase.attacks.contains(&a.name))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 fn reset_latency(stats: &Stats) {

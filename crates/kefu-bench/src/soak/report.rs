@@ -41,7 +41,7 @@ pub fn markdown(o: &SoakOutcome) -> String {
         let l = &p.latency;
         let _ = writeln!(
             md,
-            "| {}{} | {} | {:.0} | {} / {} | {} | {} | {:.1} / **{:.1}** / {:.1} | {:.1} | {:.1} | {} of {} | {:.2} / {:.2} | {} | {:.0} | {} | {} of {} | {} |",
+            "| {}{} | {} | {:.0} | {} / {} | {} | {} | {:.1} / **{:.1}** / {:.1} | {:.1} | {:.1} | {} of {} | {:.2} / {:.2} | {} | {} | {} | {} of {} | {} |",
             p.name,
             if p.checked { "" } else { " (unchecked)" },
             if p.attacks.is_empty() {
@@ -64,7 +64,7 @@ pub fn markdown(o: &SoakOutcome) -> String {
             p.newcomers.p50_secs,
             p.newcomers.max_secs,
             p.tally.agent_reconnects,
-            p.open_max,
+            p.open_max.map_or("—".into(), |n| format!("{n:.0}")),
             if p.pressure { "yes" } else { "no" },
             p.health_ok,
             p.health_checks,
@@ -114,7 +114,7 @@ fn ends_table(md: &mut String, o: &SoakOutcome) {
     let names: Vec<&str> = o.phases.iter().map(|p| p.name.as_str()).collect();
     let _ = writeln!(
         md,
-        "\nAttack connections ended by the server in each phase (cut / refused):\n"
+        "\nAttack connections ended by the server in each phase: cut / refused (median time from open to cut).\n"
     );
     let _ = writeln!(md, "| attack | {} |", names.join(" | "));
     let _ = writeln!(md, "|---|{}", "---|".repeat(names.len()));
@@ -123,7 +123,13 @@ fn ends_table(md: &mut String, o: &SoakOutcome) {
             .phases
             .iter()
             .map(|p| match p.attack_ends.get(&a.name) {
-                Some((cut, refused)) => format!("{cut} / {refused}"),
+                Some(e) if e.cut > 0 => format!(
+                    "{} / {} ({:.1} s)",
+                    e.cut,
+                    e.refused,
+                    e.time_to_cut.p50 / 1000.0
+                ),
+                Some(e) => format!("0 / {}", e.refused),
                 None => "—".into(),
             })
             .collect();

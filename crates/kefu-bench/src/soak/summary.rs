@@ -138,16 +138,27 @@ pub struct PhaseReport {
     pub newcomers: NewcomerSummary,
     /// The server's counters over the phase (differences; `open` is the change).
     pub server: Counters,
-    /// Most connections open at one reading, and whether any reading was in
-    /// the reserved headroom (`open >= max - reserved`: pressure).
-    pub open_max: f64,
+    /// Most connections open at one reading during the phase (None: every
+    /// reading failed), and whether the server was in its reserved headroom
+    /// (a reading with `open >= max - reserved`, or connections served
+    /// priority-only or refused as full during the phase).
+    pub open_max: Option<f64>,
     pub pressure: bool,
     /// Counter readings that failed, and `/healthz` checks answered / made.
     pub server_read_failures: usize,
     pub health_ok: usize,
     pub health_checks: usize,
-    /// Attack connections that ended in this phase: (cut, refused) per attack.
-    pub attack_ends: BTreeMap<String, (u64, u64)>,
+    /// Attack connections that ended in this phase, per attack.
+    pub attack_ends: BTreeMap<String, PhaseEnds>,
+}
+
+/// One attack's connections that ended in one phase.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhaseEnds {
+    pub cut: u64,
+    pub refused: u64,
+    /// Established → cut (ms): the budget in force (pressure shortens it).
+    pub time_to_cut: Spread,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -271,33 +282,50 @@ fn phase_report(
         _ => Counters::new(),
     };
     let inside = |at: f64| at >= raw.start && at <= raw.read_until;
-    let within: Vec<&Reading> = polled.readings.iter().filter(|r| inside(r.at)).collect();
+    // Gauges only from the phase proper (the boundary reading comes after
+    // its attacks stopped).
+    let within: Vec<&Reading> = polled
+        .readings
+        .iter()
+        .filter(|r| r.at >= raw.start && r.at <= raw.end)
+        .collect();
     let health: Vec<bool> = polled
         .health
         .iter()
         .filter(|h| inside(h.0))
         .map(|h| h.1)
         .collect();
-    let mut attack_ends = BTreeMap::new();
+    let mut ends: BTreeMap<String, (PhaseEnds, Vec<u64>)> = BTreeMap::new();
     for r in records {
         let at = r.ended_ms as f64 / 1000.0;
         if at < raw.start || at >= raw.read_until {
             continue;
         }
-        let e = attack_ends
-            .entry(cfg.attacks[r.attack].name.clone())
-            .or_insert((0, 0));
+        let (e, took) = ends.entry(cfg.attacks[r.attack].name.clone()).or_default();
         match r.how.ending() {
-            Ending::Cut => e.0 += 1,
-            Ending::Refused => e.1 += 1,
+            Ending::Cut => {
+                e.cut += 1;
+                took.push(r.ended_ms.saturating_sub(r.opened_ms));
+            }
+            Ending::Refused => e.refused += 1,
             _ => {}
         }
     }
+    let attack_ends = ends
+        .into_iter()
+        .map(|(name, (e, took))| {
+            let time_to_cut = Spread::of(took);
+            (name, PhaseEnds { time_to_cut, ..e })
+        })
+        .collect();
     let get = |r: &Reading, k: &str| r.values.get(k).copied().unwrap_or(0.0);
-    let open_max = within.iter().map(|r| get(r, "open")).fold(0.0, f64::max);
-    let pressure = within
-        .iter()
-        .any(|r| get(r, "open") >= get(r, "max") - get(r, "reserved") && get(r, "max") > 0.0);
+    let open_max = within.iter().map(|r| get(r, "open")).reduce(f64::max);
+    let counted = |k: &str| server.get(k).is_some_and(|d| *d > 0.0);
+    let pressure = counted("priority_only")
+        || counted("refused_full")
+        || within
+            .iter()
+            .any(|r| get(r, "open") >= get(r, "max") - get(r, "reserved") && get(r, "max") > 0.0);
     PhaseReport {
         name: p.name.clone(),
         attacks: p.attacks.clone(),
