@@ -127,6 +127,10 @@ pub struct Limits {
     pub write_stall_secs: u64,
     /// Seconds a refused client is asked to wait (`Retry-After`).
     pub retry_after_secs: u64,
+    /// The budget of every idle stage (first byte, head, keep-alive) while
+    /// the process is in its reserved headroom, and of refused and headroom
+    /// connections always.
+    pub pressure_idle_secs: u64,
     /// Attributes a contact may have (the widget's `identify` and pre-chat form).
     pub max_contact_attributes: usize,
     /// Longest attribute value (and contact name), in characters.
@@ -167,6 +171,7 @@ impl Default for Limits {
             body_grace_secs: 10,
             write_stall_secs: 30,
             retry_after_secs: 5,
+            pressure_idle_secs: 2,
             max_contact_attributes: 50,
             max_attribute_chars: 1000,
         }
@@ -343,6 +348,7 @@ impl Config {
             ("limits.keep_alive_idle_secs", l.keep_alive_idle_secs),
             ("limits.body_stall_secs", l.body_stall_secs),
             ("limits.write_stall_secs", l.write_stall_secs),
+            ("limits.pressure_idle_secs", l.pressure_idle_secs),
             (
                 "limits.connections_per_ip_per_second",
                 l.connections_per_ip_per_second as u64,
@@ -368,6 +374,11 @@ impl Config {
             if v == 0 {
                 return Err(ConfigError::Invalid(format!("{k} must be greater than 0")));
             }
+        }
+        if l.body_min_bytes_per_sec > 0 && l.body_grace_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.body_grace_secs must be greater than 0 when limits.body_min_bytes_per_sec is set".into(),
+            ));
         }
         if l.reserved_connections >= l.max_connections {
             return Err(ConfigError::Invalid(

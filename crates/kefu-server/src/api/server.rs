@@ -42,6 +42,9 @@ pub struct ConnectionStats {
     pub cut_write_stall: u64,
     /// WebSockets that never sent their `auth` frame (closed with 4001).
     pub cut_auth: u64,
+    /// Connections that had not sent a byte, closed when the process was
+    /// full to make room for a new one.
+    pub evicted_silent: u64,
     /// Realtime sessions (WebSocket and SSE) open now.
     pub realtime: u64,
 }
@@ -73,6 +76,7 @@ pub async fn connections(
         cut_body: n(&c.cut_body),
         cut_write_stall: n(&c.cut_write_stall),
         cut_auth: n(&c.cut_auth),
+        evicted_silent: n(&c.evicted_silent),
         realtime: state.hub.connection_count(),
     }))
 }

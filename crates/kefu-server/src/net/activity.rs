@@ -23,6 +23,8 @@ pub struct StageTimeouts {
 /// A stage whose budget ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// Closed to make room: the process was full and it had said nothing.
+    Evicted,
     FirstByte,
     Header,
     KeepAlive,
@@ -40,10 +42,12 @@ pub struct Activity {
     in_flight: AtomicU32,
     /// When the connection last had no request in flight.
     idle_since: AtomicU64,
+    /// When a write last made progress: a response hyper has taken whole
+    /// (and so finished, as far as the service knows) may still be going out.
+    last_write: AtomicU64,
     /// First byte read while idle: a new request head is arriving.
     head_started: AtomicU64,
-    /// The first bytes were the HTTP/2 preface: heads are not ours to time.
-    http2: AtomicBool,
+    evicted: AtomicBool,
     pub changed: Notify,
 }
 
@@ -54,8 +58,8 @@ pub struct Snapshot {
     pub requests: u64,
     pub in_flight: u32,
     pub idle_since_ms: u64,
+    pub last_write_ms: u64,
     pub head_started_ms: Option<u64>,
-    pub http2: bool,
 }
 
 impl Activity {
@@ -66,8 +70,9 @@ impl Activity {
             requests: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
             idle_since: AtomicU64::new(0),
+            last_write: AtomicU64::new(0),
             head_started: AtomicU64::new(NONE),
-            http2: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
             changed: Notify::new(),
         }
     }
@@ -81,19 +86,34 @@ impl Activity {
     }
 
     /// Bytes arrived from the client.
-    pub fn on_read(&self, first: &[u8]) {
-        let before = self
-            .bytes_read
-            .fetch_add(first.len() as u64, Ordering::Relaxed);
-        if before == 0 && first.starts_with(b"PRI * HTTP/2") {
-            self.http2.store(true, Ordering::Relaxed);
-        }
+    pub fn on_read(&self, n: usize) {
+        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
         if self.in_flight.load(Ordering::Relaxed) == 0
             && self.head_started.load(Ordering::Relaxed) == NONE
         {
             self.head_started.store(self.now_ms(), Ordering::Relaxed);
             self.changed.notify_one();
         }
+    }
+
+    /// No byte has come yet (and it was not evicted already).
+    pub fn is_silent(&self) -> bool {
+        self.bytes_read.load(Ordering::Relaxed) == 0 && !self.is_evicted()
+    }
+
+    /// Asks the connection's watchdog to close it (the process is full).
+    pub fn evict(&self) {
+        self.evicted.store(true, Ordering::Relaxed);
+        self.changed.notify_one();
+    }
+
+    pub fn is_evicted(&self) -> bool {
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    /// Bytes went out to the client.
+    pub fn on_write(&self) {
+        self.last_write.store(self.now_ms(), Ordering::Relaxed);
     }
 
     pub fn request_started(&self) {
@@ -117,8 +137,8 @@ impl Activity {
             requests: self.requests.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             idle_since_ms: self.idle_since.load(Ordering::Relaxed),
+            last_write_ms: self.last_write.load(Ordering::Relaxed),
             head_started_ms: (head != NONE).then_some(head),
-            http2: self.http2.load(Ordering::Relaxed),
         }
     }
 }
@@ -140,23 +160,21 @@ pub fn next_deadline(s: &Snapshot, t: &StageTimeouts) -> Option<(u64, Stage)> {
     if s.bytes_read == 0 {
         return Some((ms(t.first_byte), Stage::FirstByte));
     }
-    if !s.http2
-        && let Some(h) = s.head_started_ms
-    {
-        let head = h + ms(t.header);
-        // A head that started while idle never gets more than the idle budget either.
-        let idle = if s.requests == 0 {
-            u64::MAX
-        } else {
-            s.idle_since_ms + ms(t.keep_alive_idle)
-        };
-        return Some(if head <= idle {
-            (head, Stage::Header)
-        } else {
-            (idle, Stage::KeepAlive)
-        });
+    // Idle from the end of the last response's bytes, not from the moment
+    // hyper took it whole: a big download keeps its connection.
+    let idle = s.idle_since_ms.max(s.last_write_ms) + ms(t.keep_alive_idle);
+    match s.head_started_ms {
+        Some(h) => {
+            let head = h + ms(t.header);
+            // A head that started while idle never gets more than the idle budget either.
+            Some(if s.requests == 0 || head <= idle {
+                (head, Stage::Header)
+            } else {
+                (idle, Stage::KeepAlive)
+            })
+        }
+        None => Some((idle, Stage::KeepAlive)),
     }
-    Some((s.idle_since_ms + ms(t.keep_alive_idle), Stage::KeepAlive))
 }
 
 #[cfg(test)]
@@ -175,8 +193,8 @@ mod tests {
             requests: 0,
             in_flight: 0,
             idle_since_ms: 0,
+            last_write_ms: 0,
             head_started_ms: None,
-            http2: false,
         }
     }
 
@@ -228,24 +246,25 @@ mod tests {
     }
 
     #[test]
-    fn http2_is_timed_by_idleness_only() {
+    fn a_response_still_going_out_keeps_the_connection() {
         let s = Snapshot {
             bytes_read: 100,
-            http2: true,
-            head_started_ms: Some(10),
+            requests: 1,
+            idle_since_ms: 1000,
+            last_write_ms: 50_000,
             ..snap()
         };
-        assert_eq!(next_deadline(&s, &T), Some((30_000, Stage::KeepAlive)));
+        assert_eq!(next_deadline(&s, &T), Some((80_000, Stage::KeepAlive)));
     }
 
     #[test]
     fn activity_records_heads_and_requests() {
         let a = Activity::new();
-        a.on_read(b"GET / HTTP/1.1\r\n");
+        a.on_read(16);
         let s = a.snapshot();
         assert!(s.head_started_ms.is_some() && s.bytes_read == 16);
         a.request_started();
-        a.on_read(b"body");
+        a.on_read(4);
         assert_eq!(
             a.snapshot().head_started_ms,
             None,
@@ -254,7 +273,5 @@ mod tests {
         a.request_finished();
         let s = a.snapshot();
         assert_eq!((s.requests, s.in_flight, s.head_started_ms), (1, 0, None));
-        a.on_read(b"PRI * HTTP/2.0");
-        assert!(!a.snapshot().http2, "only the first bytes can be a preface");
     }
 }

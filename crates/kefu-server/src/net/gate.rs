@@ -7,11 +7,12 @@
 //! requests (the reserved headroom), be refused politely (503 / close 1013),
 //! or be dropped at once when even that would cost too much.
 
+use super::activity::Activity;
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     net::IpAddr,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, Weak,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Instant,
@@ -88,6 +89,8 @@ pub struct Counters {
     pub cut_write_stall: AtomicU64,
     /// WebSockets closed for not authenticating in time (4001).
     pub cut_auth: AtomicU64,
+    /// Silent connections closed to make room for a new one when full.
+    pub evicted_silent: AtomicU64,
 }
 
 /// Shared by the accept loop and every permit.
@@ -102,6 +105,10 @@ pub struct Gate {
     /// then get the short refusal budgets, so silent sockets make room for
     /// clients with something to say (like Envoy's overload "reduce timeouts").
     pressure: tokio::sync::watch::Sender<bool>,
+    /// Connections in the order they came, for evicting the oldest one that
+    /// has still not sent a byte when the process is full (entries that
+    /// spoke or closed are dropped as they reach the front).
+    silent: Mutex<VecDeque<Weak<Activity>>>,
 }
 
 /// One accepted socket's share of the gate; released on drop.
@@ -152,6 +159,7 @@ impl Gate {
             ips: Mutex::new(HashMap::new()),
             counters: Counters::default(),
             pressure: tokio::sync::watch::channel(false).0,
+            silent: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -185,7 +193,13 @@ impl Gate {
 
     /// Decides for a socket just accepted from `peer`. `per_ip` is false for
     /// a trusted proxy, whose clients are counted per request instead.
-    pub fn admit(self: &Arc<Self>, peer: IpAddr, per_ip: bool, now: Instant) -> (Mode, Permit) {
+    pub fn admit(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        per_ip: bool,
+        now: Instant,
+        activity: &Arc<Activity>,
+    ) -> (Mode, Permit) {
         let c = &self.caps;
         self.counters.accepted.fetch_add(1, Ordering::Relaxed);
         let open = self.open.fetch_add(1, Ordering::Relaxed);
@@ -219,7 +233,17 @@ impl Gate {
         } else {
             None
         };
+        // Full: a client that may connect takes the place of the oldest
+        // connection that has not said a word, rather than being turned away.
+        let open = if open >= c.max && ip_verdict.is_none() && self.evict_silent() {
+            c.max - 1
+        } else {
+            open
+        };
         let mode = decide(open, c, ip_verdict);
+        if !matches!(mode, Mode::Drop(_)) {
+            self.remember(activity);
+        }
         match mode {
             Mode::Refuse(why) | Mode::Drop(why) => self.count_refusal(why),
             Mode::Priority => {
@@ -240,6 +264,37 @@ impl Gate {
             m => m,
         };
         (mode, permit)
+    }
+
+    /// Queues a new connection as a candidate for eviction, and forgets a
+    /// few at the front that have spoken or closed.
+    fn remember(&self, activity: &Arc<Activity>) {
+        let mut q = self.silent.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..8 {
+            match q.front().map(|w| w.upgrade()) {
+                Some(Some(a)) if a.is_silent() => break,
+                Some(_) => {
+                    q.pop_front();
+                }
+                None => break,
+            }
+        }
+        q.push_back(Arc::downgrade(activity));
+    }
+
+    /// Closes the oldest connection that has not sent a byte; false if none.
+    fn evict_silent(&self) -> bool {
+        let mut q = self.silent.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(w) = q.pop_front() {
+            if let Some(a) = w.upgrade()
+                && a.is_silent()
+            {
+                a.evict();
+                self.counters.evicted_silent.fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+        }
+        false
     }
 
     pub fn count_refusal(&self, why: Why) {
@@ -324,6 +379,10 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn act() -> Arc<Activity> {
+        Arc::new(Activity::new())
+    }
+
     fn caps() -> Caps {
         Caps {
             max: 10,
@@ -352,21 +411,21 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let now = Instant::now();
-        let held: Vec<_> = (0..3).map(|_| g.admit(a, true, now)).collect();
+        let held: Vec<_> = (0..3).map(|_| g.admit(a, true, now, &act())).collect();
         assert!(held.iter().all(|(m, _)| *m == Mode::Serve));
-        let (m, p) = g.admit(a, true, now);
+        let (m, p) = g.admit(a, true, now, &act());
         assert_eq!(m, Mode::Refuse(Why::IpOpen));
         // Only one polite refusal at a time; the next is dropped unread.
-        let (m2, _p2) = g.admit(a, true, now);
+        let (m2, _p2) = g.admit(a, true, now, &act());
         assert_eq!(m2, Mode::Drop(Why::IpOpen));
         drop(p);
         assert_eq!(
-            g.admit(b, true, now).0,
+            g.admit(b, true, now, &act()).0,
             Mode::Serve,
             "another address is not affected"
         );
         drop(held);
-        assert_eq!(g.admit(a, true, now).0, Mode::Serve, "released on drop");
+        assert_eq!(g.admit(a, true, now, &act()).0, Mode::Serve, "released on drop");
         assert_eq!(g.counters.refused_ip_open.load(Ordering::Relaxed), 2);
     }
 
@@ -380,12 +439,12 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let t0 = Instant::now();
         for _ in 0..5 {
-            let (m, p) = g.admit(a, true, t0);
+            let (m, p) = g.admit(a, true, t0, &act());
             assert_eq!(m, Mode::Serve);
             drop(p);
         }
-        assert_eq!(g.admit(a, true, t0).0, Mode::Refuse(Why::IpRate));
-        let (m, _) = g.admit(a, true, t0 + Duration::from_millis(1100));
+        assert_eq!(g.admit(a, true, t0, &act()).0, Mode::Refuse(Why::IpRate));
+        let (m, _) = g.admit(a, true, t0 + Duration::from_millis(1100), &act());
         assert_eq!(m, Mode::Serve, "one token back after a second");
     }
 
@@ -394,14 +453,14 @@ mod tests {
         let g = Gate::new(caps());
         let now = Instant::now();
         let held: Vec<_> = (0..8)
-            .map(|i| g.admit(IpAddr::from([10, 0, 0, i as u8]), true, now))
+            .map(|i| g.admit(IpAddr::from([10, 0, 0, i as u8]), true, now, &act()))
             .collect();
         assert!(held.iter().all(|(m, _)| *m == Mode::Serve));
-        let p1 = g.admit("10.1.0.1".parse().unwrap(), true, now);
-        let p2 = g.admit("10.1.0.2".parse().unwrap(), true, now);
+        let p1 = g.admit("10.1.0.1".parse().unwrap(), true, now, &act());
+        let p2 = g.admit("10.1.0.2".parse().unwrap(), true, now, &act());
         assert_eq!((p1.0, p2.0), (Mode::Priority, Mode::Priority));
         assert!(*g.pressure().borrow(), "the headroom is in use");
-        let (m, p3) = g.admit("10.1.0.3".parse().unwrap(), true, now);
+        let (m, p3) = g.admit("10.1.0.3".parse().unwrap(), true, now, &act());
         assert_eq!(m, Mode::Drop(Why::Full));
         drop(p3);
         assert_eq!(g.open(), 10, "the dropped one gave its slot back");
@@ -409,6 +468,32 @@ mod tests {
         assert!(*g.pressure().borrow(), "still within 90% of the line");
         drop(held);
         assert!(!*g.pressure().borrow());
+    }
+
+    #[test]
+    fn full_evicts_the_oldest_silent_connection() {
+        let g = Gate::new(caps());
+        let now = Instant::now();
+        let acts: Vec<_> = (0..10).map(|_| act()).collect();
+        let _held: Vec<_> = acts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| g.admit(IpAddr::from([10, 0, 0, i as u8]), true, now, a))
+            .collect();
+        // The oldest has spoken; the second is the oldest silent one.
+        acts[0].on_read(10);
+        let newcomer = act();
+        let (m, _p) = g.admit("10.9.9.9".parse().unwrap(), true, now, &newcomer);
+        assert_eq!(m, Mode::Priority, "admitted into the headroom");
+        assert!(!acts[0].is_evicted() && acts[1].is_evicted() && !acts[2].is_evicted());
+        assert_eq!(g.counters.evicted_silent.load(Ordering::Relaxed), 1);
+        // Nobody silent left: the next one is turned away.
+        for a in &acts {
+            a.on_read(1);
+        }
+        newcomer.on_read(1);
+        let (m, _) = g.admit("10.9.9.8".parse().unwrap(), true, now, &act());
+        assert_eq!(m, Mode::Drop(Why::Full));
     }
 
     #[test]
@@ -423,7 +508,7 @@ mod tests {
         );
         let g = Gate::new(caps());
         let now = Instant::now();
-        drop(g.admit("192.0.2.1".parse().unwrap(), true, now));
+        drop(g.admit("192.0.2.1".parse().unwrap(), true, now, &act()));
         assert_eq!(g.tracked_ips(), 1);
         g.prune(now + Duration::from_secs(10));
         assert_eq!(g.tracked_ips(), 0);

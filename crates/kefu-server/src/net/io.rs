@@ -54,6 +54,21 @@ impl ConnIo {
         self.activity.clone()
     }
 
+    /// Notes a write that went out, or guards one that could not.
+    fn progress(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match r {
+            Poll::Pending => self.check_stall(cx),
+            Poll::Ready(Ok(n)) => {
+                self.stalled = None;
+                if n > 0 {
+                    self.activity.on_write();
+                }
+                Poll::Ready(Ok(n))
+            }
+            err => err,
+        }
+    }
+
     /// Called when a write could not progress: fails once the stall lasted too long.
     fn check_stall(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let stall = self.write_stall;
@@ -86,9 +101,9 @@ impl AsyncRead for ConnIo {
         let before = buf.filled().len();
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = r {
-            let got = &buf.filled()[before..];
-            if !got.is_empty() {
-                this.activity.on_read(got);
+            let n = buf.filled().len() - before;
+            if n > 0 {
+                this.activity.on_read(n);
             }
         }
         r
@@ -102,13 +117,8 @@ impl AsyncWrite for ConnIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Pending => this.check_stall(cx),
-            ready => {
-                this.stalled = None;
-                ready
-            }
-        }
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.progress(cx, r)
     }
 
     fn poll_write_vectored(
@@ -117,13 +127,8 @@ impl AsyncWrite for ConnIo {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Pending => this.check_stall(cx),
-            ready => {
-                this.stalled = None;
-                ready
-            }
-        }
+        let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.progress(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {

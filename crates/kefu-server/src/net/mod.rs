@@ -19,10 +19,7 @@ use activity::{Activity, Stage, StageTimeouts, next_deadline};
 use axum::{Router, body::Body, extract::ConnectInfo, http::Request, response::Response};
 use gate::{Caps, Mode};
 use hyper::body::Incoming;
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::conn::auto::Builder,
-};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::{
     convert::Infallible,
     net::{IpAddr, SocketAddr},
@@ -36,9 +33,9 @@ use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-/// A refused connection's request head must come within this (or the
-/// connection's own first-byte budget, if shorter).
-const REFUSAL_BUDGET: Duration = Duration::from_secs(2);
+/// The read buffer of one connection (request head and body chunks): bounds
+/// what a slow head can pin (hyper's default is about 400 KiB).
+const MAX_HEAD_BUFFER: usize = 64 * 1024;
 
 /// How long shutdown waits for HTTP connections to finish their requests.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -104,6 +101,8 @@ struct Shared {
     refusal_timeouts: StageTimeouts,
     pace: body::Pace,
     write_stall: Duration,
+    /// Cancelled when the drain period is over: connections still busy close.
+    hard_stop: tokio_util::sync::CancellationToken,
 }
 
 /// Accepts and serves until `state.shutdown` is cancelled, then stops
@@ -112,6 +111,7 @@ struct Shared {
 pub async fn serve(state: SharedState, listener: TcpListener, router: Router) {
     let l = &state.cfg.limits;
     let secs = Duration::from_secs;
+    let pressed = secs(l.pressure_idle_secs);
     let timeouts = StageTimeouts {
         first_byte: secs(l.first_byte_timeout_secs),
         header: secs(l.header_timeout_secs),
@@ -120,9 +120,9 @@ pub async fn serve(state: SharedState, listener: TcpListener, router: Router) {
     let shared = Arc::new(Shared {
         timeouts,
         refusal_timeouts: StageTimeouts {
-            first_byte: timeouts.first_byte.min(REFUSAL_BUDGET),
-            header: timeouts.header.min(REFUSAL_BUDGET),
-            keep_alive_idle: timeouts.keep_alive_idle.min(REFUSAL_BUDGET),
+            first_byte: timeouts.first_byte.min(pressed),
+            header: timeouts.header.min(pressed),
+            keep_alive_idle: timeouts.keep_alive_idle.min(pressed),
         },
         pace: body::Pace {
             stall: secs(l.body_stall_secs),
@@ -130,6 +130,7 @@ pub async fn serve(state: SharedState, listener: TcpListener, router: Router) {
             grace: secs(l.body_grace_secs),
         },
         write_stall: secs(l.write_stall_secs),
+        hard_stop: tokio_util::sync::CancellationToken::new(),
         router,
         state: state.clone(),
     });
@@ -155,7 +156,10 @@ pub async fn serve(state: SharedState, listener: TcpListener, router: Router) {
             }
         };
         let proxied = state.is_trusted_proxy(peer.ip());
-        let (mode, permit) = state.gate.admit(peer.ip(), !proxied, Instant::now());
+        let activity = Arc::new(Activity::new());
+        let (mode, permit) = state
+            .gate
+            .admit(peer.ip(), !proxied, Instant::now(), &activity);
         if let Mode::Drop(why) = mode {
             refuse::answer_unread(stream, why, l.retry_after_secs);
             drop(permit);
@@ -164,7 +168,7 @@ pub async fn serve(state: SharedState, listener: TcpListener, router: Router) {
         let _ = stream.set_nodelay(true);
         let io = io::ConnIo::new(
             stream,
-            Arc::new(Activity::new()),
+            activity,
             shared.write_stall,
             state.gate.clone(),
             permit,
@@ -176,8 +180,10 @@ pub async fn serve(state: SharedState, listener: TcpListener, router: Router) {
     if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
         tracing::warn!(
             left = tracker.len(),
-            "HTTP connections still busy after the drain period"
+            "HTTP connections still busy after the drain period: closing them"
         );
+        shared.hard_stop.cancel();
+        tracker.wait().await;
     }
 }
 
@@ -204,12 +210,14 @@ async fn connection(
         Mode::Serve => shared.timeouts,
         _ => shared.refusal_timeouts,
     };
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: browsers never speak cleartext HTTP/2, a TLS proxy talks
+    // HTTP/1.1 to its upstream, and HTTP/2's flow control would let a client
+    // hold a response (and its socket) without a write ever stalling.
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(None);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(None)
+        .max_buf_size(MAX_HEAD_BUFFER);
     let svc = {
         let shared = shared.clone();
         let activity = activity.clone();
@@ -217,7 +225,9 @@ async fn connection(
             handle(shared.clone(), activity.clone(), req, peer, mode, proxied)
         })
     };
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
+    let conn = builder
+        .serve_connection(TokioIo::new(io), svc)
+        .with_upgrades();
     tokio::pin!(conn);
     let watchdog = watchdog(
         &activity,
@@ -234,6 +244,8 @@ async fn connection(
             stage = &mut watchdog => {
                 let c = &shared.state.gate.counters;
                 match stage {
+                    // Counted by the gate when it chose the connection.
+                    Stage::Evicted => return,
                     Stage::FirstByte => &c.cut_first_byte,
                     Stage::Header => &c.cut_header,
                     Stage::KeepAlive => &c.cut_keep_alive,
@@ -242,6 +254,7 @@ async fn connection(
                 tracing::debug!(%peer, ?stage, "connection past its budget: closed");
                 return;
             }
+            _ = shared.hard_stop.cancelled() => return,
             _ = shutdown.cancelled(), if !draining => {
                 conn.as_mut().graceful_shutdown();
                 draining = true;
@@ -264,6 +277,9 @@ async fn watchdog(
         let changed = a.changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
+        if a.is_evicted() {
+            return Stage::Evicted;
+        }
         let t = if *pressure.borrow_and_update() {
             pressed
         } else {
@@ -355,6 +371,15 @@ async fn handle(
             }
         }
     };
+    let mut res = res;
+    if mode != Mode::Serve && res.status() != axum::http::StatusCode::SWITCHING_PROTOCOLS {
+        // One request per headroom or refused connection: the next comes on a
+        // new socket and is admitted afresh, so nobody keeps a reserved slot.
+        res.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     Ok(res.map(|b| {
         Body::new(Held {
             inner: b,
