@@ -233,10 +233,12 @@ impl Gate {
         } else {
             None
         };
-        // Full: a client that may connect takes the place of the oldest
-        // connection that has not said a word, rather than being turned away.
-        let open = if open >= c.max && ip_verdict.is_none() && self.evict_silent() {
-            c.max - 1
+        // In the headroom or full: a client that may connect takes the place
+        // of the oldest connection that has not said a word, rather than
+        // being restricted or turned away.
+        let line = c.max.saturating_sub(c.reserved);
+        let open = if open >= line && ip_verdict.is_none() && self.evict_silent() {
+            line.saturating_sub(1)
         } else {
             open
         };
@@ -425,7 +427,11 @@ mod tests {
             "another address is not affected"
         );
         drop(held);
-        assert_eq!(g.admit(a, true, now, &act()).0, Mode::Serve, "released on drop");
+        assert_eq!(
+            g.admit(a, true, now, &act()).0,
+            Mode::Serve,
+            "released on drop"
+        );
         assert_eq!(g.counters.refused_ip_open.load(Ordering::Relaxed), 2);
     }
 
@@ -484,7 +490,7 @@ mod tests {
         acts[0].on_read(10);
         let newcomer = act();
         let (m, _p) = g.admit("10.9.9.9".parse().unwrap(), true, now, &newcomer);
-        assert_eq!(m, Mode::Priority, "admitted into the headroom");
+        assert_eq!(m, Mode::Serve, "admitted in the evicted one's place");
         assert!(!acts[0].is_evicted() && acts[1].is_evicted() && !acts[2].is_evicted());
         assert_eq!(g.counters.evicted_silent.load(Ordering::Relaxed), 1);
         // Nobody silent left: the next one is turned away.

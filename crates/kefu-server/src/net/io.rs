@@ -26,8 +26,9 @@ pub struct ConnIo {
     inner: TcpStream,
     activity: Arc<Activity>,
     write_stall: Duration,
-    /// Armed while a write is pending; fires after `write_stall`.
-    stalled: Option<Pin<Box<Sleep>>>,
+    /// Armed while a write is pending: fires after `write_stall`, with the
+    /// bytes the kernel still had to send when it was armed.
+    stalled: Option<(Pin<Box<Sleep>>, Option<i64>)>,
     gate: Arc<Gate>,
     _permit: Permit,
 }
@@ -55,7 +56,11 @@ impl ConnIo {
     }
 
     /// Notes a write that went out, or guards one that could not.
-    fn progress(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+    fn progress(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
         match r {
             Poll::Pending => self.check_stall(cx),
             Poll::Ready(Ok(n)) => {
@@ -69,25 +74,60 @@ impl ConnIo {
         }
     }
 
-    /// Called when a write could not progress: fails once the stall lasted too long.
+    /// Called when a write could not progress: fails once the client has
+    /// taken nothing for `write_stall`. A pending write alone is not a stall:
+    /// with megabytes of kernel buffer, a slow reader can keep `write` pending
+    /// for a long time while it drains, so the kernel's own queue of unsent
+    /// bytes decides whether the client is still reading.
     fn check_stall(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let stall = self.write_stall;
-        let sleep = self
-            .stalled
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + stall)));
-        match sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => {
-                self.gate
-                    .counters
-                    .cut_write_stall
-                    .fetch_add(1, Ordering::Relaxed);
-                Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the client stopped reading",
-                )))
+        let unsent = unsent_bytes(&self.inner);
+        let (sleep, before) = self.stalled.get_or_insert_with(|| {
+            (
+                Box::pin(tokio::time::sleep_until(Instant::now() + stall)),
+                unsent,
+            )
+        });
+        loop {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
             }
-            Poll::Pending => Poll::Pending,
+            let now = unsent_bytes(&self.inner);
+            match (*before, now) {
+                (Some(b), Some(n)) if n < b => {
+                    // The client took some: give it another period.
+                    *before = Some(n);
+                    sleep.as_mut().reset(Instant::now() + stall);
+                }
+                _ => break,
+            }
         }
+        self.gate
+            .counters
+            .cut_write_stall
+            .fetch_add(1, Ordering::Relaxed);
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client stopped reading",
+        )))
+    }
+}
+
+/// Bytes written to the socket that the peer has not yet acknowledged
+/// (Linux `SIOCOUTQ`); `None` where that cannot be asked.
+fn unsent_bytes(s: &TcpStream) -> Option<i64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let mut n: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ (= SIOCOUTQ) writes one int through the pointer we own.
+        let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+        (r == 0).then_some(n as i64)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = s;
+        None
     }
 }
 
