@@ -101,7 +101,7 @@ pub fn parse_sync(s: Option<&str>) -> ApiResult<Vec<SyncPoint>> {
         (status = 401, description = "Missing or invalid credentials", body = crate::error::ErrorBody),
         (status = 403, description = "Not a visitor token, or origin not allowed", body = crate::error::ErrorBody),
         (status = 422, description = "Malformed sync parameter", body = crate::error::ErrorBody),
-        (status = 503, description = "Draining or at the connection limit; retry", body = crate::error::ErrorBody)))]
+        (status = 503, description = "Draining, or refused at a connection cap (`unavailable`, `too_many_connections`; see Retry-After)", body = crate::error::ErrorBody)))]
 pub async fn events(
     State(state): State<SharedState>,
     Auth(who): Auth,
