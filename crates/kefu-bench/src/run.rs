@@ -272,7 +272,14 @@ pub async fn run(
         out.duplicated = Stats::get(&ctx.stats.duplicates);
     }
     if let Some(soak) = &mut out.soak {
-        soak.judge_loss(out.lost);
+        // After the drain: every send has had its chance to be acknowledged.
+        let by_phase = ctx
+            .stats
+            .by_phase
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        soak.settle(&by_phase, out.lost);
     }
     sampler.abort();
     out.rss_peak_kib = peak.load(Ordering::Relaxed).max(server.rss_kib());
@@ -459,6 +466,7 @@ async fn visitor(
                 _ => {
                     if ctx.running.load(Ordering::Relaxed) {
                         Stats::inc(&ctx.stats.errors);
+                        Stats::inc(&ctx.stats.visitors_dropped);
                     }
                     return track;
                 }
@@ -493,6 +501,7 @@ async fn visitor(
                     Stats::inc(&ctx.stats.sent);
                     if client::send(&mut tx, frame).await.is_err() {
                         Stats::inc(&ctx.stats.errors);
+                        Stats::inc(&ctx.stats.visitors_dropped);
                         return track;
                     }
                 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::{
     sync::{
         Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
@@ -121,6 +121,14 @@ pub struct Stats {
     /// Sent and acknowledged counts visitors and agents together; these, visitors only.
     pub visitor_sent: AtomicU64,
     pub visitor_acked: AtomicU64,
+    /// Visitors whose connection ended while the run was on.
+    pub visitors_dropped: AtomicU64,
+    /// The soak's phase: 1-based while one runs, 0 before, past the last after.
+    pub phase: AtomicUsize,
+    /// Per phase (index as `phase`): visitor sends made, and how many of
+    /// those were acknowledged, whenever the ack came. A phase is judged by
+    /// its own sends, not by the acks that happened to arrive within it.
+    pub by_phase: Mutex<Vec<(u64, u64)>>,
     pub sent: AtomicU64,
     pub acked: AtomicU64,
     pub errors: AtomicU64,
@@ -143,6 +151,9 @@ impl Stats {
             ack_overdue: AtomicU64::new(0),
             visitor_sent: AtomicU64::new(0),
             visitor_acked: AtomicU64::new(0),
+            visitors_dropped: AtomicU64::new(0),
+            phase: AtomicUsize::new(0),
+            by_phase: Mutex::new(Vec::new()),
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -170,6 +181,15 @@ impl Stats {
         Stats::inc(&self.errors);
         if let Ok(mut m) = self.error_codes.lock() {
             *m.entry(code.to_string()).or_default() += 1;
+        }
+    }
+
+    fn count_phase(&self, phase: usize, f: impl FnOnce(&mut (u64, u64))) {
+        if let Ok(mut v) = self.by_phase.lock() {
+            if v.len() <= phase {
+                v.resize(phase + 1, (0, 0));
+            }
+            f(&mut v[phase]);
         }
     }
 
@@ -218,18 +238,23 @@ impl SeqTracker {
 /// ack is still timed).
 #[derive(Default)]
 pub struct AckClock {
-    pending: std::collections::HashMap<String, (Instant, bool)>,
+    /// client_msg_id → (sent at, counted overdue, phase it was sent in).
+    pending: std::collections::HashMap<String, (Instant, bool, usize)>,
 }
 
 impl AckClock {
     pub fn sent(&mut self, stats: &Stats, client_msg_id: String) {
         Stats::inc(&stats.visitor_sent);
-        self.pending.insert(client_msg_id, (Instant::now(), false));
+        let phase = stats.phase.load(Ordering::Relaxed);
+        stats.count_phase(phase, |e| e.0 += 1);
+        self.pending
+            .insert(client_msg_id, (Instant::now(), false, phase));
     }
 
     pub fn acked(&mut self, stats: &Stats, client_msg_id: &str) {
-        if let Some((at, _)) = self.pending.remove(client_msg_id) {
+        if let Some((at, _, phase)) = self.pending.remove(client_msg_id) {
             Stats::inc(&stats.visitor_acked);
+            stats.count_phase(phase, |e| e.1 += 1);
             if let Ok(mut r) = stats.ack.lock() {
                 r.record(at.elapsed().as_micros() as u64);
             }
@@ -244,7 +269,7 @@ impl AckClock {
 
     /// Counts the sends that have waited longer than `limit` since the last look.
     pub fn overdue(&mut self, stats: &Stats, limit: std::time::Duration) {
-        for (at, counted) in self.pending.values_mut() {
+        for (at, counted, _) in self.pending.values_mut() {
             if !*counted && at.elapsed() > limit {
                 *counted = true;
                 Stats::inc(&stats.ack_overdue);

@@ -64,6 +64,7 @@ pub async fn run(
                 .or_insert_with(|| attack::start(i, &cfg.attacks[i], server.addr, &records));
         }
         phase_now.store(pi, Ordering::Relaxed);
+        stats.phase.store(pi + 1, Ordering::Relaxed);
         reset_latency(stats);
         let before = Tally::take(stats);
         let start = stats.start.elapsed().as_secs_f64();
@@ -108,6 +109,7 @@ pub async fn run(
         });
         boundary = counters_after;
     }
+    stats.phase.store(cfg.phases.len() + 1, Ordering::Relaxed);
     let arrived = newcomers.finish().await;
     Ok(summary::build(
         cfg,

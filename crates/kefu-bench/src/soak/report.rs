@@ -30,7 +30,7 @@ pub fn markdown(o: &SoakOutcome) -> String {
     );
     let _ = writeln!(
         md,
-        "| phase | attacks | s | visitor msgs acked / offered | errors | acks > {} s | v→a p50 / p99 / max ms | ack p99 ms | a→v p99 ms | newcomers in | newcomer p50 / max s | agent reconnects | server open (max) | pressure | /healthz answered | counter reads failed |",
+        "| phase | attacks | s | visitor sends acked / made (offered) | errors (visitors dropped) | acks > {} s | v→a p50 / p99 / max ms | ack p99 ms | a→v p99 ms | newcomers in | newcomer p50 / max s | agent reconnects | server open (max) | pressure | /healthz answered | counter reads failed |",
         o.ack_timeout_secs
     );
     let _ = writeln!(
@@ -41,7 +41,7 @@ pub fn markdown(o: &SoakOutcome) -> String {
         let l = &p.latency;
         let _ = writeln!(
             md,
-            "| {}{} | {} | {:.0} | {} / {} | {} | {} | {:.1} / **{:.1}** / {:.1} | {:.1} | {:.1} | {} of {} | {:.2} / {:.2} | {} | {} | {} | {} of {} | {} |",
+            "| {}{} | {} | {:.0} | {} / {} ({}) | {} ({}) | {} | {:.1} / **{:.1}** / {:.1} | {:.1} | {:.1} | {} of {} | {:.2} / {:.2} | {} | {} | {} | {} of {} | {} |",
             p.name,
             if p.checked { "" } else { " (unchecked)" },
             if p.attacks.is_empty() {
@@ -50,9 +50,11 @@ pub fn markdown(o: &SoakOutcome) -> String {
                 p.attacks.join(", ")
             },
             p.secs,
-            p.tally.visitor_acked,
+            p.sends_acked,
+            p.sends,
             p.offered,
             p.tally.errors,
+            p.tally.visitors_dropped,
             p.tally.ack_overdue,
             l.visitor_to_agent.p50,
             l.visitor_to_agent.p99,
