@@ -38,6 +38,10 @@ pub struct Config {
     /// a phase that fills the server may expect less than 1.
     #[serde(default)]
     pub min_newcomer_ratio: f64,
+    /// Per phase: `/healthz` checks (one a second) answered 200 below this
+    /// share fails the run: the reserved headroom exists to keep them answered.
+    #[serde(default)]
+    pub min_health_ratio: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -208,6 +212,7 @@ impl Config {
             self.max_error_ratio,
             self.min_served_ratio,
             self.min_newcomer_ratio,
+            self.min_health_ratio,
         ] {
             ensure!((0.0..=1.0).contains(&r), "ratios are between 0 and 1");
         }

@@ -416,6 +416,15 @@ fn judge_phase(cfg: &Config, p: &PhaseReport, failures: &mut Vec<String>) {
             p.name, t.visitors_dropped
         ));
     }
+    if p.health_checks > 0 && (p.health_ok as f64 / p.health_checks as f64) < cfg.min_health_ratio {
+        failures.push(format!(
+            "phase {}: {} of {} health checks answered (at least {:.0} % expected)",
+            p.name,
+            p.health_ok,
+            p.health_checks,
+            cfg.min_health_ratio * 100.0
+        ));
+    }
     let n = &p.newcomers;
     let min_newcomers = p.min_newcomer_ratio;
     if n.tried > 0 && (n.ok as f64 / n.tried as f64) < min_newcomers {
@@ -533,6 +542,7 @@ mod tests {
             r#"
 chat_rate = 10
 min_newcomer_ratio = 0.5
+min_health_ratio = 0.9
 phases = [{ name = "base", secs = 2 }, { name = "attack", secs = 4, attacks = ["s"] }]
 attacks = [{ name = "s", kind = "silent", connections = 2, cut_within_secs = 3.0 }]
 "#,
@@ -613,12 +623,16 @@ attacks = [{ name = "s", kind = "silent", connections = 2, cut_within_secs = 3.0
             attempts: 5,
             error: Some("503".into()),
         }];
+        let polled = Polled {
+            health: vec![(1.0, true), (3.0, false), (4.0, true)],
+            ..no_polls()
+        };
         let mut o = build(
             &cfg(),
             vec![raw(0.0, 2.0, 0, 0), raw(2.0, 6.0, 2, 3)],
             &records,
             newcomers,
-            no_polls(),
+            polled,
         );
         assert!(!o.passed);
         o.settle(&[(0, 0), (20, 20), (30, 20)], 2);
@@ -629,6 +643,8 @@ attacks = [{ name = "s", kind = "silent", connections = 2, cut_within_secs = 3.0
         assert!(all.contains("20 of the 30 normal sends"), "{all}");
         assert!(all.contains("made 30 of 40 offered"), "{all}");
         assert!(all.contains("0 of 1 new visitors"), "{all}");
+        assert!(all.contains("phase attack: 1 of 2 health checks"), "{all}");
+        assert!(!all.contains("phase base: "), "{all}");
         assert!(all.contains("stayed open 4.0 s"), "{all}");
         assert!(all.contains("2 acknowledged normal messages"), "{all}");
     }
