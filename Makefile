@@ -81,7 +81,7 @@ bench-full: build
 	$(CARGO) build --release --locked -p kefu-bench
 	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/bench-full bench/scenarios/*.toml
 
-## Hostile-client soak, short form (about 45 s): slow headers and bodies, idle
+## Hostile-client soak, short form (about 40 s): slow headers and bodies, idle
 ## keep-alives, silent sockets, unauthenticated WebSockets and floods against the
 ## real binary while visitors chat; fails if normal traffic stopped being served.
 ## Debug build: `cargo test --workspace` has already built both binaries with the
