@@ -477,15 +477,17 @@ mod tests {
     }
 
     #[test]
-    fn full_evicts_the_oldest_silent_connection() {
+    fn the_headroom_evicts_the_oldest_silent_connection() {
         let g = Gate::new(caps());
         let now = Instant::now();
-        let acts: Vec<_> = (0..10).map(|_| act()).collect();
+        // Up to the line (max 10 - reserved 2): all served, nobody evicted.
+        let acts: Vec<_> = (0..8).map(|_| act()).collect();
         let _held: Vec<_> = acts
             .iter()
             .enumerate()
             .map(|(i, a)| g.admit(IpAddr::from([10, 0, 0, i as u8]), true, now, a))
             .collect();
+        assert!(acts.iter().all(|a| !a.is_evicted()));
         // The oldest has spoken; the second is the oldest silent one.
         acts[0].on_read(10);
         let newcomer = act();
@@ -493,13 +495,13 @@ mod tests {
         assert_eq!(m, Mode::Serve, "admitted in the evicted one's place");
         assert!(!acts[0].is_evicted() && acts[1].is_evicted() && !acts[2].is_evicted());
         assert_eq!(g.counters.evicted_silent.load(Ordering::Relaxed), 1);
-        // Nobody silent left: the next one is turned away.
+        // Nobody silent left: the next one gets the headroom only.
         for a in &acts {
             a.on_read(1);
         }
         newcomer.on_read(1);
-        let (m, _) = g.admit("10.9.9.8".parse().unwrap(), true, now, &act());
-        assert_eq!(m, Mode::Drop(Why::Full));
+        let (m, _p2) = g.admit("10.9.9.8".parse().unwrap(), true, now, &act());
+        assert_eq!(m, Mode::Priority);
     }
 
     #[test]
