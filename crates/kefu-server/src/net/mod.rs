@@ -335,6 +335,9 @@ async fn handle(
         Mode::Priority if !refuse::is_priority(state, &req) => Some(gate::Why::Full),
         _ => None,
     };
+    // Refusals by mode in the headroom are counted here; the others were
+    // counted where they were decided (the gate, or `admit_proxied`).
+    let count_here = mode == Mode::Priority && refusal.is_some();
     let mut slot = None;
     if refusal.is_none() && proxied {
         let client: IpAddr =
@@ -350,7 +353,7 @@ async fn handle(
     }
     let res = match refusal {
         Some(why) => {
-            if mode == Mode::Priority || proxied {
+            if count_here {
                 state.gate.count_refusal(why);
             }
             refuse::answer(req, why, retry).await
