@@ -14,7 +14,7 @@ pub const NUL_REFUSED: &str = "text must not contain the NUL character (\\u0000)
 ///
 /// Scans the raw text rather than the parsed value, so it costs one pass
 /// and no allocation. A backslash always starts a two-character escape or
-/// `\uXXXX` in valid JSON, so skipping the character after each backslash
+/// a `\u` escape with four hex digits in valid JSON, so skipping the character after each backslash
 /// tells `\\u0000` (a backslash, then the text `u0000`) from a real NUL.
 pub fn json_has_nul(json: &[u8]) -> bool {
     let mut i = 0;

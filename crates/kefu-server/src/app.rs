@@ -44,7 +44,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
-        self.trusted_proxies.iter().any(|n| n.contains(&ip))
+        crate::client_ip::is_trusted(&ip, &self.trusted_proxies)
     }
 }
 

@@ -57,6 +57,14 @@ pub enum Why {
 }
 
 impl Why {
+    /// The error code a refused client reads.
+    pub fn code(self) -> &'static str {
+        match self {
+            Why::Full => "unavailable",
+            Why::IpOpen | Why::IpRate => "too_many_connections",
+        }
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             Why::Full => "this server is at its connection limit; retry later or on another node",

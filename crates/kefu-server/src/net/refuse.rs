@@ -32,13 +32,9 @@ pub fn is_priority(state: &SharedState, req: &Request<Body>) -> bool {
 }
 
 fn error(why: Why, retry_after: u64) -> ApiError {
-    let code = match why {
-        Why::Full => "unavailable",
-        Why::IpOpen | Why::IpRate => "too_many_connections",
-    };
     ApiError {
         retry_after: Some(retry_after.max(1)),
-        ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, why.message())
+        ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why.code(), why.message())
     }
 }
 
@@ -92,11 +88,8 @@ pub fn body_timeout() -> Response {
 /// the request, then closed. Costs no task and holds the descriptor for
 /// microseconds.
 pub fn answer_unread(stream: TcpStream, why: Why, retry_after: u64) {
-    let body = serde_json::json!({"error": {"code": match why {
-        Why::Full => "unavailable",
-        _ => "too_many_connections",
-    }, "message": why.message()}})
-    .to_string();
+    let body =
+        serde_json::json!({"error": {"code": why.code(), "message": why.message()}}).to_string();
     let head = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
         retry_after.max(1),
