@@ -4,6 +4,7 @@
 //! property-tested in isolation and can be fuzzed.
 
 pub mod conversation;
+pub mod event;
 pub mod message;
 pub mod protocol;
 pub mod role;

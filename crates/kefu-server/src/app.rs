@@ -38,8 +38,23 @@ pub struct AppState {
     pub inboxes: crate::inbox_cache::InboxCache,
     /// The routing rules in force per workspace.
     pub routing: crate::routing::Rules,
+    /// The routing worker: new conversations to route, lines to move up.
+    pub router: crate::routing::Router,
+    /// Conversation commands in flight (see [`crate::conversations::run`]):
+    /// shutdown waits for them before the store closes.
+    pub work: tokio_util::task::TaskTracker,
+    /// Wakes the outbox's consumers when new events are committed.
+    pub outbox: crate::outbox::Wake,
     /// Every open connection is counted here (see `net`).
     pub gate: Arc<crate::net::gate::Gate>,
+}
+
+impl AppState {
+    /// Resolves once every routing job submitted so far has finished (tests
+    /// wait on this instead of sleeping).
+    pub async fn routing_idle(&self) {
+        self.router.idle().await
+    }
 }
 
 impl AppState {
@@ -88,9 +103,16 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         trusted_proxies,
         inboxes: Default::default(),
         routing: Default::default(),
+        router: Default::default(),
+        work: Default::default(),
+        outbox: Default::default(),
         store,
         cfg: Arc::new(cfg),
     }))
+    .map(|state| {
+        state.router.start(&state);
+        state
+    })
 }
 
 /// The whole HTTP surface.
@@ -151,17 +173,26 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     };
     let watcher = crate::routing::spawn_rules_file_watcher(&state);
     let timeouts = crate::routing::spawn_queue_timeouts(&state);
+    let pruner_outbox = tokio::spawn(crate::outbox::prune(state.clone()));
     crate::net::serve(state.clone(), listener, router(state.clone())).await;
     pruner.abort();
     if let Some(w) = watcher {
         w.abort();
     }
-    timeouts.abort();
+    // Both stop at their next tick (cancelled), never mid-way through a change.
+    let _ = timeouts.await;
+    let _ = pruner_outbox.await;
     // Connections were told to reconnect elsewhere; give them a moment to go.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while state.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Commands in flight, then the routing they asked for (which may run
+    // commands of its own), before the store closes.
+    state.work.close();
+    state.work.wait().await;
+    state.router.shutdown().await;
+    state.work.wait().await;
     state.store.close().await;
     tracing::info!("stopped: store flushed");
     Ok(())

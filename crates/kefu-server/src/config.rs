@@ -52,6 +52,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub store: StoreConfig,
     pub routing: RoutingConfig,
+    pub outbox: OutboxConfig,
     pub secrets: Secrets,
 }
 
@@ -245,6 +246,30 @@ impl Default for RoutingConfig {
     }
 }
 
+/// The outbox integrations read from (webhooks, the event bus).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Events older than this that every consumer has passed are deleted.
+    /// Events a consumer still needs are kept however old they are.
+    pub retention_hours: u64,
+    /// How often a consumer looks for new events when nothing woke it (other
+    /// nodes' events on a shared PostgreSQL), in milliseconds.
+    pub poll_ms: u64,
+    /// Most events a consumer takes in one read.
+    pub batch: i64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            retention_hours: 72,
+            poll_ms: 1000,
+            batch: 256,
+        }
+    }
+}
+
 /// Secrets; generated into `<data_dir>/secrets.toml` on first start when not given.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -266,6 +291,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             store: StoreConfig::default(),
             routing: RoutingConfig::default(),
+            outbox: OutboxConfig::default(),
             secrets: Secrets::default(),
         }
     }

@@ -23,7 +23,7 @@
 use crate::{
     app::SharedState,
     auth::{Auth, Principal},
-    chat,
+
     error::{ApiError, ApiQuery, ApiResult},
     hub::{Outbound, contact_topic},
 };
@@ -267,7 +267,7 @@ impl Stream {
         );
         let mut done = Vec::with_capacity(points.len());
         for p in points {
-            let conv = match chat::visible_conversation(&self.state, &self.who, &p.conversation_id)
+            let conv = match crate::conversations::visible_conversation(&self.state, &self.who, &p.conversation_id)
                 .await
             {
                 Ok(c) => c,

@@ -312,7 +312,12 @@ async fn status_assignment_and_presence(db: Db) {
         .collect();
     assert_eq!(
         kinds,
-        ["created", "assigned", "status_changed", "status_changed"]
+        [
+            "conversation_created",
+            "conversation_assigned",
+            "conversation_status_changed",
+            "conversation_status_changed"
+        ]
     );
     // Presence: the agent went online by connecting; away is told to colleagues.
     let (mut colleague, _) = app.ws(&t.token).await;

@@ -29,7 +29,7 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         ConversationTarget::Existing(id) => c
             .prepare_cached(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2
-                 WHERE id = ?1 AND workspace_id = ?3 AND status IN ('bot', 'queued', 'open') AND (?4 IS NULL OR contact_id = ?4)
+                 WHERE id = ?1 AND workspace_id = ?3 AND status IN ", kefu_core::appendable_statuses_sql!(), " AND (?4 IS NULL OR contact_id = ?4)
                  RETURNING ",
                 conv_cols!()
             ))?
@@ -41,7 +41,7 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         } => c
             .prepare_cached(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2
-                 WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status IN ('bot', 'queued', 'open')
+                 WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status IN ", kefu_core::appendable_statuses_sql!(), "
                  RETURNING ",
                 conv_cols!()
             ))?
@@ -102,12 +102,32 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         .and_then(|mut st| st.execute(params![att.id, conv.id]))
         .map_err(|e| poison(e.into()))?;
     }
+    let events = crate::messages::message_events(&conv, &message, Vec::new());
+    for e in &events {
+        let payload = crate::events::payload(e).map_err(poison)?;
+        c.prepare_cached(
+            "INSERT INTO outbox (id, workspace_id, conversation_id, type, payload, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                e.id,
+                e.workspace_id,
+                e.conversation_id(),
+                e.change.type_name(),
+                payload,
+                e.occurred_at,
+            ])
+        })
+        .map_err(|e| poison(e.into()))?;
+    }
     Ok(Some(Appended {
         message,
         conversation: conv,
         duplicate: false,
         created: false,
         reopened_from: None,
+        events,
     }))
 }
 
@@ -161,6 +181,7 @@ fn duplicate_of(c: &Connection, ws: &str, sender_id: &str, client_msg_id: &str) 
             duplicate: true,
             created: false,
             reopened_from: None,
+            events: Vec::new(),
         })),
         Ok(Err(e)) => e,
         Err(e) => e.into(),

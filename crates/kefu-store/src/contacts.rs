@@ -1,6 +1,7 @@
 //! Contacts: visitors and customers.
 
-use crate::{Contact, Result, Store, StoreError, VisitInfo, new_id, now_ms};
+use crate::{Actor, Contact, Event, Result, Store, StoreError, VisitInfo, events, new_id, now_ms};
+use kefu_core::{SenderKind, event::ConversationEvent as Ev};
 use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
@@ -36,7 +37,7 @@ impl Store {
         workspace_id: &str,
         inbox_id: &str,
         visit: VisitInfo,
-    ) -> Result<Contact> {
+    ) -> Result<(Contact, Vec<Event>)> {
         let now = now_ms();
         let contact = Contact {
             id: new_id(),
@@ -73,11 +74,13 @@ impl Store {
                 .bind(k.created_at)
                 .execute(&mut *c)
                 .await?;
-                Ok(())
+                let actor = Actor { kind: SenderKind::Visitor, id: k.id.clone() };
+                let (ws, cid) = (k.workspace_id.clone(), k.id.clone());
+                events::store_all(c, &ws, None, Some(&cid), &actor, vec![Ev::ContactCreated { contact: k }], now).await
             })
         })
-        .await?;
-        Ok(contact)
+        .await
+        .map(|events| (contact, events))
     }
 
     /// Records a returning visitor's new visit (page, device, last seen).
@@ -130,7 +133,7 @@ impl Store {
         name: Option<String>,
         email: Option<String>,
         attributes: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Contact> {
+    ) -> Result<(Contact, Vec<Event>)> {
         let (ws, cid) = (workspace_id.to_string(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
@@ -166,11 +169,17 @@ impl Store {
                 .bind(now_ms())
                 .execute(&mut *c)
                 .await?;
-                Ok(())
+                let r = sqlx::query(concat!("SELECT ", cols!(), " FROM contacts WHERE id = $1"))
+                    .bind(&cid)
+                    .fetch_one(&mut *c)
+                    .await?;
+                let contact = from_row(&r)?;
+                let actor = Actor { kind: SenderKind::Visitor, id: cid.clone() };
+                let events = events::store_all(c, &ws, None, Some(&cid), &actor, vec![Ev::ContactUpdated { contact: contact.clone() }], now_ms()).await?;
+                Ok((contact, events))
             })
         })
-        .await?;
-        self.get_contact(workspace_id, id).await
+        .await
     }
 
     pub async fn get_contact(&self, workspace_id: &str, id: &str) -> Result<Contact> {

@@ -2,11 +2,13 @@
 //! in kefu-core and are recorded as events in the same transaction.
 
 use crate::{
-    ActivityCursor, Actor, Conversation, ConversationFilter, Result, Store, StoreError, events,
-    now_ms,
+    ActivityCursor, Actor, Changed, Conversation, ConversationFilter, Result, Store, StoreError,
+    events, now_ms,
 };
-use kefu_core::ConversationStatus;
-use serde_json::json;
+use kefu_core::{
+    ConversationStatus,
+    event::{AssignedBy, ConversationEvent as Ev},
+};
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
 macro_rules! cols {
@@ -87,7 +89,7 @@ pub(crate) async fn set_status(
     c: &mut AnyConnection,
     conv: &mut Conversation,
     to: ConversationStatus,
-    actor: &Actor,
+    changes: &mut Vec<Ev>,
     at: i64,
 ) -> Result<()> {
     let from = conv.status;
@@ -120,45 +122,24 @@ pub(crate) async fn set_status(
         ));
     };
     let fresh = from_row(&row)?;
-    events::record(
-        c,
-        &conv.workspace_id,
-        &conv.id,
-        "status_changed",
-        actor,
-        json!({"from": from, "to": to}),
-        at,
-    )
-    .await?;
+    changes.push(Ev::ConversationStatusChanged { from, to });
     *conv = fresh;
     Ok(())
 }
 
 /// Records a status change a routing write made together with other
-/// columns (so `set_status` cannot), with `extra` details (e.g. the group).
-pub(crate) async fn record_status(
-    c: &mut AnyConnection,
+/// columns (so `set_status` cannot), after checking it is a legal move.
+pub(crate) fn record_status(
     before: &Conversation,
     to: ConversationStatus,
-    actor: &Actor,
-    at: i64,
-    extra: serde_json::Value,
+    changes: &mut Vec<Ev>,
 ) -> Result<()> {
     before.status.transition(to)?;
-    let mut data = json!({"from": before.status, "to": to});
-    if let (Some(d), serde_json::Value::Object(x)) = (data.as_object_mut(), extra) {
-        d.extend(x);
-    }
-    events::record(
-        c,
-        &before.workspace_id,
-        &before.id,
-        "status_changed",
-        actor,
-        data,
-        at,
-    )
-    .await
+    changes.push(Ev::ConversationStatusChanged {
+        from: before.status,
+        to,
+    });
+    Ok(())
 }
 
 /// A change of a conversation's priority and tags: a whole new set of tags
@@ -211,7 +192,7 @@ impl Store {
         id: &str,
         edit: LabelEdit,
         actor: Actor,
-    ) -> Result<(Conversation, Conversation)> {
+    ) -> Result<Changed> {
         let LabelEdit {
             priority,
             tags,
@@ -248,7 +229,7 @@ impl Store {
                 after.tags.retain(|t| !remove.contains(t));
                 after.tags = clean_tags(&after.tags)?;
                 if after.priority == before.priority && after.tags == before.tags {
-                    return Ok((before, after));
+                    return Ok(Changed::nothing(before));
                 }
                 let at = now_ms();
                 // Conditional on what was read: a concurrent change is a retryable conflict, not lost.
@@ -271,17 +252,20 @@ impl Store {
                 if n == 0 {
                     return Err(StoreError::Conflict("the conversation changed concurrently; retry".into()));
                 }
-                let mut changed = serde_json::Map::new();
+                let mut changes = Vec::new();
                 if after.priority != before.priority {
-                    changed.insert("priority".into(), json!({"from": before.priority, "to": after.priority}));
+                    changes.push(Ev::ConversationPriorityChanged { from: before.priority.clone(), to: after.priority.clone() });
                 }
                 if after.tags != before.tags {
-                    changed.insert("tags".into(), json!({"from": before.tags, "to": after.tags}));
+                    changes.push(Ev::ConversationLabelsChanged {
+                        added: after.tags.iter().filter(|t| !before.tags.contains(t)).cloned().collect(),
+                        removed: before.tags.iter().filter(|t| !after.tags.contains(t)).cloned().collect(),
+                    });
                 }
-                events::record(c, &ws, &cid, "labels_changed", &actor, serde_json::Value::Object(changed), at).await?;
                 // As stored: the other columns may have changed since the read (PostgreSQL).
                 let after = load(c, &ws, &cid).await?;
-                Ok((before, after))
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Changed { before, after, events })
             })
         })
         .await
@@ -360,7 +344,7 @@ impl Store {
         id: &str,
         to: ConversationStatus,
         actor: Actor,
-    ) -> Result<(Conversation, Conversation)> {
+    ) -> Result<Changed> {
         if to.is_routing_only() {
             // A line needs a group (transfer); the bot is set by rules.
             return Err(StoreError::Invalid(format!(
@@ -371,9 +355,11 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 let before = load(c, &ws, &cid).await?;
-                let mut conv = before.clone();
-                set_status(c, &mut conv, to, &actor, now_ms()).await?;
-                Ok((before, conv))
+                let mut after = before.clone();
+                let (mut changes, at) = (Vec::new(), now_ms());
+                set_status(c, &mut after, to, &mut changes, at).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Changed { before, after, events })
             })
         })
         .await
@@ -388,7 +374,7 @@ impl Store {
         id: &str,
         assignee_id: Option<String>,
         actor: Actor,
-    ) -> Result<Conversation> {
+    ) -> Result<Changed> {
         let (ws, cid) = (workspace_id.to_string(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
@@ -404,7 +390,7 @@ impl Store {
                     }
                 }
                 if conv.assignee_id == assignee_id {
-                    return Ok(conv);
+                    return Ok(Changed::nothing(conv));
                 }
                 let at = now_ms();
                 // An assignment takes it out of a line or from the bot: an agent has it now.
@@ -431,12 +417,18 @@ impl Store {
                 if n == 0 {
                     return Err(StoreError::Conflict("the conversation changed concurrently; retry".into()));
                 }
-                events::record(c, &ws, &conv.id, "assigned", &actor, json!({"from": conv.assignee_id, "to": assignee_id}), at).await?;
+                let mut changes = Vec::new();
                 if takes_over {
-                    record_status(c, &conv, ConversationStatus::Open, &actor, at, json!({})).await?;
+                    record_status(&conv, ConversationStatus::Open, &mut changes)?;
                 }
-                let conv = load(c, &ws, &cid).await?;
-                Ok(conv)
+                changes.push(match (&assignee_id, &conv.assignee_id) {
+                    (Some(to), from) => Ev::ConversationAssigned { from: from.clone(), to: to.clone(), group: None, by: AssignedBy::Manual },
+                    (None, Some(from)) => Ev::ConversationUnassigned { from: from.clone() },
+                    (None, None) => return Ok(Changed::nothing(conv)),
+                });
+                let after = load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Changed { before: conv, after, events })
             })
         })
         .await

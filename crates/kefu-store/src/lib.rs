@@ -28,6 +28,7 @@ mod events;
 mod inboxes;
 mod messages;
 pub mod models;
+mod outbox;
 mod previews;
 pub mod routing;
 pub mod testing;
@@ -39,6 +40,7 @@ pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS};
 pub use error::StoreError;
 pub use inboxes::{InboxPatch, NewInbox};
 pub use messages::{Appended, ConversationTarget, NewMessage};
+pub use outbox::OutboxRow;
 pub use models::*;
 pub use users::{NewUser, UserPatch, normalize_email};
 
@@ -48,6 +50,31 @@ use sqlx::AnyConnection;
 
 /// A result from the store.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A write's outcome for one conversation: how it was and is, and the events
+/// stored with the change (empty when nothing changed).
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub before: Conversation,
+    pub after: Conversation,
+    pub events: Vec<Event>,
+}
+
+impl Changed {
+    /// A write that found nothing to change.
+    pub fn nothing(conv: Conversation) -> Changed {
+        Changed {
+            before: conv.clone(),
+            after: conv,
+            events: Vec::new(),
+        }
+    }
+
+    /// Whether the write changed anything.
+    pub fn changed(&self) -> bool {
+        !self.events.is_empty()
+    }
+}
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]

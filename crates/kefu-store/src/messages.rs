@@ -2,9 +2,12 @@
 //! `seq` range (the resume path).
 
 use crate::{
-    Actor, Conversation, Result, Store, StoreError, conversations, events, new_id, now_ms,
+    Actor, Conversation, Event, Result, Store, StoreError, conversations, events, new_id, now_ms,
 };
-use kefu_core::{AttachmentRef, ConversationStatus, Message, MessageKind, Sender, SenderKind};
+use kefu_core::{
+    AttachmentRef, ConversationStatus, Message, MessageKind, Sender, SenderKind,
+    event::ConversationEvent as Ev,
+};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Row, any::AnyRow};
 
@@ -75,6 +78,32 @@ pub struct Appended {
     pub created: bool,
     /// The status before, when the append changed it (a visitor reopening).
     pub reopened_from: Option<ConversationStatus>,
+    /// What the append stored in the outbox (none for a resend).
+    pub events: Vec<Event>,
+}
+
+/// The events of a new message: `changes` made on the way (a conversation
+/// opened or reopened), then the message itself.
+pub(crate) fn message_events(
+    conv: &Conversation,
+    message: &Message,
+    mut changes: Vec<Ev>,
+) -> Vec<Event> {
+    let actor = Actor {
+        kind: message.sender.kind,
+        id: message.sender.id.clone(),
+    };
+    changes.push(Ev::MessageCreated {
+        message: message.clone(),
+    });
+    events::build(
+        &conv.workspace_id,
+        Some(conv),
+        None,
+        &actor,
+        changes,
+        message.created_at,
+    )
 }
 
 impl Store {
@@ -298,7 +327,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
         ConversationTarget::Existing(id) => {
             sqlx::query(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE id = $1 AND workspace_id = $3 AND status IN ('bot', 'queued', 'open') AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
+                 WHERE id = $1 AND workspace_id = $3 AND status IN ", kefu_core::appendable_statuses_sql!(), " AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
                  RETURNING ",
                 conversations::cols!()
             ))
@@ -312,7 +341,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
         ConversationTarget::VisitorActive { inbox_id, contact_id } => {
             sqlx::query(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status IN ('bot', 'queued', 'open')
+                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status IN ", kefu_core::appendable_statuses_sql!(), "
                  RETURNING ",
                 conversations::cols!()
             ))
@@ -358,12 +387,15 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
     bind_attachment(c, &message, &conv.id)
         .await
         .map_err(poison)?;
+    let events = message_events(&conv, &message, Vec::new());
+    events::store_built(c, &events).await.map_err(poison)?;
     Ok(Some(Appended {
         message,
         conversation: conv,
         duplicate: false,
         created: false,
         reopened_from: None,
+        events,
     }))
 }
 
@@ -415,7 +447,8 @@ async fn bind_attachment(
 async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
     let ws = new.workspace_id.as_str();
     let now = now_ms();
-    let (conv, created, reopened_from) = slow_path(c, &new, now).await?;
+    let mut changes = Vec::new();
+    let (conv, created, reopened_from) = slow_path(c, &new, now, &mut changes).await?;
     let message = Message {
         id: new_id(),
         conversation_id: conv.id.clone(),
@@ -439,12 +472,15 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
         .await);
     }
     bind_attachment(c, &message, &conv.id).await?;
+    let events = message_events(&conv, &message, changes);
+    events::store_built(c, &events).await?;
     Ok(Appended {
         message,
         conversation: conv,
         duplicate: false,
         created,
         reopened_from,
+        events,
     })
 }
 
@@ -470,6 +506,7 @@ async fn duplicate_of(
             duplicate: true,
             created: false,
             reopened_from: None,
+            events: Vec::new(),
         })),
         Err(e) => e,
     }
@@ -481,12 +518,9 @@ async fn slow_path(
     c: &mut AnyConnection,
     new: &NewMessage,
     now: i64,
+    changes: &mut Vec<Ev>,
 ) -> Result<(Conversation, bool, Option<ConversationStatus>)> {
     let ws = new.workspace_id.as_str();
-    let actor = Actor {
-        kind: new.sender.kind,
-        id: new.sender.id.clone(),
-    };
     let (mut conv, created) = match &new.target {
         ConversationTarget::Existing(id) => {
             let conv = conversations::load(c, ws, id).await?;
@@ -516,10 +550,12 @@ async fn slow_path(
             .await?;
             match r {
                 Some(r) => (conversations::from_row(&r)?, false),
-                None => (
-                    open_conversation(c, ws, inbox_id, contact_id, &actor, now).await?,
-                    true,
-                ),
+                None => {
+                    changes.push(Ev::ConversationCreated {
+                        inbox_id: inbox_id.clone(),
+                    });
+                    (open_conversation(c, ws, inbox_id, contact_id, now).await?, true)
+                }
             }
         }
     };
@@ -537,7 +573,7 @@ async fn slow_path(
         && let Some(to) = conv.status.on_visitor_message()
     {
         reopened_from = Some(conv.status);
-        conversations::set_status(c, &mut conv, to, &actor, now).await?;
+        conversations::set_status(c, &mut conv, to, changes, now).await?;
     }
     // Conditional on the status we checked: the row lock this takes makes a
     // concurrent close (PostgreSQL) either wait for us or make us retry.
@@ -561,7 +597,6 @@ async fn open_conversation(
     ws: &str,
     inbox_id: &str,
     contact_id: &str,
-    actor: &Actor,
     now: i64,
 ) -> Result<Conversation> {
     let conv = Conversation {
@@ -590,16 +625,6 @@ async fn open_conversation(
     .bind(conv.status.as_str())
     .bind(now)
     .execute(&mut *c)
-    .await?;
-    events::record(
-        c,
-        ws,
-        &conv.id,
-        "created",
-        actor,
-        json!({"inbox_id": inbox_id}),
-        now,
-    )
     .await?;
     Ok(conv)
 }

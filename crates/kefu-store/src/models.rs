@@ -1,5 +1,6 @@
 //! Rows of the store, as the rest of kefu sees them.
 
+pub use kefu_core::event::{Actor, Contact, Conversation, ConversationEvent, Event};
 use kefu_core::{AgentStatus, ConversationStatus, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -276,24 +277,6 @@ impl BusinessHours {
 }
 
 /// A visitor or customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Contact {
-    pub id: String,
-    pub workspace_id: String,
-    pub inbox_id: String,
-    pub external_id: Option<String>,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    #[schema(value_type = Object)]
-    pub attributes: serde_json::Value,
-    pub page_url: Option<String>,
-    pub referrer: Option<String>,
-    pub language: Option<String>,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    pub last_seen_at: i64,
-    pub created_at: i64,
-}
 
 /// What the widget session endpoint learned about a visitor's visit.
 #[derive(Debug, Clone, Default)]
@@ -305,41 +288,14 @@ pub struct VisitInfo {
     pub ip: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Conversation {
-    pub id: String,
-    pub workspace_id: String,
-    pub inbox_id: String,
-    pub contact_id: String,
-    pub status: ConversationStatus,
-    /// At most one assignee at any time.
-    pub assignee_id: Option<String>,
-    /// The `seq` of the newest message.
-    pub last_seq: i64,
-    pub last_activity_at: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// `low`, `normal`, `high` or `urgent`: orders the routing line.
-    pub priority: String,
-    /// Labels from rules and agents, for agents only (visitors never see them).
-    pub tags: Vec<String>,
-}
-
-impl Conversation {
-    /// What a visitor may see of it: no internal priority or tags.
-    pub fn for_visitor(mut self) -> Self {
-        self.priority = "normal".into();
-        self.tags.clear();
-        self
-    }
-}
 
 /// One entry of a conversation's audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Event {
+pub struct AuditEntry {
     pub id: String,
     pub conversation_id: String,
-    /// `created`, `status_changed`, `assigned`.
+    /// The event's type (`conversation_status_changed`, …); older rows
+    /// carry the short names of before (`status_changed`, `assigned`).
     pub kind: String,
     pub actor_kind: String,
     pub actor_id: String,
@@ -348,12 +304,6 @@ pub struct Event {
     pub created_at: i64,
 }
 
-/// Who caused a change, for the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub kind: kefu_core::SenderKind,
-    pub id: String,
-}
 
 /// An uploaded file's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -2,12 +2,13 @@
 //! figures routing decides on, and the capacity-checked assignment.
 
 use crate::{
-    Actor, BusinessHours, Conversation, Result, Store, StoreError, conversations, events, new_id,
-    now_ms,
+    Actor, BusinessHours, Changed, Result, Store, StoreError, conversations, events, new_id, now_ms,
 };
-use kefu_core::ConversationStatus;
+use kefu_core::{
+    ConversationStatus,
+    event::{AssignedBy, ConversationEvent as Ev, TransferReason},
+};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sqlx::{Row, any::AnyRow};
 use utoipa::ToSchema;
 
@@ -304,7 +305,7 @@ impl Store {
         workspace_id: &str,
         id: &str,
         actor: Actor,
-    ) -> Result<Vec<Conversation>> {
+    ) -> Result<Vec<Changed>> {
         let (ws, id) = (workspace_id.to_string(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
@@ -353,8 +354,11 @@ impl Store {
                     .await?
                     .rows_affected();
                     if n == 1 {
-                        conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({"reason": "group_deleted", "group": name})).await?;
-                        left.push(conversations::load(c, &ws, &before.id).await?);
+                        let mut changes = Vec::new();
+                        conversations::record_status(&before, ConversationStatus::Open, &mut changes)?;
+                        let after = conversations::load(c, &ws, &before.id).await?;
+                        let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                        left.push(Changed { before, after, events });
                     }
                 }
                 // The rest (handled conversations keep it for statistics) just forget the name.
@@ -462,7 +466,7 @@ impl Store {
         user_id: &str,
         group_name: &str,
         actor: Actor,
-    ) -> Result<Option<Conversation>> {
+    ) -> Result<Option<Changed>> {
         let (ws, cid, uid, group) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
@@ -503,11 +507,14 @@ impl Store {
                     .bind(&group)
                     .execute(&mut *c)
                     .await?;
-                events::record(c, &ws, &cid, "assigned", &actor, json!({"from": null, "to": uid, "group": group, "by": "routing"}), at).await?;
+                let mut changes = Vec::new();
                 if before.status.is_routing_only() {
-                    conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({})).await?;
+                    conversations::record_status(&before, ConversationStatus::Open, &mut changes)?;
                 }
-                Ok(Some(conversations::load(c, &ws, &cid).await?))
+                changes.push(Ev::ConversationAssigned { from: None, to: uid, group: (!group.is_empty()).then_some(group), by: AssignedBy::Routing });
+                let after = conversations::load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Some(Changed { before, after, events }))
             })
         })
         .await
@@ -618,7 +625,7 @@ impl Store {
         conversation_id: &str,
         group: &str,
         actor: Actor,
-    ) -> Result<Option<Conversation>> {
+    ) -> Result<Option<Changed>> {
         let (ws, cid, g) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
@@ -650,10 +657,14 @@ impl Store {
                 if n == 0 {
                     return Ok(None);
                 }
+                let mut changes = Vec::new();
                 if before.status != ConversationStatus::Queued {
-                    conversations::record_status(c, &before, ConversationStatus::Queued, &actor, at, json!({"group": g})).await?;
+                    conversations::record_status(&before, ConversationStatus::Queued, &mut changes)?;
+                    changes.push(Ev::ConversationQueued { group: g });
                 }
-                Ok(Some(conversations::load(c, &ws, &cid).await?))
+                let after = conversations::load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Some(Changed { before, after, events }))
             })
         })
         .await
@@ -707,7 +718,7 @@ impl Store {
         to_user: &str,
         note: &str,
         actor: Actor,
-    ) -> Result<Option<Conversation>> {
+    ) -> Result<Option<Changed>> {
         let (ws, cid, uid, note) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
@@ -748,11 +759,22 @@ impl Store {
                 if n == 0 {
                     return Ok(None);
                 }
-                events::record(c, &ws, &cid, "transferred", &actor, json!({"from": before.assignee_id, "to": uid, "note": note}), at).await?;
+                let mut changes = Vec::new();
                 if before.status.is_routing_only() {
-                    conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({})).await?;
+                    conversations::record_status(&before, ConversationStatus::Open, &mut changes)?;
                 }
-                Ok(Some(conversations::load(c, &ws, &cid).await?))
+                changes.push(Ev::ConversationTransferred {
+                    from_agent: before.assignee_id.clone(),
+                    to_agent: Some(uid.clone()),
+                    from_group: None,
+                    to_group: None,
+                    reason: TransferReason::Manual,
+                    note: (!note.is_empty()).then_some(note),
+                });
+                changes.push(Ev::ConversationAssigned { from: before.assignee_id.clone(), to: uid, group: None, by: AssignedBy::Manual });
+                let after = conversations::load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Some(Changed { before, after, events }))
             })
         })
         .await
@@ -767,7 +789,7 @@ impl Store {
         group: &str,
         note: &str,
         actor: Actor,
-    ) -> Result<Conversation> {
+    ) -> Result<Changed> {
         let (ws, cid, g, note) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
@@ -799,11 +821,24 @@ impl Store {
                 if n == 0 {
                     return Err(StoreError::Conflict("the conversation changed concurrently; retry".into()));
                 }
-                events::record(c, &ws, &cid, "transferred", &actor, json!({"from": before.assignee_id, "group": g, "note": note}), at).await?;
-                if before.status != ConversationStatus::Queued {
-                    conversations::record_status(c, &before, ConversationStatus::Queued, &actor, at, json!({"group": g})).await?;
+                let mut changes = vec![Ev::ConversationTransferred {
+                    from_agent: before.assignee_id.clone(),
+                    to_agent: None,
+                    from_group: None,
+                    to_group: Some(g.clone()),
+                    reason: TransferReason::Manual,
+                    note: (!note.is_empty()).then_some(note),
+                }];
+                if let Some(from) = &before.assignee_id {
+                    changes.push(Ev::ConversationUnassigned { from: from.clone() });
                 }
-                conversations::load(c, &ws, &cid).await
+                if before.status != ConversationStatus::Queued {
+                    conversations::record_status(&before, ConversationStatus::Queued, &mut changes)?;
+                }
+                changes.push(Ev::ConversationQueued { group: g });
+                let after = conversations::load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Changed { before, after, events })
             })
         })
         .await
@@ -822,7 +857,7 @@ impl Store {
         conversation_id: &str,
         user_id: &str,
         actor: Actor,
-    ) -> Result<Option<(Conversation, String)>> {
+    ) -> Result<Option<(Changed, String)>> {
         let (ws, cid, uid) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
@@ -831,6 +866,7 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 lock_agent(c, &ws, &uid).await?;
+                let before = conversations::load(c, &ws, &cid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
                     "UPDATE conversations SET assignee_id = $3, updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END, queued_at = NULL, status = 'open'
@@ -850,16 +886,17 @@ impl Store {
                 if n == 0 {
                     return Ok(None);
                 }
-                events::record(c, &ws, &cid, "assigned", &actor, json!({"from": null, "to": uid, "by": "claim"}), at).await?;
-                let mut was = conversations::load(c, &ws, &cid).await?;
-                was.status = ConversationStatus::Queued;
-                conversations::record_status(c, &was, ConversationStatus::Open, &actor, at, json!({})).await?;
                 let group: Option<String> = sqlx::query("SELECT queue_group FROM conversations WHERE id = $1")
                     .bind(&cid)
                     .fetch_one(&mut *c)
                     .await?
                     .try_get("queue_group")?;
-                Ok(Some((conversations::load(c, &ws, &cid).await?, group.unwrap_or_default())))
+                let mut changes = Vec::new();
+                conversations::record_status(&before, ConversationStatus::Open, &mut changes)?;
+                changes.push(Ev::ConversationAssigned { from: None, to: uid, group: group.clone(), by: AssignedBy::Claim });
+                let after = conversations::load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Some((Changed { before, after, events }, group.unwrap_or_default())))
             })
         })
         .await
@@ -977,7 +1014,7 @@ impl Store {
         only_if_waiting: bool,
         reason: &str,
         actor: Actor,
-    ) -> Result<Option<Conversation>> {
+    ) -> Result<Option<Changed>> {
         let (ws, cid, group, reason) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
@@ -1016,11 +1053,17 @@ impl Store {
                 if n == 0 {
                     return Ok(None);
                 }
-                events::record(c, &ws, &cid, "offline", &actor, json!({"reason": reason, "group": group}), at).await?;
+                let mut changes = Vec::new();
                 if before.status.is_routing_only() {
-                    conversations::record_status(c, &before, ConversationStatus::Open, &actor, at, json!({})).await?;
+                    conversations::record_status(&before, ConversationStatus::Open, &mut changes)?;
                 }
-                Ok(Some(conversations::load(c, &ws, &cid).await?))
+                if tags != before.tags {
+                    changes.push(Ev::ConversationLabelsChanged { added: vec![OFFLINE_TAG.to_string()], removed: vec![] });
+                }
+                changes.push(Ev::ConversationOffline { reason, group });
+                let after = conversations::load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Some(Changed { before, after, events }))
             })
         })
         .await
@@ -1040,7 +1083,7 @@ impl Store {
         from: &str,
         to: &str,
         actor: Actor,
-    ) -> Result<bool> {
+    ) -> Result<Option<Changed>> {
         let (ws, cid, from, to) = (
             workspace_id.to_string(),
             conversation_id.to_string(),
@@ -1050,8 +1093,9 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 if !lock_group(c, &ws, &to).await? {
-                    return Ok(false);
+                    return Ok(None);
                 }
+                let before = conversations::load(c, &ws, &cid).await?;
                 let at = now_ms();
                 let n = sqlx::query(
                     "UPDATE conversations SET queue_group = $4, queued_at = $5, updated_at = $5
@@ -1065,10 +1109,23 @@ impl Store {
                 .execute(&mut *c)
                 .await?
                 .rows_affected();
-                if n > 0 {
-                    events::record(c, &ws, &cid, "transferred", &actor, json!({"from_group": from, "group": to, "reason": "queue_timeout", "note": "queue timeout"}), at).await?;
+                if n == 0 {
+                    return Ok(None);
                 }
-                Ok(n > 0)
+                let changes = vec![
+                    Ev::ConversationTransferred {
+                        from_agent: None,
+                        to_agent: None,
+                        from_group: Some(from),
+                        to_group: Some(to.clone()),
+                        reason: TransferReason::QueueTimeout,
+                        note: None,
+                    },
+                    Ev::ConversationQueued { group: to },
+                ];
+                let after = conversations::load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Some(Changed { before, after, events }))
             })
         })
         .await

@@ -85,7 +85,8 @@ async fn first_message_opens_conversation_and_dedupes(f: Fixture) {
     let v = s
         .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let a = s
         .append_message(visitor_msg(&f, &v, "m1", "你好"))
         .await
@@ -113,7 +114,7 @@ async fn first_message_opens_conversation_and_dedupes(f: Fixture) {
         .list_events(&f.ws.id, &a.conversation.id, None, 10)
         .await
         .unwrap();
-    assert_eq!(events[0].kind, "created");
+    assert_eq!(events[0].kind, "conversation_created");
 }
 
 async fn seq_is_dense_under_concurrency(f: Fixture) {
@@ -121,7 +122,8 @@ async fn seq_is_dense_under_concurrency(f: Fixture) {
     let v = s
         .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let first = s
         .append_message(visitor_msg(&f, &v, "first", "x"))
         .await
@@ -219,7 +221,8 @@ async fn status_machine_and_events(f: Fixture) {
     let v = s
         .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let a = s
         .append_message(visitor_msg(&f, &v, "m1", "hi"))
         .await
@@ -228,7 +231,7 @@ async fn status_machine_and_events(f: Fixture) {
         kind: SenderKind::Agent,
         id: f.agent.id.clone(),
     };
-    let (_, c) = s
+    let c = s
         .change_status(
             &f.ws.id,
             &a.conversation.id,
@@ -236,7 +239,8 @@ async fn status_machine_and_events(f: Fixture) {
             actor.clone(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .after;
     assert_eq!(c.status, ConversationStatus::Resolved);
     let err = s
         .change_status(&f.ws.id, &c.id, ConversationStatus::Pending, actor.clone())
@@ -252,7 +256,8 @@ async fn status_machine_and_events(f: Fixture) {
     let assigned = s
         .assign(&f.ws.id, &c.id, Some(f.agent.id.clone()), actor.clone())
         .await
-        .unwrap();
+        .unwrap()
+        .after;
     assert_eq!(assigned.assignee_id.as_deref(), Some(f.agent.id.as_str()));
     assert!(matches!(
         s.assign(&f.ws.id, &c.id, Some("nobody".into()), actor.clone())
@@ -280,7 +285,8 @@ async fn status_machine_and_events(f: Fixture) {
     let w = s
         .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let old = s
         .append_message(visitor_msg(&f, &w, "o1", "first"))
         .await
@@ -314,11 +320,11 @@ async fn status_machine_and_events(f: Fixture) {
     assert_eq!(
         kinds,
         [
-            "created",
-            "status_changed",
-            "status_changed",
-            "assigned",
-            "status_changed"
+            "conversation_created",
+            "conversation_status_changed",
+            "conversation_status_changed",
+            "conversation_assigned",
+            "conversation_status_changed"
         ]
     );
 }
@@ -330,7 +336,8 @@ async fn keyset_pages_and_filters(f: Fixture) {
         let v = s
             .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
             .await
-            .unwrap();
+            .unwrap()
+        .0;
         let a = s
             .append_message(visitor_msg(&f, &v, &format!("k{i}"), "hi"))
             .await
@@ -392,7 +399,8 @@ async fn tenants_are_isolated(f: Fixture) {
     let v = s
         .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let a = s
         .append_message(visitor_msg(&f, &v, "m1", "hi"))
         .await
@@ -466,7 +474,8 @@ async fn sessions_keys_and_reads(f: Fixture) {
     let v = s
         .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let a = s
         .append_message(visitor_msg(&f, &v, "m1", "hi"))
         .await
@@ -498,7 +507,8 @@ async fn append_many_keeps_order(f: Fixture) {
     let v = s
         .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let first = s
         .append_message(visitor_msg(&f, &v, "a", "one"))
         .await

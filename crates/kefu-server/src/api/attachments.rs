@@ -5,7 +5,7 @@ use crate::{
     app::SharedState,
     auth::Auth,
     blob::{BlobError, is_inline_image, sniff},
-    chat::visible_conversation,
+    conversations::visible_conversation,
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 use axum::{

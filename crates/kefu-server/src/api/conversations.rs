@@ -4,12 +4,13 @@ use super::{Page, page_limit, page_of};
 use crate::{
     app::SharedState,
     auth::{Auth, Principal, Staff},
-    chat::{self, SendRequest, visible_conversation},
+    chat,
+    conversations::{self as commands, SendRequest, visible_conversation},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
 use kefu_core::{ConversationStatus, Message, MessageKind};
-use kefu_store::{ActivityCursor, Conversation, ConversationFilter, ConversationPreview, Event};
+use kefu_store::{ActivityCursor, Conversation, ConversationFilter, ConversationPreview, AuditEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -168,7 +169,9 @@ pub async fn set_status(
     ApiJson(req): ApiJson<StatusChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
     Ok(ApiJson(
-        chat::change_status(&state, &who, &id, req.status).await?,
+        commands::change_status(&state, &who, &id, req.status)
+            .await?
+            .after,
     ))
 }
 
@@ -201,7 +204,7 @@ pub async fn update(
     ApiJson(req): ApiJson<LabelsChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
     Ok(ApiJson(
-        chat::set_labels(
+        commands::set_labels(
             &state,
             &who,
             &id,
@@ -212,7 +215,8 @@ pub async fn update(
                 remove: req.remove_tags,
             },
         )
-        .await?,
+        .await?
+        .after,
     ))
 }
 
@@ -234,7 +238,9 @@ pub async fn assign(
     ApiJson(req): ApiJson<Assignment>,
 ) -> ApiResult<ApiJson<Conversation>> {
     Ok(ApiJson(
-        chat::assign(&state, &who, &id, req.assignee_id).await?,
+        commands::assign(&state, &who, &id, req.assignee_id)
+            .await?
+            .after,
     ))
 }
 
@@ -249,13 +255,13 @@ pub struct EventQuery {
 
 /// The audit trail: creation, status changes, assignments.
 #[utoipa::path(get, operation_id = "conversations_events", path = "/api/v1/conversations/{id}/events", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path), EventQuery),
-    responses((status = 200, description = "Success", body = Page<Event>), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = Page<AuditEntry>), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn events(
     State(state): State<SharedState>,
     Staff(who): Staff,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<EventQuery>,
-) -> ApiResult<ApiJson<Page<Event>>> {
+) -> ApiResult<ApiJson<Page<AuditEntry>>> {
     let conv = visible_conversation(&state, &who, &id).await?;
     let limit = page_limit(q.limit)?;
     let rows = state
@@ -383,7 +389,7 @@ pub async fn send_message(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, ApiJson<SendResult>)> {
-    let r = chat::send(
+    let r = commands::send(
         &state,
         &who,
         SendRequest {
@@ -414,7 +420,7 @@ pub async fn read(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<ReadReceipt>,
 ) -> ApiResult<StatusCode> {
-    chat::read(&state, &who, &id, req.seq).await?;
+    commands::read(&state, &who, &id, req.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -438,6 +444,6 @@ pub async fn typing(
 ) -> ApiResult<StatusCode> {
     chat::check_rate(&state.limiters.http_typing, &who.sender().id)
         .map_err(ApiError::rate_limited)?;
-    chat::typing(&state, &who, &id, req.on).await?;
+    commands::typing(&state, &who, &id, req.on).await?;
     Ok(StatusCode::NO_CONTENT)
 }

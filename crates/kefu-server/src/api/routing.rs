@@ -6,6 +6,7 @@ use super::Page;
 use crate::{
     app::SharedState,
     auth::{Admin, Auth, Staff},
+    conversations::{self, Transfer},
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
     routing::{Compiled, candidate, known},
 };
@@ -206,8 +207,8 @@ pub async fn delete_group(
         .await
         .map_err(group_error)?;
     // Whoever waited there is out of the line: agents and visitors see it.
-    for conv in &left {
-        crate::chat::publish_conversation(&state, conv, false);
+    for changed in &left {
+        conversations::after_commit(&state, &changed.events);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -391,72 +392,13 @@ pub async fn transfer(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TransferInput>,
 ) -> ApiResult<ApiJson<kefu_store::Conversation>> {
-    let conv = crate::chat::visible_conversation(&state, &who, &id).await?;
-    if req.note.chars().count() > state.cfg.limits.max_message_chars {
-        return Err(ApiError::validation("the note is too long"));
-    }
-    let to_err = |e: StoreError| match e {
-        StoreError::Invalid(m) => ApiError::validation(m),
-        other => ApiError::from_store(other, "conversation"),
-    };
-    let ws = conv.workspace_id.clone();
-    let (after, target) = match (&req.to_agent_id, &req.to_group) {
-        (Some(agent), None) => {
-            let after = state
-                .store
-                .transfer_to_agent(&ws, &conv.id, agent, &req.note, who.actor())
-                .await
-                .map_err(to_err)?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::CONFLICT,
-                        "at_capacity",
-                        "that agent cannot take another conversation now",
-                    )
-                })?;
-            let name = state
-                .store
-                .get_user(&ws, agent)
-                .await
-                .map(|u| u.name)
-                .unwrap_or_default();
-            (after, name)
-        }
-        (None, Some(group)) => {
-            state
-                .store
-                .transfer_to_group(&ws, &conv.id, group, &req.note, who.actor())
-                .await
-                .map_err(to_err)?;
-            crate::routing::drain(&state, &ws).await?;
-            crate::routing::announce_queue(&state, &ws, group).await?;
-            (
-                state.store.get_conversation(&ws, &conv.id).await?,
-                group.clone(),
-            )
-        }
+    let to = match (req.to_agent_id, req.to_group) {
+        (Some(agent), None) => Transfer::Agent(agent),
+        (None, Some(group)) => Transfer::Group(group),
         _ => return Err(ApiError::validation("give either to_agent_id or to_group")),
     };
-    crate::chat::publish_conversation(&state, &after, false);
-    // The note travels with the conversation, for agents only.
-    let text = if req.note.trim().is_empty() {
-        format!("→ {target}")
-    } else {
-        format!("→ {target}: {}", req.note.trim())
-    };
-    let note = crate::chat::SendRequest {
-        client_msg_id: Some(kefu_store::new_id()),
-        conversation_id: Some(after.id.clone()),
-        kind: kefu_core::MessageKind::Note,
-        content: text,
-        attachment_id: None,
-    };
-    if let Err(e) = crate::chat::send(&state, &who, note).await {
-        tracing::warn!(error = %e.message, "the transfer note was not stored");
-    }
-    // The previous agent has room again.
-    crate::routing::spawn_drain(&state, &ws);
-    Ok(ApiJson(after))
+    let changed = conversations::transfer(&state, &who, &id, to, req.note).await?;
+    Ok(ApiJson(changed.after))
 }
 
 /// Grab mode (抢单): claims a conversation offered to the caller's group.
@@ -470,25 +412,7 @@ pub async fn claim(
     Auth(who): Auth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<kefu_store::Conversation>> {
-    let crate::auth::Principal::Agent { user_id, .. } = &who else {
-        return Err(ApiError::forbidden("only agents claim conversations"));
-    };
-    let conv = crate::chat::visible_conversation(&state, &who, &id).await?;
-    let (after, group) = state
-        .store
-        .claim(&conv.workspace_id, &conv.id, user_id, who.actor())
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "already_taken",
-                "someone else took it first (or you are not in its group, or you are full)",
-            )
-        })?;
-    crate::chat::publish_conversation(&state, &after, false);
-    // The others in that line move up.
-    crate::routing::announce_queue(&state, &after.workspace_id, &group).await?;
-    Ok(ApiJson(after))
+    Ok(ApiJson(conversations::claim(&state, &who, &id).await?.after))
 }
 
 /// One group's line, for the live queue view.

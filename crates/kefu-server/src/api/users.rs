@@ -192,7 +192,7 @@ pub async fn update(
         .map_err(|e| ApiError::from_store(e, "user"))?;
     if more_room {
         // Raised capacity may let waiting conversations through.
-        crate::routing::spawn_drain(&state, who.workspace_id());
+        state.router.drain(who.workspace_id());
     }
     Ok(ApiJson(user))
 }

@@ -1,7 +1,7 @@
 //! What the visitor widget calls: start or resume a visitor session.
 
 use super::{Page, conversations::SendResult};
-use crate::chat::SendRequest;
+use crate::conversations::SendRequest;
 use crate::{
     app::{ClientIp, SharedState},
     auth::{Auth, Principal},
@@ -150,22 +150,10 @@ pub async fn session(
             .await
         {
             Ok(contact) => (contact, true),
-            Err(StoreError::NotFound) => (
-                state
-                    .store
-                    .create_contact(&inbox.workspace_id, &inbox.id, visit)
-                    .await?,
-                false,
-            ),
+            Err(StoreError::NotFound) => (new_contact(&state, &inbox, visit).await?, false),
             Err(e) => return Err(e.into()),
         },
-        None => (
-            state
-                .store
-                .create_contact(&inbox.workspace_id, &inbox.id, visit)
-                .await?,
-            false,
-        ),
+        None => (new_contact(&state, &inbox, visit).await?, false),
     };
     let visitor_token = state.keys.visitor(
         &contact.id,
@@ -293,7 +281,7 @@ pub async fn send(
             "this needs a visitor token; agents post to /api/v1/conversations/{id}/messages",
         ));
     }
-    let r = crate::chat::send(
+    let r = crate::conversations::send(
         &state,
         &who,
         SendRequest {
@@ -407,10 +395,25 @@ pub async fn identify(
             l.max_contact_attributes
         )));
     }
-    let contact = state
+    let (contact, events) = state
         .store
         .identify_contact(workspace_id, contact_id, name, email, req.attributes)
         .await
         .map_err(|e| ApiError::from_store(e, "contact"))?;
+    crate::conversations::after_commit(&state, &events);
     Ok(ApiJson(contact))
+}
+
+/// A new anonymous visitor of `inbox` (a `contact_created` event).
+async fn new_contact(
+    state: &SharedState,
+    inbox: &kefu_store::Inbox,
+    visit: kefu_store::VisitInfo,
+) -> ApiResult<kefu_store::Contact> {
+    let (contact, events) = state
+        .store
+        .create_contact(&inbox.workspace_id, &inbox.id, visit)
+        .await?;
+    crate::conversations::after_commit(state, &events);
+    Ok(contact)
 }

@@ -20,7 +20,7 @@ use crate::{
         Principal,
         principal::{authenticate, still_valid},
     },
-    chat::{self, SendRequest},
+    conversations::{self as commands, SendRequest},
     error::ApiError,
     hub::{Outbound, contact_topic, workspace_topic},
 };
@@ -301,7 +301,7 @@ impl Connection {
         };
         if sub.close() && agent.is_some() {
             // The agent's last connection is gone.
-            let _ = chat::set_presence(&state, &self.who, AgentStatus::Offline).await;
+            let _ = commands::set_presence(&state, &self.who, AgentStatus::Offline).await;
         }
         match result {
             Ok(()) => Closed(None),
@@ -317,7 +317,7 @@ impl Connection {
             .await
             && u.status == AgentStatus::Offline
         {
-            let _ = chat::set_presence(&self.state, &self.who, AgentStatus::Online).await;
+            let _ = commands::set_presence(&self.state, &self.who, AgentStatus::Online).await;
         }
     }
 
@@ -602,12 +602,12 @@ impl Connection {
             ClientFrame::Typing {
                 conversation_id,
                 on,
-            } => chat::typing(&state, &self.who, &conversation_id, on).await,
+            } => commands::typing(&state, &self.who, &conversation_id, on).await,
             ClientFrame::Read {
                 conversation_id,
                 seq,
-            } => chat::read(&state, &self.who, &conversation_id, seq).await,
-            ClientFrame::Presence { status } => chat::set_presence(&state, &self.who, status).await,
+            } => commands::read(&state, &self.who, &conversation_id, seq).await,
+            ClientFrame::Presence { status } => commands::set_presence(&state, &self.who, status).await,
             ClientFrame::Ping { id } => return send_frame(socket, &ServerFrame::Pong { id }).await,
         };
         match result {
@@ -648,7 +648,7 @@ impl Connection {
         }
         let mut done = Vec::with_capacity(points.len());
         for p in points {
-            let conv = match chat::visible_conversation(&self.state, &self.who, &p.conversation_id)
+            let conv = match crate::conversations::visible_conversation(&self.state, &self.who, &p.conversation_id)
                 .await
             {
                 Ok(c) => c,
@@ -798,7 +798,7 @@ async fn send_worker(
             .iter()
             .map(|r| r.client_msg_id.clone().unwrap_or_default())
             .collect();
-        let results = chat::send_many(&state, &who, batch).await;
+        let results = commands::send_many(&state, &who, batch).await;
         for (client_msg_id, result) in ids.into_iter().zip(results) {
             let reply = match result {
                 Ok(a) => ServerFrame::Ack {

@@ -3,8 +3,11 @@
 //! the next decision uses it), the context a decision looks at, and the
 //! capacity-checked assignment.
 
+mod worker;
+pub use worker::Router;
+
 use crate::app::SharedState;
-use crate::chat::publish_conversation;
+use crate::conversations::after_commit;
 use kefu_core::SenderKind;
 use kefu_routing::assign::{Candidate, Strategy, pick};
 use kefu_routing::eval::{ConversationInfo, Customer, GroupStats, PageInfo};
@@ -34,11 +37,14 @@ pub struct Compiled {
     pub engine: Engine,
 }
 
+/// The id of the system actor routing's own changes are recorded under.
+pub const ROUTER_ID: &str = "routing";
+
 /// The actor routing's own changes are recorded under.
 fn router() -> Actor {
     Actor {
         kind: SenderKind::System,
-        id: "routing".into(),
+        id: ROUTER_ID.into(),
     }
 }
 
@@ -273,17 +279,8 @@ pub async fn candidate(
     Ok(pick(&cands, strategy, sticky, cursor.as_deref()).map(|c| c.id.clone()))
 }
 
-/// Routes a conversation that was just opened, in the background.
-pub fn spawn_route(state: &SharedState, conv: Conversation, first_message: String) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = route(&state, &conv, &first_message).await {
-            tracing::warn!(conversation_id = %conv.id, error = %e, "routing failed; the conversation stays unassigned");
-        }
-    });
-}
-
-async fn route(
+/// Routes a conversation that was just opened (run by the worker).
+pub(crate) async fn route(
     state: &SharedState,
     conv: &Conversation,
     first_message: &str,
@@ -325,11 +322,9 @@ async fn apply(
             )
             .await
         {
-            Ok((before, after)) => {
-                if before != after {
-                    publish_conversation(state, &after, true);
-                }
-                conv = after;
+            Ok(changed) => {
+                after_commit(state, &changed.events);
+                conv = changed.after;
             }
             // Labels must never stop the route (e.g. the conversation already has 20 tags).
             Err(e @ (StoreError::Invalid(_) | StoreError::Conflict(_))) => {
@@ -362,12 +357,12 @@ async fn apply(
             };
             // An agent who cannot take it now leaves it unassigned for everyone to see.
             if let Some(uid) = user
-                && let Some(after) = state
+                && let Some(changed) = state
                     .store
                     .auto_assign(&conv.workspace_id, &conv.id, &uid, "", router())
                     .await?
             {
-                publish_conversation(state, &after, false);
+                after_commit(state, &changed.events);
             }
             Ok(())
         }
@@ -404,17 +399,17 @@ async fn to_group(
     }
     if group.strategy != "grab"
         && let Some(uid) = candidate(state, ws, name, sticky).await?
-        && let Some(after) = state
+        && let Some(changed) = state
             .store
             .auto_assign(ws, &conv.id, &uid, name, router())
             .await?
     {
-        publish_conversation(state, &after, false);
+        after_commit(state, &changed.events);
         return Ok(());
     }
     // Nobody can take it now (or grab mode): it waits in the group's line.
-    if let Some(after) = state.store.enqueue(ws, &conv.id, name, router()).await? {
-        publish_conversation(state, &after, false);
+    if let Some(changed) = state.store.enqueue(ws, &conv.id, name, router()).await? {
+        after_commit(state, &changed.events);
     }
     if group.strategy == "grab" {
         let agents = eligible(state, ws, name).await?;
@@ -446,7 +441,7 @@ async fn offline(
     reason: &str,
     message: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let Some(after) = state
+    let Some(changed) = state
         .store
         .to_offline(
             &conv.workspace_id,
@@ -460,7 +455,8 @@ async fn offline(
     else {
         return Ok(false);
     };
-    publish_conversation(state, &after, false);
+    after_commit(state, &changed.events);
+    let after = changed.after;
     if let Some(m) = message {
         let text = if m.trim().is_empty() {
             offline_text(reason)
@@ -525,18 +521,6 @@ pub async fn announce_queue(
     Ok(())
 }
 
-/// Hands waiting conversations to agents who can take them now (someone
-/// resolved a conversation, came online, got more capacity), head of each
-/// line first, then tells the rest their new places. Runs in the background.
-pub fn spawn_drain(state: &SharedState, workspace_id: &str) {
-    let (state, ws) = (state.clone(), workspace_id.to_string());
-    tokio::spawn(async move {
-        if let Err(e) = drain(&state, &ws).await {
-            tracing::warn!(workspace_id = %ws, error = %e, "draining the routing queue failed");
-        }
-    });
-}
-
 /// The members of a grab-mode group who may claim now (online, below capacity).
 async fn eligible(
     state: &SharedState,
@@ -573,7 +557,10 @@ fn offer(
     }
 }
 
-pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
+/// Hands waiting conversations to agents who can take them now (someone
+/// resolved a conversation, came online, got more capacity), head of each
+/// line first, then tells the rest their new places (run by the worker).
+pub(crate) async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
     let waiting: std::collections::HashSet<String> = state
         .store
         .queued_groups(workspace_id)
@@ -609,9 +596,7 @@ pub async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreE
                 .auto_assign(workspace_id, &head.conversation_id, &uid, &group, router())
                 .await?
             {
-                Some(after) => {
-                    publish_conversation(state, &after, false);
-                }
+                Some(changed) => after_commit(state, &changed.events),
                 // Someone else took it, or the agent filled up meanwhile: look again.
                 None => continue,
             }
@@ -779,25 +764,10 @@ async fn auto_reply(
     key: &str,
     text: &str,
 ) -> Result<(), StoreError> {
-    let appended = state
-        .store
-        .append_message(kefu_store::NewMessage {
-            workspace_id: conv.workspace_id.clone(),
-            target: kefu_store::ConversationTarget::Existing(conv.id.clone()),
-            sender: kefu_core::Sender {
-                kind: SenderKind::System,
-                id: "routing".into(),
-            },
-            // Idempotent: a retried decision does not say it twice.
-            client_msg_id: Some(format!("{key}-{}", conv.id)),
-            kind: kefu_core::MessageKind::Text,
-            content: text.to_string(),
-            attachment: None,
-            require_contact: None,
-        })
-        .await?;
-    crate::chat::publish(state, &appended);
-    Ok(())
+    // Idempotent: a retried decision does not say it twice.
+    crate::conversations::system_message(state, conv, ROUTER_ID, &format!("{key}-{}", conv.id), text)
+        .await
+        .map(|_| ())
 }
 
 /// Moves conversations that waited longer than their group allows: to the
@@ -837,13 +807,15 @@ async fn expire_one(
     // it. A fallback group outside its business hours is no fallback.
     if let Some(to) = &o.to_group
         && group_open(state, &o.workspace_id, to).await?
-        && state
+        && let Some(changed) = state
             .store
             .requeue_overdue(&o.workspace_id, &o.conversation_id, &o.group, to, router())
             .await?
     {
+        after_commit(state, &changed.events);
         announce_queue(state, &o.workspace_id, &o.group).await?;
-        return drain(state, &o.workspace_id).await;
+        state.router.drain(&o.workspace_id);
+        return Ok(());
     }
     // No fallback (or it is gone or closed): out of the line for offline follow-up,
     // with the "busy" notice (the group's offline message is for its closed hours).

@@ -1,0 +1,354 @@
+//! What changed: every committed change to a conversation or a contact is
+//! one [`Event`], stored with the change (the audit trail and the outbox) and
+//! handed to whoever listens: the realtime hub, routing, webhooks, the bus.
+//!
+//! The JSON of an [`Event`] is the public contract integrations read (webhook
+//! bodies, bus messages): names follow Chatwoot's where one exists
+//! (`conversation_created`, `message_created`, …), and a field is only ever
+//! added, never renamed. docs/integrations.md shows an example of each type.
+
+use crate::{ConversationStatus, Message, SenderKind};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A conversation as agents and integrations see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Conversation {
+    pub id: String,
+    pub workspace_id: String,
+    pub inbox_id: String,
+    pub contact_id: String,
+    pub status: ConversationStatus,
+    /// At most one assignee at any time.
+    pub assignee_id: Option<String>,
+    /// The `seq` of the newest message.
+    pub last_seq: i64,
+    pub last_activity_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// `low`, `normal`, `high` or `urgent`: orders the routing line.
+    pub priority: String,
+    /// Labels from rules and agents, for agents only (visitors never see them).
+    pub tags: Vec<String>,
+}
+
+impl Conversation {
+    /// What a visitor may see of it: no internal priority or tags.
+    pub fn for_visitor(mut self) -> Self {
+        self.priority = "normal".into();
+        self.tags.clear();
+        self
+    }
+}
+
+/// A visitor or customer, as agents and integrations see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub id: String,
+    pub workspace_id: String,
+    pub inbox_id: String,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Value,
+    pub page_url: Option<String>,
+    pub referrer: Option<String>,
+    pub language: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub last_seen_at: i64,
+    pub created_at: i64,
+}
+
+/// Who caused a change: a visitor, an agent, an API key, or the system
+/// (`id` names the part: `routing`, `queue_timeout`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Actor {
+    pub kind: SenderKind,
+    pub id: String,
+}
+
+/// How a conversation came to its assignee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignedBy {
+    /// An agent or admin chose the assignee.
+    Manual,
+    /// Routing picked them (a rule, a group's strategy, the line).
+    Routing,
+    /// They took it from a grab-mode line.
+    Claim,
+}
+
+/// Why a conversation moved to another agent or group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferReason {
+    /// An agent handed it over.
+    Manual,
+    /// It waited longer than its group allows and moved to the fallback group.
+    QueueTimeout,
+}
+
+/// What changed. Serialized as `{"type": "<name>", "data": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum ConversationEvent {
+    /// A visitor's first message opened a conversation.
+    ConversationCreated { inbox_id: String },
+    /// A message was stored (private notes included: integrations are staff).
+    MessageCreated { message: Message },
+    /// The status moved (by an agent, a visitor's message reopening it, routing).
+    ConversationStatusChanged {
+        from: ConversationStatus,
+        to: ConversationStatus,
+    },
+    /// Someone now owns it.
+    ConversationAssigned {
+        from: Option<String>,
+        to: String,
+        /// The group it was routed or claimed through, if any.
+        group: Option<String>,
+        by: AssignedBy,
+    },
+    /// Nobody owns it any more.
+    ConversationUnassigned { from: String },
+    /// Handed to another agent or group.
+    ConversationTransferred {
+        from_agent: Option<String>,
+        to_agent: Option<String>,
+        from_group: Option<String>,
+        to_group: Option<String>,
+        reason: TransferReason,
+        note: Option<String>,
+    },
+    /// It waits in a group's line for an agent with room.
+    ConversationQueued { group: String },
+    /// Tags added or removed.
+    ConversationLabelsChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    ConversationPriorityChanged { from: String, to: String },
+    /// Left for offline follow-up: nobody can take it now (closed hours, a
+    /// queue timeout without fallback, a rule's `offline()`).
+    ConversationOffline {
+        reason: String,
+        group: Option<String>,
+    },
+    /// A new visitor or customer.
+    ContactCreated { contact: Contact },
+    /// Their name, e-mail or attributes changed.
+    ContactUpdated { contact: Contact },
+    /// A business system told kefu something about the contact (an order
+    /// refunded, a plan upgraded): see `POST /api/v1/events`.
+    ContactEventRecorded { event: BusinessEvent },
+}
+
+/// Something a company's own system recorded on a contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BusinessEvent {
+    pub id: String,
+    pub contact_id: String,
+    /// A dotted name chosen by the sender, e.g. `order.refunded`.
+    pub event_type: String,
+    pub title: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// When it happened in the sender's system (epoch ms).
+    pub occurred_at: i64,
+    /// Who recorded it (an API key id).
+    pub source: String,
+}
+
+impl ConversationEvent {
+    /// Every event type, in catalogue order (what a webhook subscription may pick).
+    pub const TYPES: [&'static str; 13] = [
+        "conversation_created",
+        "message_created",
+        "conversation_status_changed",
+        "conversation_assigned",
+        "conversation_unassigned",
+        "conversation_transferred",
+        "conversation_queued",
+        "conversation_labels_changed",
+        "conversation_priority_changed",
+        "conversation_offline",
+        "contact_created",
+        "contact_updated",
+        "contact_event_recorded",
+    ];
+
+    /// The type's name on the wire, one of [`ConversationEvent::TYPES`].
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::ConversationCreated { .. } => "conversation_created",
+            Self::MessageCreated { .. } => "message_created",
+            Self::ConversationStatusChanged { .. } => "conversation_status_changed",
+            Self::ConversationAssigned { .. } => "conversation_assigned",
+            Self::ConversationUnassigned { .. } => "conversation_unassigned",
+            Self::ConversationTransferred { .. } => "conversation_transferred",
+            Self::ConversationQueued { .. } => "conversation_queued",
+            Self::ConversationLabelsChanged { .. } => "conversation_labels_changed",
+            Self::ConversationPriorityChanged { .. } => "conversation_priority_changed",
+            Self::ConversationOffline { .. } => "conversation_offline",
+            Self::ContactCreated { .. } => "contact_created",
+            Self::ContactUpdated { .. } => "contact_updated",
+            Self::ContactEventRecorded { .. } => "contact_event_recorded",
+        }
+    }
+
+    /// The `data` object alone (what the audit trail keeps per row).
+    pub fn data(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut m)) => {
+                m.remove("data").unwrap_or(serde_json::Value::Null)
+            }
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// Whether it belongs in a conversation's audit trail (messages have
+    /// their own table; contact events have no conversation).
+    pub fn is_audited(&self) -> bool {
+        !matches!(
+            self,
+            Self::MessageCreated { .. }
+                | Self::ContactCreated { .. }
+                | Self::ContactUpdated { .. }
+                | Self::ContactEventRecorded { .. }
+        )
+    }
+}
+
+/// One committed change with its context: the JSON integrations receive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    /// Unique per event (UUIDv7, so it sorts by time): the idempotency key a
+    /// receiver dedupes on.
+    pub id: String,
+    pub workspace_id: String,
+    /// Epoch milliseconds of the commit.
+    pub occurred_at: i64,
+    pub actor: Actor,
+    /// The conversation as the change left it (none for contact events).
+    pub conversation: Option<Conversation>,
+    /// The contact concerned (the conversation's, or the event's own).
+    pub contact_id: Option<String>,
+    #[serde(flatten)]
+    pub change: ConversationEvent,
+}
+
+impl Event {
+    /// The conversation's id, if the event is about one.
+    pub fn conversation_id(&self) -> Option<&str> {
+        self.conversation.as_ref().map(|c| c.id.as_str())
+    }
+}
+
+/// The statuses a message may be appended to without reopening anything,
+/// as an SQL list (one place for every query of the hot path).
+#[macro_export]
+macro_rules! appendable_statuses_sql {
+    () => {
+        "('bot', 'queued', 'open')"
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MessageKind, Sender};
+
+    fn conv() -> Conversation {
+        Conversation {
+            id: "c1".into(),
+            workspace_id: "w1".into(),
+            inbox_id: "i1".into(),
+            contact_id: "k1".into(),
+            status: ConversationStatus::Open,
+            assignee_id: None,
+            last_seq: 1,
+            last_activity_at: 5,
+            created_at: 5,
+            updated_at: 5,
+            priority: "normal".into(),
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn an_event_is_flat_json_with_type_and_data() {
+        let e = Event {
+            id: "e1".into(),
+            workspace_id: "w1".into(),
+            occurred_at: 5,
+            actor: Actor {
+                kind: SenderKind::Visitor,
+                id: "k1".into(),
+            },
+            conversation: Some(conv()),
+            contact_id: Some("k1".into()),
+            change: ConversationEvent::MessageCreated {
+                message: Message {
+                    id: "m1".into(),
+                    conversation_id: "c1".into(),
+                    seq: 1,
+                    client_msg_id: None,
+                    sender: Sender {
+                        kind: SenderKind::Visitor,
+                        id: "k1".into(),
+                    },
+                    kind: MessageKind::Text,
+                    content: "你好".into(),
+                    attachment: None,
+                    created_at: 5,
+                },
+            },
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "message_created");
+        assert_eq!(v["data"]["message"]["content"], "你好");
+        assert_eq!(v["conversation"]["id"], "c1");
+        let back: Event = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn type_names_match_serde_and_the_catalogue() {
+        let samples = [
+            ConversationEvent::ConversationCreated {
+                inbox_id: "i".into(),
+            },
+            ConversationEvent::ConversationStatusChanged {
+                from: ConversationStatus::Open,
+                to: ConversationStatus::Resolved,
+            },
+            ConversationEvent::ConversationUnassigned { from: "u".into() },
+            ConversationEvent::ConversationQueued { group: "g".into() },
+            ConversationEvent::ConversationOffline {
+                reason: "closed".into(),
+                group: None,
+            },
+        ];
+        for s in samples {
+            let v = serde_json::to_value(&s).unwrap();
+            assert_eq!(v["type"], s.type_name());
+            assert!(ConversationEvent::TYPES.contains(&s.type_name()));
+            assert_eq!(v["data"], s.data());
+        }
+    }
+
+    #[test]
+    fn appendable_statuses_are_those_that_take_messages_without_a_change() {
+        let listed: Vec<ConversationStatus> = ConversationStatus::ALL
+            .into_iter()
+            .filter(|s| appendable_statuses_sql!().contains(&format!("'{}'", s.as_str())))
+            .collect();
+        for s in ConversationStatus::ALL {
+            let plain = s.accepts_messages() && s.on_visitor_message().is_none();
+            assert_eq!(listed.contains(&s), plain, "{s}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! What follows a committed change, in one place: realtime frames to the
+//! hub, routing triggers, and waking the outbox's consumers (webhooks, the
+//! bus). Synchronous and cheap: it never waits on I/O, so once a command has
+//! its events nothing can stop it halfway.
+
+use crate::{
+    app::SharedState,
+    hub::{contact_topic, workspace_topic},
+};
+use kefu_core::{
+    ConversationStatus, SenderKind,
+    event::{ConversationEvent as Ev, Event},
+    protocol::ServerFrame,
+};
+use kefu_store::Conversation;
+
+/// Does everything that follows the commit of `events` (one command's, in order).
+pub fn after_commit(state: &SharedState, events: &[kefu_store::Event]) {
+    if events.is_empty() {
+        return;
+    }
+    publish(state, events);
+    trigger_routing(state, events);
+    state.outbox.wake();
+}
+
+/// Where frames about a conversation go: every agent of the workspace, and
+/// the visitor unless `agents_only`.
+pub fn topics(conv: &Conversation, agents_only: bool) -> Vec<String> {
+    let mut t = vec![workspace_topic(&conv.workspace_id)];
+    if !agents_only {
+        t.push(contact_topic(&conv.contact_id));
+    }
+    t
+}
+
+/// The `conversation` frame agents get (with priority and tags).
+pub fn conversation_frame(conv: &Conversation) -> ServerFrame {
+    ServerFrame::Conversation {
+        conversation_id: conv.id.clone(),
+        status: conv.status,
+        assignee_id: conv.assignee_id.clone(),
+        priority: Some(conv.priority.clone()),
+        tags: Some(conv.tags.clone()),
+        updated_at: conv.updated_at,
+    }
+}
+
+/// Whether the visitor hears of this change (priority and tags are internal).
+fn visitor_sees(change: &Ev) -> bool {
+    !matches!(
+        change,
+        Ev::ConversationLabelsChanged { .. } | Ev::ConversationPriorityChanged { .. }
+    )
+}
+
+/// The hub frames of one command: one `conversation` frame with the state
+/// the command left (before its messages, so a client sees a new or reopened
+/// conversation before what was said in it), then each message.
+fn publish(state: &SharedState, events: &[Event]) {
+    let conv_change = events
+        .iter()
+        .find(|e| !matches!(e.change, Ev::MessageCreated { .. }) && e.conversation.is_some());
+    if let Some(conv) = conv_change.and_then(|e| e.conversation.as_ref()) {
+        let visitor = events
+            .iter()
+            .any(|e| !matches!(e.change, Ev::MessageCreated { .. }) && visitor_sees(&e.change));
+        state
+            .hub
+            .publish_many(&[workspace_topic(&conv.workspace_id)], &conversation_frame(conv));
+        if visitor {
+            state.hub.publish_many(
+                &[contact_topic(&conv.contact_id)],
+                &ServerFrame::Conversation {
+                    conversation_id: conv.id.clone(),
+                    status: conv.status,
+                    assignee_id: conv.assignee_id.clone(),
+                    priority: None,
+                    tags: None,
+                    updated_at: conv.updated_at,
+                },
+            );
+        }
+    }
+    for e in events {
+        if let (Ev::MessageCreated { message }, Some(conv)) = (&e.change, &e.conversation) {
+            state.hub.publish_many(
+                &topics(conv, !message.kind.visible_to_visitor()),
+                &ServerFrame::Message {
+                    message: message.clone(),
+                },
+            );
+        }
+    }
+}
+
+/// Routing's part: a new conversation is routed; a change that frees an
+/// agent or moves a line lets the workspace's lines move up. Routing's own
+/// changes trigger nothing (it follows up on them itself).
+fn trigger_routing(state: &SharedState, events: &[Event]) {
+    let by_router = events
+        .iter()
+        .all(|e| e.actor.kind == SenderKind::System && e.actor.id == crate::routing::ROUTER_ID);
+    if by_router {
+        return;
+    }
+    let mut drain = None;
+    for e in events {
+        let Some(conv) = &e.conversation else {
+            continue;
+        };
+        match &e.change {
+            Ev::ConversationCreated { .. } => {
+                let first = events.iter().find_map(|m| match &m.change {
+                    Ev::MessageCreated { message } => Some(message.content.clone()),
+                    _ => None,
+                });
+                state
+                    .router
+                    .route(conv.clone(), first.unwrap_or_default());
+            }
+            Ev::ConversationStatusChanged { from, to }
+                if matches!(to, ConversationStatus::Resolved | ConversationStatus::Closed)
+                    || *from == ConversationStatus::Queued =>
+            {
+                drain = Some(conv.workspace_id.clone());
+            }
+            Ev::ConversationUnassigned { .. }
+            | Ev::ConversationTransferred { .. }
+            | Ev::ConversationQueued { .. } => drain = Some(conv.workspace_id.clone()),
+            Ev::ConversationAssigned { from: Some(_), .. } => {
+                drain = Some(conv.workspace_id.clone())
+            }
+            Ev::ConversationPriorityChanged { .. } if conv.status == ConversationStatus::Queued => {
+                drain = Some(conv.workspace_id.clone())
+            }
+            _ => {}
+        }
+    }
+    if let Some(ws) = drain {
+        state.router.drain(&ws);
+    }
+}
