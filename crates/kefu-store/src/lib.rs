@@ -40,8 +40,8 @@ pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS};
 pub use error::StoreError;
 pub use inboxes::{InboxPatch, NewInbox};
 pub use messages::{Appended, ConversationTarget, NewMessage};
-pub use outbox::OutboxRow;
 pub use models::*;
+pub use outbox::OutboxRow;
 pub use users::{NewUser, UserPatch, normalize_email};
 
 use backend::Backend;

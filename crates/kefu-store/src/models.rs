@@ -276,8 +276,6 @@ impl BusinessHours {
     }
 }
 
-/// A visitor or customer.
-
 /// What the widget session endpoint learned about a visitor's visit.
 #[derive(Debug, Clone, Default)]
 pub struct VisitInfo {
@@ -287,7 +285,6 @@ pub struct VisitInfo {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
 }
-
 
 /// One entry of a conversation's audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -303,7 +300,6 @@ pub struct AuditEntry {
     pub data: serde_json::Value,
     pub created_at: i64,
 }
-
 
 /// An uploaded file's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -337,7 +337,7 @@ async fn keyset_pages_and_filters(f: Fixture) {
             .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
             .await
             .unwrap()
-        .0;
+            .0;
         let a = s
             .append_message(visitor_msg(&f, &v, &format!("k{i}"), "hi"))
             .await

@@ -23,10 +23,8 @@ pub struct SendRequest {
     pub attachment_id: Option<String>,
 }
 
-
 /// Max length of a `client_msg_id`.
 const MAX_CLIENT_MSG_ID: usize = 128;
-
 
 /// Validates, stores and fans out a message. A resend of the same
 /// `client_msg_id` returns the first result and publishes nothing.
@@ -90,7 +88,9 @@ pub async fn send_many(
         .collect()
 }
 
-/// A validated send, or the answer it already has.
+/// A validated send, or the answer it already has. Lives for one request,
+/// so the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Prepared {
     New(NewMessage),
     /// A retried attachment send whose first copy was stored.
@@ -245,7 +245,6 @@ async fn own_attachment(
         size: a.size,
     })
 }
-
 
 /// A message from the system (a rule's auto-reply, an offline notice),
 /// which the visitor sees, from part `by` (`routing`, …). `key` makes it
