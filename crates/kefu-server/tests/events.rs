@@ -409,8 +409,14 @@ async fn cancelled_senders_still_deliver(db: Db) {
         .map(|m| m["content"].as_str().unwrap().to_string())
         .collect();
     let http = stored.iter().filter(|s| s.starts_with("http")).count();
-    eprintln!("stored: {http} of 60 cancelled HTTP sends, {} WebSocket sends", stored.len() - http);
-    assert!(http > 0 && http < 60, "some HTTP sends were cut before their commit, some after: {stored:?}");
+    eprintln!(
+        "stored: {http} of 60 cancelled HTTP sends, {} WebSocket sends",
+        stored.len() - http
+    );
+    assert!(
+        http > 0 && http < 60,
+        "some HTTP sends were cut before their commit, some after: {stored:?}"
+    );
     stored.sort();
     for (who, mut s) in ["visitor", "agent"].into_iter().zip(seen) {
         s.sort();
