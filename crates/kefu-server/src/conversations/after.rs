@@ -40,7 +40,7 @@ pub fn conversation_frame(conv: &Conversation) -> ServerFrame {
         conversation_id: conv.id.clone(),
         status: conv.status,
         assignee_id: conv.assignee_id.clone(),
-        priority: Some(conv.priority.clone()),
+        priority: Some(conv.priority),
         tags: Some(conv.tags.clone()),
         updated_at: conv.updated_at,
     }
