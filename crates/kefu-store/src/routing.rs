@@ -1148,3 +1148,21 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use kefu_core::Priority;
+
+    #[test]
+    fn the_lines_sql_ranks_priorities_like_the_domain() {
+        let sql = rank_sql!();
+        for p in Priority::ALL {
+            let arm = format!("WHEN '{}' THEN {}", p.as_str(), p.rank());
+            let default = format!("ELSE {} END", p.rank());
+            assert!(
+                sql.contains(&arm) || (p == Priority::default() && sql.contains(&default)),
+                "{p}: {sql}"
+            );
+        }
+    }
+}
