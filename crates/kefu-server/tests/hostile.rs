@@ -3,6 +3,10 @@
 //! the excess at once, the reserved headroom keeps health checks answering,
 //! and with the open-file limit lowered to 1,024 a flood of 1,100 silent
 //! sockets does not stop a visitor from chatting.
+//!
+//! The sleeps here are the behaviour under test (clients that trickle, stall
+//! or wait out a budget) or a poll for the real binary to come up; none waits
+//! for work kefu could signal.
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};

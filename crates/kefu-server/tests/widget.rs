@@ -485,6 +485,8 @@ async fn inbox_widget_settings(db: Db) {
     assert_eq!(s["inbox"]["available"], false, "no agent online");
     assert!(s["limits"]["max_message_chars"].as_u64().unwrap() > 0);
     let (_agent_ws, _) = app.ws(&t.token).await; // online while connected
+    // Justified: the agent's presence is stored by the connection task after
+    // `hello`, with no signal a test can wait on; 100 ms is ample.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(session(key(&updated)).await["inbox"]["available"], true);
     // Monday 09–18 in UTC+8 only: whether it is open now depends on the clock,
