@@ -29,7 +29,9 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         ConversationTarget::Existing(id) => c
             .prepare_cached(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2
-                 WHERE id = ?1 AND workspace_id = ?3 AND status IN ", kefu_core::appendable_statuses_sql!(), " AND (?4 IS NULL OR contact_id = ?4)
+                 WHERE id = ?1 AND workspace_id = ?3 AND status IN ",
+                kefu_core::appendable_statuses_sql!(),
+                " AND (?4 IS NULL OR contact_id = ?4)
                  RETURNING ",
                 conv_cols!()
             ))?
@@ -41,7 +43,9 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         } => c
             .prepare_cached(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2
-                 WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status IN ", kefu_core::appendable_statuses_sql!(), "
+                 WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status IN ",
+                kefu_core::appendable_statuses_sql!(),
+                "
                  RETURNING ",
                 conv_cols!()
             ))?

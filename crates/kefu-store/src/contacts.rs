@@ -74,9 +74,21 @@ impl Store {
                 .bind(k.created_at)
                 .execute(&mut *c)
                 .await?;
-                let actor = Actor { kind: SenderKind::Visitor, id: k.id.clone() };
+                let actor = Actor {
+                    kind: SenderKind::Visitor,
+                    id: k.id.clone(),
+                };
                 let (ws, cid) = (k.workspace_id.clone(), k.id.clone());
-                events::store_all(c, &ws, None, Some(&cid), &actor, vec![Ev::ContactCreated { contact: k }], now).await
+                events::store_all(
+                    c,
+                    &ws,
+                    None,
+                    Some(&cid),
+                    &actor,
+                    vec![Ev::ContactCreated { contact: k }],
+                    now,
+                )
+                .await
             })
         })
         .await
@@ -174,8 +186,22 @@ impl Store {
                     .fetch_one(&mut *c)
                     .await?;
                 let contact = from_row(&r)?;
-                let actor = Actor { kind: SenderKind::Visitor, id: cid.clone() };
-                let events = events::store_all(c, &ws, None, Some(&cid), &actor, vec![Ev::ContactUpdated { contact: contact.clone() }], now_ms()).await?;
+                let actor = Actor {
+                    kind: SenderKind::Visitor,
+                    id: cid.clone(),
+                };
+                let events = events::store_all(
+                    c,
+                    &ws,
+                    None,
+                    Some(&cid),
+                    &actor,
+                    vec![Ev::ContactUpdated {
+                        contact: contact.clone(),
+                    }],
+                    now_ms(),
+                )
+                .await?;
                 Ok((contact, events))
             })
         })

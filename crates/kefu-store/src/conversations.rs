@@ -358,8 +358,13 @@ impl Store {
                 let mut after = before.clone();
                 let (mut changes, at) = (Vec::new(), now_ms());
                 set_status(c, &mut after, to, &mut changes, at).await?;
-                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
-                Ok(Changed { before, after, events })
+                let events =
+                    events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Changed {
+                    before,
+                    after,
+                    events,
+                })
             })
         })
         .await

@@ -327,7 +327,9 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
         ConversationTarget::Existing(id) => {
             sqlx::query(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE id = $1 AND workspace_id = $3 AND status IN ", kefu_core::appendable_statuses_sql!(), " AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
+                 WHERE id = $1 AND workspace_id = $3 AND status IN ",
+                kefu_core::appendable_statuses_sql!(),
+                " AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
                  RETURNING ",
                 conversations::cols!()
             ))
@@ -338,10 +340,15 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
             .fetch_optional(&mut *c)
             .await?
         }
-        ConversationTarget::VisitorActive { inbox_id, contact_id } => {
+        ConversationTarget::VisitorActive {
+            inbox_id,
+            contact_id,
+        } => {
             sqlx::query(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status IN ", kefu_core::appendable_statuses_sql!(), "
+                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status IN ",
+                kefu_core::appendable_statuses_sql!(),
+                "
                  RETURNING ",
                 conversations::cols!()
             ))
@@ -554,7 +561,10 @@ async fn slow_path(
                     changes.push(Ev::ConversationCreated {
                         inbox_id: inbox_id.clone(),
                     });
-                    (open_conversation(c, ws, inbox_id, contact_id, now).await?, true)
+                    (
+                        open_conversation(c, ws, inbox_id, contact_id, now).await?,
+                        true,
+                    )
                 }
             }
         }

@@ -288,7 +288,6 @@ pub struct VisitInfo {
     pub ip: Option<String>,
 }
 
-
 /// One entry of a conversation's audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
@@ -303,7 +302,6 @@ pub struct AuditEntry {
     pub data: serde_json::Value,
     pub created_at: i64,
 }
-
 
 /// An uploaded file's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
