@@ -23,7 +23,6 @@
 use crate::{
     app::SharedState,
     auth::{Auth, Principal},
-
     error::{ApiError, ApiQuery, ApiResult},
     hub::{Outbound, contact_topic},
 };
@@ -267,8 +266,12 @@ impl Stream {
         );
         let mut done = Vec::with_capacity(points.len());
         for p in points {
-            let conv = match crate::conversations::visible_conversation(&self.state, &self.who, &p.conversation_id)
-                .await
+            let conv = match crate::conversations::visible_conversation(
+                &self.state,
+                &self.who,
+                &p.conversation_id,
+            )
+            .await
             {
                 Ok(c) => c,
                 Err(e) => {

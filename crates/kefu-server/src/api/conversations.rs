@@ -10,7 +10,9 @@ use crate::{
 };
 use axum::{extract::State, http::StatusCode};
 use kefu_core::{ConversationStatus, Message, MessageKind};
-use kefu_store::{ActivityCursor, Conversation, ConversationFilter, ConversationPreview, AuditEntry};
+use kefu_store::{
+    ActivityCursor, AuditEntry, Conversation, ConversationFilter, ConversationPreview,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

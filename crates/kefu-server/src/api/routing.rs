@@ -412,7 +412,9 @@ pub async fn claim(
     Auth(who): Auth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<kefu_store::Conversation>> {
-    Ok(ApiJson(conversations::claim(&state, &who, &id).await?.after))
+    Ok(ApiJson(
+        conversations::claim(&state, &who, &id).await?.after,
+    ))
 }
 
 /// One group's line, for the live queue view.

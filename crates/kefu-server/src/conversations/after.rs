@@ -65,9 +65,10 @@ fn publish(state: &SharedState, events: &[Event]) {
         let visitor = events
             .iter()
             .any(|e| !matches!(e.change, Ev::MessageCreated { .. }) && visitor_sees(&e.change));
-        state
-            .hub
-            .publish_many(&[workspace_topic(&conv.workspace_id)], &conversation_frame(conv));
+        state.hub.publish_many(
+            &[workspace_topic(&conv.workspace_id)],
+            &conversation_frame(conv),
+        );
         if visitor {
             state.hub.publish_many(
                 &[contact_topic(&conv.contact_id)],
@@ -115,13 +116,13 @@ fn trigger_routing(state: &SharedState, events: &[Event]) {
                     Ev::MessageCreated { message } => Some(message.content.clone()),
                     _ => None,
                 });
-                state
-                    .router
-                    .route(conv.clone(), first.unwrap_or_default());
+                state.router.route(conv.clone(), first.unwrap_or_default());
             }
             Ev::ConversationStatusChanged { from, to }
-                if matches!(to, ConversationStatus::Resolved | ConversationStatus::Closed)
-                    || *from == ConversationStatus::Queued =>
+                if matches!(
+                    to,
+                    ConversationStatus::Resolved | ConversationStatus::Closed
+                ) || *from == ConversationStatus::Queued =>
             {
                 drain = Some(conv.workspace_id.clone());
             }

@@ -23,10 +23,8 @@ pub struct SendRequest {
     pub attachment_id: Option<String>,
 }
 
-
 /// Max length of a `client_msg_id`.
 const MAX_CLIENT_MSG_ID: usize = 128;
-
 
 /// Validates, stores and fans out a message. A resend of the same
 /// `client_msg_id` returns the first result and publishes nothing.
@@ -245,7 +243,6 @@ async fn own_attachment(
         size: a.size,
     })
 }
-
 
 /// A message from the system (a rule's auto-reply, an offline notice),
 /// which the visitor sees, from part `by` (`routing`, …). `key` makes it

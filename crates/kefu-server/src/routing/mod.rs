@@ -765,9 +765,15 @@ async fn auto_reply(
     text: &str,
 ) -> Result<(), StoreError> {
     // Idempotent: a retried decision does not say it twice.
-    crate::conversations::system_message(state, conv, ROUTER_ID, &format!("{key}-{}", conv.id), text)
-        .await
-        .map(|_| ())
+    crate::conversations::system_message(
+        state,
+        conv,
+        ROUTER_ID,
+        &format!("{key}-{}", conv.id),
+        text,
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Moves conversations that waited longer than their group allows: to the

@@ -607,7 +607,9 @@ impl Connection {
                 conversation_id,
                 seq,
             } => commands::read(&state, &self.who, &conversation_id, seq).await,
-            ClientFrame::Presence { status } => commands::set_presence(&state, &self.who, status).await,
+            ClientFrame::Presence { status } => {
+                commands::set_presence(&state, &self.who, status).await
+            }
             ClientFrame::Ping { id } => return send_frame(socket, &ServerFrame::Pong { id }).await,
         };
         match result {
@@ -648,8 +650,12 @@ impl Connection {
         }
         let mut done = Vec::with_capacity(points.len());
         for p in points {
-            let conv = match crate::conversations::visible_conversation(&self.state, &self.who, &p.conversation_id)
-                .await
+            let conv = match crate::conversations::visible_conversation(
+                &self.state,
+                &self.who,
+                &p.conversation_id,
+            )
+            .await
             {
                 Ok(c) => c,
                 Err(e) => {
