@@ -256,3 +256,54 @@ mod tests {
         assert!(check_url("https://hooks.example.com/kefu?x=1", false).is_ok());
     }
 }
+
+#[cfg(test)]
+mod connect_tests {
+    use super::*;
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A name (not a literal) resolving to loopback: the client's resolver
+    /// refuses it when connecting, so nothing reaches the listener; with
+    /// the setting on, the same request goes through.
+    #[tokio::test]
+    async fn resolver_refuses_names_at_connect_time() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let n = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        let client = |allow_private| {
+            reqwest::Client::builder()
+                .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+                .no_proxy()
+                .build()
+                .unwrap()
+        };
+        let url = format!("http://localhost:{port}/");
+        let err = client(false).post(&url).send().await.unwrap_err();
+        let mut chain = err.to_string();
+        let mut src = std::error::Error::source(&err);
+        while let Some(s) = src {
+            chain.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        assert!(
+            chain.contains("refused") && chain.contains("loopback"),
+            "{chain}"
+        );
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let ok = client(true).post(&url).send().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,814 @@
+//! Outgoing webhooks end to end, over real sockets: kefu POSTs to a receiver
+//! this test runs on 127.0.0.1 (so these apps set
+//! `allow_private_networks = true`, except where the guard is the subject).
+//! Signatures are verified by an implementation that is not ours: the PyPI
+//! package `standardwebhooks`, in the virtualenv `scripts/py-venv.sh` makes.
+
+mod common;
+
+use axum::{body::Bytes, extract::State, http::HeaderMap, response::IntoResponse};
+use common::*;
+use kefu_core::Role;
+use serde_json::{Value, json};
+use std::{
+    collections::VecDeque,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+// ---------------------------------------------------------------- receiver
+
+/// How the receiver answers one request.
+#[derive(Clone, Copy, Debug)]
+enum Reply {
+    Status(u16),
+    /// Answers 200 only after this long (past kefu's timeout: a timeout).
+    Hang(Duration),
+}
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    at: Instant,
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    got: Mutex<Vec<Received>>,
+    /// Replies for the next requests, in order; then `otherwise`.
+    plan: Mutex<VecDeque<Reply>>,
+    otherwise: Mutex<Option<Reply>>,
+    arrived: tokio::sync::Notify,
+}
+
+/// A webhook receiver on 127.0.0.1: records every request, answers by plan.
+struct Receiver {
+    addr: SocketAddr,
+    state: Arc<ReceiverState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        Self::start_on("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    async fn start_on(addr: SocketAddr) -> Receiver {
+        let state = Arc::new(ReceiverState::default());
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Receiver { addr, state, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hooks/kefu", self.addr)
+    }
+
+    fn plan(&self, replies: &[Reply]) {
+        self.state
+            .plan
+            .lock()
+            .unwrap()
+            .extend(replies.iter().copied());
+    }
+
+    fn otherwise(&self, r: Reply) {
+        *self.state.otherwise.lock().unwrap() = Some(r);
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.state.got.lock().unwrap().clone()
+    }
+
+    /// Waits until `pred` holds for what arrived (or panics after `wait`).
+    async fn wait_for(&self, wait: Duration, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.state.arrived.notified();
+            let got = self.got();
+            if pred(&got) {
+                return got;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let got = self.got();
+                if pred(&got) {
+                    return got;
+                }
+                panic!(
+                    "the receiver did not get what was expected within {wait:?}; got {} requests: {:#?}",
+                    got.len(),
+                    got.iter()
+                        .map(|r| (&r.id, r.json()["type"].clone()))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    async fn wait_count(&self, n: usize, wait: Duration) -> Vec<Received> {
+        self.wait_for(wait, |g| g.len() >= n).await
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn receive(
+    State(s): State<Arc<ReceiverState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    s.got.lock().unwrap().push(Received {
+        at: Instant::now(),
+        id: h("webhook-id"),
+        timestamp: h("webhook-timestamp"),
+        signature: h("webhook-signature"),
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    });
+    s.arrived.notify_waiters();
+    let reply = s
+        .plan
+        .lock()
+        .unwrap()
+        .pop_front()
+        .or(*s.otherwise.lock().unwrap())
+        .unwrap_or(Reply::Status(200));
+    match reply {
+        Reply::Status(code) => (
+            axum::http::StatusCode::from_u16(code).unwrap(),
+            format!("receiver says {code}"),
+        ),
+        Reply::Hang(d) => {
+            tokio::time::sleep(d).await;
+            (axum::http::StatusCode::OK, "late".to_string())
+        }
+    }
+}
+
+// ------------------------------------------------- independent verification
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The virtualenv's python, made by scripts/py-venv.sh if missing.
+fn python() -> PathBuf {
+    let venv = std::env::var("KEFU_PY_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target/py-venv"));
+    let py = venv.join("bin/python");
+    let status = std::process::Command::new(repo_root().join("scripts/py-venv.sh"))
+        .env("KEFU_PY_VENV", &venv)
+        .status()
+        .expect("running scripts/py-venv.sh");
+    assert!(
+        status.success() && py.exists(),
+        "the webhook tests verify signatures with the PyPI package standardwebhooks; \
+         scripts/py-venv.sh could not set up {} (see its error above)",
+        venv.display()
+    );
+    py
+}
+
+/// Verifies each (secret, request) with `standardwebhooks`; true or the error.
+fn verify(items: &[(&str, &Received, Option<&str>)]) -> Vec<Value> {
+    let input: Vec<Value> = items
+        .iter()
+        .map(|(secret, r, only_sig)| {
+            json!({
+                "secret": secret,
+                "body": r.body,
+                "headers": {
+                    "webhook-id": r.id,
+                    "webhook-timestamp": r.timestamp,
+                    "webhook-signature": only_sig.unwrap_or(&r.signature),
+                },
+            })
+        })
+        .collect();
+    let mut child = std::process::Command::new(python())
+        .arg(repo_root().join("scripts/verify_webhooks.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(Value::Array(input).to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "verify_webhooks.py failed");
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+}
+
+// ------------------------------------------------------------------ helpers
+
+const LONG: Duration = Duration::from_secs(15);
+
+async fn webhooks_app(
+    db: Db,
+    tweak: impl FnOnce(&mut kefu_server::config::WebhooksConfig),
+) -> TestApp {
+    spawn_with(db, |c| {
+        c.webhooks.allow_private_networks = true;
+        c.webhooks.timeout_ms = 1000;
+        c.webhooks.retry_jitter_percent = 0;
+        c.webhooks.poll_ms = 100;
+        c.outbox.poll_ms = 100;
+        tweak(&mut c.webhooks);
+    })
+    .await
+}
+
+async fn subscribe(app: &TestApp, token: &str, url: &str, types: &[&str]) -> Value {
+    let (s, v) = app
+        .post(
+            token,
+            "/api/v1/webhooks",
+            json!({"url": url, "event_types": types, "description": "test receiver"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    v
+}
+
+async fn visitor_says(app: &TestApp, vtoken: &str, cmid: &str, text: &str) -> Value {
+    let (s, v) = app
+        .post(
+            vtoken,
+            "/api/v1/widget/messages",
+            json!({"client_msg_id": cmid, "content": text}),
+        )
+        .await;
+    assert!(s == 201 || s == 200, "send: {s} {v}");
+    v
+}
+
+/// Polls a subscription's delivery log until `pred` holds for its items.
+async fn wait_log(
+    app: &TestApp,
+    token: &str,
+    sub: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let (s, page) = app
+            .get(token, &format!("/api/v1/webhooks/{sub}/deliveries"))
+            .await;
+        assert_eq!(s, 200, "{page}");
+        let items = page["items"].as_array().unwrap().clone();
+        if pred(&items) {
+            return items;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "delivery log never matched: {items:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// -------------------------------------------------------------------- tests
+
+/// Events of the picked types arrive, signed (verified by standardwebhooks),
+/// with the outbox event's JSON as the body; the log shows each delivery.
+async fn delivers_signed_events_of_the_chosen_types(db: Db) {
+    let app = webhooks_app(db, |_| {}).await;
+    let t = app.tenant(Role::Admin).await;
+    let rx_msgs = Receiver::start().await;
+    let rx_all = Receiver::start().await;
+
+    let (s, types) = app.get(&t.token, "/api/v1/webhooks/event-types").await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        types["items"].as_array().unwrap().len(),
+        kefu_core::event::ConversationEvent::TYPES.len()
+    );
+    let msgs = subscribe(&app, &t.token, &rx_msgs.url(), &["message_created"]).await;
+    let all = subscribe(&app, &t.token, &rx_all.url(), &["*"]).await;
+    let secret = msgs["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(msgs["event_types"], json!(["message_created"]));
+    assert_eq!(msgs["active"], true);
+    assert_eq!(msgs["paused"], false);
+    // The secret is shown once: never in reads or lists.
+    let (_, one) = app
+        .get(
+            &t.token,
+            &format!("/api/v1/webhooks/{}", msgs["id"].as_str().unwrap()),
+        )
+        .await;
+    let (_, list) = app.get(&t.token, "/api/v1/webhooks").await;
+    assert!(one.get("secret").is_none());
+    assert!(!list.to_string().contains(&secret));
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert_eq!(list["next_cursor"], Value::Null);
+
+    let (vtoken, contact) = app.visitor(&t.inbox).await;
+    let m = visitor_says(&app, &vtoken, "m-1", "我的订单在哪里？").await;
+
+    let got = rx_msgs.wait_count(1, LONG).await;
+    let r = &got[0];
+    let body = r.json();
+    assert_eq!(body["type"], "message_created");
+    assert_eq!(body["data"]["message"]["content"], "我的订单在哪里？");
+    assert_eq!(body["data"]["message"]["id"], m["message"]["id"]);
+    assert_eq!(body["workspace_id"], t.ws.id.as_str());
+    assert_eq!(body["contact_id"], contact.as_str());
+    assert!(r.signature.starts_with("v1,") && !r.signature.contains(' '));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((r.timestamp.parse::<i64>().unwrap() - now).abs() < 60);
+    // The body is the outbox row, byte for byte.
+    let rows = app.store.outbox_after(0, 1000).await.unwrap();
+    let row = rows
+        .iter()
+        .find(|row| row.event.id == body["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(row.payload, r.body);
+
+    let all_got = rx_all
+        .wait_for(LONG, |g| {
+            let types: Vec<String> = g
+                .iter()
+                .map(|r| r.json()["type"].as_str().unwrap().to_string())
+                .collect();
+            ["contact_created", "conversation_created", "message_created"]
+                .iter()
+                .all(|t| types.iter().any(|x| x == t))
+        })
+        .await;
+    assert!(
+        rx_msgs
+            .got()
+            .iter()
+            .all(|r| r.json()["type"] == "message_created"),
+        "only the chosen type"
+    );
+
+    let all_secret = all["secret"].as_str().unwrap();
+    let mut checks: Vec<(&str, &Received, Option<&str>)> = vec![(&secret, r, None)];
+    checks.extend(all_got.iter().map(|r| (all_secret, r, None)));
+    // A wrong secret must fail: the verifier is not a rubber stamp.
+    checks.push((all_secret, r, None));
+    let results = verify(&checks);
+    let (last, ok) = results.split_last().unwrap();
+    assert!(ok.iter().all(|v| v == &json!(true)), "{results:?}");
+    assert!(
+        last.as_str().unwrap().contains("WebhookVerificationError"),
+        "{last}"
+    );
+
+    // The delivery log.
+    let sub = msgs["id"].as_str().unwrap();
+    let log = wait_log(&app, &t.token, sub, |items| {
+        items.iter().any(|d| d["state"] == "delivered")
+    })
+    .await;
+    let d = &log[0];
+    assert_eq!(d["id"], r.id.as_str(), "the webhook-id is the delivery id");
+    assert_eq!(
+        (d["attempts"].clone(), d["last_status"].clone()),
+        (json!(1), json!(200))
+    );
+    assert_eq!(d["last_response"], "receiver says 200");
+    assert!(d["last_latency_ms"].as_i64().unwrap() >= 0);
+    assert_eq!(d["next_attempt_at"], Value::Null);
+    let (s, detail) = app
+        .get(
+            &t.token,
+            &format!("/api/v1/webhooks/{sub}/deliveries/{}", r.id),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(detail["payload"]["id"], body["id"]);
+    assert_eq!(detail["attempts_log"][0]["status"], 200);
+
+    // A test event reaches the receiver whatever types it picked.
+    let (s, queued) = app
+        .post(&t.token, &format!("/api/v1/webhooks/{sub}/test"), json!({}))
+        .await;
+    assert_eq!(s, 202, "{queued}");
+    let got = rx_msgs.wait_count(2, LONG).await;
+    assert_eq!(got[1].json()["type"], "webhook_test");
+    assert_eq!(got[1].id, queued["id"].as_str().unwrap());
+    assert_eq!(verify(&[(&secret, &got[1], None)]), [json!(true)]);
+
+    // Admins only, and only their workspace's.
+    let agent = app.tenant(Role::Agent).await;
+    let (s, _) = app.get(&agent.token, "/api/v1/webhooks").await;
+    assert_eq!(s, 403);
+    let other = app.tenant(Role::Admin).await;
+    let (s, _) = app
+        .get(&other.token, &format!("/api/v1/webhooks/{sub}"))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .get(&other.token, &format!("/api/v1/webhooks/{sub}/deliveries"))
+        .await;
+    assert_eq!(s, 404);
+    let (s, v) = app
+        .post(
+            &t.token,
+            "/api/v1/webhooks",
+            json!({"url": rx_all.url(), "event_types": ["message.created"]}),
+        )
+        .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("validation")));
+    let (s, _) = app
+        .get(
+            &t.token,
+            &format!("/api/v1/webhooks/{sub}/deliveries?cursor=nope"),
+        )
+        .await;
+    assert_eq!(s, 400);
+    app.stop().await;
+}
+
+/// 500s and timeouts are retried after growing waits with the same
+/// webhook-id; when the schedule runs out the delivery is dead; a replay
+/// sends it again (same id), and so does a range replay.
+async fn retries_with_growing_delays_then_dead_then_replay(db: Db) {
+    let app = webhooks_app(db, |w| {
+        w.retry_schedule_ms = vec![200, 400, 800];
+        w.timeout_ms = 500;
+    })
+    .await;
+    let t = app.tenant(Role::Admin).await;
+    let rx = Receiver::start().await;
+    rx.plan(&[
+        Reply::Status(500),
+        Reply::Hang(Duration::from_secs(3)),
+        Reply::Status(503),
+        Reply::Status(500),
+    ]);
+    let sub = subscribe(&app, &t.token, &rx.url(), &["message_created"]).await;
+    let sub = sub["id"].as_str().unwrap();
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    visitor_says(&app, &vtoken, "r-1", "retry me").await;
+
+    let got = rx.wait_count(4, LONG).await;
+    assert!(
+        got.iter().all(|r| r.id == got[0].id),
+        "one webhook-id across retries"
+    );
+    assert!(got.iter().all(|r| r.body == got[0].body));
+    let gaps: Vec<u128> = got
+        .windows(2)
+        .map(|w| (w[1].at - w[0].at).as_millis())
+        .collect();
+    // 500 → 200 ms; a timeout (500 ms) → 400 ms; 503 → 800 ms.
+    assert!(gaps[0] >= 200, "{gaps:?}");
+    assert!(gaps[1] >= 500 + 400, "{gaps:?}");
+    assert!(gaps[2] >= 800, "{gaps:?}");
+    assert!(gaps[2] > gaps[0], "the waits grow: {gaps:?}");
+    let log = wait_log(&app, &t.token, sub, |i| {
+        i.first().is_some_and(|d| d["state"] == "dead")
+    })
+    .await;
+    assert_eq!(log[0]["attempts"], 4);
+    assert_eq!(log[0]["next_attempt_at"], Value::Null);
+    let (_, detail) = app
+        .get(
+            &t.token,
+            &format!("/api/v1/webhooks/{sub}/deliveries/{}", got[0].id),
+        )
+        .await;
+    let attempts = detail["attempts_log"].as_array().unwrap();
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| a["status"].clone())
+            .collect::<Vec<_>>(),
+        [json!(500), Value::Null, json!(503), json!(500)]
+    );
+    assert!(
+        attempts[1]["error"].as_str().unwrap().contains("timed out"),
+        "{}",
+        attempts[1]
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(rx.got().len(), 4, "nothing after the dead letter");
+
+    // Replay one: the same id again, now answered 200.
+    let (s, d) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/webhooks/{sub}/deliveries/{}/replay", got[0].id),
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, d["state"].as_str()), (202, Some("pending")));
+    let again = rx.wait_count(5, LONG).await;
+    assert_eq!(again[4].id, got[0].id);
+    wait_log(&app, &t.token, sub, |i| {
+        i[0]["state"] == "delivered" && i[0]["attempts"] == 5
+    })
+    .await;
+
+    // Range replay (the delivered ones, asked for explicitly).
+    let (s, n) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/webhooks/{sub}/replay"),
+            json!({"since": 0, "states": ["delivered"]}),
+        )
+        .await;
+    assert_eq!((s, n["replayed"].as_u64()), (202, Some(1)));
+    let again = rx.wait_count(6, LONG).await;
+    assert_eq!(again[5].id, got[0].id);
+    let (s, n) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/webhooks/{sub}/replay"),
+            json!({"since": 0}),
+        )
+        .await;
+    assert_eq!(
+        (s, n["replayed"].as_u64()),
+        (202, Some(0)),
+        "by default only failed and dead ones"
+    );
+    app.stop().await;
+}
+
+/// Failures in a row pause the subscription: nothing is sent, new events
+/// wait; resuming sends what waited.
+async fn failing_subscription_is_paused_then_resumed(db: Db) {
+    let app = webhooks_app(db, |w| {
+        w.retry_schedule_ms = vec![100; 10];
+        w.pause_after_failures = 3;
+    })
+    .await;
+    let t = app.tenant(Role::Admin).await;
+    let rx = Receiver::start().await;
+    rx.otherwise(Reply::Status(500));
+    let sub = subscribe(&app, &t.token, &rx.url(), &["message_created"]).await;
+    let sub = sub["id"].as_str().unwrap();
+    let (vtoken, _) = app.visitor(&t.inbox).await;
+    visitor_says(&app, &vtoken, "p-1", "one").await;
+    rx.wait_count(3, LONG).await;
+    let deadline = Instant::now() + LONG;
+    let w = loop {
+        let (_, w) = app.get(&t.token, &format!("/api/v1/webhooks/{sub}")).await;
+        if w["paused"] == true {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "never paused: {w}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(w["pause_reason"], "failing");
+    assert_eq!(w["consecutive_failures"], 3);
+    // Paused: events are still recorded, nothing is sent.
+    visitor_says(&app, &vtoken, "p-2", "two").await;
+    wait_log(&app, &t.token, sub, |i| i.len() == 2).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(rx.got().len(), 3, "nothing sent while paused");
+
+    rx.otherwise(Reply::Status(204));
+    let (s, w) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/webhooks/{sub}/resume"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, w["paused"].clone(), w["consecutive_failures"].clone()),
+        (200, json!(false), json!(0))
+    );
+    let got = rx
+        .wait_for(LONG, |g| {
+            g.iter()
+                .filter(|r| r.json()["data"]["message"]["content"] == "two")
+                .count()
+                == 1
+        })
+        .await;
+    assert!(
+        got.iter()
+            .any(|r| r.json()["data"]["message"]["content"] == "one")
+    );
+    wait_log(&app, &t.token, sub, |i| {
+        i.iter().all(|d| d["state"] == "delivered")
+    })
+    .await;
+
+    // An admin's pause holds sending the same way.
+    let (s, w) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/webhooks/{sub}/pause"),
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, w["pause_reason"].as_str()), (200, Some("manual")));
+    let before = rx.got().len();
+    let (s, _) = app
+        .post(&t.token, &format!("/api/v1/webhooks/{sub}/test"), json!({}))
+        .await;
+    assert_eq!(s, 202);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.got().len(), before);
+    app.post(
+        &t.token,
+        &format!("/api/v1/webhooks/{sub}/resume"),
+        json!({}),
+    )
+    .await;
+    rx.wait_count(before + 1, LONG).await;
+    app.stop().await;
+}
+
+/// After a rotation both secrets sign (two signatures), each verifying with
+/// standardwebhooks; the new secret is shown once.
+async fn rotation_signs_with_both_secrets(db: Db) {
+    let app = webhooks_app(db, |_| {}).await;
+    let t = app.tenant(Role::Admin).await;
+    let rx = Receiver::start().await;
+    let sub = subscribe(&app, &t.token, &rx.url(), &["*"]).await;
+    let id = sub["id"].as_str().unwrap();
+    let old = sub["secret"].as_str().unwrap().to_string();
+    let (s, rotated) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{rotated}");
+    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert!(new.starts_with("whsec_") && new != old);
+    assert!(
+        rotated["previous_secret_until"].as_i64().unwrap()
+            > kefu_store::now_ms() + 23 * 3600 * 1000
+    );
+    let (_, one) = app.get(&t.token, &format!("/api/v1/webhooks/{id}")).await;
+    assert!(!one.to_string().contains(&new) && !one.to_string().contains(&old));
+
+    app.post(&t.token, &format!("/api/v1/webhooks/{id}/test"), json!({}))
+        .await;
+    let got = rx.wait_count(1, LONG).await;
+    let sigs: Vec<&str> = got[0].signature.split(' ').collect();
+    assert_eq!(sigs.len(), 2, "{}", got[0].signature);
+    let results = verify(&[
+        (&new, &got[0], None),
+        (&old, &got[0], None),
+        (&new, &got[0], Some(sigs[0])),
+        (&old, &got[0], Some(sigs[1])),
+        (&new, &got[0], Some(sigs[1])),
+    ]);
+    assert_eq!(
+        results[..4],
+        [json!(true), json!(true), json!(true), json!(true)],
+        "{results:?}"
+    );
+    assert_ne!(
+        results[4],
+        json!(true),
+        "the second signature is the old secret's"
+    );
+    app.stop().await;
+}
+
+/// By default destinations in private ranges are refused: 422 for literal
+/// addresses when saving, and a refusal when sending to one saved before.
+async fn ssrf_guard_refuses_private_destinations(db: Db) {
+    let app = spawn(db).await;
+    let t = app.tenant(Role::Admin).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://[::1]/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/hook",
+        "http://[fd00:ec2::254]/",
+        "http://localhost:8080/",
+        "http://2130706433/",
+    ] {
+        let (s, v) = app
+            .post(
+                &t.token,
+                "/api/v1/webhooks",
+                json!({"url": url, "event_types": ["*"]}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (422, Some("blocked_destination")),
+            "{url}: {v}"
+        );
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("allow_private_networks"),
+            "{v}"
+        );
+    }
+    let (s, v) = app
+        .post(
+            &t.token,
+            "/api/v1/webhooks",
+            json!({"url": "ftp://example.com/", "event_types": ["*"]}),
+        )
+        .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("validation")));
+    let (s, ok) = app
+        .post(
+            &t.token,
+            "/api/v1/webhooks",
+            json!({"url": "https://hooks.example.com/kefu", "event_types": ["*"]}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, v) = app
+        .patch(
+            &t.token,
+            &format!("/api/v1/webhooks/{}", ok["id"].as_str().unwrap()),
+            json!({"url": "http://192.168.1.1/"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("blocked_destination"))
+    );
+
+    // Saved while the setting allowed it (here: straight into the store), a
+    // loopback destination is still refused when sending: nothing arrives.
+    let rx = Receiver::start().await;
+    for url in [
+        rx.url(),
+        format!("http://localhost:{}/hooks", rx.addr.port()),
+    ] {
+        let w = app
+            .store
+            .create_webhook(kefu_store::NewWebhook {
+                workspace_id: t.ws.id.clone(),
+                url,
+                description: String::new(),
+                event_types: vec!["*".into()],
+                secret: kefu_server::webhooks::sign::new_secret(),
+            })
+            .await
+            .unwrap();
+        let (s, _) = app
+            .post(
+                &t.token,
+                &format!("/api/v1/webhooks/{}/test", w.id),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 202);
+        let log = wait_log(&app, &t.token, &w.id, |i| {
+            i.first().is_some_and(|d| d["attempts"] == 1)
+        })
+        .await;
+        let err = log[0]["last_error"].as_str().unwrap();
+        assert!(err.contains("loopback"), "{err}");
+        assert_eq!(log[0]["state"], "failed");
+    }
+    assert!(rx.got().is_empty(), "the receiver on 127.0.0.1 got nothing");
+    app.stop().await;
+}
+
+both_backends!(
+    delivers_signed_events_of_the_chosen_types,
+    retries_with_growing_delays_then_dead_then_replay,
+    failing_subscription_is_paused_then_resumed,
+    rotation_signs_with_both_secrets,
+    ssrf_guard_refuses_private_destinations,
+);
