@@ -805,6 +805,206 @@ async fn ssrf_guard_refuses_private_destinations(db: Db) {
     app.stop().await;
 }
 
+// ------------------------------------------------------- kill -9 (real binary)
+
+const BIN: &str = env!("CARGO_BIN_EXE_kefu");
+
+fn kefu_cmd(
+    dir: &std::path::Path,
+    addr: SocketAddr,
+    db_url: &Option<String>,
+) -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    c.arg("--config")
+        .arg(dir.join("kefu.toml"))
+        .env("KEFU_DATA_DIR", dir.join("data"))
+        .env("KEFU_LISTEN", addr.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(u) = db_url {
+        c.env("KEFU_DATABASE_URL", u);
+    }
+    c
+}
+
+async fn start_kefu(
+    dir: &std::path::Path,
+    addr: SocketAddr,
+    db_url: &Option<String>,
+) -> std::process::Child {
+    let mut child = kefu_cmd(dir, addr, db_url).arg("serve").spawn().unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await
+            && r.status() == 200
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("kefu did not become ready");
+}
+
+/// kefu is killed with SIGKILL while a delivery is in flight (the receiver
+/// holds the first request) and right after committing more events; after
+/// the restart every committed event is delivered, the first one with the
+/// webhook-id the receiver saw before the crash.
+async fn kill9_between_commit_and_delivery(db_url: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kefu.toml"),
+        "[webhooks]\nallow_private_networks = true\ntimeout_ms = 2000\nretry_schedule_ms = [300, 300, 300, 300, 300]\nretry_jitter_percent = 0\npoll_ms = 100\n",
+    )
+    .unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let status = kefu_cmd(dir.path(), addr, &db_url)
+        .args([
+            "user",
+            "create",
+            "--workspace",
+            "hooks",
+            "--email",
+            "owner@example.com",
+            "--role",
+            "owner",
+        ])
+        .env("KEFU_USER_PASSWORD", "crash-test-pw")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rx = Receiver::start().await;
+    // The first request is held past the timeout: in flight when kefu dies.
+    rx.plan(&[Reply::Hang(Duration::from_secs(30))]);
+    rx.otherwise(Reply::Status(500));
+
+    let mut server = start_kefu(dir.path(), addr, &db_url).await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let call = |method: reqwest::Method, path: &str, token: Option<&str>, body: Value| {
+        let mut r = http.request(method, format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (_, login) = call(
+        reqwest::Method::POST,
+        "/api/v1/auth/login",
+        None,
+        json!({"email": "owner@example.com", "password": "crash-test-pw"}),
+    )
+    .await;
+    let token = login["access_token"].as_str().unwrap().to_string();
+    let (_, inbox) = call(
+        reqwest::Method::POST,
+        "/api/v1/inboxes",
+        Some(&token),
+        json!({"name": "Web"}),
+    )
+    .await;
+    let (s, sub) = call(
+        reqwest::Method::POST,
+        "/api/v1/webhooks",
+        Some(&token),
+        json!({"url": rx.url(), "event_types": ["message_created"]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{sub}");
+    let (_, session) = call(
+        reqwest::Method::POST,
+        "/api/v1/widget/session",
+        None,
+        json!({"inbox_key": inbox["public_key"]}),
+    )
+    .await;
+    let vtoken = session["visitor_token"].as_str().unwrap().to_string();
+    let mut sent = Vec::new();
+    let (s, m) = call(
+        reqwest::Method::POST,
+        "/api/v1/widget/messages",
+        Some(&vtoken),
+        json!({"client_msg_id": "k-0", "content": "before the crash"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    sent.push(m["message"]["id"].as_str().unwrap().to_string());
+    let first = rx.wait_count(1, LONG).await[0].clone();
+    // More events committed (acknowledged) just before the kill: their
+    // deliveries may or may not have been recorded yet.
+    for i in 1..=3 {
+        let (s, m) = call(
+            reqwest::Method::POST,
+            "/api/v1/widget/messages",
+            Some(&vtoken),
+            json!({"client_msg_id": format!("k-{i}"), "content": format!("just before {i}")}),
+        )
+        .await;
+        assert_eq!(s, 201);
+        sent.push(m["message"]["id"].as_str().unwrap().to_string());
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let before = rx.got().len();
+
+    rx.otherwise(Reply::Status(200));
+    let mut server = start_kefu(dir.path(), addr, &db_url).await;
+    // Every acknowledged message's event arrives and is answered 200 after
+    // the restart (the first after its lease, timeout + margin).
+    let got = rx
+        .wait_for(Duration::from_secs(30), |g| {
+            sent.iter().all(|id| {
+                g[before..]
+                    .iter()
+                    .any(|r| r.json()["data"]["message"]["id"].as_str() == Some(id))
+            })
+        })
+        .await;
+    let after: Vec<&Received> = got[before..].iter().collect();
+    let again = after
+        .iter()
+        .find(|r| r.json()["data"]["message"]["id"].as_str() == Some(&sent[0]))
+        .unwrap();
+    assert_eq!(again.id, first.id, "the same webhook-id after the restart");
+    assert_eq!(again.body, first.body);
+    // One webhook-id per event, across the crash.
+    let mut ids: std::collections::HashMap<String, String> = Default::default();
+    for r in &got {
+        let ev = r.json()["id"].as_str().unwrap().to_string();
+        let prev = ids.entry(ev.clone()).or_insert_with(|| r.id.clone());
+        assert_eq!(prev, &r.id, "event {ev} went out under two webhook-ids");
+    }
+    assert_eq!(ids.len(), sent.len());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_between_commit_and_delivery_still_delivers_sqlite() {
+    kill9_between_commit_and_delivery(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_between_commit_and_delivery_still_delivers_postgres() {
+    kill9_between_commit_and_delivery(Some(
+        kefu_store::testing::fresh_postgres_url()
+            .await
+            .expect("PostgreSQL for the webhook crash test"),
+    ))
+    .await;
+}
+
 both_backends!(
     delivers_signed_events_of_the_chosen_types,
     retries_with_growing_delays_then_dead_then_replay,
