@@ -1012,3 +1012,33 @@ both_backends!(
     rotation_signs_with_both_secrets,
     ssrf_guard_refuses_private_destinations,
 );
+
+/// Every webhook endpoint is in the OpenAPI document (which
+/// scripts/check-openapi.sh validates).
+#[test]
+fn every_webhook_endpoint_is_documented() {
+    let doc = serde_json::to_value(kefu_server::openapi()).unwrap();
+    for (path, methods) in [
+        ("/api/v1/webhooks", &["get", "post"][..]),
+        ("/api/v1/webhooks/event-types", &["get"]),
+        ("/api/v1/webhooks/{id}", &["get", "patch", "delete"]),
+        ("/api/v1/webhooks/{id}/rotate-secret", &["post"]),
+        ("/api/v1/webhooks/{id}/pause", &["post"]),
+        ("/api/v1/webhooks/{id}/resume", &["post"]),
+        ("/api/v1/webhooks/{id}/test", &["post"]),
+        ("/api/v1/webhooks/{id}/deliveries", &["get"]),
+        ("/api/v1/webhooks/{id}/deliveries/{delivery_id}", &["get"]),
+        (
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+            &["post"],
+        ),
+        ("/api/v1/webhooks/{id}/replay", &["post"]),
+    ] {
+        for m in methods {
+            assert!(
+                doc["paths"][path].get(*m).is_some(),
+                "{m} {path} documented"
+            );
+        }
+    }
+}
