@@ -116,7 +116,7 @@ describe('webhooks page', () => {
     expect(JSON.stringify(list)).not.toContain(secret)
 
     await visitorWrites('我想查一下订单 #1234')
-    const first: Got = await until(() => got.find((g) => JSON.parse(g.body).type === 'message_created'), 'the message event at the receiver')
+    const first = (await until(() => got.find((g) => JSON.parse(g.body).type === 'message_created'), 'the message event at the receiver')) as Got
     expect(JSON.parse(first.body).data.message.content).toBe('我想查一下订单 #1234')
     expect(verifies(secret, first)).toBe(true)
 
