@@ -89,6 +89,9 @@ pub enum TransferReason {
     Manual,
     /// It waited longer than its group allows and moved to the fallback group.
     QueueTimeout,
+    /// Its group was deleted while it waited there: it left the line,
+    /// unassigned, for agents to pick up by hand.
+    GroupDeleted,
 }
 
 /// What changed. Serialized as `{"type": "<name>", "data": {…}}`.
@@ -96,9 +99,13 @@ pub enum TransferReason {
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum ConversationEvent {
     /// A visitor's first message opened a conversation.
-    ConversationCreated { inbox_id: String },
+    ConversationCreated {
+        inbox_id: String,
+    },
     /// A message was stored (private notes included: integrations are staff).
-    MessageCreated { message: Message },
+    MessageCreated {
+        message: Message,
+    },
     /// The status moved (by an agent, a visitor's message reopening it, routing).
     ConversationStatusChanged {
         from: ConversationStatus,
@@ -113,7 +120,9 @@ pub enum ConversationEvent {
         by: AssignedBy,
     },
     /// Nobody owns it any more.
-    ConversationUnassigned { from: String },
+    ConversationUnassigned {
+        from: String,
+    },
     /// Handed to another agent or group.
     ConversationTransferred {
         from_agent: Option<String>,
@@ -124,13 +133,18 @@ pub enum ConversationEvent {
         note: Option<String>,
     },
     /// It waits in a group's line for an agent with room.
-    ConversationQueued { group: String },
+    ConversationQueued {
+        group: String,
+    },
     /// Tags added or removed.
     ConversationLabelsChanged {
         added: Vec<String>,
         removed: Vec<String>,
     },
-    ConversationPriorityChanged { from: String, to: String },
+    ConversationPriorityChanged {
+        from: String,
+        to: String,
+    },
     /// Left for offline follow-up: nobody can take it now (closed hours, a
     /// queue timeout without fallback, a rule's `offline()`).
     ConversationOffline {
@@ -138,12 +152,18 @@ pub enum ConversationEvent {
         group: Option<String>,
     },
     /// A new visitor or customer.
-    ContactCreated { contact: Contact },
+    ContactCreated {
+        contact: Contact,
+    },
     /// Their name, e-mail or attributes changed.
-    ContactUpdated { contact: Contact },
+    ContactUpdated {
+        contact: Contact,
+    },
     /// A business system told kefu something about the contact (an order
     /// refunded, a plan upgraded): see `POST /api/v1/events`.
-    ContactEventRecorded { event: BusinessEvent },
+    ContactEventRecorded {
+        event: BusinessEvent,
+    },
 }
 
 /// Something a company's own system recorded on a contact.

@@ -96,7 +96,8 @@ fn store_append(c: &mut Criterion) {
         let v = store
             .create_contact(&ws.id, &inbox.id, VisitInfo::default())
             .await
-            .expect("contact");
+            .expect("contact")
+            .0;
         let first = store
             .append_message(NewMessage {
                 workspace_id: ws.id.clone(),

@@ -116,10 +116,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         store,
         cfg: Arc::new(cfg),
     }))
-    .map(|state| {
-        state.router.start(&state);
-        state
-    })
+    .inspect(|state| state.router.start(state))
 }
 
 /// The whole HTTP surface.

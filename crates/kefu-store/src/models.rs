@@ -276,8 +276,6 @@ impl BusinessHours {
     }
 }
 
-/// A visitor or customer.
-
 /// What the widget session endpoint learned about a visitor's visit.
 #[derive(Debug, Clone, Default)]
 pub struct VisitInfo {

@@ -354,7 +354,14 @@ impl Store {
                     .await?
                     .rows_affected();
                     if n == 1 {
-                        let mut changes = Vec::new();
+                        let mut changes = vec![Ev::ConversationTransferred {
+                            from_agent: None,
+                            to_agent: None,
+                            from_group: Some(name.clone()),
+                            to_group: None,
+                            reason: TransferReason::GroupDeleted,
+                            note: None,
+                        }];
                         conversations::record_status(&before, ConversationStatus::Open, &mut changes)?;
                         let after = conversations::load(c, &ws, &before.id).await?;
                         let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;

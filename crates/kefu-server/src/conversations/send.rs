@@ -88,7 +88,9 @@ pub async fn send_many(
         .collect()
 }
 
-/// A validated send, or the answer it already has.
+/// A validated send, or the answer it already has. Lives for one request,
+/// so the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Prepared {
     New(NewMessage),
     /// A retried attachment send whose first copy was stored.

@@ -88,5 +88,19 @@ pub async fn transfer(
     if let Err(e) = send(state, who, note).await {
         tracing::warn!(error = %e.message, "the transfer note was not stored");
     }
+    if changed.after.status == kefu_core::ConversationStatus::Queued {
+        // Answer with the outcome: taken by a member with room, or waiting.
+        state.router.drained(&changed.after.workspace_id).await;
+        if let Ok(now) = state
+            .store
+            .get_conversation(&changed.after.workspace_id, &changed.after.id)
+            .await
+        {
+            return Ok(Changed {
+                after: now,
+                ..changed
+            });
+        }
+    }
     Ok(changed)
 }

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 #[derive(Default)]
 pub struct Rules {
     by_workspace: RwLock<HashMap<String, Cached>>,
+    /// Rings after each look at `[routing] rules_file` (tests wait on it).
+    file_checked: tokio::sync::Notify,
 }
 
 /// When it was loaded, and the rules (`None`: the workspace has none).
@@ -49,6 +51,14 @@ fn router() -> Actor {
 }
 
 impl Rules {
+    /// Resolves after the rules file watcher's next complete look at the file
+    /// that started after this call (so a change written before it is seen).
+    pub async fn rules_file_checked(&self) {
+        for _ in 0..2 {
+            self.file_checked.notified().await;
+        }
+    }
+
     /// The workspace's compiled rules (loaded on first use); `None`: no rules yet.
     pub async fn get(
         &self,
@@ -651,6 +661,7 @@ pub fn spawn_rules_file_watcher(state: &SharedState) -> Option<tokio::task::Join
                     }
                 }
             }
+            state.routing.file_checked.notify_waiters();
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = state.shutdown.cancelled() => return,

@@ -7,12 +7,12 @@
 
 use crate::app::SharedState;
 use kefu_store::Conversation;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{
     Arc, Mutex,
     atomic::{AtomicUsize, Ordering},
 };
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -22,8 +22,9 @@ const MAX_ROUTES: usize = 64;
 enum Job {
     /// A conversation just opened, with its first message.
     Route(Box<Conversation>, String),
-    /// Let the workspace's lines move up.
-    Drain(String),
+    /// Let the workspace's lines move up; tell the waiter when a drain that
+    /// started after this request has finished.
+    Drain(String, Option<oneshot::Sender<()>>),
 }
 
 enum Finished {
@@ -65,7 +66,16 @@ impl Router {
     /// Hands waiting conversations of the workspace to agents who can take
     /// them now, and tells the rest their places.
     pub fn drain(&self, workspace_id: &str) {
-        self.submit(Job::Drain(workspace_id.to_string()));
+        self.submit(Job::Drain(workspace_id.to_string(), None));
+    }
+
+    /// [`Router::drain`], resolving once a drain that started after this
+    /// call has finished (a transfer to a group answers with the outcome).
+    pub async fn drained(&self, workspace_id: &str) {
+        let (tx, rx) = oneshot::channel();
+        self.submit(Job::Drain(workspace_id.to_string(), Some(tx)));
+        // An error means the worker stopped: nothing more will happen anyway.
+        let _ = rx.await;
     }
 
     fn submit(&self, job: Job) {
@@ -137,6 +147,9 @@ async fn run(
     let mut waiting: VecDeque<(Box<Conversation>, String)> = VecDeque::new();
     let mut draining: HashSet<String> = HashSet::new();
     let mut again: HashSet<String> = HashSet::new();
+    // Waiters of the drain running now, and of the one to run after it.
+    let mut waiting_now: HashMap<String, Vec<oneshot::Sender<()>>> = HashMap::new();
+    let mut waiting_next: HashMap<String, Vec<oneshot::Sender<()>>> = HashMap::new();
     let mut closed = false;
     loop {
         tokio::select! {
@@ -145,8 +158,14 @@ async fn run(
                     Ok(Finished::Route) => routes -= 1,
                     Ok(Finished::Drain(ws)) => {
                         draining.remove(&ws);
+                        for w in waiting_now.remove(&ws).unwrap_or_default() {
+                            let _ = w.send(());
+                        }
                         if again.remove(&ws) {
                             // Counted when it was coalesced; runs now.
+                            if let Some(w) = waiting_next.remove(&ws) {
+                                waiting_now.insert(ws.clone(), w);
+                            }
                             draining.insert(ws.clone());
                             running.spawn(drain(state.clone(), ws));
                         }
@@ -169,13 +188,21 @@ async fn run(
                     running.spawn(route(state.clone(), conv, text));
                 }
                 Some(Job::Route(conv, text)) => waiting.push_back((conv, text)),
-                Some(Job::Drain(ws)) => {
+                Some(Job::Drain(ws, waiter)) => {
                     if draining.contains(&ws) {
+                        // The running drain may have read the lines before
+                        // this request's change: the waiter waits for the next.
+                        if let Some(w) = waiter {
+                            waiting_next.entry(ws.clone()).or_default().push(w);
+                        }
                         // Coalesced: one more run after the current one, counted once.
                         if !again.insert(ws) {
                             finish(&pending, &idle);
                         }
                     } else {
+                        if let Some(w) = waiter {
+                            waiting_now.entry(ws.clone()).or_default().push(w);
+                        }
                         draining.insert(ws.clone());
                         running.spawn(drain(state.clone(), ws));
                     }
