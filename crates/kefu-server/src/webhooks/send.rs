@@ -204,7 +204,7 @@ mod tests {
         let d = WebhooksConfig::default();
         let total: u64 = d.retry_schedule_ms.iter().sum();
         assert!(
-            (70 * 3600_000..74 * 3600_000).contains(&total),
+            (70 * 3_600_000..74 * 3_600_000).contains(&total),
             "about three days: {total}"
         );
     }
