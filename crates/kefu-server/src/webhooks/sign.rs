@@ -68,6 +68,63 @@ mod tests {
         );
     }
 
+    /// The Rust verifier docs/integrations.md shows, kept compiling here.
+    fn verify(secret: &str, id: &str, timestamp: &str, body: &[u8], signatures: &str) -> bool {
+        let Ok(key) = STANDARD.decode(secret.trim_start_matches("whsec_")) else {
+            return false;
+        };
+        signatures
+            .split(' ')
+            .filter_map(|s| s.strip_prefix("v1,"))
+            .any(|sig| {
+                let Ok(sig) = STANDARD.decode(sig) else {
+                    return false;
+                };
+                let mut mac =
+                    <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("any key length");
+                mac.update(format!("{id}.{timestamp}.").as_bytes());
+                mac.update(body);
+                mac.verify_slice(&sig).is_ok()
+            })
+    }
+
+    #[test]
+    fn the_documented_verifier_accepts_any_matching_signature() {
+        let keys = SigningKeys {
+            current: new_secret(),
+            previous: Some(new_secret()),
+        };
+        let h = header(&keys, "id-1", 1700000000, b"{\"a\":1}");
+        assert!(verify(
+            &keys.current,
+            "id-1",
+            "1700000000",
+            b"{\"a\":1}",
+            &h
+        ));
+        assert!(verify(
+            keys.previous.as_ref().unwrap(),
+            "id-1",
+            "1700000000",
+            b"{\"a\":1}",
+            &h
+        ));
+        assert!(!verify(
+            &new_secret(),
+            "id-1",
+            "1700000000",
+            b"{\"a\":1}",
+            &h
+        ));
+        assert!(!verify(
+            &keys.current,
+            "id-1",
+            "1700000000",
+            b"{\"a\":2}",
+            &h
+        ));
+    }
+
     #[test]
     fn rotation_signs_with_both() {
         let keys = SigningKeys {
