@@ -1324,3 +1324,60 @@ fn every_webhook_endpoint_is_documented() {
         }
     }
 }
+
+/// How fast a backlog drains to one fast receiver (SQLite, this build's
+/// profile): N events wait while the subscription is paused, then a resume
+/// sends them all. Prints the rate; run with
+/// `cargo test -p kefu-server --test webhooks delivery_rate -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn delivery_rate() {
+    const N: usize = 2000;
+    let app = spawn_with(Db::Sqlite, |c| {
+        c.webhooks.allow_private_networks = true;
+        c.limits.visitor_messages_per_minute = 1_000_000;
+    })
+    .await;
+    let t = app.tenant(Role::Admin).await;
+    let rx = Receiver::start().await;
+    let sub = subscribe(&app, &t.token, &rx.url(), &["message_created"]).await;
+    let sub = sub["id"].as_str().unwrap().to_string();
+    app.post(
+        &t.token,
+        &format!("/api/v1/webhooks/{sub}/pause"),
+        json!({}),
+    )
+    .await;
+    let (vt, _) = app.visitor(&t.inbox).await;
+    for i in 0..N {
+        visitor_says(&app, &vt, &format!("b-{i}"), "x").await;
+    }
+    wait_log(&app, &t.token, &sub, |_| true).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app
+        .store
+        .list_webhook_deliveries(&t.ws.id, &sub, None, None, N as i64)
+        .await
+        .unwrap()
+        .len()
+        < N
+    {
+        assert!(Instant::now() < deadline, "deliveries not all recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t0 = Instant::now();
+    app.post(
+        &t.token,
+        &format!("/api/v1/webhooks/{sub}/resume"),
+        json!({}),
+    )
+    .await;
+    rx.wait_count(N, Duration::from_secs(300)).await;
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "delivery_rate: {N} deliveries in {secs:.2} s = {:.0}/s (concurrency {}, SQLite)",
+        N as f64 / secs,
+        app.state.cfg.webhooks.concurrency
+    );
+    app.stop().await;
+}
