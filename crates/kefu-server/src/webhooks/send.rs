@@ -27,7 +27,15 @@ pub(super) async fn run(state: SharedState) {
         }
         while tasks.try_join_next().is_some() {}
         let free = cfg.concurrency.saturating_sub(tasks.len());
-        if free > 0 {
+        // A read first: an idle sender makes no writes.
+        let mut next = match state.store.next_webhook_due().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the next webhook delivery failed");
+                None
+            }
+        };
+        if free > 0 && next.is_some_and(|t| t <= now_ms()) {
             let now = now_ms();
             let lease = now + cfg.timeout_ms as i64 + LEASE_MARGIN_MS;
             match state
@@ -36,9 +44,15 @@ pub(super) async fn run(state: SharedState) {
                 .await
             {
                 Ok(due) => {
+                    let claimed = due.len();
                     for d in due {
                         tasks.spawn(attempt(state.clone(), d));
                     }
+                    if claimed == free {
+                        // There may be more due: claim again once a slot frees.
+                        continue;
+                    }
+                    next = state.store.next_webhook_due().await.ok().flatten();
                 }
                 Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
             }
@@ -46,7 +60,6 @@ pub(super) async fn run(state: SharedState) {
         let wait = if tasks.len() >= cfg.concurrency {
             None
         } else {
-            let next = state.store.next_webhook_due().await.ok().flatten();
             Some(match next {
                 Some(t) => Duration::from_millis((t - now_ms()).max(10) as u64).min(poll),
                 None => poll,
