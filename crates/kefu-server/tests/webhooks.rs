@@ -1325,15 +1325,24 @@ fn every_webhook_endpoint_is_documented() {
     }
 }
 
-/// How fast a backlog drains to one fast receiver (SQLite, this build's
-/// profile): N events wait while the subscription is paused, then a resume
+/// How fast a backlog drains to one fast receiver (this build's profile): N events wait while the subscription is paused, then a resume
 /// sends them all. Prints the rate; run with
-/// `cargo test -p kefu-server --test webhooks delivery_rate -- --ignored --nocapture`.
+/// `cargo test -p kefu-server --test webhooks delivery_rate -- --ignored --nocapture --test-threads 1`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
-async fn delivery_rate() {
+async fn delivery_rate_sqlite() {
+    delivery_rate(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn delivery_rate_postgres() {
+    delivery_rate(Db::Postgres).await
+}
+
+async fn delivery_rate(db: Db) {
     const N: usize = 2000;
-    let app = spawn_with(Db::Sqlite, |c| {
+    let app = spawn_with(db, |c| {
         c.webhooks.allow_private_networks = true;
         c.limits.visitor_messages_per_minute = 1_000_000;
     })
@@ -1375,7 +1384,7 @@ async fn delivery_rate() {
     rx.wait_count(N, Duration::from_secs(300)).await;
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "delivery_rate: {N} deliveries in {secs:.2} s = {:.0}/s (concurrency {}, SQLite)",
+        "delivery_rate: {N} deliveries in {secs:.2} s = {:.0}/s (concurrency {}, {db:?})",
         N as f64 / secs,
         app.state.cfg.webhooks.concurrency
     );
