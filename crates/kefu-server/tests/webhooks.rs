@@ -493,7 +493,8 @@ async fn retries_with_growing_delays_then_dead_then_replay(db: Db) {
         .collect();
     // 500 → 200 ms; a timeout (500 ms) → 400 ms; 503 → 800 ms.
     assert!(gaps[0] >= 200, "{gaps:?}");
-    assert!(gaps[1] >= 500 + 400, "{gaps:?}");
+    // (kefu starts its timeout a moment before the request arrives here)
+    assert!(gaps[1] >= 500 + 400 - 50, "{gaps:?}");
     assert!(gaps[2] >= 800, "{gaps:?}");
     assert!(gaps[2] > gaps[0], "the waits grow: {gaps:?}");
     let log = wait_log(&app, &t.token, sub, |i| {
