@@ -299,6 +299,8 @@ pub struct WebhooksConfig {
     pub concurrency: usize,
     /// How often the sender looks for due deliveries when nothing woke it, in milliseconds.
     pub poll_ms: u64,
+    /// Delivered and dead deliveries are deleted from the log after this many days.
+    pub delivery_retention_days: u64,
 }
 
 impl Default for WebhooksConfig {
@@ -317,6 +319,7 @@ impl Default for WebhooksConfig {
             max_response_bytes: 1024,
             concurrency: 16,
             poll_ms: 1000,
+            delivery_retention_days: 30,
         }
     }
 }

@@ -1039,6 +1039,32 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Deletes up to `limit` settled deliveries (delivered or dead) last
+    /// changed before `before_ms`, with their attempts; returns how many.
+    pub async fn prune_webhook_deliveries(&self, before_ms: i64, limit: i64) -> Result<u64> {
+        self.write(move |c| {
+            Box::pin(async move {
+                // Attempts go with their delivery (ON DELETE CASCADE).
+                let n = sqlx::query(
+                    "DELETE FROM webhook_deliveries WHERE id IN (
+                        SELECT id FROM webhook_deliveries
+                        WHERE state IN ('delivered', 'dead') AND updated_at < $1
+                        ORDER BY updated_at LIMIT $2)
+                      AND state IN ('delivered', 'dead')",
+                )
+                .bind(before_ms)
+                .bind(limit)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                Ok(n)
+            })
+        })
+        .await
+    }
+}
+
 async fn delivery_in(
     c: &mut AnyConnection,
     ws: &str,

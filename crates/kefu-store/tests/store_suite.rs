@@ -860,6 +860,19 @@ async fn webhooks_dispatch_claim_and_retry(f: Fixture) {
             .is_empty()
     );
     assert_eq!(s.list_webhooks(&f.ws.id, None, 10).await.unwrap().len(), 1);
+
+    // Retention: settled deliveries older than the cut go, attempts with them.
+    assert_eq!(s.prune_webhook_deliveries(0, 100).await.unwrap(), 0);
+    assert_eq!(
+        s.prune_webhook_deliveries(now_ms() + 1000, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        s.get_webhook_delivery(&f.ws.id, &only_msgs.id, &d.id).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 macro_rules! suite {

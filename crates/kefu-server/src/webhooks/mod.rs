@@ -1,8 +1,8 @@
 //! Outgoing webhooks: each workspace's subscriptions receive the events
 //! they picked as signed HTTP POSTs (Standard Webhooks, see [`sign`]).
 //!
-//! Two tasks per process, started by `app::serve` and stopped by its
-//! shutdown token:
+//! Two tasks per process (and a retention sweep every ten minutes of the
+//! delivery log), started by `app::serve` and stopped by its shutdown token:
 //!
 //! - **The dispatcher** ([`dispatch`]) is ONE outbox consumer for all
 //!   subscriptions (named [`CONSUMER`]), not one per subscription. Each
@@ -78,13 +78,44 @@ impl Webhooks {
     }
 }
 
-/// Starts the dispatcher and the sender; the handle resolves once both
-/// have stopped after `state.shutdown`.
+/// Starts the dispatcher, the sender and the log's retention; the handle
+/// resolves once all have stopped after `state.shutdown`.
 pub fn spawn(state: &SharedState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
-        tokio::join!(dispatch(state.clone()), send::run(state));
+        tokio::join!(
+            dispatch(state.clone()),
+            send::run(state.clone()),
+            prune(state)
+        );
     })
+}
+
+/// Deletes settled deliveries older than `delivery_retention_days`, every
+/// ten minutes until shutdown, in slices so the writer is never held long.
+async fn prune(state: SharedState) {
+    let keep = state
+        .cfg
+        .webhooks
+        .delivery_retention_days
+        .saturating_mul(86_400_000);
+    loop {
+        let before = kefu_store::now_ms().saturating_sub(i64::try_from(keep).unwrap_or(i64::MAX));
+        loop {
+            match state.store.prune_webhook_deliveries(before, 1000).await {
+                Ok(1000) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning the webhook delivery log failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// Follows the outbox and records deliveries (see the module doc).
