@@ -7,7 +7,7 @@
 //! (`conversation_created`, `message_created`, …), and a field is only ever
 //! added, never renamed. docs/integrations.md shows an example of each type.
 
-use crate::{ConversationStatus, Message, SenderKind};
+use crate::{ConversationStatus, Message, Priority, SenderKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -26,8 +26,8 @@ pub struct Conversation {
     pub last_activity_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
-    /// `low`, `normal`, `high` or `urgent`: orders the routing line.
-    pub priority: String,
+    /// Orders the routing line.
+    pub priority: Priority,
     /// Labels from rules and agents, for agents only (visitors never see them).
     pub tags: Vec<String>,
 }
@@ -35,7 +35,7 @@ pub struct Conversation {
 impl Conversation {
     /// What a visitor may see of it: no internal priority or tags.
     pub fn for_visitor(mut self) -> Self {
-        self.priority = "normal".into();
+        self.priority = Priority::Normal;
         self.tags.clear();
         self
     }
@@ -142,8 +142,8 @@ pub enum ConversationEvent {
         removed: Vec<String>,
     },
     ConversationPriorityChanged {
-        from: String,
-        to: String,
+        from: Priority,
+        to: Priority,
     },
     /// Left for offline follow-up: nobody can take it now (closed hours, a
     /// queue timeout without fallback, a rule's `offline()`).
@@ -293,7 +293,7 @@ mod tests {
             last_activity_at: 5,
             created_at: 5,
             updated_at: 5,
-            priority: "normal".into(),
+            priority: Priority::Normal,
             tags: vec![],
         }
     }

@@ -9,10 +9,12 @@ pub mod message;
 pub mod protocol;
 pub mod role;
 pub mod text;
+pub mod words;
 
 pub use conversation::{ConversationStatus, TransitionError};
 pub use message::{AttachmentRef, Message, MessageKind, Sender, SenderKind};
 pub use role::{AgentStatus, Role};
+pub use words::{Priority, Strategy};
 
 /// Milliseconds since the Unix epoch: the one time representation in storage
 /// and on the wire, identical on SQLite and PostgreSQL.

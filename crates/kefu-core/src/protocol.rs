@@ -200,7 +200,7 @@ pub enum ServerFrame {
         status: ConversationStatus,
         assignee_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        priority: Option<String>,
+        priority: Option<crate::Priority>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tags: Option<Vec<String>>,
         /// When the conversation last changed (ms): a client holding a

@@ -2,19 +2,8 @@
 //! candidates and makes the choice stick atomically (a conditional update
 //! that re-checks capacity), so two decisions never overfill an agent.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// Fewest open conversations; ties go to the agent idle longest.
-    #[default]
-    LeastLoaded,
-    /// The next eligible member after the last one assigned, in a fixed order.
-    RoundRobin,
-    /// Offered to every eligible member; the first to claim it wins (抢单).
-    Grab,
-}
+/// The strategies are domain words shared with the store and the API.
+pub use kefu_core::Strategy;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {

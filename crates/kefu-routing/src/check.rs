@@ -66,7 +66,6 @@ pub const ACTIONS: &[(&str, &[Ty])] = &[
     ("offline", &[]),
 ];
 
-pub const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
 /// Longest tag (the store's limit for agents' tags too).
 pub const MAX_TAG_CHARS: usize = 32;
 pub const GROUP_FIELDS: &[&str] = &["online", "available", "queue", "open"];
@@ -145,14 +144,8 @@ fn action(a: &Action, known: &Known) -> Result<(), RuleError> {
         }
         "set_priority" => {
             let p = text(0)?;
-            if !PRIORITIES.contains(&p) {
-                return Err(RuleError::new(
-                    a.pos,
-                    format!(
-                        "priority must be one of {}, found {p:?}",
-                        PRIORITIES.join(", ")
-                    ),
-                ));
+            if let Err(e) = p.parse::<kefu_core::Priority>() {
+                return Err(RuleError::new(a.pos, e));
             }
         }
         "tag" => {

@@ -4,14 +4,12 @@ use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 
-/// Priorities, lowest to highest, as rules name them.
+/// Priorities, lowest to highest, as rules name them (an unknown name
+/// ranks as `normal`).
 pub fn priority_rank(name: &str) -> u8 {
-    match name {
-        "low" => 0,
-        "high" => 2,
-        "urgent" => 3,
-        _ => 1,
-    }
+    name.parse::<kefu_core::Priority>()
+        .unwrap_or_default()
+        .rank()
 }
 
 #[derive(Debug, Clone, Default)]

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod client_ip;
 pub mod config;
 pub mod conversations;
+pub mod delivered;
 pub mod error;
 pub mod hub;
 pub mod inbox_cache;

@@ -37,7 +37,7 @@ use axum::{
 use kefu_core::protocol::{ConversationHead, Identity, PROTOCOL_VERSION, ServerFrame, SyncPoint};
 use kefu_store::ConversationFilter;
 use serde::Deserialize;
-use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 use tokio::sync::mpsc;
 
 /// How long handing one event to the HTTP body may take before the client
@@ -125,7 +125,7 @@ pub async fn events(
         state: state.clone(),
         who,
         out,
-        delivered: HashMap::new(),
+        delivered: Default::default(),
     };
     tokio::spawn(async move {
         let kicked = sub.kicked.clone();
@@ -157,7 +157,7 @@ struct Stream {
     who: Principal,
     out: mpsc::Sender<Event>,
     /// Highest `seq` sent per conversation.
-    delivered: HashMap<String, i64>,
+    delivered: crate::delivered::Delivered,
 }
 
 impl Stream {
@@ -286,8 +286,7 @@ impl Stream {
             };
             let from = p.after_seq.clamp(0, conv.last_seq);
             let after = self.send_range(&conv.id, from, None).await?;
-            let d = self.delivered.entry(conv.id.clone()).or_insert(after);
-            *d = (*d).max(after);
+            self.delivered.synced(&conv.id, after);
             done.push(SyncPoint {
                 conversation_id: conv.id,
                 after_seq: after,
@@ -338,14 +337,19 @@ impl Stream {
     /// A live frame: drops messages already sent, fills a gap first.
     async fn deliver(&mut self, out: &Outbound) -> Result<(), Gone> {
         if let (Some(conv), Some(seq)) = (&out.conversation_id, out.seq) {
-            match self.delivered.get(conv).copied() {
-                Some(last) if seq <= last => return Ok(()),
-                Some(last) if seq > last + 1 => {
-                    self.send_range(conv, last, Some(seq - 1)).await?;
+            match self.delivered.admit(conv, seq) {
+                crate::delivered::Admit::Duplicate => return Ok(()),
+                crate::delivered::Admit::Send => {}
+                crate::delivered::Admit::FillFirst { after, upto } => {
+                    self.send_range(conv, after, Some(upto)).await?;
                 }
-                _ => {}
+                // Overtaken by later ones already sent: it and the rest
+                // below them go out from the store, in order.
+                crate::delivered::Admit::FillAfter { after, upto } => {
+                    self.send_range(conv, after - 1, Some(upto)).await?;
+                    return Ok(());
+                }
             }
-            self.delivered.insert(conv.clone(), seq);
         }
         self.text(out.text.as_str()).await
     }

@@ -211,7 +211,10 @@ fn conversation(r: &Row<'_>) -> rusqlite::Result<Result<Conversation>> {
         last_activity_at: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
-        priority: r.get(10)?,
+        priority: match r.get::<_, String>(10)?.parse() {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(StoreError::Corrupt(e))),
+        },
         tags: match crate::conversations::parse_tags(&r.get::<_, String>(11)?) {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),

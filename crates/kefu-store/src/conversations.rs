@@ -6,7 +6,7 @@ use crate::{
     events, now_ms,
 };
 use kefu_core::{
-    ConversationStatus,
+    ConversationStatus, Priority,
     event::{AssignedBy, ConversationEvent as Ev},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
@@ -50,7 +50,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<Conversation> {
         last_activity_at: r.try_get("last_activity_at")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
-        priority: r.try_get("priority")?,
+        priority: crate::routing::parse_word(r.try_get("priority")?)?,
         tags: parse_tags(&r.try_get::<String, _>("tags")?)?,
     })
 }
@@ -146,7 +146,7 @@ pub(crate) fn record_status(
 /// and/or tags to add and take away (applied to the set as it is).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LabelEdit {
-    pub priority: Option<String>,
+    pub priority: Option<Priority>,
     pub tags: Option<Vec<String>>,
     pub add: Vec<String>,
     pub remove: Vec<String>,
@@ -199,14 +199,6 @@ impl Store {
             add,
             remove,
         } = edit;
-        if let Some(p) = priority.as_deref()
-            && !crate::routing::PRIORITIES.contains(&p)
-        {
-            return Err(StoreError::Invalid(format!(
-                "priority must be one of {}",
-                crate::routing::PRIORITIES.join(", ")
-            )));
-        }
         let tags = tags.as_deref().map(clean_tags).transpose()?;
         let add = clean_tags(&add)?;
         let remove: Vec<String> = remove.iter().map(|t| t.trim().to_string()).collect();
@@ -240,11 +232,11 @@ impl Store {
                 ))
                 .bind(&cid)
                 .bind(&ws)
-                .bind(&after.priority)
-                .bind(crate::routing::priority_rank(&after.priority))
+                .bind(after.priority.as_str())
+                .bind(i64::from(after.priority.rank()))
                 .bind(tags_json(&after.tags)?)
                 .bind(at)
-                .bind(&before.priority)
+                .bind(before.priority.as_str())
                 .bind(tags_json(&before.tags)?)
                 .execute(&mut *c)
                 .await?
@@ -254,7 +246,7 @@ impl Store {
                 }
                 let mut changes = Vec::new();
                 if after.priority != before.priority {
-                    changes.push(Ev::ConversationPriorityChanged { from: before.priority.clone(), to: after.priority.clone() });
+                    changes.push(Ev::ConversationPriorityChanged { from: before.priority, to: after.priority });
                 }
                 if after.tags != before.tags {
                     changes.push(Ev::ConversationLabelsChanged {

@@ -620,7 +620,7 @@ async fn open_conversation(
         last_activity_at: now,
         created_at: now,
         updated_at: now,
-        priority: "normal".into(),
+        priority: kefu_core::Priority::Normal,
         tags: Vec::new(),
     };
     sqlx::query(concat!(

@@ -5,7 +5,7 @@ use crate::{
     Actor, BusinessHours, Changed, Result, Store, StoreError, conversations, events, new_id, now_ms,
 };
 use kefu_core::{
-    ConversationStatus,
+    AgentStatus, ConversationStatus, Strategy,
     event::{AssignedBy, ConversationEvent as Ev, TransferReason},
 };
 use serde::{Deserialize, Serialize};
@@ -18,8 +18,7 @@ pub struct Group {
     pub id: String,
     pub workspace_id: String,
     pub name: String,
-    /// `least_loaded`, `round_robin` or `grab`.
-    pub strategy: String,
+    pub strategy: Strategy,
     /// User ids of the members.
     pub members: Vec<String>,
     /// Seconds a conversation may wait in this group's line; 0 = no limit.
@@ -60,7 +59,7 @@ pub struct RuleSetVersion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub user_id: String,
-    pub status: String,
+    pub status: AgentStatus,
     pub capacity: i64,
     /// Open or pending conversations assigned now.
     pub active: i64,
@@ -70,18 +69,16 @@ pub struct Member {
 impl Member {
     /// Online (not away) and below capacity: may get one more conversation now.
     pub fn can_take_one(&self) -> bool {
-        self.status == "online" && self.active < self.capacity
+        self.status == AgentStatus::Online && self.active < self.capacity
     }
 }
-
-pub const STRATEGIES: [&str; 3] = ["least_loaded", "round_robin", "grab"];
 
 fn group_row(r: &AnyRow) -> Result<Group> {
     Ok(Group {
         id: r.try_get("id")?,
         workspace_id: r.try_get("workspace_id")?,
         name: r.try_get("name")?,
-        strategy: r.try_get("strategy")?,
+        strategy: parse_word(r.try_get("strategy")?)?,
         members: Vec::new(),
         queue_timeout_secs: r.try_get("queue_timeout_secs")?,
         timeout_to_group: r.try_get("timeout_to_group")?,
@@ -95,31 +92,18 @@ fn group_row(r: &AnyRow) -> Result<Group> {
     })
 }
 
-/// The routing line's order for a priority (higher first); the same ranks
-/// as `kefu_routing::queue::priority_rank` (a test in the server checks).
-pub fn priority_rank(priority: &str) -> i64 {
-    match priority {
-        "low" => 0,
-        "high" => 2,
-        "urgent" => 3,
-        _ => 1,
-    }
+/// A stored domain word (strategy, status, priority); one that does not
+/// parse is a corrupt row.
+pub(crate) fn parse_word<T: std::str::FromStr<Err = String>>(s: String) -> Result<T> {
+    s.parse().map_err(StoreError::Corrupt)
 }
 
-pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
-
-fn check_group(name: &str, strategy: &str) -> Result<()> {
+fn check_group(name: &str) -> Result<()> {
     let n = name.trim().chars().count();
     if n == 0 || n > 64 {
         return Err(StoreError::Invalid(
             "group name must be 1 to 64 characters".into(),
         ));
-    }
-    if !STRATEGIES.contains(&strategy) {
-        return Err(StoreError::Invalid(format!(
-            "strategy must be one of {}",
-            STRATEGIES.join(", ")
-        )));
     }
     Ok(())
 }
@@ -185,15 +169,15 @@ impl Store {
         workspace_id: &str,
         id: Option<&str>,
         name: &str,
-        strategy: &str,
+        strategy: Strategy,
         members: Vec<String>,
     ) -> Result<(Group, Option<String>)> {
-        check_group(name, strategy)?;
+        check_group(name)?;
         let g = Group {
             id: id.map_or_else(new_id, str::to_string),
             workspace_id: workspace_id.to_string(),
             name: name.trim().to_string(),
-            strategy: strategy.to_string(),
+            strategy,
             members,
             queue_timeout_secs: 0,
             timeout_to_group: None,
@@ -251,7 +235,7 @@ impl Store {
                         .bind(&row.id)
                         .bind(&row.workspace_id)
                         .bind(&row.name)
-                        .bind(&row.strategy)
+                        .bind(row.strategy.as_str())
                         .execute(&mut *c)
                         .await?
                         .rows_affected();
@@ -278,7 +262,7 @@ impl Store {
                         .bind(&row.id)
                         .bind(&row.workspace_id)
                         .bind(&row.name)
-                        .bind(&row.strategy)
+                        .bind(row.strategy.as_str())
                         .bind(row.created_at)
                         .execute(&mut *c)
                         .await?;
@@ -452,7 +436,7 @@ impl Store {
                     r.try_get("name")?,
                     Member {
                         user_id: r.try_get("id")?,
-                        status: r.try_get("status")?,
+                        status: parse_word(r.try_get("status")?)?,
                         capacity: r.try_get("capacity")?,
                         active: r.try_get("active")?,
                         last_assigned_at: r.try_get("last_assigned_at")?,
@@ -910,14 +894,14 @@ impl Store {
     }
 
     /// The strategy of group `name`, if it exists.
-    pub async fn group_strategy(&self, workspace_id: &str, name: &str) -> Result<Option<String>> {
+    pub async fn group_strategy(&self, workspace_id: &str, name: &str) -> Result<Option<Strategy>> {
         let r =
             sqlx::query("SELECT strategy FROM agent_groups WHERE workspace_id = $1 AND name = $2")
                 .bind(workspace_id)
                 .bind(name)
                 .fetch_optional(self.reader())
                 .await?;
-        r.map(|r| Ok(r.try_get("strategy")?)).transpose()
+        r.map(|r| parse_word(r.try_get("strategy")?)).transpose()
     }
 }
 

@@ -181,7 +181,7 @@ pub async fn set_status(
 #[serde(deny_unknown_fields)]
 pub struct LabelsChange {
     /// `low`, `normal`, `high` or `urgent`; absent: unchanged.
-    pub priority: Option<String>,
+    pub priority: Option<kefu_core::Priority>,
     /// The whole new set (at most 20, each 1 to 32 characters); absent: unchanged.
     pub tags: Option<Vec<String>>,
     /// Tags to add to the current set (after `tags`, if given). Prefer

@@ -25,8 +25,8 @@ use utoipa::ToSchema;
 pub struct GroupInput {
     pub name: String,
     /// `least_loaded` (default), `round_robin` or `grab`.
-    #[serde(default = "least_loaded")]
-    pub strategy: String,
+    #[serde(default)]
+    pub strategy: kefu_core::Strategy,
     /// User ids of the members.
     #[serde(default)]
     pub members: Vec<String>,
@@ -54,10 +54,6 @@ impl GroupInput {
             offline_message: self.offline_message.trim().to_string(),
         }
     }
-}
-
-fn least_loaded() -> String {
-    "least_loaded".into()
 }
 
 fn group_error(e: StoreError) -> ApiError {
@@ -91,7 +87,7 @@ pub async fn create_group(
     check_settings(&state, who.workspace_id(), &g.name, &settings).await?;
     let (group, _) = state
         .store
-        .save_group(who.workspace_id(), None, &g.name, &g.strategy, g.members)
+        .save_group(who.workspace_id(), None, &g.name, g.strategy, g.members)
         .await
         .map_err(group_error)?;
     Ok((
@@ -173,7 +169,7 @@ pub async fn update_group(
             who.workspace_id(),
             Some(&id),
             &g.name,
-            &g.strategy,
+            g.strategy,
             g.members,
         )
         .await

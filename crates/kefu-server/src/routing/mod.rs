@@ -8,7 +8,7 @@ pub use worker::Router;
 
 use crate::app::SharedState;
 use crate::conversations::after_commit;
-use kefu_core::SenderKind;
+use kefu_core::{AgentStatus, SenderKind};
 use kefu_routing::assign::{Candidate, Strategy, pick};
 use kefu_routing::eval::{ConversationInfo, Customer, GroupStats, PageInfo};
 use kefu_routing::{Context, Decision, Engine, Known, Route};
@@ -173,7 +173,10 @@ pub async fn group_stats(
     let mut groups = HashMap::new();
     for g in state.store.list_groups(workspace_id).await? {
         let members = members.remove(&g.name).unwrap_or_default();
-        let online = members.iter().filter(|m| m.status == "online").count() as u32;
+        let online = members
+            .iter()
+            .filter(|m| m.status == AgentStatus::Online)
+            .count() as u32;
         let available = members.iter().filter(|m| m.can_take_one()).count() as u32;
         let queue = lines
             .get(&g.name)
@@ -260,16 +263,11 @@ pub async fn candidate(
     group: &str,
     sticky: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    let strategy = match state
+    let strategy = state
         .store
         .group_strategy(workspace_id, group)
         .await?
-        .as_deref()
-    {
-        Some("round_robin") => Strategy::RoundRobin,
-        Some("grab") => Strategy::Grab,
-        _ => Strategy::LeastLoaded,
-    };
+        .unwrap_or_default();
     let members = state.store.group_members(workspace_id, group).await?;
     let cursor = members
         .iter()
@@ -280,7 +278,7 @@ pub async fn candidate(
         .iter()
         .map(|m| Candidate {
             id: m.user_id.clone(),
-            online: m.status == "online",
+            online: m.status == AgentStatus::Online,
             capacity: u32::try_from(m.capacity).unwrap_or(0),
             active: u32::try_from(m.active).unwrap_or(u32::MAX),
             last_assigned_ms: m.last_assigned_at,
@@ -324,7 +322,8 @@ async fn apply(
                 &conv.workspace_id,
                 &conv.id,
                 kefu_store::LabelEdit {
-                    priority: decision.priority.clone(),
+                    // The rules' checker only lets known names through.
+                    priority: decision.priority.as_deref().and_then(|p| p.parse().ok()),
                     add: decision.tags.clone(),
                     ..Default::default()
                 },
@@ -407,7 +406,7 @@ async fn to_group(
         .await?;
         return Ok(());
     }
-    if group.strategy != "grab"
+    if group.strategy != Strategy::Grab
         && let Some(uid) = candidate(state, ws, name, sticky).await?
         && let Some(changed) = state
             .store
@@ -421,7 +420,7 @@ async fn to_group(
     if let Some(changed) = state.store.enqueue(ws, &conv.id, name, router()).await? {
         after_commit(state, &changed.events);
     }
-    if group.strategy == "grab" {
+    if group.strategy == Strategy::Grab {
         let agents = eligible(state, ws, name).await?;
         offer(state, ws, name, &conv.id, &agents);
     }
@@ -513,7 +512,7 @@ pub async fn announce_queue(
         .group_members(workspace_id, group)
         .await?
         .iter()
-        .filter(|m| m.status == "online")
+        .filter(|m| m.status == AgentStatus::Online)
         .count() as u32;
     for q in line {
         let position = usize::try_from(q.position).unwrap_or(usize::MAX);
@@ -584,7 +583,7 @@ pub(crate) async fn drain(state: &SharedState, workspace_id: &str) -> Result<(),
             announce_queue(state, workspace_id, &group).await?;
             continue;
         }
-        if g.strategy == "grab" {
+        if g.strategy == Strategy::Grab {
             // Nobody is assigned in grab mode: whoever has room now gets the offers again.
             let agents = eligible(state, workspace_id, &group).await?;
             for q in state.store.queue(workspace_id, &group, ANNOUNCED).await? {
@@ -910,18 +909,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn store_and_engine_rank_priorities_alike() {
-        for p in kefu_store::routing::PRIORITIES {
+    fn engine_ranks_priorities_like_the_domain() {
+        for p in kefu_core::Priority::ALL {
             assert_eq!(
-                kefu_store::routing::priority_rank(p),
-                i64::from(kefu_routing::queue::priority_rank(p)),
+                kefu_routing::queue::priority_rank(p.as_str()),
+                p.rank(),
                 "{p}"
             );
         }
-        assert_eq!(
-            kefu_store::routing::PRIORITIES.as_slice(),
-            kefu_routing::check::PRIORITIES
-        );
     }
 
     fn ws(tz: &str, holidays: &[&str]) -> Workspace {

@@ -14,6 +14,7 @@
 //! worker's replies up to that send's ack.
 
 use super::close_code;
+use crate::delivered::Admit;
 use crate::{
     app::SharedState,
     auth::{
@@ -221,7 +222,7 @@ struct Connection {
     state: SharedState,
     who: Principal,
     /// Highest `seq` sent per conversation.
-    delivered: HashMap<String, i64>,
+    delivered: crate::delivered::Delivered,
     limiter: DefaultDirectRateLimiter,
     strikes: u32,
     last_heard: Instant,
@@ -260,7 +261,7 @@ impl Connection {
         Connection {
             state,
             who,
-            delivered: HashMap::new(),
+            delivered: Default::default(),
             limiter: RateLimiter::direct(quota),
             strikes: 0,
             last_heard: Instant::now(),
@@ -672,8 +673,7 @@ impl Connection {
             // not make this connection skip live messages up to it.
             let from = p.after_seq.clamp(0, conv.last_seq);
             let after = self.send_range(socket, &conv.id, from, None).await?;
-            let d = self.delivered.entry(conv.id.clone()).or_insert(after);
-            *d = (*d).max(after);
+            self.delivered.synced(&conv.id, after);
             done.push(SyncPoint {
                 conversation_id: conv.id,
                 after_seq: after,
@@ -768,14 +768,19 @@ impl Connection {
     /// already has, and first fills a gap (from the store) if it overtook others.
     async fn admit(&mut self, socket: &mut WebSocket, out: &Outbound) -> Result<bool, Closed> {
         if let (Some(conv), Some(seq)) = (&out.conversation_id, out.seq) {
-            match self.delivered.get(conv).copied() {
-                Some(last) if seq <= last => return Ok(false),
-                Some(last) if seq > last + 1 => {
-                    self.send_range(socket, conv, last, Some(seq - 1)).await?;
+            match self.delivered.admit(conv, seq) {
+                Admit::Duplicate => return Ok(false),
+                Admit::Send => {}
+                Admit::FillFirst { after, upto } => {
+                    self.send_range(socket, conv, after, Some(upto)).await?;
                 }
-                _ => {}
+                // Overtaken by later ones already sent: it and the rest
+                // below them go out from the store, in order.
+                Admit::FillAfter { after, upto } => {
+                    self.send_range(socket, conv, after - 1, Some(upto)).await?;
+                    return Ok(false);
+                }
             }
-            self.delivered.insert(conv.clone(), seq);
             self.ack_first(
                 socket,
                 out.sender_id.as_deref(),

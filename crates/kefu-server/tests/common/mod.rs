@@ -211,6 +211,21 @@ impl TestApp {
         self.state.shutdown.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.server).await;
     }
+
+    /// Shuts down like `kefu serve` on SIGTERM (the server's own drain, then
+    /// the store closes), then opens the same database again to look at
+    /// what was left; the guard keeps a SQLite file alive.
+    pub async fn stop_and_reopen(self) -> (Store, tempfile::TempDir) {
+        let url = self.state.cfg.database_url().expose().to_string();
+        self.state.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.server)
+            .await
+            .expect("shutdown finished")
+            .expect("server task")
+            .expect("serve");
+        let store = Store::open(&url, &Default::default()).await.unwrap();
+        (store, self._dir)
+    }
 }
 
 /// A protocol client.

@@ -17,6 +17,38 @@ const names: Record<string, string> = { u1: 'Li Lei', u2: 'Han Meimei' }
 const name = (id: string) => names[id] ?? '?'
 const say = (e: ConvEvent, d = en) => describeEvent(e, d, name)
 
+describe('audit lines of the typed events', () => {
+  it('says each type', () => {
+    expect(say(ev('conversation_status_changed', { from: 'open', to: 'resolved' }))).toBe('Status: Open → Resolved')
+    expect(say(ev('conversation_queued', { group: 'billing' }))).toBe(say(ev('status_changed', { from: 'open', to: 'queued', group: 'billing' })))
+    expect(say(ev('conversation_assigned', { from: null, to: 'u2', group: 'billing', by: 'routing' }))).toBe('Assigned to Han Meimei by routing (billing)')
+    expect(say(ev('conversation_assigned', { from: null, to: 'u1', group: 'grab', by: 'claim' }), zh)).toBe('Li Lei 抢单接入')
+    expect(say(ev('conversation_unassigned', { from: 'u1' }))).toBe('Unassigned')
+    expect(say(ev('conversation_transferred', { from_agent: 'u1', to_agent: 'u2', from_group: null, to_group: null, reason: 'manual', note: 'VIP' }))).toBe('Transferred from Li Lei to Han Meimei')
+    expect(say(ev('conversation_transferred', { from_agent: 'u1', to_agent: null, from_group: null, to_group: 'billing', reason: 'manual', note: null }))).toBe('Transferred to group billing')
+    expect(say(ev('conversation_transferred', { from_agent: null, to_agent: null, from_group: 'billing', to_group: 'tier2', reason: 'queue_timeout', note: null }))).toBe('Waited too long in billing: moved to tier2')
+    expect(say(ev('conversation_transferred', { from_agent: null, to_agent: null, from_group: 'vip', to_group: null, reason: 'group_deleted', note: null }), zh)).toBe('技能组 vip 已删除：离开排队')
+    expect(say(ev('conversation_priority_changed', { from: 'normal', to: 'urgent' }), zh)).toBe('优先级 普通 → 紧急')
+    expect(say(ev('conversation_labels_changed', { added: ['vip'], removed: ['old'] }))).toBe('Tags: +vip −old')
+    expect(say(ev('conversation_offline', { reason: 'queue_timeout', group: 'billing' }))).toBe('Left for offline follow-up (nobody in billing answered in time)')
+  })
+
+  it('shows one line per write', () => {
+    const transfer = [
+      ev('conversation_transferred', { from_agent: 'u1', to_group: 'sales', reason: 'manual' }, 200),
+      ev('conversation_unassigned', { from: 'u1' }, 200),
+      ev('conversation_status_changed', { from: 'open', to: 'queued' }, 200),
+      ev('conversation_queued', { group: 'sales' }, 200),
+    ]
+    const offline = [
+      ev('conversation_labels_changed', { added: ['offline'], removed: [] }, 300),
+      ev('conversation_offline', { reason: 'closed', group: 'night' }, 300),
+    ]
+    const kept = visibleEvents([ev('conversation_created', { inbox_id: 'i' }, 100), ...transfer, ...offline])
+    expect(kept.map((e) => e.kind)).toEqual(['conversation_transferred', 'conversation_offline'])
+  })
+})
+
 describe('audit lines', () => {
   it('says where a conversation waits, in both languages', () => {
     const q = ev('status_changed', { from: 'open', to: 'queued', group: 'billing' })

@@ -9,18 +9,36 @@ import type { ConvEvent, Message } from './types'
 /** An agent's display name from an id (unknown ids get a generic word). */
 export type NameOf = (id: string) => string
 
-/** Kinds whose line carries what a `status_changed` at the same moment would repeat. */
-const COVERS_STATUS = new Set(['assigned', 'transferred', 'offline'])
+// Kinds are the event types of the events backbone (`conversation_assigned`,
+// …); rows stored before it carry the short names (`assigned`, …), which
+// are still read.
+
+/** Kinds whose line carries what a status change at the same moment would repeat. */
+const COVERS_STATUS = new Set([
+  'assigned', 'transferred', 'offline',
+  'conversation_assigned', 'conversation_transferred', 'conversation_offline', 'conversation_queued',
+])
+/** Kinds a transfer's line at the same moment already says (unassigned, queued, assigned). */
+const COVERED_BY_TRANSFER = new Set(['conversation_unassigned', 'conversation_queued', 'conversation_assigned'])
 
 /**
- * The events worth a line: not `created` (the first message says it), and
- * not a status change recorded in the same write as an assignment, transfer
- * or offline follow-up, whose line says it already (queued → open when
- * routing assigns it, open → queued in a transfer to a group).
+ * The events worth a line: not the creation (the first message says it),
+ * and not what another line of the same write says already: a status
+ * change next to an assignment, transfer, queueing or offline follow-up;
+ * the parts of a transfer; the `offline` tag of an offline follow-up.
  */
 export function visibleEvents(events: readonly ConvEvent[]): ConvEvent[] {
-  const covered = new Set(events.filter((e) => COVERS_STATUS.has(e.kind)).map((e) => e.created_at))
-  return events.filter((e) => e.kind !== 'created' && !(e.kind === 'status_changed' && covered.has(e.created_at)))
+  const at = (kinds: Set<string>) => new Set(events.filter((e) => kinds.has(e.kind)).map((e) => e.created_at))
+  const covered = at(COVERS_STATUS)
+  const transfers = at(new Set(['conversation_transferred']))
+  const offline = at(new Set(['conversation_offline']))
+  return events.filter((e) => {
+    if (e.kind === 'created' || e.kind === 'conversation_created') return false
+    if ((e.kind === 'status_changed' || e.kind === 'conversation_status_changed') && covered.has(e.created_at)) return false
+    if (COVERED_BY_TRANSFER.has(e.kind) && transfers.has(e.created_at)) return false
+    if (e.kind === 'conversation_labels_changed' && offline.has(e.created_at)) return false
+    return true
+  })
 }
 
 const STATUSES = ['bot', 'queued', 'open', 'pending', 'resolved', 'closed'] as const
@@ -47,18 +65,36 @@ export function describeEvent(e: ConvEvent, d: Dict, name: NameOf): string | nul
   const x = e.data ?? {}
   switch (e.kind) {
     case 'status_changed':
+    case 'conversation_status_changed':
       if (x.to === 'queued') return x.group ? fill(d.evQueued, { group: x.group }) : d.evQueuedNoGroup
       return fill(d.evStatus, { from: statusName(d, x.from), to: statusName(d, x.to) })
+    case 'conversation_queued':
+      return fill(d.evQueued, { group: x.group })
+    case 'conversation_unassigned':
+      return d.evUnassigned
     case 'assigned':
+    case 'conversation_assigned':
       if (!x.to) return d.evUnassigned
       if (x.by === 'claim') return fill(d.evClaimed, { agent: name(x.to) })
       if (x.by === 'routing' && x.group) return fill(d.evAssignedByRouting, { agent: name(x.to), group: x.group })
       return fill(d.evAssigned, { agent: name(x.to) })
+    case 'conversation_transferred':
+      if (x.reason === 'queue_timeout') return fill(d.evQueueTimeoutMove, { from: x.from_group, group: x.to_group })
+      if (x.reason === 'group_deleted') return fill(d.evGroupDeleted, { group: x.from_group })
+      if (x.to_agent) return x.from_agent && x.from_agent !== x.to_agent ? fill(d.evTransferredFromTo, { from: name(x.from_agent), agent: name(x.to_agent) }) : fill(d.evTransferredTo, { agent: name(x.to_agent) })
+      if (x.to_group) return fill(d.evTransferredToGroup, { group: x.to_group })
+      return null
     case 'transferred':
       if (x.from_group && x.group) return fill(d.evQueueTimeoutMove, { from: x.from_group, group: x.group })
       if (x.to) return x.from && x.from !== x.to ? fill(d.evTransferredFromTo, { from: name(x.from), agent: name(x.to) }) : fill(d.evTransferredTo, { agent: name(x.to) })
       if (x.group) return fill(d.evTransferredToGroup, { group: x.group })
       return null
+    case 'conversation_priority_changed':
+      return fill(d.evPriority, { from: priorityName(d, x.from), to: priorityName(d, x.to) })
+    case 'conversation_labels_changed': {
+      const changes = [...(x.added ?? []).map((t: string) => `+${t}`), ...(x.removed ?? []).map((t: string) => `−${t}`)].join(' ')
+      return changes ? fill(d.evTags, { changes }) : null
+    }
     case 'labels_changed': {
       const parts: string[] = []
       if (x.priority) parts.push(fill(d.evPriority, { from: priorityName(d, x.priority.from), to: priorityName(d, x.priority.to) }))
@@ -69,7 +105,8 @@ export function describeEvent(e: ConvEvent, d: Dict, name: NameOf): string | nul
       }
       return parts.length ? parts.join(' · ') : null
     }
-    case 'offline': {
+    case 'offline':
+    case 'conversation_offline': {
       const why = offlineWhy(d, x.reason, x.group)
       return why ? fill(d.evOfflineWhy, { why }) : d.evOffline
     }
