@@ -44,11 +44,13 @@ e2e: web
 	cd web && E2E_KEFU_BIN=$(TARGET_DIR)/debug/kefu npm run e2e
 
 ## The whole test suite: unit, property, store suite on SQLite + PostgreSQL,
-## integration tests over real sockets, the SIGKILL crash test, OpenAPI validation,
+## integration tests over real sockets (webhook signatures verified by the PyPI
+## package standardwebhooks in target/py-venv), the SIGKILL crash tests, OpenAPI validation,
 ## short fuzz runs of the rule DSL and frame parsers (cargo fuzz, nightly),
 ## the quick hostile-client soak (make soak), then the front end: type checks,
 ## Vitest unit tests, browser end-to-end tests.
 test: services web
+	./scripts/py-venv.sh
 	$(CARGO) test --workspace --locked
 	$(MAKE) soak
 	./scripts/check-openapi.sh

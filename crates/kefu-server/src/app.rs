@@ -47,6 +47,8 @@ pub struct AppState {
     pub outbox: crate::outbox::Wake,
     /// Every open connection is counted here (see `net`).
     pub gate: Arc<crate::net::gate::Gate>,
+    /// Outgoing webhooks: the sending client and its wake-up.
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl AppState {
@@ -71,6 +73,8 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     #[error("store: {0}")]
     Store(#[from] kefu_store::StoreError),
+    #[error("webhooks: {0}")]
+    Webhooks(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -93,8 +97,11 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         .filter_map(|p| crate::client_ip::parse_net(p).ok())
         .collect();
     let gate = crate::net::gate::Gate::new(crate::net::caps(&cfg.limits, crate::net::fd_limit()));
+    let webhooks = crate::webhooks::Webhooks::new(&cfg.webhooks)
+        .map_err(|e| StartError::Webhooks(e.to_string()))?;
     Ok(Arc::new(AppState {
         gate,
+        webhooks,
         keys: TokenKeys::new(cfg.secrets.token_key.expose()),
         blobs: Arc::new(FsBlobs::new(cfg.data_dir.join("uploads"))),
         limiters: Limiters::new(&cfg.limits),
@@ -171,6 +178,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let watcher = crate::routing::spawn_rules_file_watcher(&state);
     let timeouts = crate::routing::spawn_queue_timeouts(&state);
     let pruner_outbox = tokio::spawn(crate::outbox::prune(state.clone()));
+    let webhooks = crate::webhooks::spawn(&state);
     crate::net::serve(state.clone(), listener, router(state.clone())).await;
     pruner.abort();
     if let Some(w) = watcher {
@@ -179,6 +187,8 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     // Both stop at their next tick (cancelled), never mid-way through a change.
     let _ = timeouts.await;
     let _ = pruner_outbox.await;
+    // Stops claiming; attempts in flight get a moment to finish and record.
+    let _ = webhooks.await;
     // Connections were told to reconnect elsewhere; give them a moment to go.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while state.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {

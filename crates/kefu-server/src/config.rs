@@ -53,6 +53,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub routing: RoutingConfig,
     pub outbox: OutboxConfig,
+    pub webhooks: WebhooksConfig,
     pub secrets: Secrets,
 }
 
@@ -270,6 +271,59 @@ impl Default for OutboxConfig {
     }
 }
 
+/// Outgoing webhooks (see docs/integrations.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Allow destinations in loopback, private, link-local, CGNAT and
+    /// metadata ranges. Off: such URLs are refused (422) and connections to
+    /// names resolving there fail.
+    pub allow_private_networks: bool,
+    /// Longest wait for one attempt (connect, send, answer), in milliseconds.
+    pub timeout_ms: u64,
+    /// Waits before each retry after a failed attempt, in milliseconds; when
+    /// they run out the delivery is dead. The default spreads ten attempts
+    /// over about three days.
+    pub retry_schedule_ms: Vec<u64>,
+    /// Each wait varies by up to this percentage either way, so receivers
+    /// coming back are not hit by every retry at once.
+    pub retry_jitter_percent: u64,
+    /// Failed attempts in a row (across its deliveries, with no success in
+    /// between) after which a subscription is paused until an admin resumes it.
+    pub pause_after_failures: i64,
+    /// After a secret rotation, the previous secret also signs for this long.
+    pub rotation_overlap_secs: u64,
+    /// Bytes of a receiver's answer kept in the delivery log (at most 1024).
+    pub max_response_bytes: usize,
+    /// Deliveries sent at once by this process.
+    pub concurrency: usize,
+    /// How often the sender looks for due deliveries when nothing woke it, in milliseconds.
+    pub poll_ms: u64,
+    /// Delivered and dead deliveries are deleted from the log after this many days.
+    pub delivery_retention_days: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            allow_private_networks: false,
+            timeout_ms: 15_000,
+            // 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 20 h: about 71.6 h.
+            retry_schedule_ms: vec![
+                5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000,
+                72_000_000, 72_000_000,
+            ],
+            retry_jitter_percent: 20,
+            pause_after_failures: 100,
+            rotation_overlap_secs: 24 * 3600,
+            max_response_bytes: 1024,
+            concurrency: 16,
+            poll_ms: 1000,
+            delivery_retention_days: 30,
+        }
+    }
+}
+
 /// Secrets; generated into `<data_dir>/secrets.toml` on first start when not given.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -292,6 +346,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             routing: RoutingConfig::default(),
             outbox: OutboxConfig::default(),
+            webhooks: WebhooksConfig::default(),
             secrets: Secrets::default(),
         }
     }
@@ -416,6 +471,19 @@ impl Config {
                 "limits.idle_timeout_secs must exceed limits.heartbeat_secs".into(),
             ));
         }
+        let w = &self.webhooks;
+        if w.timeout_ms == 0 || w.concurrency == 0 || w.poll_ms == 0 || w.pause_after_failures <= 0
+        {
+            return Err(ConfigError::Invalid(
+                "webhooks.timeout_ms, concurrency, poll_ms and pause_after_failures must be greater than 0".into(),
+            ));
+        }
+        if w.max_response_bytes > 1024 || w.retry_jitter_percent > 100 {
+            return Err(ConfigError::Invalid(
+                "webhooks.max_response_bytes is at most 1024 and retry_jitter_percent at most 100"
+                    .into(),
+            ));
+        }
         for p in &self.trusted_proxies {
             crate::client_ip::parse_net(p)
                 .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
@@ -516,6 +584,7 @@ mod tests {
             "the example documents the defaults"
         );
         assert_eq!(format!("{:?}", c.auth), format!("{:?}", d.auth));
+        assert_eq!(format!("{:?}", c.webhooks), format!("{:?}", d.webhooks));
         assert_eq!(c.listen, d.listen);
     }
 

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod routing;
 pub mod sse;
 pub mod web;
+pub mod webhooks;
 pub mod ws;
 
 /// The OpenAPI document of the REST API, as served at /api/openapi.json.

@@ -2,7 +2,7 @@
 //!
 //! One [`Store`] with methods grouped by aggregate (one file each:
 //! workspaces, users, auth, inboxes, contacts, conversations, messages,
-//! events, attachments) over two backends:
+//! events, attachments, outbox, webhooks) over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
 //!   every write goes through one writer task that batches concurrent writes
@@ -33,6 +33,7 @@ mod previews;
 pub mod routing;
 pub mod testing;
 mod users;
+pub mod webhooks;
 mod workspaces;
 
 pub use canned::check_shortcut;
@@ -43,6 +44,10 @@ pub use messages::{Appended, ConversationTarget, NewMessage};
 pub use models::*;
 pub use outbox::OutboxRow;
 pub use users::{NewUser, UserPatch, normalize_email};
+pub use webhooks::{
+    AttemptOutcome, DeliveryState, DueDelivery, NewWebhook, Recorded, SigningKeys, Webhook,
+    WebhookAttempt, WebhookDelivery, WebhookDeliveryDetail, WebhookPatch,
+};
 
 use backend::Backend;
 use futures::future::BoxFuture;

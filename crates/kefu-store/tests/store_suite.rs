@@ -556,6 +556,325 @@ async fn append_many_keeps_order(f: Fixture) {
     );
 }
 
+/// Webhooks: deliveries are created once per (subscription, event) with the
+/// cursor in one write, only for subscriptions that want the type and came
+/// before the event; claims lease; attempts move a delivery through
+/// failed → delivered / dead; failures in a row pause; replay, rotation,
+/// tenancy and deletion.
+async fn webhooks_dispatch_claim_and_retry(f: Fixture) {
+    let s = &f.store;
+    let early = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap()
+        .0;
+    let new = |types: &[&str], url: &str| NewWebhook {
+        workspace_id: f.ws.id.clone(),
+        url: url.into(),
+        description: "test".into(),
+        event_types: types.iter().map(|t| t.to_string()).collect(),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+    };
+    let only_msgs = s
+        .create_webhook(new(&["message_created"], "https://a.example.com/hook"))
+        .await
+        .unwrap();
+    let all = s
+        .create_webhook(new(&["*"], "https://b.example.com/hook"))
+        .await
+        .unwrap();
+    assert!(all.active && !all.paused && all.wants("contact_created"));
+    assert!(matches!(
+        s.create_webhook(new(&["nope"], "https://c.example.com"))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let (other_ws, _) = s
+        .ensure_workspace(&format!("other-{}", new_id()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.get_webhook(&other_ws.id, &all.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let head = s.outbox_head().await.unwrap();
+    let a = s
+        .append_message(visitor_msg(&f, &early, "w1", "hello hooks"))
+        .await
+        .unwrap();
+    let consumer = format!("webhooks-{}", new_id());
+    let from = s.outbox_cursor(&consumer, 0).await.unwrap();
+    let rows = s.outbox_after(from, 100).await.unwrap();
+    let through = rows.last().unwrap().position;
+    let after_creation: Vec<&OutboxRow> = rows.iter().filter(|r| r.position > head).collect();
+    assert!(
+        after_creation
+            .iter()
+            .all(|r| r.event.change.type_name() != "contact_created")
+    );
+    let msgs = after_creation
+        .iter()
+        .filter(|r| r.event.change.type_name() == "message_created")
+        .count();
+    let created = s
+        .dispatch_webhooks(&consumer, rows.clone(), through)
+        .await
+        .unwrap();
+    assert_eq!(
+        created,
+        msgs + after_creation.len(),
+        "one per wanted event and subscription"
+    );
+    assert_eq!(
+        s.dispatch_webhooks(&consumer, rows, through).await.unwrap(),
+        0,
+        "never twice"
+    );
+    assert_eq!(
+        s.outbox_cursor(&consumer, 0).await.unwrap(),
+        through,
+        "cursor moved with them"
+    );
+
+    let now = now_ms();
+    let due = s
+        .claim_webhook_deliveries(now, now + 60_000, 100)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), created);
+    assert!(
+        due.iter()
+            .all(|d| d.keys.previous.is_none() && d.round_attempts == 0)
+    );
+    assert!(
+        s.claim_webhook_deliveries(now, now + 60_000, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let d = due
+        .iter()
+        .find(|d| d.subscription_id == only_msgs.id)
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&d.payload).unwrap();
+    assert_eq!(body["data"]["message"]["id"], a.message.id.as_str());
+
+    let fail = |status| AttemptOutcome {
+        started_at: now,
+        status: Some(status),
+        latency_ms: 12,
+        error: None,
+        response: Some("nope".into()),
+        success: false,
+    };
+    let r = s
+        .record_webhook_attempt(&d.id, fail(500), Some(now), 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r,
+        Recorded {
+            state: DeliveryState::Failed,
+            paused: false
+        }
+    );
+    let again = s
+        .claim_webhook_deliveries(now_ms(), now_ms() + 60_000, 100)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].round_attempts, 1);
+    let ok = AttemptOutcome {
+        status: Some(204),
+        success: true,
+        response: None,
+        ..fail(204)
+    };
+    let r = s
+        .record_webhook_attempt(&d.id, ok.clone(), None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.state, DeliveryState::Delivered);
+    let detail = s
+        .get_webhook_delivery(&f.ws.id, &only_msgs.id, &d.id)
+        .await
+        .unwrap();
+    assert_eq!(detail.delivery.attempts, 2);
+    assert_eq!(detail.delivery.next_attempt_at, None);
+    assert_eq!(
+        detail
+            .attempts_log
+            .iter()
+            .map(|a| a.status)
+            .collect::<Vec<_>>(),
+        [Some(500), Some(204)]
+    );
+    assert_eq!(detail.payload["id"], body["id"]);
+    assert!(matches!(
+        s.get_webhook_delivery(&other_ws.id, &only_msgs.id, &d.id)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Out of retries: dead. A replay sends it again with the same id.
+    let r = s
+        .record_webhook_attempt(&d.id, fail(410), None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.state, DeliveryState::Dead);
+    let dead = s
+        .list_webhook_deliveries(&f.ws.id, &only_msgs.id, Some(DeliveryState::Dead), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+        [d.id.as_str()]
+    );
+    let replayed = s
+        .replay_webhook_delivery(&f.ws.id, &only_msgs.id, &d.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (replayed.id.as_str(), replayed.state),
+        (d.id.as_str(), DeliveryState::Pending)
+    );
+    let again = s
+        .claim_webhook_deliveries(now_ms(), now_ms() + 60_000, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.len(), again[0].round_attempts),
+        (1, 0),
+        "a replay starts a new round"
+    );
+    s.record_webhook_attempt(&d.id, ok.clone(), None, 10)
+        .await
+        .unwrap();
+
+    // Failures in a row pause the subscription: its deliveries wait.
+    let all_due: Vec<&DueDelivery> = due.iter().filter(|x| x.subscription_id == all.id).collect();
+    assert!(all_due.len() >= 2);
+    let r = s
+        .record_webhook_attempt(&all_due[0].id, fail(503), Some(now), 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!r.paused);
+    let r = s
+        .record_webhook_attempt(&all_due[1].id, fail(503), Some(now), 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.paused);
+    let w = s.get_webhook(&f.ws.id, &all.id).await.unwrap();
+    assert!(
+        w.paused && w.pause_reason.as_deref() == Some("failing") && w.consecutive_failures == 2
+    );
+    assert!(
+        s.claim_webhook_deliveries(now_ms(), now_ms() + 60_000, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.next_webhook_due().await.unwrap(), None);
+    let w = s.resume_webhook(&f.ws.id, &all.id).await.unwrap();
+    assert!(!w.paused && w.consecutive_failures == 0);
+    // Rotation: the previous secret signs too while the overlap lasts.
+    s.rotate_webhook_secret(
+        &f.ws.id,
+        &all.id,
+        "whsec_bmV3LXNlY3JldC1uZXctc2VjcmV0".into(),
+        now_ms() + 60_000,
+    )
+    .await
+    .unwrap();
+    let again = s
+        .claim_webhook_deliveries(now_ms(), now_ms() + 60_000, 100)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2, "the held deliveries are due once resumed");
+    assert_eq!(again[0].keys.current, "whsec_bmV3LXNlY3JldC1uZXctc2VjcmV0");
+    assert_eq!(
+        again[0].keys.previous.as_deref(),
+        Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    );
+
+    // Range replay: only the states asked for.
+    let n = s
+        .replay_webhook_range(
+            &f.ws.id,
+            &all.id,
+            0,
+            now_ms(),
+            vec![DeliveryState::Dead, DeliveryState::Failed],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let page = s
+        .list_webhook_deliveries(&f.ws.id, &all.id, None, None, 1)
+        .await
+        .unwrap();
+    let rest = s
+        .list_webhook_deliveries(&f.ws.id, &all.id, None, Some(&page[0].id), 100)
+        .await
+        .unwrap();
+    assert_eq!(page.len() + rest.len(), all_due.len());
+    assert!(rest.iter().all(|x| x.id < page[0].id), "newest first");
+
+    // A test delivery; then deleting the subscription takes its deliveries along.
+    let t = s
+        .create_webhook_delivery(&f.ws.id, &all.id, "webhook_test", "{}".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.event_id.as_deref(), t.state),
+        (None, DeliveryState::Pending)
+    );
+    let w = s
+        .update_webhook(
+            &f.ws.id,
+            &all.id,
+            WebhookPatch {
+                active: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!w.active);
+    s.delete_webhook(&f.ws.id, &all.id).await.unwrap();
+    assert!(matches!(
+        s.get_webhook(&f.ws.id, &all.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        s.list_webhook_deliveries(&f.ws.id, &all.id, None, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.list_webhooks(&f.ws.id, None, 10).await.unwrap().len(), 1);
+
+    // Retention: settled deliveries older than the cut go, attempts with them.
+    assert_eq!(s.prune_webhook_deliveries(0, 100).await.unwrap(), 0);
+    assert_eq!(
+        s.prune_webhook_deliveries(now_ms() + 1000, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        s.get_webhook_delivery(&f.ws.id, &only_msgs.id, &d.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite().await).await } )* }
@@ -571,4 +890,5 @@ suite!(
     tenants_are_isolated,
     sessions_keys_and_reads,
     append_many_keeps_order,
+    webhooks_dispatch_claim_and_retry,
 );

@@ -12,6 +12,7 @@ pub mod inboxes;
 pub mod routing;
 pub mod server;
 pub mod users;
+pub mod webhooks;
 pub mod widget;
 pub mod workspace;
 
@@ -47,6 +48,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "routing", description = "Groups of agents, routing rules and the dry-run simulator"),
         (name = "canned_replies", description = "Saved answers agents insert with /shortcut"),
         (name = "workspace", description = "The caller's workspace and its settings"),
+        (name = "webhooks", description = "Outgoing webhooks: subscriptions, delivery logs, tests and replays"),
         (name = "server", description = "The serving process: connections and what its defences cut"),
         (name = "health", description = "Liveness and readiness")
     )
@@ -177,6 +179,21 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(routing::transfer))
         .routes(routes!(routing::claim))
         .routes(routes!(routing::queues))
+        .routes(routes!(webhooks::event_types))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(
+            webhooks::get_one,
+            webhooks::update,
+            webhooks::delete
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::pause))
+        .routes(routes!(webhooks::resume))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::delivery))
+        .routes(routes!(webhooks::replay_delivery))
+        .routes(routes!(webhooks::replay_range))
         .routes(routes!(server::connections))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
