@@ -136,12 +136,24 @@ async fn roles_and_api_keys(db: Db) {
     let (s, e) = app
         .post(&owner.token, "/api/v1/api-keys", json!({"name": "ERP"}))
         .await;
-    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")), "{e}");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("validation")),
+        "{e}"
+    );
     for bad in [json!([]), json!(["everything"])] {
         let (s, e) = app
-            .post(&owner.token, "/api/v1/api-keys", json!({"name": "ERP", "scopes": bad}))
+            .post(
+                &owner.token,
+                "/api/v1/api-keys",
+                json!({"name": "ERP", "scopes": bad}),
+            )
             .await;
-        assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")), "{e}");
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (422, Some("validation")),
+            "{e}"
+        );
     }
     let (s, created) = app
         .post(
@@ -151,7 +163,10 @@ async fn roles_and_api_keys(db: Db) {
         )
         .await;
     assert_eq!(s, 201);
-    assert_eq!(created["api_key"]["scopes"], json!(["contacts:read", "admin"]));
+    assert_eq!(
+        created["api_key"]["scopes"],
+        json!(["contacts:read", "admin"])
+    );
     let key = created["key"].as_str().unwrap();
     assert!(key.starts_with("kefu_sk_"));
     let (s, me) = app.get(key, "/api/v1/me").await;

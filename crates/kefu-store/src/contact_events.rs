@@ -212,7 +212,8 @@ async fn record(c: &mut AnyConnection, new: NewContactEvent) -> Result<RecordedE
     let contact = if new.set_attributes.is_empty() {
         contacts::load(c, ws, &new.contact_id).await?
     } else {
-        let contact = contacts::merge_attributes(c, ws, &new.contact_id, new.set_attributes).await?;
+        let contact =
+            contacts::merge_attributes(c, ws, &new.contact_id, new.set_attributes).await?;
         changes.push(Ev::ContactUpdated {
             contact: contact.clone(),
         });
@@ -230,16 +231,8 @@ async fn record(c: &mut AnyConnection, new: NewContactEvent) -> Result<RecordedE
     changes.push(Ev::ContactEventRecorded {
         event: event.clone(),
     });
-    let events = events::store_all(
-        c,
-        ws,
-        None,
-        Some(&new.contact_id),
-        &new.actor,
-        changes,
-        now,
-    )
-    .await?;
+    let events =
+        events::store_all(c, ws, None, Some(&new.contact_id), &new.actor, changes, now).await?;
     Ok(RecordedEvent {
         event,
         contact,

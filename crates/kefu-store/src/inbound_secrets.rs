@@ -94,7 +94,10 @@ impl Store {
     }
 
     /// The workspace's signing secret as admins see it; `None`: there is none.
-    pub async fn inbound_secret_info(&self, workspace_id: &str) -> Result<Option<InboundSecretInfo>> {
+    pub async fn inbound_secret_info(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<InboundSecretInfo>> {
         let r = sqlx::query(
             "SELECT prefix, created_at, previous_until FROM inbound_secrets WHERE workspace_id = $1",
         )

@@ -461,7 +461,10 @@ async fn sessions_keys_and_reads(f: Fixture) {
         .await
         .unwrap();
     let found = s.find_api_key("khash").await.unwrap().unwrap();
-    assert_eq!((found.id, found.scopes), (key.id.clone(), vec!["events:write".to_string()]));
+    assert_eq!(
+        (found.id, found.scopes),
+        (key.id.clone(), vec!["events:write".to_string()])
+    );
     s.revoke_api_key(&f.ws.id, &key.id).await.unwrap();
     assert!(s.find_api_key("khash").await.unwrap().is_none());
     let dup = s
@@ -584,7 +587,10 @@ async fn contact_events_once_per_key(f: Fixture) {
         ..Default::default()
     };
     assert_eq!(
-        s.find_contact_for_event(&f.ws.id, &by_mail).await.unwrap().id,
+        s.find_contact_for_event(&f.ws.id, &by_mail)
+            .await
+            .unwrap()
+            .id,
         visitor.id
     );
     let by_id = ContactRef {
@@ -665,11 +671,12 @@ async fn contact_events_once_per_key(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(page, all[2..].to_vec());
-    assert!(s
-        .list_contact_events(&other_ws.id, &visitor.id, None, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        s.list_contact_events(&other_ws.id, &visitor.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Recent types: each once, newest first, old ones left out.
     assert_eq!(
         s.recent_event_types(&f.ws.id, &visitor.id, now - 7 * 86_400_000)
@@ -717,7 +724,11 @@ async fn contact_events_once_per_key(f: Fixture) {
         .unwrap();
     assert_eq!(later.previous, None, "the grace period ends");
     assert_eq!(
-        s.inbound_secret_info(&f.ws.id).await.unwrap().unwrap().prefix,
+        s.inbound_secret_info(&f.ws.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .prefix,
         "whsec_tw"
     );
     assert!(s.inbound_keys(&other_ws.id, now).await.unwrap().is_none());

@@ -167,9 +167,8 @@ impl FromRequest<SharedState> for Inbound {
                 "a signed request needs webhook-id and webhook-timestamp too",
             ));
         };
-        let axum::extract::Query(q) =
-            axum::extract::Query::<EventsQuery>::try_from_uri(&parts.uri)
-                .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+        let axum::extract::Query(q) = axum::extract::Query::<EventsQuery>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
         let Some(workspace_id) = q.workspace_id.filter(|w| !w.is_empty()) else {
             return Err(ApiError::bad_request(
                 "missing_workspace",
@@ -387,11 +386,14 @@ pub async fn rotate_signing_secret(
         .chars()
         .take(signature::SECRET_PREFIX.len() + 4)
         .collect();
-    let grace = i64::try_from(state.cfg.events.secret_grace_secs.saturating_mul(1000))
-        .unwrap_or(i64::MAX);
+    let grace =
+        i64::try_from(state.cfg.events.secret_grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     let info = state
         .store
         .rotate_inbound_secret(who.workspace_id(), &secret, &prefix, grace)
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(NewSigningSecret { secret, info })))
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(NewSigningSecret { secret, info }),
+    ))
 }

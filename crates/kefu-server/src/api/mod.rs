@@ -152,7 +152,10 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(contacts::get_one))
         .routes(routes!(events::contact_events))
         .routes(routes!(events::record))
-        .routes(routes!(events::signing_secret, events::rotate_signing_secret))
+        .routes(routes!(
+            events::signing_secret,
+            events::rotate_signing_secret
+        ))
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get_one, conversations::update))
         .routes(routes!(conversations::set_status))

@@ -151,7 +151,10 @@ mod tests {
         assert!(other.starts_with(SECRET_PREFIX) && other.len() == 6 + 44);
         let sig = sign(SECRET, ID, TS, BODY);
         let both = format!("v1,bm9wZQ== {sig}");
-        assert_eq!(verify(&[&other, SECRET], headers(&both), BODY, TS, 300), Ok(()));
+        assert_eq!(
+            verify(&[&other, SECRET], headers(&both), BODY, TS, 300),
+            Ok(())
+        );
     }
 
     #[test]
@@ -175,7 +178,11 @@ mod tests {
         assert_eq!(bad(headers(&sig), BODY, TS + 300), Ok(()));
         // Malformed headers.
         for s in ["", "v1", "v1,", "v2,abc", sig.trim_start_matches("v1,")] {
-            assert_eq!(bad(headers(s), BODY, TS), Err(Refused::BadSignature), "{s:?}");
+            assert_eq!(
+                bad(headers(s), BODY, TS),
+                Err(Refused::BadSignature),
+                "{s:?}"
+            );
         }
         let no_ts = Signed {
             timestamp: "yesterday",

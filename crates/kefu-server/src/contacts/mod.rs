@@ -19,10 +19,15 @@ const MAX_ATTRIBUTE_NAME: usize = 64;
 /// (a `null` value removes a key): names 1 to 64 characters, values text (at
 /// most `max_attribute_chars`), numbers, booleans or null, and at most
 /// `max_contact_attributes` once merged. `Err` says what is wrong.
-pub fn check_attributes(l: &Limits, current: &Value, new: &Map<String, Value>) -> Result<(), String> {
+pub fn check_attributes(
+    l: &Limits,
+    current: &Value,
+    new: &Map<String, Value>,
+) -> Result<(), String> {
     let max_chars = l.max_attribute_chars;
     for (k, v) in new {
-        if k.is_empty() || k.chars().count() > MAX_ATTRIBUTE_NAME || k.chars().any(char::is_control) {
+        if k.is_empty() || k.chars().count() > MAX_ATTRIBUTE_NAME || k.chars().any(char::is_control)
+        {
             return Err(format!(
                 "attribute names must be 1 to {MAX_ATTRIBUTE_NAME} characters, without control characters"
             ));

@@ -105,8 +105,9 @@ fn refuse(code: &'static str, msg: impl Into<String>) -> ApiError {
 /// Whether `t` is a valid event type: `[a-z0-9_.-]{1,64}`.
 pub fn valid_type(t: &str) -> bool {
     (1..=MAX_TYPE).contains(&t.len())
-        && t.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+        && t.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        })
 }
 
 fn printable(s: &str) -> bool {
@@ -312,7 +313,14 @@ mod tests {
         for ok in ["order.refunded", "a", "plan_v2-upgraded", &"x".repeat(64)] {
             assert!(valid_type(ok), "{ok}");
         }
-        for bad in ["", "Order.Refunded", "order refunded", "订单", "a/b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "Order.Refunded",
+            "order refunded",
+            "订单",
+            "a/b",
+            &"x".repeat(65),
+        ] {
             assert!(!valid_type(bad), "{bad}");
         }
     }
