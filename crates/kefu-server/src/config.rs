@@ -562,6 +562,8 @@ mod tests {
             "the example documents the defaults"
         );
         assert_eq!(format!("{:?}", c.auth), format!("{:?}", d.auth));
+        assert_eq!(format!("{:?}", c.events), format!("{:?}", d.events));
+        assert_eq!(c.routing.recent_events_days, d.routing.recent_events_days);
         assert_eq!(c.listen, d.listen);
     }
 
