@@ -232,6 +232,46 @@ async fn api_keys_and_scopes(db: Db) {
     let f = ws.expect("error").await;
     assert_eq!(f["code"], "missing_scope", "{f}");
     assert_eq!(ws.close_code().await, Some(1008));
+    // With conversations:read it connects, but sending and typing need their own scopes.
+    let conv = visitor_says(&app, &vt, "hello").await;
+    let watcher = key(&app, &owner, &["conversations:read"]).await;
+    let (mut ws, hello) = app.ws(&watcher).await;
+    assert_eq!(hello["identity"]["kind"], "api");
+    ws.send(
+        json!({"type": "send", "client_msg_id": "k1", "conversation_id": conv, "content": "hi"}),
+    )
+    .await;
+    let f = ws.expect("error").await;
+    assert_eq!(
+        (f["code"].as_str(), f["client_msg_id"].as_str()),
+        (Some("missing_scope"), Some("k1")),
+        "{f}"
+    );
+    assert!(
+        f["message"].as_str().unwrap().ends_with("messages:write"),
+        "{f}"
+    );
+    ws.send(json!({"type": "typing", "conversation_id": conv, "on": true}))
+        .await;
+    let f = ws.expect("error").await;
+    assert_eq!(f["code"], "missing_scope", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("conversations:write"),
+        "{f}"
+    );
+    // It still sees the conversation's messages live, but no contact events without contacts:read.
+    let (s, _) = app
+        .post(&writer, "/api/v1/events", refund("wang.fang@example.com"))
+        .await;
+    assert_eq!(s, 201);
+    let line = ws.expect("message").await;
+    assert_eq!(line["message"]["kind"], "note", "the event's line: {line}");
+    while let Some(f) = ws.next_frame(Duration::from_millis(300)).await {
+        assert_ne!(f["type"], "contact_event", "{f}");
+    }
 
     // A revoked key stops at once.
     let (_, keys) = app.get(&owner.token, "/api/v1/api-keys").await;
