@@ -178,7 +178,8 @@ pub struct BusinessEvent {
     pub data: serde_json::Value,
     /// When it happened in the sender's system (epoch ms).
     pub occurred_at: i64,
-    /// Who recorded it (an API key id).
+    /// Who recorded it: `api_key:<key id>`, or `signed` for a request
+    /// signed with the workspace's inbound secret.
     pub source: String,
 }
 

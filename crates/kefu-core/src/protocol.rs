@@ -234,6 +234,12 @@ pub enum ServerFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         estimated_wait_ms: Option<u64>,
     },
+    /// For agents (and API keys) of the workspace: a business system
+    /// recorded an event on a contact (`POST /api/v1/events`). Never sent to
+    /// visitors.
+    ContactEvent {
+        event: crate::event::BusinessEvent,
+    },
     Pong {
         id: Option<String>,
     },

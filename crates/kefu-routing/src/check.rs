@@ -43,6 +43,7 @@ pub const VARIABLES: &[(&str, Ty)] = &[
     ("customer.identified", Ty::Bool),
     ("customer.tags", Ty::List),
     ("customer.returning", Ty::Bool),
+    ("customer.recent_events", Ty::List),
     ("conversation.inbox", Ty::Str),
     ("conversation.channel", Ty::Str),
     ("conversation.first_message", Ty::Str),

@@ -33,6 +33,10 @@ pub struct Customer {
     /// Has had a conversation before.
     pub returning: bool,
     pub tags: Vec<String>,
+    /// The types of the contact's recent business events (`order.refunded`,
+    /// …), each once; how recent is the server's choice (`[routing]
+    /// recent_events_days`).
+    pub recent_events: Vec<String>,
     /// `customer.level` and any `customer.<attribute>` read from here.
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
@@ -179,6 +183,7 @@ enum VarRef {
     Identified,
     Returning,
     Tags,
+    RecentEvents,
     Attr(String),
     Inbox,
     Channel,
@@ -207,6 +212,7 @@ impl VarRef {
             ("customer", "identified") => VarRef::Identified,
             ("customer", "returning") => VarRef::Returning,
             ("customer", "tags") => VarRef::Tags,
+            ("customer", "recent_events") => VarRef::RecentEvents,
             ("customer", attr) => VarRef::Attr(attr.to_string()),
             ("conversation", "inbox") => VarRef::Inbox,
             ("conversation", "channel") => VarRef::Channel,
@@ -238,6 +244,7 @@ impl VarRef {
             VarRef::Identified => Val::Bool(c.identified),
             VarRef::Returning => Val::Bool(c.returning),
             VarRef::Tags => Val::List(c.tags.iter().map(|t| b(t)).collect()),
+            VarRef::RecentEvents => Val::List(c.recent_events.iter().map(|t| b(t)).collect()),
             VarRef::Attr(a) => c.attributes.get(a).map_or(Val::Null, Val::from_json),
             VarRef::Inbox => b(&ctx.conversation.inbox),
             VarRef::Channel => b(&ctx.conversation.channel),

@@ -148,6 +148,75 @@ fn overnight_spans_and_lists() {
     assert!(engine.decide(&c).to_bot);
 }
 
+/// Business events: `customer.recent_events` is a list of event types, and
+/// attributes an event set are plain `customer.<attribute>`s.
+#[test]
+fn recent_events_and_attributes_set_by_events() {
+    let src = r#"
+rule "refunds" priority 10
+when customer.recent_events contains "order.refunded"
+then route_to("billing"), tag("refund")
+end
+rule "enterprise" when customer.plan == "enterprise" && !("order.refunded" in customer.recent_events) then route_to("vip_group") end
+rule "rest" priority -1 when true then route_to("general") end
+"#;
+    let engine = compile(src, &known()).unwrap();
+    let mut c = ctx();
+    assert_eq!(
+        engine.decide(&c).route,
+        Some(Route::Group("general".into()))
+    );
+    let d = engine.explain(&c);
+    assert_eq!(
+        d.trace[0].why,
+        "`customer.recent_events contains \"order.refunded\"` is false; customer.recent_events = []"
+    );
+    c.customer.recent_events = vec!["order.shipped".into(), "order.refunded".into()];
+    let d = engine.decide(&c);
+    assert_eq!(
+        (d.route, d.tags),
+        (
+            Some(Route::Group("billing".into())),
+            vec!["refund".to_string()]
+        )
+    );
+    // Types match whole and exactly: no prefix, no other case.
+    c.customer.recent_events = vec!["order.refunded.partial".into(), "Order.Refunded".into()];
+    assert_eq!(
+        engine.decide(&c).route,
+        Some(Route::Group("general".into()))
+    );
+    c.customer
+        .attributes
+        .insert("plan".into(), serde_json::json!("enterprise"));
+    assert_eq!(
+        engine.decide(&c).route,
+        Some(Route::Group("vip_group".into()))
+    );
+    c.customer.recent_events.push("order.refunded".into());
+    assert_eq!(
+        engine.decide(&c).route,
+        Some(Route::Group("billing".into()))
+    );
+    // A list, not text or a number.
+    let e = compile(
+        r#"rule "x" when customer.recent_events > 1 then offline() end"#,
+        &Known::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(e, "1:38: `>` compares numbers, found a list and a number");
+    // The simulator's JSON context takes it too.
+    let given: kefu_routing::Context = serde_json::from_value(
+        serde_json::json!({"customer": {"recent_events": ["order.refunded"]}}),
+    )
+    .unwrap();
+    assert_eq!(
+        engine.decide(&given).route,
+        Some(Route::Group("billing".into()))
+    );
+}
+
 /// Errors say where and what was expected (exact messages, snapshot-style).
 #[test]
 fn error_messages() {
@@ -170,7 +239,7 @@ fn error_messages() {
         ),
         (
             "rule \"a\" when page.uri == \"x\" then tag(\"x\") end",
-            "1:15: unknown variable `page.uri`; expected one of customer.level, customer.name, customer.email, customer.language, customer.country, customer.external_id, customer.identified, customer.tags, customer.returning, conversation.inbox, conversation.channel, conversation.first_message, page.url, page.referrer, time.hour, time.minute, time.weekday, time.date, time.holiday or customer.<attribute>",
+            "1:15: unknown variable `page.uri`; expected one of customer.level, customer.name, customer.email, customer.language, customer.country, customer.external_id, customer.identified, customer.tags, customer.returning, customer.recent_events, conversation.inbox, conversation.channel, conversation.first_message, page.url, page.referrer, time.hour, time.minute, time.weekday, time.date, time.holiday or customer.<attribute>",
         ),
         (
             "rule \"a\" when true then route_to(\"sales\") end",

@@ -54,6 +54,7 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub outbox: OutboxConfig,
     pub webhooks: WebhooksConfig,
+    pub events: EventsConfig,
     pub secrets: Secrets,
 }
 
@@ -234,6 +235,9 @@ pub struct RoutingConfig {
     /// How often waiting conversations are checked against their group's
     /// queue timeout, in milliseconds.
     pub queue_check_ms: u64,
+    /// `customer.recent_events` holds the types of the contact's business
+    /// events that happened in this many days.
+    pub recent_events_days: u32,
 }
 
 impl Default for RoutingConfig {
@@ -243,6 +247,7 @@ impl Default for RoutingConfig {
             rules_workspace: "Default".into(),
             rules_poll_ms: 2000,
             queue_check_ms: 5000,
+            recent_events_days: 7,
         }
     }
 }
@@ -324,6 +329,35 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// Incoming business events (`POST /api/v1/events`): their limits and how
+/// signed requests are checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Largest request body (413 `payload_too_large` above it).
+    pub max_body_bytes: usize,
+    /// Largest `data` object, as JSON (422 `data_too_large`).
+    pub max_data_bytes: usize,
+    /// Longest `title`, in characters (422 `bad_title`).
+    pub max_title_chars: usize,
+    /// How far `webhook-timestamp` may be from the server's clock (401 `stale_signature`).
+    pub signature_tolerance_secs: u64,
+    /// After the signing secret is rotated, the previous one still verifies this long.
+    pub secret_grace_secs: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            max_body_bytes: 64 * 1024,
+            max_data_bytes: 16 * 1024,
+            max_title_chars: 200,
+            signature_tolerance_secs: 300,
+            secret_grace_secs: 24 * 3600,
+        }
+    }
+}
+
 /// Secrets; generated into `<data_dir>/secrets.toml` on first start when not given.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -347,6 +381,7 @@ impl Default for Config {
             routing: RoutingConfig::default(),
             outbox: OutboxConfig::default(),
             webhooks: WebhooksConfig::default(),
+            events: EventsConfig::default(),
             secrets: Secrets::default(),
         }
     }
@@ -451,6 +486,17 @@ impl Config {
             ("auth.visitor_ttl_secs", self.auth.visitor_ttl_secs),
             ("store.max_batch", self.store.max_batch as u64),
             ("store.pool_size", self.store.pool_size as u64),
+            ("events.max_body_bytes", self.events.max_body_bytes as u64),
+            ("events.max_data_bytes", self.events.max_data_bytes as u64),
+            ("events.max_title_chars", self.events.max_title_chars as u64),
+            (
+                "events.signature_tolerance_secs",
+                self.events.signature_tolerance_secs,
+            ),
+            (
+                "routing.recent_events_days",
+                u64::from(self.routing.recent_events_days),
+            ),
         ] {
             if v == 0 {
                 return Err(ConfigError::Invalid(format!("{k} must be greater than 0")));
@@ -585,6 +631,8 @@ mod tests {
         );
         assert_eq!(format!("{:?}", c.auth), format!("{:?}", d.auth));
         assert_eq!(format!("{:?}", c.webhooks), format!("{:?}", d.webhooks));
+        assert_eq!(format!("{:?}", c.events), format!("{:?}", d.events));
+        assert_eq!(c.routing.recent_events_days, d.routing.recent_events_days);
         assert_eq!(c.listen, d.listen);
     }
 

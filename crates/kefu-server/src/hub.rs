@@ -32,6 +32,9 @@ pub struct Outbound {
     pub seq: Option<i64>,
     pub sender_id: Option<String>,
     pub client_msg_id: Option<String>,
+    /// About a contact rather than a conversation (a `contact_event`): API
+    /// keys get it only with the `contacts:read` scope.
+    pub contact_data: bool,
     pub text: Utf8Bytes,
 }
 
@@ -51,6 +54,7 @@ impl Outbound {
             seq,
             sender_id,
             client_msg_id,
+            contact_data: matches!(frame, ServerFrame::ContactEvent { .. }),
             text: Utf8Bytes::from(frame.to_json()),
         })
     }

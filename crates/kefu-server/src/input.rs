@@ -56,7 +56,7 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 
 /// `application/json`, or a `+json` type, with any parameters (as axum's
 /// own `Json` accepts).
-fn json_content_type(headers: &HeaderMap) -> bool {
+pub(crate) fn json_content_type(headers: &HeaderMap) -> bool {
     let Some(v) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

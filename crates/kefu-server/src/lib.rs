@@ -8,6 +8,7 @@ pub mod blob;
 pub mod chat;
 pub mod client_ip;
 pub mod config;
+pub mod contacts;
 pub mod conversations;
 pub mod delivered;
 pub mod error;

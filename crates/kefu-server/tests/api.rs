@@ -132,11 +132,41 @@ async fn roles_and_api_keys(db: Db) {
         .unwrap();
     assert_eq!(r.status(), 401);
 
-    // API keys: shown once, work as admin, stop working when revoked.
-    let (s, created) = app
+    // API keys: need scopes, shown once, work as admin with `admin`, stop working when revoked.
+    let (s, e) = app
         .post(&owner.token, "/api/v1/api-keys", json!({"name": "ERP"}))
         .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("validation")),
+        "{e}"
+    );
+    for bad in [json!([]), json!(["everything"])] {
+        let (s, e) = app
+            .post(
+                &owner.token,
+                "/api/v1/api-keys",
+                json!({"name": "ERP", "scopes": bad}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (422, Some("validation")),
+            "{e}"
+        );
+    }
+    let (s, created) = app
+        .post(
+            &owner.token,
+            "/api/v1/api-keys",
+            json!({"name": "ERP", "scopes": ["admin", "contacts:read", "admin"]}),
+        )
+        .await;
     assert_eq!(s, 201);
+    assert_eq!(
+        created["api_key"]["scopes"],
+        json!(["contacts:read", "admin"])
+    );
     let key = created["key"].as_str().unwrap();
     assert!(key.starts_with("kefu_sk_"));
     let (s, me) = app.get(key, "/api/v1/me").await;

@@ -525,6 +525,10 @@ async fn malformed_cursors_are_refused(db: Db) {
         "/api/v1/inboxes".to_string(),
         "/api/v1/conversations".to_string(),
         format!("/api/v1/conversations/{conv}/events"),
+        format!(
+            "/api/v1/contacts/{}/events",
+            sent["message"]["sender"]["id"].as_str().unwrap()
+        ),
     ];
     let bad = [
         "abc",

@@ -270,7 +270,11 @@ async fn lists_share_one_shape(db: Db) {
         .await;
     assert_eq!(s, 201);
     let (s, _) = app
-        .post(&admin.token, "/api/v1/api-keys", json!({"name": "ERP"}))
+        .post(
+            &admin.token,
+            "/api/v1/api-keys",
+            json!({"name": "ERP", "scopes": ["events:write"]}),
+        )
         .await;
     assert_eq!(s, 201);
     let (vtoken, _) = app.visitor(&admin.inbox).await;

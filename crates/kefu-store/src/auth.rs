@@ -14,7 +14,9 @@ fn session_from_row(r: &AnyRow) -> Result<Session> {
 }
 
 fn key_from_row(r: &AnyRow) -> Result<ApiKey> {
+    let scopes: String = r.try_get("scopes")?;
     Ok(ApiKey {
+        scopes: serde_json::from_str(&scopes).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         id: r.try_get("id")?,
         workspace_id: r.try_get("workspace_id")?,
         name: r.try_get("name")?,
@@ -119,24 +121,27 @@ impl Store {
         name: &str,
         key_hash: &str,
         prefix: &str,
+        scopes: &[String],
     ) -> Result<ApiKey> {
         let key = ApiKey {
             id: new_id(),
             workspace_id: workspace_id.to_string(),
             name: name.to_string(),
             prefix: prefix.to_string(),
+            scopes: scopes.to_vec(),
             revoked_at: None,
             created_at: now_ms(),
         };
         let (k, hash) = (key.clone(), key_hash.to_string());
         self.write(move |c| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO api_keys (id, workspace_id, name, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                sqlx::query("INSERT INTO api_keys (id, workspace_id, name, key_hash, prefix, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&k.id)
                     .bind(&k.workspace_id)
                     .bind(&k.name)
                     .bind(&hash)
                     .bind(&k.prefix)
+                    .bind(serde_json::to_string(&k.scopes).unwrap_or_else(|_| "[]".into()))
                     .bind(k.created_at)
                     .execute(&mut *c)
                     .await?;
@@ -150,7 +155,7 @@ impl Store {
     /// The live (not revoked) key with this hash.
     pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
         let r = sqlx::query(
-            "SELECT id, workspace_id, name, prefix, revoked_at, created_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            "SELECT id, workspace_id, name, prefix, scopes, revoked_at, created_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(self.reader())
@@ -169,7 +174,7 @@ impl Store {
 
     pub async fn list_api_keys(&self, workspace_id: &str) -> Result<Vec<ApiKey>> {
         let rows = sqlx::query(
-            "SELECT id, workspace_id, name, prefix, revoked_at, created_at FROM api_keys WHERE workspace_id = $1 ORDER BY id",
+            "SELECT id, workspace_id, name, prefix, scopes, revoked_at, created_at FROM api_keys WHERE workspace_id = $1 ORDER BY id",
         )
         .bind(workspace_id)
         .fetch_all(self.reader())

@@ -2,7 +2,7 @@
 
 use crate::{Actor, Contact, Event, Result, Store, StoreError, VisitInfo, events, new_id, now_ms};
 use kefu_core::{SenderKind, event::ConversationEvent as Ev};
-use sqlx::{Row, any::AnyRow};
+use sqlx::{AnyConnection, Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
@@ -10,7 +10,10 @@ macro_rules! cols {
     };
 }
 
-fn from_row(r: &AnyRow) -> Result<Contact> {
+/// The columns [`from_row`] reads.
+pub(crate) const COLS: &str = cols!();
+
+pub(crate) fn from_row(r: &AnyRow) -> Result<Contact> {
     let attrs: String = r.try_get("attributes")?;
     Ok(Contact {
         id: r.try_get("id")?,
@@ -240,4 +243,49 @@ impl Store {
         .await?;
         rows.iter().map(from_row).collect()
     }
+}
+
+/// A contact, inside a write.
+pub(crate) async fn load(c: &mut AnyConnection, workspace_id: &str, id: &str) -> Result<Contact> {
+    let r = sqlx::query(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM contacts WHERE id = $1 AND workspace_id = $2"
+    ))
+    .bind(id)
+    .bind(workspace_id)
+    .fetch_optional(&mut *c)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    from_row(&r)
+}
+
+/// Merges `attributes` into a contact's (a `null` value removes a key)
+/// inside a write; returns the contact as it is now.
+pub(crate) async fn merge_attributes(
+    c: &mut AnyConnection,
+    workspace_id: &str,
+    id: &str,
+    attributes: serde_json::Map<String, serde_json::Value>,
+) -> Result<Contact> {
+    let mut contact = load(c, workspace_id, id).await?;
+    let mut attrs = match contact.attributes {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    for (k, v) in attributes {
+        if v.is_null() {
+            attrs.remove(&k);
+        } else {
+            attrs.insert(k, v);
+        }
+    }
+    contact.attributes = serde_json::Value::Object(attrs);
+    sqlx::query("UPDATE contacts SET attributes = $3 WHERE id = $1 AND workspace_id = $2")
+        .bind(id)
+        .bind(workspace_id)
+        .bind(contact.attributes.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(contact)
 }

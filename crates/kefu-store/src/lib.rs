@@ -1,8 +1,9 @@
 //! kefu's storage.
 //!
 //! One [`Store`] with methods grouped by aggregate (one file each:
-//! workspaces, users, auth, inboxes, contacts, conversations, messages,
-//! events, attachments, outbox, webhooks) over two backends:
+//! workspaces, users, auth, inboxes, contacts, contact events, inbound
+//! secrets, conversations, messages, events, attachments, outbox, webhooks)
+//! over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
 //!   every write goes through one writer task that batches concurrent writes
@@ -21,10 +22,12 @@ mod attachments;
 mod auth;
 pub mod backend;
 mod canned;
+mod contact_events;
 mod contacts;
 mod conversations;
 mod error;
 mod events;
+mod inbound_secrets;
 mod inboxes;
 mod messages;
 pub mod models;
@@ -37,8 +40,10 @@ pub mod webhooks;
 mod workspaces;
 
 pub use canned::check_shortcut;
+pub use contact_events::{ContactRef, NewContactEvent, RecordedEvent};
 pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS};
 pub use error::StoreError;
+pub use inbound_secrets::{InboundKeys, InboundSecretInfo};
 pub use inboxes::{InboxPatch, NewInbox};
 pub use messages::{Appended, ConversationTarget, NewMessage};
 pub use models::*;

@@ -1,6 +1,6 @@
 //! Rows of the store, as the rest of kefu sees them.
 
-pub use kefu_core::event::{Actor, Contact, Conversation, ConversationEvent, Event};
+pub use kefu_core::event::{Actor, BusinessEvent, Contact, Conversation, ConversationEvent, Event};
 use kefu_core::{AgentStatus, ConversationStatus, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -98,6 +98,9 @@ pub struct ApiKey {
     pub name: String,
     /// The first characters of the key, to recognise it in lists.
     pub prefix: String,
+    /// What the key may do (`events:write`, `conversations:read`, …; see
+    /// `POST /api/v1/api-keys`).
+    pub scopes: Vec<String>,
     pub revoked_at: Option<i64>,
     pub created_at: i64,
 }

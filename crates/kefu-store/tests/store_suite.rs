@@ -451,10 +451,20 @@ async fn sessions_keys_and_reads(f: Fixture) {
         Err(StoreError::NotFound)
     ));
     let key = s
-        .create_api_key(&f.ws.id, "erp", "khash", "kefu_sk_ab")
+        .create_api_key(
+            &f.ws.id,
+            "erp",
+            "khash",
+            "kefu_sk_ab",
+            &["events:write".to_string()],
+        )
         .await
         .unwrap();
-    assert_eq!(s.find_api_key("khash").await.unwrap().unwrap().id, key.id);
+    let found = s.find_api_key("khash").await.unwrap().unwrap();
+    assert_eq!(
+        (found.id, found.scopes),
+        (key.id.clone(), vec!["events:write".to_string()])
+    );
     s.revoke_api_key(&f.ws.id, &key.id).await.unwrap();
     assert!(s.find_api_key("khash").await.unwrap().is_none());
     let dup = s
@@ -554,6 +564,174 @@ async fn append_many_keeps_order(f: Fixture) {
         all.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
         ["one", "b", "c", "d", "e", "f", "g"]
     );
+}
+
+async fn contact_events_once_per_key(f: Fixture) {
+    let s = &f.store;
+    let (visitor, _) = s
+        .create_contact(&f.ws.id, &f.inbox.id, VisitInfo::default())
+        .await
+        .unwrap();
+    s.identify_contact(
+        &f.ws.id,
+        &visitor.id,
+        None,
+        Some("Wang.Fang@Example.com".into()),
+        serde_json::Map::new(),
+    )
+    .await
+    .unwrap();
+    // Found by e-mail in any case, by id; not by an unknown external id or from another workspace.
+    let by_mail = ContactRef {
+        email: Some("wang.fang@example.COM".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.find_contact_for_event(&f.ws.id, &by_mail)
+            .await
+            .unwrap()
+            .id,
+        visitor.id
+    );
+    let by_id = ContactRef {
+        external_id: Some("nobody".into()),
+        id: Some(visitor.id.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.find_contact_for_event(&f.ws.id, &by_id).await.unwrap().id,
+        visitor.id
+    );
+    let (other_ws, _) = s
+        .ensure_workspace(&format!("other-{}", new_id()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.find_contact_for_event(&other_ws.id, &by_mail).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let head = s.outbox_head().await.unwrap();
+    let new = |key: Option<&str>, kind: &str, at: i64| NewContactEvent {
+        workspace_id: f.ws.id.clone(),
+        contact_id: visitor.id.clone(),
+        event_type: kind.into(),
+        title: format!("{kind} 6610"),
+        data: serde_json::json!({"order": 6610, "amount": "¥299.00"}),
+        occurred_at: at,
+        source: "api_key:k1".into(),
+        idempotency_key: key.map(str::to_string),
+        set_attributes: serde_json::Map::new(),
+        actor: Actor {
+            kind: SenderKind::Api,
+            id: "k1".into(),
+        },
+    };
+    let now = now_ms();
+    let mut first = new(Some("erp-1"), "order.refunded", now - 1000);
+    first.set_attributes.insert("plan".into(), "pro".into());
+    let a = s.record_contact_event(first.clone()).await.unwrap();
+    assert!(!a.duplicate);
+    assert_eq!(a.contact.attributes["plan"], "pro");
+    let kinds: Vec<&str> = a.events.iter().map(|e| e.change.type_name()).collect();
+    assert_eq!(kinds, ["contact_updated", "contact_event_recorded"]);
+    // The same key again: the first event, nothing stored, no events.
+    let mut again = first.clone();
+    again.title = "something else".into();
+    let b = s.record_contact_event(again).await.unwrap();
+    assert!(b.duplicate && b.events.is_empty());
+    assert_eq!(b.event, a.event);
+    // Keys are per workspace; no key never conflicts.
+    s.record_contact_event(new(None, "order.shipped", now - 500))
+        .await
+        .unwrap();
+    s.record_contact_event(new(None, "order.shipped", now - 400))
+        .await
+        .unwrap();
+    s.record_contact_event(new(Some("erp-2"), "plan.upgraded", now - 40 * 86_400_000))
+        .await
+        .unwrap();
+    // A contact of another workspace is not found, even with a fresh key.
+    let mut foreign = new(Some("erp-3"), "x", now);
+    foreign.workspace_id = other_ws.id.clone();
+    assert!(matches!(
+        s.record_contact_event(foreign).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Newest first, in pages.
+    let all = s
+        .list_contact_events(&f.ws.id, &visitor.id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[3].id, a.event.id);
+    let page = s
+        .list_contact_events(&f.ws.id, &visitor.id, Some(&all[1].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(page, all[2..].to_vec());
+    assert!(
+        s.list_contact_events(&other_ws.id, &visitor.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Recent types: each once, newest first, old ones left out.
+    assert_eq!(
+        s.recent_event_types(&f.ws.id, &visitor.id, now - 7 * 86_400_000)
+            .await
+            .unwrap(),
+        ["order.shipped", "order.refunded"]
+    );
+
+    // Each recorded event is in the outbox, once, with its contact and no conversation.
+    let rows = s.outbox_after(head, 100).await.unwrap();
+    let recorded: Vec<_> = rows
+        .iter()
+        .filter(|r| r.event.change.type_name() == "contact_event_recorded")
+        .collect();
+    assert_eq!(recorded.len(), 4);
+    let e = &recorded[0].event;
+    assert_eq!(e.contact_id.as_deref(), Some(visitor.id.as_str()));
+    assert!(e.conversation.is_none());
+    assert_eq!(e.actor.kind, SenderKind::Api);
+    let payload: serde_json::Value = serde_json::from_str(&recorded[0].payload).unwrap();
+    assert_eq!(payload["data"]["event"]["event_type"], "order.refunded");
+    assert_eq!(payload["data"]["event"]["data"]["order"], 6610);
+
+    // The inbound signing secret: made, rotated with a grace period, shown without the secret.
+    assert!(s.inbound_keys(&f.ws.id, now).await.unwrap().is_none());
+    let info = s
+        .rotate_inbound_secret(&f.ws.id, "whsec_one", "whsec_on", 60_000)
+        .await
+        .unwrap();
+    assert_eq!(info.previous_until, None);
+    let info = s
+        .rotate_inbound_secret(&f.ws.id, "whsec_two", "whsec_tw", 60_000)
+        .await
+        .unwrap();
+    assert!(info.previous_until.is_some());
+    let keys = s.inbound_keys(&f.ws.id, now_ms()).await.unwrap().unwrap();
+    assert_eq!(
+        (keys.current.as_str(), keys.previous.as_deref()),
+        ("whsec_two", Some("whsec_one"))
+    );
+    let later = s
+        .inbound_keys(&f.ws.id, now_ms() + 120_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.previous, None, "the grace period ends");
+    assert_eq!(
+        s.inbound_secret_info(&f.ws.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .prefix,
+        "whsec_tw"
+    );
+    assert!(s.inbound_keys(&other_ws.id, now).await.unwrap().is_none());
 }
 
 /// Webhooks: deliveries are created once per (subscription, event) with the
@@ -890,5 +1068,6 @@ suite!(
     tenants_are_isolated,
     sessions_keys_and_reads,
     append_many_keeps_order,
+    contact_events_once_per_key,
     webhooks_dispatch_claim_and_retry,
 );

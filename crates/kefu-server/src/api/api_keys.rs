@@ -3,7 +3,7 @@
 use super::Page;
 use crate::{
     app::SharedState,
-    auth::{Admin, tokens},
+    auth::{Admin, Scope, tokens},
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -15,6 +15,9 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     pub name: String,
+    /// What the key may do; at least one. `admin` gives an admin's rights
+    /// (keys made before scopes existed have every scope but `events:write`).
+    pub scopes: Vec<Scope>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -46,11 +49,29 @@ pub async fn create(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::validation("name must be 1 to 100 characters"));
     }
+    if req.scopes.is_empty() {
+        return Err(ApiError::validation(format!(
+            "scopes must name at least one of {}",
+            Scope::ALL.map(Scope::as_str).join(", ")
+        )));
+    }
+    // In the catalogue's order, each once.
+    let scopes: Vec<String> = Scope::ALL
+        .into_iter()
+        .filter(|s| req.scopes.contains(s))
+        .map(|s| s.as_str().to_string())
+        .collect();
     let key = tokens::new_api_key();
     let prefix: String = key.chars().take(tokens::API_KEY_PREFIX.len() + 4).collect();
     let api_key = state
         .store
-        .create_api_key(who.workspace_id(), name, &tokens::sha256_hex(&key), &prefix)
+        .create_api_key(
+            who.workspace_id(),
+            name,
+            &tokens::sha256_hex(&key),
+            &prefix,
+            &scopes,
+        )
         .await?;
     Ok((StatusCode::CREATED, ApiJson(CreatedKey { key, api_key })))
 }

@@ -3,7 +3,7 @@
 
 use crate::{
     app::SharedState,
-    auth::Auth,
+    auth::{Caller, need},
     blob::{BlobError, is_inline_image, sniff},
     conversations::visible_conversation,
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
@@ -45,7 +45,7 @@ fn clean_name(name: Option<&str>) -> String {
     responses((status = 201, description = "Created", body = Attachment), (status = 413, description = "Body or file too large", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn upload(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Caller(who, ..): Caller<need::MessagesWrite>,
     mut form: Multipart,
 ) -> ApiResult<(StatusCode, ApiJson<Attachment>)> {
     let max = state.cfg.limits.max_upload_bytes;
@@ -97,7 +97,7 @@ pub async fn upload(
     responses((status = 200, description = "The file"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn download(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Caller(who, ..): Caller<need::ConversationsRead>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let (a, conv) = state

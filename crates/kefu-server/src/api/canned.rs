@@ -4,7 +4,7 @@
 use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::{Admin, Staff},
+    auth::{Admin, Scoped, need},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -32,7 +32,7 @@ pub struct CannedPatch {
     responses((status = 200, description = "Success", body = Page<CannedReply>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<Page<CannedReply>>> {
     let limit = page_limit(q.limit)?;

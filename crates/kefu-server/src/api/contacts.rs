@@ -3,7 +3,7 @@
 use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::Staff,
+    auth::{Scoped, need},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::extract::State;
@@ -14,7 +14,7 @@ use kefu_store::Contact;
     responses((status = 200, description = "Success", body = Page<Contact>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ContactsRead>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<Page<Contact>>> {
     let limit = page_limit(q.limit)?;
@@ -33,7 +33,7 @@ pub async fn list(
     responses((status = 200, description = "Success", body = Contact), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ContactsRead>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Contact>> {
     Ok(ApiJson(

@@ -3,7 +3,7 @@
 use super::{Page, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::{Auth, Principal, Staff},
+    auth::{Caller, Principal, Scoped, need},
     chat,
     conversations::{self as commands, SendRequest, visible_conversation},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
@@ -90,7 +90,7 @@ async fn with_previews(
     responses((status = 200, description = "Success", body = Page<ConversationItem>), (status = 400, description = "Malformed request", body = ErrorBody), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ConversationsRead>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<Page<ConversationItem>>> {
     let limit = page_limit(q.limit)?;
@@ -142,7 +142,7 @@ pub async fn list(
     responses((status = 200, description = "Success", body = ConversationItem), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Caller(who, ..): Caller<need::ConversationsRead>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<ConversationItem>> {
     let mut conv = visible_conversation(&state, &who, &id).await?;
@@ -166,7 +166,7 @@ pub struct StatusChange {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition")))]
 pub async fn set_status(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ConversationsWrite>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<StatusChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -201,7 +201,7 @@ pub struct LabelsChange {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ConversationsWrite>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<LabelsChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -235,7 +235,7 @@ pub struct Assignment {
     responses((status = 200, description = "Success", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn assign(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ConversationsWrite>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Assignment>,
 ) -> ApiResult<ApiJson<Conversation>> {
@@ -260,7 +260,7 @@ pub struct EventQuery {
     responses((status = 200, description = "Success", body = Page<AuditEntry>), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn events(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ConversationsRead>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<EventQuery>,
 ) -> ApiResult<ApiJson<Page<AuditEntry>>> {
@@ -302,7 +302,7 @@ pub struct MessagePage {
     responses((status = 200, description = "Success", body = MessagePage), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn list_messages(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Caller(who, ..): Caller<need::ConversationsRead>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<MessageQuery>,
 ) -> ApiResult<ApiJson<MessagePage>> {
@@ -387,7 +387,7 @@ impl SendResult {
         (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn send_message(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Caller(who, ..): Caller<need::MessagesWrite>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, ApiJson<SendResult>)> {
@@ -418,7 +418,7 @@ pub struct ReadReceipt {
     request_body = ReadReceipt, responses((status = 204, description = "Recorded"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn read(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Caller(who, ..): Caller<need::ConversationsWrite>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<ReadReceipt>,
 ) -> ApiResult<StatusCode> {
@@ -440,7 +440,7 @@ pub struct TypingState {
         (status = 429, description = "Rate limited (`http_typing_per_minute`); see Retry-After", body = ErrorBody)))]
 pub async fn typing(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Caller(who, ..): Caller<need::ConversationsWrite>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TypingState>,
 ) -> ApiResult<StatusCode> {

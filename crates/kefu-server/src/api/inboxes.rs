@@ -3,7 +3,7 @@
 use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::{Admin, Staff},
+    auth::{Admin, Scoped, need},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -116,7 +116,7 @@ fn check_text(name: &str, v: &str, max: usize) -> ApiResult<()> {
     responses((status = 200, description = "Success", body = Page<Inbox>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<Page<Inbox>>> {
     let limit = page_limit(q.limit)?;
@@ -167,7 +167,7 @@ pub async fn create(
     responses((status = 200, description = "Success", body = Inbox), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Inbox>> {
     Ok(ApiJson(

@@ -8,6 +8,7 @@ pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod cursor;
+pub mod events;
 pub mod inboxes;
 pub mod routing;
 pub mod server;
@@ -41,6 +42,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "users", description = "Members of the workspace"),
         (name = "inboxes", description = "Website widgets and other channels"),
         (name = "contacts", description = "Visitors and customers"),
+        (name = "events", description = "Incoming business events from a company's own systems (docs/integrations.md)"),
         (name = "conversations", description = "Conversations and their messages"),
         (name = "widget", description = "Endpoints the visitor widget calls"),
         (name = "attachments", description = "File uploads"),
@@ -150,6 +152,12 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(inboxes::get_one, inboxes::update))
         .routes(routes!(contacts::list))
         .routes(routes!(contacts::get_one))
+        .routes(routes!(events::contact_events))
+        .routes(routes!(events::record))
+        .routes(routes!(
+            events::signing_secret,
+            events::rotate_signing_secret
+        ))
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get_one, conversations::update))
         .routes(routes!(conversations::set_status))

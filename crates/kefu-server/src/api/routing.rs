@@ -5,7 +5,7 @@
 use super::Page;
 use crate::{
     app::SharedState,
-    auth::{Admin, Auth, Staff},
+    auth::{Admin, Caller, Scoped, need},
     conversations::{self, Transfer},
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
     routing::{Compiled, candidate, known},
@@ -68,7 +68,7 @@ fn group_error(e: StoreError) -> ApiError {
     responses((status = 200, description = "Every group, by name (the list comes whole)", body = Page<Group>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn list_groups(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
 ) -> ApiResult<ApiJson<Page<Group>>> {
     Ok(ApiJson(Page::whole(
         state.store.list_groups(who.workspace_id()).await?,
@@ -254,7 +254,7 @@ fn invalid(e: kefu_routing::RuleError) -> ApiError {
     responses((status = 200, description = "Success", body = RulesOut), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn get_rules(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
 ) -> ApiResult<ApiJson<RulesOut>> {
     Ok(ApiJson(
         state
@@ -321,7 +321,7 @@ pub struct SimulateOut {
     responses((status = 200, description = "The decision and its explanation", body = SimulateOut), (status = 422, description = "invalid_rules or a bad context", body = ErrorBody)))]
 pub async fn simulate(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
     ApiJson(req): ApiJson<SimulateInput>,
 ) -> ApiResult<ApiJson<SimulateOut>> {
     let ws = who.workspace_id().to_string();
@@ -384,7 +384,7 @@ pub struct TransferInput {
         (status = 409, description = "at_capacity: the agent cannot take it now; conversation_closed", body = ErrorBody), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn transfer(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ConversationsWrite>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TransferInput>,
 ) -> ApiResult<ApiJson<kefu_store::Conversation>> {
@@ -405,7 +405,7 @@ pub async fn transfer(
         (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, description = "already_taken (or the caller is not a member, or full)", body = ErrorBody)))]
 pub async fn claim(
     State(state): State<SharedState>,
-    Auth(who): Auth,
+    Caller(who, ..): Caller<need::ConversationsWrite>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<kefu_store::Conversation>> {
     Ok(ApiJson(
@@ -427,7 +427,7 @@ pub struct GroupQueueOut {
     responses((status = 200, description = "One line per group (the list comes whole)", body = Page<GroupQueueOut>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
 pub async fn queues(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::ConversationsRead>,
 ) -> ApiResult<ApiJson<Page<GroupQueueOut>>> {
     let ws = who.workspace_id();
     let mut out = Vec::new();

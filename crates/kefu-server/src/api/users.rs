@@ -3,7 +3,7 @@
 use super::{Page, PageQuery, page_limit, page_of};
 use crate::{
     app::SharedState,
-    auth::{Admin, Staff, password},
+    auth::{Admin, Scoped, need, password},
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
@@ -74,7 +74,7 @@ async fn hash_password(pw: String) -> ApiResult<String> {
     responses((status = 200, description = "Success", body = Page<User>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<Page<User>>> {
     let limit = page_limit(q.limit)?;
@@ -134,7 +134,7 @@ pub async fn create(
     responses((status = 200, description = "Success", body = User), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<User>> {
     Ok(ApiJson(

@@ -355,46 +355,9 @@ pub async fn identify(
             )));
         }
     }
-    for (k, v) in &req.attributes {
-        if k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control) {
-            return Err(ApiError::validation(
-                "attribute names must be 1 to 64 characters, without control characters",
-            ));
-        }
-        let ok = match v {
-            serde_json::Value::String(s) => s.chars().count() <= max_chars,
-            serde_json::Value::Number(_) | serde_json::Value::Bool(_) | serde_json::Value::Null => {
-                true
-            }
-            _ => false,
-        };
-        if !ok {
-            return Err(ApiError::validation(format!(
-                "attribute {k:?} must be a string of at most {max_chars} characters, a number, a boolean or null"
-            )));
-        }
-    }
     let current = state.store.get_contact(workspace_id, contact_id).await?;
-    let after = match &current.attributes {
-        serde_json::Value::Object(m) => {
-            let mut keys: std::collections::HashSet<&String> = m.keys().collect();
-            for (k, v) in &req.attributes {
-                if v.is_null() {
-                    keys.remove(k);
-                } else {
-                    keys.insert(k);
-                }
-            }
-            keys.len()
-        }
-        _ => req.attributes.len(),
-    };
-    if after > l.max_contact_attributes {
-        return Err(ApiError::validation(format!(
-            "a contact may have at most {} attributes",
-            l.max_contact_attributes
-        )));
-    }
+    crate::contacts::check_attributes(l, &current.attributes, &req.attributes)
+        .map_err(ApiError::validation)?;
     let (contact, events) = state
         .store
         .identify_contact(workspace_id, contact_id, name, email, req.attributes)

@@ -2,7 +2,7 @@
 
 use crate::{
     app::SharedState,
-    auth::{Admin, Staff},
+    auth::{Admin, Scoped, need},
     error::{ApiError, ApiJson, ApiResult, ErrorBody},
 };
 use axum::extract::State;
@@ -32,7 +32,7 @@ const MAX_HOLIDAYS: usize = 366;
     responses((status = 200, description = "Success", body = Workspace), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
-    Staff(who): Staff,
+    Scoped(who, ..): Scoped<need::SettingsRead>,
 ) -> ApiResult<ApiJson<Workspace>> {
     Ok(ApiJson(
         state.store.get_workspace(who.workspace_id()).await?,

@@ -4,7 +4,10 @@
 pub mod password;
 pub mod principal;
 pub mod roles;
+pub mod scopes;
+pub mod signature;
 pub mod tokens;
 
 pub use principal::{Auth, Principal};
 pub use roles::{Admin, Staff};
+pub use scopes::{Caller, Scope, Scoped, Scopes, need};

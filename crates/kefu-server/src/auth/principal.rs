@@ -26,10 +26,11 @@ pub enum Principal {
         workspace_id: String,
         inbox_id: String,
     },
-    /// A server-to-server integration with admin rights in its workspace.
+    /// A server-to-server integration, limited to its scopes.
     ApiKey {
         key_id: String,
         workspace_id: String,
+        scopes: super::Scopes,
     },
 }
 
@@ -81,12 +82,23 @@ impl Principal {
         }
     }
 
-    /// Owners, admins and API keys.
+    /// Owners, admins and API keys with the `admin` scope.
     pub fn require_admin(&self) -> ApiResult<()> {
         match self {
             Principal::Agent { role, .. } if role.can_administer() => Ok(()),
-            Principal::ApiKey { .. } => Ok(()),
+            Principal::ApiKey { .. } => self.require_scope(super::Scope::Admin),
             _ => Err(ApiError::forbidden("this needs an admin or owner")),
+        }
+    }
+
+    /// An API key must hold `scope` (403 `missing_scope`); agents and
+    /// visitors are not limited by scopes (their role and ownership are).
+    pub fn require_scope(&self, scope: super::Scope) -> ApiResult<()> {
+        match self {
+            Principal::ApiKey { scopes, .. } if !scopes.contains(scope) => {
+                Err(super::scopes::missing(scope))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -119,6 +131,7 @@ pub async fn authenticate(state: &SharedState, token: &str) -> ApiResult<Princip
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
         return Ok(Principal::ApiKey {
+            scopes: super::Scopes::from_names(&key.scopes),
             key_id: key.id,
             workspace_id: key.workspace_id,
         });

@@ -11,7 +11,7 @@ use super::{Auth, Principal};
 use crate::{app::SharedState, error::ApiError};
 use axum::{extract::FromRequestParts, http::request::Parts};
 
-/// The caller, who is an owner, an admin or an API key.
+/// The caller, who is an owner, an admin or an API key with the `admin` scope.
 pub struct Admin(pub Principal);
 
 impl FromRequestParts<SharedState> for Admin {
@@ -27,7 +27,9 @@ impl FromRequestParts<SharedState> for Admin {
     }
 }
 
-/// The caller, who is an agent (any role) or an API key: not a visitor.
+/// The caller, who is an agent (any role) or an API key with the `admin`
+/// scope: not a visitor. Endpoints that API keys with narrower scopes may
+/// call take [`super::Scoped`] instead, which names the scope.
 pub struct Staff(pub Principal);
 
 impl FromRequestParts<SharedState> for Staff {
@@ -39,6 +41,7 @@ impl FromRequestParts<SharedState> for Staff {
     ) -> Result<Self, Self::Rejection> {
         let Auth(who) = Auth::from_request_parts(parts, state).await?;
         who.require_staff()?;
+        who.require_scope(super::Scope::Admin)?;
         Ok(Staff(who))
     }
 }

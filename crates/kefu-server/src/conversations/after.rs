@@ -84,6 +84,15 @@ fn publish(state: &SharedState, events: &[Event]) {
         }
     }
     for e in events {
+        if let Ev::ContactEventRecorded { event } = &e.change {
+            // Agents only: business events are never a visitor's to see.
+            state.hub.publish_many(
+                &[workspace_topic(&e.workspace_id)],
+                &ServerFrame::ContactEvent {
+                    event: event.clone(),
+                },
+            );
+        }
         if let (Ev::MessageCreated { message }, Some(conv)) = (&e.change, &e.conversation) {
             state.hub.publish_many(
                 &topics(conv, !message.kind.visible_to_visitor()),

@@ -218,6 +218,11 @@ pub async fn context(
     let now = kefu_store::now_ms();
     let time = kefu_routing::clock::local_time(now, &ws.timezone, &ws.holidays).unwrap_or_default();
     let groups = group_stats(state, &ws).await?;
+    let days = i64::from(state.cfg.routing.recent_events_days);
+    let recent_events = state
+        .store
+        .recent_event_types(&conv.workspace_id, &contact.id, now - days * 86_400_000)
+        .await?;
     let attrs = contact.attributes.as_object().cloned().unwrap_or_default();
     let tags = match attrs.get("tags") {
         Some(serde_json::Value::Array(a)) => a
@@ -239,6 +244,7 @@ pub async fn context(
             identified: contact.external_id.is_some(),
             returning,
             tags,
+            recent_events,
             attributes: attrs,
         },
         conversation: ConversationInfo {

@@ -18,7 +18,7 @@ use crate::delivered::Admit;
 use crate::{
     app::SharedState,
     auth::{
-        Principal,
+        Principal, Scope,
         principal::{authenticate, still_valid},
     },
     conversations::{self as commands, SendRequest},
@@ -91,6 +91,11 @@ pub async fn run(
         )
         .await;
         return finish(socket, Some((1008, "origin not allowed"))).await;
+    }
+    // An API key's feed is the whole workspace's conversations.
+    if let Err(e) = who.require_scope(crate::auth::Scope::ConversationsRead) {
+        let _ = send_frame(&mut socket, &ServerFrame::error(e.code, e.message)).await;
+        return finish(socket, Some((1008, "missing scope"))).await;
     }
     let mut conn = Connection::new(state, who);
     let close = conn.serve(&mut socket).await;
@@ -566,6 +571,14 @@ impl Connection {
                 content,
                 attachment_id,
             } => {
+                if let Err(e) = self.who.require_scope(Scope::MessagesWrite) {
+                    let refused = ServerFrame::Error {
+                        code: e.code.into(),
+                        message: e.message,
+                        client_msg_id: Some(client_msg_id),
+                    };
+                    return send_frame(socket, &refused).await;
+                }
                 let req = SendRequest {
                     client_msg_id: Some(client_msg_id.clone()),
                     conversation_id,
@@ -603,11 +616,17 @@ impl Connection {
             ClientFrame::Typing {
                 conversation_id,
                 on,
-            } => commands::typing(&state, &self.who, &conversation_id, on).await,
+            } => match self.who.require_scope(Scope::ConversationsWrite) {
+                Ok(()) => commands::typing(&state, &self.who, &conversation_id, on).await,
+                Err(e) => Err(e),
+            },
             ClientFrame::Read {
                 conversation_id,
                 seq,
-            } => commands::read(&state, &self.who, &conversation_id, seq).await,
+            } => match self.who.require_scope(Scope::ConversationsWrite) {
+                Ok(()) => commands::read(&state, &self.who, &conversation_id, seq).await,
+                Err(e) => Err(e),
+            },
             ClientFrame::Presence { status } => {
                 commands::set_presence(&state, &self.who, status).await
             }
@@ -767,6 +786,9 @@ impl Connection {
     /// Whether a queued frame goes out: drops a message this connection
     /// already has, and first fills a gap (from the store) if it overtook others.
     async fn admit(&mut self, socket: &mut WebSocket, out: &Outbound) -> Result<bool, Closed> {
+        if out.contact_data && self.who.require_scope(Scope::ContactsRead).is_err() {
+            return Ok(false);
+        }
         if let (Some(conv), Some(seq)) = (&out.conversation_id, out.seq) {
             match self.delivered.admit(conv, seq) {
                 Admit::Duplicate => return Ok(false),

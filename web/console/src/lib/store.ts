@@ -6,9 +6,10 @@ import { api, logout as apiLogout, refresh, session, accessToken } from './api'
 import { Realtime, type ConnState } from './realtime'
 import { Outbox, byActivity, inView, mergeBySeq, statusesFor, type Pending, type View } from './timeline'
 import { mergeEvents } from './events'
+import { mergeContactEvents } from './contactEvents'
 import { listAll } from './lists'
 import { notify } from './notify'
-import type { AgentSettableStatus, AgentStatus, CannedReply, ConvEvent, Conversation, Group, Message, Page, Priority, ServerFrame, User, Workspace } from './types'
+import type { AgentSettableStatus, AgentStatus, BusinessEvent, CannedReply, ConvEvent, Conversation, Group, Message, Page, Priority, ServerFrame, User, Workspace } from './types'
 
 export const state = reactive({
   conn: 'connecting' as ConnState,
@@ -36,6 +37,10 @@ export const state = reactive({
   groups: [] as Group[],
   workspace: null as Workspace | null,
   listLoading: false,
+  /** Business events of the contacts whose panel was opened, newest first (live by `contact_event`). */
+  contactEvents: {} as Record<string, BusinessEvent[]>,
+  /** Bumped when an event arrives for a contact: its panel reloads the contact (attributes may have changed). */
+  contactVersion: {} as Record<string, number>,
 })
 
 let rt: Realtime | null = null
@@ -175,6 +180,12 @@ export function loadEvents(id: string): Promise<void> {
   return next
 }
 
+/** A contact's newest business events (the panel shows the latest 50; frames add new ones). */
+export async function loadContactEvents(contactId: string) {
+  const page = await api<Page<BusinessEvent>>('GET', `/api/v1/contacts/${contactId}/events?limit=50`)
+  state.contactEvents[contactId] = mergeContactEvents(state.contactEvents[contactId] ?? [], page.items)
+}
+
 export async function loadOlder(id: string) {
   const held = state.messages[id] ?? []
   if (!held.length) return loadMessages(id)
@@ -276,6 +287,13 @@ function onFrame(f: ServerFrame) {
       const u = state.agents[f.user_id]
       if (u) u.status = f.status
       if (session.user && f.user_id === session.user.id) session.user.status = f.status
+      break
+    }
+    case 'contact_event': {
+      const id = f.event.contact_id
+      // Only contacts whose panel was opened are held; others load when opened.
+      if (state.contactEvents[id]) state.contactEvents[id] = mergeContactEvents(state.contactEvents[id], [f.event])
+      state.contactVersion[id] = (state.contactVersion[id] ?? 0) + 1
       break
     }
     case 'group_queue':
@@ -457,6 +475,9 @@ async function afterReconnect() {
   if (state.selected) {
     await loadMessages(state.selected).catch(() => undefined)
     await loadEvents(state.selected).catch(() => undefined)
+    // Business events recorded while the socket was down.
+    const contact = state.conversations[state.selected]?.contact_id
+    if (contact && state.contactEvents[contact]) await loadContactEvents(contact).catch(() => undefined)
   }
 }
 
@@ -482,6 +503,8 @@ export async function logout() {
   state.conversations = {}
   state.messages = {}
   state.events = {}
+  state.contactEvents = {}
+  state.contactVersion = {}
   state.selected = null
   state.outbox = new Outbox()
   state.queues = {}

@@ -173,6 +173,41 @@ export interface ConvEvent {
   created_at: number
 }
 
+/** Something a company's own system recorded on a contact (`POST /api/v1/events`). */
+export interface BusinessEvent {
+  id: string
+  contact_id: string
+  /** A dotted name, e.g. `order.refunded`. */
+  event_type: string
+  title: string
+  data: Record<string, unknown>
+  /** When it happened in the sender's system (ms). */
+  occurred_at: number
+  /** `api_key:<id>` or `signed`. */
+  source: string
+}
+
+/** What an API key may do (docs/integrations.md). */
+export const SCOPES = ['conversations:read', 'conversations:write', 'messages:write', 'contacts:read', 'events:write', 'settings:read', 'admin'] as const
+export type Scope = (typeof SCOPES)[number]
+
+export interface ApiKey {
+  id: string
+  workspace_id: string
+  name: string
+  prefix: string
+  scopes: Scope[]
+  revoked_at: number | null
+  created_at: number
+}
+
+export interface InboundSecretInfo {
+  prefix: string
+  created_at: number
+  /** After a rotation: the previous secret still verifies until then (ms). */
+  previous_until: number | null
+}
+
 export interface Page<T> {
   items: T[]
   next_cursor: string | null
@@ -197,6 +232,7 @@ export type ServerFrame =
       /** When it last changed (ms): the newer of a frame and a REST answer wins. */
       updated_at?: number
     }
+  | { type: 'contact_event'; event: BusinessEvent }
   | { type: 'pong'; id: string | null }
   | { type: 'offer'; conversation_id: string; group: string; agents: string[] }
   | { type: 'queue'; conversation_id: string; position: number }
