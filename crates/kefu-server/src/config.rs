@@ -631,6 +631,7 @@ mod tests {
         );
         assert_eq!(format!("{:?}", c.auth), format!("{:?}", d.auth));
         assert_eq!(format!("{:?}", c.webhooks), format!("{:?}", d.webhooks));
+        assert_eq!(format!("{:?}", c.outbox), format!("{:?}", d.outbox));
         assert_eq!(format!("{:?}", c.events), format!("{:?}", d.events));
         assert_eq!(c.routing.recent_events_days, d.routing.recent_events_days);
         assert_eq!(c.listen, d.listen);
