@@ -174,6 +174,8 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let watcher = crate::routing::spawn_rules_file_watcher(&state);
     let timeouts = crate::routing::spawn_queue_timeouts(&state);
     let pruner_outbox = tokio::spawn(crate::outbox::prune(state.clone()));
+    // Before serving, so an enabled bus hears of every change from here on.
+    let buses = crate::bus::start(&state).await;
     crate::net::serve(state.clone(), listener, router(state.clone())).await;
     pruner.abort();
     if let Some(w) = watcher {
@@ -182,6 +184,9 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     // Both stop at their next tick (cancelled), never mid-way through a change.
     let _ = timeouts.await;
     let _ = pruner_outbox.await;
+    for bus in buses {
+        let _ = bus.await;
+    }
     // Connections were told to reconnect elsewhere; give them a moment to go.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while state.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {
