@@ -5,11 +5,14 @@
 //! mode; it counts as handed on once the broker has confirmed it (`ack`).
 //!
 //! A batch is pipelined on the one channel (RabbitMQ keeps a channel's
-//! order), then the confirms are awaited in order, and only the leading
-//! confirmed rows count. Any error drops the connection; the next batch
-//! connects again.
+//! order; `pipeline.rs`: no event is sent before the earlier ones of its
+//! conversation are confirmed), the confirms are awaited in order, and only
+//! the leading confirmed rows count. Any error drops the connection; the next batch
+//! connects again. While the broker cannot be reached, `publish` keeps
+//! trying to connect (every 0.5 s, backing off to every 5 s), so the events
+//! wait in the outbox and go out within seconds of the broker's return.
 
-use super::{Failed, Publisher, route, scrub, shown};
+use super::{Failed, Outage, Publisher, pipeline::publish_in_order, route, scrub, shown};
 use crate::config::AmqpConfig;
 use kefu_store::OutboxRow;
 use lapin::{
@@ -21,28 +24,54 @@ use std::time::Duration;
 
 /// Longest wait for a connection, or for a batch's confirms.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Pauses between connection attempts while the broker is unreachable.
+const RECONNECT_FIRST: Duration = Duration::from_millis(500);
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 /// One connection and one confirm-mode channel, for the `bus:amqp` consumer.
 pub struct Amqp {
     cfg: AmqpConfig,
     conn: Option<(Connection, Channel)>,
+    outage: Outage,
 }
 
 impl Amqp {
     pub fn new(cfg: AmqpConfig) -> Amqp {
-        Amqp { cfg, conn: None }
+        Amqp {
+            cfg,
+            conn: None,
+            outage: Outage::new(Self::CONSUMER),
+        }
     }
 
-    /// The channel, connecting (and declaring the exchange) if there is no
-    /// live one.
-    async fn channel(&mut self) -> Result<Channel, String> {
+    /// The live channel, connecting until it can (and declaring the
+    /// exchange) if there is none.
+    async fn channel(&mut self) -> Channel {
         if let Some((conn, ch)) = &self.conn {
             if conn.status().connected() && ch.status().connected() {
-                return Ok(ch.clone());
+                return ch.clone();
             }
             tracing::warn!(url = %shown(&self.cfg.url), "AMQP connection lost; reconnecting");
             self.conn = None;
         }
+        let mut pause = RECONNECT_FIRST;
+        loop {
+            match self.connect().await {
+                Ok(ch) => {
+                    self.outage.over();
+                    return ch;
+                }
+                Err(why) => {
+                    self.outage.still(&why);
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(RECONNECT_MAX);
+                }
+            }
+        }
+    }
+
+    /// One attempt: a connection, a confirm-mode channel, the exchange.
+    async fn connect(&mut self) -> Result<Channel, String> {
         let url = &self.cfg.url;
         let fail =
             |what: &str, e: lapin::Error| scrub(format!("{what} ({}): {e}", shown(url)), url);
@@ -77,9 +106,7 @@ impl Amqp {
     }
 
     async fn send_all(&self, ch: &Channel, rows: &[OutboxRow]) -> Result<(), Failed> {
-        let mut confirms = Vec::with_capacity(rows.len());
-        let mut send_error = None;
-        for row in rows {
+        publish_in_order(rows, |row| {
             let e = &row.event;
             let mut headers = FieldTable::default();
             if let Some(c) = e.conversation_id() {
@@ -96,45 +123,30 @@ impl Amqp {
                 .with_timestamp(u64::try_from(e.occurred_at / 1000).unwrap_or(0))
                 .with_app_id("kefu".into())
                 .with_headers(headers);
-            let sent = ch
-                .basic_publish(
-                    self.cfg.exchange.as_str().into(),
-                    route(e).into(),
-                    BasicPublishOptions::default(),
-                    row.payload.as_bytes(),
-                    props,
-                )
-                .await;
-            match sent {
-                Ok(confirm) => confirms.push(confirm),
-                Err(err) => {
-                    // Nothing after it is sent, so nothing overtakes it.
-                    send_error = Some(format!("publishing event {}: {err}", e.id));
-                    break;
-                }
+            let sent = ch.basic_publish(
+                self.cfg.exchange.as_str().into(),
+                route(e).into(),
+                BasicPublishOptions::default(),
+                row.payload.as_bytes(),
+                props,
+            );
+            async move {
+                let confirm = sent.await.map_err(|e| e.to_string())?;
+                Ok(async move {
+                    match confirm.await {
+                        Ok(Confirmation::Ack(_)) => Ok(()),
+                        Ok(Confirmation::Nack(_)) => {
+                            Err("refused by the broker (nack)".to_string())
+                        }
+                        Ok(Confirmation::NotRequested) => {
+                            Err("the channel is not in confirm mode".to_string())
+                        }
+                        Err(err) => Err(err.to_string()),
+                    }
+                })
             }
-        }
-        let mut confirmed = 0;
-        for confirm in confirms {
-            let reason = match confirm.await {
-                Ok(Confirmation::Ack(_)) => {
-                    confirmed += 1;
-                    continue;
-                }
-                Ok(Confirmation::Nack(_)) => "the broker refused it (nack)".to_string(),
-                Ok(Confirmation::NotRequested) => "the channel is not in confirm mode".to_string(),
-                Err(err) => err.to_string(),
-            };
-            let id = &rows[confirmed].event.id;
-            return Err(Failed {
-                confirmed,
-                reason: format!("AMQP did not confirm event {id}: {reason}"),
-            });
-        }
-        match send_error {
-            None => Ok(()),
-            Some(reason) => Err(Failed { confirmed, reason }),
-        }
+        })
+        .await
     }
 }
 
@@ -142,7 +154,7 @@ impl Publisher for Amqp {
     const CONSUMER: &'static str = "bus:amqp";
 
     async fn publish(&mut self, rows: &[OutboxRow]) -> Result<(), Failed> {
-        let ch = self.channel().await.map_err(Failed::none)?;
+        let ch = self.channel().await;
         let outcome = match tokio::time::timeout(TIMEOUT, self.send_all(&ch, rows)).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Failed::none(format!(

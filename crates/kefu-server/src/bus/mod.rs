@@ -7,9 +7,12 @@
 //! position (commit) order, publishes them in that order and waits for the
 //! broker to confirm them; the cursor moves only past the leading rows the
 //! broker confirmed. So delivery is at least once, and in commit order, which
-//! keeps each conversation's events in order. While a broker is down the
-//! adapter fails fast, the events wait in the outbox, chat goes on, and the
-//! backlog goes out in order once the broker is back.
+//! keeps each conversation's events in order. While a broker is unreachable
+//! its adapter waits inside `publish`, reconnecting, with nothing sent; the
+//! events wait in the outbox, chat goes on, and the backlog goes out in order
+//! within seconds of the broker's return. A publish that fails while
+//! connected (no ack in time, a refusal) is retried with the outbox's
+//! backoff (up to 30 s).
 //!
 //! Another broker (Kafka, say) is one more [`Publisher`]; docs/integrations.md
 //! says how it would plug in.
@@ -18,6 +21,7 @@
 pub mod amqp;
 #[cfg(feature = "nats")]
 pub mod nats;
+pub mod pipeline;
 
 use crate::{
     app::SharedState,
@@ -26,7 +30,11 @@ use crate::{
 };
 use kefu_core::event::Event;
 use kefu_store::OutboxRow;
-use std::{future::Future, sync::Arc};
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tokio::task::JoinHandle;
 
 /// Why a batch stopped short.
@@ -48,9 +56,11 @@ impl Failed {
     }
 }
 
-/// A broker adapter. It owns its connection: it connects on first use,
-/// notices a lost connection and connects again on a later batch. It lives
-/// as long as its consumer task (until shutdown).
+/// A broker adapter. It owns its connection: it connects on first use and
+/// connects again after losing it, waiting (inside `publish`) while the
+/// broker is unreachable. It lives as long as its consumer task, which drops
+/// a `publish` in progress at shutdown (nothing is lost: the cursor only
+/// moves past what was confirmed).
 pub trait Publisher: Send + 'static {
     /// The outbox consumer (and cursor) name: `bus:<broker>`.
     const CONSUMER: &'static str;
@@ -66,6 +76,57 @@ pub trait Publisher: Send + 'static {
 /// `[a-z_]+`, so both are single tokens for NATS and AMQP topic patterns.
 pub fn route(event: &Event) -> String {
     format!("{}.{}", event.workspace_id, event.change.type_name())
+}
+
+/// A broker being unreachable, for the logs: a warning when it starts and
+/// every 30 s while it lasts, and a line when it is over. While it lasts an
+/// adapter waits (and reconnects) inside `publish` rather than failing, so
+/// the backlog goes out within seconds of the broker's return instead of
+/// after the outbox's retry backoff (up to 30 s).
+pub struct Outage {
+    consumer: &'static str,
+    since: Option<Instant>,
+    warned: Instant,
+}
+
+impl Outage {
+    const WARN_EVERY: Duration = Duration::from_secs(30);
+
+    pub fn new(consumer: &'static str) -> Outage {
+        Outage {
+            consumer,
+            since: None,
+            warned: Instant::now(),
+        }
+    }
+
+    /// The broker is still unreachable, for `why`.
+    pub fn still(&mut self, why: &str) {
+        let now = Instant::now();
+        match self.since {
+            None => {
+                self.since = Some(now);
+                self.warned = now;
+                tracing::warn!(consumer = self.consumer, error = %why, "broker unreachable; events wait in the outbox");
+            }
+            Some(since) if now - self.warned >= Self::WARN_EVERY => {
+                self.warned = now;
+                tracing::warn!(consumer = self.consumer, down_secs = (now - since).as_secs(), error = %why, "broker still unreachable; events wait in the outbox");
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The broker is reachable (again).
+    pub fn over(&mut self) {
+        if let Some(since) = self.since.take() {
+            tracing::info!(
+                consumer = self.consumer,
+                down_ms = since.elapsed().as_millis() as u64,
+                "broker reachable again"
+            );
+        }
+    }
 }
 
 /// The secret part of a broker URL: the password of `user:password@`, or a

@@ -4,13 +4,15 @@
 //! window) and `Nats-Expected-Stream` set to the configured stream, and
 //! counts as handed on once JetStream has acknowledged storing it.
 //!
-//! A batch is pipelined: every publish is sent, then the acks are awaited in
-//! order, and only the leading acknowledged rows count. The client is made on
-//! the first batch and then reconnects by itself; while it is not connected a
-//! batch fails at once (nothing is queued in the client), so the events wait
-//! in the outbox rather than in memory.
+//! A batch is pipelined (`pipeline.rs`: no event is sent before the earlier
+//! ones of its conversation are acknowledged), the acks are awaited in order,
+//! and only the leading acknowledged rows count. The client is made on
+//! the first batch, connects in the background and reconnects by itself
+//! (after at most 4 s between attempts); while it is not connected, `publish`
+//! waits for it without sending anything (nothing is queued in the client),
+//! so the events wait in the outbox, not in memory.
 
-use super::{Failed, Publisher, route, scrub, shown};
+use super::{Failed, Outage, Publisher, pipeline::publish_in_order, route, scrub, shown};
 use crate::config::NatsConfig;
 use async_nats::{
     Client, ConnectOptions, Event as ClientEvent,
@@ -23,7 +25,10 @@ use async_nats::{
     },
 };
 use kefu_store::OutboxRow;
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicBool, Ordering::Relaxed},
+    time::Duration,
+};
 
 /// Longest wait for a connection, an API answer or one publish ack.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,6 +43,7 @@ pub struct Nats {
     /// The stream was found or created on this connection (checked again
     /// after JetStream said there is none, e.g. a broker with a fresh store).
     stream_ready: bool,
+    outage: Outage,
 }
 
 impl Nats {
@@ -46,25 +52,38 @@ impl Nats {
             cfg,
             conn: None,
             stream_ready: false,
+            outage: Outage::new(Self::CONSUMER),
         }
     }
 
-    /// The JetStream context, connecting first if there is none yet; an
-    /// error while the client is (re)connecting.
+    /// The JetStream context once the client is connected (made, and
+    /// connecting in the background, on first use).
     async fn context(&mut self) -> Result<jetstream::Context, String> {
-        if let Some((client, js)) = &self.conn {
-            return match client.connection_state() {
-                State::Connected => Ok(js.clone()),
-                state => Err(format!(
-                    "NATS not connected ({state:?}); the client is reconnecting"
-                )),
-            };
+        if self.conn.is_none() {
+            self.conn = Some(self.client().await?);
         }
+        let Some((client, js)) = &self.conn else {
+            unreachable!("made above")
+        };
+        while client.connection_state() != State::Connected {
+            self.outage.still(&format!(
+                "NATS at {} not connected; the client keeps trying",
+                shown(&self.cfg.url)
+            ));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.outage.over();
+        Ok(js.clone())
+    }
+
+    /// A client that connects in the background and reconnects forever.
+    async fn client(&mut self) -> Result<(Client, jetstream::Context), String> {
         let url = self.cfg.url.clone();
         let shown_url = shown(&url);
         let mut opts = ConnectOptions::new()
             .name("kefu")
             .connection_timeout(TIMEOUT)
+            .retry_on_initial_connect()
             .event_callback(move |e| {
                 let url = shown_url.clone();
                 async move {
@@ -72,6 +91,9 @@ impl Nats {
                         ClientEvent::Connected => tracing::info!(url = %url, "NATS connected"),
                         ClientEvent::Disconnected => {
                             tracing::warn!(url = %url, "NATS disconnected; reconnecting")
+                        }
+                        e @ (ClientEvent::ServerError(_) | ClientEvent::ClientError(_)) => {
+                            tracing::warn!(url = %url, event = %e, "NATS error")
                         }
                         other => tracing::debug!(url = %url, event = %other, "NATS client event"),
                     }
@@ -86,13 +108,12 @@ impl Nats {
         let client = opts
             .connect(url.expose())
             .await
-            .map_err(|e| scrub(format!("connecting to NATS at {}: {e}", shown(&url)), &url))?;
+            .map_err(|e| scrub(format!("NATS at {}: {e}", shown(&url)), &url))?;
         let js = jetstream::ContextBuilder::new()
             .timeout(TIMEOUT)
             .build(client.clone());
         self.stream_ready = false;
-        self.conn = Some((client, js.clone()));
-        Ok(js)
+        Ok((client, js))
     }
 
     /// Makes sure the stream exists, when kefu is to create it.
@@ -122,46 +143,38 @@ impl Publisher for Nats {
     async fn publish(&mut self, rows: &[OutboxRow]) -> Result<(), Failed> {
         let js = self.context().await.map_err(Failed::none)?;
         self.ensure_stream(&js).await.map_err(Failed::none)?;
-        // Send them all, then collect the acks in order.
-        let mut acks = Vec::with_capacity(rows.len());
-        let mut send_error = None;
-        for row in rows {
+        let stream_missing = AtomicBool::new(false);
+        let (prefix, stream, missing) =
+            (&self.cfg.subject_prefix, &self.cfg.stream, &stream_missing);
+        let outcome = publish_in_order(rows, |row| {
             let mut msg = PublishMessage::build()
                 .payload(row.payload.clone().into())
                 .message_id(&row.event.id)
-                .expected_stream(&self.cfg.stream);
+                .expected_stream(stream);
             if let Some(c) = row.event.conversation_id() {
                 msg = msg.header("Kefu-Conversation-Id", c);
             }
-            let subject = format!("{}.{}", self.cfg.subject_prefix, route(&row.event));
-            match js.send_publish(subject, msg).await {
-                Ok(ack) => acks.push(ack),
-                Err(e) => {
-                    // Nothing after it is sent, so nothing overtakes it.
-                    send_error = Some(format!("publishing event {}: {e}", row.event.id));
-                    break;
-                }
+            let subject = format!("{prefix}.{}", route(&row.event));
+            let js = &js;
+            async move {
+                let ack = js
+                    .send_publish(subject, msg)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(async move {
+                    ack.await.map(|_| ()).map_err(|e| {
+                        if e.kind() == PublishErrorKind::StreamNotFound {
+                            missing.store(true, Relaxed);
+                        }
+                        e.to_string()
+                    })
+                })
             }
+        })
+        .await;
+        if stream_missing.load(Relaxed) {
+            self.stream_ready = false;
         }
-        let mut confirmed = 0;
-        for ack in acks {
-            match ack.await {
-                Ok(_) => confirmed += 1,
-                Err(e) => {
-                    if e.kind() == PublishErrorKind::StreamNotFound {
-                        self.stream_ready = false;
-                    }
-                    let id = &rows[confirmed].event.id;
-                    return Err(Failed {
-                        confirmed,
-                        reason: format!("JetStream did not acknowledge event {id}: {e}"),
-                    });
-                }
-            }
-        }
-        match send_error {
-            None => Ok(()),
-            Some(reason) => Err(Failed { confirmed, reason }),
-        }
+        outcome
     }
 }
