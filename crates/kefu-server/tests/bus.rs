@@ -37,6 +37,7 @@ fn unlimited(c: &mut Config) {
     c.limits.visitor_messages_per_minute = 1_000_000;
     c.limits.ws_frames_per_second = 10_000;
     c.limits.ws_frame_burst = 10_000;
+    c.limits.widget_sessions_per_minute = 10_000;
 }
 
 /// Several concurrent conversations over the machine's JetStream: every
@@ -301,17 +302,26 @@ async fn amqp_outage_loses_nothing(db: Db) {
     q.delete().await;
 }
 
-/// Publishing rate: a backlog built while the broker is down, timed from
-/// the first event handed on to the last, with the default batch (256).
+/// Publishing rate: a backlog of `visitors` conversations of `messages`
+/// messages built while the broker is down, timed from the first event
+/// handed on to the last, with the default batch (256). Events of one
+/// conversation go one acknowledgement at a time, so the shape matters.
 /// Prints events/s; run with `--ignored --nocapture`.
-async fn backlog_rate(app: &TestApp, broker: &mut impl Broker, consumer: &str) -> f64 {
+async fn backlog_rate(
+    app: &TestApp,
+    broker: &mut impl Broker,
+    consumer: &str,
+    (visitors, messages): (usize, usize),
+) -> f64 {
     let t = app.tenant(Role::Agent).await;
-    chat(app, &t, 10, 400).await;
+    chat(app, &t, visitors, messages).await;
     let head = app.store.outbox_head().await.unwrap();
     broker.up().await;
     let mut first: Option<(Instant, i64)> = None;
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let at = cursor(app, consumer).await;
+        assert!(Instant::now() < deadline, "{consumer} at {at} of {head}");
         if at > 0 && first.is_none() {
             first = Some((Instant::now(), at));
         }
@@ -323,7 +333,7 @@ async fn backlog_rate(app: &TestApp, broker: &mut impl Broker, consumer: &str) -
     let (t0, from) = first.unwrap();
     let rate = (head - from) as f64 / t0.elapsed().as_secs_f64();
     eprintln!(
-        "{consumer}: {} events in {:?}: {rate:.0} events/s",
+        "{consumer}, {visitors} conversations of {messages} messages: {} events in {:?}: {rate:.0} events/s",
         head - from,
         t0.elapsed()
     );
@@ -333,35 +343,42 @@ async fn backlog_rate(app: &TestApp, broker: &mut impl Broker, consumer: &str) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: cargo test --test bus rate -- --ignored --nocapture"]
 async fn nats_publish_rate() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut nats = PrivateNats::new(tmp.path());
-    let app = spawn_with(Db::Sqlite, |c| {
-        c.bus.nats.enabled = true;
-        c.bus.nats.url = Secret::new(nats.url());
-        unlimited(c);
-    })
-    .await;
-    backlog_rate(&app, &mut nats, "bus:nats").await;
-    app.stop().await;
+    for shape in RATE_SHAPES {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut nats = PrivateNats::new(tmp.path());
+        let app = spawn_with(Db::Sqlite, |c| {
+            c.bus.nats.enabled = true;
+            c.bus.nats.url = Secret::new(nats.url());
+            unlimited(c);
+        })
+        .await;
+        backlog_rate(&app, &mut nats, "bus:nats", shape).await;
+        app.stop().await;
+    }
 }
+
+/// Few busy conversations, and many short ones.
+const RATE_SHAPES: [(usize, usize); 2] = [(10, 400), (100, 40)];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: cargo test --test bus rate -- --ignored --nocapture"]
 async fn amqp_publish_rate() {
     ensure_machine_rabbitmq();
-    let q = TestQueue::new().await;
-    let mut relay = Relay::new(SocketAddr::from(([127, 0, 0, 1], 5672)));
-    let port = relay.port();
-    let app = spawn_with(Db::Sqlite, |c| {
-        c.bus.amqp.enabled = true;
-        c.bus.amqp.url = Secret::new(format!("amqp://guest:guest@127.0.0.1:{port}/%2f"));
-        c.bus.amqp.exchange = q.exchange.clone();
-        unlimited(c);
-    })
-    .await;
-    backlog_rate(&app, &mut relay, "bus:amqp").await;
-    app.stop().await;
-    q.delete().await;
+    for shape in RATE_SHAPES {
+        let q = TestQueue::new().await;
+        let mut relay = Relay::new(SocketAddr::from(([127, 0, 0, 1], 5672)));
+        let port = relay.port();
+        let app = spawn_with(Db::Sqlite, |c| {
+            c.bus.amqp.enabled = true;
+            c.bus.amqp.url = Secret::new(format!("amqp://guest:guest@127.0.0.1:{port}/%2f"));
+            c.bus.amqp.exchange = q.exchange.clone();
+            unlimited(c);
+        })
+        .await;
+        backlog_rate(&app, &mut relay, "bus:amqp", shape).await;
+        app.stop().await;
+        q.delete().await;
+    }
 }
 
 /// Multi-threaded, so the server and the clients run side by side.

@@ -342,7 +342,10 @@ impl Relay {
             let mut conns = tokio::task::JoinSet::new();
             while let Ok((mut inbound, _)) = listener.accept().await {
                 conns.spawn(async move {
+                    // No Nagle delay: the relay must not slow the broker's answers.
+                    let _ = inbound.set_nodelay(true);
                     if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = outbound.set_nodelay(true);
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
