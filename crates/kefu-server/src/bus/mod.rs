@@ -160,34 +160,10 @@ pub fn scrub(text: String, url: &Secret) -> String {
 /// Every task ends on `state.shutdown`.
 pub async fn start(state: &SharedState) -> Vec<JoinHandle<()>> {
     let cfg = &state.cfg.bus;
-    let mut tasks = Vec::new();
-    #[cfg(feature = "nats")]
-    if cfg.nats.enabled {
-        tracing::info!(
-            url = %shown(&cfg.nats.url),
-            stream = %cfg.nats.stream,
-            subjects = %format!("{}.>", cfg.nats.subject_prefix),
-            "event bus: NATS JetStream"
-        );
-        register(state, nats::Nats::CONSUMER).await;
-        tasks.push(tokio::spawn(run(
-            state.clone(),
-            nats::Nats::new(cfg.nats.clone()),
-        )));
-    }
-    #[cfg(feature = "amqp")]
-    if cfg.amqp.enabled {
-        tracing::info!(
-            url = %shown(&cfg.amqp.url),
-            exchange = %cfg.amqp.exchange,
-            "event bus: AMQP (RabbitMQ)"
-        );
-        register(state, amqp::Amqp::CONSUMER).await;
-        tasks.push(tokio::spawn(run(
-            state.clone(),
-            amqp::Amqp::new(cfg.amqp.clone()),
-        )));
-    }
+    let tasks = [start_nats(state).await, start_amqp(state).await]
+        .into_iter()
+        .flatten()
+        .collect();
     for (enabled, name) in [
         (cfg.nats.enabled, "bus:nats"),
         (cfg.amqp.enabled, "bus:amqp"),
@@ -199,8 +175,56 @@ pub async fn start(state: &SharedState) -> Vec<JoinHandle<()>> {
     tasks
 }
 
+#[cfg(feature = "nats")]
+async fn start_nats(state: &SharedState) -> Option<JoinHandle<()>> {
+    let cfg = &state.cfg.bus.nats;
+    if !cfg.enabled {
+        return None;
+    }
+    tracing::info!(
+        url = %shown(&cfg.url),
+        stream = %cfg.stream,
+        subjects = %format!("{}.>", cfg.subject_prefix),
+        "event bus: NATS JetStream"
+    );
+    Some(spawn(state, nats::Nats::new(cfg.clone())).await)
+}
+
+/// Without the feature, config validation refuses `enabled = true`.
+#[cfg(not(feature = "nats"))]
+async fn start_nats(_: &SharedState) -> Option<JoinHandle<()>> {
+    None
+}
+
+#[cfg(feature = "amqp")]
+async fn start_amqp(state: &SharedState) -> Option<JoinHandle<()>> {
+    let cfg = &state.cfg.bus.amqp;
+    if !cfg.enabled {
+        return None;
+    }
+    tracing::info!(
+        url = %shown(&cfg.url),
+        exchange = %cfg.exchange,
+        "event bus: AMQP (RabbitMQ)"
+    );
+    Some(spawn(state, amqp::Amqp::new(cfg.clone())).await)
+}
+
+#[cfg(not(feature = "amqp"))]
+async fn start_amqp(_: &SharedState) -> Option<JoinHandle<()>> {
+    None
+}
+
+/// Registers `P`'s cursor and starts its consumer task.
+#[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
+async fn spawn<P: Publisher>(state: &SharedState, publisher: P) -> JoinHandle<()> {
+    register(state, P::CONSUMER).await;
+    tokio::spawn(run(state.clone(), publisher))
+}
+
 /// Registers consumer `name` at the outbox head if it is new. On an error
 /// [`outbox::follow`] registers it itself, a little later.
+#[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
 async fn register(state: &SharedState, name: &str) {
     let registered = async {
         let head = state.store.outbox_head().await?;
@@ -212,6 +236,7 @@ async fn register(state: &SharedState, name: &str) {
 }
 
 /// Feeds `publisher` the outbox until shutdown.
+#[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
 async fn run<P: Publisher>(state: SharedState, publisher: P) {
     // `follow` takes a closure returning a future; the future needs the
     // publisher for as long as it runs, hence the (uncontended) mutex.
@@ -239,6 +264,7 @@ async fn run<P: Publisher>(state: SharedState, publisher: P) {
 }
 
 /// What `follow` makes of a batch's outcome; logs the bus coming back.
+#[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
 fn handled(
     consumer: &str,
     rows: &[OutboxRow],
