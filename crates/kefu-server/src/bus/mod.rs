@@ -78,48 +78,53 @@ pub fn route(event: &Event) -> String {
     format!("{}.{}", event.workspace_id, event.change.type_name())
 }
 
-/// A broker being unreachable, for the logs: a warning when it starts and
-/// every 30 s while it lasts, and a line when it is over. While it lasts an
-/// adapter waits (and reconnects) inside `publish` rather than failing, so
-/// the backlog goes out within seconds of the broker's return instead of
-/// after the outbox's retry backoff (up to 30 s).
+/// A broker being unreachable, for the logs: a warning once it has lasted
+/// a moment (so a first connection or a blip says nothing) and every 30 s
+/// while it lasts, and a line when it is over. While it lasts an adapter
+/// waits (and reconnects) inside `publish` rather than failing, so the
+/// backlog goes out within seconds of the broker's return instead of after
+/// the outbox's retry backoff (up to 30 s).
 pub struct Outage {
     consumer: &'static str,
     since: Option<Instant>,
-    warned: Instant,
+    /// When the last warning was logged (None: none yet in this outage).
+    warned: Option<Instant>,
 }
 
 impl Outage {
+    const GRACE: Duration = Duration::from_secs(2);
     const WARN_EVERY: Duration = Duration::from_secs(30);
 
     pub fn new(consumer: &'static str) -> Outage {
         Outage {
             consumer,
             since: None,
-            warned: Instant::now(),
+            warned: None,
         }
     }
 
     /// The broker is still unreachable, for `why`.
     pub fn still(&mut self, why: &str) {
         let now = Instant::now();
-        match self.since {
-            None => {
-                self.since = Some(now);
-                self.warned = now;
-                tracing::warn!(consumer = self.consumer, error = %why, "broker unreachable; events wait in the outbox");
-            }
-            Some(since) if now - self.warned >= Self::WARN_EVERY => {
-                self.warned = now;
-                tracing::warn!(consumer = self.consumer, down_secs = (now - since).as_secs(), error = %why, "broker still unreachable; events wait in the outbox");
-            }
-            Some(_) => {}
+        let since = *self.since.get_or_insert(now);
+        let due = match self.warned {
+            None => now - since >= Self::GRACE,
+            Some(last) => now - last >= Self::WARN_EVERY,
+        };
+        if due {
+            self.warned = Some(now);
+            tracing::warn!(
+                consumer = self.consumer,
+                down_secs = (now - since).as_secs(),
+                error = %why,
+                "broker unreachable; events wait in the outbox"
+            );
         }
     }
 
     /// The broker is reachable (again).
     pub fn over(&mut self) {
-        if let Some(since) = self.since.take() {
+        if let (Some(since), Some(_)) = (self.since.take(), self.warned.take()) {
             tracing::info!(
                 consumer = self.consumer,
                 down_ms = since.elapsed().as_millis() as u64,
@@ -139,9 +144,16 @@ fn url_secret(raw: &str) -> Option<&str> {
     (!secret.is_empty()).then_some(secret)
 }
 
-/// The broker URL for logs, its password (or token) masked.
+/// The broker URL for logs, its password (or token) masked:
+/// `amqp://kefu:***@mq:5672/%2f`, `nats://***@nats:4222`.
 pub fn shown(url: &Secret) -> String {
-    scrub(url.expose().to_string(), url)
+    let raw = url.expose();
+    match (raw.find("://"), raw.rfind('@')) {
+        (Some(s), Some(at)) if at > s && !raw[s + 3..at].contains(':') => {
+            format!("{}***{}", &raw[..s + 3], &raw[at..])
+        }
+        _ => kefu_store::backend::redact(raw),
+    }
 }
 
 /// `text` with the URL's password (or token) masked, in case a client
@@ -308,6 +320,8 @@ mod tests {
         let t = Secret::new("nats://s3cr3tt0ken@nats:4222");
         assert_eq!(scrub("bad s3cr3tt0ken".into(), &t), "bad ***");
         assert_eq!(shown(&t), "nats://***@nats:4222");
+        let guest = Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(shown(&guest), "amqp://guest:***@127.0.0.1:5672/%2f");
         let plain = Secret::new("nats://127.0.0.1:4222");
         assert_eq!(scrub("refused".into(), &plain), "refused");
     }
