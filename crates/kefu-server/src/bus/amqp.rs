@@ -7,8 +7,8 @@
 //! A batch is pipelined on the one channel (RabbitMQ keeps a channel's
 //! order; `pipeline.rs`: no event is sent before the earlier ones of its
 //! conversation are confirmed), the confirms are awaited in order, and only
-//! the leading confirmed rows count. Any error drops the connection; the next batch
-//! connects again. While the broker cannot be reached, `publish` keeps
+//! the leading confirmed rows count. Any error drops the connection; the
+//! next batch connects again. While the broker cannot be reached, `publish` keeps
 //! trying to connect (every 0.5 s, backing off to every 5 s), so the events
 //! wait in the outbox and go out within seconds of the broker's return.
 

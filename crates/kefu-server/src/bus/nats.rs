@@ -9,8 +9,10 @@
 //! and only the leading acknowledged rows count. The client is made on
 //! the first batch, connects in the background and reconnects by itself
 //! (after at most 4 s between attempts); while it is not connected, `publish`
-//! waits for it without sending anything (nothing is queued in the client),
-//! so the events wait in the outbox, not in memory.
+//! waits for it without sending anything, so the events wait in the outbox,
+//! not in the client's memory. (What the client had buffered when a
+//! connection dropped it sends after reconnecting: `pipeline.rs` keeps that
+//! from reordering a conversation, and JetStream drops the repeats.)
 
 use super::{Failed, Outage, Publisher, pipeline::publish_in_order, route, scrub, shown};
 use crate::config::NatsConfig;
