@@ -220,6 +220,16 @@ async fn outage(app: &TestApp, broker: &mut impl Broker, consumer: &str) {
             );
             broker.up().await;
             load.down.store(false, Ordering::Relaxed);
+            // Flowing again before the next fault, so that one is mid-stream too.
+            let back = Instant::now();
+            while cursor(app, consumer).await <= at {
+                assert!(back.elapsed() < Duration::from_secs(30), "stuck at {at}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            eprintln!(
+                "flowing again {:?} after the broker came back",
+                back.elapsed()
+            );
         }
         pause(1).await;
         load.stop.store(true, Ordering::Relaxed);
