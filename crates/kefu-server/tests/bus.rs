@@ -14,7 +14,7 @@
 mod bus_support;
 mod common;
 
-use bus_support::{brokers::*, check::*, traffic::*};
+use bus_support::{amqp::*, check::*, machine::*, nats::*, traffic::*};
 use common::*;
 use kefu_core::{Role, event::Event};
 use kefu_server::config::{Config, Secret};
