@@ -4,6 +4,7 @@
 use super::{check::Got, machine::*};
 use futures::StreamExt;
 use std::{
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -44,7 +45,17 @@ impl PrivateNats {
             .append(true)
             .open(self.dir.join("nats.log"))
             .unwrap();
-        let child = Command::new(NATS_BIN)
+        let mut cmd = Command::new(NATS_BIN);
+        // SAFETY: prctl(2) only, between fork and exec. If the test process
+        // is killed (Drop never runs), the server goes with it instead of
+        // staying behind on the shared machine.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
             .args([
                 "-a",
                 "127.0.0.1",
