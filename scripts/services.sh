@@ -18,3 +18,23 @@ if ! pg_up; then
   exit 1
 fi
 echo "services: PostgreSQL up on 127.0.0.1:5432"
+
+# The event bus tests (tests/bus.rs) use the machine's NATS JetStream and
+# RabbitMQ, started with the machine's own commands when they are down.
+port_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ensure() { # name port timeout-seconds command...
+  local name=$1 port=$2 wait=$3; shift 3
+  if ! port_up "$port"; then
+    echo "$name is not answering on 127.0.0.1:$port; starting it: $*"
+    "$@" || true
+    for _ in $(seq 1 $((wait * 5))); do port_up "$port" && break; sleep 0.2; done
+  fi
+  if ! port_up "$port"; then
+    echo "error: $name is required by the test suite (127.0.0.1:$port) and could not be started with: $*" >&2
+    exit 1
+  fi
+  echo "services: $name up on 127.0.0.1:$port"
+}
+ensure "NATS (JetStream)" 4222 15 start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+  -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+ensure RabbitMQ 5672 90 rabbitmq-server -detached

@@ -179,6 +179,8 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let timeouts = crate::routing::spawn_queue_timeouts(&state);
     let pruner_outbox = tokio::spawn(crate::outbox::prune(state.clone()));
     let webhooks = crate::webhooks::spawn(&state);
+    // Before serving, so an enabled bus hears of every change from here on.
+    let buses = crate::bus::start(&state).await;
     crate::net::serve(state.clone(), listener, router(state.clone())).await;
     pruner.abort();
     if let Some(w) = watcher {
@@ -189,6 +191,9 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let _ = pruner_outbox.await;
     // Stops claiming; attempts in flight get a moment to finish and record.
     let _ = webhooks.await;
+    for bus in buses {
+        let _ = bus.await;
+    }
     // Connections were told to reconnect elsewhere; give them a moment to go.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while state.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {

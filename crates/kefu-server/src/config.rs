@@ -53,6 +53,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub routing: RoutingConfig,
     pub outbox: OutboxConfig,
+    pub bus: BusConfig,
     pub webhooks: WebhooksConfig,
     pub events: EventsConfig,
     pub secrets: Secrets,
@@ -358,6 +359,110 @@ impl Default for EventsConfig {
     }
 }
 
+/// The event bus: the outbox's events published to message brokers, each
+/// switched on on its own (docs/integrations.md, "Event bus").
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusConfig {
+    pub nats: NatsConfig,
+    pub amqp: AmqpConfig,
+}
+
+/// NATS JetStream: subject `<subject_prefix>.<workspace id>.<event type>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsConfig {
+    pub enabled: bool,
+    /// `nats://host:4222`; a user and password (`nats://user:pass@host`) or a
+    /// token (`nats://token@host`) may be in it. Logged with the password masked.
+    pub url: Secret,
+    /// The JetStream stream the events are published into (checked with
+    /// `Nats-Expected-Stream`).
+    pub stream: String,
+    /// Create the stream (subjects `<subject_prefix>.>`, file storage) when it
+    /// does not exist. `false`: an operator manages it.
+    pub create_stream: bool,
+    pub subject_prefix: String,
+    /// A NATS credentials file (`.creds`: user JWT and NKey seed). Empty: none.
+    pub credentials_file: String,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        NatsConfig {
+            enabled: false,
+            url: Secret::new("nats://127.0.0.1:4222"),
+            stream: "KEFU_EVENTS".into(),
+            create_stream: true,
+            subject_prefix: "kefu".into(),
+            credentials_file: String::new(),
+        }
+    }
+}
+
+/// RabbitMQ (AMQP 0-9-1): a durable topic exchange, routing key
+/// `<workspace id>.<event type>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmqpConfig {
+    pub enabled: bool,
+    /// `amqp://user:pass@host:5672/<vhost>` (`%2f` is the default vhost `/`;
+    /// `amqps://` for TLS). Logged with the password masked.
+    pub url: Secret,
+    pub exchange: String,
+    /// Declare the exchange (durable, topic) at connect. `false`: it must exist.
+    pub declare: bool,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        AmqpConfig {
+            enabled: false,
+            url: Secret::new("amqp://127.0.0.1:5672/%2f"),
+            exchange: "kefu.events".into(),
+            declare: true,
+        }
+    }
+}
+
+impl BusConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        let n = &self.nats;
+        if n.enabled {
+            if cfg!(not(feature = "nats")) {
+                return bad("bus.nats.enabled: this kefu was built without the `nats` feature");
+            }
+            let token_ok = |t: &str| {
+                !t.is_empty() && !t.contains(|c: char| c.is_whitespace() || c == '*' || c == '>')
+            };
+            if !n.subject_prefix.split('.').all(token_ok) {
+                return bad(
+                    "bus.nats.subject_prefix must be dot-separated NATS tokens without wildcards or spaces",
+                );
+            }
+            if n.stream.is_empty()
+                || n.stream
+                    .contains(|c: char| c.is_whitespace() || ".*>/\\".contains(c))
+            {
+                return bad(
+                    "bus.nats.stream must be a non-empty name without spaces, '.', '*', '>', '/' or '\\'",
+                );
+            }
+        }
+        let a = &self.amqp;
+        if a.enabled {
+            if cfg!(not(feature = "amqp")) {
+                return bad("bus.amqp.enabled: this kefu was built without the `amqp` feature");
+            }
+            if a.exchange.is_empty() {
+                return bad("bus.amqp.exchange must not be empty");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Secrets; generated into `<data_dir>/secrets.toml` on first start when not given.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -380,6 +485,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             routing: RoutingConfig::default(),
             outbox: OutboxConfig::default(),
+            bus: BusConfig::default(),
             webhooks: WebhooksConfig::default(),
             events: EventsConfig::default(),
             secrets: Secrets::default(),
@@ -530,6 +636,7 @@ impl Config {
                     .into(),
             ));
         }
+        self.bus.validate()?;
         for p in &self.trusted_proxies {
             crate::client_ip::parse_net(p)
                 .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
@@ -615,7 +722,10 @@ mod tests {
         let mut c = Config::default();
         c.secrets.token_key = Secret::new("hunter2");
         c.database_url = Secret::new("postgres://u:pw@h/db");
+        c.bus.nats.url = Secret::new("nats://u:natspw@h:4222");
+        c.bus.amqp.url = Secret::new("amqp://u:amqppw@h:5672/%2f");
         let s = format!("{c:?}");
+        assert!(!s.contains("natspw") && !s.contains("amqppw"), "{s}");
         assert!(!s.contains("hunter2") && !s.contains("pw@"), "{s}");
     }
 
@@ -635,6 +745,32 @@ mod tests {
         assert_eq!(format!("{:?}", c.events), format!("{:?}", d.events));
         assert_eq!(c.routing.recent_events_days, d.routing.recent_events_days);
         assert_eq!(c.listen, d.listen);
+        assert_eq!(format!("{:?}", c.bus), format!("{:?}", d.bus));
+        assert_eq!(c.bus.nats.url, d.bus.nats.url);
+        assert_eq!(c.bus.amqp.url, d.bus.amqp.url);
+    }
+
+    #[test]
+    fn bus_settings_are_checked_when_enabled() {
+        let mut c = Config::default();
+        c.bus.nats.subject_prefix = "a..b".into();
+        c.bus.amqp.exchange = String::new();
+        assert!(c.validate().is_ok(), "disabled buses are not checked");
+        c.bus.nats.enabled = true;
+        for bad in ["a..b", "kefu.>", "ke fu", ""] {
+            c.bus.nats.subject_prefix = bad.into();
+            assert!(c.validate().is_err(), "{bad}");
+        }
+        c.bus.nats.subject_prefix = "acme.kefu".into();
+        c.bus.nats.stream = "A.B".into();
+        assert!(c.validate().is_err());
+        c.bus.nats.stream = "KEFU_EVENTS".into();
+        assert_eq!(c.validate().is_ok(), cfg!(feature = "nats"));
+        c.bus.nats.enabled = false;
+        c.bus.amqp.enabled = true;
+        assert!(c.validate().is_err());
+        c.bus.amqp.exchange = "kefu.events".into();
+        assert_eq!(c.validate().is_ok(), cfg!(feature = "amqp"));
     }
 
     #[test]
