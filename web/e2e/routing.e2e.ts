@@ -269,8 +269,8 @@ describe('routing in the console', () => {
       // Straight to follow-up, never into billing's line: its audit trail has
       // no queueing, and the widget (its line element there) shows no place.
       const trail = (await admin.call('GET', `/api/v1/conversations/${c.id}/events?limit=200`)).items
-      expect(trail.map((e: any) => e.kind)).toContain('offline')
-      expect(trail.filter((e: any) => e.kind === 'status_changed' && e.data?.to === 'queued')).toEqual([])
+      expect(trail.map((e: any) => e.kind)).toContain('conversation_offline')
+      expect(trail.filter((e: any) => e.kind === 'conversation_queued' || (e.kind === 'conversation_status_changed' && e.data?.to === 'queued'))).toEqual([])
       expect(await w(visitor, '.queue').count()).toBe(1)
       expect(await w(visitor, '.queue').isHidden()).toBe(true)
       expect(await w(visitor, '.queue').textContent()).toBe('')
