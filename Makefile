@@ -5,7 +5,7 @@ KEFU_CONFIG ?= $(wildcard kefu.toml)
 # Where cargo puts binaries: honours a shared CARGO_TARGET_DIR (CI caches).
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 
-.PHONY: run build test web web-test e2e docs-img services openapi-check bench bench-full soak soak-full lint fmt clean
+.PHONY: run build test web web-test e2e docs-img services openapi-check bench bench-full bench-integrations soak soak-full lint fmt clean
 
 # The web front ends (web/): npm ci when the lockfile changes, vite build when a
 # source changes. kefu embeds web/dist (release) or reads it (debug builds).
@@ -82,6 +82,12 @@ bench: build
 bench-full: build
 	$(CARGO) build --release --locked -p kefu-bench
 	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/bench-full bench/scenarios/*.toml
+
+## What integrations cost the chat: the same chat load with and without one
+## webhook subscription and the NATS bus (a private nats-server), and the
+## webhook delivery rate. Results: target/bench-integrations/.
+bench-integrations: web
+	./scripts/bench-integrations.sh
 
 ## Hostile-client soak, short form (about 40 s): slow headers and bodies, idle
 ## keep-alives, silent sockets, unauthenticated WebSockets and floods against the
