@@ -7,14 +7,21 @@
 #   2. scripts/crosscheck/ws_latency.py, a minimal client of the documented
 #      protocol sharing no code with kefu-bench (Python, `websockets`, in a
 #      venv made here under the cargo target dir).
-# Fails if the two p99s differ by more than TOLERANCE percent (default 20).
-# Results: $OUT (default target/bench-check): kefu-bench's folder and
-# independent.json. `make bench-check` runs this.
+# Both count latency on their own clock; kefu-bench from when each send was
+# due, the independent client from when it handed each message to its socket
+# (its own timer lateness is not the server's). Fails if the two p99s (the
+# medians over ROUNDS rounds) differ by more than TOLERANCE percent (default
+# 20). Results: $OUT (default target/bench-check), per round kefu-bench's
+# folder and independent.json. `make bench-check` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCENARIO=${SCENARIO:-bench/crosscheck/chat-500.toml}
 TOLERANCE=${TOLERANCE:-20}
+# Rounds of (kefu-bench, then the independent client); the medians of their
+# p99s are compared, so a burst of other work on a shared machine during one
+# run does not decide the verdict alone.
+ROUNDS=${ROUNDS:-3}
 CARGO=${CARGO:-cargo}
 TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 OUT=$(realpath -m "${OUT:-target/bench-check}")
@@ -64,27 +71,51 @@ for _ in $(seq 1 500); do
 done
 curl -fs "$BASE/readyz" >/dev/null || { echo "kefu did not become ready" >&2; exit 1; }
 
-echo "bench-check: kefu $KEFU on $BASE; $RATE msg/s from $VISITORS visitors to $AGENTS agent(s), ${WARMUP} s warm-up + ${SECS} s measured; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-mkdir -p "$OUT"
-"$BENCH" --server "$BASE" --server-pid "$PID" --out "$OUT" "$SCENARIO" >/dev/null
+echo "bench-check: kefu $KEFU on $BASE; $RATE msg/s from $VISITORS visitors to $AGENTS agent(s), ${WARMUP} s warm-up + ${SECS} s measured, $ROUNDS round(s)"
 NAME=$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["name"])' "$SCENARIO")
-"$VENV/bin/python" scripts/crosscheck/ws_latency.py --base "$BASE" \
-  --owner-email owner@bench.local --password bench-password-1 \
-  --rate "$RATE" --visitors "$VISITORS" --agents "$AGENTS" --warmup "$WARMUP" --secs "$SECS" \
-  --json "$OUT/independent.json"
+rm -rf "$OUT"
+# CPU time the whole machine spent busy (all processes, these runs included), in ticks.
+busy_ticks() { awk 'NR == 1 { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# Runs "$@", writing the machine's busy cores during it (this run included) to file $1.
+measured() {
+  local file=$1 t0 b0
+  shift
+  t0=$(date +%s.%N) b0=$(busy_ticks)
+  "$@"
+  echo "$(busy_ticks) $b0 $(date +%s.%N) $t0 $(getconf CLK_TCK)" |
+    awk '{ printf "%.2f\n", ($1 - $2) / $5 / ($3 - $4) }' >"$file"
+}
+for r in $(seq 1 "$ROUNDS"); do
+  mkdir -p "$OUT/round-$r"
+  measured "$OUT/round-$r/busy-bench" \
+    "$BENCH" --server "$BASE" --server-pid "$PID" --out "$OUT/round-$r" "$SCENARIO" >/dev/null
+  measured "$OUT/round-$r/busy-independent" \
+    "$VENV/bin/python" scripts/crosscheck/ws_latency.py --base "$BASE" \
+    --owner-email owner@bench.local --password bench-password-1 \
+    --rate "$RATE" --visitors "$VISITORS" --agents "$AGENTS" --warmup "$WARMUP" --secs "$SECS" \
+    --json "$OUT/round-$r/independent.json" >/dev/null
+done
 
-python3 - "$OUT/$NAME/result.json" "$OUT/independent.json" "$TOLERANCE" <<'PY'
-import json, sys
-bench = json.load(open(sys.argv[1]))["outcome"]["steps"][0]
-ind = json.load(open(sys.argv[2]))
-tol = float(sys.argv[3])
-b, i = bench["visitor_to_agent"], ind
-print(f"kefu-bench:         v->a p50 {b['p50']:.2f} ms, p99 {b['p99']:.2f} ms (n={b['count']}; "
-      f"from the due time; its send lag p99 {bench['send_lag']['p99']:.2f} ms)")
-print(f"independent client: v->a p50 {i['p50']:.2f} ms, p99 {i['p99']:.2f} ms (n={i['recorded']}; "
-      f"from the send; its send lag p99 {i['send_lag_p99']:.2f} ms)")
-diff = abs(b["p99"] - i["p99"]) / i["p99"] * 100
+python3 - "$OUT" "$NAME" "$ROUNDS" "$TOLERANCE" <<'PY'
+import json, statistics, sys
+out, name, rounds, tol = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+kb, ind = [], []
+for r in range(1, rounds + 1):
+    step = json.load(open(f"{out}/round-{r}/{name}/result.json"))["outcome"]["steps"][0]
+    i = json.load(open(f"{out}/round-{r}/independent.json"))
+    b = step["visitor_to_agent"]
+    busy = [open(f"{out}/round-{r}/busy-{w}").read().strip() for w in ("bench", "independent")]
+    kb.append(b["p99"]); ind.append(i["p99"])
+    print(f"round {r}: kefu-bench p50 {b['p50']:.2f} ms, p99 {b['p99']:.2f} ms (n={b['count']}, from the due "
+          f"time; send lag p99 {step['send_lag']['p99']:.2f} ms; machine busy {busy[0]} cores) | "
+          f"independent p50 {i['p50']:.2f} ms, p99 {i['p99']:.2f} ms (n={i['recorded']}, from the send; "
+          f"send lag p99 {i['send_lag_p99']:.2f} ms; machine busy {busy[1]} cores)")
+b, i = statistics.median(kb), statistics.median(ind)
+diff = abs(b - i) / i * 100
 verdict = "OK" if diff <= tol else "FAILED"
-print(f"bench-check: p99 differ by {diff:.0f} % (tolerance {tol:.0f} %): {verdict}")
+print(f"bench-check: median p99 kefu-bench {b:.2f} ms, independent client {i:.2f} ms: "
+      f"{diff:.0f} % apart (tolerance {tol:.0f} %): {verdict}")
+print("(machine busy: cores in use during the run, the server and that client included; "
+      "the pair alone takes about 0.3-0.4, more means other work shared the two cores)")
 sys.exit(0 if verdict == "OK" else 1)
 PY
