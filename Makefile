@@ -5,7 +5,7 @@ KEFU_CONFIG ?= $(wildcard kefu.toml)
 # Where cargo puts binaries: honours a shared CARGO_TARGET_DIR (CI caches).
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 
-.PHONY: run build test web web-test e2e docs-img services openapi-check bench bench-full bench-integrations soak soak-full lint fmt clean
+.PHONY: run build test web web-test e2e docs-img services openapi-check bench bench-full bench-check bench-integrations soak soak-full lint fmt clean
 
 # The web front ends (web/): npm ci when the lockfile changes, vite build when a
 # source changes. kefu embeds web/dist (release) or reads it (debug builds).
@@ -88,6 +88,14 @@ bench-full: build
 ## webhook delivery rate. Results: target/bench-integrations/.
 bench-integrations: web
 	./scripts/bench-integrations.sh
+
+## Is the load generator honest? kefu-bench and an independent minimal client
+## (scripts/crosscheck/ws_latency.py, Python) measure one release server in turn
+## at 500 msg/s; fails if their visitor -> agent p99 differ by more than 20 %.
+## About a minute after the build. Results: target/bench-check/.
+bench-check: build
+	$(CARGO) build --release --locked -p kefu-bench
+	NO_BUILD=1 ./scripts/bench-crosscheck.sh
 
 ## Hostile-client soak, short form (about 40 s): slow headers and bodies, idle
 ## keep-alives, silent sockets, unauthenticated WebSockets and floods against the

@@ -2,6 +2,7 @@
 //! WebSocket bound to one of several loopback source addresses (each gives
 //! ~28k ephemeral ports), speaking kefu's protocol.
 
+use crate::pace::Bucket;
 use anyhow::{Context, Result, bail};
 use futures::{SinkExt, StreamExt, stream::SplitSink};
 use kefu_core::protocol::ServerFrame;
@@ -92,9 +93,47 @@ where
     Ok(None)
 }
 
-/// A `send` frame whose content starts with the send time.
-pub fn send_frame(cmid: &str, conversation_id: Option<&str>, payload: &str) -> Message {
-    let content = format!("t={} {payload}", crate::stats::now_micros());
+/// What a message carries so that its receiver can time it: when it was
+/// due ([`crate::stats::Stats::micros`], the run's monotonic clock) and the
+/// measured step it belongs to (`None`: recorded nowhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub at: u64,
+    pub step: Bucket,
+}
+
+impl Stamp {
+    /// For messages nobody times (e.g. a newcomer's first message).
+    pub const UNTIMED: Stamp = Stamp { at: 0, step: None };
+
+    /// The start of a message's content: `t=<µs> s=<step or ->`.
+    pub fn text(&self) -> String {
+        match self.step {
+            Some(s) => format!("t={} s={s}", self.at),
+            None => format!("t={} s=-", self.at),
+        }
+    }
+
+    /// The stamp at the start of a message's content, if it is one of ours.
+    pub fn parse(content: &str) -> Option<Stamp> {
+        let mut words = content.split(' ');
+        let at = words.next()?.strip_prefix("t=")?.parse().ok()?;
+        let step = match words.next()?.strip_prefix("s=")? {
+            "-" => None,
+            n => Some(n.parse().ok()?),
+        };
+        Some(Stamp { at, step })
+    }
+}
+
+/// A `send` frame whose content starts with its [`Stamp`].
+pub fn send_frame(
+    cmid: &str,
+    conversation_id: Option<&str>,
+    stamp: Stamp,
+    payload: &str,
+) -> Message {
+    let content = format!("{} {payload}", stamp.text());
     let mut f = json!({"type": "send", "client_msg_id": cmid, "content": content});
     if let Some(c) = conversation_id {
         f["conversation_id"] = json!(c);
@@ -102,11 +141,28 @@ pub fn send_frame(cmid: &str, conversation_id: Option<&str>, payload: &str) -> M
     Message::text(f.to_string())
 }
 
-/// The send time inside a message's content, if it is one of ours.
-pub fn sent_at(content: &str) -> Option<u64> {
-    content.strip_prefix("t=")?.split(' ').next()?.parse().ok()
-}
-
 pub async fn send(tx: &mut WsTx, m: Message) -> Result<()> {
     tx.send(m).await.context("websocket send")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stamp;
+
+    #[test]
+    fn stamps_read_back() {
+        for s in [
+            Stamp {
+                at: 123_456,
+                step: Some(2),
+            },
+            Stamp { at: 7, step: None },
+        ] {
+            assert_eq!(Stamp::parse(&format!("{} hello 你好", s.text())), Some(s));
+            assert_eq!(Stamp::parse(&s.text()), Some(s), "with no payload");
+        }
+        assert_eq!(Stamp::parse("t=12"), None);
+        assert_eq!(Stamp::parse("hello"), None);
+        assert_eq!(Stamp::parse("t=1 s=x y"), None);
+    }
 }

@@ -5,6 +5,7 @@
 //! traffic was not served under attack.
 
 mod client;
+mod pace;
 mod population;
 mod report;
 mod run;
@@ -35,6 +36,15 @@ struct Cli {
     /// Where results go (one folder per scenario).
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
+    /// Run against this already running server (http://127.0.0.1:PORT)
+    /// instead of starting one. It must have the bench owner (see
+    /// scripts/bench-crosscheck.sh) and raised limits; the scenario's
+    /// `server_env` does not apply.
+    #[arg(long, conflicts_with = "database_url")]
+    server: Option<String>,
+    /// With --server: its process id, for the memory figures.
+    #[arg(long, requires = "server")]
+    server_pid: Option<u32>,
 }
 
 #[tokio::main]
@@ -56,7 +66,15 @@ async fn main() -> Result<()> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let server = server::Server::start(&cli.kefu, cli.database_url.as_deref(), &env).await?;
+        let server = match &cli.server {
+            Some(url) => {
+                if !env.is_empty() {
+                    eprintln!("warning: --server: the scenario's server_env is not applied");
+                }
+                server::Server::attach(url, cli.server_pid).await?
+            }
+            None => server::Server::start(&cli.kefu, cli.database_url.as_deref(), &env).await?,
+        };
         let accounts = server.accounts(&http, s.agents).await?;
         let outcome = run::run(&s, &server, &accounts, &http).await;
         let info = report::ServerInfo {

@@ -137,20 +137,29 @@ pub fn write(dir: &Path, s: &Scenario, r: &Report) -> Result<String> {
     if !o.steps.is_empty() {
         let _ = writeln!(
             md,
-            "\n| offered msg/s | achieved msg/s | v→a p50 | v→a p99 | v→a max | a→v p99 |\n|---|---|---|---|---|---|"
+            "\n| offered msg/s | achieved msg/s | v→a p50 | v→a p99 | v→a max | a→v p99 | ack p99 | send lag p99 |\n|---|---|---|---|---|---|---|---|"
         );
         for st in &o.steps {
             let _ = writeln!(
                 md,
-                "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
                 st.offered_per_sec,
                 st.achieved_per_sec,
                 st.visitor_to_agent.p50,
                 st.visitor_to_agent.p99,
                 st.visitor_to_agent.max,
-                st.agent_to_visitor.p99
+                st.agent_to_visitor.p99,
+                st.ack.p99,
+                st.send_lag.p99
             );
         }
+        let _ = writeln!(
+            md,
+            "\nLatencies (ms) of the messages sent in each step, counted from when each send was due \
+             (the send lag, the generator's own lateness, is inside them); {} s of warm-up before the \
+             first step are in none of them.",
+            o.warmup_secs
+        );
     }
     if !o.timeline_v2a.is_empty() {
         plot_timeline(&dir.join("latency-over-time.svg"), &s.name, &o.timeline_v2a)?;

@@ -1,11 +1,12 @@
 //! The scenarios. Each simulated user is one task owning its WebSocket.
 
 use crate::{
-    client::{self, Ws},
+    client::{self, Stamp, Ws},
+    pace::{self, Due, Pacer},
     population::{self, ConnectReport},
     scenario::{Kind, Scenario},
     server::{Accounts, Server},
-    stats::{AckClock, Latency, SeqTracker, Stats, now_micros},
+    stats::{AckClock, Latency, SeqTracker, Stats},
 };
 use anyhow::{Result, bail};
 use futures::StreamExt;
@@ -19,14 +20,27 @@ use std::{
     },
     time::{Duration, Instant},
 };
-use tokio::task::JoinHandle;
+use tokio::{
+    sync::mpsc::{UnboundedReceiver, unbounded_channel},
+    task::JoinHandle,
+};
 
+/// One measured step of a chat run. Latencies are of the messages *sent*
+/// during the step (however late they arrived), counted from the time each
+/// was due; the warm-up before the first step is in none of them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Step {
     pub offered_per_sec: u64,
+    /// Visitor sends the pacer released in the step.
+    pub offered: u64,
+    /// Acknowledged sends (visitors' and agents' replies) per second during the step.
     pub achieved_per_sec: f64,
     pub visitor_to_agent: Latency,
     pub agent_to_visitor: Latency,
+    /// Visitor send (due time) → its `ack`.
+    pub ack: Latency,
+    /// Due time → the send went out: the generator's own lateness.
+    pub send_lag: Latency,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -36,6 +50,8 @@ pub struct Outcome {
     pub rss_connected_kib: u64,
     pub rss_peak_kib: u64,
     pub rss_per_connection_bytes: f64,
+    /// Chat: seconds at the first rate before the first step, recorded nowhere.
+    pub warmup_secs: u64,
     pub steps: Vec<Step>,
     pub visitor_to_agent: Latency,
     pub agent_to_visitor: Latency,
@@ -68,9 +84,6 @@ pub struct Outcome {
 struct Ctx {
     stats: Stats,
     agents: usize,
-    visitors: usize,
-    /// Offered visitor messages per second, all visitors together (0 = pause).
-    rate: AtomicU64,
     running: AtomicBool,
     reply_ratio: f64,
     payload: String,
@@ -109,8 +122,6 @@ pub async fn run(
     let ctx = Arc::new(Ctx {
         stats: Stats::new(),
         agents: acc.agents.len(),
-        visitors: s.visitors,
-        rate: AtomicU64::new(0),
         running: AtomicBool::new(true),
         reply_ratio: s.reply_ratio,
         payload: "x".repeat(s.payload_bytes),
@@ -126,7 +137,8 @@ pub async fn run(
         let (pid, peak) = (server.pid, peak.clone());
         tokio::spawn(async move {
             loop {
-                peak.fetch_max(crate::server::rss_kib(pid).unwrap_or(0), Ordering::Relaxed);
+                let rss = pid.and_then(crate::server::rss_kib).unwrap_or(0);
+                peak.fetch_max(rss, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         })
@@ -177,70 +189,76 @@ pub async fn run(
         }
         Kind::Chat | Kind::Seed | Kind::Soak => {
             let mut tasks = Vec::new();
+            // Each connected visitor's queue of sends, for the pacer (chat, soak).
+            let mut queues = Vec::new();
             for (i, c) in conns.into_iter().enumerate() {
-                if let Some((ws, _)) = c {
-                    let plan = if s.kind == Kind::Seed {
-                        Plan::Seed {
-                            messages: s.messages_per_visitor,
-                            think_ms: s.think_ms,
-                            file_ratio: s.file_ratio,
-                        }
-                    } else {
-                        Plan::Rate
-                    };
-                    tasks.push(tokio::spawn(visitor(
-                        ws,
-                        i,
-                        ctx.clone(),
-                        plan,
-                        http.clone(),
-                        server.base.clone(),
-                        tokens[i].clone(),
-                    )));
-                }
+                let Some((ws, _)) = c else {
+                    queues.push(None);
+                    continue;
+                };
+                let plan = if s.kind == Kind::Seed {
+                    queues.push(None);
+                    Plan::Seed {
+                        messages: s.messages_per_visitor,
+                        think_ms: s.think_ms,
+                        file_ratio: s.file_ratio,
+                    }
+                } else {
+                    let (tx, rx) = unbounded_channel();
+                    queues.push(Some(tx));
+                    Plan::Rate(rx)
+                };
+                tasks.push(tokio::spawn(visitor(
+                    ws,
+                    i,
+                    ctx.clone(),
+                    plan,
+                    http.clone(),
+                    server.base.clone(),
+                    tokens[i].clone(),
+                )));
             }
+            let mut pacer = Pacer::new(pace::phases(s.visitors), queues);
             // Every visitor opens its conversation before the measured part.
             while (ctx.opened.load(Ordering::Relaxed) as usize) < tasks.len()
                 && Instant::now() < deadline
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            reset(&ctx);
             let measured = Instant::now();
+            // Chat: (offered rate, achieved/s) per measured step, and the
+            // sends the pacer released in each.
+            let mut achieved = Vec::new();
+            let mut released = Vec::new();
             if s.kind == Kind::Chat {
-                for &rate in &s.rates {
+                // The whole plan at once, a moment ahead.
+                let steps = pace::plan(
+                    &s.rates,
+                    Duration::from_secs(s.step_secs),
+                    Duration::from_secs(s.warmup_secs),
+                    Instant::now() + Duration::from_millis(100),
+                );
+                out.warmup_secs = s.warmup_secs;
+                pacer.start(steps.clone());
+                for st in &steps {
+                    tokio::time::sleep_until(st.start.min(deadline).into()).await;
                     let acked0 = Stats::get(&ctx.stats.acked);
-                    reset(&ctx);
-                    ctx.rate.store(rate, Ordering::Relaxed);
                     let t0 = Instant::now();
-                    tokio::time::sleep(
-                        Duration::from_secs(s.step_secs)
-                            .min(deadline.saturating_duration_since(Instant::now())),
-                    )
-                    .await;
+                    tokio::time::sleep_until((st.start + st.len).min(deadline).into()).await;
                     let secs = t0.elapsed().as_secs_f64();
-                    out.steps.push(Step {
-                        offered_per_sec: rate,
-                        achieved_per_sec: (Stats::get(&ctx.stats.acked) - acked0) as f64 / secs,
-                        visitor_to_agent: ctx
-                            .stats
-                            .v2a
-                            .lock()
-                            .map(|r| r.summary())
-                            .unwrap_or_default(),
-                        agent_to_visitor: ctx
-                            .stats
-                            .a2v
-                            .lock()
-                            .map(|r| r.summary())
-                            .unwrap_or_default(),
-                    });
+                    if st.bucket.is_some() {
+                        let rate = (Stats::get(&ctx.stats.acked) - acked0) as f64 / secs.max(1e-9);
+                        achieved.push((st.rate, rate));
+                    }
+                    if Instant::now() >= deadline {
+                        break;
+                    }
                 }
-                ctx.rate.store(0, Ordering::Relaxed);
+                released = pacer.stop();
             } else if let Some(cfg) = &s.soak {
-                let soak = crate::soak::run(cfg, server, acc, &ctx.stats, &ctx.rate);
+                let soak = crate::soak::run(cfg, server, acc, &ctx.stats, &mut pacer);
                 out.soak = Some(soak.await?);
-                ctx.rate.store(0, Ordering::Relaxed);
+                pacer.stop();
             } else {
                 while tasks.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -251,6 +269,21 @@ pub async fn run(
             ctx.running.store(false, Ordering::Relaxed);
             for t in tasks {
                 let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+            }
+            // After the drain: each step with the messages sent in it.
+            let step = |r: &Mutex<crate::stats::Recorder>, i: usize| {
+                r.lock().map(|r| r.step(i)).unwrap_or_default()
+            };
+            for (i, (rate, per_sec)) in achieved.into_iter().enumerate() {
+                out.steps.push(Step {
+                    offered_per_sec: rate,
+                    offered: released.get(i).copied().unwrap_or(0),
+                    achieved_per_sec: per_sec,
+                    visitor_to_agent: step(&ctx.stats.v2a, i),
+                    agent_to_visitor: step(&ctx.stats.a2v, i),
+                    ack: step(&ctx.stats.ack, i),
+                    send_lag: step(&ctx.stats.send_lag, i),
+                });
             }
         }
         Kind::ReconnectStorm => {
@@ -337,15 +370,6 @@ pub async fn run(
     Ok(out)
 }
 
-fn reset(ctx: &Ctx) {
-    if let Ok(mut r) = ctx.stats.v2a.lock() {
-        r.reset();
-    }
-    if let Ok(mut r) = ctx.stats.a2v.lock() {
-        r.reset();
-    }
-}
-
 /// Messages acknowledged to their sender that the owning agent never received.
 fn tail_loss(ctx: &Ctx) -> u64 {
     let acked = ctx.acked_seq.lock().map(|m| m.clone()).unwrap_or_default();
@@ -362,14 +386,23 @@ async fn hold(mut ws: Ws) {
 }
 
 enum Plan {
-    /// Send at the shared offered rate until stopped.
-    Rate,
+    /// Send what the [`Pacer`] releases, when it releases it, until stopped.
+    Rate(UnboundedReceiver<Due>),
     /// Send `messages`, pausing ~`think_ms` between them; a share are file uploads.
     Seed {
         messages: usize,
         think_ms: u64,
         file_ratio: f64,
     },
+}
+
+/// Seed: `left` more messages, each `think` (± 50 %) after the last one was
+/// sent. A person typing, not an open-loop rate: its latencies count from
+/// when each message was actually sent.
+struct Think {
+    next: Instant,
+    think: Duration,
+    left: usize,
 }
 
 async fn visitor(
@@ -386,11 +419,14 @@ async fn visitor(
     let mut acks = AckClock::default();
     let mut n = 0usize;
     let cmid = |n: usize| format!("v{idx}-{n}");
-    // Open the conversation.
-    acks.sent(&ctx.stats, cmid(0));
-    if client::send(&mut tx, client::send_frame(&cmid(0), None, "hello 你好"))
-        .await
-        .is_err()
+    // Open the conversation: all visitors at once, before the run, so not timed.
+    acks.sent(&ctx.stats, cmid(0), Instant::now(), None);
+    if client::send(
+        &mut tx,
+        client::send_frame(&cmid(0), None, Stamp::UNTIMED, "hello 你好"),
+    )
+    .await
+    .is_err()
     {
         Stats::inc(&ctx.stats.errors);
         return track;
@@ -415,109 +451,125 @@ async fn visitor(
         }
     };
     ctx.opened.fetch_add(1, Ordering::Relaxed);
-    let (limit, think, file_ratio) = match plan {
-        Plan::Rate => (usize::MAX, 0, 0.0),
+    let (mut dues, mut think, file_ratio) = match plan {
+        Plan::Rate(dues) => (Some(dues), None, 0.0),
         Plan::Seed {
             messages,
             think_ms,
             file_ratio,
-        } => (messages, think_ms, file_ratio),
-    };
-    let next_delay = |ctx: &Ctx| -> Duration {
-        let jitter: f64 = rand::random_range(0.5..1.5);
-        if think > 0 {
-            return Duration::from_secs_f64(think as f64 / 1000.0 * jitter);
-        }
-        let rate = ctx.rate.load(Ordering::Relaxed);
-        if rate == 0 {
-            Duration::from_millis(50)
-        } else {
-            Duration::from_secs_f64(ctx.visitors as f64 / rate as f64 * jitter)
+        } => {
+            let think = Duration::from_millis(think_ms);
+            let next = Instant::now() + think.mul_f64(rand::random_range(0.5..1.5));
+            let left = messages;
+            (None, Some(Think { next, think, left }), file_ratio)
         }
     };
-    let mut next = tokio::time::Instant::now() + next_delay(&ctx);
-    // Rate plan: false while paused. When a rate starts, each visitor's
-    // first send goes at a random point of its interval, so they do not all
-    // send in the same instant (a burst the agents' replies would turn into
-    // `busy` errors).
-    let mut pacing = think > 0;
     loop {
-        tokio::select! {
-            f = client::next_frame(&mut rx) => match f {
-                Ok(Some(ServerFrame::Ack { conversation_id, seq, client_msg_id, .. })) => {
-                    ctx.acked(&conversation_id, seq);
-                    acks.acked(&ctx.stats, &client_msg_id);
-                }
-                Ok(Some(ServerFrame::Message { message })) => {
-                    if track.see(&ctx.stats, &message.conversation_id, message.seq)
-                        && message.sender.kind == SenderKind::Agent
-                        && let Some(t) = client::sent_at(&message.content)
-                    {
-                        ctx.stats.a2v(now_micros().saturating_sub(t));
+        let running = ctx.running.load(Ordering::Relaxed);
+        let thought = think.as_ref().filter(|t| t.left > 0).map(|t| t.next);
+        // Open loop: a send is made when due, whatever is still in flight.
+        let send: Option<Due> = tokio::select! {
+            f = client::next_frame(&mut rx) => {
+                match f {
+                    Ok(Some(ServerFrame::Ack { conversation_id, seq, client_msg_id, .. })) => {
+                        ctx.acked(&conversation_id, seq);
+                        acks.acked(&ctx.stats, &client_msg_id);
                     }
-                }
-                Ok(Some(ServerFrame::Error { code, client_msg_id, .. })) => {
-                    ctx.stats.error_frame(&code);
-                    if let Some(id) = client_msg_id {
-                        acks.answered(&id);
-                    }
-                }
-                Ok(Some(_)) => {}
-                _ => {
-                    if ctx.running.load(Ordering::Relaxed) {
-                        Stats::inc(&ctx.stats.errors);
-                        Stats::inc(&ctx.stats.visitors_dropped);
-                    }
-                    return track;
-                }
-            },
-            _ = tokio::time::sleep_until(next), if n < limit && ctx.running.load(Ordering::Relaxed) => {
-                acks.overdue(&ctx.stats, ctx.ack_deadline);
-                let paused = think == 0 && ctx.rate.load(Ordering::Relaxed) == 0;
-                let starting = !paused && !pacing;
-                pacing = !paused;
-                if starting {
-                    next = tokio::time::Instant::now()
-                        + next_delay(&ctx).mul_f64(rand::random_range(0.0..1.0));
-                    continue;
-                }
-                if !paused {
-                    n += 1;
-                    acks.sent(&ctx.stats, cmid(n));
-                    let frame = if file_ratio > 0.0 && rand::random_bool(file_ratio) {
-                        match upload(&http, &base, &token).await {
-                            Ok(id) => {
-                                let content = format!("t={}", now_micros());
-                                tokio_tungstenite::tungstenite::Message::text(serde_json::json!({"type":"send","client_msg_id":cmid(n),"conversation_id":conv,"kind":"image","attachment_id":id,"content":content}).to_string())
-                            }
-                            Err(_) => {
-                                Stats::inc(&ctx.stats.errors);
-                                client::send_frame(&cmid(n), Some(&conv), &ctx.payload)
-                            }
+                    Ok(Some(ServerFrame::Message { message })) => {
+                        if track.see(&ctx.stats, &message.conversation_id, message.seq)
+                            && message.sender.kind == SenderKind::Agent
+                            && let Some(stamp) = Stamp::parse(&message.content)
+                        {
+                            ctx.stats.a2v(ctx.stats.since(stamp.at), stamp.step);
                         }
-                    } else {
-                        client::send_frame(&cmid(n), Some(&conv), &ctx.payload)
-                    };
-                    Stats::inc(&ctx.stats.sent);
-                    if client::send(&mut tx, frame).await.is_err() {
-                        Stats::inc(&ctx.stats.errors);
-                        Stats::inc(&ctx.stats.visitors_dropped);
+                    }
+                    Ok(Some(ServerFrame::Error { code, client_msg_id, .. })) => {
+                        ctx.stats.error_frame(&code);
+                        if let Some(id) = client_msg_id {
+                            acks.answered(&id);
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    _ => {
+                        if ctx.running.load(Ordering::Relaxed) {
+                            Stats::inc(&ctx.stats.errors);
+                            Stats::inc(&ctx.stats.visitors_dropped);
+                        }
                         return track;
                     }
                 }
-                next = tokio::time::Instant::now() + next_delay(&ctx);
+                None
             },
-            _ = tokio::time::sleep(Duration::from_millis(200)), if n >= limit || !ctx.running.load(Ordering::Relaxed) => {
+            due = recv(&mut dues), if dues.is_some() && running => {
+                if due.is_none() {
+                    dues = None; // the run is over
+                }
+                due
+            },
+            _ = tokio::time::sleep_until(thought.unwrap_or_else(Instant::now).into()), if thought.is_some() && running => {
+                let t = think.as_mut().expect("thinking");
+                t.left -= 1;
+                t.next = Instant::now() + t.think.mul_f64(rand::random_range(0.5..1.5));
+                Some(Due { at: Instant::now(), bucket: Some(0) })
+            },
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {
                 acks.overdue(&ctx.stats, ctx.ack_deadline);
-                if !ctx.running.load(Ordering::Relaxed) || (n >= limit && think > 0) {
+                let done = think.as_ref().is_some_and(|t| t.left == 0);
+                if !running || done {
                     // Seed visitors stay a moment for their last acks, then leave.
-                    if n >= limit && think > 0 && ctx.running.load(Ordering::Relaxed) {
+                    if done && running {
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                     return track;
                 }
-            }
+                None
+            },
+        };
+        let Some(Due { at, bucket: step }) = send else {
+            continue;
+        };
+        if let (Some(step), Ok(mut r)) = (step, ctx.stats.send_lag.lock()) {
+            r.record(at.elapsed().as_micros() as u64, step);
         }
+        acks.overdue(&ctx.stats, ctx.ack_deadline);
+        n += 1;
+        acks.sent(&ctx.stats, cmid(n), at, step);
+        let stamp = Stamp {
+            at: ctx.stats.micros(at),
+            step,
+        };
+        let frame = if file_ratio > 0.0 && rand::random_bool(file_ratio) {
+            match upload(&http, &base, &token).await {
+                Ok(id) => {
+                    // Timed from when the file was uploaded: the message is what is measured.
+                    let stamp = Stamp {
+                        at: ctx.stats.micros(Instant::now()),
+                        step,
+                    };
+                    tokio_tungstenite::tungstenite::Message::text(serde_json::json!({"type":"send","client_msg_id":cmid(n),"conversation_id":conv,"kind":"image","attachment_id":id,"content":stamp.text()}).to_string())
+                }
+                Err(_) => {
+                    Stats::inc(&ctx.stats.errors);
+                    client::send_frame(&cmid(n), Some(&conv), stamp, &ctx.payload)
+                }
+            }
+        } else {
+            client::send_frame(&cmid(n), Some(&conv), stamp, &ctx.payload)
+        };
+        Stats::inc(&ctx.stats.sent);
+        if client::send(&mut tx, frame).await.is_err() {
+            Stats::inc(&ctx.stats.errors);
+            Stats::inc(&ctx.stats.visitors_dropped);
+            return track;
+        }
+    }
+}
+
+/// The next send the pacer released (`None`: it never will again).
+async fn recv(dues: &mut Option<UnboundedReceiver<Due>>) -> Option<Due> {
+    match dues {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -641,15 +693,21 @@ async fn agent_session(ws: Ws, idx: usize, ctx: &Ctx, track: &mut SeqTracker, n:
                 if message.sender.kind != SenderKind::Visitor {
                     continue;
                 }
-                if let Some(t) = client::sent_at(&message.content) {
-                    ctx.stats.v2a(now_micros().saturating_sub(t));
+                let stamp = Stamp::parse(&message.content);
+                if let Some(stamp) = stamp {
+                    ctx.stats.v2a(ctx.stats.since(stamp.at), stamp.step);
                 }
                 if message.seq > 1 && ctx.reply_ratio > 0.0 && rand::random_bool(ctx.reply_ratio) {
                     *n += 1;
                     Stats::inc(&ctx.stats.sent);
+                    // Answered at once: due now, in the step of the message it answers.
+                    let reply = Stamp {
+                        at: ctx.stats.micros(Instant::now()),
+                        step: stamp.and_then(|s| s.step),
+                    };
                     if client::send(
                         &mut tx,
-                        client::send_frame(&format!("a{idx}-{n}"), Some(conv), &ctx.payload),
+                        client::send_frame(&format!("a{idx}-{n}"), Some(conv), reply, &ctx.payload),
                     )
                     .await
                     .is_err()
@@ -684,9 +742,12 @@ async fn storm(
         .map(|(i, c)| async move {
             let (ws, _) = c?;
             let (mut tx, mut rx) = ws.split();
-            client::send(&mut tx, client::send_frame(&format!("s{i}"), None, "hello"))
-                .await
-                .ok()?;
+            client::send(
+                &mut tx,
+                client::send_frame(&format!("s{i}"), None, Stamp::UNTIMED, "hello"),
+            )
+            .await
+            .ok()?;
             loop {
                 match client::next_frame(&mut rx).await.ok()?? {
                     ServerFrame::Ack {
@@ -770,7 +831,12 @@ async fn write_missed(ws: Ws, a: usize, convs: Vec<String>, k: usize, ctx: Arc<C
             Stats::inc(&ctx.stats.sent);
             client::send(
                 &mut tx,
-                client::send_frame(&format!("m{a}-{sent}"), Some(conv), "while you were away"),
+                client::send_frame(
+                    &format!("m{a}-{sent}"),
+                    Some(conv),
+                    Stamp::UNTIMED,
+                    "while you were away",
+                ),
             )
             .await?;
         }

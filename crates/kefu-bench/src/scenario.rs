@@ -42,6 +42,11 @@ pub struct Scenario {
     pub rates: Vec<u64>,
     #[serde(default = "default_step")]
     pub step_secs: u64,
+    /// Chat: seconds sent at the first rate before the first step and
+    /// recorded nowhere (caches, the database and the first conversations
+    /// warm up; the visitors' paced schedules settle).
+    #[serde(default = "default_warmup")]
+    pub warmup_secs: u64,
     /// Chat: the share of visitor messages an agent answers.
     #[serde(default = "one_f")]
     pub reply_ratio: f64,
@@ -83,6 +88,9 @@ fn default_hold() -> u64 {
 }
 fn default_step() -> u64 {
     10
+}
+fn default_warmup() -> u64 {
+    2
 }
 fn default_think() -> u64 {
     1000
@@ -152,7 +160,7 @@ mod tests {
     fn shipped_scenarios_are_valid() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench");
         let mut n = 0;
-        for dir in ["scenarios", "quick", "soak"] {
+        for dir in ["scenarios", "quick", "soak", "crosscheck"] {
             for entry in std::fs::read_dir(root.join(dir)).expect("bench folder") {
                 let path = entry.expect("entry").path();
                 if path.extension().is_some_and(|e| e == "toml") {
@@ -161,7 +169,7 @@ mod tests {
                 }
             }
         }
-        assert!(n >= 12, "found {n} scenario files");
+        assert!(n >= 13, "found {n} scenario files");
     }
 
     #[test]

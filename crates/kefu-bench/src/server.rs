@@ -1,6 +1,8 @@
 //! The server under test: a `kefu serve` child process on a fresh data dir
 //! (or a given PostgreSQL database), with accounts set up through the real
-//! CLI and API, and its memory read from /proc.
+//! CLI and API, and its memory read from /proc. Or a server started by
+//! someone else (`--server`), which the run only attaches to: the bench
+//! cross-check does that, to measure one server with two clients.
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -14,13 +16,15 @@ use std::{
 pub struct Server {
     pub addr: SocketAddr,
     pub base: String,
-    pub pid: u32,
+    /// For memory figures; `None` when attached to a server without `--server-pid`.
+    pub pid: Option<u32>,
     /// Process start → /readyz 200, on an already-initialised data dir.
     pub cold_start_ms: f64,
     pub binary_bytes: u64,
     pub backend: &'static str,
-    child: Child,
-    _dir: tempfile::TempDir,
+    /// The process and its data dir, when this run started it.
+    child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// Accounts the simulated users use.
@@ -32,6 +36,9 @@ pub struct Accounts {
     pub agents: Vec<(String, String)>,
 }
 
+/// The owner every run logs in as. A server given with `--server` must have
+/// it: `KEFU_USER_PASSWORD=bench-password-1 kefu user create --workspace bench
+/// --email owner@bench.local --role owner`.
 const OWNER: &str = "owner@bench.local";
 const PASSWORD: &str = "bench-password-1";
 
@@ -117,7 +124,7 @@ impl Server {
         Ok(Server {
             addr,
             base: format!("http://{addr}"),
-            pid,
+            pid: Some(pid),
             cold_start_ms,
             binary_bytes: std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0),
             backend: if database_url.is_some() {
@@ -125,14 +132,42 @@ impl Server {
             } else {
                 "sqlite"
             },
-            child,
-            _dir: dir,
+            child: Some(child),
+            _dir: Some(dir),
         })
     }
 
-    /// Resident memory of the server process, in KiB.
+    /// A running server on loopback (`http://127.0.0.1:PORT`) that has the
+    /// bench owner ([`OWNER`]) and raised limits; `pid` for memory figures.
+    pub async fn attach(base: &str, pid: Option<u32>) -> Result<Server> {
+        let base = base.trim_end_matches('/').to_string();
+        let host = base
+            .strip_prefix("http://")
+            .context("--server: an http:// URL")?;
+        let addr: SocketAddr = host
+            .parse()
+            .context("--server: an IP address and port, e.g. http://127.0.0.1:8080")?;
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "--server: loopback only (this is a load generator)"
+        );
+        let r = reqwest::get(format!("{base}/readyz")).await?;
+        anyhow::ensure!(r.status() == 200, "{base}/readyz answered {}", r.status());
+        Ok(Server {
+            addr,
+            base,
+            pid,
+            cold_start_ms: 0.0,
+            binary_bytes: 0,
+            backend: "attached",
+            child: None,
+            _dir: None,
+        })
+    }
+
+    /// Resident memory of the server process, in KiB (0 if unknown).
     pub fn rss_kib(&self) -> u64 {
-        rss_kib(self.pid).unwrap_or(0)
+        self.pid.and_then(rss_kib).unwrap_or(0)
     }
 
     /// Creates the inbox and `agents` agents (owner → API), logs them in.
@@ -148,8 +183,10 @@ impl Server {
             .json()
             .await?;
         let mut out = Vec::new();
+        // Unique per run: several runs may attach to one server.
+        let run: u32 = rand::random();
         for i in 0..agents {
-            let email = format!("agent{i}@bench.local");
+            let email = format!("agent{i}-{run:08x}@bench.local");
             let u: Value = http
                 .post(format!("{}/api/v1/users", self.base))
                 .bearer_auth(&owner)
@@ -169,14 +206,18 @@ impl Server {
         })
     }
 
-    /// SIGTERM, then wait (the server drains and exits 0).
-    pub fn stop(mut self) -> Result<()> {
+    /// SIGTERM, then wait (the server drains and exits 0). An attached
+    /// server is left running.
+    pub fn stop(self) -> Result<()> {
+        let (Some(mut child), Some(pid)) = (self.child, self.pid) else {
+            return Ok(());
+        };
         let _ = Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
+            .args(["-TERM", &pid.to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
+            if let Some(status) = child.try_wait()? {
                 if !status.success() {
                     eprintln!("warning: kefu exited with {status}");
                 }
@@ -184,7 +225,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        self.child.kill()?;
+        child.kill()?;
         bail!("kefu did not exit within 15 s of SIGTERM")
     }
 }

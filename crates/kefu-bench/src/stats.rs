@@ -1,5 +1,7 @@
-//! Latency recording: HDR histograms overall and per second, plus counters.
+//! Latency recording: HDR histograms overall, per second and per measured
+//! step, plus counters.
 
+use crate::pace::Bucket;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::{
@@ -7,17 +9,8 @@ use std::{
         Mutex,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::Instant,
 };
-
-/// Microseconds since the Unix epoch: what goes inside each message, so the
-/// receiver (same machine, same clock) computes the end-to-end latency.
-pub fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
 
 fn hist() -> Histogram<u64> {
     // 1 µs to 120 s, 3 significant digits.
@@ -25,11 +18,16 @@ fn hist() -> Histogram<u64> {
         .unwrap_or_else(|_| Histogram::new(3).expect("histogram"))
 }
 
-/// One direction's latencies.
+/// One direction's latencies. Only messages sent in a measured step are
+/// recorded (see [`crate::pace::Bucket`]); each goes to the step it was
+/// *sent* in, however late it arrives, so a backlog is charged to the step
+/// that built it and not to the quiet one after.
 pub struct Recorder {
     start: Instant,
+    /// Since the last [`Recorder::reset`] (the soak's phases).
     total: Histogram<u64>,
     per_second: Vec<Histogram<u64>>,
+    per_step: Vec<Histogram<u64>>,
 }
 
 impl Recorder {
@@ -38,10 +36,12 @@ impl Recorder {
             start,
             total: hist(),
             per_second: Vec::new(),
+            per_step: Vec::new(),
         }
     }
 
-    pub fn record(&mut self, micros: u64) {
+    /// Records a latency of a message sent in measured step `step`.
+    pub fn record(&mut self, micros: u64, step: usize) {
         let v = micros.clamp(1, 120_000_000);
         let _ = self.total.record(v);
         let sec = self.start.elapsed().as_secs() as usize;
@@ -49,6 +49,10 @@ impl Recorder {
             self.per_second.push(hist());
         }
         let _ = self.per_second[sec].record(v);
+        while self.per_step.len() <= step {
+            self.per_step.push(hist());
+        }
+        let _ = self.per_step[step].record(v);
     }
 
     pub fn reset(&mut self) {
@@ -57,6 +61,11 @@ impl Recorder {
 
     pub fn summary(&self) -> Latency {
         Latency::of(&self.total)
+    }
+
+    /// The messages sent in measured step `step`, whenever they arrived.
+    pub fn step(&self, step: usize) -> Latency {
+        self.per_step.get(step).map(Latency::of).unwrap_or_default()
     }
 
     /// (second, p50 ms, p99 ms) for seconds that saw traffic.
@@ -116,6 +125,10 @@ pub struct Stats {
     pub a2v: Mutex<Recorder>,
     /// Visitor send → its `ack` (the server stored it and said so).
     pub ack: Mutex<Recorder>,
+    /// A visitor send's due time → when it actually went out: the load
+    /// generator's own lateness (timer granularity, CPU it did not get). It
+    /// is inside the latencies above, which count from the due time.
+    pub send_lag: Mutex<Recorder>,
     /// Visitor sends not acknowledged within the run's ack deadline.
     pub ack_overdue: AtomicU64,
     /// Sent and acknowledged counts visitors and agents together; these, visitors only.
@@ -148,6 +161,7 @@ impl Stats {
             v2a: Mutex::new(Recorder::new(start)),
             a2v: Mutex::new(Recorder::new(start)),
             ack: Mutex::new(Recorder::new(start)),
+            send_lag: Mutex::new(Recorder::new(start)),
             ack_overdue: AtomicU64::new(0),
             visitor_sent: AtomicU64::new(0),
             visitor_acked: AtomicU64::new(0),
@@ -164,15 +178,27 @@ impl Stats {
         }
     }
 
-    pub fn v2a(&self, micros: u64) {
-        if let Ok(mut r) = self.v2a.lock() {
-            r.record(micros);
+    /// Microseconds from the run's start to `at` (monotonic clock): the
+    /// time stamp a message carries. Sender and receiver share this process,
+    /// so the receiver's [`Stats::since`] of it is the end-to-end latency.
+    pub fn micros(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.start).as_micros() as u64
+    }
+
+    /// Microseconds from a message's time stamp ([`Stats::micros`]) to now.
+    pub fn since(&self, stamp: u64) -> u64 {
+        self.micros(Instant::now()).saturating_sub(stamp)
+    }
+
+    pub fn v2a(&self, micros: u64, step: Bucket) {
+        if let (Some(step), Ok(mut r)) = (step, self.v2a.lock()) {
+            r.record(micros, step);
         }
     }
 
-    pub fn a2v(&self, micros: u64) {
-        if let Ok(mut r) = self.a2v.lock() {
-            r.record(micros);
+    pub fn a2v(&self, micros: u64, step: Bucket) {
+        if let (Some(step), Ok(mut r)) = (step, self.a2v.lock()) {
+            r.record(micros, step);
         }
     }
 
@@ -233,30 +259,31 @@ impl SeqTracker {
     }
 }
 
-/// One visitor's sends waiting for their `ack`: how long each took, and
-/// which are overdue (counted once each, when first seen overdue; a late
-/// ack is still timed).
+/// One visitor's sends waiting for their `ack`: how long each took from
+/// the time it was due, and which are overdue (counted once each, when
+/// first seen overdue; a late ack is still timed).
 #[derive(Default)]
 pub struct AckClock {
-    /// client_msg_id → (sent at, counted overdue, phase it was sent in).
-    pending: std::collections::HashMap<String, (Instant, bool, usize)>,
+    /// client_msg_id → (due at, counted overdue, soak phase it was sent in, step).
+    pending: std::collections::HashMap<String, (Instant, bool, usize, Bucket)>,
 }
 
 impl AckClock {
-    pub fn sent(&mut self, stats: &Stats, client_msg_id: String) {
+    /// A send that was due at `due`, in measured step `step`.
+    pub fn sent(&mut self, stats: &Stats, client_msg_id: String, due: Instant, step: Bucket) {
         Stats::inc(&stats.visitor_sent);
         let phase = stats.phase.load(Ordering::Relaxed);
         stats.count_phase(phase, |e| e.0 += 1);
         self.pending
-            .insert(client_msg_id, (Instant::now(), false, phase));
+            .insert(client_msg_id, (due, false, phase, step));
     }
 
     pub fn acked(&mut self, stats: &Stats, client_msg_id: &str) {
-        if let Some((at, _, phase)) = self.pending.remove(client_msg_id) {
+        if let Some((at, _, phase, step)) = self.pending.remove(client_msg_id) {
             Stats::inc(&stats.visitor_acked);
             stats.count_phase(phase, |e| e.1 += 1);
-            if let Ok(mut r) = stats.ack.lock() {
-                r.record(at.elapsed().as_micros() as u64);
+            if let (Some(step), Ok(mut r)) = (step, stats.ack.lock()) {
+                r.record(at.elapsed().as_micros() as u64, step);
             }
         }
     }
@@ -269,11 +296,52 @@ impl AckClock {
 
     /// Counts the sends that have waited longer than `limit` since the last look.
     pub fn overdue(&mut self, stats: &Stats, limit: std::time::Duration) {
-        for (at, counted, _) in self.pending.values_mut() {
+        for (at, counted, _, _) in self.pending.values_mut() {
             if !*counted && at.elapsed() > limit {
                 *counted = true;
                 Stats::inc(&stats.ack_overdue);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Warm-up messages (no step) are in no histogram; the others land in
+    /// the step they were sent in, whenever they arrive.
+    #[test]
+    fn warm_up_stays_out_and_steps_keep_their_own_messages() {
+        let s = Stats::new();
+        s.v2a(90_000, None);
+        s.v2a(1_000, Some(0));
+        s.v2a(2_000, Some(1));
+        s.v2a(3_000, Some(1));
+        s.a2v(50_000, None);
+        let r = s.v2a.lock().expect("lock");
+        assert_eq!(r.summary().count, 3, "the warm-up's 90 ms is not there");
+        assert!(r.summary().max < 4.0);
+        assert_eq!(r.step(0).count, 1);
+        assert_eq!((r.step(1).count, r.step(1).max.round()), (2, 3.0));
+        assert_eq!(r.step(2).count, 0);
+        assert_eq!(r.timeline().len(), 1, "nor in the per-second timeline");
+        assert_eq!(s.a2v.lock().expect("lock").summary().count, 0);
+    }
+
+    #[test]
+    fn acks_are_timed_from_the_due_time() {
+        let s = Stats::new();
+        let mut clock = AckClock::default();
+        let due = Instant::now() - std::time::Duration::from_millis(30);
+        clock.sent(&s, "a".into(), due, Some(0));
+        clock.sent(&s, "w".into(), Instant::now(), None);
+        clock.acked(&s, "a");
+        clock.acked(&s, "w");
+        let r = s.ack.lock().expect("lock");
+        assert_eq!(r.step(0).count, 1);
+        assert!(r.step(0).p50 >= 30.0, "a late send's wait counts");
+        assert_eq!(r.summary().count, 1, "the warm-up's ack is not timed");
+        assert_eq!(Stats::get(&s.visitor_acked), 2, "but it is counted");
     }
 }

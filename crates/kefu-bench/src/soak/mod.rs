@@ -30,27 +30,34 @@ use std::{
     collections::BTreeMap,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
 use summary::{PhaseRaw, Tally};
 
 /// Runs the phases. The normal visitors and agents are already connected and
-/// have opened their conversations; `rate` is their offered rate (set here to
-/// the soak's `chat_rate`, back to 0 at the end by the caller).
+/// have opened their conversations; `pacer` releases their sends (started
+/// here as one open-ended step at the soak's `chat_rate`, stopped at the end
+/// by the caller).
 pub async fn run(
     cfg: &Config,
     server: &Server,
     acc: &Accounts,
     stats: &Stats,
-    rate: &AtomicU64,
+    pacer: &mut crate::pace::Pacer,
 ) -> Result<SoakOutcome> {
     let records = attack::Records::new(stats.start);
     let poller = counters::Poller::start(&server.base, &acc.owner, stats.start)?;
     let phase_now = Arc::new(AtomicUsize::new(0));
     let newcomers = Newcomers::start(cfg, server, acc, phase_now.clone())?;
-    rate.store(cfg.chat_rate, Ordering::Relaxed);
+    pacer.start(vec![crate::pace::Step {
+        rate: cfg.chat_rate,
+        start: std::time::Instant::now(),
+        // Until the caller stops it: phase boundaries take their own time.
+        len: Duration::MAX,
+        bucket: Some(0),
+    }]);
     let mut running: BTreeMap<usize, attack::Running> = BTreeMap::new();
     let mut phases = Vec::new();
     // The counters at each phase boundary are read after the attacks that end

@@ -83,7 +83,7 @@ async fn once(
     let cmid = format!("newcomer-{idx}");
     client::send(
         &mut tx,
-        client::send_frame(&cmid, None, "hello, anyone there?"),
+        client::send_frame(&cmid, None, client::Stamp::UNTIMED, "hello, anyone there?"),
     )
     .await?;
     loop {
