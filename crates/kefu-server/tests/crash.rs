@@ -288,6 +288,39 @@ async fn crash_and_recover(db_url: Option<String>) {
     );
     server.kill().unwrap();
     server.wait().unwrap();
+
+    // The outbox (what webhooks and the bus read) holds every stored message
+    // exactly once, the acknowledged ones of before the kill included: it is
+    // written in the same transaction as the message.
+    let url = db_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("kefu.db").display()));
+    let store = kefu_store::Store::open(&url, &Default::default())
+        .await
+        .unwrap();
+    let mut in_outbox: HashMap<String, usize> = HashMap::new();
+    let mut pos = 0;
+    loop {
+        let rows = store.outbox_after(pos, 1000).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        pos = last.position;
+        for r in rows {
+            if let kefu_core::event::ConversationEvent::MessageCreated { message } = r.event.change
+            {
+                *in_outbox.entry(message.id).or_default() += 1;
+            }
+        }
+    }
+    for m in by_cmid.values() {
+        let id = m["id"].as_str().unwrap();
+        assert_eq!(
+            in_outbox.get(id),
+            Some(&1),
+            "message {id} once in the outbox"
+        );
+    }
+    assert_eq!(in_outbox.len(), total, "no outbox row without its message");
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
