@@ -116,6 +116,6 @@ verdict = "OK" if diff <= tol else "FAILED"
 print(f"bench-check: median p99 kefu-bench {b:.2f} ms, independent client {i:.2f} ms: "
       f"{diff:.0f} % apart (tolerance {tol:.0f} %): {verdict}")
 print("(machine busy: cores in use during the run, the server and that client included; "
-      "the pair alone takes about 0.3-0.4, more means other work shared the two cores)")
+      "the server and one client alone take about 0.2-0.4, more means other work shared the two cores)")
 sys.exit(0 if verdict == "OK" else 1)
 PY
