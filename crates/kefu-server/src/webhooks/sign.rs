@@ -5,40 +5,17 @@
 //! a rotation). Secrets are `whsec_<base64 of 32 random bytes>`; the HMAC
 //! key is the decoded bytes.
 
-use base64::{Engine, engine::general_purpose::STANDARD};
-use hmac::{Hmac, KeyInit, Mac};
+//!
+//! The primitives (secrets, one signature) are the same Standard Webhooks
+//! code the signed incoming requests verify with (`auth::signature`).
+
 use kefu_store::SigningKeys;
-use rand::RngCore;
-use sha2::Sha256;
 
-const PREFIX: &str = "whsec_";
-
-/// A new random secret, `whsec_…`.
-pub fn new_secret() -> String {
-    let mut key = [0u8; 32];
-    rand::rng().fill_bytes(&mut key);
-    format!("{PREFIX}{}", STANDARD.encode(key))
-}
-
-/// The HMAC key of a `whsec_…` secret (the bytes its base64 encodes). A
-/// secret that is not base64 (never one kefu made) signs with its raw bytes.
-fn key_bytes(secret: &str) -> Vec<u8> {
-    let b64 = secret.strip_prefix(PREFIX).unwrap_or(secret);
-    STANDARD
-        .decode(b64)
-        .unwrap_or_else(|_| secret.as_bytes().to_vec())
-}
+pub use crate::auth::signature::new_secret;
 
 /// One `v1,<base64>` signature of `body` sent as message `id` at `timestamp`.
 pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key_bytes(secret))
-        .expect("HMAC takes keys of any length");
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    crate::auth::signature::sign(secret, id, timestamp, body)
 }
 
 /// The `webhook-signature` header: the current secret's signature, then the
@@ -54,6 +31,9 @@ pub fn header(keys: &SigningKeys, id: &str, timestamp: i64, body: &[u8]) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::Sha256;
 
     /// The example of the Standard Webhooks reference libraries.
     #[test]
