@@ -31,24 +31,15 @@ fn types(events: &[(String, Value)]) -> Vec<&str> {
     events.iter().map(|(t, _)| t.as_str()).collect()
 }
 
+/// An agent with a unique e-mail (`name` is its first part).
 async fn agent(app: &TestApp, owner: &Tenant, name: &str, capacity: i64) -> (String, String) {
     let email = format!("{name}-{}@example.com", kefu_store::new_id());
-    let (s, u) = app
-        .post(&owner.token, "/api/v1/users", json!({"email": email, "name": name, "password": PASSWORD, "role": "agent", "capacity": capacity}))
-        .await;
-    assert_eq!(s, 201, "{u}");
-    let (token, _) = app.login(&email, PASSWORD).await;
-    (u["id"].as_str().unwrap().to_string(), token)
+    app.agent(owner, &email, capacity).await
 }
 
 async fn group(app: &TestApp, owner: &Tenant, body: Value) {
     let (s, g) = app.post(&owner.token, "/api/v1/groups", body).await;
     assert_eq!(s, 201, "{g}");
-}
-
-/// Waits for the next frame of `kind` on `ws`, skipping others.
-async fn frame(ws: &mut Ws, kind: &str) -> Value {
-    ws.expect(kind).await
 }
 
 async fn every_command_stores_and_publishes_its_events(db: Db) {
@@ -101,13 +92,10 @@ async fn every_command_stores_and_publishes_its_events(db: Db) {
     assert_eq!(ev[1].1["message"]["content"], "hello");
     // Published: the conversation first, then what was said in it.
     assert_eq!(
-        frame(&mut a_ws, "conversation").await["conversation_id"],
+        a_ws.expect("conversation").await["conversation_id"],
         conv.as_str()
     );
-    assert_eq!(
-        frame(&mut a_ws, "message").await["message"]["content"],
-        "hello"
-    );
+    assert_eq!(a_ws.expect("message").await["message"]["content"], "hello");
 
     let path = |p: &str| format!("/api/v1/conversations/{conv}{p}");
     // Assign.
@@ -123,10 +111,7 @@ async fn every_command_stores_and_publishes_its_events(db: Db) {
             json!({"from": null, "to": a, "group": null, "by": "manual"})
         )]
     );
-    assert_eq!(
-        frame(&mut a_ws, "conversation").await["assignee_id"],
-        a.as_str()
-    );
+    assert_eq!(a_ws.expect("conversation").await["assignee_id"], a.as_str());
 
     // Labels: priority and tags are two events, agents only.
     let (s, _) = app

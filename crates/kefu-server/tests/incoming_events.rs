@@ -775,15 +775,6 @@ async fn event_effects_and_idempotency(db: Db) {
     app.stop().await;
 }
 
-async fn agent(app: &TestApp, owner: &Tenant, email: &str) -> (String, String) {
-    let (s, u) = app
-        .post(&owner.token, "/api/v1/users", json!({"email": email, "name": email, "password": PASSWORD, "role": "agent", "capacity": 5}))
-        .await;
-    assert_eq!(s, 201, "{u}");
-    let (token, _) = app.login(email, PASSWORD).await;
-    (u["id"].as_str().unwrap().to_string(), token)
-}
-
 async fn assignee(app: &TestApp, token: &str, conv: &str) -> Option<String> {
     app.state.routing_idle().await;
     let (_, c) = app
@@ -797,9 +788,9 @@ async fn assignee(app: &TestApp, token: &str, conv: &str) -> Option<String> {
 async fn routing_on_incoming_events(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
-    let (refunds_agent, rt) = agent(&app, &owner, "refunds@example.com").await;
-    let (vip_agent, vt_) = agent(&app, &owner, "vip@example.com").await;
-    let (general_agent, gt) = agent(&app, &owner, "general@example.com").await;
+    let (refunds_agent, rt) = app.agent(&owner, "refunds@example.com", 5).await;
+    let (vip_agent, vt_) = app.agent(&owner, "vip@example.com", 5).await;
+    let (general_agent, gt) = app.agent(&owner, "general@example.com", 5).await;
     let _online: Vec<_> = futures::future::join_all([&rt, &vt_, &gt].map(|t| app.ws(t))).await;
     for (name, who) in [
         ("refunds", &refunds_agent),

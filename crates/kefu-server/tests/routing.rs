@@ -10,15 +10,6 @@ use kefu_core::Role;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn agent(app: &TestApp, owner: &Tenant, email: &str, capacity: i64) -> (String, String) {
-    let (s, u) = app
-        .post(&owner.token, "/api/v1/users", json!({"email": email, "name": email, "password": PASSWORD, "role": "agent", "capacity": capacity}))
-        .await;
-    assert_eq!(s, 201, "{u}");
-    let (token, _) = app.login(email, PASSWORD).await;
-    (u["id"].as_str().unwrap().to_string(), token)
-}
-
 /// A visitor's first message; returns the conversation id.
 async fn visitor_says(app: &TestApp, t: &Tenant, text: &str) -> String {
     let (vt, _) = app.visitor(&t.inbox).await;
@@ -49,8 +40,8 @@ async fn assignee_eventually(app: &TestApp, token: &str, conv: &str, want: Optio
 async fn rules_route_and_reload_live(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
-    let (a, a_token) = agent(&app, &owner, "a@example.com", 1).await;
-    let (b, b_token) = agent(&app, &owner, "b@example.com", 5).await;
+    let (a, a_token) = app.agent(&owner, "a@example.com", 1).await;
+    let (b, b_token) = app.agent(&owner, "b@example.com", 5).await;
     // Connected agents are online.
     let (_wa, _) = app.ws(&a_token).await;
     let (_wb, _) = app.ws(&b_token).await;
@@ -216,7 +207,7 @@ rule "rest" when true then route_to("general") end
 async fn capacity_holds_under_concurrency(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
-    let (a, a_token) = agent(&app, &owner, "a@example.com", 3).await;
+    let (a, a_token) = app.agent(&owner, "a@example.com", 3).await;
     let (_wa, _) = app.ws(&a_token).await;
     app.post(
         &owner.token,
@@ -257,7 +248,7 @@ async fn capacity_holds_under_concurrency(db: Db) {
 async fn queue_positions_live_and_drain(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
-    let (a, a_token) = agent(&app, &owner, "a@example.com", 1).await;
+    let (a, a_token) = app.agent(&owner, "a@example.com", 1).await;
     let (mut wa, _) = app.ws(&a_token).await;
     app.post(
         &owner.token,
@@ -379,9 +370,9 @@ async fn queue_positions_live_and_drain(db: Db) {
 async fn transfer_to_agent_and_group(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
-    let (a, a_token) = agent(&app, &owner, "a@example.com", 5).await;
-    let (b, b_token) = agent(&app, &owner, "b@example.com", 1).await;
-    let (c, c_token) = agent(&app, &owner, "c@example.com", 5).await;
+    let (a, a_token) = app.agent(&owner, "a@example.com", 5).await;
+    let (b, b_token) = app.agent(&owner, "b@example.com", 1).await;
+    let (c, c_token) = app.agent(&owner, "c@example.com", 5).await;
     let (_wa, _) = app.ws(&a_token).await;
     let (_wb, _) = app.ws(&b_token).await;
     let (_wc, _) = app.ws(&c_token).await;
@@ -506,7 +497,7 @@ async fn grab_mode_one_winner(db: Db) {
     let owner = app.tenant(Role::Owner).await;
     let mut agents = Vec::new();
     for i in 0..4 {
-        let (id, token) = agent(&app, &owner, &format!("g{i}@example.com"), 3).await;
+        let (id, token) = app.agent(&owner, &format!("g{i}@example.com"), 3).await;
         let (ws, _) = app.ws(&token).await;
         agents.push((id, token, ws));
     }
@@ -599,8 +590,8 @@ async fn rules_file_is_watched(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let (a, a_token) = agent(&app, &owner, "a@example.com", 5).await;
-    let (b, b_token) = agent(&app, &owner, "b@example.com", 5).await;
+    let (a, a_token) = app.agent(&owner, "a@example.com", 5).await;
+    let (b, b_token) = app.agent(&owner, "b@example.com", 5).await;
     let (_wa, _) = app.ws(&a_token).await;
     let (_wb, _) = app.ws(&b_token).await;
     app.post(
@@ -658,8 +649,8 @@ async fn queue_timeout_fallbacks(db: Db) {
     })
     .await;
     let owner = app.tenant(Role::Owner).await;
-    let (a, a_token) = agent(&app, &owner, "a@example.com", 0).await; // never free
-    let (b, b_token) = agent(&app, &owner, "b@example.com", 5).await;
+    let (a, a_token) = app.agent(&owner, "a@example.com", 0).await; // never free
+    let (b, b_token) = app.agent(&owner, "b@example.com", 5).await;
     let (_wa, _) = app.ws(&a_token).await;
     let (_wb, _) = app.ws(&b_token).await;
     let (s, _) = app
@@ -788,8 +779,8 @@ async fn queue_timeout_fallbacks(db: Db) {
 async fn returning_visitor_is_sticky(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
-    let (a, a_token) = agent(&app, &owner, "a@example.com", 5).await;
-    let (b, b_token) = agent(&app, &owner, "b@example.com", 5).await;
+    let (a, a_token) = app.agent(&owner, "a@example.com", 5).await;
+    let (b, b_token) = app.agent(&owner, "b@example.com", 5).await;
     let (_wa, _) = app.ws(&a_token).await;
     let (_wb, _) = app.ws(&b_token).await;
     app.post(
@@ -869,7 +860,7 @@ async fn returning_visitor_is_sticky(db: Db) {
 async fn priorities_tags_hours_and_offline(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
-    let (a, a_token) = agent(&app, &owner, "a@example.com", 1).await;
+    let (a, a_token) = app.agent(&owner, "a@example.com", 1).await;
     let (_wa, _) = app.ws(&a_token).await;
     let (s, g) = app
         .post(

@@ -263,18 +263,6 @@ async fn subscribe(app: &TestApp, token: &str, url: &str, types: &[&str]) -> Val
     v
 }
 
-async fn visitor_says(app: &TestApp, vtoken: &str, cmid: &str, text: &str) -> Value {
-    let (s, v) = app
-        .post(
-            vtoken,
-            "/api/v1/widget/messages",
-            json!({"client_msg_id": cmid, "content": text}),
-        )
-        .await;
-    assert!(s == 201 || s == 200, "send: {s} {v}");
-    v
-}
-
 /// Polls a subscription's delivery log until `pred` holds for its items.
 async fn wait_log(
     app: &TestApp,
@@ -337,7 +325,7 @@ async fn delivers_signed_events_of_the_chosen_types(db: Db) {
     assert_eq!(list["next_cursor"], Value::Null);
 
     let (vtoken, contact) = app.visitor(&t.inbox).await;
-    let m = visitor_says(&app, &vtoken, "m-1", "我的订单在哪里？").await;
+    let m = app.visitor_send(&vtoken, "m-1", "我的订单在哪里？").await;
 
     let got = rx_msgs.wait_count(1, LONG).await;
     let r = &got[0];
@@ -479,7 +467,7 @@ async fn retries_with_growing_delays_then_dead_then_replay(db: Db) {
     let sub = subscribe(&app, &t.token, &rx.url(), &["message_created"]).await;
     let sub = sub["id"].as_str().unwrap();
     let (vtoken, _) = app.visitor(&t.inbox).await;
-    visitor_says(&app, &vtoken, "r-1", "retry me").await;
+    app.visitor_send(&vtoken, "r-1", "retry me").await;
 
     let got = rx.wait_count(4, LONG).await;
     assert!(
@@ -581,7 +569,7 @@ async fn failing_subscription_is_paused_then_resumed(db: Db) {
     let sub = subscribe(&app, &t.token, &rx.url(), &["message_created"]).await;
     let sub = sub["id"].as_str().unwrap();
     let (vtoken, _) = app.visitor(&t.inbox).await;
-    visitor_says(&app, &vtoken, "p-1", "one").await;
+    app.visitor_send(&vtoken, "p-1", "one").await;
     rx.wait_count(3, LONG).await;
     let deadline = Instant::now() + LONG;
     let w = loop {
@@ -595,7 +583,7 @@ async fn failing_subscription_is_paused_then_resumed(db: Db) {
     assert_eq!(w["pause_reason"], "failing");
     assert_eq!(w["consecutive_failures"], 3);
     // Paused: events are still recorded, nothing is sent.
-    visitor_says(&app, &vtoken, "p-2", "two").await;
+    app.visitor_send(&vtoken, "p-2", "two").await;
     wait_log(&app, &t.token, sub, |i| i.len() == 2).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(rx.got().len(), 3, "nothing sent while paused");
@@ -1360,7 +1348,7 @@ async fn delivery_rate(db: Db) {
     .await;
     let (vt, _) = app.visitor(&t.inbox).await;
     for i in 0..N {
-        visitor_says(&app, &vt, &format!("b-{i}"), "x").await;
+        app.visitor_send(&vt, &format!("b-{i}"), "x").await;
     }
     wait_log(&app, &t.token, &sub, |_| true).await;
     let deadline = Instant::now() + Duration::from_secs(60);

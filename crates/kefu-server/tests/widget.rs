@@ -85,15 +85,7 @@ async fn sse_request(
 
 /// A visitor message over HTTP; returns the stored message.
 async fn visitor_says(app: &TestApp, token: &str, cmid: &str, text: &str) -> Value {
-    let (s, v) = app
-        .post(
-            token,
-            "/api/v1/widget/messages",
-            json!({"client_msg_id": cmid, "content": text}),
-        )
-        .await;
-    assert!(s == 201 || s == 200, "send: {s} {v}");
-    v["message"].clone()
+    app.visitor_send(token, cmid, text).await["message"].clone()
 }
 
 async fn sse_catch_up_live_and_resume(db: Db) {

@@ -137,6 +137,30 @@ impl TestApp {
         )
     }
 
+    /// A new agent made by `owner` through the API, logged in; returns (user id, token).
+    pub async fn agent(&self, owner: &Tenant, email: &str, capacity: i64) -> (String, String) {
+        let (s, u) = self
+            .post(&owner.token, "/api/v1/users", json!({"email": email, "name": email, "password": PASSWORD, "role": "agent", "capacity": capacity}))
+            .await;
+        assert_eq!(s, 201, "{u}");
+        let (token, _) = self.login(email, PASSWORD).await;
+        (u["id"].as_str().unwrap().to_string(), token)
+    }
+
+    /// A visitor's message over HTTP (the widget's fallback); asserts it was
+    /// stored (201) or was a resend (200) and returns the answer.
+    pub async fn visitor_send(&self, token: &str, cmid: &str, text: &str) -> Value {
+        let (s, v) = self
+            .post(
+                token,
+                "/api/v1/widget/messages",
+                json!({"client_msg_id": cmid, "content": text}),
+            )
+            .await;
+        assert!(s == 201 || s == 200, "send: {s} {v}");
+        v
+    }
+
     /// A new visitor of `inbox`; returns (token, contact id).
     pub async fn visitor(&self, inbox: &Inbox) -> (String, String) {
         let r = self
