@@ -45,19 +45,9 @@ fn kefu(data: &Path, addr: SocketAddr, db_url: &Option<String>) -> Command {
 }
 
 async fn start(data: &Path, addr: SocketAddr, db_url: &Option<String>) -> Child {
-    let mut child = kefu(data, addr, db_url).arg("serve").spawn().unwrap();
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await
-            && r.status() == 200
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("kefu did not become ready");
+    let mut cmd = kefu(data, addr, db_url);
+    cmd.arg("serve");
+    common::spawn_ready(cmd, addr).await
 }
 
 /// One visitor sending as fast as acks allow (a window of 16 in flight).

@@ -1104,19 +1104,9 @@ async fn start_kefu(
     addr: SocketAddr,
     db_url: &Option<String>,
 ) -> std::process::Child {
-    let mut child = kefu_cmd(dir, addr, db_url).arg("serve").spawn().unwrap();
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await
-            && r.status() == 200
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("kefu did not become ready");
+    let mut cmd = kefu_cmd(dir, addr, db_url);
+    cmd.arg("serve");
+    common::spawn_ready(cmd, addr).await
 }
 
 /// kefu is killed with SIGKILL while a delivery is in flight (the receiver

@@ -422,3 +422,22 @@ macro_rules! both_backends {
         mod on_postgres { $( #[tokio::test] async fn $name() { super::$name($crate::common::Db::Postgres).await } )* }
     };
 }
+
+/// Starts the real `kefu` binary with `cmd` (its `serve` command and
+/// environment) and waits until `/readyz` on `addr` answers 200.
+pub async fn spawn_ready(mut cmd: std::process::Command, addr: SocketAddr) -> std::process::Child {
+    let mut child = cmd.spawn().unwrap();
+    let http = reqwest::Client::new();
+    // Polled: a separate process gives no other signal that it is ready.
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await
+            && r.status() == 200
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("kefu did not become ready");
+}
