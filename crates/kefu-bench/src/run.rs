@@ -688,7 +688,7 @@ async fn agent_session(ws: Ws, idx: usize, ctx: &Ctx, track: &mut SeqTracker, n:
                     continue;
                 }
                 if let Ok(mut m) = ctx.agent_seen.lock() {
-                    m.insert(conv.clone(), message.seq);
+                    m.insert(conv.to_string(), message.seq);
                 }
                 if message.sender.kind != SenderKind::Visitor {
                     continue;
@@ -754,7 +754,7 @@ async fn storm(
                         conversation_id,
                         seq,
                         ..
-                    } => return Some((conversation_id, seq)),
+                    } => return Some((conversation_id.into_string(), seq)),
                     _ => continue,
                 }
             }

@@ -7,20 +7,23 @@
 //! (`conversation_created`, `message_created`, …), and a field is only ever
 //! added, never renamed. docs/integrations.md shows an example of each type.
 
-use crate::{ConversationStatus, Message, Priority, SenderKind};
+use crate::{
+    ContactId, ConversationId, ConversationStatus, Message, Priority, SenderKind, UserId,
+    WorkspaceId,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A conversation as agents and integrations see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Conversation {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: ConversationId,
+    pub workspace_id: WorkspaceId,
     pub inbox_id: String,
-    pub contact_id: String,
+    pub contact_id: ContactId,
     pub status: ConversationStatus,
     /// At most one assignee at any time.
-    pub assignee_id: Option<String>,
+    pub assignee_id: Option<UserId>,
     /// The `seq` of the newest message.
     pub last_seq: i64,
     pub last_activity_at: i64,
@@ -44,8 +47,8 @@ impl Conversation {
 /// A visitor or customer, as agents and integrations see them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Contact {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: ContactId,
+    pub workspace_id: WorkspaceId,
     pub inbox_id: String,
     pub external_id: Option<String>,
     pub name: Option<String>,
@@ -113,20 +116,20 @@ pub enum ConversationEvent {
     },
     /// Someone now owns it.
     ConversationAssigned {
-        from: Option<String>,
-        to: String,
+        from: Option<UserId>,
+        to: UserId,
         /// The group it was routed or claimed through, if any.
         group: Option<String>,
         by: AssignedBy,
     },
     /// Nobody owns it any more.
     ConversationUnassigned {
-        from: String,
+        from: UserId,
     },
     /// Handed to another agent or group.
     ConversationTransferred {
-        from_agent: Option<String>,
-        to_agent: Option<String>,
+        from_agent: Option<UserId>,
+        to_agent: Option<UserId>,
         from_group: Option<String>,
         to_group: Option<String>,
         reason: TransferReason,
@@ -170,7 +173,7 @@ pub enum ConversationEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BusinessEvent {
     pub id: String,
-    pub contact_id: String,
+    pub contact_id: ContactId,
     /// A dotted name chosen by the sender, e.g. `order.refunded`.
     pub event_type: String,
     pub title: String,
@@ -249,22 +252,22 @@ pub struct Event {
     /// Unique per event (UUIDv7, so it sorts by time): the idempotency key a
     /// receiver dedupes on.
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     /// Epoch milliseconds of the commit.
     pub occurred_at: i64,
     pub actor: Actor,
     /// The conversation as the change left it (none for contact events).
     pub conversation: Option<Conversation>,
     /// The contact concerned (the conversation's, or the event's own).
-    pub contact_id: Option<String>,
+    pub contact_id: Option<ContactId>,
     #[serde(flatten)]
     pub change: ConversationEvent,
 }
 
 impl Event {
     /// The conversation's id, if the event is about one.
-    pub fn conversation_id(&self) -> Option<&str> {
-        self.conversation.as_ref().map(|c| c.id.as_str())
+    pub fn conversation_id(&self) -> Option<&ConversationId> {
+        self.conversation.as_ref().map(|c| &c.id)
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod conversation;
 pub mod event;
+pub mod ids;
 pub mod message;
 pub mod protocol;
 pub mod role;
@@ -12,6 +13,7 @@ pub mod text;
 pub mod words;
 
 pub use conversation::{ConversationStatus, TransitionError};
+pub use ids::{ContactId, ConversationId, UserId, WorkspaceId};
 pub use message::{AttachmentRef, Message, MessageKind, Sender, SenderKind};
 pub use role::{AgentStatus, Role};
 pub use words::{Priority, Strategy};

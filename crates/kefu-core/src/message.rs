@@ -1,5 +1,6 @@
 //! Message kinds and senders.
 
+use crate::ConversationId;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use utoipa::ToSchema;
@@ -104,7 +105,7 @@ pub struct Sender {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     pub id: String,
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     pub seq: i64,
     /// The sender's idempotency key; a resend with the same key is stored once.
     pub client_msg_id: Option<String>,

@@ -4,7 +4,9 @@
 //! once, in the `auth` / `hello` handshake, rather than repeated in every frame.
 //! docs/protocol.md is the reference for clients; keep it in step with this file.
 
-use crate::{AgentStatus, ConversationStatus, Message, MessageKind};
+use crate::{
+    AgentStatus, ConversationId, ConversationStatus, Message, MessageKind, UserId, WorkspaceId,
+};
 use serde::{Deserialize, Serialize};
 
 pub use crate::message::Message as WireMessage;
@@ -15,7 +17,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// A client's position in one conversation: "I have everything up to `after_seq`".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncPoint {
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     #[serde(default)]
     pub after_seq: i64,
 }
@@ -35,7 +37,7 @@ pub enum ClientFrame {
     Send {
         client_msg_id: String,
         #[serde(default)]
-        conversation_id: Option<String>,
+        conversation_id: Option<ConversationId>,
         #[serde(default = "default_kind")]
         kind: MessageKind,
         #[serde(default)]
@@ -51,18 +53,16 @@ pub enum ClientFrame {
         conversations: Vec<SyncPoint>,
     },
     Typing {
-        conversation_id: String,
+        conversation_id: ConversationId,
         on: bool,
     },
     /// Read receipt: "I have read up to `seq`".
     Read {
-        conversation_id: String,
+        conversation_id: ConversationId,
         seq: i64,
     },
     /// Agents only: set own availability.
-    Presence {
-        status: AgentStatus,
-    },
+    Presence { status: AgentStatus },
     Ping {
         #[serde(default)]
         id: Option<String>,
@@ -137,13 +137,13 @@ pub struct Identity {
     /// `agent`, `visitor` or `api`.
     pub kind: String,
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
 }
 
 /// A visitor's view of one of their conversations in `hello`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationHead {
-    pub id: String,
+    pub id: ConversationId,
     pub status: ConversationStatus,
     pub last_seq: i64,
 }
@@ -166,7 +166,7 @@ pub enum ServerFrame {
     Ack {
         client_msg_id: String,
         id: String,
-        conversation_id: String,
+        conversation_id: ConversationId,
         seq: i64,
         created_at: i64,
     },
@@ -178,27 +178,27 @@ pub enum ServerFrame {
         conversations: Vec<SyncPoint>,
     },
     Typing {
-        conversation_id: String,
+        conversation_id: ConversationId,
         sender_kind: String,
         sender_id: String,
         on: bool,
     },
     Read {
-        conversation_id: String,
+        conversation_id: ConversationId,
         reader_kind: String,
         reader_id: String,
         seq: i64,
     },
     Presence {
-        user_id: String,
+        user_id: UserId,
         status: AgentStatus,
     },
     /// A conversation's status, assignee, priority or tags changed (agents
     /// and its visitor; the visitor's copy has no priority or tags).
     Conversation {
-        conversation_id: String,
+        conversation_id: ConversationId,
         status: ConversationStatus,
-        assignee_id: Option<String>,
+        assignee_id: Option<UserId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         priority: Option<crate::Priority>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,22 +213,22 @@ pub enum ServerFrame {
     /// (`POST /api/v1/conversations/{id}/claim`) gets it, and everyone sees a
     /// `conversation` frame with the winner.
     Offer {
-        conversation_id: String,
+        conversation_id: ConversationId,
         group: String,
-        agents: Vec<String>,
+        agents: Vec<UserId>,
     },
     /// For agents: a group's line changed (live queue view).
     GroupQueue {
         group: String,
         waiting: i64,
         /// The first waiting conversations, in order (at most 50).
-        conversation_ids: Vec<String>,
+        conversation_ids: Vec<ConversationId>,
     },
     /// The visitor's place in line while nobody can take the conversation
     /// (1 = next); sent when it changes. An assignment ends it (a
     /// `conversation` frame with the assignee).
     Queue {
-        conversation_id: String,
+        conversation_id: ConversationId,
         position: i64,
         /// Rough wait from recent handling times, when known.
         #[serde(skip_serializing_if = "Option::is_none")]

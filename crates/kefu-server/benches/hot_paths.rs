@@ -107,7 +107,7 @@ fn store_append(c: &mut Criterion) {
                 },
                 sender: Sender {
                     kind: SenderKind::Visitor,
-                    id: v.id.clone(),
+                    id: v.id.to_string(),
                 },
                 client_msg_id: Some("first".into()),
                 kind: MessageKind::Text,
@@ -124,7 +124,7 @@ fn store_append(c: &mut Criterion) {
         target: ConversationTarget::Existing(conv.id.clone()),
         sender: Sender {
             kind: SenderKind::Agent,
-            id: agent.id.clone(),
+            id: agent.id.to_string(),
         },
         client_msg_id: Some(cmid),
         kind: MessageKind::Text,

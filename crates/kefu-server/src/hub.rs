@@ -12,6 +12,7 @@
 
 use axum::extract::ws::Utf8Bytes;
 use kefu_core::protocol::ServerFrame;
+use kefu_core::{ConversationId, UserId};
 use std::{
     collections::HashMap,
     sync::{
@@ -28,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 /// connection writes its `ack` first).
 #[derive(Debug)]
 pub struct Outbound {
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
     pub seq: Option<i64>,
     pub sender_id: Option<String>,
     pub client_msg_id: Option<String>,
@@ -78,7 +79,7 @@ struct Sub {
 struct Inner {
     topics: HashMap<String, Vec<Sub>>,
     /// Live agent connections per user, for presence.
-    agents: HashMap<String, usize>,
+    agents: HashMap<UserId, usize>,
 }
 
 /// The fan-out hub; clone freely.
@@ -94,7 +95,7 @@ pub struct Subscription {
     hub: Hub,
     id: u64,
     topics: Vec<String>,
-    agent: Option<String>,
+    agent: Option<UserId>,
     /// Cancelled when the hub drops this connection as a slow consumer.
     pub kicked: CancellationToken,
 }
@@ -107,7 +108,7 @@ impl Hub {
         &self,
         topics: Vec<String>,
         tx: mpsc::Sender<Arc<Outbound>>,
-        agent: Option<String>,
+        agent: Option<UserId>,
     ) -> (Subscription, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let kicked = CancellationToken::new();

@@ -3,6 +3,7 @@
 //! and a store read per handshake halves the connect rate. Entries live a few
 //! seconds, and this node's own updates replace them at once.
 
+use kefu_core::WorkspaceId;
 use kefu_store::{Inbox, Store, StoreError};
 use std::{
     collections::HashMap,
@@ -24,13 +25,13 @@ impl InboxCache {
     pub async fn get(
         &self,
         store: &Store,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
     ) -> Result<Arc<Inbox>, StoreError> {
         if let Ok(map) = self.entries.read()
             && let Some((at, inbox)) = map.get(id)
             && at.elapsed() < TTL
-            && inbox.workspace_id == workspace_id
+            && inbox.workspace_id == *workspace_id
         {
             return Ok(inbox.clone());
         }

@@ -34,6 +34,7 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
+use kefu_core::ConversationId;
 use kefu_core::protocol::{ConversationHead, Identity, PROTOCOL_VERSION, ServerFrame, SyncPoint};
 use kefu_store::ConversationFilter;
 use serde::Deserialize;
@@ -76,7 +77,7 @@ pub fn parse_sync(s: Option<&str>) -> ApiResult<Vec<SyncPoint>> {
             let id = id.trim();
             let seq: i64 = seq.trim().parse().ok()?;
             (!id.is_empty() && id.len() <= 64 && seq >= 0).then(|| SyncPoint {
-                conversation_id: id.to_string(),
+                conversation_id: id.into(),
                 after_seq: seq,
             })
         });
@@ -253,7 +254,7 @@ impl Stream {
         self.frame(&hello).await?;
         // Every conversation `hello` names is caught up: from the position
         // given for it, or from the start (a new one, opened in another tab).
-        let named: std::collections::HashSet<String> =
+        let named: std::collections::HashSet<ConversationId> =
             points.iter().map(|p| p.conversation_id.clone()).collect();
         points.extend(
             convs
@@ -301,7 +302,7 @@ impl Stream {
     /// Sends stored messages with `after < seq <= upto`; returns the last `seq` sent.
     async fn send_range(
         &mut self,
-        conv: &str,
+        conv: &ConversationId,
         mut after: i64,
         upto: Option<i64>,
     ) -> Result<i64, Gone> {

@@ -456,7 +456,7 @@ async fn shutdown_waits_for_routing(db: Db) {
     let (store, _dir) = app.stop_and_reopen().await;
     // Each was routed before the store closed: assigned, or (once the
     // agent's connection closed with the shutdown) waiting in the group's line.
-    for c in convs {
+    for c in convs.into_iter().map(kefu_core::ConversationId::from) {
         let conv = store.get_conversation(&ws_id, &c).await.unwrap();
         let kinds: Vec<String> = store
             .list_events(&ws_id, &c, None, 50)

@@ -958,14 +958,14 @@ rule "later" when conversation.first_message contains "later" then offline() end
         conversation: None,
         contact_id: examples["contact_created"]["contact_id"]
             .as_str()
-            .map(str::to_string),
+            .map(kefu_core::ContactId::from),
         change: kefu_core::event::ConversationEvent::ContactEventRecorded {
             event: kefu_core::event::BusinessEvent {
                 id: kefu_store::new_id(),
                 contact_id: examples["contact_created"]["contact_id"]
                     .as_str()
                     .unwrap()
-                    .to_string(),
+                    .into(),
                 event_type: "order.refunded".into(),
                 title: "Order #1234 refunded".into(),
                 data: json!({"order_id": "1234", "amount": "199.00", "currency": "CNY"}),

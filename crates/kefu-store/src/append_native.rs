@@ -9,6 +9,7 @@
 
 use crate::messages::ConversationTarget;
 use crate::{Appended, Conversation, NewMessage, Result, StoreError, new_id, now_ms};
+use kefu_core::WorkspaceId;
 use kefu_core::{AttachmentRef, Message, Sender};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
@@ -23,7 +24,7 @@ macro_rules! conv_cols {
 /// visitor), or `None` having changed nothing, so the caller takes the
 /// general path (open, reopen or refuse).
 pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<Appended>> {
-    let ws = new.workspace_id.as_str();
+    let ws = &new.workspace_id;
     let now = now_ms();
     let conv = match &new.target {
         ConversationTarget::Existing(id) => c
@@ -156,7 +157,12 @@ pub(crate) fn fast_append_many(
 
 /// The earlier result of a resend, as the `Duplicate` error the store turns
 /// into a successful answer.
-fn duplicate_of(c: &Connection, ws: &str, sender_id: &str, client_msg_id: &str) -> StoreError {
+fn duplicate_of(
+    c: &Connection,
+    ws: &WorkspaceId,
+    sender_id: &str,
+    client_msg_id: &str,
+) -> StoreError {
     let found = c
         .prepare_cached(
             "SELECT id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at

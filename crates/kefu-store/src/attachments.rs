@@ -1,9 +1,10 @@
 //! Attachment metadata; the bytes live in the server's blob storage.
 
 use crate::{Attachment, Result, Store};
+use kefu_core::{ConversationId, WorkspaceId};
 use sqlx::{Row, any::AnyRow};
 
-fn from_row(r: &AnyRow) -> Result<(Attachment, Option<String>)> {
+fn from_row(r: &AnyRow) -> Result<(Attachment, Option<ConversationId>)> {
     Ok((
         Attachment {
             id: r.try_get("id")?,
@@ -50,9 +51,9 @@ impl Store {
     /// An attachment and the conversation it was sent in (None until sent).
     pub async fn get_attachment(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
-    ) -> Result<(Attachment, Option<String>)> {
+    ) -> Result<(Attachment, Option<ConversationId>)> {
         let r = sqlx::query(
             "SELECT id, workspace_id, uploader_kind, uploader_id, name, content_type, size, storage_key, created_at, conversation_id
              FROM attachments WHERE id = $1 AND workspace_id = $2",

@@ -2,6 +2,7 @@
 //! secrets are stored; the server hashes before calling.
 
 use crate::{ApiKey, Result, Session, Store, StoreError, new_id, now_ms};
+use kefu_core::{UserId, WorkspaceId};
 use sqlx::{Row, any::AnyRow};
 
 fn session_from_row(r: &AnyRow) -> Result<Session> {
@@ -29,13 +30,13 @@ fn key_from_row(r: &AnyRow) -> Result<ApiKey> {
 impl Store {
     pub async fn create_session(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         refresh_hash: &str,
         expires_at: i64,
     ) -> Result<Session> {
         let s = Session {
             id: new_id(),
-            user_id: user_id.to_string(),
+            user_id: user_id.clone(),
             expires_at,
             revoked_at: None,
         };
@@ -117,7 +118,7 @@ impl Store {
 
     pub async fn create_api_key(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         name: &str,
         key_hash: &str,
         prefix: &str,
@@ -125,7 +126,7 @@ impl Store {
     ) -> Result<ApiKey> {
         let key = ApiKey {
             id: new_id(),
-            workspace_id: workspace_id.to_string(),
+            workspace_id: workspace_id.clone(),
             name: name.to_string(),
             prefix: prefix.to_string(),
             scopes: scopes.to_vec(),
@@ -172,7 +173,7 @@ impl Store {
         Ok(r.is_some())
     }
 
-    pub async fn list_api_keys(&self, workspace_id: &str) -> Result<Vec<ApiKey>> {
+    pub async fn list_api_keys(&self, workspace_id: &WorkspaceId) -> Result<Vec<ApiKey>> {
         let rows = sqlx::query(
             "SELECT id, workspace_id, name, prefix, scopes, revoked_at, created_at FROM api_keys WHERE workspace_id = $1 ORDER BY id",
         )
@@ -182,8 +183,8 @@ impl Store {
         rows.iter().map(key_from_row).collect()
     }
 
-    pub async fn revoke_api_key(&self, workspace_id: &str, id: &str) -> Result<()> {
-        let (ws, id) = (workspace_id.to_string(), id.to_string());
+    pub async fn revoke_api_key(&self, workspace_id: &WorkspaceId, id: &str) -> Result<()> {
+        let (ws, id) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let n = sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND workspace_id = $2 AND revoked_at IS NULL")

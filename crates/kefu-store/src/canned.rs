@@ -1,6 +1,7 @@
 //! Canned replies: saved answers an agent inserts by typing `/shortcut`.
 
 use crate::{CannedReply, Result, Store, StoreError, new_id, now_ms};
+use kefu_core::WorkspaceId;
 use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
@@ -54,7 +55,7 @@ impl Store {
     /// cursor `after` (a reply id).
     pub async fn list_canned(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CannedReply>> {
@@ -73,7 +74,7 @@ impl Store {
 
     pub async fn create_canned(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         shortcut: &str,
         content: &str,
         created_by: &str,
@@ -81,7 +82,7 @@ impl Store {
         let now = now_ms();
         let reply = CannedReply {
             id: new_id(),
-            workspace_id: workspace_id.to_string(),
+            workspace_id: workspace_id.clone(),
             shortcut: check_shortcut(shortcut)?,
             content: check_content(content)?,
             created_by: created_by.to_string(),
@@ -115,14 +116,14 @@ impl Store {
     /// Changes a reply's shortcut and/or content.
     pub async fn update_canned(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
         shortcut: Option<&str>,
         content: Option<&str>,
     ) -> Result<CannedReply> {
         let shortcut = shortcut.map(check_shortcut).transpose()?;
         let content = content.map(check_content).transpose()?;
-        let (ws, id) = (workspace_id.to_string(), id.to_string());
+        let (ws, id) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let r = sqlx::query(concat!(
@@ -143,8 +144,8 @@ impl Store {
         .await
     }
 
-    pub async fn delete_canned(&self, workspace_id: &str, id: &str) -> Result<()> {
-        let (ws, id) = (workspace_id.to_string(), id.to_string());
+    pub async fn delete_canned(&self, workspace_id: &WorkspaceId, id: &str) -> Result<()> {
+        let (ws, id) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let n =

@@ -6,6 +6,7 @@
 
 use crate::{Actor, Contact, Event, Result, Store, StoreError, contacts, events, new_id, now_ms};
 use kefu_core::event::{BusinessEvent, ConversationEvent as Ev};
+use kefu_core::{ContactId, WorkspaceId};
 use serde_json::{Map, Value};
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
@@ -44,8 +45,8 @@ pub struct ContactRef {
 /// An event to record, checked by the caller (type, title, sizes).
 #[derive(Debug, Clone)]
 pub struct NewContactEvent {
-    pub workspace_id: String,
-    pub contact_id: String,
+    pub workspace_id: WorkspaceId,
+    pub contact_id: ContactId,
     pub event_type: String,
     pub title: String,
     pub data: Value,
@@ -79,7 +80,7 @@ impl Store {
     /// The contact an event names, or `NotFound`.
     pub async fn find_contact_for_event(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         who: &ContactRef,
     ) -> Result<Contact> {
         let tries: [(&str, Option<&String>); 3] = [
@@ -117,8 +118,8 @@ impl Store {
     /// A contact's events, newest first, before the cursor `before` (an event id).
     pub async fn list_contact_events(
         &self,
-        workspace_id: &str,
-        contact_id: &str,
+        workspace_id: &WorkspaceId,
+        contact_id: &ContactId,
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<BusinessEvent>> {
@@ -141,8 +142,8 @@ impl Store {
     /// (epoch ms), each once, most recent first.
     pub async fn recent_event_types(
         &self,
-        workspace_id: &str,
-        contact_id: &str,
+        workspace_id: &WorkspaceId,
+        contact_id: &ContactId,
         since: i64,
     ) -> Result<Vec<String>> {
         let rows = sqlx::query(
@@ -162,7 +163,7 @@ impl Store {
 }
 
 async fn record(c: &mut AnyConnection, new: NewContactEvent) -> Result<RecordedEvent> {
-    let ws = new.workspace_id.as_str();
+    let ws = &new.workspace_id;
     let now = now_ms();
     let id = new_id();
     let data = new.data.to_string();

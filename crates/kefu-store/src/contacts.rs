@@ -1,6 +1,7 @@
 //! Contacts: visitors and customers.
 
 use crate::{Actor, Contact, Event, Result, Store, StoreError, VisitInfo, events, new_id, now_ms};
+use kefu_core::{ContactId, WorkspaceId};
 use kefu_core::{SenderKind, event::ConversationEvent as Ev};
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
@@ -37,14 +38,14 @@ impl Store {
     /// A new anonymous visitor of `inbox_id`.
     pub async fn create_contact(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         inbox_id: &str,
         visit: VisitInfo,
     ) -> Result<(Contact, Vec<Event>)> {
         let now = now_ms();
         let contact = Contact {
-            id: new_id(),
-            workspace_id: workspace_id.to_string(),
+            id: new_id().into(),
+            workspace_id: workspace_id.clone(),
             inbox_id: inbox_id.to_string(),
             external_id: None,
             name: None,
@@ -79,7 +80,7 @@ impl Store {
                 .await?;
                 let actor = Actor {
                     kind: SenderKind::Visitor,
-                    id: k.id.clone(),
+                    id: k.id.to_string(),
                 };
                 let (ws, cid) = (k.workspace_id.clone(), k.id.clone());
                 events::store_all(
@@ -101,11 +102,11 @@ impl Store {
     /// Records a returning visitor's new visit (page, device, last seen).
     pub async fn touch_contact(
         &self,
-        workspace_id: &str,
-        id: &str,
+        workspace_id: &WorkspaceId,
+        id: &ContactId,
         visit: VisitInfo,
     ) -> Result<Contact> {
-        let (ws, cid) = (workspace_id.to_string(), id.to_string());
+        let (ws, cid) = (workspace_id.clone(), id.clone());
         self.write(move |c| {
             Box::pin(async move {
                 let n = sqlx::query(
@@ -143,13 +144,13 @@ impl Store {
     /// visitor could claim anything.
     pub async fn identify_contact(
         &self,
-        workspace_id: &str,
-        id: &str,
+        workspace_id: &WorkspaceId,
+        id: &ContactId,
         name: Option<String>,
         email: Option<String>,
         attributes: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(Contact, Vec<Event>)> {
-        let (ws, cid) = (workspace_id.to_string(), id.to_string());
+        let (ws, cid) = (workspace_id.clone(), id.clone());
         self.write(move |c| {
             Box::pin(async move {
                 let row = sqlx::query(
@@ -191,7 +192,7 @@ impl Store {
                 let contact = from_row(&r)?;
                 let actor = Actor {
                     kind: SenderKind::Visitor,
-                    id: cid.clone(),
+                    id: cid.to_string(),
                 };
                 let events = events::store_all(
                     c,
@@ -211,7 +212,7 @@ impl Store {
         .await
     }
 
-    pub async fn get_contact(&self, workspace_id: &str, id: &str) -> Result<Contact> {
+    pub async fn get_contact(&self, workspace_id: &WorkspaceId, id: &ContactId) -> Result<Contact> {
         let r = sqlx::query(concat!(
             "SELECT ",
             cols!(),
@@ -227,7 +228,7 @@ impl Store {
     /// Contacts of a workspace, newest first, before the cursor `before` (a contact id).
     pub async fn list_contacts(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Contact>> {
@@ -246,7 +247,11 @@ impl Store {
 }
 
 /// A contact, inside a write.
-pub(crate) async fn load(c: &mut AnyConnection, workspace_id: &str, id: &str) -> Result<Contact> {
+pub(crate) async fn load(
+    c: &mut AnyConnection,
+    workspace_id: &WorkspaceId,
+    id: &ContactId,
+) -> Result<Contact> {
     let r = sqlx::query(concat!(
         "SELECT ",
         cols!(),
@@ -264,8 +269,8 @@ pub(crate) async fn load(c: &mut AnyConnection, workspace_id: &str, id: &str) ->
 /// inside a write; returns the contact as it is now.
 pub(crate) async fn merge_attributes(
     c: &mut AnyConnection,
-    workspace_id: &str,
-    id: &str,
+    workspace_id: &WorkspaceId,
+    id: &ContactId,
     attributes: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Contact> {
     let mut contact = load(c, workspace_id, id).await?;

@@ -5,6 +5,7 @@ use crate::{
     ActivityCursor, Actor, Changed, Conversation, ConversationFilter, Result, Store, StoreError,
     events, now_ms,
 };
+use kefu_core::{ConversationId, UserId, WorkspaceId};
 use kefu_core::{
     ConversationStatus, Priority,
     event::{AssignedBy, ConversationEvent as Ev},
@@ -68,8 +69,8 @@ pub(crate) fn parse_tags(s: &str) -> Result<Vec<String>> {
 /// Reads a conversation inside a write transaction.
 pub(crate) async fn load(
     c: &mut AnyConnection,
-    workspace_id: &str,
-    id: &str,
+    workspace_id: &WorkspaceId,
+    id: &ConversationId,
 ) -> Result<Conversation> {
     let r = sqlx::query(concat!(
         "SELECT ",
@@ -188,8 +189,8 @@ impl Store {
     /// before and after; an actual change is recorded as a `labels_changed` event.
     pub async fn set_labels(
         &self,
-        workspace_id: &str,
-        id: &str,
+        workspace_id: &WorkspaceId,
+        id: &ConversationId,
         edit: LabelEdit,
         actor: Actor,
     ) -> Result<Changed> {
@@ -202,7 +203,7 @@ impl Store {
         let tags = tags.as_deref().map(clean_tags).transpose()?;
         let add = clean_tags(&add)?;
         let remove: Vec<String> = remove.iter().map(|t| t.trim().to_string()).collect();
-        let (ws, cid) = (workspace_id.to_string(), id.to_string());
+        let (ws, cid) = (workspace_id.clone(), id.clone());
         self.write(move |c| {
             Box::pin(async move {
                 let before = load(c, &ws, &cid).await?;
@@ -263,7 +264,11 @@ impl Store {
         .await
     }
 
-    pub async fn get_conversation(&self, workspace_id: &str, id: &str) -> Result<Conversation> {
+    pub async fn get_conversation(
+        &self,
+        workspace_id: &WorkspaceId,
+        id: &ConversationId,
+    ) -> Result<Conversation> {
         let r = sqlx::query(concat!(
             "SELECT ",
             cols!(),
@@ -279,7 +284,7 @@ impl Store {
     /// Conversations by most recent activity, filtered, after a keyset cursor.
     pub async fn list_conversations(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         filter: &ConversationFilter,
         cursor: Option<&ActivityCursor>,
         limit: i64,
@@ -332,8 +337,8 @@ impl Store {
     /// before and after.
     pub async fn change_status(
         &self,
-        workspace_id: &str,
-        id: &str,
+        workspace_id: &WorkspaceId,
+        id: &ConversationId,
         to: ConversationStatus,
         actor: Actor,
     ) -> Result<Changed> {
@@ -343,7 +348,7 @@ impl Store {
                 "status {to} is set by routing: transfer the conversation to a group to put it in a line"
             )));
         }
-        let (ws, cid) = (workspace_id.to_string(), id.to_string());
+        let (ws, cid) = (workspace_id.clone(), id.clone());
         self.write(move |c| {
             Box::pin(async move {
                 let before = load(c, &ws, &cid).await?;
@@ -367,12 +372,12 @@ impl Store {
     /// is what keeps "at most one assignee" true.
     pub async fn assign(
         &self,
-        workspace_id: &str,
-        id: &str,
-        assignee_id: Option<String>,
+        workspace_id: &WorkspaceId,
+        id: &ConversationId,
+        assignee_id: Option<UserId>,
         actor: Actor,
     ) -> Result<Changed> {
-        let (ws, cid) = (workspace_id.to_string(), id.to_string());
+        let (ws, cid) = (workspace_id.clone(), id.clone());
         self.write(move |c| {
             Box::pin(async move {
                 let conv = load(c, &ws, &cid).await?;
@@ -435,13 +440,13 @@ impl Store {
     /// Returns whether the position advanced.
     pub async fn mark_read(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         reader_kind: &str,
         reader_id: &str,
         seq: i64,
     ) -> Result<bool> {
         let (cid, kind, rid) = (
-            conversation_id.to_string(),
+            conversation_id.clone(),
             reader_kind.to_string(),
             reader_id.to_string(),
         );
@@ -468,7 +473,11 @@ impl Store {
     }
 
     /// Where `reader_id` has read up to in a conversation (0 if never).
-    pub async fn read_position(&self, conversation_id: &str, reader_id: &str) -> Result<i64> {
+    pub async fn read_position(
+        &self,
+        conversation_id: &ConversationId,
+        reader_id: &str,
+    ) -> Result<i64> {
         let r = sqlx::query(
             "SELECT seq FROM conversation_reads WHERE conversation_id = $1 AND reader_id = $2",
         )

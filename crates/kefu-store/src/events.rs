@@ -8,6 +8,7 @@
 
 use crate::{Actor, AuditEntry, Conversation, Event, Result, Store, StoreError, new_id};
 use kefu_core::event::ConversationEvent;
+use kefu_core::{ContactId, ConversationId, WorkspaceId};
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
 /// The key of the PostgreSQL advisory lock that orders outbox positions
@@ -30,9 +31,9 @@ fn from_row(r: &AnyRow) -> Result<AuditEntry> {
 /// Builds the events of one write: `changes` about `conv` (as the write left
 /// it; `None` for contact events), caused by `actor` at `at`.
 pub(crate) fn build(
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     conv: Option<&Conversation>,
-    contact_id: Option<&str>,
+    contact_id: Option<&ContactId>,
     actor: &Actor,
     changes: Vec<ConversationEvent>,
     at: i64,
@@ -41,12 +42,12 @@ pub(crate) fn build(
         .into_iter()
         .map(|change| Event {
             id: new_id(),
-            workspace_id: workspace_id.to_string(),
+            workspace_id: workspace_id.clone(),
             occurred_at: at,
             actor: actor.clone(),
             conversation: conv.cloned(),
             contact_id: contact_id
-                .map(str::to_string)
+                .cloned()
                 .or_else(|| conv.map(|c| c.contact_id.clone())),
             change,
         })
@@ -58,9 +59,9 @@ pub(crate) fn build(
 /// commit together; returns the stored events.
 pub(crate) async fn store_all(
     c: &mut AnyConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     conv: Option<&Conversation>,
-    contact_id: Option<&str>,
+    contact_id: Option<&ContactId>,
     actor: &Actor,
     changes: Vec<ConversationEvent>,
     at: i64,
@@ -127,8 +128,8 @@ impl Store {
     /// Events of a conversation in order, after the cursor `after` (an event id).
     pub async fn list_events(
         &self,
-        workspace_id: &str,
-        conversation_id: &str,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {

@@ -5,6 +5,7 @@
 //! valid for a grace period, so senders can switch without failed requests.
 
 use crate::{Result, Store, now_ms};
+use kefu_core::WorkspaceId;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -38,16 +39,12 @@ impl Store {
     /// verifying for `grace_ms` more.
     pub async fn rotate_inbound_secret(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         secret: &str,
         prefix: &str,
         grace_ms: i64,
     ) -> Result<InboundSecretInfo> {
-        let (ws, secret, prefix) = (
-            workspace_id.to_string(),
-            secret.to_string(),
-            prefix.to_string(),
-        );
+        let (ws, secret, prefix) = (workspace_id.clone(), secret.to_string(), prefix.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let now = now_ms();
@@ -96,7 +93,7 @@ impl Store {
     /// The workspace's signing secret as admins see it; `None`: there is none.
     pub async fn inbound_secret_info(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
     ) -> Result<Option<InboundSecretInfo>> {
         let r = sqlx::query(
             "SELECT prefix, created_at, previous_until FROM inbound_secrets WHERE workspace_id = $1",
@@ -117,7 +114,11 @@ impl Store {
     }
 
     /// The secrets that verify the workspace's signed requests at `now` (epoch ms).
-    pub async fn inbound_keys(&self, workspace_id: &str, now: i64) -> Result<Option<InboundKeys>> {
+    pub async fn inbound_keys(
+        &self,
+        workspace_id: &WorkspaceId,
+        now: i64,
+    ) -> Result<Option<InboundKeys>> {
         let r = sqlx::query(
             "SELECT secret, previous_secret, previous_until FROM inbound_secrets WHERE workspace_id = $1",
         )

@@ -1,6 +1,7 @@
 //! Inboxes: the channels visitors write in (website widgets for now).
 
 use crate::{Inbox, Result, Store, StoreError, WidgetSettings, new_id, now_ms};
+use kefu_core::WorkspaceId;
 use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
@@ -29,7 +30,7 @@ fn from_row(r: &AnyRow) -> Result<Inbox> {
 /// Settings of a new inbox.
 #[derive(Debug, Clone, Default)]
 pub struct NewInbox {
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub allowed_origins: Vec<String>,
     pub display_name: String,
@@ -95,7 +96,7 @@ impl Store {
         Ok(inbox)
     }
 
-    pub async fn get_inbox(&self, workspace_id: &str, id: &str) -> Result<Inbox> {
+    pub async fn get_inbox(&self, workspace_id: &WorkspaceId, id: &str) -> Result<Inbox> {
         let r = sqlx::query(concat!(
             "SELECT ",
             cols!(),
@@ -134,7 +135,7 @@ impl Store {
 
     pub async fn list_inboxes(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Inbox>> {
@@ -153,11 +154,11 @@ impl Store {
 
     pub async fn update_inbox(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
         patch: InboxPatch,
     ) -> Result<Inbox> {
-        let (ws, iid) = (workspace_id.to_string(), id.to_string());
+        let (ws, iid) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let n = sqlx::query(

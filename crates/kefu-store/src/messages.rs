@@ -8,6 +8,7 @@ use kefu_core::{
     AttachmentRef, ConversationStatus, Message, MessageKind, Sender, SenderKind,
     event::ConversationEvent as Ev,
 };
+use kefu_core::{ContactId, ConversationId, WorkspaceId};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Row, any::AnyRow};
 
@@ -43,18 +44,18 @@ fn from_row(r: &AnyRow) -> Result<Message> {
 /// Which conversation a new message goes to.
 #[derive(Debug, Clone)]
 pub enum ConversationTarget {
-    Existing(String),
+    Existing(ConversationId),
     /// The visitor's active conversation in this inbox, opened if there is none.
     VisitorActive {
         inbox_id: String,
-        contact_id: String,
+        contact_id: ContactId,
     },
 }
 
 /// A message to store. Content is already validated by the caller.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub target: ConversationTarget,
     pub sender: Sender,
     pub client_msg_id: Option<String>,
@@ -63,7 +64,7 @@ pub struct NewMessage {
     pub attachment: Option<AttachmentRef>,
     /// For visitors: the conversation must be this contact's (checked inside
     /// the write, so no separate read is needed).
-    pub require_contact: Option<String>,
+    pub require_contact: Option<ContactId>,
 }
 
 /// The outcome of an append.
@@ -191,7 +192,7 @@ impl Store {
     /// The message `sender_id` sent with `client_msg_id`, if any, with its conversation.
     pub async fn find_sent(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         sender_id: &str,
         client_msg_id: &str,
     ) -> Result<Option<(Message, Conversation)>> {
@@ -221,7 +222,7 @@ impl Store {
     /// first, at most `limit`. Private notes are left out unless asked for.
     pub async fn list_messages(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         after_seq: i64,
         upto_seq: Option<i64>,
         limit: i64,
@@ -247,7 +248,7 @@ impl Store {
     /// scrolling back through history).
     pub async fn list_messages_before(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         before_seq: i64,
         limit: i64,
         include_notes: bool,
@@ -318,7 +319,7 @@ async fn append_unguarded(
 /// An append to an open conversation in two statements, or `None` (having
 /// changed nothing) when the conversation is not open or not the sender's.
 async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<Appended>> {
-    let ws = new.workspace_id.as_str();
+    let ws = &new.workspace_id;
     let now = now_ms();
     // One statement checks access, takes the row lock and hands out the next
     // seq. A failing statement changes nothing; after this one succeeds, any
@@ -407,7 +408,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
 }
 
 /// Inserts unless `(sender, client_msg_id)` exists; returns the rows inserted.
-async fn insert_message(c: &mut AnyConnection, ws: &str, message: &Message) -> Result<u64> {
+async fn insert_message(c: &mut AnyConnection, ws: &WorkspaceId, message: &Message) -> Result<u64> {
     Ok(sqlx::query(concat!(
         "INSERT INTO messages (workspace_id, ",
         cols!(),
@@ -434,7 +435,7 @@ async fn insert_message(c: &mut AnyConnection, ws: &str, message: &Message) -> R
 async fn bind_attachment(
     c: &mut AnyConnection,
     message: &Message,
-    conversation_id: &str,
+    conversation_id: &ConversationId,
 ) -> Result<()> {
     if let Some(att) = &message.attachment {
         sqlx::query(
@@ -452,7 +453,7 @@ async fn bind_attachment(
 /// conversation, then the insert. Runs inside a savepoint (see
 /// [`append_unguarded`]), so any failure undoes all of it.
 async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
-    let ws = new.workspace_id.as_str();
+    let ws = &new.workspace_id;
     let now = now_ms();
     let mut changes = Vec::new();
     let (conv, created, reopened_from) = slow_path(c, &new, now, &mut changes).await?;
@@ -495,7 +496,7 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
 /// resend's own changes back.
 async fn duplicate_of(
     c: &mut AnyConnection,
-    ws: &str,
+    ws: &WorkspaceId,
     sender_id: &str,
     client_msg_id: &str,
 ) -> StoreError {
@@ -527,7 +528,7 @@ async fn slow_path(
     now: i64,
     changes: &mut Vec<Ev>,
 ) -> Result<(Conversation, bool, Option<ConversationStatus>)> {
-    let ws = new.workspace_id.as_str();
+    let ws = &new.workspace_id;
     let (mut conv, created) = match &new.target {
         ConversationTarget::Existing(id) => {
             let conv = conversations::load(c, ws, id).await?;
@@ -604,16 +605,16 @@ async fn slow_path(
 
 async fn open_conversation(
     c: &mut AnyConnection,
-    ws: &str,
+    ws: &WorkspaceId,
     inbox_id: &str,
-    contact_id: &str,
+    contact_id: &ContactId,
     now: i64,
 ) -> Result<Conversation> {
     let conv = Conversation {
-        id: new_id(),
-        workspace_id: ws.to_string(),
+        id: new_id().into(),
+        workspace_id: ws.clone(),
         inbox_id: inbox_id.to_string(),
-        contact_id: contact_id.to_string(),
+        contact_id: contact_id.clone(),
         status: ConversationStatus::Open,
         assignee_id: None,
         last_seq: 0,

@@ -2,13 +2,14 @@
 
 pub use kefu_core::event::{Actor, BusinessEvent, Contact, Conversation, ConversationEvent, Event};
 use kefu_core::{AgentStatus, ConversationStatus, Role};
+use kefu_core::{ContactId, ConversationId, UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A tenant. Everything else belongs to exactly one workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Workspace {
-    pub id: String,
+    pub id: WorkspaceId,
     pub name: String,
     /// IANA time zone for business hours and reports (`Asia/Shanghai`).
     pub timezone: String,
@@ -23,7 +24,7 @@ pub struct Workspace {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CannedReply {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     /// Lowercase letters, digits, `-`, `_`; unique per workspace.
     pub shortcut: String,
     pub content: String,
@@ -55,8 +56,8 @@ pub struct LastMessage {
 /// A member of a workspace who logs into the console.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: UserId,
+    pub workspace_id: WorkspaceId,
     pub email: String,
     pub name: String,
     #[serde(skip)]
@@ -85,7 +86,7 @@ impl std::fmt::Debug for User {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -94,7 +95,7 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiKey {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     /// The first characters of the key, to recognise it in lists.
     pub prefix: String,
@@ -109,7 +110,7 @@ pub struct ApiKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Inbox {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     /// Public key the widget snippet carries; not a secret.
     pub public_key: String,
@@ -293,7 +294,7 @@ pub struct VisitInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
     pub id: String,
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     /// The event's type (`conversation_status_changed`, …); older rows
     /// carry the short names of before (`status_changed`, `assigned`).
     pub kind: String,
@@ -308,7 +309,7 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Attachment {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub uploader_kind: String,
     pub uploader_id: String,
     pub name: String,
@@ -325,16 +326,16 @@ pub struct ConversationFilter {
     /// Any of these statuses; empty: any status.
     pub statuses: Vec<ConversationStatus>,
     pub inbox_id: Option<String>,
-    pub assignee_id: Option<String>,
+    pub assignee_id: Option<UserId>,
     pub unassigned: bool,
-    pub contact_id: Option<String>,
+    pub contact_id: Option<ContactId>,
 }
 
 /// Keyset cursor of the conversation list: the last row's (activity, id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityCursor {
     pub last_activity_at: i64,
-    pub id: String,
+    pub id: ConversationId,
 }
 
 impl ActivityCursor {
@@ -346,7 +347,7 @@ impl ActivityCursor {
         let (ts, id) = s.split_once('_')?;
         Some(ActivityCursor {
             last_activity_at: ts.parse().ok()?,
-            id: id.to_string(),
+            id: id.into(),
         })
     }
 }

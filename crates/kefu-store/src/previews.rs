@@ -3,6 +3,7 @@
 //! in one query (a console with 200 open conversations makes one request).
 
 use crate::{ConversationPreview, LastMessage, Result, Store, StoreError};
+use kefu_core::{ConversationId, WorkspaceId};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -15,11 +16,11 @@ impl Store {
     /// out. Without `include_notes` (visitors), notes are not counted.
     pub async fn conversation_previews(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         reader_id: &str,
-        ids: &[String],
+        ids: &[ConversationId],
         include_notes: bool,
-    ) -> Result<HashMap<String, ConversationPreview>> {
+    ) -> Result<HashMap<ConversationId, ConversationPreview>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }

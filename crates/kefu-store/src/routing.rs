@@ -8,6 +8,7 @@ use kefu_core::{
     AgentStatus, ConversationStatus, Strategy,
     event::{AssignedBy, ConversationEvent as Ev, TransferReason},
 };
+use kefu_core::{ContactId, ConversationId, UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, any::AnyRow};
 use utoipa::ToSchema;
@@ -16,7 +17,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Group {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub strategy: Strategy,
     /// User ids of the members.
@@ -48,7 +49,7 @@ pub struct GroupSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RuleSetVersion {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub version: i64,
     pub source: String,
     pub created_by: String,
@@ -58,7 +59,7 @@ pub struct RuleSetVersion {
 /// A group member as routing sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    pub user_id: String,
+    pub user_id: UserId,
     pub status: AgentStatus,
     pub capacity: i64,
     /// Open or pending conversations assigned now.
@@ -111,7 +112,11 @@ fn check_group(name: &str) -> Result<()> {
 /// Takes the agent's row lock (PostgreSQL; SQLite has one writer anyway),
 /// so capacity-checked assignments for one agent run one after the other
 /// and each one's COUNT sees the previous one's commit.
-async fn lock_agent(c: &mut sqlx::AnyConnection, workspace_id: &str, user_id: &str) -> Result<()> {
+async fn lock_agent(
+    c: &mut sqlx::AnyConnection,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
+) -> Result<()> {
     sqlx::query("UPDATE users SET capacity = capacity WHERE id = $1 AND workspace_id = $2")
         .bind(user_id)
         .bind(workspace_id)
@@ -122,7 +127,11 @@ async fn lock_agent(c: &mut sqlx::AnyConnection, workspace_id: &str, user_id: &s
 
 /// Takes group `name`'s row lock (PostgreSQL) so a line is never joined
 /// while the group is being renamed or deleted; `false`: no such group.
-async fn lock_group(c: &mut sqlx::AnyConnection, workspace_id: &str, name: &str) -> Result<bool> {
+async fn lock_group(
+    c: &mut sqlx::AnyConnection,
+    workspace_id: &WorkspaceId,
+    name: &str,
+) -> Result<bool> {
     let n =
         sqlx::query("UPDATE agent_groups SET name = name WHERE workspace_id = $1 AND name = $2")
             .bind(workspace_id)
@@ -142,7 +151,7 @@ macro_rules! rank_sql {
 }
 
 impl Store {
-    pub async fn list_groups(&self, workspace_id: &str) -> Result<Vec<Group>> {
+    pub async fn list_groups(&self, workspace_id: &WorkspaceId) -> Result<Vec<Group>> {
         let rows = sqlx::query("SELECT id, workspace_id, name, strategy, queue_timeout_secs, timeout_to_group, business_hours, offline_message, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
             .bind(workspace_id)
             .fetch_all(self.reader())
@@ -166,7 +175,7 @@ impl Store {
     /// Creates a group, or replaces its name, strategy and members (`id` given).
     pub async fn save_group(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: Option<&str>,
         name: &str,
         strategy: Strategy,
@@ -175,7 +184,7 @@ impl Store {
         check_group(name)?;
         let g = Group {
             id: id.map_or_else(new_id, str::to_string),
-            workspace_id: workspace_id.to_string(),
+            workspace_id: workspace_id.clone(),
             name: name.trim().to_string(),
             strategy,
             members,
@@ -286,11 +295,11 @@ impl Store {
     /// caller can tell them; fallbacks to it are dropped.
     pub async fn delete_group(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
         actor: Actor,
     ) -> Result<Vec<Changed>> {
-        let (ws, id) = (workspace_id.to_string(), id.to_string());
+        let (ws, id) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 // The row lock first: nobody joins the line while it goes.
@@ -373,7 +382,11 @@ impl Store {
     }
 
     /// The members of group `name` with their load, for one decision.
-    pub async fn group_members(&self, workspace_id: &str, name: &str) -> Result<Vec<Member>> {
+    pub async fn group_members(
+        &self,
+        workspace_id: &WorkspaceId,
+        name: &str,
+    ) -> Result<Vec<Member>> {
         Ok(self
             .members_with_load(workspace_id, Some(name))
             .await?
@@ -386,7 +399,7 @@ impl Store {
     /// decision's `group("…")` figures are made of).
     pub async fn all_group_members(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
     ) -> Result<std::collections::HashMap<String, Vec<Member>>> {
         let mut by_group: std::collections::HashMap<String, Vec<Member>> = Default::default();
         for (g, m) in self.members_with_load(workspace_id, None).await? {
@@ -398,7 +411,7 @@ impl Store {
     /// How many conversations wait in each group's line.
     pub async fn queue_lengths(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
     ) -> Result<std::collections::HashMap<String, i64>> {
         let rows = sqlx::query(
             "SELECT queue_group, COUNT(*) AS n FROM conversations
@@ -416,7 +429,7 @@ impl Store {
     /// (group name, member with load) of one group or (`None`) every group.
     async fn members_with_load(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         name: Option<&str>,
     ) -> Result<Vec<(String, Member)>> {
         let rows = sqlx::query(
@@ -452,16 +465,16 @@ impl Store {
     /// conversation two assignees. `None`: the condition no longer held.
     pub async fn auto_assign(
         &self,
-        workspace_id: &str,
-        conversation_id: &str,
-        user_id: &str,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
+        user_id: &UserId,
         group_name: &str,
         actor: Actor,
     ) -> Result<Option<Changed>> {
         let (ws, cid, uid, group) = (
-            workspace_id.to_string(),
-            conversation_id.to_string(),
-            user_id.to_string(),
+            workspace_id.clone(),
+            conversation_id.clone(),
+            user_id.clone(),
             group_name.to_string(),
         );
         self.write(move |c| {
@@ -514,7 +527,7 @@ impl Store {
     /// Saves `source` as the workspace's next rule set version (checked by the caller).
     pub async fn save_rule_set(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         source: &str,
         created_by: &str,
     ) -> Result<RuleSetVersion> {
@@ -529,13 +542,13 @@ impl Store {
     /// pick the same version number.
     pub async fn save_rule_set_after(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         source: &str,
         created_by: &str,
         after: Option<i64>,
     ) -> Result<Option<RuleSetVersion>> {
         let (ws, src, by) = (
-            workspace_id.to_string(),
+            workspace_id.clone(),
             source.to_string(),
             created_by.to_string(),
         );
@@ -577,7 +590,10 @@ impl Store {
     }
 
     /// The rule set in force (the newest version), if any.
-    pub async fn current_rule_set(&self, workspace_id: &str) -> Result<Option<RuleSetVersion>> {
+    pub async fn current_rule_set(
+        &self,
+        workspace_id: &WorkspaceId,
+    ) -> Result<Option<RuleSetVersion>> {
         let r = sqlx::query("SELECT id, workspace_id, version, source, created_by, created_at FROM rule_sets WHERE workspace_id = $1 ORDER BY version DESC LIMIT 1")
             .bind(workspace_id)
             .fetch_optional(self.reader())
@@ -599,8 +615,8 @@ impl Store {
 /// A conversation waiting in a group's queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {
-    pub conversation_id: String,
-    pub contact_id: String,
+    pub conversation_id: ConversationId,
+    pub contact_id: ContactId,
     /// 1-based place in line.
     pub position: i64,
 }
@@ -612,14 +628,14 @@ impl Store {
     /// is no longer active, or the group is gone).
     pub async fn enqueue(
         &self,
-        workspace_id: &str,
-        conversation_id: &str,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
         group: &str,
         actor: Actor,
     ) -> Result<Option<Changed>> {
         let (ws, cid, g) = (
-            workspace_id.to_string(),
-            conversation_id.to_string(),
+            workspace_id.clone(),
+            conversation_id.clone(),
             group.to_string(),
         );
         self.write(move |c| {
@@ -662,7 +678,12 @@ impl Store {
     }
 
     /// A group's line in order (at most `limit`), with positions.
-    pub async fn queue(&self, workspace_id: &str, group: &str, limit: i64) -> Result<Vec<Queued>> {
+    pub async fn queue(
+        &self,
+        workspace_id: &WorkspaceId,
+        group: &str,
+        limit: i64,
+    ) -> Result<Vec<Queued>> {
         let rows = sqlx::query(
             "SELECT id, contact_id FROM conversations
              WHERE workspace_id = $1 AND queue_group = $2 AND status = 'queued' AND assignee_id IS NULL
@@ -686,7 +707,7 @@ impl Store {
     }
 
     /// Groups of the workspace with someone waiting.
-    pub async fn queued_groups(&self, workspace_id: &str) -> Result<Vec<String>> {
+    pub async fn queued_groups(&self, workspace_id: &WorkspaceId) -> Result<Vec<String>> {
         let rows = sqlx::query(
             "SELECT DISTINCT queue_group FROM conversations
              WHERE workspace_id = $1 AND status = 'queued' AND queue_group IS NOT NULL AND assignee_id IS NULL",
@@ -704,16 +725,16 @@ impl Store {
     /// `None`: the agent cannot take it now.
     pub async fn transfer_to_agent(
         &self,
-        workspace_id: &str,
-        conversation_id: &str,
-        to_user: &str,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
+        to_user: &UserId,
         note: &str,
         actor: Actor,
     ) -> Result<Option<Changed>> {
         let (ws, cid, uid, note) = (
-            workspace_id.to_string(),
-            conversation_id.to_string(),
-            to_user.to_string(),
+            workspace_id.clone(),
+            conversation_id.clone(),
+            to_user.clone(),
             note.to_string(),
         );
         self.write(move |c| {
@@ -775,15 +796,15 @@ impl Store {
     /// `group`'s line (the caller then assigns it if someone can take it).
     pub async fn transfer_to_group(
         &self,
-        workspace_id: &str,
-        conversation_id: &str,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
         group: &str,
         note: &str,
         actor: Actor,
     ) -> Result<Changed> {
         let (ws, cid, g, note) = (
-            workspace_id.to_string(),
-            conversation_id.to_string(),
+            workspace_id.clone(),
+            conversation_id.clone(),
             group.to_string(),
             note.to_string(),
         );
@@ -844,15 +865,15 @@ impl Store {
     /// Returns the conversation and the group it waited in.
     pub async fn claim(
         &self,
-        workspace_id: &str,
-        conversation_id: &str,
-        user_id: &str,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
+        user_id: &UserId,
         actor: Actor,
     ) -> Result<Option<(Changed, String)>> {
         let (ws, cid, uid) = (
-            workspace_id.to_string(),
-            conversation_id.to_string(),
-            user_id.to_string(),
+            workspace_id.clone(),
+            conversation_id.clone(),
+            user_id.clone(),
         );
         self.write(move |c| {
             Box::pin(async move {
@@ -894,7 +915,11 @@ impl Store {
     }
 
     /// The strategy of group `name`, if it exists.
-    pub async fn group_strategy(&self, workspace_id: &str, name: &str) -> Result<Option<Strategy>> {
+    pub async fn group_strategy(
+        &self,
+        workspace_id: &WorkspaceId,
+        name: &str,
+    ) -> Result<Option<Strategy>> {
         let r =
             sqlx::query("SELECT strategy FROM agent_groups WHERE workspace_id = $1 AND name = $2")
                 .bind(workspace_id)
@@ -908,8 +933,8 @@ impl Store {
 /// A conversation that waited longer than its group allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overdue {
-    pub workspace_id: String,
-    pub conversation_id: String,
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
     pub group: String,
     pub to_group: Option<String>,
 }
@@ -919,7 +944,7 @@ impl Store {
     /// business hours and offline message. The hours are checked by the caller.
     pub async fn set_group_settings(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
         settings: &GroupSettings,
     ) -> Result<()> {
@@ -939,7 +964,7 @@ impl Store {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let (ws, id, s) = (workspace_id.to_string(), id.to_string(), settings.clone());
+        let (ws, id, s) = (workspace_id.clone(), id.to_string(), settings.clone());
         self.write(move |c| {
             Box::pin(async move {
                 if let Some(t) = &s.timeout_to_group {
@@ -999,16 +1024,16 @@ impl Store {
     /// queue timeout racing an assignment). `None`: nothing changed.
     pub async fn to_offline(
         &self,
-        workspace_id: &str,
-        conversation_id: &str,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
         group: Option<&str>,
         only_if_waiting: bool,
         reason: &str,
         actor: Actor,
     ) -> Result<Option<Changed>> {
         let (ws, cid, group, reason) = (
-            workspace_id.to_string(),
-            conversation_id.to_string(),
+            workspace_id.clone(),
+            conversation_id.clone(),
             group.map(str::to_string),
             reason.to_string(),
         );
@@ -1069,15 +1094,15 @@ impl Store {
     /// conversation is still waiting in `from` (not taken meanwhile).
     pub async fn requeue_overdue(
         &self,
-        workspace_id: &str,
-        conversation_id: &str,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
         from: &str,
         to: &str,
         actor: Actor,
     ) -> Result<Option<Changed>> {
         let (ws, cid, from, to) = (
-            workspace_id.to_string(),
-            conversation_id.to_string(),
+            workspace_id.clone(),
+            conversation_id.clone(),
             from.to_string(),
             to.to_string(),
         );
@@ -1129,7 +1154,7 @@ impl Store {
     /// estimate visitors see in the line.
     pub async fn recent_handling_ms(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         group: &str,
         limit: i64,
     ) -> Result<Vec<u64>> {

@@ -2,6 +2,7 @@
 
 use crate::{Result, Store, StoreError, User, new_id, now_ms};
 use kefu_core::{AgentStatus, Role};
+use kefu_core::{UserId, WorkspaceId};
 use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
@@ -32,7 +33,7 @@ fn from_row(r: &AnyRow) -> Result<User> {
 /// A user to create; the password is already hashed by the caller.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub email: String,
     pub name: String,
     pub password_hash: String,
@@ -58,7 +59,7 @@ pub fn normalize_email(email: &str) -> String {
 impl Store {
     pub async fn create_user(&self, new: NewUser) -> Result<User> {
         let user = User {
-            id: new_id(),
+            id: new_id().into(),
             workspace_id: new.workspace_id,
             email: normalize_email(&new.email),
             name: new.name,
@@ -98,7 +99,7 @@ impl Store {
         Ok(user)
     }
 
-    pub async fn get_user(&self, workspace_id: &str, id: &str) -> Result<User> {
+    pub async fn get_user(&self, workspace_id: &WorkspaceId, id: &UserId) -> Result<User> {
         let r = sqlx::query(concat!(
             "SELECT ",
             cols!(),
@@ -112,7 +113,7 @@ impl Store {
     }
 
     /// A user by id, whatever their workspace (for refreshing a session).
-    pub async fn find_user(&self, id: &str) -> Result<Option<User>> {
+    pub async fn find_user(&self, id: &UserId) -> Result<Option<User>> {
         let r = sqlx::query(concat!("SELECT ", cols!(), " FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.reader())
@@ -131,7 +132,7 @@ impl Store {
     /// Users of a workspace by id, after the cursor `after` (a user id).
     pub async fn list_users(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<User>> {
@@ -157,11 +158,11 @@ impl Store {
 
     pub async fn update_user(
         &self,
-        workspace_id: &str,
-        id: &str,
+        workspace_id: &WorkspaceId,
+        id: &UserId,
         patch: UserPatch,
     ) -> Result<User> {
-        let (ws, uid) = (workspace_id.to_string(), id.to_string());
+        let (ws, uid) = (workspace_id.clone(), id.clone());
         self.write(move |c| {
             Box::pin(async move {
                 let n = sqlx::query(
@@ -196,7 +197,7 @@ impl Store {
 
     /// Whether any active member of the workspace is `online` (the widget
     /// offers live chat then, or its offline form otherwise).
-    pub async fn any_agent_online(&self, workspace_id: &str) -> Result<bool> {
+    pub async fn any_agent_online(&self, workspace_id: &WorkspaceId) -> Result<bool> {
         let r = sqlx::query(
             "SELECT id FROM users WHERE workspace_id = $1 AND active = 1 AND status = 'online' LIMIT 1",
         )
@@ -207,8 +208,8 @@ impl Store {
     }
 
     /// Sets an agent's presence; returns whether it changed.
-    pub async fn set_user_status(&self, user_id: &str, status: AgentStatus) -> Result<bool> {
-        let uid = user_id.to_string();
+    pub async fn set_user_status(&self, user_id: &UserId, status: AgentStatus) -> Result<bool> {
+        let uid = user_id.clone();
         self.write(move |c| {
             Box::pin(async move {
                 let n = sqlx::query("UPDATE users SET status = $2 WHERE id = $1 AND status <> $2")

@@ -12,6 +12,7 @@
 //! The delivery's id never changes: it is the `webhook-id` receivers see.
 
 use crate::{OutboxRow, Result, Store, StoreError, new_id, now_ms};
+use kefu_core::WorkspaceId;
 use kefu_core::event::ConversationEvent;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row, any::AnyRow};
@@ -32,7 +33,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Webhook {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     /// Where events are POSTed (http or https).
     pub url: String,
     pub description: String,
@@ -67,7 +68,7 @@ fn wants(types: &[String], t: &str) -> bool {
 /// A subscription to create. `secret` is a `whsec_…` string the caller made.
 #[derive(Clone)]
 pub struct NewWebhook {
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub url: String,
     pub description: String,
     pub event_types: Vec<String>,
@@ -327,7 +328,7 @@ fn check_description(d: &str) -> Result<String> {
     Ok(d.to_string())
 }
 
-async fn sub_in(c: &mut AnyConnection, ws: &str, id: &str) -> Result<Webhook> {
+async fn sub_in(c: &mut AnyConnection, ws: &WorkspaceId, id: &str) -> Result<Webhook> {
     let r = sqlx::query(concat!(
         "SELECT ",
         sub_cols!(),
@@ -389,7 +390,7 @@ impl Store {
     /// The workspace's subscriptions in creation order, after the cursor `after` (an id).
     pub async fn list_webhooks(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Webhook>> {
@@ -406,7 +407,7 @@ impl Store {
         rows.iter().map(sub_from_row).collect()
     }
 
-    pub async fn get_webhook(&self, workspace_id: &str, id: &str) -> Result<Webhook> {
+    pub async fn get_webhook(&self, workspace_id: &WorkspaceId, id: &str) -> Result<Webhook> {
         let r = sqlx::query(concat!(
             "SELECT ",
             sub_cols!(),
@@ -424,7 +425,7 @@ impl Store {
 
     pub async fn update_webhook(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
         patch: WebhookPatch,
     ) -> Result<Webhook> {
@@ -441,7 +442,7 @@ impl Store {
             .transpose()?
             .map(|t| serde_json::to_string(&t).unwrap_or_default());
         let active = patch.active.map(i64::from);
-        let (ws, id) = (workspace_id.to_string(), id.to_string());
+        let (ws, id) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let n = sqlx::query(
@@ -469,8 +470,8 @@ impl Store {
     }
 
     /// Deletes a subscription with its deliveries and their attempts.
-    pub async fn delete_webhook(&self, workspace_id: &str, id: &str) -> Result<()> {
-        let (ws, id) = (workspace_id.to_string(), id.to_string());
+    pub async fn delete_webhook(&self, workspace_id: &WorkspaceId, id: &str) -> Result<()> {
+        let (ws, id) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 sqlx::query(
@@ -505,12 +506,12 @@ impl Store {
     /// (beside the new) until `previous_until` (epoch ms).
     pub async fn rotate_webhook_secret(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
         new_secret: String,
         previous_until: i64,
     ) -> Result<Webhook> {
-        let (ws, id) = (workspace_id.to_string(), id.to_string());
+        let (ws, id) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let n = sqlx::query(
@@ -538,11 +539,11 @@ impl Store {
     /// Holds sending (`reason`: `manual`, `failing`); deliveries keep being recorded.
     pub async fn pause_webhook(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         id: &str,
         reason: &str,
     ) -> Result<Webhook> {
-        let (ws, id, reason) = (workspace_id.to_string(), id.to_string(), reason.to_string());
+        let (ws, id, reason) = (workspace_id.clone(), id.to_string(), reason.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let now = now_ms();
@@ -569,8 +570,8 @@ impl Store {
 
     /// Sends again: clears the pause and the failure count, and makes every
     /// delivery still waiting due now.
-    pub async fn resume_webhook(&self, workspace_id: &str, id: &str) -> Result<Webhook> {
-        let (ws, id) = (workspace_id.to_string(), id.to_string());
+    pub async fn resume_webhook(&self, workspace_id: &WorkspaceId, id: &str) -> Result<Webhook> {
+        let (ws, id) = (workspace_id.clone(), id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 let now = now_ms();
@@ -617,7 +618,7 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 let now = now_ms();
-                let mut subs: std::collections::HashMap<String, Vec<(String, Vec<String>, i64)>> =
+                let mut subs: std::collections::HashMap<WorkspaceId, Vec<(String, Vec<String>, i64)>> =
                     Default::default();
                 let mut created = 0;
                 for row in &rows {
@@ -681,13 +682,13 @@ impl Store {
     /// Records a delivery that is not an outbox event (a test), due now.
     pub async fn create_webhook_delivery(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         subscription_id: &str,
         event_type: &str,
         payload: String,
     ) -> Result<WebhookDelivery> {
         let (ws, sub, t) = (
-            workspace_id.to_string(),
+            workspace_id.clone(),
             subscription_id.to_string(),
             event_type.to_string(),
         );
@@ -721,7 +722,7 @@ impl Store {
     /// (a delivery id), optionally only those in `state`.
     pub async fn list_webhook_deliveries(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         subscription_id: &str,
         state: Option<DeliveryState>,
         before: Option<&str>,
@@ -748,7 +749,7 @@ impl Store {
     /// One delivery with its body and attempts.
     pub async fn get_webhook_delivery(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         subscription_id: &str,
         id: &str,
     ) -> Result<WebhookDeliveryDetail> {
@@ -794,12 +795,12 @@ impl Store {
     /// Sends one delivery again, now, with a new round of retries (same id).
     pub async fn replay_webhook_delivery(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         subscription_id: &str,
         id: &str,
     ) -> Result<WebhookDelivery> {
         let (ws, sub, id) = (
-            workspace_id.to_string(),
+            workspace_id.clone(),
             subscription_id.to_string(),
             id.to_string(),
         );
@@ -831,13 +832,13 @@ impl Store {
     /// (epoch ms) that is in one of `states`; returns how many.
     pub async fn replay_webhook_range(
         &self,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
         subscription_id: &str,
         since: i64,
         until: i64,
         states: Vec<DeliveryState>,
     ) -> Result<u64> {
-        let (ws, sub) = (workspace_id.to_string(), subscription_id.to_string());
+        let (ws, sub) = (workspace_id.clone(), subscription_id.to_string());
         self.write(move |c| {
             Box::pin(async move {
                 sub_in(c, &ws, &sub).await?;
@@ -1067,7 +1068,7 @@ impl Store {
 
 async fn delivery_in(
     c: &mut AnyConnection,
-    ws: &str,
+    ws: &WorkspaceId,
     sub: &str,
     id: &str,
 ) -> Result<WebhookDelivery> {

@@ -1,6 +1,7 @@
 //! Workspaces (tenants).
 
 use crate::{Result, Store, StoreError, Workspace, new_id, now_ms};
+use kefu_core::WorkspaceId;
 use sqlx::{Row, any::AnyRow};
 
 fn from_row(r: &AnyRow) -> Result<Workspace> {
@@ -18,7 +19,7 @@ fn from_row(r: &AnyRow) -> Result<Workspace> {
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
         let ws = Workspace {
-            id: new_id(),
+            id: new_id().into(),
             name: name.trim().to_string(),
             timezone: "UTC".into(),
             language: "zh-CN".into(),
@@ -46,7 +47,7 @@ impl Store {
         Ok(ws)
     }
 
-    pub async fn get_workspace(&self, id: &str) -> Result<Workspace> {
+    pub async fn get_workspace(&self, id: &WorkspaceId) -> Result<Workspace> {
         let r = sqlx::query(
             "SELECT id, name, timezone, language, holidays, created_at FROM workspaces WHERE id = $1",
         )
@@ -70,7 +71,7 @@ impl Store {
     /// (validated by the caller).
     pub async fn update_workspace(
         &self,
-        id: &str,
+        id: &WorkspaceId,
         name: Option<&str>,
         timezone: Option<&str>,
         language: Option<&str>,
@@ -83,7 +84,7 @@ impl Store {
             ));
         }
         let (id, tz, lang) = (
-            id.to_string(),
+            id.clone(),
             timezone.map(str::to_string),
             language.map(str::to_string),
         );

@@ -70,7 +70,7 @@ fn visitor_msg(f: &Fixture, contact: &Contact, cmid: &str, text: &str) -> NewMes
         },
         sender: Sender {
             kind: SenderKind::Visitor,
-            id: contact.id.clone(),
+            id: contact.id.to_string(),
         },
         client_msg_id: Some(cmid.into()),
         kind: MessageKind::Text,
@@ -138,7 +138,7 @@ async fn seq_is_dense_under_concurrency(f: Fixture) {
                 target: ConversationTarget::Existing(conv),
                 sender: Sender {
                     kind: SenderKind::Agent,
-                    id: agent,
+                    id: agent.to_string(),
                 },
                 client_msg_id: Some(format!("c{i}")),
                 kind: MessageKind::Text,
@@ -174,7 +174,7 @@ async fn seq_is_dense_under_concurrency(f: Fixture) {
         target: ConversationTarget::Existing(conv.clone()),
         sender: Sender {
             kind: SenderKind::Agent,
-            id: f.agent.id.clone(),
+            id: f.agent.id.to_string(),
         },
         client_msg_id: Some(cmid.into()),
         kind: MessageKind::Text,
@@ -229,7 +229,7 @@ async fn status_machine_and_events(f: Fixture) {
         .unwrap();
     let actor = Actor {
         kind: SenderKind::Agent,
-        id: f.agent.id.clone(),
+        id: f.agent.id.to_string(),
     };
     let c = s
         .change_status(
@@ -538,7 +538,7 @@ async fn append_many_keeps_order(f: Fixture) {
     assert!(r[1].duplicate && !r[0].duplicate && !r[2].duplicate);
     let actor = Actor {
         kind: SenderKind::Agent,
-        id: f.agent.id.clone(),
+        id: f.agent.id.to_string(),
     };
     s.change_status(&f.ws.id, &conv, ConversationStatus::Resolved, actor)
         .await
@@ -595,7 +595,7 @@ async fn contact_events_once_per_key(f: Fixture) {
     );
     let by_id = ContactRef {
         external_id: Some("nobody".into()),
-        id: Some(visitor.id.clone()),
+        id: Some(visitor.id.to_string()),
         ..Default::default()
     };
     assert_eq!(

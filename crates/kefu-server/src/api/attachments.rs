@@ -74,7 +74,7 @@ pub async fn upload(
         let sender = who.sender();
         let a = Attachment {
             id: new_id(),
-            workspace_id: who.workspace_id().to_string(),
+            workspace_id: who.workspace_id().clone(),
             uploader_kind: sender.kind.as_str().to_string(),
             uploader_id: sender.id,
             name,

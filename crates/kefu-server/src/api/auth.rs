@@ -170,7 +170,7 @@ pub async fn me(State(state): State<SharedState>, Auth(who): Auth) -> ApiResult<
             Me {
                 kind: "agent".into(),
                 workspace_id: ws,
-                id: user.id.clone(),
+                id: user.id.to_string(),
                 user: Some(user),
             }
         }
@@ -178,7 +178,7 @@ pub async fn me(State(state): State<SharedState>, Auth(who): Auth) -> ApiResult<
             kind: "visitor".into(),
             workspace_id: ws,
             user: None,
-            id: contact_id,
+            id: contact_id.to_string(),
         },
         Principal::ApiKey { key_id, .. } => Me {
             kind: "api".into(),

@@ -7,6 +7,7 @@ use crate::{
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::extract::State;
+use kefu_core::ContactId;
 use kefu_store::Contact;
 
 /// Contacts, newest first.
@@ -26,7 +27,7 @@ pub async fn list(
             limit + 1,
         )
         .await?;
-    Ok(ApiJson(page_of(rows, limit, |c| c.id.clone())))
+    Ok(ApiJson(page_of(rows, limit, |c| c.id.to_string())))
 }
 
 #[utoipa::path(get, operation_id = "contacts_get_one", path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])), params(("id" = String, Path)),
@@ -34,7 +35,7 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::ContactsRead>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ContactId>,
 ) -> ApiResult<ApiJson<Contact>> {
     Ok(ApiJson(
         state

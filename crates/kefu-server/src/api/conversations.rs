@@ -9,6 +9,7 @@ use crate::{
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::{extract::State, http::StatusCode};
+use kefu_core::{ContactId, ConversationId, UserId};
 use kefu_core::{ConversationStatus, Message, MessageKind};
 use kefu_store::{
     ActivityCursor, AuditEntry, Conversation, ConversationFilter, ConversationPreview,
@@ -24,7 +25,7 @@ pub struct ListQuery {
     pub inbox_id: Option<String>,
     /// A user id, `me`, or `none` for unassigned conversations.
     pub assignee: Option<String>,
-    pub contact_id: Option<String>,
+    pub contact_id: Option<ContactId>,
     /// Cursor from the previous page's `next_cursor`.
     #[param(value_type = Option<String>)]
     pub cursor: Option<super::cursor::ActivityCursor>,
@@ -48,7 +49,7 @@ async fn with_previews(
     who: &Principal,
     rows: Vec<Conversation>,
 ) -> ApiResult<Vec<ConversationItem>> {
-    let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
+    let ids: Vec<ConversationId> = rows.iter().map(|c| c.id.clone()).collect();
     let mut previews = state
         .store
         .conversation_previews(
@@ -118,7 +119,7 @@ pub async fn list(
             Principal::Agent { user_id, .. } => filter.assignee_id = Some(user_id.clone()),
             _ => return Err(ApiError::validation("assignee=me needs an agent token")),
         },
-        Some(id) => filter.assignee_id = Some(id.to_string()),
+        Some(id) => filter.assignee_id = Some(id.into()),
     }
     let cursor = q.cursor.map(|c| c.0);
     let rows = state
@@ -143,7 +144,7 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<SharedState>,
     Caller(who, ..): Caller<need::ConversationsRead>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<ApiJson<ConversationItem>> {
     let mut conv = visible_conversation(&state, &who, &id).await?;
     if who.is_visitor() {
@@ -167,7 +168,7 @@ pub struct StatusChange {
 pub async fn set_status(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::ConversationsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<StatusChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
     Ok(ApiJson(
@@ -202,7 +203,7 @@ pub struct LabelsChange {
 pub async fn update(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::ConversationsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<LabelsChange>,
 ) -> ApiResult<ApiJson<Conversation>> {
     Ok(ApiJson(
@@ -226,7 +227,7 @@ pub async fn update(
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
     /// An agent of the workspace, or null to unassign.
-    pub assignee_id: Option<String>,
+    pub assignee_id: Option<UserId>,
 }
 
 /// Assign a conversation to an agent (or unassign).
@@ -236,7 +237,7 @@ pub struct Assignment {
 pub async fn assign(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::ConversationsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<Assignment>,
 ) -> ApiResult<ApiJson<Conversation>> {
     Ok(ApiJson(
@@ -261,7 +262,7 @@ pub struct EventQuery {
 pub async fn events(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::ConversationsRead>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiQuery(q): ApiQuery<EventQuery>,
 ) -> ApiResult<ApiJson<Page<AuditEntry>>> {
     let conv = visible_conversation(&state, &who, &id).await?;
@@ -303,7 +304,7 @@ pub struct MessagePage {
 pub async fn list_messages(
     State(state): State<SharedState>,
     Caller(who, ..): Caller<need::ConversationsRead>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiQuery(q): ApiQuery<MessageQuery>,
 ) -> ApiResult<ApiJson<MessagePage>> {
     let conv = visible_conversation(&state, &who, &id).await?;
@@ -388,7 +389,7 @@ impl SendResult {
 pub async fn send_message(
     State(state): State<SharedState>,
     Caller(who, ..): Caller<need::MessagesWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, ApiJson<SendResult>)> {
     let r = commands::send(
@@ -419,7 +420,7 @@ pub struct ReadReceipt {
 pub async fn read(
     State(state): State<SharedState>,
     Caller(who, ..): Caller<need::ConversationsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<ReadReceipt>,
 ) -> ApiResult<StatusCode> {
     commands::read(&state, &who, &id, req.seq).await?;
@@ -441,7 +442,7 @@ pub struct TypingState {
 pub async fn typing(
     State(state): State<SharedState>,
     Caller(who, ..): Caller<need::ConversationsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<TypingState>,
 ) -> ApiResult<StatusCode> {
     chat::check_rate(&state.limiters.http_typing, &who.sender().id)

@@ -80,7 +80,7 @@ mod tests {
     fn activity_cursors_round_trip() {
         let c = kefu_store::ActivityCursor {
             last_activity_at: 1_767_225_600_000,
-            id: kefu_store::new_id(),
+            id: kefu_store::new_id().into(),
         };
         assert_eq!(ActivityCursor::try_from(c.encode()), Ok(ActivityCursor(c)));
         for bad in [

@@ -21,6 +21,7 @@ use axum::{
 };
 use bytes::Bytes;
 use kefu_core::event::BusinessEvent;
+use kefu_core::{ContactId, ConversationId, WorkspaceId};
 use kefu_store::{ContactRef, InboundSecretInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -84,7 +85,7 @@ pub struct RecordedOut {
     /// True when the idempotency key was seen before and nothing new was stored.
     pub duplicate: bool,
     /// The conversations that show the event's line (the contact's active one).
-    pub conversation_ids: Vec<String>,
+    pub conversation_ids: Vec<ConversationId>,
 }
 
 /// Query of `POST /api/v1/events`.
@@ -92,14 +93,14 @@ pub struct RecordedOut {
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// For signed requests: the workspace whose secret signed it (ignored with an API key).
-    pub workspace_id: Option<String>,
+    pub workspace_id: Option<WorkspaceId>,
 }
 
 /// The sender of an incoming event and its body, authenticated: an API key
 /// with `events:write` (checked before the body is read), or a signature
 /// over the body with the workspace's inbound secret.
 pub struct Inbound {
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub source: EventSource,
     pub body: Bytes,
     /// A signed request's `webhook-id`.
@@ -324,7 +325,7 @@ pub async fn record(
 pub async fn contact_events(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::ContactsRead>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ContactId>,
     ApiQuery(q): ApiQuery<super::PageQuery>,
 ) -> ApiResult<ApiJson<Page<BusinessEvent>>> {
     let limit = page_limit(q.limit)?;

@@ -152,7 +152,7 @@ pub async fn create(
     let inbox = state
         .store
         .create_inbox(NewInbox {
-            workspace_id: who.workspace_id().to_string(),
+            workspace_id: who.workspace_id().clone(),
             display_name: req.display_name.unwrap_or_else(|| req.name.clone()),
             name: req.name,
             allowed_origins: req.allowed_origins,

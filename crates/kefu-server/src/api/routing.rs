@@ -11,6 +11,7 @@ use crate::{
     routing::{Compiled, candidate, known},
 };
 use axum::{extract::State, http::StatusCode};
+use kefu_core::{ConversationId, UserId, WorkspaceId};
 use kefu_routing::{Context, Decision, Route};
 use kefu_store::{
     BusinessHours, StoreError,
@@ -99,7 +100,7 @@ pub async fn create_group(
 /// Refuses bad settings before anything is saved.
 async fn check_settings(
     state: &SharedState,
-    ws: &str,
+    ws: &WorkspaceId,
     name: &str,
     s: &GroupSettings,
 ) -> ApiResult<()> {
@@ -276,7 +277,7 @@ pub async fn put_rules(
     Admin(who): Admin,
     ApiJson(req): ApiJson<RulesInput>,
 ) -> ApiResult<ApiJson<RulesOut>> {
-    let ws = who.workspace_id().to_string();
+    let ws = who.workspace_id().clone();
     let engine = kefu_routing::compile(&req.source, &known(&state, &ws).await?).map_err(invalid)?;
     let saved = state
         .store
@@ -324,7 +325,7 @@ pub async fn simulate(
     Scoped(who, ..): Scoped<need::SettingsRead>,
     ApiJson(req): ApiJson<SimulateInput>,
 ) -> ApiResult<ApiJson<SimulateOut>> {
-    let ws = who.workspace_id().to_string();
+    let ws = who.workspace_id().clone();
     let engine = match &req.source {
         Some(src) => Arc::new(Compiled {
             version: 0,
@@ -352,7 +353,7 @@ pub async fn simulate(
 
     let decision = engine.engine.explain(&ctx);
     let agent_id = match &decision.route {
-        Some(Route::Group(g)) => candidate(&state, &ws, g, None).await?,
+        Some(Route::Group(g)) => candidate(&state, &ws, g, None).await?.map(String::from),
         Some(Route::Agent(a)) => Some(a.clone()),
         None => None,
     };
@@ -367,7 +368,7 @@ pub async fn simulate(
 #[serde(deny_unknown_fields)]
 pub struct TransferInput {
     /// The agent to hand the conversation to…
-    pub to_agent_id: Option<String>,
+    pub to_agent_id: Option<UserId>,
     /// …or the group whose line it joins (assigned at once if someone can take it).
     pub to_group: Option<String>,
     /// An internal note for the receiving side (never shown to the visitor).
@@ -385,7 +386,7 @@ pub struct TransferInput {
 pub async fn transfer(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::ConversationsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<TransferInput>,
 ) -> ApiResult<ApiJson<kefu_store::Conversation>> {
     let to = match (req.to_agent_id, req.to_group) {
@@ -406,7 +407,7 @@ pub async fn transfer(
 pub async fn claim(
     State(state): State<SharedState>,
     Caller(who, ..): Caller<need::ConversationsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<ApiJson<kefu_store::Conversation>> {
     Ok(ApiJson(
         conversations::claim(&state, &who, &id).await?.after,
@@ -419,7 +420,7 @@ pub struct GroupQueueOut {
     pub group: String,
     pub waiting: i64,
     /// The waiting conversations in order (at most 50).
-    pub conversation_ids: Vec<String>,
+    pub conversation_ids: Vec<ConversationId>,
 }
 
 /// Every group's line now; `group_queue` frames keep it live afterwards.

@@ -8,6 +8,7 @@ use crate::{
 };
 use axum::{extract::State, http::StatusCode};
 use kefu_core::Role;
+use kefu_core::UserId;
 use kefu_store::{NewUser, User, UserPatch};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -86,7 +87,7 @@ pub async fn list(
             limit + 1,
         )
         .await?;
-    Ok(ApiJson(page_of(rows, limit, |u| u.id.clone())))
+    Ok(ApiJson(page_of(rows, limit, |u| u.id.to_string())))
 }
 
 /// Add a member (admins). Only owners may create owners.
@@ -119,7 +120,7 @@ pub async fn create(
     let user = state
         .store
         .create_user(NewUser {
-            workspace_id: who.workspace_id().to_string(),
+            workspace_id: who.workspace_id().clone(),
             email: req.email,
             name: req.name.trim().to_string(),
             password_hash,
@@ -135,7 +136,7 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::SettingsRead>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<ApiJson<User>> {
     Ok(ApiJson(
         state
@@ -152,7 +153,7 @@ pub async fn get_one(
 pub async fn update(
     State(state): State<SharedState>,
     Admin(who): Admin,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> ApiResult<ApiJson<User>> {
     check_capacity(req.capacity)?;

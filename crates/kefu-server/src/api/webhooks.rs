@@ -145,7 +145,7 @@ pub async fn create(
     let webhook = state
         .store
         .create_webhook(NewWebhook {
-            workspace_id: who.workspace_id().to_string(),
+            workspace_id: who.workspace_id().clone(),
             url,
             description: req.description,
             event_types: req.event_types,

@@ -12,6 +12,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
 };
 use kefu_core::MessageKind;
+use kefu_core::{ContactId, ConversationId};
 use kefu_store::{
     Contact, Conversation, ConversationFilter, Inbox, StoreError, VisitInfo, WidgetSettings,
 };
@@ -60,7 +61,7 @@ pub struct VisitorProfile {
 pub struct SessionResponse {
     /// Bearer token for this visitor (REST and WebSocket); keep it to resume.
     pub visitor_token: String,
-    pub contact_id: String,
+    pub contact_id: ContactId,
     /// True when an earlier visitor was resumed.
     pub resumed: bool,
     pub inbox: WidgetInbox,
@@ -252,7 +253,7 @@ pub struct VisitorSend {
     /// Idempotency key: a retry with the same key is stored once and answered the same.
     pub client_msg_id: Option<String>,
     /// Omit for the visitor's active conversation (opened by the first message).
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
     #[serde(default = "text_kind")]
     pub kind: MessageKind,
     #[serde(default)]

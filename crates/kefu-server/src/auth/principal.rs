@@ -8,34 +8,34 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
-use kefu_core::{Role, Sender, SenderKind};
+use kefu_core::{ContactId, Role, Sender, SenderKind, UserId, WorkspaceId};
 use kefu_store::{Conversation, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     /// A logged-in member of a workspace.
     Agent {
-        user_id: String,
-        workspace_id: String,
+        user_id: UserId,
+        workspace_id: WorkspaceId,
         role: Role,
         session_id: String,
     },
     /// A website visitor: sees only their own conversations.
     Visitor {
-        contact_id: String,
-        workspace_id: String,
+        contact_id: ContactId,
+        workspace_id: WorkspaceId,
         inbox_id: String,
     },
     /// A server-to-server integration, limited to its scopes.
     ApiKey {
         key_id: String,
-        workspace_id: String,
+        workspace_id: WorkspaceId,
         scopes: super::Scopes,
     },
 }
 
 impl Principal {
-    pub fn workspace_id(&self) -> &str {
+    pub fn workspace_id(&self) -> &WorkspaceId {
         match self {
             Principal::Agent { workspace_id, .. }
             | Principal::Visitor { workspace_id, .. }
@@ -48,11 +48,11 @@ impl Principal {
         match self {
             Principal::Agent { user_id, .. } => Sender {
                 kind: SenderKind::Agent,
-                id: user_id.clone(),
+                id: user_id.to_string(),
             },
             Principal::Visitor { contact_id, .. } => Sender {
                 kind: SenderKind::Visitor,
-                id: contact_id.clone(),
+                id: contact_id.to_string(),
             },
             Principal::ApiKey { key_id, .. } => Sender {
                 kind: SenderKind::Api,
@@ -111,7 +111,7 @@ impl Principal {
                 workspace_id,
                 ..
             } => &conv.contact_id == contact_id && &conv.workspace_id == workspace_id,
-            other => conv.workspace_id == other.workspace_id(),
+            other => conv.workspace_id == *other.workspace_id(),
         }
     }
 

@@ -10,6 +10,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use kefu_core::Role;
+use kefu_core::{ContactId, UserId, WorkspaceId};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,8 +21,8 @@ pub const REFRESH_PREFIX: &str = "kefu_rt_";
 /// Claims of an agent's access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
-    pub sub: String,
-    pub ws: String,
+    pub sub: UserId,
+    pub ws: WorkspaceId,
     pub sid: String,
     pub role: Role,
     pub typ: String,
@@ -32,8 +33,8 @@ pub struct AccessClaims {
 /// Claims of a visitor token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VisitorClaims {
-    pub sub: String,
-    pub ws: String,
+    pub sub: ContactId,
+    pub ws: WorkspaceId,
     pub inbox: String,
     pub typ: String,
     pub iat: i64,
@@ -87,8 +88,8 @@ impl TokenKeys {
 
     pub fn access(
         &self,
-        user_id: &str,
-        ws: &str,
+        user_id: &UserId,
+        ws: &WorkspaceId,
         sid: &str,
         role: Role,
         ttl_secs: u64,
@@ -96,8 +97,8 @@ impl TokenKeys {
         let iat = now_secs();
         let exp = iat + ttl_secs as i64;
         let c = AccessClaims {
-            sub: user_id.into(),
-            ws: ws.into(),
+            sub: user_id.clone(),
+            ws: ws.clone(),
             sid: sid.into(),
             role,
             typ: "access".into(),
@@ -116,11 +117,17 @@ impl TokenKeys {
         }
     }
 
-    pub fn visitor(&self, contact_id: &str, ws: &str, inbox: &str, ttl_secs: u64) -> String {
+    pub fn visitor(
+        &self,
+        contact_id: &ContactId,
+        ws: &WorkspaceId,
+        inbox: &str,
+        ttl_secs: u64,
+    ) -> String {
         let iat = now_secs();
         let c = VisitorClaims {
-            sub: contact_id.into(),
-            ws: ws.into(),
+            sub: contact_id.clone(),
+            ws: ws.clone(),
             inbox: inbox.into(),
             typ: "visitor".into(),
             iat,
@@ -167,17 +174,17 @@ mod tests {
     #[test]
     fn tokens_are_typed() {
         let k = TokenKeys::new("k");
-        let (t, _) = k.access("u", "w", "s", Role::Agent, 60);
+        let (t, _) = k.access(&"u".into(), &"w".into(), "s", Role::Agent, 60);
         assert_eq!(k.check_access(&t).unwrap().sub, "u");
         assert!(
             k.check_visitor(&t).is_err(),
             "an access token is not a visitor token"
         );
-        let v = k.visitor("c", "w", "i", 60);
+        let v = k.visitor(&"c".into(), &"w".into(), "i", 60);
         assert!(k.check_access(&v).is_err());
         assert_eq!(k.check_visitor(&v).unwrap().inbox, "i");
         assert!(TokenKeys::new("other").check_access(&t).is_err());
-        let (expired, _) = k.access("u", "w", "s", Role::Agent, 0);
+        let (expired, _) = k.access(&"u".into(), &"w".into(), "s", Role::Agent, 0);
         let mut c = k.check_access(&expired).unwrap();
         c.exp -= 100;
         assert!(k.check_access(&k.sign(&c)).is_err());

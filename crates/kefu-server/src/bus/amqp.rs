@@ -112,7 +112,7 @@ impl Amqp {
             if let Some(c) = e.conversation_id() {
                 headers.insert(
                     "kefu-conversation-id".into(),
-                    AMQPValue::LongString(LongString::from(c)),
+                    AMQPValue::LongString(LongString::from(c.as_str())),
                 );
             }
             let props = BasicProperties::default()

@@ -168,7 +168,7 @@ impl Publisher for Nats {
                 .message_id(&row.event.id)
                 .expected_stream(stream);
             if let Some(c) = row.event.conversation_id() {
-                msg = msg.header("Kefu-Conversation-Id", c);
+                msg = msg.header("Kefu-Conversation-Id", c.as_str());
             }
             let subject = format!("{prefix}.{}", route(&row.event));
             let (js, client) = (&js, &client);

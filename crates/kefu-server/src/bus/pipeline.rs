@@ -27,6 +27,7 @@ use std::{
 /// What orders an event: its conversation, else its contact, else itself.
 pub fn order_key(e: &Event) -> &str {
     e.conversation_id()
+        .map(|c| c.as_str())
         .or(e.contact_id.as_deref())
         .unwrap_or(&e.id)
 }

@@ -18,6 +18,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 use axum::http::StatusCode;
+use kefu_core::{ConversationId, WorkspaceId};
 use kefu_core::{ConversationStatus, MessageKind, Sender, SenderKind, event::BusinessEvent};
 use kefu_store::{
     Actor, ContactRef, ConversationFilter, ConversationTarget, NewContactEvent, NewMessage,
@@ -91,7 +92,7 @@ pub struct Recorded {
     /// The idempotency key was seen before: nothing new was stored.
     pub duplicate: bool,
     /// The conversations whose timeline has the event's line.
-    pub conversation_ids: Vec<String>,
+    pub conversation_ids: Vec<ConversationId>,
 }
 
 fn refuse(code: &'static str, msg: impl Into<String>) -> ApiError {
@@ -183,7 +184,7 @@ fn check(state: &SharedState, ev: &IncomingEvent, now: i64) -> ApiResult<()> {
 /// same idempotency key stores nothing and answers with the first event.
 pub async fn record_event(
     state: &SharedState,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     source: EventSource,
     ev: IncomingEvent,
 ) -> ApiResult<Recorded> {
@@ -206,7 +207,7 @@ pub async fn record_event(
     super::check_attributes(&state.cfg.limits, &contact.attributes, &ev.set_attributes)
         .map_err(|m| refuse("bad_attributes", m))?;
     let new = NewContactEvent {
-        workspace_id: workspace_id.to_string(),
+        workspace_id: workspace_id.clone(),
         contact_id: contact.id,
         event_type: ev.event_type,
         title: ev.title,
@@ -241,7 +242,7 @@ pub async fn record_event(
 /// The event's line in the contact's active conversation (a contact is one
 /// visitor of one inbox, so there is at most one): a private note from
 /// the system, once per event. A conversation closed meanwhile is skipped.
-async fn leave_line(state: &SharedState, r: &RecordedEvent) -> Vec<String> {
+async fn leave_line(state: &SharedState, r: &RecordedEvent) -> Vec<ConversationId> {
     let filter = ConversationFilter {
         statuses: vec![
             ConversationStatus::Bot,

@@ -7,13 +7,14 @@ use crate::{
     auth::Principal,
     error::{ApiError, ApiResult},
 };
+use kefu_core::{ConversationId, UserId};
 use kefu_store::Changed;
 
 pub async fn assign(
     state: &SharedState,
     who: &Principal,
-    id: &str,
-    assignee: Option<String>,
+    id: &ConversationId,
+    assignee: Option<UserId>,
 ) -> ApiResult<Changed> {
     who.require_staff()?;
     let conv = visible_conversation(state, who, id).await?;

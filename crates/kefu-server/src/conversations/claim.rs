@@ -8,9 +8,14 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 use axum::http::StatusCode;
+use kefu_core::ConversationId;
 use kefu_store::Changed;
 
-pub async fn claim(state: &SharedState, who: &Principal, id: &str) -> ApiResult<Changed> {
+pub async fn claim(
+    state: &SharedState,
+    who: &Principal,
+    id: &ConversationId,
+) -> ApiResult<Changed> {
     let Principal::Agent { user_id, .. } = who else {
         return Err(ApiError::forbidden("only agents claim conversations"));
     };

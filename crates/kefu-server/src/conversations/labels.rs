@@ -7,12 +7,13 @@ use crate::{
     auth::Principal,
     error::{ApiError, ApiResult},
 };
+use kefu_core::ConversationId;
 use kefu_store::{Changed, LabelEdit};
 
 pub async fn set_labels(
     state: &SharedState,
     who: &Principal,
-    id: &str,
+    id: &ConversationId,
     edit: LabelEdit,
 ) -> ApiResult<Changed> {
     who.require_staff()?;

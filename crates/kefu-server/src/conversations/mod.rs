@@ -35,6 +35,7 @@ use crate::{
     auth::Principal,
     error::{ApiError, ApiResult},
 };
+use kefu_core::ConversationId;
 use kefu_store::{Conversation, StoreError};
 use std::future::Future;
 
@@ -59,7 +60,7 @@ where
 pub async fn visible_conversation(
     state: &SharedState,
     who: &Principal,
-    id: &str,
+    id: &ConversationId,
 ) -> ApiResult<Conversation> {
     match state.store.get_conversation(who.workspace_id(), id).await {
         Ok(c) if who.can_see(&c) => Ok(c),

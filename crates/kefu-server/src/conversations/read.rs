@@ -7,9 +7,15 @@ use crate::{
     auth::Principal,
     error::{ApiError, ApiResult},
 };
+use kefu_core::ConversationId;
 use kefu_core::protocol::ServerFrame;
 
-pub async fn typing(state: &SharedState, who: &Principal, id: &str, on: bool) -> ApiResult<()> {
+pub async fn typing(
+    state: &SharedState,
+    who: &Principal,
+    id: &ConversationId,
+    on: bool,
+) -> ApiResult<()> {
     let conv = visible_conversation(state, who, id).await?;
     let s = who.sender();
     let frame = ServerFrame::Typing {
@@ -22,7 +28,12 @@ pub async fn typing(state: &SharedState, who: &Principal, id: &str, on: bool) ->
     Ok(())
 }
 
-pub async fn read(state: &SharedState, who: &Principal, id: &str, seq: i64) -> ApiResult<()> {
+pub async fn read(
+    state: &SharedState,
+    who: &Principal,
+    id: &ConversationId,
+    seq: i64,
+) -> ApiResult<()> {
     let conv = visible_conversation(state, who, id).await?;
     if seq < 0 || seq > conv.last_seq {
         return Err(ApiError::validation(format!(

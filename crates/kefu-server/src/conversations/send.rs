@@ -10,6 +10,7 @@ use crate::{
     chat::check_rate,
     error::{ApiError, ApiResult},
 };
+use kefu_core::ConversationId;
 use kefu_core::{AttachmentRef, MessageKind, SenderKind};
 use kefu_store::{Appended, Conversation, ConversationTarget, NewMessage, StoreError};
 
@@ -17,7 +18,7 @@ use kefu_store::{Appended, Conversation, ConversationTarget, NewMessage, StoreEr
 #[derive(Debug, Clone)]
 pub struct SendRequest {
     pub client_msg_id: Option<String>,
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
     pub kind: MessageKind,
     pub content: String,
     pub attachment_id: Option<String>,
@@ -175,7 +176,7 @@ async fn prepare(state: &SharedState, who: &Principal, req: SendRequest) -> ApiR
         None => None,
     };
     let new = NewMessage {
-        workspace_id: who.workspace_id().to_string(),
+        workspace_id: who.workspace_id().clone(),
         target,
         sender,
         client_msg_id: req.client_msg_id,

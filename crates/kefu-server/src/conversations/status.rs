@@ -8,13 +8,14 @@ use crate::{
     auth::Principal,
     error::{ApiError, ApiResult},
 };
+use kefu_core::ConversationId;
 use kefu_core::ConversationStatus;
 use kefu_store::Changed;
 
 pub async fn change_status(
     state: &SharedState,
     who: &Principal,
-    id: &str,
+    id: &ConversationId,
     to: ConversationStatus,
 ) -> ApiResult<Changed> {
     who.require_staff()?;

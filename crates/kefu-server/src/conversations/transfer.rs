@@ -9,19 +9,20 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 use axum::http::StatusCode;
+use kefu_core::{ConversationId, UserId};
 use kefu_store::{Changed, StoreError};
 
 /// Where a conversation goes.
 #[derive(Debug, Clone)]
 pub enum Transfer {
-    Agent(String),
+    Agent(UserId),
     Group(String),
 }
 
 pub async fn transfer(
     state: &SharedState,
     who: &Principal,
-    id: &str,
+    id: &ConversationId,
     to: Transfer,
     note: String,
 ) -> ApiResult<Changed> {
@@ -69,7 +70,7 @@ pub async fn transfer(
             .get_user(&changed.after.workspace_id, &agent)
             .await
             .map(|u| u.name)
-            .unwrap_or(agent),
+            .unwrap_or_else(|_| agent.to_string()),
         Transfer::Group(group) => group,
     };
     // The note travels with the conversation, for agents only.

@@ -9,6 +9,7 @@ pub use worker::Router;
 use crate::app::SharedState;
 use crate::conversations::after_commit;
 use kefu_core::{AgentStatus, SenderKind};
+use kefu_core::{ConversationId, UserId, WorkspaceId};
 use kefu_routing::assign::{Candidate, Strategy, pick};
 use kefu_routing::eval::{ConversationInfo, Customer, GroupStats, PageInfo};
 use kefu_routing::{Context, Decision, Engine, Known, Route};
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 /// lock only around map reads and swaps, never across an await.
 #[derive(Default)]
 pub struct Rules {
-    by_workspace: RwLock<HashMap<String, Cached>>,
+    by_workspace: RwLock<HashMap<WorkspaceId, Cached>>,
     /// Rings after each look at `[routing] rules_file` (tests wait on it).
     file_checked: tokio::sync::Notify,
 }
@@ -63,7 +64,7 @@ impl Rules {
     pub async fn get(
         &self,
         state: &SharedState,
-        workspace_id: &str,
+        workspace_id: &WorkspaceId,
     ) -> Result<Option<Arc<Compiled>>, StoreError> {
         if let Ok(map) = self.by_workspace.read()
             && let Some((at, c)) = map.get(workspace_id)
@@ -81,7 +82,7 @@ impl Rules {
                     engine,
                 })),
                 Err(e) => {
-                    tracing::error!(workspace_id, version = v.version, error = %e, "the stored rule set does not compile");
+                    tracing::error!(%workspace_id, version = v.version, error = %e, "the stored rule set does not compile");
                     None
                 }
             },
@@ -93,21 +94,21 @@ impl Rules {
                 .and_then(|(_, old)| old.as_ref())
                 .is_some_and(|old| loaded.as_ref().is_none_or(|l| old.version > l.version));
             if !newer {
-                map.insert(workspace_id.to_string(), (Instant::now(), loaded.clone()));
+                map.insert(workspace_id.clone(), (Instant::now(), loaded.clone()));
             }
         }
         Ok(loaded)
     }
 
     /// Makes `c` the rule set in force, unless a newer version already is.
-    pub fn put(&self, workspace_id: &str, c: Arc<Compiled>) {
+    pub fn put(&self, workspace_id: &WorkspaceId, c: Arc<Compiled>) {
         if let Ok(mut map) = self.by_workspace.write() {
             let newer = map
                 .get(workspace_id)
                 .and_then(|(_, old)| old.as_ref())
                 .is_some_and(|old| old.version > c.version);
             if !newer {
-                map.insert(workspace_id.to_string(), (Instant::now(), Some(c)));
+                map.insert(workspace_id.clone(), (Instant::now(), Some(c)));
             }
         }
     }
@@ -151,7 +152,7 @@ pub fn hours_open(bh: &BusinessHours, ws: &Workspace, now_ms: i64) -> bool {
 }
 
 /// The groups of a workspace as rules may name them.
-pub async fn known(state: &SharedState, workspace_id: &str) -> Result<Known, StoreError> {
+pub async fn known(state: &SharedState, workspace_id: &WorkspaceId) -> Result<Known, StoreError> {
     let groups = state.store.list_groups(workspace_id).await?;
     Ok(Known {
         groups: Some(groups.into_iter().map(|g| g.name).collect::<HashSet<_>>()),
@@ -165,7 +166,7 @@ pub async fn group_stats(
     state: &SharedState,
     ws: &Workspace,
 ) -> Result<HashMap<String, GroupStats>, StoreError> {
-    let workspace_id = ws.id.as_str();
+    let workspace_id = &ws.id;
     let now = kefu_store::now_ms();
     // Three queries whatever the number of groups: this runs for every new conversation.
     let mut members = state.store.all_group_members(workspace_id).await?;
@@ -265,10 +266,10 @@ pub async fn context(
 /// over the members' current load; the assignment re-checks capacity).
 pub async fn candidate(
     state: &SharedState,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     group: &str,
     sticky: Option<&str>,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<UserId>, StoreError> {
     let strategy = state
         .store
         .group_strategy(workspace_id, group)
@@ -279,18 +280,18 @@ pub async fn candidate(
         .iter()
         .max_by_key(|m| m.last_assigned_at)
         .filter(|m| m.last_assigned_at > 0)
-        .map(|m| m.user_id.clone());
+        .map(|m| m.user_id.to_string());
     let cands: Vec<Candidate> = members
         .iter()
         .map(|m| Candidate {
-            id: m.user_id.clone(),
+            id: m.user_id.to_string(),
             online: m.status == AgentStatus::Online,
             capacity: u32::try_from(m.capacity).unwrap_or(0),
             active: u32::try_from(m.active).unwrap_or(u32::MAX),
             last_assigned_ms: m.last_assigned_at,
         })
         .collect();
-    Ok(pick(&cands, strategy, sticky, cursor.as_deref()).map(|c| c.id.clone()))
+    Ok(pick(&cands, strategy, sticky, cursor.as_deref()).map(|c| UserId::new(c.id.clone())))
 }
 
 /// Routes a conversation that was just opened (run by the worker).
@@ -365,7 +366,7 @@ async fn apply(
                 Some(u) if u.workspace_id == conv.workspace_id => Some(u.id),
                 _ => state
                     .store
-                    .get_user(&conv.workspace_id, who)
+                    .get_user(&conv.workspace_id, &UserId::new(who.as_str()))
                     .await
                     .ok()
                     .map(|u| u.id),
@@ -491,7 +492,7 @@ const ANNOUNCED: i64 = 1000;
 /// Tells every waiting visitor of `group` their place in line.
 pub async fn announce_queue(
     state: &SharedState,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     group: &str,
 ) -> Result<(), StoreError> {
     let line = state.store.queue(workspace_id, group, ANNOUNCED).await?;
@@ -539,9 +540,9 @@ pub async fn announce_queue(
 /// The members of a grab-mode group who may claim now (online, below capacity).
 async fn eligible(
     state: &SharedState,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     group: &str,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<UserId>, StoreError> {
     Ok(state
         .store
         .group_members(workspace_id, group)
@@ -555,16 +556,16 @@ async fn eligible(
 /// Offers a waiting conversation to `agents` (see [`eligible`]).
 fn offer(
     state: &SharedState,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     group: &str,
-    conversation_id: &str,
-    agents: &[String],
+    conversation_id: &ConversationId,
+    agents: &[UserId],
 ) {
     if !agents.is_empty() {
         state.hub.publish_many(
             &[crate::hub::workspace_topic(workspace_id)],
             &kefu_core::protocol::ServerFrame::Offer {
-                conversation_id: conversation_id.to_string(),
+                conversation_id: conversation_id.clone(),
                 group: group.to_string(),
                 agents: agents.to_vec(),
             },
@@ -575,7 +576,10 @@ fn offer(
 /// Hands waiting conversations to agents who can take them now (someone
 /// resolved a conversation, came online, got more capacity), head of each
 /// line first, then tells the rest their new places (run by the worker).
-pub(crate) async fn drain(state: &SharedState, workspace_id: &str) -> Result<(), StoreError> {
+pub(crate) async fn drain(
+    state: &SharedState,
+    workspace_id: &WorkspaceId,
+) -> Result<(), StoreError> {
     let waiting: std::collections::HashSet<String> = state
         .store
         .queued_groups(workspace_id)
@@ -682,7 +686,7 @@ pub fn spawn_rules_file_watcher(state: &SharedState) -> Option<tokio::task::Join
 /// applied to it instead.
 pub async fn follow_rename(
     state: &SharedState,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     old: &str,
     new: &str,
     by: &str,
@@ -699,7 +703,7 @@ pub async fn follow_rename(
         let engine = match kefu_routing::compile(&source, &Known::default()) {
             Ok(e) => e,
             Err(e) => {
-                tracing::error!(workspace_id, error = %e, "the rules cannot follow the group rename; edit them");
+                tracing::error!(%workspace_id, error = %e, "the rules cannot follow the group rename; edit them");
                 return Ok(None);
             }
         };
@@ -719,7 +723,7 @@ pub async fn follow_rename(
         }
     }
     tracing::error!(
-        workspace_id,
+        %workspace_id,
         "the rules kept changing; the group rename was not applied to them"
     );
     Ok(None)
@@ -860,7 +864,7 @@ async fn expire_one(
 /// Group `name` of the workspace, if it exists.
 async fn find_group(
     state: &SharedState,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     name: &str,
 ) -> Result<Option<kefu_store::routing::Group>, StoreError> {
     Ok(state
@@ -883,7 +887,7 @@ async fn open_now(state: &SharedState, g: &kefu_store::routing::Group) -> Result
 /// Whether group `name` exists and is within its business hours now.
 async fn group_open(
     state: &SharedState,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     name: &str,
 ) -> Result<bool, StoreError> {
     match find_group(state, workspace_id, name).await? {

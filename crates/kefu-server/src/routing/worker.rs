@@ -6,6 +6,7 @@
 //! wait for it with [`Router::idle`], never with a sleep.
 
 use crate::app::SharedState;
+use kefu_core::WorkspaceId;
 use kefu_store::Conversation;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{
@@ -24,12 +25,12 @@ enum Job {
     Route(Box<Conversation>, String),
     /// Let the workspace's lines move up; tell the waiter when a drain that
     /// started after this request has finished.
-    Drain(String, Option<oneshot::Sender<()>>),
+    Drain(WorkspaceId, Option<oneshot::Sender<()>>),
 }
 
 enum Finished {
     Route,
-    Drain(String),
+    Drain(WorkspaceId),
 }
 
 /// Handle to the routing worker (in `AppState`).
@@ -65,15 +66,15 @@ impl Router {
 
     /// Hands waiting conversations of the workspace to agents who can take
     /// them now, and tells the rest their places.
-    pub fn drain(&self, workspace_id: &str) {
-        self.submit(Job::Drain(workspace_id.to_string(), None));
+    pub fn drain(&self, workspace_id: &WorkspaceId) {
+        self.submit(Job::Drain(workspace_id.clone(), None));
     }
 
     /// [`Router::drain`], resolving once a drain that started after this
     /// call has finished (a transfer to a group answers with the outcome).
-    pub async fn drained(&self, workspace_id: &str) {
+    pub async fn drained(&self, workspace_id: &WorkspaceId) {
         let (tx, rx) = oneshot::channel();
-        self.submit(Job::Drain(workspace_id.to_string(), Some(tx)));
+        self.submit(Job::Drain(workspace_id.clone(), Some(tx)));
         // An error means the worker stopped: nothing more will happen anyway.
         let _ = rx.await;
     }
@@ -145,11 +146,11 @@ async fn run(
     let mut running: JoinSet<Finished> = JoinSet::new();
     let mut routes = 0usize;
     let mut waiting: VecDeque<(Box<Conversation>, String)> = VecDeque::new();
-    let mut draining: HashSet<String> = HashSet::new();
-    let mut again: HashSet<String> = HashSet::new();
+    let mut draining: HashSet<WorkspaceId> = HashSet::new();
+    let mut again: HashSet<WorkspaceId> = HashSet::new();
     // Waiters of the drain running now, and of the one to run after it.
-    let mut waiting_now: HashMap<String, Vec<oneshot::Sender<()>>> = HashMap::new();
-    let mut waiting_next: HashMap<String, Vec<oneshot::Sender<()>>> = HashMap::new();
+    let mut waiting_now: HashMap<WorkspaceId, Vec<oneshot::Sender<()>>> = HashMap::new();
+    let mut waiting_next: HashMap<WorkspaceId, Vec<oneshot::Sender<()>>> = HashMap::new();
     let mut closed = false;
     loop {
         tokio::select! {
@@ -227,7 +228,7 @@ async fn route(state: SharedState, conv: Box<Conversation>, first_message: Strin
     Finished::Route
 }
 
-async fn drain(state: SharedState, workspace_id: String) -> Finished {
+async fn drain(state: SharedState, workspace_id: WorkspaceId) -> Finished {
     if let Err(e) = super::drain(&state, &workspace_id).await {
         tracing::warn!(workspace_id = %workspace_id, error = %e, "draining the routing queue failed");
     }

@@ -35,6 +35,7 @@ use kefu_core::{
         parse_client_frame,
     },
 };
+use kefu_core::{ContactId, ConversationId, UserId, WorkspaceId};
 use kefu_store::ConversationFilter;
 use std::{
     collections::HashMap,
@@ -126,7 +127,7 @@ async fn finish(mut socket: WebSocket, close: Option<(u16, &'static str)>) {
 
 async fn origin_allowed(
     state: &SharedState,
-    ws: &str,
+    ws: &WorkspaceId,
     inbox_id: &str,
     origin: Option<&str>,
 ) -> bool {
@@ -315,7 +316,7 @@ impl Connection {
         }
     }
 
-    async fn came_online(&self, user_id: &str) {
+    async fn came_online(&self, user_id: &UserId) {
         if let Ok(u) = self
             .state
             .store
@@ -446,8 +447,8 @@ impl Connection {
 
     async fn hello(&mut self, socket: &mut WebSocket) -> Step {
         let (kind, id) = match &self.who {
-            Principal::Agent { user_id, .. } => ("agent", user_id.clone()),
-            Principal::Visitor { contact_id, .. } => ("visitor", contact_id.clone()),
+            Principal::Agent { user_id, .. } => ("agent", user_id.to_string()),
+            Principal::Visitor { contact_id, .. } => ("visitor", contact_id.to_string()),
             Principal::ApiKey { key_id, .. } => ("api", key_id.clone()),
         };
         let conversations = match &self.who {
@@ -484,8 +485,8 @@ impl Connection {
 
     async fn visitor_conversations(
         &self,
-        ws: &str,
-        contact_id: &str,
+        ws: &WorkspaceId,
+        contact_id: &ContactId,
     ) -> Vec<kefu_store::Conversation> {
         let filter = ConversationFilter {
             contact_id: Some(contact_id.into()),
@@ -712,7 +713,7 @@ impl Connection {
     async fn send_range(
         &mut self,
         socket: &mut WebSocket,
-        conv: &str,
+        conv: &ConversationId,
         mut after: i64,
         upto: Option<i64>,
     ) -> Result<i64, Closed> {

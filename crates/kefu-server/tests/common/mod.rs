@@ -5,6 +5,7 @@
 
 use futures::{SinkExt, StreamExt};
 use kefu_core::Role;
+use kefu_core::UserId;
 use kefu_server::{app, auth::password, config::Config};
 use kefu_store::{Inbox, NewInbox, NewUser, Store, Workspace};
 use serde_json::{Value, json};
@@ -68,7 +69,7 @@ pub async fn spawn(db: Db) -> TestApp {
 pub struct Tenant {
     pub ws: Workspace,
     pub inbox: Inbox,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub agent_email: String,
     pub token: String,
     pub refresh: String,
