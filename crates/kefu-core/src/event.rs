@@ -33,13 +33,23 @@ pub struct Conversation {
     pub priority: Priority,
     /// Labels from rules and agents, for agents only (visitors never see them).
     pub tags: Vec<String>,
+    /// Snoozed (status `pending`) until then (epoch ms), when it wakes by
+    /// itself; `None` while pending: until the customer writes.
+    #[serde(default)]
+    pub snoozed_until: Option<i64>,
+    /// Since when the customer has waited for an answer (their first
+    /// unanswered message, epoch ms); `None`: nobody is waiting.
+    #[serde(default)]
+    pub waiting_since: Option<i64>,
 }
 
 impl Conversation {
-    /// What a visitor may see of it: no internal priority or tags.
+    /// What a visitor may see of it: no internal priority, tags or timers.
     pub fn for_visitor(mut self) -> Self {
         self.priority = Priority::Normal;
         self.tags.clear();
+        self.snoozed_until = None;
+        self.waiting_since = None;
         self
     }
 }
@@ -82,6 +92,8 @@ pub enum AssignedBy {
     Routing,
     /// They took it from a grab-mode line.
     Claim,
+    /// They answered it while nobody had it (the workspace's reply-to-take).
+    Reply,
 }
 
 /// Why a conversation moved to another agent or group.
@@ -148,6 +160,12 @@ pub enum ConversationEvent {
         from: Priority,
         to: Priority,
     },
+    /// Put aside until `until` (epoch ms; status `pending`). It wakes by
+    /// itself then (a `conversation_status_changed` to `open` by the system)
+    /// or earlier when the customer writes.
+    ConversationSnoozed {
+        until: i64,
+    },
     /// Left for offline follow-up: nobody can take it now (closed hours, a
     /// queue timeout without fallback, a rule's `offline()`).
     ConversationOffline {
@@ -188,7 +206,7 @@ pub struct BusinessEvent {
 
 impl ConversationEvent {
     /// Every event type, in catalogue order (what a webhook subscription may pick).
-    pub const TYPES: [&'static str; 13] = [
+    pub const TYPES: [&'static str; 14] = [
         "conversation_created",
         "message_created",
         "conversation_status_changed",
@@ -198,6 +216,7 @@ impl ConversationEvent {
         "conversation_queued",
         "conversation_labels_changed",
         "conversation_priority_changed",
+        "conversation_snoozed",
         "conversation_offline",
         "contact_created",
         "contact_updated",
@@ -216,6 +235,7 @@ impl ConversationEvent {
             Self::ConversationQueued { .. } => "conversation_queued",
             Self::ConversationLabelsChanged { .. } => "conversation_labels_changed",
             Self::ConversationPriorityChanged { .. } => "conversation_priority_changed",
+            Self::ConversationSnoozed { .. } => "conversation_snoozed",
             Self::ConversationOffline { .. } => "conversation_offline",
             Self::ContactCreated { .. } => "contact_created",
             Self::ContactUpdated { .. } => "contact_updated",
@@ -298,6 +318,8 @@ mod tests {
             created_at: 5,
             updated_at: 5,
             priority: Priority::Normal,
+            snoozed_until: None,
+            waiting_since: None,
             tags: vec![],
         }
     }

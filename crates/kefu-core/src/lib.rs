@@ -14,7 +14,7 @@ pub mod words;
 
 pub use conversation::{ConversationStatus, TransitionError};
 pub use ids::{ContactId, ConversationId, UserId, WorkspaceId};
-pub use message::{AttachmentRef, Message, MessageKind, Sender, SenderKind};
+pub use message::{AttachmentRef, Message, MessageKind, Sender, SenderKind, Waiting};
 pub use role::{AgentStatus, Role};
 pub use words::{Priority, Strategy};
 

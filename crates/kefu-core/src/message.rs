@@ -116,3 +116,79 @@ pub struct Message {
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
 }
+
+/// What a new message does to the customer's wait
+/// ([`crate::event::Conversation::waiting_since`]): a visitor's message
+/// starts it (if it was not running), a visible answer by a person or an
+/// integration ends it, notes and system lines leave it as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    Starts,
+    Ends,
+    Unchanged,
+}
+
+impl Waiting {
+    pub fn of(sender: SenderKind, kind: MessageKind) -> Waiting {
+        match (sender, kind) {
+            (SenderKind::Visitor, _) => Waiting::Starts,
+            (SenderKind::Agent | SenderKind::Api, MessageKind::Text)
+            | (SenderKind::Agent | SenderKind::Api, MessageKind::Image)
+            | (SenderKind::Agent | SenderKind::Api, MessageKind::File) => Waiting::Ends,
+            _ => Waiting::Unchanged,
+        }
+    }
+
+    /// The word the append statements bind (see `waiting_sql!`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Waiting::Starts => "start",
+            Waiting::Ends => "end",
+            Waiting::Unchanged => "keep",
+        }
+    }
+}
+
+/// The `waiting_since` assignment of an append statement, given the
+/// placeholders of the [`Waiting`] word and of the current time.
+#[macro_export]
+macro_rules! waiting_sql {
+    ($w:literal, $now:literal) => {
+        concat!(
+            "waiting_since = CASE ",
+            $w,
+            " WHEN 'start' THEN COALESCE(waiting_since, ",
+            $now,
+            ") WHEN 'end' THEN NULL ELSE waiting_since END"
+        )
+    };
+}
+
+#[cfg(test)]
+mod waiting_tests {
+    use super::*;
+
+    #[test]
+    fn visitors_start_the_wait_and_answers_end_it() {
+        assert_eq!(
+            Waiting::of(SenderKind::Visitor, MessageKind::Text),
+            Waiting::Starts
+        );
+        assert_eq!(
+            Waiting::of(SenderKind::Agent, MessageKind::Image),
+            Waiting::Ends
+        );
+        assert_eq!(
+            Waiting::of(SenderKind::Api, MessageKind::Text),
+            Waiting::Ends
+        );
+        assert_eq!(
+            Waiting::of(SenderKind::Agent, MessageKind::Note),
+            Waiting::Unchanged
+        );
+        assert_eq!(
+            Waiting::of(SenderKind::System, MessageKind::Text),
+            Waiting::Unchanged
+        );
+    }
+}

@@ -200,7 +200,11 @@ async fn serve(cfg: Config) -> Result<()> {
     Ok(())
 }
 
-/// On an empty database: a default workspace, inbox and owner with a random password.
+/// The group a fresh install routes every conversation to.
+const DEFAULT_GROUP: &str = "everyone";
+
+/// On an empty database: a default workspace, inbox, an "everyone" group
+/// that takes what no rule routes, and an owner with a random password.
 async fn bootstrap(store: &Store) -> Result<Option<(String, String)>> {
     if store.count_users().await? > 0 {
         return Ok(None);
@@ -219,6 +223,30 @@ async fn bootstrap(store: &Store) -> Result<Option<(String, String)>> {
                 ..Default::default()
             },
         })
+        .await?;
+    // Assignment without rules: every agent (this owner and everyone added
+    // later) is in one least-loaded group that takes what no rule routes.
+    let (group, _) = store
+        .save_group(
+            &ws.id,
+            None,
+            DEFAULT_GROUP,
+            kefu_core::Strategy::LeastLoaded,
+            Vec::new(),
+        )
+        .await?;
+    store
+        .set_group_settings(
+            &ws.id,
+            &group.id,
+            &kefu_store::routing::GroupSettings {
+                auto_join: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+    store
+        .set_assignment(&ws.id, Some(Some(DEFAULT_GROUP.into())), None)
         .await?;
     let pw = random_token(12);
     let hash = password::hash(&pw)?;

@@ -911,6 +911,14 @@ rule "later" when conversation.first_message contains "later" then offline() end
     let (s, v) = app
         .post(
             &owner.token,
+            &format!("/api/v1/conversations/{conv}/snooze"),
+            json!({"until": kefu_store::now_ms() + 3_600_000}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &owner.token,
             &format!("/api/v1/conversations/{conv}/status"),
             json!({"status": "resolved"}),
         )
@@ -1051,7 +1059,7 @@ fn catalogue_note(t: &str) -> &'static str {
             "The status moved (`open`, `pending`, `queued`, `resolved`, `closed`, `bot`): by an agent, a visitor's message reopening it, or routing."
         }
         "conversation_assigned" => {
-            "Someone owns it now. `by`: `manual`, `routing` or `claim`; `group`: the group it came through."
+            "Someone owns it now. `by`: `manual`, `routing`, `claim` or `reply` (an agent answered it while nobody had it); `group`: the group it came through."
         }
         "conversation_unassigned" => "Nobody owns it any more.",
         "conversation_transferred" => {
@@ -1061,6 +1069,9 @@ fn catalogue_note(t: &str) -> &'static str {
         "conversation_labels_changed" => "Tags were added or removed.",
         "conversation_priority_changed" => {
             "The priority changed (`low`, `normal`, `high`, `urgent`)."
+        }
+        "conversation_snoozed" => {
+            "Put aside until `data.until` (status `pending`); it wakes by itself then (a `conversation_status_changed` to `open` by the system actor `snooze`) or when the customer writes."
         }
         "conversation_offline" => {
             "Left for offline follow-up: nobody can take it now (outside business hours, a queue timeout without fallback, a rule's `offline()`)."

@@ -16,7 +16,7 @@ use serde_json::json;
 
 macro_rules! conv_cols {
     () => {
-        "id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at, priority, tags"
+        "id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at, priority, tags, snoozed_until, waiting_since"
     };
 }
 
@@ -26,31 +26,40 @@ macro_rules! conv_cols {
 pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<Appended>> {
     let ws = &new.workspace_id;
     let now = now_ms();
+    let waiting = kefu_core::Waiting::of(new.sender.kind, new.kind).as_str();
     let conv = match &new.target {
         ConversationTarget::Existing(id) => c
             .prepare_cached(concat!(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2
-                 WHERE id = ?1 AND workspace_id = ?3 AND status IN ",
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2, ",
+                kefu_core::waiting_sql!("?5", "?2"),
+                " WHERE id = ?1 AND workspace_id = ?3 AND status IN ",
                 kefu_core::appendable_statuses_sql!(),
                 " AND (?4 IS NULL OR contact_id = ?4)
                  RETURNING ",
                 conv_cols!()
             ))?
-            .query_row(params![id, now, ws, new.require_contact], conversation)
+            .query_row(
+                params![id, now, ws, new.require_contact, waiting],
+                conversation,
+            )
             .optional()?,
         ConversationTarget::VisitorActive {
             inbox_id,
             contact_id,
         } => c
             .prepare_cached(concat!(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2
-                 WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status IN ",
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?2, ",
+                kefu_core::waiting_sql!("?5", "?2"),
+                " WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status IN ",
                 kefu_core::appendable_statuses_sql!(),
                 "
                  RETURNING ",
                 conv_cols!()
             ))?
-            .query_row(params![contact_id, now, inbox_id, ws], conversation)
+            .query_row(
+                params![contact_id, now, inbox_id, ws, waiting],
+                conversation,
+            )
             .optional()?,
     };
     let Some(conv) = conv else {
@@ -225,6 +234,8 @@ fn conversation(r: &Row<'_>) -> rusqlite::Result<Result<Conversation>> {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         },
+        snoozed_until: r.get(12)?,
+        waiting_since: r.get(13)?,
     }))
 }
 

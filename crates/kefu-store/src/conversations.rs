@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at, priority, tags"
+        "id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at, priority, tags, snoozed_until, waiting_since"
     };
 }
 pub(crate) use cols;
@@ -53,6 +53,8 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<Conversation> {
         updated_at: r.try_get("updated_at")?,
         priority: crate::routing::parse_word(r.try_get("priority")?)?,
         tags: parse_tags(&r.try_get::<String, _>("tags")?)?,
+        snoozed_until: r.try_get("snoozed_until")?,
+        waiting_since: r.try_get("waiting_since")?,
     })
 }
 
@@ -100,7 +102,10 @@ pub(crate) async fn set_status(
     let row = sqlx::query(concat!(
         "UPDATE conversations SET status = $3, updated_at = ",
         bump_updated!("$4"),
-        ", queued_at = CASE WHEN $3 = 'queued' THEN queued_at ELSE NULL END
+        ", queued_at = CASE WHEN $3 = 'queued' THEN queued_at ELSE NULL END,
+           resolved_at = CASE WHEN $3 = 'resolved' THEN $4 ELSE resolved_at END,
+           snoozed_until = CASE WHEN $3 = 'pending' THEN snoozed_until ELSE NULL END,
+           waiting_since = CASE WHEN $3 IN ('resolved', 'closed') THEN NULL ELSE waiting_since END
          WHERE id = $1 AND status = $2 RETURNING ",
         cols!()
     ))
@@ -125,6 +130,31 @@ pub(crate) async fn set_status(
     let fresh = from_row(&row)?;
     changes.push(Ev::ConversationStatusChanged { from, to });
     *conv = fresh;
+    Ok(())
+}
+
+/// Takes the assignee off `conv` inside a write (their account was
+/// deactivated, say), recording the change.
+pub(crate) async fn unassign(
+    c: &mut AnyConnection,
+    conv: &mut Conversation,
+    changes: &mut Vec<Ev>,
+    at: i64,
+) -> Result<()> {
+    let Some(from) = conv.assignee_id.take() else {
+        return Ok(());
+    };
+    sqlx::query(concat!(
+        "UPDATE conversations SET assignee_id = NULL, updated_at = ",
+        bump_updated!("$2"),
+        " WHERE id = $1"
+    ))
+    .bind(&conv.id)
+    .bind(at)
+    .execute(&mut *c)
+    .await?;
+    *conv = load(c, &conv.workspace_id.clone(), &conv.id.clone()).await?;
+    changes.push(Ev::ConversationUnassigned { from });
     Ok(())
 }
 
@@ -365,6 +395,160 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Snoozes an open or pending conversation until `until` (epoch ms): it
+    /// waits as `pending` and wakes by itself then ([`Store::wake_snoozed`])
+    /// or earlier when the customer writes.
+    pub async fn snooze(
+        &self,
+        workspace_id: &WorkspaceId,
+        id: &ConversationId,
+        until: i64,
+        actor: Actor,
+    ) -> Result<Changed> {
+        let (ws, cid) = (workspace_id.clone(), id.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                let before = load(c, &ws, &cid).await?;
+                let at = now_ms();
+                if until <= at {
+                    return Err(StoreError::Invalid(
+                        "snooze until a time in the future".into(),
+                    ));
+                }
+                let mut after = before.clone();
+                let mut changes = Vec::new();
+                match after.status {
+                    ConversationStatus::Open => {
+                        set_status(c, &mut after, ConversationStatus::Pending, &mut changes, at)
+                            .await?
+                    }
+                    ConversationStatus::Pending => {}
+                    other => {
+                        return Err(StoreError::Invalid(format!(
+                            "a {other} conversation cannot be snoozed; only open or pending ones"
+                        )));
+                    }
+                }
+                sqlx::query(concat!(
+                    "UPDATE conversations SET snoozed_until = $2, updated_at = ",
+                    bump_updated!("$3"),
+                    " WHERE id = $1"
+                ))
+                .bind(&cid)
+                .bind(until)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+                changes.push(Ev::ConversationSnoozed { until });
+                let after = load(c, &ws, &cid).await?;
+                let events =
+                    events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Changed {
+                    before,
+                    after,
+                    events,
+                })
+            })
+        })
+        .await
+    }
+
+    /// Gives an unassigned active conversation to the agent who just
+    /// answered it, whatever their load (they chose to); `None`: somebody
+    /// has it by now, or it is not active.
+    pub async fn take_on_reply(
+        &self,
+        workspace_id: &WorkspaceId,
+        id: &ConversationId,
+        user_id: &UserId,
+        actor: Actor,
+    ) -> Result<Option<Changed>> {
+        let (ws, cid, uid) = (workspace_id.clone(), id.clone(), user_id.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                let before = load(c, &ws, &cid).await?;
+                if before.assignee_id.is_some() || !before.status.is_active() {
+                    return Ok(None);
+                }
+                let at = now_ms();
+                let n = sqlx::query(concat!(
+                    "UPDATE conversations SET assignee_id = $2, queued_at = NULL, updated_at = ",
+                    bump_updated!("$3"),
+                    ", status = CASE WHEN status IN ('queued', 'bot') THEN 'open' ELSE status END
+                     WHERE id = $1 AND assignee_id IS NULL AND status = $4
+                       AND EXISTS (SELECT 1 FROM users u WHERE u.id = $2 AND u.workspace_id = $5 AND u.active = 1)"
+                ))
+                .bind(&cid)
+                .bind(&uid)
+                .bind(at)
+                .bind(before.status.as_str())
+                .bind(&ws)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok(None);
+                }
+                let mut changes = Vec::new();
+                if before.status.is_routing_only() {
+                    record_status(&before, ConversationStatus::Open, &mut changes)?;
+                }
+                changes.push(Ev::ConversationAssigned { from: None, to: uid, group: None, by: AssignedBy::Reply });
+                let after = load(c, &ws, &cid).await?;
+                let events = events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
+                Ok(Some(Changed { before, after, events }))
+            })
+        })
+        .await
+    }
+
+    /// Wakes snoozed conversations whose time has come (at most `limit`),
+    /// across workspaces: each is `open` again, by the system (`actor`).
+    pub async fn wake_snoozed(&self, now: i64, limit: i64, actor: Actor) -> Result<Vec<Changed>> {
+        let due: Vec<(WorkspaceId, ConversationId)> = sqlx::query(
+            "SELECT workspace_id, id FROM conversations
+             WHERE snoozed_until IS NOT NULL AND snoozed_until <= $1 AND status = 'pending'
+             ORDER BY snoozed_until LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("workspace_id")?, r.try_get("id")?)))
+        .collect::<Result<_>>()?;
+        let mut woke = Vec::with_capacity(due.len());
+        for (ws, cid) in due {
+            let actor = actor.clone();
+            let changed = self
+                .write(move |c| {
+                    Box::pin(async move {
+                        let before = load(c, &ws, &cid).await?;
+                        // Woken meanwhile (the customer wrote, an agent acted).
+                        if before.status != ConversationStatus::Pending
+                            || before.snoozed_until.is_none_or(|t| t > now)
+                        {
+                            return Ok(None);
+                        }
+                        let (mut after, mut changes, at) = (before.clone(), Vec::new(), now_ms());
+                        set_status(c, &mut after, ConversationStatus::Open, &mut changes, at)
+                            .await?;
+                        let events =
+                            events::store_all(c, &ws, Some(&after), None, &actor, changes, at)
+                                .await?;
+                        Ok(Some(Changed {
+                            before,
+                            after,
+                            events,
+                        }))
+                    })
+                })
+                .await?;
+            woke.extend(changed);
+        }
+        Ok(woke)
     }
 
     /// Sets (or clears, with `None`) the assignee. The assignee must be an

@@ -6,7 +6,7 @@ use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, widget, created_at"
+        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, widget, created_at, reopen_window_secs, closing_message"
     };
 }
 
@@ -24,6 +24,8 @@ fn from_row(r: &AnyRow) -> Result<Inbox> {
         welcome_text: r.try_get("welcome_text")?,
         widget: serde_json::from_str(&widget).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: r.try_get("created_at")?,
+        reopen_window_secs: r.try_get("reopen_window_secs")?,
+        closing_message: r.try_get("closing_message")?,
     })
 }
 
@@ -47,7 +49,17 @@ pub struct InboxPatch {
     pub welcome_text: Option<String>,
     /// Replaces all widget settings.
     pub widget: Option<WidgetSettings>,
+    pub reopen_window_secs: Option<i64>,
+    pub closing_message: Option<String>,
 }
+
+/// How long after a resolve a visitor's message reopens the conversation
+/// (a day), unless the inbox says otherwise.
+pub const DEFAULT_REOPEN_WINDOW_SECS: i64 = 86_400;
+
+/// What visitors are told when their conversation is resolved, unless the
+/// inbox says otherwise (the same text as the migration's default).
+pub const DEFAULT_CLOSING_MESSAGE: &str = "This conversation has been resolved. Write again any time if you need more help. 本次会话已结束，如需帮助请随时留言。";
 
 fn widget_json(w: &WidgetSettings) -> String {
     serde_json::to_string(w).unwrap_or_else(|_| "{}".into())
@@ -69,6 +81,8 @@ impl Store {
             welcome_text: new.welcome_text,
             widget: new.widget,
             created_at: now_ms(),
+            reopen_window_secs: DEFAULT_REOPEN_WINDOW_SECS,
+            closing_message: DEFAULT_CLOSING_MESSAGE.into(),
         };
         let i = inbox.clone();
         self.write(move |c| {
@@ -76,7 +90,7 @@ impl Store {
                 sqlx::query(concat!(
                     "INSERT INTO inboxes (",
                     cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                 ))
                 .bind(&i.id)
                 .bind(&i.workspace_id)
@@ -87,6 +101,8 @@ impl Store {
                 .bind(&i.welcome_text)
                 .bind(widget_json(&i.widget))
                 .bind(i.created_at)
+                .bind(i.reopen_window_secs)
+                .bind(&i.closing_message)
                 .execute(&mut *c)
                 .await?;
                 Ok(())
@@ -167,7 +183,9 @@ impl Store {
                         allowed_origins = COALESCE($4, allowed_origins),
                         display_name = COALESCE($5, display_name),
                         welcome_text = COALESCE($6, welcome_text),
-                        widget = COALESCE($7, widget)
+                        widget = COALESCE($7, widget),
+                        reopen_window_secs = COALESCE($8, reopen_window_secs),
+                        closing_message = COALESCE($9, closing_message)
                      WHERE id = $1 AND workspace_id = $2",
                 )
                 .bind(&iid)
@@ -177,6 +195,8 @@ impl Store {
                 .bind(patch.display_name)
                 .bind(patch.welcome_text)
                 .bind(patch.widget.as_ref().map(widget_json))
+                .bind(patch.reopen_window_secs)
+                .bind(patch.closing_message)
                 .execute(&mut *c)
                 .await?
                 .rows_affected();

@@ -44,7 +44,7 @@ pub use contact_events::{ContactRef, NewContactEvent, RecordedEvent};
 pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS};
 pub use error::StoreError;
 pub use inbound_secrets::{InboundKeys, InboundSecretInfo};
-pub use inboxes::{InboxPatch, NewInbox};
+pub use inboxes::{DEFAULT_CLOSING_MESSAGE, DEFAULT_REOPEN_WINDOW_SECS, InboxPatch, NewInbox};
 pub use messages::{Appended, ConversationTarget, NewMessage};
 pub use models::*;
 pub use outbox::OutboxRow;

@@ -8,7 +8,7 @@ use kefu_core::{
     AttachmentRef, ConversationStatus, Message, MessageKind, Sender, SenderKind,
     event::ConversationEvent as Ev,
 };
-use kefu_core::{ContactId, ConversationId, WorkspaceId};
+use kefu_core::{ContactId, ConversationId, UserId, WorkspaceId};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Row, any::AnyRow};
 
@@ -321,14 +321,16 @@ async fn append_unguarded(
 async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<Appended>> {
     let ws = &new.workspace_id;
     let now = now_ms();
+    let waiting = kefu_core::Waiting::of(new.sender.kind, new.kind).as_str();
     // One statement checks access, takes the row lock and hands out the next
     // seq. A failing statement changes nothing; after this one succeeds, any
     // failure must undo it or poison the batch.
     let row = match &new.target {
         ConversationTarget::Existing(id) => {
             sqlx::query(concat!(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE id = $1 AND workspace_id = $3 AND status IN ",
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2, ",
+                kefu_core::waiting_sql!("$5", "$2"),
+                " WHERE id = $1 AND workspace_id = $3 AND status IN ",
                 kefu_core::appendable_statuses_sql!(),
                 " AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
                  RETURNING ",
@@ -338,6 +340,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
             .bind(now)
             .bind(ws)
             .bind(new.require_contact.as_deref())
+            .bind(waiting)
             .fetch_optional(&mut *c)
             .await?
         }
@@ -346,8 +349,9 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
             contact_id,
         } => {
             sqlx::query(concat!(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2
-                 WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status IN ",
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2, ",
+                kefu_core::waiting_sql!("$5", "$2"),
+                " WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status IN ",
                 kefu_core::appendable_statuses_sql!(),
                 "
                  RETURNING ",
@@ -357,6 +361,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
             .bind(now)
             .bind(inbox_id)
             .bind(ws)
+            .bind(waiting)
             .fetch_optional(&mut *c)
             .await?
         }
@@ -539,7 +544,21 @@ async fn slow_path(
             {
                 return Err(StoreError::NotFound);
             }
-            (conv, false)
+            // Resolved longer ago than the inbox's reopen window: the
+            // visitor's message starts a new conversation (routing prefers
+            // their previous agent) instead of waking an old one.
+            if new.sender.kind == SenderKind::Visitor
+                && conv.status == ConversationStatus::Resolved
+                && !within_reopen_window(c, &conv.id, now).await?
+            {
+                changes.push(Ev::ConversationCreated {
+                    inbox_id: conv.inbox_id.clone(),
+                });
+                let fresh = open_conversation(c, ws, &conv.inbox_id, &conv.contact_id, now).await?;
+                (fresh, true)
+            } else {
+                (conv, false)
+            }
         }
         ConversationTarget::VisitorActive {
             inbox_id,
@@ -558,15 +577,19 @@ async fn slow_path(
             .await?;
             match r {
                 Some(r) => (conversations::from_row(&r)?, false),
-                None => {
-                    changes.push(Ev::ConversationCreated {
-                        inbox_id: inbox_id.clone(),
-                    });
-                    (
-                        open_conversation(c, ws, inbox_id, contact_id, now).await?,
-                        true,
-                    )
-                }
+                None => match recently_resolved(c, ws, inbox_id, contact_id, now).await? {
+                    // Reopened below, with the agent who had it.
+                    Some(conv) => (conv, false),
+                    None => {
+                        changes.push(Ev::ConversationCreated {
+                            inbox_id: inbox_id.clone(),
+                        });
+                        (
+                            open_conversation(c, ws, inbox_id, contact_id, now).await?,
+                            true,
+                        )
+                    }
+                },
             }
         }
     };
@@ -585,22 +608,85 @@ async fn slow_path(
     {
         reopened_from = Some(conv.status);
         conversations::set_status(c, &mut conv, to, changes, now).await?;
+        // The agent who had it gets it back, if they still work here;
+        // otherwise it is routed again (see `after_commit`).
+        if let Some(uid) = conv.assignee_id.clone()
+            && !active_user(c, &uid).await?
+        {
+            conversations::unassign(c, &mut conv, changes, now).await?;
+        }
     }
     // Conditional on the status we checked: the row lock this takes makes a
     // concurrent close (PostgreSQL) either wait for us or make us retry.
-    let seq: i64 = sqlx::query(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 WHERE id = $1 AND status = $3 RETURNING last_seq",
-    )
+    let row = sqlx::query(concat!(
+        "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2, ",
+        kefu_core::waiting_sql!("$4", "$2"),
+        " WHERE id = $1 AND status = $3 RETURNING last_seq, waiting_since"
+    ))
     .bind(&conv.id)
     .bind(now)
     .bind(conv.status.as_str())
+    .bind(kefu_core::Waiting::of(new.sender.kind, new.kind).as_str())
     .fetch_optional(&mut *c)
     .await?
-    .ok_or_else(|| StoreError::Conflict("the conversation changed concurrently; retry".into()))?
-    .try_get("last_seq")?;
-    conv.last_seq = seq;
+    .ok_or_else(|| StoreError::Conflict("the conversation changed concurrently; retry".into()))?;
+    conv.last_seq = row.try_get("last_seq")?;
+    conv.waiting_since = row.try_get("waiting_since")?;
     conv.last_activity_at = now;
     Ok((conv, created, reopened_from))
+}
+
+/// Whether a resolved conversation may still be reopened by a visitor's
+/// message: resolved within its inbox's reopen window.
+async fn within_reopen_window(
+    c: &mut AnyConnection,
+    id: &ConversationId,
+    now: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 AS ok FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
+         WHERE c.id = $1 AND COALESCE(c.resolved_at, c.updated_at) >= $2 - i.reopen_window_secs * 1000",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut *c)
+    .await?
+    .is_some())
+}
+
+/// The visitor's conversation in this inbox resolved within the inbox's
+/// reopen window, newest first: their next message reopens it.
+async fn recently_resolved(
+    c: &mut AnyConnection,
+    ws: &WorkspaceId,
+    inbox_id: &str,
+    contact_id: &ContactId,
+    now: i64,
+) -> Result<Option<Conversation>> {
+    let r = sqlx::query(concat!(
+        "SELECT ",
+        conversations::cols!(),
+        " FROM conversations WHERE contact_id = $1 AND inbox_id = $2 AND workspace_id = $3 AND status = 'resolved'
+          AND COALESCE(resolved_at, updated_at) >= $4 - (SELECT i.reopen_window_secs FROM inboxes i WHERE i.id = $2) * 1000
+          ORDER BY COALESCE(resolved_at, updated_at) DESC LIMIT 1"
+    ))
+    .bind(contact_id)
+    .bind(inbox_id)
+    .bind(ws)
+    .bind(now)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.as_ref().map(conversations::from_row).transpose()
+}
+
+async fn active_user(c: &mut AnyConnection, id: &UserId) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 AS ok FROM users WHERE id = $1 AND active = 1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?
+            .is_some(),
+    )
 }
 
 async fn open_conversation(
@@ -623,11 +709,13 @@ async fn open_conversation(
         updated_at: now,
         priority: kefu_core::Priority::Normal,
         tags: Vec::new(),
+        snoozed_until: None,
+        waiting_since: None,
     };
     sqlx::query(concat!(
         "INSERT INTO conversations (",
         conversations::cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $6, $6, 'normal', '[]')"
+        ") VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $6, $6, 'normal', '[]', NULL, NULL)"
     ))
     .bind(&conv.id)
     .bind(ws)

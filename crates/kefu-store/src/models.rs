@@ -18,6 +18,11 @@ pub struct Workspace {
     /// Public holidays (`YYYY-MM-DD`), for routing rules (`time.holiday`).
     pub holidays: Vec<String>,
     pub created_at: i64,
+    /// Where conversations go that no rule routes (a group's name); `None`:
+    /// they stay unassigned for agents to pick up.
+    pub default_group: Option<String>,
+    /// An agent who replies to an unassigned conversation takes it.
+    pub reply_takes: bool,
 }
 
 /// A saved answer an agent inserts by typing `/shortcut`.
@@ -121,6 +126,13 @@ pub struct Inbox {
     /// How the widget looks and behaves.
     pub widget: WidgetSettings,
     pub created_at: i64,
+    /// A visitor's message within this many seconds of a resolve reopens
+    /// the conversation with the same agent; later, it starts a new one
+    /// (routed with a preference for that agent). 0: never reopen.
+    pub reopen_window_secs: i64,
+    /// Posted to the visitor when an agent resolves their conversation;
+    /// empty: nothing is posted.
+    pub closing_message: String,
 }
 
 /// An inbox's widget settings. Every field has a default, so `{}` is valid.

@@ -34,11 +34,14 @@ pub struct Group {
     /// built-in bilingual message.
     pub offline_message: String,
     pub created_at: i64,
+    /// Every agent created later joins it (the default "all agents" group).
+    pub auto_join: bool,
 }
 
 /// The settings of a group besides its name, strategy and members.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupSettings {
+    pub auto_join: bool,
     pub queue_timeout_secs: i64,
     pub timeout_to_group: Option<String>,
     pub business_hours: Option<BusinessHours>,
@@ -90,6 +93,7 @@ fn group_row(r: &AnyRow) -> Result<Group> {
             .map_err(|e| StoreError::Corrupt(format!("group business hours: {e}")))?,
         offline_message: r.try_get("offline_message")?,
         created_at: r.try_get("created_at")?,
+        auto_join: r.try_get::<i64, _>("auto_join")? != 0,
     })
 }
 
@@ -152,7 +156,7 @@ macro_rules! rank_sql {
 
 impl Store {
     pub async fn list_groups(&self, workspace_id: &WorkspaceId) -> Result<Vec<Group>> {
-        let rows = sqlx::query("SELECT id, workspace_id, name, strategy, queue_timeout_secs, timeout_to_group, business_hours, offline_message, created_at FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
+        let rows = sqlx::query("SELECT id, workspace_id, name, strategy, queue_timeout_secs, timeout_to_group, business_hours, offline_message, created_at, auto_join FROM agent_groups WHERE workspace_id = $1 ORDER BY name")
             .bind(workspace_id)
             .fetch_all(self.reader())
             .await?;
@@ -193,6 +197,7 @@ impl Store {
             business_hours: None,
             offline_message: String::new(),
             created_at: now_ms(),
+            auto_join: false,
         };
         let (row, update) = (g.clone(), id.is_some());
         let renamed = self.write(move |c| {
@@ -234,6 +239,12 @@ impl Store {
                             .execute(&mut *c)
                             .await?;
                         sqlx::query("UPDATE conversations SET queue_group = $3 WHERE workspace_id = $1 AND queue_group = $2")
+                            .bind(&row.workspace_id)
+                            .bind(old)
+                            .bind(&row.name)
+                            .execute(&mut *c)
+                            .await?;
+                        sqlx::query("UPDATE workspaces SET default_group = $3 WHERE id = $1 AND default_group = $2")
                             .bind(&row.workspace_id)
                             .bind(old)
                             .bind(&row.name)
@@ -320,6 +331,12 @@ impl Store {
                 // Other groups' rows, then conversations, then members: the
                 // order assignments and line moves take them in (no deadlock).
                 sqlx::query("UPDATE agent_groups SET timeout_to_group = NULL WHERE workspace_id = $1 AND timeout_to_group = $2")
+                    .bind(&ws)
+                    .bind(&name)
+                    .execute(&mut *c)
+                    .await?;
+                // What no rule routes stays unassigned rather than going nowhere.
+                sqlx::query("UPDATE workspaces SET default_group = NULL WHERE id = $1 AND default_group = $2")
                     .bind(&ws)
                     .bind(&name)
                     .execute(&mut *c)
@@ -977,13 +994,14 @@ impl Store {
                         return Err(StoreError::Invalid(format!("there is no group {t:?}")));
                     }
                 }
-                sqlx::query("UPDATE agent_groups SET queue_timeout_secs = $3, timeout_to_group = $4, business_hours = $5, offline_message = $6 WHERE id = $1 AND workspace_id = $2")
+                sqlx::query("UPDATE agent_groups SET queue_timeout_secs = $3, timeout_to_group = $4, business_hours = $5, offline_message = $6, auto_join = $7 WHERE id = $1 AND workspace_id = $2")
                     .bind(&id)
                     .bind(&ws)
                     .bind(s.queue_timeout_secs)
                     .bind(s.timeout_to_group.as_deref())
                     .bind(hours.as_deref())
                     .bind(s.offline_message.trim())
+                    .bind(i64::from(s.auto_join))
                     .execute(&mut *c)
                     .await?;
                 Ok(())

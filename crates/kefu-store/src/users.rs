@@ -92,6 +92,15 @@ impl Store {
                     StoreError::Conflict(_) => StoreError::Conflict(format!("a user with email {} already exists", u.email)),
                     other => other,
                 })?;
+                // Groups every agent joins (the default "all agents" group).
+                sqlx::query(
+                    "INSERT INTO group_members (group_id, user_id, last_assigned_at)
+                     SELECT id, $1, 0 FROM agent_groups WHERE workspace_id = $2 AND auto_join = 1",
+                )
+                .bind(&u.id)
+                .bind(&u.workspace_id)
+                .execute(&mut *c)
+                .await?;
                 Ok(())
             })
         })

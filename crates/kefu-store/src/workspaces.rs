@@ -13,7 +13,15 @@ fn from_row(r: &AnyRow) -> Result<Workspace> {
         holidays: serde_json::from_str(&r.try_get::<String, _>("holidays")?)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: r.try_get("created_at")?,
+        default_group: r.try_get("default_group")?,
+        reply_takes: r.try_get::<i64, _>("reply_takes")? != 0,
     })
+}
+
+macro_rules! cols {
+    () => {
+        "id, name, timezone, language, holidays, created_at, default_group, reply_takes"
+    };
 }
 
 impl Store {
@@ -25,6 +33,8 @@ impl Store {
             language: "zh-CN".into(),
             holidays: Vec::new(),
             created_at: now_ms(),
+            default_group: None,
+            reply_takes: true,
         };
         if ws.name.is_empty() {
             return Err(StoreError::Invalid(
@@ -48,9 +58,11 @@ impl Store {
     }
 
     pub async fn get_workspace(&self, id: &WorkspaceId) -> Result<Workspace> {
-        let r = sqlx::query(
-            "SELECT id, name, timezone, language, holidays, created_at FROM workspaces WHERE id = $1",
-        )
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM workspaces WHERE id = $1"
+        ))
         .bind(id)
         .fetch_one(self.reader())
         .await?;
@@ -58,9 +70,11 @@ impl Store {
     }
 
     pub async fn find_workspace_by_name(&self, name: &str) -> Result<Option<Workspace>> {
-        let r = sqlx::query(
-            "SELECT id, name, timezone, language, holidays, created_at FROM workspaces WHERE name = $1",
-        )
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM workspaces WHERE name = $1"
+        ))
         .bind(name.trim())
         .fetch_optional(self.reader())
         .await?;
@@ -90,11 +104,12 @@ impl Store {
         );
         self.write(move |c| {
             Box::pin(async move {
-                let r = sqlx::query(
+                let r = sqlx::query(concat!(
                     "UPDATE workspaces SET name = COALESCE($2, name), timezone = COALESCE($3, timezone), language = COALESCE($4, language),
                      holidays = COALESCE($5, holidays)
-                     WHERE id = $1 RETURNING id, name, timezone, language, holidays, created_at",
-                )
+                     WHERE id = $1 RETURNING ",
+                    cols!()
+                ))
                 .bind(&id)
                 .bind(name.as_deref())
                 .bind(tz.as_deref())
@@ -103,6 +118,52 @@ impl Store {
                 .fetch_optional(&mut *c)
                 .await?;
                 r.as_ref().map(from_row).transpose()?.ok_or(StoreError::NotFound)
+            })
+        })
+        .await
+    }
+
+    /// How conversations find an agent without rules: the group that takes
+    /// what no rule routes (`Some(None)` clears it; the group must exist)
+    /// and whether a reply takes an unassigned conversation.
+    pub async fn set_assignment(
+        &self,
+        id: &WorkspaceId,
+        default_group: Option<Option<String>>,
+        reply_takes: Option<bool>,
+    ) -> Result<Workspace> {
+        let id = id.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                if let Some(Some(g)) = &default_group {
+                    let known = sqlx::query(
+                        "SELECT 1 AS ok FROM agent_groups WHERE workspace_id = $1 AND name = $2",
+                    )
+                    .bind(&id)
+                    .bind(g)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                    if known.is_none() {
+                        return Err(StoreError::Invalid(format!("there is no group \"{g}\"")));
+                    }
+                }
+                let r = sqlx::query(concat!(
+                    "UPDATE workspaces SET
+                        default_group = CASE WHEN $2 = 1 THEN $3 ELSE default_group END,
+                        reply_takes = COALESCE($4, reply_takes)
+                     WHERE id = $1 RETURNING ",
+                    cols!()
+                ))
+                .bind(&id)
+                .bind(i64::from(default_group.is_some()))
+                .bind(default_group.flatten())
+                .bind(reply_takes.map(i64::from))
+                .fetch_optional(&mut *c)
+                .await?;
+                r.as_ref()
+                    .map(from_row)
+                    .transpose()?
+                    .ok_or(StoreError::NotFound)
             })
         })
         .await

@@ -180,6 +180,31 @@ pub async fn set_status(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct SnoozeInput {
+    /// When it wakes by itself (epoch ms, in the future). To wait for the
+    /// customer's reply instead, set the status to `pending`.
+    pub until: i64,
+}
+
+/// Put a conversation aside until a time: it waits as `pending` and wakes
+/// (`open`, a `conversation_status_changed` event by `snooze`) by itself
+/// then, or earlier when the customer writes.
+#[utoipa::path(post, operation_id = "conversations_snooze", path = "/api/v1/conversations/{id}/snooze", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = SnoozeInput,
+    responses((status = 200, description = "Snoozed", body = Conversation), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 422, body = ErrorBody, description = "A time in the past, or a conversation that is not open or pending")))]
+pub async fn snooze(
+    State(state): State<SharedState>,
+    Scoped(who, ..): Scoped<need::ConversationsWrite>,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(req): ApiJson<SnoozeInput>,
+) -> ApiResult<ApiJson<Conversation>> {
+    Ok(ApiJson(
+        commands::snooze(&state, &who, &id, req.until).await?.after,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LabelsChange {
     /// `low`, `normal`, `high` or `urgent`; absent: unchanged.
     pub priority: Option<kefu_core::Priority>,

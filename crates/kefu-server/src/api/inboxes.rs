@@ -27,6 +27,9 @@ pub struct CreateInbox {
     pub widget: WidgetSettings,
 }
 
+/// The longest reopen window an inbox may set: 30 days.
+const MAX_REOPEN_WINDOW_SECS: i64 = 30 * 86_400;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInbox {
@@ -36,6 +39,12 @@ pub struct UpdateInbox {
     pub welcome_text: Option<String>,
     /// Replaces all widget settings (fields left out get their defaults).
     pub widget: Option<WidgetSettings>,
+    /// Seconds after a resolve during which a visitor's message reopens the
+    /// conversation with the same agent (0 to 2,592,000; 0: never).
+    pub reopen_window_secs: Option<i64>,
+    /// Posted to the visitor when their conversation is resolved (up to
+    /// 1,000 characters; empty: nothing).
+    pub closing_message: Option<String>,
 }
 
 fn check_origins(origins: &[String]) -> ApiResult<()> {
@@ -202,12 +211,25 @@ pub async fn update(
     if let Some(w) = &req.widget {
         check_widget(w)?;
     }
+    if let Some(c) = &req.closing_message {
+        check_text("closing_message", c, 1000)?;
+    }
+    if req
+        .reopen_window_secs
+        .is_some_and(|s| !(0..=MAX_REOPEN_WINDOW_SECS).contains(&s))
+    {
+        return Err(ApiError::validation(format!(
+            "reopen_window_secs must be 0 to {MAX_REOPEN_WINDOW_SECS} (30 days)"
+        )));
+    }
     let patch = InboxPatch {
         name: req.name,
         allowed_origins: req.allowed_origins,
         display_name: req.display_name,
         welcome_text: req.welcome_text,
         widget: req.widget,
+        reopen_window_secs: req.reopen_window_secs,
+        closing_message: req.closing_message.map(|c| c.trim().to_string()),
     };
     let inbox = state
         .store

@@ -44,11 +44,15 @@ pub struct GroupInput {
     /// Up to 1,000 characters; empty: a built-in bilingual message.
     #[serde(default)]
     pub offline_message: String,
+    /// Agents created later join this group by themselves.
+    #[serde(default)]
+    pub auto_join: bool,
 }
 
 impl GroupInput {
     fn settings(&self) -> GroupSettings {
         GroupSettings {
+            auto_join: self.auto_join,
             queue_timeout_secs: self.queue_timeout_secs,
             timeout_to_group: self.timeout_to_group.clone(),
             business_hours: self.business_hours.clone(),

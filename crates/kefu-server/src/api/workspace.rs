@@ -23,6 +23,18 @@ pub struct WorkspacePatch {
     pub language: Option<String>,
     /// Public holidays, `YYYY-MM-DD` (routing rules read `time.holiday`); replaces the list.
     pub holidays: Option<Vec<String>>,
+    /// The group that gets what no routing rule routes; `null`: such
+    /// conversations stay unassigned for agents to pick up.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub default_group: Option<Option<String>>,
+    /// Whether an agent who replies to an unassigned conversation takes it.
+    pub reply_takes: Option<bool>,
+}
+
+/// A field given as `null` (`Some(None)`) rather than left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Most holidays a workspace keeps.
@@ -97,6 +109,22 @@ pub async fn update(
             kefu_store::StoreError::Conflict(_) => {
                 ApiError::conflict("another workspace has this name")
             }
+            other => other.into(),
+        })?;
+    if req.default_group.is_none() && req.reply_takes.is_none() {
+        return Ok(ApiJson(ws));
+    }
+    let ws = state
+        .store
+        .set_assignment(
+            who.workspace_id(),
+            req.default_group
+                .map(|g| g.filter(|g| !g.trim().is_empty())),
+            req.reply_takes,
+        )
+        .await
+        .map_err(|e| match e {
+            kefu_store::StoreError::Invalid(m) => ApiError::validation(m),
             other => other.into(),
         })?;
     Ok(ApiJson(ws))

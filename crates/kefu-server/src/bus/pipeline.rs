@@ -126,6 +126,8 @@ mod tests {
             updated_at: 0,
             priority: kefu_core::Priority::Normal,
             tags: vec![],
+            snoozed_until: None,
+            waiting_since: None,
         });
         let event = Event {
             id: format!("e{position}"),

@@ -119,13 +119,24 @@ fn trigger_routing(state: &SharedState, events: &[Event]) {
         let Some(conv) = &e.conversation else {
             continue;
         };
-        match &e.change {
-            Ev::ConversationCreated { .. } => {
-                let first = events.iter().find_map(|m| match &m.change {
+        let first = || {
+            events
+                .iter()
+                .find_map(|m| match &m.change {
                     Ev::MessageCreated { message } => Some(message.content.clone()),
                     _ => None,
-                });
-                state.router.route(conv.clone(), first.unwrap_or_default());
+                })
+                .unwrap_or_default()
+        };
+        match &e.change {
+            Ev::ConversationCreated { .. } => state.router.route(conv.clone(), first()),
+            // The visitor wrote again after a resolve and the agent who had
+            // it is gone (or nobody had it): routed like a new one.
+            Ev::ConversationStatusChanged {
+                from: ConversationStatus::Resolved,
+                to: ConversationStatus::Open,
+            } if e.actor.kind == SenderKind::Visitor && conv.assignee_id.is_none() => {
+                state.router.route(conv.clone(), first())
             }
             Ev::ConversationStatusChanged { from, to }
                 if matches!(

@@ -27,7 +27,7 @@ pub use labels::set_labels;
 pub use presence::set_presence;
 pub use read::{read, typing};
 pub use send::{SendRequest, send, send_many, system_message};
-pub use status::change_status;
+pub use status::{change_status, snooze, wake_snoozed};
 pub use transfer::{Transfer, transfer};
 
 use crate::{

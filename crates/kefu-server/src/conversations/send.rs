@@ -34,13 +34,51 @@ pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> Api
         Prepared::New(new) => new,
         Prepared::Done(a) => return Ok(a),
     };
-    let st = state.clone();
+    let (st, who) = (state.clone(), who.clone());
     super::run(state, async move {
-        let appended = st.store.append_message(new).await.map_err(send_error)?;
+        let mut appended = st.store.append_message(new).await.map_err(send_error)?;
         after_commit(&st, &appended.events);
+        if let Some(conv) = take_on_reply(&st, &who, &appended).await {
+            appended.conversation = conv;
+        }
         Ok(appended)
     })
     .await
+}
+
+/// Reply-to-take: an agent who answers a conversation nobody has takes it
+/// (unless the workspace turned that off). Part of the send command, after
+/// its commit; a failure leaves the message sent and the conversation as it was.
+async fn take_on_reply(st: &SharedState, who: &Principal, a: &Appended) -> Option<Conversation> {
+    let Principal::Agent { user_id, .. } = who else {
+        return None;
+    };
+    if a.duplicate
+        || a.conversation.assignee_id.is_some()
+        || kefu_core::Waiting::of(SenderKind::Agent, a.message.kind) != kefu_core::Waiting::Ends
+    {
+        return None;
+    }
+    let ws = &a.conversation.workspace_id;
+    match st.store.get_workspace(ws).await {
+        Ok(w) if w.reply_takes => {}
+        _ => return None,
+    }
+    match st
+        .store
+        .take_on_reply(ws, &a.conversation.id, user_id, who.actor())
+        .await
+    {
+        Ok(Some(changed)) => {
+            after_commit(st, &changed.events);
+            Some(changed.after)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(conversation_id = %a.conversation.id, error = %e, "reply-to-take failed; the message was sent");
+            None
+        }
+    }
 }
 
 /// [`send`] for several requests of one sender, stored in their order in as
@@ -66,11 +104,14 @@ pub async fn send_many(
             Err(e) => out.push(Some(Err(e))),
         }
     }
-    let st = state.clone();
+    let (st, who) = (state.clone(), who.clone());
     let stored = super::run(state, async move {
-        let stored = st.store.append_messages(news).await;
-        for a in stored.iter().flatten() {
+        let mut stored = st.store.append_messages(news).await;
+        for a in stored.iter_mut().flatten() {
             after_commit(&st, &a.events);
+            if let Some(conv) = take_on_reply(&st, &who, a).await {
+                a.conversation = conv;
+            }
         }
         Ok(stored)
     })
@@ -257,25 +298,45 @@ pub async fn system_message(
     key: &str,
     text: &str,
 ) -> Result<Appended, StoreError> {
-    let new = NewMessage {
-        workspace_id: conv.workspace_id.clone(),
-        target: ConversationTarget::Existing(conv.id.clone()),
-        sender: kefu_core::Sender {
-            kind: SenderKind::System,
-            id: by.to_string(),
-        },
-        client_msg_id: Some(key.to_string()),
-        kind: MessageKind::Text,
-        content: text.to_string(),
-        attachment: None,
-        require_contact: None,
-    };
-    let st = state.clone();
+    let (st, conv, by, key, text) = (
+        state.clone(),
+        conv.clone(),
+        by.to_string(),
+        key.to_string(),
+        text.to_string(),
+    );
     let done = super::run(state, async move {
-        let appended = st.store.append_message(new).await?;
-        after_commit(&st, &appended.events);
-        Ok(appended)
+        Ok(store_system_message(&st, &conv, &by, &key, &text).await?)
     })
     .await;
     done.map_err(|e| StoreError::Commit(e.message))
+}
+
+/// [`system_message`] from inside a command that already runs to
+/// completion (no second task).
+pub(super) async fn store_system_message(
+    st: &SharedState,
+    conv: &Conversation,
+    by: &str,
+    key: &str,
+    text: &str,
+) -> Result<Appended, StoreError> {
+    let appended = st
+        .store
+        .append_message(NewMessage {
+            workspace_id: conv.workspace_id.clone(),
+            target: ConversationTarget::Existing(conv.id.clone()),
+            sender: kefu_core::Sender {
+                kind: SenderKind::System,
+                id: by.to_string(),
+            },
+            client_msg_id: Some(key.to_string()),
+            kind: MessageKind::Text,
+            content: text.to_string(),
+            attachment: None,
+            require_contact: None,
+        })
+        .await?;
+    after_commit(st, &appended.events);
+    Ok(appended)
 }

@@ -300,14 +300,31 @@ pub(crate) async fn route(
     conv: &Conversation,
     first_message: &str,
 ) -> Result<Option<Decision>, StoreError> {
-    let Some(rules) = state.routing.get(state, &conv.workspace_id).await? else {
-        return Ok(None);
-    };
+    let rules = state.routing.get(state, &conv.workspace_id).await?;
     // One read of the contact's history serves both `customer.returning` and stickiness.
     let earlier = earlier(state, conv).await?;
-    let sticky = earlier.iter().find_map(|c| c.assignee_id.clone());
-    let ctx = context(state, conv, first_message, !earlier.is_empty()).await?;
-    let decision = rules.engine.decide(&ctx);
+    let sticky = earlier
+        .iter()
+        .find_map(|c| c.assignee_id.as_ref().map(UserId::to_string));
+    let mut decision = match &rules {
+        Some(rules) => {
+            let ctx = context(state, conv, first_message, !earlier.is_empty()).await?;
+            rules.engine.decide(&ctx)
+        }
+        None => Decision::default(),
+    };
+    // What no rule routes goes to the workspace's default group: on a fresh
+    // install every agent, least-loaded, so nobody has to write a rule first.
+    if decision.route.is_none()
+        && !decision.offline
+        && let Some(group) = state
+            .store
+            .get_workspace(&conv.workspace_id)
+            .await?
+            .default_group
+    {
+        decision.route = Some(Route::Group(group));
+    }
     apply(state, conv, &decision, sticky.as_deref()).await?;
     Ok(Some(decision))
 }
@@ -798,7 +815,7 @@ async fn auto_reply(
 
 /// Moves conversations that waited longer than their group allows: to the
 /// group's timeout group, or out of the line for offline follow-up (the
-/// visitor is told). Runs until shutdown.
+/// visitor is told); and wakes snoozed conversations. Runs until shutdown.
 pub fn spawn_queue_timeouts(state: &SharedState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
@@ -810,6 +827,10 @@ pub fn spawn_queue_timeouts(state: &SharedState) -> tokio::task::JoinHandle<()> 
             }
             if let Err(e) = expire(&state).await {
                 tracing::warn!(error = %e, "checking queue timeouts failed");
+            }
+            // The same clock wakes snoozed conversations.
+            if let Err(e) = crate::conversations::wake_snoozed(&state).await {
+                tracing::warn!(error = %e, "waking snoozed conversations failed");
             }
         }
     })
@@ -937,6 +958,8 @@ mod tests {
             language: "en".into(),
             holidays: holidays.iter().map(|h| h.to_string()).collect(),
             created_at: 0,
+            default_group: None,
+            reply_takes: true,
         }
     }
 

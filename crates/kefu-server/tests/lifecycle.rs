@@ -1,0 +1,389 @@
+//! The conversation lifecycle over the real server: a visitor's message
+//! after a resolve reopens the conversation with its agent within the
+//! inbox's window and starts a new, sticky-routed one after it; snooze and
+//! wake-up; assignment without rules through the default group; an agent's
+//! reply takes an unassigned conversation; the closing message.
+
+mod common;
+
+use common::*;
+use kefu_core::Role;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// An agent with a unique e-mail; returns (user id, token).
+async fn agent(app: &TestApp, owner: &Tenant, name: &str) -> (String, String) {
+    let email = format!("{name}-{}@example.com", kefu_store::new_id());
+    app.agent(owner, &email, 5).await
+}
+
+/// A group of every agent that takes what no rule routes, as a fresh
+/// install has; returns its name.
+async fn default_group(app: &TestApp, owner: &Tenant, members: &[&str]) -> &'static str {
+    let (s, g) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "everyone", "members": members, "auto_join": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    let (s, w) = app
+        .patch(
+            &owner.token,
+            "/api/v1/workspace",
+            json!({"default_group": "everyone"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{w}");
+    assert_eq!(w["default_group"], "everyone");
+    "everyone"
+}
+
+async fn conversation(app: &TestApp, token: &str, id: &str) -> Value {
+    let (s, c) = app.get(token, &format!("/api/v1/conversations/{id}")).await;
+    assert_eq!(s, 200, "{c}");
+    c
+}
+
+async fn set_status(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
+    let (s, c) = app
+        .post(
+            token,
+            &format!("/api/v1/conversations/{id}/status"),
+            json!({ "status": status }),
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    c
+}
+
+fn conv_of(sent: &Value) -> String {
+    sent["message"]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn reopen_within_the_window_keeps_the_agent(db: Db) {
+    let app = spawn(db).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a").await;
+    let (_b, b_token) = agent(&app, &owner, "b").await;
+    default_group(&app, &owner, &[]).await;
+    let (_a_ws, _) = app.ws(&a_token).await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
+    app.state.routing_idle().await;
+    // Auto-joined? No: A was created before the group; give it to A by hand.
+    let (s, v) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/assign"),
+            json!({ "assignee_id": a }),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    set_status(&app, &a_token, &c1, "resolved").await;
+    // B is online with less load than A: a routed conversation would go to B.
+    let (_b_ws, _) = app.ws(&b_token).await;
+    let again = app.visitor_send(&vt, "m2", "one more question").await;
+    assert_eq!(conv_of(&again), c1, "the same conversation");
+    app.state.routing_idle().await;
+    let c = conversation(&app, &owner.token, &c1).await;
+    assert_eq!(c["status"], "open");
+    assert_eq!(c["assignee_id"], a.as_str(), "the same agent");
+    assert!(c["waiting_since"].as_i64().is_some(), "{c}");
+}
+
+async fn after_the_window_a_new_conversation_prefers_the_previous_agent(db: Db) {
+    let app = spawn(db).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a").await;
+    let (b, b_token) = agent(&app, &owner, "b").await;
+    default_group(&app, &owner, &[&a, &b]).await;
+    let (s, v) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/inboxes/{}", owner.inbox.id),
+            json!({ "reopen_window_secs": 0 }),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["reopen_window_secs"], 0);
+    let (_a_ws, _) = app.ws(&a_token).await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
+    app.state.routing_idle().await;
+    let first = conversation(&app, &owner.token, &c1).await;
+    assert_eq!(first["assignee_id"], a.as_str(), "only A was online");
+    set_status(&app, &a_token, &c1, "resolved").await;
+    // B comes online with nothing to do; A keeps a conversation of another visitor.
+    let (_b_ws, _) = app.ws(&b_token).await;
+    let (other, _) = app.visitor(&owner.inbox).await;
+    app.visitor_send(&other, "o1", "someone else").await;
+    app.state.routing_idle().await;
+    let again = app.visitor_send(&vt, "m2", "back again").await;
+    let c2 = conv_of(&again);
+    assert_ne!(c2, c1, "outside the window: a new conversation");
+    app.state.routing_idle().await;
+    let second = conversation(&app, &owner.token, &c2).await;
+    assert_eq!(
+        second["assignee_id"],
+        a.as_str(),
+        "sticky to the previous agent"
+    );
+    assert_eq!(
+        conversation(&app, &owner.token, &c1).await["status"],
+        "resolved"
+    );
+}
+
+async fn a_reopened_conversation_of_a_departed_agent_is_routed(db: Db) {
+    let app = spawn(db).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a").await;
+    let (b, b_token) = agent(&app, &owner, "b").await;
+    default_group(&app, &owner, &[&a, &b]).await;
+    let (_a_ws, _) = app.ws(&a_token).await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
+    app.state.routing_idle().await;
+    assert_eq!(
+        conversation(&app, &owner.token, &c1).await["assignee_id"],
+        a.as_str()
+    );
+    set_status(&app, &a_token, &c1, "resolved").await;
+    let (s, v) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/users/{a}"),
+            json!({ "active": false }),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_b_ws, _) = app.ws(&b_token).await;
+    let again = app.visitor_send(&vt, "m2", "anyone there?").await;
+    assert_eq!(conv_of(&again), c1);
+    app.state.routing_idle().await;
+    let c = conversation(&app, &owner.token, &c1).await;
+    assert_eq!(c["status"], "open");
+    assert_eq!(c["assignee_id"], b.as_str(), "routed to who is left");
+}
+
+async fn without_rules_the_default_group_assigns_and_new_agents_join_it(db: Db) {
+    let app = spawn(db).await;
+    let owner = app.tenant(Role::Owner).await;
+    default_group(&app, &owner, &[]).await;
+    // Created after the group: joins it by itself.
+    let (a, a_token) = agent(&app, &owner, "a").await;
+    let (s, groups) = app.get(&owner.token, "/api/v1/groups").await;
+    assert_eq!(s, 200);
+    assert_eq!(groups["items"][0]["members"], json!([a]), "{groups}");
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    // Nobody online: it stays unassigned, waiting in the group's line.
+    let c0 = conv_of(&app.visitor_send(&vt, "m0", "early").await);
+    app.state.routing_idle().await;
+    assert_eq!(
+        conversation(&app, &owner.token, &c0).await["status"],
+        "queued"
+    );
+    // A comes online: the line moves to A.
+    let (_a_ws, _) = app.ws(&a_token).await;
+    app.state.routing_idle().await;
+    let c = conversation(&app, &owner.token, &c0).await;
+    assert_eq!(c["assignee_id"], a.as_str(), "{c}");
+    // Cleared: conversations stay unassigned.
+    let (s, w) = app
+        .patch(
+            &owner.token,
+            "/api/v1/workspace",
+            json!({ "default_group": null }),
+        )
+        .await;
+    assert_eq!(s, 200, "{w}");
+    assert!(w["default_group"].is_null());
+    let (vt2, _) = app.visitor(&owner.inbox).await;
+    let c2 = conv_of(&app.visitor_send(&vt2, "n0", "later").await);
+    app.state.routing_idle().await;
+    let c = conversation(&app, &owner.token, &c2).await;
+    assert!(c["assignee_id"].is_null(), "{c}");
+    // Naming a group that does not exist is refused.
+    let (s, e) = app
+        .patch(
+            &owner.token,
+            "/api/v1/workspace",
+            json!({ "default_group": "nope" }),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+}
+
+async fn a_reply_takes_an_unassigned_conversation(db: Db) {
+    let app = spawn(db).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a").await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
+    app.state.routing_idle().await;
+    let before = conversation(&app, &owner.token, &c1).await;
+    assert!(before["assignee_id"].is_null());
+    let waited = before["waiting_since"].as_i64().expect("the visitor waits");
+    // A note does not take it (nor end the wait).
+    let (s, v) = app
+        .post(
+            &a_token,
+            &format!("/api/v1/conversations/{c1}/messages"),
+            json!({"client_msg_id": "n1", "kind": "note", "content": "looking"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let c = conversation(&app, &owner.token, &c1).await;
+    assert!(c["assignee_id"].is_null());
+    assert_eq!(c["waiting_since"].as_i64(), Some(waited));
+    let (s, v) = app
+        .post(
+            &a_token,
+            &format!("/api/v1/conversations/{c1}/messages"),
+            json!({"client_msg_id": "r1", "content": "Hi, I can help"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let c = conversation(&app, &owner.token, &c1).await;
+    assert_eq!(c["assignee_id"], a.as_str(), "the reply took it");
+    assert!(c["waiting_since"].is_null(), "answered: nobody waits");
+    // Turned off: a reply leaves the next one unassigned.
+    let (s, _) = app
+        .patch(
+            &owner.token,
+            "/api/v1/workspace",
+            json!({ "reply_takes": false }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (vt2, _) = app.visitor(&owner.inbox).await;
+    let c2 = conv_of(&app.visitor_send(&vt2, "m2", "hi").await);
+    let (s, _) = app
+        .post(
+            &a_token,
+            &format!("/api/v1/conversations/{c2}/messages"),
+            json!({"client_msg_id": "r2", "content": "Hello"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert!(conversation(&app, &owner.token, &c2).await["assignee_id"].is_null());
+}
+
+async fn resolving_tells_the_visitor(db: Db) {
+    let app = spawn(db).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
+    let (mut v_ws, _) = app.ws(&vt).await;
+    set_status(&app, &owner.token, &c1, "resolved").await;
+    let m = v_ws
+        .expect_message(kefu_store::DEFAULT_CLOSING_MESSAGE)
+        .await;
+    assert_eq!(m["message"]["sender"]["kind"], "system");
+    // Custom text; empty turns it off.
+    let (s, _) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/inboxes/{}", owner.inbox.id),
+            json!({ "closing_message": "Thanks! 谢谢！" }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    app.visitor_send(&vt, "m2", "again").await;
+    set_status(&app, &owner.token, &c1, "resolved").await;
+    v_ws.expect_message("Thanks! 谢谢！").await;
+    let (s, _) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/inboxes/{}", owner.inbox.id),
+            json!({ "closing_message": "" }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    app.visitor_send(&vt, "m3", "and again").await;
+    set_status(&app, &owner.token, &c1, "resolved").await;
+    // Past the visitor's own message and the reopen: the resolve, then nothing.
+    while v_ws.expect("conversation").await["status"] != "resolved" {}
+    v_ws.expect_no_messages(Duration::from_millis(500)).await;
+}
+
+async fn snoozed_conversations_wake_by_themselves_or_when_the_customer_writes(db: Db) {
+    let app = spawn_with(db, |c| c.routing.queue_check_ms = 100).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
+    let (mut agent_ws, _) = app.ws(&owner.token).await;
+    // In the past: refused.
+    let (s, e) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/snooze"),
+            json!({ "until": kefu_store::now_ms() - 1000 }),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let until = kefu_store::now_ms() + 1_000;
+    let (s, c) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/snooze"),
+            json!({ "until": until }),
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["status"], "pending");
+    assert_eq!(c["snoozed_until"], until);
+    // It wakes by itself, and agents see it.
+    loop {
+        let f = agent_ws.expect("conversation").await;
+        if f["conversation_id"] == c1.as_str() && f["status"] == "open" {
+            break;
+        }
+    }
+    let c = conversation(&app, &owner.token, &c1).await;
+    assert!(c["snoozed_until"].is_null(), "{c}");
+    let events = app
+        .store
+        .list_events(
+            &owner.ws.id,
+            &kefu_core::ConversationId::from(c1.as_str()),
+            None,
+            50,
+        )
+        .await
+        .unwrap();
+    let woke = events
+        .iter()
+        .find(|e| e.kind == "conversation_status_changed" && e.actor_id == "snooze")
+        .expect("a wake-up event by the snooze clock");
+    assert_eq!(woke.data["to"], "open");
+    assert!(events.iter().any(|e| e.kind == "conversation_snoozed"));
+    // Snoozed for an hour: the customer's message wakes it at once.
+    let (s, _) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/snooze"),
+            json!({ "until": kefu_store::now_ms() + 3_600_000 }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    app.visitor_send(&vt, "m2", "I'm back").await;
+    let c = conversation(&app, &owner.token, &c1).await;
+    assert_eq!(c["status"], "open");
+    assert!(c["snoozed_until"].is_null());
+}
+
+both_backends!(
+    reopen_within_the_window_keeps_the_agent,
+    after_the_window_a_new_conversation_prefers_the_previous_agent,
+    a_reopened_conversation_of_a_departed_agent_is_routed,
+    without_rules_the_default_group_assigns_and_new_agents_join_it,
+    a_reply_takes_an_unassigned_conversation,
+    resolving_tells_the_visitor,
+    snoozed_conversations_wake_by_themselves_or_when_the_customer_writes,
+);
