@@ -203,6 +203,12 @@ pub enum ServerFrame {
         priority: Option<crate::Priority>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tags: Option<Vec<String>>,
+        /// Agents' copies: snoozed until (ms); absent: not snoozed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snoozed_until: Option<i64>,
+        /// Agents' copies: since when the customer waits (ms); absent: nobody waits.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waiting_since: Option<i64>,
         /// When the conversation last changed (ms): a client holding a
         /// newer copy (from a REST answer that overtook this frame) keeps it.
         #[serde(default)]

@@ -42,6 +42,8 @@ pub fn conversation_frame(conv: &Conversation) -> ServerFrame {
         assignee_id: conv.assignee_id.clone(),
         priority: Some(conv.priority),
         tags: Some(conv.tags.clone()),
+        snoozed_until: conv.snoozed_until,
+        waiting_since: conv.waiting_since,
         updated_at: conv.updated_at,
     }
 }
@@ -78,6 +80,8 @@ fn publish(state: &SharedState, events: &[Event]) {
                     assignee_id: conv.assignee_id.clone(),
                     priority: None,
                     tags: None,
+                    snoozed_until: None,
+                    waiting_since: None,
                     updated_at: conv.updated_at,
                 },
             );

@@ -89,6 +89,8 @@ export function describeEvent(e: ConvEvent, d: Dict, name: NameOf): string | nul
       if (x.to) return x.from && x.from !== x.to ? fill(d.evTransferredFromTo, { from: name(x.from), agent: name(x.to) }) : fill(d.evTransferredTo, { agent: name(x.to) })
       if (x.group) return fill(d.evTransferredToGroup, { group: x.group })
       return null
+    case 'conversation_snoozed':
+      return typeof x.until === 'number' ? fill(d.evSnoozed, { time: new Date(x.until).toLocaleString() }) : null
     case 'conversation_priority_changed':
       return fill(d.evPriority, { from: priorityName(d, x.from), to: priorityName(d, x.to) })
     case 'conversation_labels_changed': {

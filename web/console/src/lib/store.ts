@@ -1,6 +1,7 @@
 // The console's live state: conversations, their messages, typing and read
 // state, agents, canned replies, and the outbox, fed by REST and the socket.
 
+import { waitingAfter } from './lifecycle'
 import { reactive } from 'vue'
 import { api, logout as apiLogout, refresh, session, accessToken } from './api'
 import { Realtime, type ConnState } from './realtime'
@@ -235,6 +236,7 @@ function onMessage(m: Message) {
   c.last_seq = Math.max(c.last_seq, m.seq)
   c.last_activity_at = Math.max(c.last_activity_at, m.created_at)
   c.last_message = { kind: m.kind, sender_kind: m.sender.kind, excerpt: m.content.slice(0, 140), created_at: m.created_at }
+  c.waiting_since = waitingAfter(c.waiting_since ?? null, m)
   if (m.sender.kind === 'visitor') state.visitorTyping[id] = false
   if (mine) return
   if (state.selected === id && !document.hidden) markRead(id)
@@ -323,6 +325,11 @@ function onFrame(f: ServerFrame) {
         c.assignee_id = f.assignee_id
         if (f.priority) c.priority = f.priority
         if (f.tags) c.tags = f.tags
+        // An agents' copy is complete: a timer it leaves out is off.
+        if (f.priority) {
+          c.snoozed_until = f.snoozed_until ?? null
+          c.waiting_since = f.waiting_since ?? null
+        }
         if (f.updated_at) c.updated_at = f.updated_at
         // Routed or transferred to me: the same alert as a new conversation.
         if (!wasMine && me() && f.assignee_id === me()) notifyAssigned(c)
@@ -404,6 +411,11 @@ function changed(c: Conversation) {
 
 export async function setStatus(id: string, status: AgentSettableStatus) {
   changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/status`, { status }))
+}
+
+/** Puts a conversation aside until `until` (ms): pending, waking by itself then. */
+export async function snooze(id: string, until: number) {
+  changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/snooze`, { until }))
 }
 
 /** Hands the conversation to an agent or a group's line, with a note only agents see. */

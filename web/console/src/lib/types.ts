@@ -63,6 +63,10 @@ export interface Conversation {
   priority: Priority
   /** Agents only (a visitor's copy has none). */
   tags: string[]
+  /** Snoozed (status pending) until then (ms); null: not snoozed. */
+  snoozed_until?: number | null
+  /** Since when the customer waits for an answer (ms); null: nobody waits. */
+  waiting_since?: number | null
   contact_name?: string | null
   contact_email?: string | null
   last_message?: LastMessage | null
@@ -127,6 +131,8 @@ export interface Inbox {
   welcome_text: string
   widget: WidgetSettings
   created_at: number
+  reopen_window_secs: number
+  closing_message: string
 }
 
 export interface CannedReply {
@@ -144,6 +150,10 @@ export interface Workspace {
   language: string
   holidays: string[]
   created_at: number
+  /** The group that gets what no rule routes; null: it stays unassigned. */
+  default_group: string | null
+  /** An agent's reply takes an unassigned conversation. */
+  reply_takes: boolean
 }
 
 export type GroupStrategy = 'least_loaded' | 'round_robin' | 'grab'
@@ -159,6 +169,8 @@ export interface Group {
   business_hours: BusinessHours | null
   /** What the visitor is told when the group cannot answer; empty: a built-in bilingual text. */
   offline_message: string
+  /** Agents created later join it. */
+  auto_join: boolean
 }
 
 /** One entry of a conversation's audit trail (`GET /conversations/{id}/events`). */
@@ -229,6 +241,9 @@ export type ServerFrame =
       /** Agents' copies only. */
       priority?: Priority
       tags?: string[]
+      /** Agents' copies (with `priority`): absent means none. */
+      snoozed_until?: number
+      waiting_since?: number
       /** When it last changed (ms): the newer of a frame and a REST answer wins. */
       updated_at?: number
     }
