@@ -21,6 +21,8 @@ beforeAll(async () => {
   await kefu.start()
   admin = new Agent(kefu.base)
   await admin.login(kefu.adminEmail, kefu.adminPassword)
+  // These tests assign by hand and by rules: no default group (lifecycle.e2e.ts tests that one).
+  await admin.call('PATCH', '/api/v1/workspace', { default_group: null })
   inbox = await admin.firstInbox()
   const b = await browser()
   closeBrowser = b.close

@@ -28,6 +28,8 @@ beforeAll(async () => {
   await site.start()
   admin = new Agent(kefu.base)
   await admin.login(kefu.adminEmail, kefu.adminPassword)
+  // These tests assign by hand and by rules: no default group (lifecycle.e2e.ts tests that one).
+  await admin.call('PATCH', '/api/v1/workspace', { default_group: null })
   adminId = (await admin.call('GET', '/api/v1/me')).user.id
   inbox = await admin.firstInbox()
   await admin.call('PATCH', `/api/v1/inboxes/${inbox.id}`, { widget: { offline: 'chat' } })

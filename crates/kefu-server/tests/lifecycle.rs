@@ -387,3 +387,151 @@ both_backends!(
     resolving_tells_the_visitor,
     snoozed_conversations_wake_by_themselves_or_when_the_customer_writes,
 );
+
+/// The inbox list: filters combine (status, inbox, group, agent, label,
+/// priority), every order pages through the same rows by its own key, and
+/// the tab counts match.
+async fn the_inbox_list_filters_sorts_and_counts(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (a, a_token) = agent(&app, &owner, "a").await;
+    let (s, g) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "billing", "members": [a]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    // Five visitors, one after the other (so creation and waiting orders are known).
+    let mut convs = Vec::new();
+    for i in 0..5 {
+        let (vt, _) = app.visitor(&owner.inbox).await;
+        convs.push(conv_of(
+            &app.visitor_send(&vt, &format!("m{i}"), &format!("q{i}"))
+                .await,
+        ));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // c0: urgent, tagged vip, in billing's line then taken by A; c1: answered by the owner (nobody waits);
+    // c2: high; c3 and c4: untouched.
+    let label = |id: &str, body: Value| {
+        let path = format!("/api/v1/conversations/{id}");
+        let app = &app;
+        let token = owner.token.clone();
+        async move {
+            let (s, v) = app.patch(&token, &path, body).await;
+            assert_eq!(s, 200, "{v}");
+        }
+    };
+    label(
+        &convs[0],
+        json!({"priority": "urgent", "add_tags": ["vip"]}),
+    )
+    .await;
+    label(
+        &convs[2],
+        json!({"priority": "high", "add_tags": ["vip_2"]}),
+    )
+    .await;
+    let (s, v) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{}/transfer", convs[0]),
+            json!({"to_group": "billing"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_a_ws, _) = app.ws(&a_token).await;
+    app.state.routing_idle().await;
+    let (s, v) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{}/messages", convs[1]),
+            json!({"client_msg_id": "r1", "content": "answer"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list = |q: &str| {
+        let path = format!("/api/v1/conversations?{q}");
+        let app = &app;
+        let token = owner.token.clone();
+        async move {
+            let (s, v) = app.get(&token, &path).await;
+            assert_eq!(s, 200, "{v}");
+            v
+        }
+    };
+    // Filters.
+    assert_eq!(
+        ids(&list("label=vip").await),
+        vec![convs[0].clone()],
+        "vip, not vip_2"
+    );
+    assert_eq!(ids(&list("priority=high").await), vec![convs[2].clone()]);
+    assert_eq!(ids(&list("group=billing").await), vec![convs[0].clone()]);
+    assert_eq!(
+        ids(&list(&format!("assignee={a}&label=vip&priority=urgent")).await),
+        vec![convs[0].clone()]
+    );
+    assert!(ids(&list(&format!("assignee={a}&priority=high")).await).is_empty());
+    // Orders: longest waiting first (c1 was answered: last); newest first; most urgent first.
+    let waiting = ids(&list("sort=waiting").await);
+    assert_eq!(
+        waiting,
+        vec![
+            convs[0].clone(),
+            convs[2].clone(),
+            convs[3].clone(),
+            convs[4].clone(),
+            convs[1].clone()
+        ]
+    );
+    let created = ids(&list("sort=created").await);
+    assert_eq!(created, convs.iter().rev().cloned().collect::<Vec<_>>());
+    let by_priority = ids(&list("sort=priority").await);
+    assert_eq!(&by_priority[..2], &[convs[0].clone(), convs[2].clone()]);
+    // Each order pages through the same rows, two at a time, by its own cursor.
+    for sort in ["activity", "created", "priority", "waiting"] {
+        let whole = ids(&list(&format!("sort={sort}")).await);
+        let mut paged = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let q = match &cursor {
+                Some(c) => format!("sort={sort}&limit=2&cursor={c}"),
+                None => format!("sort={sort}&limit=2"),
+            };
+            let page = list(&q).await;
+            paged.extend(ids(&page));
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(paged, whole, "{sort}");
+    }
+    // The tabs' counts, with the filters.
+    let (s, n) = app.get(&a_token, "/api/v1/conversations/counts").await;
+    assert_eq!(s, 200, "{n}");
+    assert_eq!(n, json!({"mine": 1, "unassigned": 3, "all": 5}));
+    let (_, n) = app
+        .get(&a_token, "/api/v1/conversations/counts?label=vip_2")
+        .await;
+    assert_eq!(n, json!({"mine": 0, "unassigned": 1, "all": 1}));
+    // Bad input is refused with a reason.
+    let (s, e) = app
+        .get(&owner.token, "/api/v1/conversations?sort=loudest")
+        .await;
+    assert_eq!(s, 400, "{e}");
+}
+
+both_backends!(the_inbox_list_filters_sorts_and_counts);

@@ -2,8 +2,8 @@
 //! in kefu-core and are recorded as events in the same transaction.
 
 use crate::{
-    ActivityCursor, Actor, Changed, Conversation, ConversationFilter, Result, Store, StoreError,
-    events, now_ms,
+    ActivityCursor, Actor, Changed, Conversation, ConversationFilter, ListSort, Result, Store,
+    StoreError, events, now_ms,
 };
 use kefu_core::{ConversationId, UserId, WorkspaceId};
 use kefu_core::{
@@ -66,6 +66,60 @@ pub(crate) fn tags_json(tags: &[String]) -> Result<String> {
 /// The stored JSON array of tags.
 pub(crate) fn parse_tags(s: &str) -> Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("conversation tags: {e}")))
+}
+
+/// The list's filters as SQL: parameters $1 to $9, bound by [`bind_filters`].
+macro_rules! filters_sql {
+    () => {
+        "(CAST($2 AS TEXT) IS NULL OR ($2 LIKE ('%,' || status || ',%')))
+          AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
+          AND (CAST($4 AS TEXT) IS NULL OR assignee_id = $4)
+          AND ($5 = 0 OR assignee_id IS NULL)
+          AND (CAST($6 AS TEXT) IS NULL OR contact_id = $6)
+          AND (CAST($7 AS TEXT) IS NULL OR queue_group = $7)
+          AND (CAST($8 AS TEXT) IS NULL OR tags LIKE $8 ESCAPE '\\')
+          AND (CAST($9 AS TEXT) IS NULL OR priority = $9)"
+    };
+}
+
+/// Binds $1 to $9 of [`filters_sql`].
+fn bind_filters<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    workspace_id: &'q WorkspaceId,
+    filter: &'q ConversationFilter,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(workspace_id)
+        // `,open,queued,`: one parameter for any number of statuses.
+        .bind((!filter.statuses.is_empty()).then(|| {
+            let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+            format!(",{},", names.join(","))
+        }))
+        .bind(filter.inbox_id.as_deref())
+        .bind(filter.assignee_id.as_deref())
+        .bind(i64::from(filter.unassigned))
+        .bind(filter.contact_id.as_deref())
+        .bind(filter.group.as_deref())
+        .bind(filter.tag.as_deref().map(tag_pattern))
+        .bind(filter.priority.map(|p| p.as_str()))
+}
+
+/// The LIKE pattern that finds `tag` in the stored JSON array of tags
+/// (quoted, so `vip` does not match `vip2`; LIKE's wildcards escaped).
+fn tag_pattern(tag: &str) -> String {
+    let quoted = serde_json::Value::from(tag.trim()).to_string();
+    let escaped = quoted
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// How many conversations each view of the list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ViewCounts {
+    pub mine: i64,
+    pub unassigned: i64,
+    pub all: i64,
 }
 
 /// Reads a conversation inside a write transaction.
@@ -319,48 +373,108 @@ impl Store {
         cursor: Option<&ActivityCursor>,
         limit: i64,
     ) -> Result<Vec<Conversation>> {
+        self.list_conversations_by(workspace_id, filter, ListSort::Activity, cursor, limit)
+            .await
+    }
+
+    /// The conversation list in `sort`'s order, from `cursor` (the last
+    /// row's [`ListSort::key`] and id) on.
+    pub async fn list_conversations_by(
+        &self,
+        workspace_id: &WorkspaceId,
+        filter: &ConversationFilter,
+        sort: ListSort,
+        cursor: Option<&ActivityCursor>,
+        limit: i64,
+    ) -> Result<Vec<Conversation>> {
         macro_rules! list_sql {
-            ($scope:literal) => {
+            ($scope:literal, $key:expr) => {
                 concat!(
                     "SELECT ",
                     cols!(),
                     " FROM conversations WHERE ",
                     $scope,
-                    " AND (CAST($2 AS TEXT) IS NULL OR ($2 LIKE ('%,' || status || ',%')))
-                      AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
-                      AND (CAST($4 AS TEXT) IS NULL OR assignee_id = $4)
-                      AND ($5 = 0 OR assignee_id IS NULL)
-                      AND (CAST($6 AS TEXT) IS NULL OR contact_id = $6)
-                      AND (CAST($7 AS BIGINT) IS NULL OR last_activity_at < $7 OR (last_activity_at = $7 AND id < $8))
-                    ORDER BY last_activity_at DESC, id DESC LIMIT $9"
+                    " AND ",
+                    filters_sql!(),
+                    " AND (CAST($10 AS BIGINT) IS NULL OR (",
+                    $key,
+                    ") < $10 OR ((",
+                    $key,
+                    ") = $10 AND id < $11))
+                    ORDER BY ",
+                    $key,
+                    " DESC, id DESC LIMIT $12"
                 )
+            };
+        }
+        macro_rules! by_sort {
+            ($scope:literal) => {
+                match sort {
+                    ListSort::Activity => list_sql!($scope, "last_activity_at"),
+                    ListSort::Created => list_sql!($scope, "created_at"),
+                    ListSort::Priority => list_sql!(
+                        $scope,
+                        concat!(
+                            "(",
+                            crate::routing::rank_sql!(),
+                            ") * 10000000000000 + last_activity_at"
+                        )
+                    ),
+                    ListSort::Waiting => {
+                        list_sql!($scope, "-COALESCE(waiting_since, 9000000000000000)")
+                    }
+                }
             };
         }
         // One contact's conversations go through the contact index (a plain
         // equality the planner can use); scanning the workspace's activity
         // index for them made every visitor's `hello` O(conversations).
         let sql = if filter.contact_id.is_some() {
-            list_sql!("contact_id = $6 AND workspace_id = $1")
+            by_sort!("contact_id = $6 AND workspace_id = $1")
         } else {
-            list_sql!("workspace_id = $1")
+            by_sort!("workspace_id = $1")
         };
-        let rows = sqlx::query(sql)
-            .bind(workspace_id)
-            // `,open,queued,`: one parameter for any number of statuses.
-            .bind((!filter.statuses.is_empty()).then(|| {
-                let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-                format!(",{},", names.join(","))
-            }))
-            .bind(filter.inbox_id.as_deref())
-            .bind(filter.assignee_id.as_deref())
-            .bind(i64::from(filter.unassigned))
-            .bind(filter.contact_id.as_deref())
-            .bind(cursor.map(|c| c.last_activity_at))
+        let rows = bind_filters(sqlx::query(sql), workspace_id, filter)
+            .bind(cursor.map(|c| c.key))
             .bind(cursor.map(|c| c.id.as_str()).unwrap_or(""))
             .bind(limit)
             .fetch_all(self.reader())
             .await?;
         rows.iter().map(from_row).collect()
+    }
+
+    /// How many conversations `filter` finds (its assignee part aside) in
+    /// each of the list's views: assigned to `me`, unassigned, all.
+    pub async fn count_conversations(
+        &self,
+        workspace_id: &WorkspaceId,
+        filter: &ConversationFilter,
+        me: Option<&UserId>,
+    ) -> Result<ViewCounts> {
+        let filter = ConversationFilter {
+            assignee_id: None,
+            unassigned: false,
+            ..filter.clone()
+        };
+        let r = bind_filters(
+            sqlx::query(concat!(
+                "SELECT COUNT(*) AS total,
+                        COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned,
+                        COALESCE(SUM(CASE WHEN assignee_id = $10 THEN 1 ELSE 0 END), 0) AS mine
+                 FROM conversations WHERE workspace_id = $1 AND ",
+                filters_sql!()
+            )),
+            workspace_id,
+            &filter,
+        )
+        .bind(me.map(UserId::as_str).unwrap_or(""))
+        .fetch_one(self.reader())
+        .await?;
+        Ok(ViewCounts {
+            mine: r.try_get("mine")?,
+            unassigned: r.try_get("unassigned")?,
+            all: r.try_get("total")?,
+        })
     }
 
     /// Changes the status through the state machine; returns the conversation

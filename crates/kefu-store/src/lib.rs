@@ -41,7 +41,7 @@ mod workspaces;
 
 pub use canned::check_shortcut;
 pub use contact_events::{ContactRef, NewContactEvent, RecordedEvent};
-pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS};
+pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS, ViewCounts};
 pub use error::StoreError;
 pub use inbound_secrets::{InboundKeys, InboundSecretInfo};
 pub use inboxes::{DEFAULT_CLOSING_MESSAGE, DEFAULT_REOPEN_WINDOW_SECS, InboxPatch, NewInbox};

@@ -341,24 +341,64 @@ pub struct ConversationFilter {
     pub assignee_id: Option<UserId>,
     pub unassigned: bool,
     pub contact_id: Option<ContactId>,
+    /// Routed through (or waiting in) this group.
+    pub group: Option<String>,
+    /// Carries this tag.
+    pub tag: Option<String>,
+    pub priority: Option<kefu_core::Priority>,
 }
 
-/// Keyset cursor of the conversation list: the last row's (activity, id).
+/// The orders of the conversation list. Each is "a key descending, then id
+/// descending", so one keyset cursor serves them all ([`ListSort::key`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListSort {
+    /// Most recent activity first.
+    #[default]
+    Activity,
+    /// Newest first.
+    Created,
+    /// Most urgent first, then most recent activity.
+    Priority,
+    /// The customer who has waited longest first; nobody waiting last.
+    Waiting,
+}
+
+/// Above any epoch-ms time: the waiting key of a conversation nobody waits in.
+const NOT_WAITING: i64 = 9_000_000_000_000_000;
+/// Above any epoch-ms time: one priority step in the priority key.
+const RANK_STEP: i64 = 10_000_000_000_000;
+
+impl ListSort {
+    /// The key this order sorts `c` by (descending); the SQL of
+    /// `list_conversations` computes the same.
+    pub fn key(self, c: &kefu_core::event::Conversation) -> i64 {
+        match self {
+            ListSort::Activity => c.last_activity_at,
+            ListSort::Created => c.created_at,
+            ListSort::Priority => i64::from(c.priority.rank()) * RANK_STEP + c.last_activity_at,
+            ListSort::Waiting => -c.waiting_since.unwrap_or(NOT_WAITING),
+        }
+    }
+}
+
+/// Keyset cursor of the conversation list: the last row's sort key
+/// ([`ListSort::key`]) and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityCursor {
-    pub last_activity_at: i64,
+    pub key: i64,
     pub id: ConversationId,
 }
 
 impl ActivityCursor {
     pub fn encode(&self) -> String {
-        format!("{}_{}", self.last_activity_at, self.id)
+        format!("{}_{}", self.key, self.id)
     }
 
     pub fn decode(s: &str) -> Option<ActivityCursor> {
         let (ts, id) = s.split_once('_')?;
         Some(ActivityCursor {
-            last_activity_at: ts.parse().ok()?,
+            key: ts.parse().ok()?,
             id: id.into(),
         })
     }

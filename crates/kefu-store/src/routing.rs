@@ -153,6 +153,7 @@ macro_rules! rank_sql {
         "CASE priority WHEN 'low' THEN 0 WHEN 'high' THEN 2 WHEN 'urgent' THEN 3 ELSE 1 END"
     };
 }
+pub(crate) use rank_sql;
 
 impl Store {
     pub async fn list_groups(&self, workspace_id: &WorkspaceId) -> Result<Vec<Group>> {

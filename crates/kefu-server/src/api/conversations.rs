@@ -12,7 +12,8 @@ use axum::{extract::State, http::StatusCode};
 use kefu_core::{ContactId, ConversationId, UserId};
 use kefu_core::{ConversationStatus, Message, MessageKind};
 use kefu_store::{
-    ActivityCursor, AuditEntry, Conversation, ConversationFilter, ConversationPreview,
+    ActivityCursor, AuditEntry, Conversation, ConversationFilter, ConversationPreview, ListSort,
+    ViewCounts,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,11 +27,31 @@ pub struct ListQuery {
     /// A user id, `me`, or `none` for unassigned conversations.
     pub assignee: Option<String>,
     pub contact_id: Option<ContactId>,
-    /// Cursor from the previous page's `next_cursor`.
+    /// Routed through (or waiting in) this group.
+    pub group: Option<String>,
+    /// Carrying this tag (label).
+    pub label: Option<String>,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: Option<kefu_core::Priority>,
+    /// `activity` (default: most recent first), `created` (newest first),
+    /// `priority` (most urgent first) or `waiting` (longest-waiting customer first).
+    pub sort: Option<ListSort>,
+    /// Cursor from the previous page's `next_cursor` (of the same `sort`).
     #[param(value_type = Option<String>)]
     pub cursor: Option<super::cursor::ActivityCursor>,
     /// 1 to 200; default 50.
     pub limit: Option<i64>,
+}
+
+/// The filters of a list query, for the counts of its views.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CountQuery {
+    pub status: Option<String>,
+    pub inbox_id: Option<String>,
+    pub group: Option<String>,
+    pub label: Option<String>,
+    pub priority: Option<kefu_core::Priority>,
 }
 
 /// A conversation with what a list shows about it: the contact, the newest
@@ -95,23 +116,16 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<Page<ConversationItem>>> {
     let limit = page_limit(q.limit)?;
-    let statuses = q
-        .status
-        .as_deref()
-        .map(|s| {
-            s.split(',')
-                .map(|one| one.trim().parse::<ConversationStatus>())
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()
-        .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
-        .unwrap_or_default();
     let mut filter = ConversationFilter {
-        statuses,
+        statuses: statuses(q.status.as_deref())?,
         inbox_id: q.inbox_id,
         contact_id: q.contact_id,
+        group: q.group.filter(|g| !g.is_empty()),
+        tag: q.label.filter(|l| !l.trim().is_empty()),
+        priority: q.priority,
         ..Default::default()
     };
+    let sort = q.sort.unwrap_or_default();
     match q.assignee.as_deref() {
         None => {}
         Some("none") => filter.unassigned = true,
@@ -124,11 +138,17 @@ pub async fn list(
     let cursor = q.cursor.map(|c| c.0);
     let rows = state
         .store
-        .list_conversations(who.workspace_id(), &filter, cursor.as_ref(), limit + 1)
+        .list_conversations_by(
+            who.workspace_id(),
+            &filter,
+            sort,
+            cursor.as_ref(),
+            limit + 1,
+        )
         .await?;
     let page = page_of(rows, limit, |c| {
         ActivityCursor {
-            last_activity_at: c.last_activity_at,
+            key: sort.key(c),
             id: c.id.clone(),
         }
         .encode()
@@ -137,6 +157,48 @@ pub async fn list(
         items: with_previews(&state, &who, page.items).await?,
         next_cursor: page.next_cursor,
     }))
+}
+
+/// `open,queued`: the statuses of a list query.
+fn statuses(s: Option<&str>) -> ApiResult<Vec<ConversationStatus>> {
+    Ok(s.map(|s| {
+        s.split(',')
+            .map(|one| one.trim().parse::<ConversationStatus>())
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .transpose()
+    .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
+    .unwrap_or_default())
+}
+
+/// How many conversations the list's filters find in each view (mine,
+/// unassigned, all): the counts on the inbox's tabs.
+#[utoipa::path(get, operation_id = "conversations_counts", path = "/api/v1/conversations/counts", tag = "conversations", security(("bearer" = [])), params(CountQuery),
+    responses((status = 200, description = "Success", body = ViewCounts), (status = 400, description = "Malformed request", body = ErrorBody), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
+pub async fn counts(
+    State(state): State<SharedState>,
+    Scoped(who, ..): Scoped<need::ConversationsRead>,
+    ApiQuery(q): ApiQuery<CountQuery>,
+) -> ApiResult<ApiJson<ViewCounts>> {
+    who.require_staff()?;
+    let filter = ConversationFilter {
+        statuses: statuses(q.status.as_deref())?,
+        inbox_id: q.inbox_id,
+        group: q.group.filter(|g| !g.is_empty()),
+        tag: q.label.filter(|l| !l.trim().is_empty()),
+        priority: q.priority,
+        ..Default::default()
+    };
+    let me = match &who {
+        Principal::Agent { user_id, .. } => Some(user_id),
+        _ => None,
+    };
+    Ok(ApiJson(
+        state
+            .store
+            .count_conversations(who.workspace_id(), &filter, me)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, operation_id = "conversations_get_one", path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),

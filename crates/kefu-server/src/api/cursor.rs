@@ -31,8 +31,8 @@ impl TryFrom<String> for IdCursor {
     }
 }
 
-/// The cursor of conversation lists (most recent activity first): the last
-/// row's activity time and id, as `<epoch ms>_<id>`.
+/// The cursor of conversation lists: the last row's sort key and id, as
+/// `<key>_<id>` (the key is the activity time for the default order).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub struct ActivityCursor(pub kefu_store::ActivityCursor);
@@ -42,7 +42,7 @@ impl TryFrom<String> for ActivityCursor {
 
     fn try_from(s: String) -> Result<Self, Self::Error> {
         match kefu_store::ActivityCursor::decode(&s) {
-            Some(c) if c.last_activity_at >= 0 && is_id(&c.id) => Ok(ActivityCursor(c)),
+            Some(c) if is_id(&c.id) => Ok(ActivityCursor(c)),
             _ => Err(REFUSED),
         }
     }
@@ -79,10 +79,16 @@ mod tests {
     #[test]
     fn activity_cursors_round_trip() {
         let c = kefu_store::ActivityCursor {
-            last_activity_at: 1_767_225_600_000,
+            key: 1_767_225_600_000,
             id: kefu_store::new_id().into(),
         };
         assert_eq!(ActivityCursor::try_from(c.encode()), Ok(ActivityCursor(c)));
+        // The waiting order's keys are negative.
+        let w = kefu_store::ActivityCursor {
+            key: -1_767_225_600_000,
+            id: kefu_store::new_id().into(),
+        };
+        assert_eq!(ActivityCursor::try_from(w.encode()), Ok(ActivityCursor(w)));
         for bad in [
             "zzz",
             "1_abc",

@@ -162,6 +162,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(conversations::get_one, conversations::update))
         .routes(routes!(conversations::set_status))
         .routes(routes!(conversations::snooze))
+        .routes(routes!(conversations::counts))
         .routes(routes!(conversations::assign))
         .routes(routes!(conversations::events))
         .routes(routes!(conversations::read))

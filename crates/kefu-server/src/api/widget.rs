@@ -232,7 +232,7 @@ pub async fn my_conversations(
         .await?;
     let page = super::page_of(rows, limit, |c| {
         kefu_store::ActivityCursor {
-            last_activity_at: c.last_activity_at,
+            key: c.last_activity_at,
             id: c.id.clone(),
         }
         .encode()

@@ -25,6 +25,18 @@ export const lifecycleEn = {
   autoJoin: 'New agents join this group',
   reopenWindow: 'A visitor writing within this many hours of a resolve reopens it with the same agent (0: never)',
   closingMessage: 'Closing message (posted to the visitor on resolve; empty: none)',
+  filters: 'Filters',
+  anyInbox: 'Any inbox',
+  anyGroup: 'Any group',
+  anyAgent: 'Any agent',
+  anyPriority: 'Any priority',
+  label: 'Label',
+  sortBy: 'Sort by',
+  sorts: { activity: 'Last activity', waiting: 'Waiting longest', created: 'Newest', priority: 'Priority' },
+  clearFilters: 'Clear filters',
+  offers: '{n} offered to you',
+  showOffers: 'Show',
+  hideOffers: 'Hide',
 }
 
 export type LifecycleDict = typeof lifecycleEn
@@ -49,6 +61,18 @@ export const lifecycleZh: LifecycleDict = {
   autoJoin: '新客服自动加入此分组',
   reopenWindow: '会话解决后多少小时内访客再次来信，由原客服重新打开（0：从不）',
   closingMessage: '结束语（会话解决时发送给访客；留空则不发送）',
+  filters: '筛选',
+  anyInbox: '全部渠道',
+  anyGroup: '全部分组',
+  anyAgent: '全部客服',
+  anyPriority: '全部优先级',
+  label: '标签',
+  sortBy: '排序',
+  sorts: { activity: '最近活动', waiting: '等待最久', created: '最新创建', priority: '优先级' },
+  clearFilters: '清除筛选',
+  offers: '{n} 个会话可抢',
+  showOffers: '展开',
+  hideOffers: '收起',
 }
 
 /** The dictionary of the console's language. */

@@ -2,6 +2,7 @@
 // state, agents, canned replies, and the outbox, fed by REST and the socket.
 
 import { waitingAfter } from './lifecycle'
+import { DEFAULT_FILTERS, apiFilters, compareBy, fromQuery, passes, toQuery, type Filters } from './listQuery'
 import { reactive } from 'vue'
 import { api, logout as apiLogout, refresh, session, accessToken } from './api'
 import { Realtime, type ConnState } from './realtime'
@@ -29,6 +30,12 @@ export const state = reactive({
   selected: null as string | null,
   view: 'all' as View,
   status: 'open' as string,
+  /** The list's other filters and its order (`status` above is the status filter). */
+  filters: { ...DEFAULT_FILTERS } as Filters,
+  /** Ids the server listed for the current filters (what a group filter keeps). */
+  listed: {} as Record<string, true>,
+  /** How many conversations each tab holds under the filters. */
+  counts: null as { mine: number; unassigned: number; all: number } | null,
   listCursor: null as string | null,
   /** Grab mode: conversations offered to this agent, by id → group. */
   offers: {} as Record<string, string>,
@@ -52,9 +59,42 @@ export function me(): string {
 }
 
 export function visibleList(): Conversation[] {
+  const listed = new Set(Object.keys(state.listed))
   return Object.values(state.conversations)
-    .filter((c) => inView(c, state.view, state.status, me()))
-    .sort(byActivity)
+    .filter((c) => inView(c, state.view, state.status, me()) && passes(c, state.filters, listed))
+    .sort(state.filters.sort === 'activity' ? byActivity : compareBy(state.filters.sort))
+}
+
+/** The filters as one value (the status filter included). */
+export function currentFilters(): Filters {
+  return { ...state.filters, status: state.status }
+}
+
+/** Takes the list's view and filters from the page's URL (a shared or reloaded link). */
+export function filtersFromUrl() {
+  const { view, filters } = fromQuery(new URLSearchParams(location.search))
+  if (view) state.view = view
+  state.status = filters.status
+  state.filters = filters
+}
+
+/** Writes the view and filters to the URL (kept in the query, so the hash routes keep them). */
+export function filtersToUrl() {
+  const q = toQuery(state.view, currentFilters()).toString()
+  history.replaceState(history.state, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`)
+}
+
+let countsTimer: ReturnType<typeof setTimeout> | undefined
+/** The tabs' counts, at most every second and a half while changes stream in. */
+export function refreshCounts(now = false) {
+  clearTimeout(countsTimer)
+  countsTimer = setTimeout(() => void loadCounts().catch(() => undefined), now ? 0 : 1500)
+}
+
+export async function loadCounts() {
+  const f = currentFilters()
+  const q = apiFilters({ ...f, sort: 'activity' }, statusesFor(f.status, 'all'))
+  state.counts = await api<{ mine: number; unassigned: number; all: number }>('GET', `/api/v1/conversations/counts?${q}`)
 }
 
 /** The fields a `conversation` frame changes, ordered by `updated_at`. */
@@ -88,13 +128,17 @@ export async function loadList(more = false) {
   state.listLoading = true
   try {
     const statuses = statusesFor(state.status, state.view)
-    const q = new URLSearchParams({ limit: '50' })
-    if (statuses !== 'any') q.set('status', statuses.join(','))
+    const q = apiFilters(currentFilters(), statuses)
+    q.set('limit', '50')
     if (state.view === 'mine') q.set('assignee', 'me')
-    if (state.view === 'unassigned') q.set('assignee', 'none')
+    else if (state.view === 'unassigned') q.set('assignee', 'none')
+    else if (state.filters.agent) q.set('assignee', state.filters.agent)
     if (more && state.listCursor) q.set('cursor', state.listCursor)
+    if (!more) refreshCounts(true)
     const page = await api<Page<Conversation>>('GET', `/api/v1/conversations?${q}`)
     if (gen !== listGen) return
+    if (!more) state.listed = {}
+    for (const c of page.items) state.listed[c.id] = true
     page.items.forEach(upsert)
     state.listCursor = page.next_cursor
   } finally {
@@ -228,6 +272,9 @@ function onMessage(m: Message) {
   const c = state.conversations[id]
   const mine = m.sender.kind === 'agent' && m.sender.id === me()
   if (!c) {
+    refreshCounts()
+    // Only the server knows which group a new conversation went through.
+    if (state.filters.group) void loadList().catch(() => undefined)
     void fetchConversation(id).then(() => {
       if (!mine) notify('conversation', state.conversations[id], m)
     })
@@ -314,6 +361,7 @@ function onFrame(f: ServerFrame) {
       }
       break
     case 'conversation': {
+      refreshCounts()
       // Taken (by anyone), or out of the line (left for follow-up, resolved…): no longer on offer.
       if (f.assignee_id || f.status !== 'queued') delete state.offers[f.conversation_id]
       const c = state.conversations[f.conversation_id]
@@ -524,6 +572,8 @@ export async function logout() {
   state.workspace = null
   state.offers = {}
   state.listCursor = null
+  state.listed = {}
+  state.counts = null
   listGen++
   state.listLoading = false
 }
