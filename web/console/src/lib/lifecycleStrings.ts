@@ -2,9 +2,6 @@
 // default assignment, reopen window, closing message) in English and Chinese
 // (zh-CN), beside strings.ts like the webhooks page's. Pure data.
 
-import { computed } from 'vue'
-import { lang } from './i18n'
-
 export const lifecycleEn = {
   markPending: 'Pending',
   markPendingHint: 'Waiting for the customer: it opens again when they write (P)',
@@ -74,6 +71,3 @@ export const lifecycleZh: LifecycleDict = {
   showOffers: '展开',
   hideOffers: '收起',
 }
-
-/** The dictionary of the console's language. */
-export const tl = computed<LifecycleDict>(() => (lang.value === 'zh-CN' ? lifecycleZh : lifecycleEn))

@@ -134,7 +134,6 @@ export async function loadList(more = false) {
     else if (state.view === 'unassigned') q.set('assignee', 'none')
     else if (state.filters.agent) q.set('assignee', state.filters.agent)
     if (more && state.listCursor) q.set('cursor', state.listCursor)
-    if (!more) refreshCounts(true)
     const page = await api<Page<Conversation>>('GET', `/api/v1/conversations?${q}`)
     if (gen !== listGen) return
     if (!more) state.listed = {}
@@ -531,6 +530,7 @@ export async function assign(id: string, assignee_id: string | null) {
 async function afterReconnect() {
   flushOutbox()
   // Whatever happened while the socket was down: the list's first page and the open conversation.
+  refreshCounts(true)
   await loadList().catch(() => undefined)
   if (state.selected) {
     await loadMessages(state.selected).catch(() => undefined)
