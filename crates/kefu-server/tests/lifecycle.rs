@@ -386,6 +386,7 @@ both_backends!(
     a_reply_takes_an_unassigned_conversation,
     resolving_tells_the_visitor,
     snoozed_conversations_wake_by_themselves_or_when_the_customer_writes,
+    the_inbox_list_filters_sorts_and_counts,
 );
 
 /// The inbox list: filters combine (status, inbox, group, agent, label,
@@ -533,5 +534,3 @@ async fn the_inbox_list_filters_sorts_and_counts(db: Db) {
         .await;
     assert_eq!(s, 400, "{e}");
 }
-
-both_backends!(the_inbox_list_filters_sorts_and_counts);
