@@ -62,13 +62,18 @@ enum UserCommand {
 }
 
 fn init_logging(cfg: &Config) {
+    use std::io::IsTerminal;
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // Colour codes only for a person at a terminal: in a file or a log
+    // collector they are noise (and NO_COLOR, no-color.org, turns them off).
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     if cfg.log_format == "json" {
         fmt().json().with_env_filter(filter).init();
     } else {
-        fmt().with_env_filter(filter).init();
+        fmt().with_ansi(colour).with_env_filter(filter).init();
     }
 }
 
@@ -168,19 +173,25 @@ async fn serve(cfg: Config) -> Result<()> {
         );
     }
     match first_run {
-        Some((email, pw)) => {
+        Some(first) => {
             println!(
                 "First start: created workspace \"Default\" with an inbox and an owner account. This password is shown only once:"
             );
-            println!("  email:    {email}\n  password: {pw}");
             println!(
-                "Log in:  curl -s {}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{email}\",\"password\":\"{pw}\"}}'",
-                cfg.public_url
+                "  email:    {}\n  password: {}",
+                first.email, first.password
+            );
+            println!(
+                "Log in at {url}/console/, then change this password (PATCH {url}/api/v1/users/{} with {{\"password\": \"…\"}}).",
+                first.user_id
+            );
+            println!(
+                "Put the chat widget on your site: paste this before </body> on every page:\n  <script src=\"{url}/widget.js\" data-inbox=\"{}\" async></script>",
+                first.inbox_key
             );
         }
         None => println!(
-            "Log in with an existing account at POST {}/api/v1/auth/login; add one with `kefu user create`.",
-            cfg.public_url
+            "Log in at {url}/console/ with your account; an owner adds agents there (Admin → Agents) or with `kefu user create`."
         ),
     }
     let (line, warn) = kefu_server::net::capacity_line(&cfg.limits, fd, state.gate.caps().max);
@@ -203,14 +214,22 @@ async fn serve(cfg: Config) -> Result<()> {
 /// The group a fresh install routes every conversation to.
 const DEFAULT_GROUP: &str = "everyone";
 
+/// What the first start created, to tell the operator once.
+struct FirstRun {
+    email: String,
+    password: String,
+    user_id: String,
+    inbox_key: String,
+}
+
 /// On an empty database: a default workspace, inbox, an "everyone" group
 /// that takes what no rule routes, and an owner with a random password.
-async fn bootstrap(store: &Store) -> Result<Option<(String, String)>> {
+async fn bootstrap(store: &Store) -> Result<Option<FirstRun>> {
     if store.count_users().await? > 0 {
         return Ok(None);
     }
     let (ws, _) = store.ensure_workspace("Default").await?;
-    store
+    let inbox = store
         .create_inbox(NewInbox {
             workspace_id: ws.id.clone(),
             name: "Website".into(),
@@ -260,7 +279,12 @@ async fn bootstrap(store: &Store) -> Result<Option<(String, String)>> {
         capacity: 10,
     };
     match store.create_user(user).await {
-        Ok(_) => Ok(Some((email, pw))),
+        Ok(user) => Ok(Some(FirstRun {
+            email,
+            password: pw,
+            user_id: user.id.to_string(),
+            inbox_key: inbox.public_key,
+        })),
         Err(kefu_store::StoreError::Conflict(_)) => Ok(None),
         Err(e) => bail!(e),
     }

@@ -770,6 +770,30 @@ impl Store {
         .await
     }
 
+    /// How far each side has read a conversation: the visitor's position and
+    /// the furthest any agent has read (0 where nobody has). A client that
+    /// reloads asks for these, as the `read` frames it saw are gone.
+    pub async fn read_positions(&self, conversation_id: &ConversationId) -> Result<(i64, i64)> {
+        let rows = sqlx::query(
+            "SELECT reader_kind, MAX(seq) AS seq FROM conversation_reads
+             WHERE conversation_id = $1 GROUP BY reader_kind",
+        )
+        .bind(conversation_id)
+        .fetch_all(self.reader())
+        .await?;
+        let (mut visitor, mut agent) = (0, 0);
+        for r in rows {
+            let kind: String = r.try_get("reader_kind")?;
+            let seq: i64 = r.try_get("seq")?;
+            match kind.as_str() {
+                "visitor" => visitor = seq,
+                "agent" => agent = seq,
+                _ => {}
+            }
+        }
+        Ok((visitor, agent))
+    }
+
     /// Where `reader_id` has read up to in a conversation (0 if never).
     pub async fn read_position(
         &self,

@@ -502,6 +502,15 @@ async fn sessions_keys_and_reads(f: Fixture) {
         "never moves back or stays"
     );
     assert_eq!(
+        s.read_positions(&a.conversation.id).await.unwrap(),
+        (0, 1),
+        "the agents' position, and none yet for the visitor"
+    );
+    s.mark_read(&a.conversation.id, "visitor", v.id.as_str(), 1)
+        .await
+        .unwrap();
+    assert_eq!(s.read_positions(&a.conversation.id).await.unwrap(), (1, 1));
+    assert_eq!(
         s.read_position(&a.conversation.id, &f.agent.id)
             .await
             .unwrap(),

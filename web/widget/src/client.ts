@@ -356,6 +356,15 @@ export class Client {
         this.addMessage(f.message)
         break
       case 'synced':
+        // How far the agents read, which the `read` frames seen before a reload no longer tell.
+        for (const h of this.heads.slice(0, 3))
+          this.http('GET', `/api/v1/conversations/${h.id}/reads`).then(
+            (r) => {
+              if (r.agent > (this.agentRead.get(h.id) ?? 0)) this.agentRead.set(h.id, r.agent)
+              this.emit('change')
+            },
+            () => {},
+          )
         this.synced = true
         this.loaded = true
         this.attempt = 0

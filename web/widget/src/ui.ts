@@ -92,6 +92,13 @@ export class Widget {
     this.launcher.append(icon(CHAT), this.badge)
     this.launcher.onclick = () => this.setOpen(!this.isOpen)
     this.closeBtn.onclick = () => this.setOpen(false)
+    // Esc closes the panel like any dialog, and gives the focus back to the launcher.
+    this.panel.onkeydown = (e) => {
+      if (e.key === 'Escape' && this.mode === 'launcher' && !e.isComposing) {
+        this.setOpen(false)
+        this.launcher.focus()
+      }
+    }
     this.langBtn.onclick = () => this.setLang(this.lang === 'en' ? 'zh-CN' : 'en')
     const head = h('header', { class: 'head' }, h('div', { class: 't' }, this.titleEl, this.sub), this.langBtn)
     if (this.mode === 'launcher') head.append(this.closeBtn)
@@ -408,6 +415,9 @@ export class Widget {
     this.langBtn.textContent = t.lang
     this.closeBtn.ariaLabel = t.close
     this.input.placeholder = t.placeholder
+    // Named for assistive technology: the title (or "Chat with us"), and a real label, not just a placeholder.
+    this.panel.ariaLabel = s?.inbox.display_name || t.open
+    this.input.ariaLabel = t.input
     this.sendBtn.ariaLabel = this.sendBtn.title = t.send
     this.emojiBtn.ariaLabel = this.emojiBtn.title = t.emoji
     this.attachBtn.ariaLabel = this.attachBtn.title = t.attach

@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod cursor;
 pub mod events;
 pub mod inboxes;
+pub mod reads;
 pub mod routing;
 pub mod server;
 pub mod users;
@@ -167,6 +168,8 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(conversations::events))
         .routes(routes!(conversations::read))
         .routes(routes!(conversations::typing))
+        .routes(routes!(reads::reads))
+        .routes(routes!(reads::limits))
         .routes(routes!(
             conversations::list_messages,
             conversations::send_message

@@ -11,6 +11,10 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     message: string,
+    /** Seconds the server asked to wait (`Retry-After`, on 429). */
+    public retryAfter?: number,
+    /** The API path that failed (errors.ts says what clashed from it). */
+    public path?: string,
   ) {
     super(message)
   }
@@ -99,12 +103,13 @@ export async function accessToken(): Promise<string> {
   return session.token
 }
 
-async function toError(r: Response): Promise<ApiError> {
+async function toError(r: Response, path?: string): Promise<ApiError> {
+  const wait = Number(r.headers.get('retry-after')) || undefined
   try {
     const body = await r.json()
-    return new ApiError(r.status, body?.error?.code ?? 'error', body?.error?.message ?? r.statusText)
+    return new ApiError(r.status, body?.error?.code ?? 'error', body?.error?.message ?? r.statusText, wait, path)
   } catch {
-    return new ApiError(r.status, 'error', r.statusText)
+    return new ApiError(r.status, 'error', r.statusText, wait, path)
   }
 }
 
@@ -121,7 +126,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   let r = await send(await accessToken())
   if (r.status === 401 && (await refresh())) r = await send(session.token)
-  if (!r.ok) throw await toError(r)
+  if (!r.ok) throw await toError(r, path)
   if (r.status === 204) return undefined as T
   return (await r.json()) as T
 }

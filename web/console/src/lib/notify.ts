@@ -2,6 +2,7 @@
 // sound, a desktop notification (if allowed) and a count in the tab title.
 
 import { t } from './i18n'
+import { x } from './extraStrings'
 import type { Conversation, Message } from './types'
 
 let audio: AudioContext | null = null
@@ -33,7 +34,7 @@ export function notify(kind: 'conversation' | 'message' | 'assigned', c: Convers
   if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
     const title = kind === 'conversation' ? t.value.newConversation : kind === 'assigned' ? t.value.assignedToYou : t.value.newMessage
     const who = c?.contact_name || t.value.visitor
-    const n = new Notification(`${title} · ${who}`, { body: m.kind === 'text' ? m.content.slice(0, 140) : `[${m.kind}]`, tag: m.conversation_id })
+    const n = new Notification(`${title} · ${who}`, { body: m.kind === 'text' ? m.content.slice(0, 140) : m.kind === 'image' ? x.value.image : m.kind === 'file' ? x.value.file : m.content.slice(0, 140), tag: m.conversation_id })
     n.onclick = () => {
       window.focus()
       location.hash = `#/inbox/${m.conversation_id}`
