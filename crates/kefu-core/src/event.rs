@@ -63,6 +63,8 @@ pub struct Contact {
     pub external_id: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
     #[schema(value_type = Object)]
     pub attributes: serde_json::Value,
     pub page_url: Option<String>,

@@ -246,6 +246,11 @@ pub enum ServerFrame {
     ContactEvent {
         event: crate::event::BusinessEvent,
     },
+    /// For agents (and API keys) of the workspace: a contact's name, e-mail,
+    /// phone or attributes changed (the visitor said, or an agent edited).
+    Contact {
+        contact: crate::event::Contact,
+    },
     Pong {
         id: Option<String>,
     },

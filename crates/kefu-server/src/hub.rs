@@ -55,7 +55,10 @@ impl Outbound {
             seq,
             sender_id,
             client_msg_id,
-            contact_data: matches!(frame, ServerFrame::ContactEvent { .. }),
+            contact_data: matches!(
+                frame,
+                ServerFrame::ContactEvent { .. } | ServerFrame::Contact { .. }
+            ),
             text: Utf8Bytes::from(frame.to_json()),
         })
     }

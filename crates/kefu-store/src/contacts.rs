@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, inbox_id, external_id, name, email, attributes, page_url, referrer, language, user_agent, ip, last_seen_at, created_at"
+        "id, workspace_id, inbox_id, external_id, name, email, attributes, page_url, referrer, language, user_agent, ip, last_seen_at, created_at, phone"
     };
 }
 
@@ -23,6 +23,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<Contact> {
         external_id: r.try_get("external_id")?,
         name: r.try_get("name")?,
         email: r.try_get("email")?,
+        phone: r.try_get("phone")?,
         attributes: serde_json::from_str(&attrs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         page_url: r.try_get("page_url")?,
         referrer: r.try_get("referrer")?,
@@ -32,6 +33,16 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<Contact> {
         last_seen_at: r.try_get("last_seen_at")?,
         created_at: r.try_get("created_at")?,
     })
+}
+
+/// What an agent changes on a contact (see [`Store::edit_contact`]).
+#[derive(Debug, Clone, Default)]
+pub struct ContactEdit {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Merged into the attributes; a `null` value removes the key.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Store {
@@ -50,6 +61,7 @@ impl Store {
             external_id: None,
             name: None,
             email: None,
+            phone: None,
             attributes: serde_json::json!({}),
             page_url: visit.page_url,
             referrer: visit.referrer,
@@ -65,7 +77,7 @@ impl Store {
                 sqlx::query(concat!(
                     "INSERT INTO contacts (",
                     cols!(),
-                    ") VALUES ($1, $2, $3, NULL, NULL, NULL, '{}', $4, $5, $6, $7, $8, $9, $9)"
+                    ") VALUES ($1, $2, $3, NULL, NULL, NULL, '{}', $4, $5, $6, $7, $8, $9, $9, NULL)"
                 ))
                 .bind(&k.id)
                 .bind(&k.workspace_id)
@@ -207,6 +219,59 @@ impl Store {
                 )
                 .await?;
                 Ok((contact, events))
+            })
+        })
+        .await
+    }
+
+    /// An agent's edit of a contact: `Some("")` clears a field, `None`
+    /// keeps it; attributes merge like [`Store::identify_contact`]'s.
+    pub async fn edit_contact(
+        &self,
+        workspace_id: &WorkspaceId,
+        id: &ContactId,
+        edit: ContactEdit,
+        actor: Actor,
+    ) -> Result<(Contact, Vec<Event>)> {
+        let (ws, cid) = (workspace_id.clone(), id.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                let before = load(c, &ws, &cid).await?;
+                let mut after = if edit.attributes.is_empty() {
+                    before.clone()
+                } else {
+                    merge_attributes(c, &ws, &cid, edit.attributes).await?
+                };
+                let set = |v: Option<String>, old: &Option<String>| match v {
+                    None => old.clone(),
+                    Some(s) if s.trim().is_empty() => None,
+                    Some(s) => Some(s.trim().to_string()),
+                };
+                after.name = set(edit.name, &before.name);
+                after.email = set(edit.email, &before.email);
+                after.phone = set(edit.phone, &before.phone);
+                sqlx::query("UPDATE contacts SET name = $3, email = $4, phone = $5 WHERE id = $1 AND workspace_id = $2")
+                    .bind(&cid)
+                    .bind(&ws)
+                    .bind(&after.name)
+                    .bind(&after.email)
+                    .bind(&after.phone)
+                    .execute(&mut *c)
+                    .await?;
+                if after == before {
+                    return Ok((after, Vec::new()));
+                }
+                let events = events::store_all(
+                    c,
+                    &ws,
+                    None,
+                    Some(&cid),
+                    &actor,
+                    vec![Ev::ContactUpdated { contact: after.clone() }],
+                    now_ms(),
+                )
+                .await?;
+                Ok((after, events))
             })
         })
         .await

@@ -23,6 +23,7 @@ mod auth;
 pub mod backend;
 mod canned;
 mod contact_events;
+mod contact_notes;
 mod contacts;
 mod conversations;
 mod error;
@@ -41,6 +42,8 @@ mod workspaces;
 
 pub use canned::check_shortcut;
 pub use contact_events::{ContactRef, NewContactEvent, RecordedEvent};
+pub use contact_notes::{AttributeDefinition, AttributeKind, ContactNote};
+pub use contacts::ContactEdit;
 pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS, ViewCounts};
 pub use error::StoreError;
 pub use inbound_secrets::{InboundKeys, InboundSecretInfo};

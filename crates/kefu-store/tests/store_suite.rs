@@ -357,7 +357,7 @@ async fn keyset_pages_and_filters(f: Fixture) {
         }
         let last = page.last().unwrap();
         cursor = Some(ActivityCursor {
-            last_activity_at: last.last_activity_at,
+            key: last.last_activity_at,
             id: last.id.clone(),
         });
         seen.extend(page.into_iter().map(|c| c.id));

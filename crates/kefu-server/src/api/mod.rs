@@ -152,7 +152,14 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(inboxes::list, inboxes::create))
         .routes(routes!(inboxes::get_one, inboxes::update))
         .routes(routes!(contacts::list))
-        .routes(routes!(contacts::get_one))
+        .routes(routes!(contacts::get_one, contacts::update))
+        .routes(routes!(contacts::list_notes, contacts::add_note))
+        .routes(routes!(contacts::delete_note))
+        .routes(routes!(contacts::list_attributes))
+        .routes(routes!(
+            contacts::save_attribute,
+            contacts::delete_attribute
+        ))
         .routes(routes!(events::contact_events))
         .routes(routes!(events::record))
         .routes(routes!(

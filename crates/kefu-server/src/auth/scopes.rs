@@ -31,6 +31,9 @@ pub enum Scope {
     /// List and read contacts and their business events.
     #[serde(rename = "contacts:read")]
     ContactsRead,
+    /// Edit contacts (name, e-mail, phone, attributes) and keep notes on them.
+    #[serde(rename = "contacts:write")]
+    ContactsWrite,
     /// Record business events on contacts (`POST /api/v1/events`).
     #[serde(rename = "events:write")]
     EventsWrite,
@@ -45,11 +48,12 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::ConversationsRead,
         Scope::ConversationsWrite,
         Scope::MessagesWrite,
         Scope::ContactsRead,
+        Scope::ContactsWrite,
         Scope::EventsWrite,
         Scope::SettingsRead,
         Scope::Admin,
@@ -61,6 +65,7 @@ impl Scope {
             Scope::ConversationsWrite => "conversations:write",
             Scope::MessagesWrite => "messages:write",
             Scope::ContactsRead => "contacts:read",
+            Scope::ContactsWrite => "contacts:write",
             Scope::EventsWrite => "events:write",
             Scope::SettingsRead => "settings:read",
             Scope::Admin => "admin",
@@ -129,6 +134,7 @@ pub mod need {
         ConversationsWrite,
         MessagesWrite,
         ContactsRead,
+        ContactsWrite,
         EventsWrite,
         SettingsRead,
         Admin

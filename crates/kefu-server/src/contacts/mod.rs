@@ -1,12 +1,14 @@
-//! Commands about contacts that come from outside a conversation: a
-//! company's own systems recording business events ("order 6610 refunded")
-//! on a customer. Like the conversation commands (`conversations/`), one per
+//! Commands about contacts that come from outside a conversation: an agent
+//! editing a contact; a company's own systems recording business events
+//! ("order 6610 refunded") on a customer. Like the conversation commands (`conversations/`), one per
 //! file; each validates, makes its store write (which stores the change's
 //! events in the same transaction) and hands the events to
 //! [`crate::conversations::after_commit`].
 
+mod edit;
 mod record_event;
 
+pub use edit::edit_contact;
 pub use record_event::{EVENT_LINES_SENDER, EventSource, IncomingEvent, Recorded, record_event};
 
 use crate::config::Limits;

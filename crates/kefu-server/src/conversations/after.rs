@@ -88,6 +88,14 @@ fn publish(state: &SharedState, events: &[Event]) {
         }
     }
     for e in events {
+        if let Ev::ContactUpdated { contact } = &e.change {
+            state.hub.publish_many(
+                &[workspace_topic(&e.workspace_id)],
+                &ServerFrame::Contact {
+                    contact: contact.clone(),
+                },
+            );
+        }
         if let Ev::ContactEventRecorded { event } = &e.change {
             // Agents only: business events are never a visitor's to see.
             state.hub.publish_many(

@@ -203,6 +203,18 @@ impl TestApp {
         self.send(reqwest::Method::PATCH, token, path, body).await
     }
 
+    pub async fn delete(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// A JSON request; the status and the JSON answer (`null` when there is none).
     pub async fn send(
         &self,

@@ -359,6 +359,16 @@ function onFrame(f: ServerFrame) {
         )
       }
       break
+    case 'contact': {
+      // The name shows everywhere the contact appears; an open panel reloads.
+      for (const c of Object.values(state.conversations)) {
+        if (c.contact_id !== f.contact.id) continue
+        c.contact_name = f.contact.name
+        c.contact_email = f.contact.email
+      }
+      state.contactVersion[f.contact.id] = (state.contactVersion[f.contact.id] ?? 0) + 1
+      break
+    }
     case 'conversation': {
       refreshCounts()
       // Taken (by anyone), or out of the line (left for follow-up, resolved…): no longer on offer.

@@ -79,6 +79,7 @@ export interface Contact {
   external_id: string | null
   name: string | null
   email: string | null
+  phone?: string | null
   attributes: Record<string, unknown>
   page_url: string | null
   referrer: string | null
@@ -87,6 +88,23 @@ export interface Contact {
   ip: string | null
   last_seen_at: number
   created_at: number
+}
+
+export interface ContactNote {
+  id: string
+  contact_id: string
+  author_id: string
+  body: string
+  created_at: number
+}
+
+export type AttributeKind = 'text' | 'number' | 'date' | 'boolean' | 'link'
+
+/** A custom contact attribute the workspace defines (shared by the pre-chat form and the contact panel). */
+export interface AttributeDefinition {
+  key: string
+  label: string
+  kind: AttributeKind
 }
 
 export interface PrechatField {
@@ -200,7 +218,7 @@ export interface BusinessEvent {
 }
 
 /** What an API key may do (docs/integrations.md). */
-export const SCOPES = ['conversations:read', 'conversations:write', 'messages:write', 'contacts:read', 'events:write', 'settings:read', 'admin'] as const
+export const SCOPES = ['conversations:read', 'conversations:write', 'messages:write', 'contacts:read', 'contacts:write', 'events:write', 'settings:read', 'admin'] as const
 export type Scope = (typeof SCOPES)[number]
 
 export interface ApiKey {
@@ -248,6 +266,7 @@ export type ServerFrame =
       updated_at?: number
     }
   | { type: 'contact_event'; event: BusinessEvent }
+  | { type: 'contact'; contact: Contact }
   | { type: 'pong'; id: string | null }
   | { type: 'offer'; conversation_id: string; group: string; agents: string[] }
   | { type: 'queue'; conversation_id: string; position: number }
