@@ -146,6 +146,8 @@ describe('the conversation lifecycle', () => {
 
   it("with default assignment turned off in the settings, an agent's reply takes the unassigned conversation", async () => {
     await pageA.goto(`${kefu.base}/console/#/admin/workspace`)
+    // The page shows the fresh install's setting once loaded.
+    await until(async () => (await tid(pageA, 'default-group').inputValue()) === 'everyone', 'the workspace settings')
     await tid(pageA, 'default-group').selectOption('')
     expect(await tid(pageA, 'reply-takes').isChecked()).toBe(true)
     await tid(pageA, 'workspace-form').locator('button[type=submit]').click()
@@ -158,12 +160,18 @@ describe('the conversation lifecycle', () => {
     pageB = await ctxB.newPage()
     await consoleLogin(pageB, HAN.email, HAN.password)
 
-    const other = await ctxV.newPage()
-    await other.goto(site.embed('/other', kefu.base, inbox.public_key))
-    await other.locator('#kefu-widget .launcher').click()
-    await other.locator('#kefu-widget textarea').fill('Do you ship to Shenzhen?')
-    await other.locator('#kefu-widget textarea').press('Enter')
-    const c2 = (await conversationWith('Do you ship to Shenzhen?')).id
+    // Another visitor (over the widget's REST API).
+    const session = await fetch(`${kefu.base}/api/v1/widget/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inbox_key: inbox.public_key }),
+    }).then((r) => r.json())
+    const sent = await fetch(`${kefu.base}/api/v1/widget/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.visitor_token}` },
+      body: JSON.stringify({ client_msg_id: 'ship-1', content: 'Do you ship to Shenzhen?' }),
+    }).then((r) => r.json())
+    const c2 = sent.message.conversation_id
     expect((await admin.call('GET', `/api/v1/conversations/${c2}`)).assignee_id).toBeNull()
 
     await open(pageB, c2)
@@ -172,6 +180,5 @@ describe('the conversation lifecycle', () => {
     await until(async () => (await tid(pageB, 'assignee').inputValue()) === hanId, 'her reply took it')
     await open(pageA, c2)
     await until(async () => (await tid(pageA, 'assignee').inputValue()) === hanId, "the admin's console shows her")
-    await other.close()
   })
 })
