@@ -144,6 +144,20 @@ describe('the conversation lifecycle', () => {
     await tid(pageA, 'event').filter({ hasText: 'Snoozed until' }).first().waitFor()
   })
 
+  it('makes http(s) and mailto links in messages clickable, safely, in the widget and the console', async () => {
+    await open(pageA, conv)
+    await tid(pageA, 'composer').fill('Track it at https://shop.example.com/track/6610。Not this: javascript:alert(1) — or mail mailto:help@example.com')
+    await tid(pageA, 'send').click()
+    const link = w(visitor, '.msg.them a[href="https://shop.example.com/track/6610"]')
+    await link.waitFor()
+    expect(await link.getAttribute('rel')).toBe('noopener noreferrer')
+    expect(await link.getAttribute('target')).toBe('_blank')
+    expect(await w(visitor, '.msg.them a[href="mailto:help@example.com"]').count()).toBe(1)
+    expect(await w(visitor, 'a[href^="javascript"]').count()).toBe(0)
+    await tid(pageA, 'message-link').filter({ hasText: 'https://shop.example.com/track/6610' }).waitFor()
+    expect(await pageA.locator('a[href^="javascript"]').count()).toBe(0)
+  })
+
   it("with default assignment turned off in the settings, an agent's reply takes the unassigned conversation", async () => {
     await pageA.goto(`${kefu.base}/console/#/admin/workspace`)
     // The page shows the fresh install's setting once loaded.

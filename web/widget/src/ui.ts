@@ -6,6 +6,7 @@ import { pickLang, strings, type Lang, type Strings } from './i18n'
 import { unread, view, type Item } from './state'
 import css from './style.css?inline'
 import type { Attachment, PrechatField } from './types'
+import { linkify } from './linkify'
 
 type Props = Record<string, unknown>
 
@@ -469,7 +470,9 @@ export class Widget {
           this.client.blobUrl(att.id).then((u) => h('a', { href: u, download: att.name }).click())
         }
         bubble.append(a)
-      } else bubble.textContent = m?.content ?? i.pending?.content ?? ''
+      } else
+        for (const p of linkify(m?.content ?? i.pending?.content ?? ''))
+          bubble.append(p.href ? h('a', { href: p.href, target: '_blank', rel: 'noopener noreferrer' }, p.text) : p.text)
       li = h('li', { class: `msg ${i.mine ? 'me' : 'them'}` }, bubble, h('div', { class: 'meta' }))
       li.dataset.key = i.key
       this.lines.set(i.key, li)
