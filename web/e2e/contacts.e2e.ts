@@ -22,6 +22,7 @@ beforeAll(async () => {
   await admin.login(kefu.adminEmail, kefu.adminPassword)
   inbox = await admin.firstInbox()
   await admin.call('POST', '/api/v1/users', { ...HAN, role: 'agent' })
+  await admin.call('POST', '/api/v1/canned-replies', { shortcut: 'hi', content: '您好 {{contact.name}}，我是{{agent.name}}。{{contact.nickname}}' })
   for (const set of [(c: BrowserContext) => (ctxA = c), (c: BrowserContext) => (ctxB = c)]) {
     const b = await browser()
     set(b.context)
@@ -105,5 +106,14 @@ describe('contacts', () => {
     const saved = await admin.call('GET', `/api/v1/contacts/${contact}`)
     expect(saved.attributes).toEqual({ plan: 'Gold' })
     expect(saved.email).toBe('li.lei@example.com')
+
+    // A canned reply typed anywhere in the composer, with its variables filled (an unknown one stays as typed).
+    await pageA.reload()
+    await tid(pageA, 'composer').waitFor()
+    await tid(pageA, 'composer').click()
+    await pageA.keyboard.type('Sure! /hi')
+    await tid(pageA, 'canned-suggestions').waitFor()
+    await pageA.keyboard.press('Enter')
+    expect(await tid(pageA, 'composer').inputValue()).toBe('Sure! 您好 李雷 Li Lei，我是Admin。{{contact.nickname}}')
   })
 })

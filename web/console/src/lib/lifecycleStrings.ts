@@ -34,6 +34,7 @@ export const lifecycleEn = {
   offers: '{n} offered to you',
   showOffers: 'Show',
   hideOffers: 'Hide',
+  cannedVariables: 'Variables filled in when the reply is inserted: {list}',
 }
 
 export type LifecycleDict = typeof lifecycleEn
@@ -70,4 +71,5 @@ export const lifecycleZh: LifecycleDict = {
   offers: '{n} 个会话可抢',
   showOffers: '展开',
   hideOffers: '收起',
+  cannedVariables: '插入时自动替换的变量：{list}',
 }
