@@ -50,6 +50,8 @@ export const SHORTCUTS = [
   { id: 'commandBar', section: 'navigate', scope: 'anywhere', keys: [{ key: 'k', mod: true }] },
   { id: 'resolve', section: 'conversation', scope: 'page', keys: [{ key: 'e' }] },
   { id: 'snooze', section: 'conversation', scope: 'page', keys: [{ key: 'z' }] },
+  // No key of its own (Z opens the menu that has it): a command of the command bar.
+  { id: 'snoozeHour', section: 'conversation', scope: 'page', keys: [] },
   { id: 'pending', section: 'conversation', scope: 'page', keys: [{ key: 'p' }] },
   { id: 'assignMe', section: 'conversation', scope: 'page', keys: [{ key: 'i' }] },
   { id: 'focusComposer', section: 'composer', scope: 'page', keys: [{ key: 'r' }] },
@@ -125,12 +127,15 @@ function inScope(scope: Scope, where: Where): boolean {
   }
 }
 
+export type Registered = (typeof SHORTCUTS)[number]
+
 /** The shortcuts a key press asks for, in registry order (the dispatcher runs the first that applies). */
-export function shortcutsFor(e: KeyPress, where: Where, mac: boolean, list: readonly Shortcut[] = SHORTCUTS): Shortcut[] {
+export function shortcutsFor(e: KeyPress, where: Where, mac: boolean): Registered[] {
   if (composing(e)) return []
-  return list.filter(
-    (s) => !s.local && (!e.repeat || s.repeat) && s.keys.some((c) => inScope(c.scope ?? s.scope, where) && matches(e, c, mac)),
-  )
+  return SHORTCUTS.filter((r) => {
+    const s: Shortcut = r
+    return !s.local && (!e.repeat || s.repeat) && s.keys.some((c) => inScope(c.scope ?? s.scope, where) && matches(e, c, mac))
+  })
 }
 
 /** The parts of an element `where` looks at (a DOM Element has them). */

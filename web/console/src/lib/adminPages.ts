@@ -1,0 +1,12 @@
+// The settings pages and their names, for the settings' menu and the
+// command bar's "Settings: …" commands.
+import { lang, t } from './i18n'
+import { webhooksEn, webhooksZh } from './webhookStrings'
+
+export const ADMIN_PAGES = ['agents', 'groups', 'routing', 'inboxes', 'canned', 'webhooks', 'workspace', 'apiKeys'] as const
+export type AdminPage = (typeof ADMIN_PAGES)[number]
+
+export function adminPageLabel(p: AdminPage): string {
+  if (p === 'webhooks') return (lang.value === 'zh-CN' ? webhooksZh : webhooksEn).webhooks
+  return p === 'canned' ? t.value.cannedReplies : t.value[p]
+}
