@@ -7,11 +7,12 @@
 // the server) and resolving it, and the `?` overlay listing the registry's
 // shortcuts in English and, after switching language from the command bar,
 // in Chinese. Three customers write through the widget's REST API.
+import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keysEn, keysZh } from '../console/src/lib/keysStrings'
 import { SHORTCUTS } from '../console/src/lib/shortcuts'
-import { Agent, browser, Kefu, sleep, until } from './harness'
+import { Agent, browser, Kefu, outDir, sleep, until } from './harness'
 
 const kefu = new Kefu({ KEFU_LIMITS__WIDGET_SESSIONS_PER_MINUTE: '1000' })
 let admin: Agent
@@ -220,6 +221,7 @@ describe('the console by keyboard', () => {
     const action = bar.getByRole('option').first()
     await until(async () => (await action.textContent())?.includes('Resolve the conversation'), 'the resolve action first')
     expect(await action.getAttribute('data-kind')).toBe('action')
+    await pageA.screenshot({ path: join(outDir(), 'keyboard-command-bar.png') })
     expect(await action.locator('kbd').textContent()).toBe('E')
     // The arrows move the choice and come back.
     if ((await bar.getByRole('option').count()) > 1) {
@@ -265,6 +267,7 @@ describe('the console by keyboard', () => {
       expect(await focused(pageA)).toBe('shortcut-help-close')
       const rows = help.locator('[data-test="shortcut"]')
       expect(await rows.count()).toBe(listed.length)
+      await pageA.screenshot({ path: join(outDir(), `keyboard-help-${strings === keysEn ? 'en' : 'zh'}.png`) })
       for (const s of listed) expect(await help.locator(`[data-test="shortcut"][data-id="${s.id}"]`).locator('dd').textContent()).toBe(strings.shortcuts[s.id])
       expect(await help.locator('[data-test="shortcut"][data-id="resolve"]').locator('kbd').allTextContents()).toEqual(['E'])
       expect(await help.locator('[data-test="shortcut"][data-id="commandBar"]').locator('kbd').allTextContents()).toEqual(['Ctrl+K'])
