@@ -61,6 +61,18 @@ beforeAll(async () => {
   conv['Marie Curie'] = await customerWrites('Marie Curie', 'marie@example.com', 'Do you ship to Paris?')
   await sleep(20)
   conv['王芳'] = await customerWrites('王芳', 'wangfang@example.com', '发票怎么开？')
+  // A contact who told their name but has not written: a contact without a conversation.
+  const s = await fetch(`${kefu.base}/api/v1/widget/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inbox_key: inbox.public_key }),
+  }).then((r) => r.json())
+  const named = await fetch(`${kefu.base}/api/v1/widget/identify`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${s.visitor_token}` },
+    body: JSON.stringify({ name: 'Zhang Wei', email: 'zhangwei@example.com' }),
+  })
+  expect(named.status).toBe(200)
   for (const set of [(c: BrowserContext) => (ctxA = c), (c: BrowserContext) => (ctxB = c)]) {
     const b = await browser()
     set(b.context)
@@ -255,6 +267,17 @@ describe('the console by keyboard', () => {
     await showing(pageA, 'Marie Curie', false)
     expect(await tid(pageA, 'conv-status').textContent()).toContain('Resolved')
     await tid(pageA, 'message').filter({ hasText: 'ships to Paris' }).waitFor()
+
+    // Contacts come from the server too; one who never wrote has nowhere to jump to, and the bar says so.
+    await pageA.keyboard.press('Control+k')
+    await pageA.keyboard.type('zhang')
+    const contact = bar.getByRole('option').first()
+    await until(async () => (await contact.textContent())?.includes('Zhang Wei'), 'the contact found')
+    expect(await contact.getAttribute('data-kind')).toBe('contact')
+    await pageA.keyboard.press('Enter')
+    expect(await tid(pageA, 'command-problem').textContent()).toBe('This contact has no conversation yet.')
+    await pageA.keyboard.press('Escape')
+    await bar.waitFor({ state: 'hidden' })
   })
 
   it('? lists every shortcut of the registry, in English and, after switching language from the command bar, in Chinese', async () => {
