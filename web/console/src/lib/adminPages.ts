@@ -1,0 +1,14 @@
+// The settings pages and their names, for the settings' menu and the
+// command bar's "Settings: …" commands.
+import { lang, t } from './i18n'
+import { webhooksEn, webhooksZh } from './webhookStrings'
+import { tc } from './tc'
+
+export const ADMIN_PAGES = ['agents', 'groups', 'routing', 'inboxes', 'canned', 'attributes', 'webhooks', 'workspace', 'apiKeys'] as const
+export type AdminPage = (typeof ADMIN_PAGES)[number]
+
+export function adminPageLabel(p: AdminPage): string {
+  if (p === 'webhooks') return (lang.value === 'zh-CN' ? webhooksZh : webhooksEn).webhooks
+  if (p === 'attributes') return tc.value.definitions
+  return p === 'canned' ? t.value.cannedReplies : t.value[p]
+}
