@@ -21,8 +21,9 @@ beforeAll(async () => {
   await site.start()
   admin = new Agent(kefu.base)
   await admin.login(kefu.adminEmail, kefu.adminPassword)
-  // These tests assign by hand and by rules: no default group (lifecycle.e2e.ts tests that one).
-  await admin.call('PATCH', '/api/v1/workspace', { default_group: null })
+  // These tests assign by hand and by rules: without the fresh install's "everyone" group
+  // (which also clears the default group; lifecycle.e2e.ts tests that one).
+  for (const g of (await admin.call('GET', '/api/v1/groups')).items) await admin.call('DELETE', `/api/v1/groups/${g.id}`)
   inbox = await admin.firstInbox()
   await admin.call('PATCH', `/api/v1/inboxes/${inbox.id}`, { widget: { offline: 'chat' } })
   await admin.call('POST', '/api/v1/canned-replies', { shortcut: 'thanks', content: 'Thank you for waiting! 感谢您的耐心等待。' })

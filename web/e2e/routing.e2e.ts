@@ -28,8 +28,9 @@ beforeAll(async () => {
   await site.start()
   admin = new Agent(kefu.base)
   await admin.login(kefu.adminEmail, kefu.adminPassword)
-  // These tests assign by hand and by rules: no default group (lifecycle.e2e.ts tests that one).
-  await admin.call('PATCH', '/api/v1/workspace', { default_group: null })
+  // These tests assign by hand and by rules: without the fresh install's "everyone" group
+  // (which also clears the default group; lifecycle.e2e.ts tests that one).
+  for (const g of (await admin.call('GET', '/api/v1/groups')).items) await admin.call('DELETE', `/api/v1/groups/${g.id}`)
   adminId = (await admin.call('GET', '/api/v1/me')).user.id
   inbox = await admin.firstInbox()
   await admin.call('PATCH', `/api/v1/inboxes/${inbox.id}`, { widget: { offline: 'chat' } })

@@ -789,6 +789,16 @@ async fn returning_visitor_is_sticky(db: Db) {
         json!({"name": "team", "members": [a.clone(), b.clone()]}),
     )
     .await;
+    // No reopen window: coming back after a resolve is a new conversation
+    // (within the window it is the same one: tests/lifecycle.rs).
+    let (s, _) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/inboxes/{}", owner.inbox.id),
+            json!({"reopen_window_secs": 0}),
+        )
+        .await;
+    assert_eq!(s, 200);
     app.put(
         &owner.token,
         "/api/v1/routing/rules",

@@ -287,6 +287,17 @@ async fn status_machine_and_events(f: Fixture) {
         .await
         .unwrap()
         .0;
+    // No reopen window: a message after a resolve starts a new conversation.
+    s.update_inbox(
+        &f.ws.id,
+        &f.inbox.id,
+        kefu_store::InboxPatch {
+            reopen_window_secs: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let old = s
         .append_message(visitor_msg(&f, &w, "o1", "first"))
         .await
