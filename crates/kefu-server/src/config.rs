@@ -56,6 +56,8 @@ pub struct Config {
     pub bus: BusConfig,
     pub webhooks: WebhooksConfig,
     pub events: EventsConfig,
+    /// E-mail (docs/email.md); off unless `mail.host` is set.
+    pub mail: crate::mail::MailConfig,
     pub secrets: Secrets,
 }
 
@@ -488,6 +490,7 @@ impl Default for Config {
             bus: BusConfig::default(),
             webhooks: WebhooksConfig::default(),
             events: EventsConfig::default(),
+            mail: crate::mail::MailConfig::default(),
             secrets: Secrets::default(),
         }
     }
@@ -637,6 +640,7 @@ impl Config {
             ));
         }
         self.bus.validate()?;
+        self.mail.validate().map_err(ConfigError::Invalid)?;
         for p in &self.trusted_proxies {
             crate::client_ip::parse_net(p)
                 .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;

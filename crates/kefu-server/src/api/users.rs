@@ -185,6 +185,7 @@ pub async fn update(
         capacity: req.capacity,
         active: req.active,
         password_hash,
+        email_on_assign: None,
     };
     let user = state
         .store
