@@ -42,10 +42,14 @@ pub enum Scope {
     /// read the server's connection counters (an admin's rights).
     #[serde(rename = "admin")]
     Admin,
+    /// Post e-mail replies into conversations (`POST /api/v1/mail/inbound`,
+    /// what a mail relay calls; docs/email.md).
+    #[serde(rename = "mail:inbound")]
+    MailInbound,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::ConversationsRead,
         Scope::ConversationsWrite,
         Scope::MessagesWrite,
@@ -53,6 +57,7 @@ impl Scope {
         Scope::EventsWrite,
         Scope::SettingsRead,
         Scope::Admin,
+        Scope::MailInbound,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +69,7 @@ impl Scope {
             Scope::EventsWrite => "events:write",
             Scope::SettingsRead => "settings:read",
             Scope::Admin => "admin",
+            Scope::MailInbound => "mail:inbound",
         }
     }
 
@@ -131,7 +137,8 @@ pub mod need {
         ContactsRead,
         EventsWrite,
         SettingsRead,
-        Admin
+        Admin,
+        MailInbound
     );
 }
 
