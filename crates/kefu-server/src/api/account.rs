@@ -97,23 +97,38 @@ pub async fn invite(
     ApiJson(req): ApiJson<InviteRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<Invitation>)> {
     let role = req.role.unwrap_or(Role::Agent);
-    if role == Role::Owner && !matches!(who, Principal::Agent { role: Role::Owner, .. }) {
-        return Err(ApiError::forbidden("only an owner can invite another owner"));
+    if role == Role::Owner
+        && !matches!(
+            who,
+            Principal::Agent {
+                role: Role::Owner,
+                ..
+            }
+        )
+    {
+        return Err(ApiError::forbidden(
+            "only an owner can invite another owner",
+        ));
     }
     super::users::check_email(&req.email)?;
     let email = kefu_store::normalize_email(&req.email);
     if state.store.find_user_by_email(&email).await?.is_some() {
-        return Err(ApiError::conflict(format!("a user with email {email} already exists")));
+        return Err(ApiError::conflict(format!(
+            "a user with email {email} already exists"
+        )));
     }
     let inviter = match &who {
-        Principal::Agent { user_id, workspace_id, .. } => {
-            state.store.get_user(workspace_id, user_id).await?.name
-        }
+        Principal::Agent {
+            user_id,
+            workspace_id,
+            ..
+        } => state.store.get_user(workspace_id, user_id).await?.name,
         _ => String::new(),
     };
     let token = random_token(32);
     let expires_at = now_ms()
-        + i64::try_from(state.cfg.mail.invite_ttl_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX / 2);
+        + i64::try_from(state.cfg.mail.invite_ttl_hours.saturating_mul(3_600_000))
+            .unwrap_or(i64::MAX / 2);
     state
         .store
         .create_user_token(NewUserToken {
@@ -140,7 +155,10 @@ pub async fn invite(
         .await?;
         None
     } else {
-        Some(format!("{}/console/#/invite/{token}", crate::mail::base_url(&state)))
+        Some(format!(
+            "{}/console/#/invite/{token}",
+            crate::mail::base_url(&state)
+        ))
     };
     Ok((
         StatusCode::CREATED,
@@ -168,7 +186,11 @@ pub async fn invitation(
     State(state): State<SharedState>,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<ApiJson<InvitationInfo>> {
-    let t = match state.store.peek_user_token(&sha256_hex(&token), "invite").await {
+    let t = match state
+        .store
+        .peek_user_token(&sha256_hex(&token), "invite")
+        .await
+    {
         Ok(t) => t,
         Err(StoreError::NotFound) => return Err(bad_token()),
         Err(e) => return Err(e.into()),
@@ -202,7 +224,9 @@ pub async fn accept(
     check_rate(&state.limiters.login, &format!("ip:{ip}")).map_err(ApiError::rate_limited)?;
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::validation("name must be 1 to 100 characters, without control characters"));
+        return Err(ApiError::validation(
+            "name must be 1 to 100 characters, without control characters",
+        ));
     }
     let hash = super::users::hash_password(req.password).await?;
     match state
@@ -347,8 +371,18 @@ pub async fn reset_other(
         .get_user(who.workspace_id(), &id)
         .await
         .map_err(|e| ApiError::from_store(e, "user"))?;
-    if target.role == Role::Owner && !matches!(who, Principal::Agent { role: Role::Owner, .. }) {
-        return Err(ApiError::forbidden("only an owner can reset an owner's password"));
+    if target.role == Role::Owner
+        && !matches!(
+            who,
+            Principal::Agent {
+                role: Role::Owner,
+                ..
+            }
+        )
+    {
+        return Err(ApiError::forbidden(
+            "only an owner can reset an owner's password",
+        ));
     }
     if !target.active {
         return Err(ApiError::conflict("the member is deactivated"));
@@ -382,7 +416,11 @@ pub async fn change_password(
         .await
         .unwrap_or(false);
     if !ok {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is wrong"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "the current password is wrong",
+        ));
     }
     let hash = super::users::hash_password(req.new_password).await?;
     state

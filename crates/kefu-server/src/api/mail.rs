@@ -18,8 +18,8 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use bytes::Bytes;
-use kefu_core::{ConversationId, MessageKind, WorkspaceId};
 use kefu_core::Message;
+use kefu_core::{ConversationId, MessageKind, WorkspaceId};
 use kefu_store::{NewMail, now_ms};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -197,7 +197,12 @@ fn is_automatic(auto_submitted: Option<&str>, precedence: Option<&str>) -> bool 
         .map(|v| !v.trim().eq_ignore_ascii_case("no"))
         .unwrap_or(false);
     let bulk = precedence
-        .map(|p| matches!(p.trim().to_ascii_lowercase().as_str(), "bulk" | "junk" | "list" | "auto_reply"))
+        .map(|p| {
+            matches!(
+                p.trim().to_ascii_lowercase().as_str(),
+                "bulk" | "junk" | "list" | "auto_reply"
+            )
+        })
         .unwrap_or(false);
     auto || bulk
 }
@@ -258,27 +263,39 @@ fn parse_json(j: InboundJson) -> Option<InboundMail> {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.clone())
     };
-    let text = j.text.clone().filter(|t| !t.trim().is_empty()).or_else(|| {
-        // HTML only: let the MIME parser turn it into text.
-        j.html.as_ref().and_then(|html| {
-            let raw = format!("Content-Type: text/html; charset=utf-8\r\n\r\n{html}");
-            mail_parser::MessageParser::default()
-                .parse(raw.as_bytes())
-                .and_then(|m| m.body_text(0).map(|t| t.to_string()))
-        })
-    })?;
+    let text = j
+        .text
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| {
+            // HTML only: let the MIME parser turn it into text.
+            j.html.as_ref().and_then(|html| {
+                let raw = format!("Content-Type: text/html; charset=utf-8\r\n\r\n{html}");
+                mail_parser::MessageParser::default()
+                    .parse(raw.as_bytes())
+                    .and_then(|m| m.body_text(0).map(|t| t.to_string()))
+            })
+        })?;
     Some(InboundMail {
         from: addr_of(j.from.as_deref()?),
-        recipients: [j.to.clone(), j.cc.clone(), h("Delivered-To"), h("X-Original-To")]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", "),
-        thread: [j.in_reply_to.clone().or(h("In-Reply-To")), j.references.clone().or(h("References"))]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
+        recipients: [
+            j.to.clone(),
+            j.cc.clone(),
+            h("Delivered-To"),
+            h("X-Original-To"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", "),
+        thread: [
+            j.in_reply_to.clone().or(h("In-Reply-To")),
+            j.references.clone().or(h("References")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" "),
         message_id: j.message_id.clone().or(h("Message-ID")).unwrap_or_default(),
         text,
         automatic: is_automatic(h("Auto-Submitted").as_deref(), h("Precedence").as_deref()),
@@ -302,7 +319,9 @@ impl FromRequest<SharedState> for InboundRequest {
         let headers = parts.headers;
         let key = bearer(&headers).map(str::to_string).or_else(|| {
             let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-            let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+            let b64 = v
+                .strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))?;
             let decoded = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
             decoded.split_once(':').map(|(_, pw)| pw.to_string())
         });
@@ -387,7 +406,12 @@ pub async fn inbound(
             ));
         }
     }
-    .ok_or_else(|| unprocessable("bad_mail", "this is not a mail kefu can read (no sender or no text)"))?;
+    .ok_or_else(|| {
+        unprocessable(
+            "bad_mail",
+            "this is not a mail kefu can read (no sender or no text)",
+        )
+    })?;
     if mail.automatic {
         return Ok((
             StatusCode::OK,
@@ -431,7 +455,10 @@ pub async fn inbound(
     }
     let text = quote::strip(&mail.text);
     if text.is_empty() {
-        return Err(unprocessable("empty_reply", "the mail holds nothing above the quoted part"));
+        return Err(unprocessable(
+            "empty_reply",
+            "the mail holds nothing above the quoted part",
+        ));
     }
     let max = state.cfg.limits.max_message_chars;
     let text: String = text.chars().take(max).collect();
@@ -506,7 +533,11 @@ mod tests {
         };
         let m = parse_json(j).unwrap();
         assert_eq!(m.from, "eve@example.com");
-        assert!(m.text.contains("Hello") && m.text.contains("there"), "{}", m.text);
+        assert!(
+            m.text.contains("Hello") && m.text.contains("there"),
+            "{}",
+            m.text
+        );
         assert!(!m.text.contains("<b>"));
     }
 }
