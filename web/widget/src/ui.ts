@@ -48,6 +48,7 @@ export class Widget {
   private sub = h('div', { class: 'sub' })
   private langBtn = h('button', { class: 'hb' })
   private closeBtn = h('button', { class: 'hb x' }, '×')
+  private mailBtn = h('button', { class: 'hb' }, '✉')
   private conn = h('div', { class: 'conn', hidden: true })
   private body = h('div', { class: 'body' })
   private welcome = h('div', { class: 'bubble' })
@@ -93,7 +94,8 @@ export class Widget {
     this.launcher.onclick = () => this.setOpen(!this.isOpen)
     this.closeBtn.onclick = () => this.setOpen(false)
     this.langBtn.onclick = () => this.setLang(this.lang === 'en' ? 'zh-CN' : 'en')
-    const head = h('header', { class: 'head' }, h('div', { class: 't' }, this.titleEl, this.sub), this.langBtn)
+    this.mailBtn.onclick = () => this.mailMe()
+    const head = h('header', { class: 'head' }, h('div', { class: 't' }, this.titleEl, this.sub), this.mailBtn, this.langBtn)
     if (this.mode === 'launcher') head.append(this.closeBtn)
     this.body.append(h('div', { class: 'msg' }, this.welcome), this.list, this.queueEl, this.typingEl)
     for (const e of EMOJI) this.emojis.append(h('button', { type: 'button', onclick: () => this.insert(e) }, e))
@@ -226,6 +228,20 @@ export class Widget {
     if (this.typingOn) {
       this.typingOn = false
       this.client.typing(false)
+    }
+  }
+
+  /** "Email me this conversation": the transcript, to the address the visitor left. */
+  private async mailMe(): Promise<void> {
+    const id = this.client.active()
+    if (!id) return
+    const t = this.t
+    try {
+      await this.client.http('POST', '/api/v1/widget/transcript', { conversation_id: id })
+      this.say(t.mailSent)
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      this.say(code === 'no_email' ? t.mailNoEmail : code === 'rate_limited' ? t.mailSoon : code === 'mail_disabled' ? t.mailOff : String(e))
     }
   }
 
@@ -407,6 +423,7 @@ export class Widget {
     this.welcome.parentElement!.hidden = !s?.inbox.welcome_text
     this.langBtn.textContent = t.lang
     this.closeBtn.ariaLabel = t.close
+    this.mailBtn.ariaLabel = this.mailBtn.title = t.mailMe
     this.input.placeholder = t.placeholder
     this.sendBtn.ariaLabel = this.sendBtn.title = t.send
     this.emojiBtn.ariaLabel = this.emojiBtn.title = t.emoji

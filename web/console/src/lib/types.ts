@@ -21,6 +21,8 @@ export interface User {
   status: AgentStatus
   active: boolean
   created_at: number
+  /** E-mail me about conversations assigned to me while I am offline. */
+  email_on_assign: boolean
 }
 
 export interface AttachmentRef {
