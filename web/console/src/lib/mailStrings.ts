@@ -1,9 +1,7 @@
 // Strings of the e-mail features (invitations, password reset and change,
 // e-mail preferences, transcripts) in English and Chinese (zh-CN), kept
-// beside strings.ts so these pages are one self-contained addition.
-
-import { computed } from 'vue'
-import { lang } from './i18n'
+// beside strings.ts so these pages are one self-contained addition. Pure
+// data; mailI18n.ts picks the console language's dictionary.
 
 export const mailEn = {
   forgot: 'Forgot your password?',
@@ -88,8 +86,6 @@ export const mailZh: MailDict = {
   tooSoon: '刚刚已发送过对话记录，请 {n} 秒后再试。',
   tooMany: '尝试次数过多，请等待 {n} 秒后再试。',
 }
-
-export const mt = computed<MailDict>(() => (lang.value === 'zh-CN' ? mailZh : mailEn))
 
 /** Fills `{name}` placeholders. */
 export function fillMail(s: string, vars: Record<string, string | number>): string {
