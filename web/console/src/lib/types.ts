@@ -190,7 +190,7 @@ export interface BusinessEvent {
 }
 
 /** What an API key may do (docs/integrations.md). */
-export const SCOPES = ['conversations:read', 'conversations:write', 'messages:write', 'contacts:read', 'events:write', 'settings:read', 'admin'] as const
+export const SCOPES = ['conversations:read', 'conversations:write', 'messages:write', 'contacts:read', 'events:write', 'settings:read', 'admin', 'mail:inbound'] as const
 export type Scope = (typeof SCOPES)[number]
 
 export interface ApiKey {
