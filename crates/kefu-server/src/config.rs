@@ -765,7 +765,12 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.mail.reply_domain(), "example.com");
         c.mail.poll_ms = 0;
-        assert!(c.validate().unwrap_err().to_string().contains("mail.poll_ms"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("mail.poll_ms")
+        );
         // Off: nothing else is checked.
         let mut off = Config::default();
         off.mail.poll_ms = 0;

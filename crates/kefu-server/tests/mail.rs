@@ -771,6 +771,40 @@ async fn offline_agent_is_emailed_about_an_assignment(db: Db) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(smtp.to("away@team.test").len(), 1);
     assert!(smtp.to("here@team.test").is_empty());
+
+    // A mention while offline (what the mentions feature calls), once per mention.
+    let away: kefu_core::UserId = agent_id.clone().into();
+    let conv_id: kefu_core::ConversationId = conv.clone().into();
+    for _ in 0..2 {
+        kefu_server::mail::notify_mention(
+            &app.state,
+            &t.ws.id,
+            &away,
+            &conv_id,
+            "Boss",
+            "@away please <call> Eve",
+            "note-1",
+        )
+        .await
+        .unwrap();
+    }
+    let online: kefu_core::UserId = online_id.clone().into();
+    let queued = kefu_server::mail::notify_mention(
+        &app.state, &t.ws.id, &online, &conv_id, "Boss", "hi", "note-2",
+    )
+    .await
+    .unwrap();
+    assert!(!queued, "an online agent sees it in the console");
+    let got = smtp.wait_for("away@team.test", 2).await;
+    assert_eq!(
+        got.subject(),
+        "Boss 在备注中提到了您",
+        "the workspace language (zh-CN) decides"
+    );
+    assert!(got.text().contains("@away please <call> Eve"));
+    assert!(got.html().contains("@away please &lt;call&gt; Eve"));
+    settled(&app, &t.ws.id).await;
+    assert_eq!(smtp.to("away@team.test").len(), 2, "one mail per mention");
     app.stop().await;
 }
 
