@@ -93,15 +93,22 @@ struct Smtp {
     _dir: tempfile::TempDir,
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Smtp {
     fn start() -> Smtp {
+        Smtp::start_on(free_port())
+    }
+
+    fn start_on(port: u16) -> Smtp {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("mails.jsonl");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut child = Command::new(python())
             .arg(repo_root().join("crates/kefu-server/tests/mail_support/smtp_sink.py"))
             .arg(port.to_string())
@@ -173,7 +180,10 @@ impl Drop for Smtp {
 }
 
 async fn app_with_mail(db: Db, smtp: &Smtp, reply_delay_secs: u64) -> TestApp {
-    let port = smtp.port;
+    app_with_mail_on(db, smtp.port, reply_delay_secs).await
+}
+
+async fn app_with_mail_on(db: Db, port: u16, reply_delay_secs: u64) -> TestApp {
     common::spawn_with(db, move |c| {
         c.mail.host = "127.0.0.1".into();
         c.mail.port = port;
@@ -183,6 +193,7 @@ async fn app_with_mail(db: Db, smtp: &Smtp, reply_delay_secs: u64) -> TestApp {
         c.mail.base_url = "https://kefu.example.com".into();
         c.mail.reply_delay_secs = reply_delay_secs;
         c.mail.poll_ms = 100;
+        c.mail.retry_base_ms = 300;
         c.outbox.poll_ms = 50;
     })
     .await
@@ -847,7 +858,48 @@ async fn without_mail_config_invitations_give_a_link_and_mail_reports_off(db: Db
     app.stop().await;
 }
 
+async fn a_mail_that_failed_is_retried_until_the_smtp_server_answers(db: Db) {
+    // Nothing listens yet: the invitation's first attempts fail.
+    let port = free_port();
+    let app = app_with_mail_on(db, port, 120).await;
+    let t = app.tenant(Role::Admin).await;
+    let (s, _) = app
+        .post(
+            &t.token,
+            "/api/v1/users/invitations",
+            json!({"email": "patient@team.test"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let failed = async {
+        for _ in 0..200 {
+            let rows = app.store.list_mails(&t.ws.id, 10).await.unwrap();
+            if rows
+                .iter()
+                .any(|r| r.attempts >= 1 && r.state == "pending" && r.last_error.is_some())
+            {
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the first attempt did not fail");
+    }
+    .await;
+    assert_eq!(failed.len(), 1);
+    // The server comes up: the retry delivers it, once.
+    let smtp = Smtp::start_on(port);
+    let got = smtp.wait_for("patient@team.test", 1).await;
+    assert!(got.text().contains("#/invite/"));
+    let rows = settled(&app, &t.ws.id).await;
+    assert_eq!(rows[0].state, "sent");
+    assert!(rows[0].attempts >= 2, "{rows:?}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.to("patient@team.test").len(), 1);
+    app.stop().await;
+}
+
 both_backends!(
+    a_mail_that_failed_is_retried_until_the_smtp_server_answers,
     offline_visitor_gets_replies_by_email_and_their_email_reply_comes_back,
     no_email_when_the_visitor_is_online_or_read_the_replies,
     transcript_is_mailed_on_request_and_rate_limited,

@@ -47,6 +47,9 @@ pub struct MailConfig {
     pub max_messages_per_mail: i64,
     /// Attempts before a mail is given up.
     pub max_attempts: i64,
+    /// The wait after the first failed attempt, in milliseconds; each
+    /// further failure doubles it, up to an hour.
+    pub retry_base_ms: u64,
     /// How often the sender looks for due mails when nothing woke it, in milliseconds.
     pub poll_ms: u64,
     /// Invitation links work this long.
@@ -76,6 +79,7 @@ impl Default for MailConfig {
             transcript_interval_secs: 300,
             max_messages_per_mail: 200,
             max_attempts: 8,
+            retry_base_ms: 30_000,
             poll_ms: 1000,
             invite_ttl_hours: 72,
             reset_ttl_minutes: 60,
@@ -113,6 +117,7 @@ impl MailConfig {
             ("mail.port", u64::from(self.port)),
             ("mail.timeout_ms", self.timeout_ms),
             ("mail.poll_ms", self.poll_ms),
+            ("mail.retry_base_ms", self.retry_base_ms),
             ("mail.invite_ttl_hours", self.invite_ttl_hours),
             ("mail.reset_ttl_minutes", self.reset_ttl_minutes),
             ("mail.max_inbound_bytes", self.max_inbound_bytes as u64),

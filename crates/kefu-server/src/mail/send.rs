@@ -82,9 +82,10 @@ fn retry(state: &SharedState, m: &QueuedMail, error: String) -> MailOutcome {
     if m.attempts >= state.cfg.mail.max_attempts {
         return MailOutcome::Dead(error);
     }
-    // 30 s, 1 min, 2 min, … up to an hour.
-    let wait = 30_000i64
-        .saturating_mul(1 << m.attempts.clamp(1, 7).saturating_sub(1))
+    // retry_base_ms (30 s), then doubling, up to an hour.
+    let base = i64::try_from(state.cfg.mail.retry_base_ms).unwrap_or(30_000);
+    let wait = base
+        .saturating_mul(1 << (m.attempts.clamp(1, 12) - 1))
         .min(3_600_000);
     MailOutcome::Retry {
         error,
