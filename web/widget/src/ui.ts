@@ -48,7 +48,7 @@ export class Widget {
   private sub = h('div', { class: 'sub' })
   private langBtn = h('button', { class: 'hb' })
   private closeBtn = h('button', { class: 'hb x' }, '×')
-  private mailBtn = h('button', { class: 'hb mail' }, '✉')
+  private mailBtn = h('button', { class: 'hb mail', hidden: true }, '✉')
   private conn = h('div', { class: 'conn', hidden: true })
   private body = h('div', { class: 'body' })
   private welcome = h('div', { class: 'bubble' })
@@ -138,6 +138,7 @@ export class Widget {
       this.wrap.classList.toggle('left', w.position === 'left')
       if (this.mode === 'page') document.title = s.inbox.display_name
       this.title0 = document.title
+      this.mailBtn.hidden = !s.mail
       this.render()
     })
     c.on('queue', (n, waitMs) => {

@@ -11,6 +11,8 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     message: string,
+    /** Seconds to wait, from a 429's Retry-After. */
+    public retryAfter?: number,
   ) {
     super(message)
   }
@@ -102,7 +104,8 @@ export async function accessToken(): Promise<string> {
 async function toError(r: Response): Promise<ApiError> {
   try {
     const body = await r.json()
-    return new ApiError(r.status, body?.error?.code ?? 'error', body?.error?.message ?? r.statusText)
+    const wait = Number(r.headers.get('retry-after'))
+    return new ApiError(r.status, body?.error?.code ?? 'error', body?.error?.message ?? r.statusText, wait > 0 ? wait : undefined)
   } catch {
     return new ApiError(r.status, 'error', r.statusText)
   }
