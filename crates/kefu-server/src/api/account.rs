@@ -310,11 +310,20 @@ pub async fn forgot(
         // answer must not differ from an unknown address's.
         return Ok(StatusCode::ACCEPTED);
     }
-    if let Some(user) = state.store.find_user_by_email(&email).await?
-        && user.active
-    {
-        send_reset(&state, &user).await?;
-    }
+    // In the background (a task shutdown waits for), so an address with an
+    // account takes no longer to answer than one without.
+    let st = state.clone();
+    state.work.spawn(async move {
+        match st.store.find_user_by_email(&email).await {
+            Ok(Some(user)) if user.active => {
+                if let Err(e) = send_reset(&st, &user).await {
+                    tracing::warn!(user = %user.id, error = ?e, "queuing a password reset failed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "looking up a password reset's address failed"),
+        }
+    });
     Ok(StatusCode::ACCEPTED)
 }
 
