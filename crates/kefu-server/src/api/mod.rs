@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod cursor;
 pub mod events;
 pub mod inboxes;
+pub mod invitations;
 pub mod mail;
 pub mod routing;
 pub mod server;
@@ -150,11 +151,11 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me, account::update_me))
         .routes(routes!(account::change_password))
-        .routes(routes!(account::invitation))
-        .routes(routes!(account::accept))
+        .routes(routes!(invitations::invitation))
+        .routes(routes!(invitations::accept))
         .routes(routes!(account::forgot))
         .routes(routes!(account::reset))
-        .routes(routes!(account::invite))
+        .routes(routes!(invitations::invite))
         .routes(routes!(account::reset_other))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get_one, users::update))

@@ -23,6 +23,7 @@
 //! signed token of the conversation ([`reply_token`]).
 
 pub mod config;
+pub mod inbound;
 mod listen;
 pub mod quote;
 pub mod reply_token;
