@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Makes the Python virtualenv the webhook tests verify signatures with:
-# target/py-venv with the PyPI package `standardwebhooks` (an implementation
-# of the Standard Webhooks spec that is not ours). Idempotent; fails loudly.
+# Makes the Python virtualenv the tests use: target/py-venv with the PyPI
+# packages `standardwebhooks` (an implementation of the Standard Webhooks
+# spec that is not ours; webhook tests) and `aiosmtpd` (a real SMTP server
+# the mail tests start). Idempotent; fails loudly.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${KEFU_PY_VENV:-$ROOT/target/py-venv}"
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import standardwebhooks' 2>/dev/null; then
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import standardwebhooks, aiosmtpd' 2>/dev/null; then
   exit 0
 fi
 if ! command -v python3 >/dev/null; then
@@ -16,8 +17,8 @@ python3 -m venv "$VENV" || {
   echo "error: cannot create a virtualenv at $VENV (apt-get install python3-venv)" >&2
   exit 1
 }
-"$VENV/bin/pip" install --quiet --disable-pip-version-check 'standardwebhooks==1.*' || {
-  echo "error: pip could not install standardwebhooks into $VENV" >&2
+"$VENV/bin/pip" install --quiet --disable-pip-version-check 'standardwebhooks==1.*' 'aiosmtpd==1.*' || {
+  echo "error: pip could not install standardwebhooks and aiosmtpd into $VENV" >&2
   exit 1
 }
-"$VENV/bin/python" -c 'import standardwebhooks' && echo "py-venv: standardwebhooks ready in $VENV"
+"$VENV/bin/python" -c 'import standardwebhooks, aiosmtpd' && echo "py-venv: standardwebhooks and aiosmtpd ready in $VENV"

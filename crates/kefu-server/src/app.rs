@@ -49,6 +49,8 @@ pub struct AppState {
     pub gate: Arc<crate::net::gate::Gate>,
     /// Outgoing webhooks: the sending client and its wake-up.
     pub webhooks: crate::webhooks::Webhooks,
+    /// E-mail: the SMTP transport (none when `[mail]` is off) and the sender's wake-up.
+    pub mail: crate::mail::Mailer,
 }
 
 impl AppState {
@@ -75,6 +77,8 @@ pub enum StartError {
     Store(#[from] kefu_store::StoreError),
     #[error("webhooks: {0}")]
     Webhooks(String),
+    #[error("mail: {0}")]
+    Mail(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -99,7 +103,10 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
     let gate = crate::net::gate::Gate::new(crate::net::caps(&cfg.limits, crate::net::fd_limit()));
     let webhooks = crate::webhooks::Webhooks::new(&cfg.webhooks)
         .map_err(|e| StartError::Webhooks(e.to_string()))?;
+    let mail = crate::mail::Mailer::new(&cfg.mail, cfg.secrets.token_key.expose())
+        .map_err(StartError::Mail)?;
     Ok(Arc::new(AppState {
+        mail,
         gate,
         webhooks,
         keys: TokenKeys::new(cfg.secrets.token_key.expose()),
@@ -179,6 +186,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let timeouts = crate::routing::spawn_queue_timeouts(&state);
     let pruner_outbox = tokio::spawn(crate::outbox::prune(state.clone()));
     let webhooks = crate::webhooks::spawn(&state);
+    let mail = crate::mail::spawn(&state);
     // Before serving, so an enabled bus hears of every change from here on.
     let buses = crate::bus::start(&state).await;
     crate::net::serve(state.clone(), listener, router(state.clone())).await;
@@ -191,6 +199,9 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let _ = pruner_outbox.await;
     // Stops claiming; attempts in flight get a moment to finish and record.
     let _ = webhooks.await;
+    if let Some(m) = mail {
+        let _ = m.await;
+    }
     for bus in buses {
         let _ = bus.await;
     }

@@ -56,6 +56,8 @@ pub struct Config {
     pub bus: BusConfig,
     pub webhooks: WebhooksConfig,
     pub events: EventsConfig,
+    /// E-mail (docs/email.md); off unless `mail.host` is set.
+    pub mail: crate::mail::MailConfig,
     pub secrets: Secrets,
 }
 
@@ -488,6 +490,7 @@ impl Default for Config {
             bus: BusConfig::default(),
             webhooks: WebhooksConfig::default(),
             events: EventsConfig::default(),
+            mail: crate::mail::MailConfig::default(),
             secrets: Secrets::default(),
         }
     }
@@ -637,6 +640,7 @@ impl Config {
             ));
         }
         self.bus.validate()?;
+        self.mail.validate().map_err(ConfigError::Invalid)?;
         for p in &self.trusted_proxies {
             crate::client_ip::parse_net(p)
                 .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
@@ -743,11 +747,34 @@ mod tests {
         assert_eq!(format!("{:?}", c.webhooks), format!("{:?}", d.webhooks));
         assert_eq!(format!("{:?}", c.outbox), format!("{:?}", d.outbox));
         assert_eq!(format!("{:?}", c.events), format!("{:?}", d.events));
+        assert_eq!(format!("{:?}", c.mail), format!("{:?}", d.mail));
         assert_eq!(c.routing.recent_events_days, d.routing.recent_events_days);
         assert_eq!(c.listen, d.listen);
         assert_eq!(format!("{:?}", c.bus), format!("{:?}", d.bus));
         assert_eq!(c.bus.nats.url, d.bus.nats.url);
         assert_eq!(c.bus.amqp.url, d.bus.amqp.url);
+    }
+
+    #[test]
+    fn mail_settings_are_checked_when_a_host_is_set() {
+        let mut c = Config::default();
+        c.mail.host = "smtp.example.com".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("mail.from_address"), "{e}");
+        c.mail.from_address = "support@example.com".into();
+        c.validate().unwrap();
+        assert_eq!(c.mail.reply_domain(), "example.com");
+        c.mail.poll_ms = 0;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("mail.poll_ms")
+        );
+        // Off: nothing else is checked.
+        let mut off = Config::default();
+        off.mail.poll_ms = 0;
+        off.validate().unwrap();
     }
 
     #[test]

@@ -183,6 +183,12 @@ impl Hub {
         }
     }
 
+    /// Whether anyone listens on `topic` now (a visitor with a tab open).
+    pub fn has_subscribers(&self, topic: &str) -> bool {
+        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        inner.topics.get(topic).is_some_and(|subs| !subs.is_empty())
+    }
+
     /// Open realtime connections on this node.
     pub fn connection_count(&self) -> u64 {
         self.connections.load(Ordering::Relaxed)

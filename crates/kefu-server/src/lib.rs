@@ -16,6 +16,7 @@ pub mod error;
 pub mod hub;
 pub mod inbox_cache;
 pub mod input;
+pub mod mail;
 pub mod net;
 pub mod outbox;
 pub mod routing;

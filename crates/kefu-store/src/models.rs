@@ -73,6 +73,9 @@ pub struct User {
     pub status: AgentStatus,
     pub active: bool,
     pub created_at: i64,
+    /// Whether the agent is e-mailed about conversations assigned to them
+    /// while they are offline.
+    pub email_on_assign: bool,
 }
 
 impl std::fmt::Debug for User {

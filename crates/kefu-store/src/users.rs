@@ -7,7 +7,7 @@ use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, email, name, password_hash, role, capacity, status, active, created_at"
+        "id, workspace_id, email, name, password_hash, role, capacity, status, active, created_at, email_on_assign"
     };
 }
 
@@ -27,6 +27,7 @@ fn from_row(r: &AnyRow) -> Result<User> {
         status: status.parse().map_err(StoreError::Corrupt)?,
         active: r.try_get::<i64, _>("active")? != 0,
         created_at: r.try_get("created_at")?,
+        email_on_assign: r.try_get::<i64, _>("email_on_assign")? != 0,
     })
 }
 
@@ -49,6 +50,7 @@ pub struct UserPatch {
     pub capacity: Option<i64>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
+    pub email_on_assign: Option<bool>,
 }
 
 /// Emails are compared case-insensitively.
@@ -69,6 +71,7 @@ impl Store {
             status: AgentStatus::Offline,
             active: true,
             created_at: now_ms(),
+            email_on_assign: true,
         };
         let u = user.clone();
         self.write(move |c| {
@@ -180,7 +183,8 @@ impl Store {
                         role = COALESCE($4, role),
                         capacity = COALESCE($5, capacity),
                         active = COALESCE($6, active),
-                        password_hash = COALESCE($7, password_hash)
+                        password_hash = COALESCE($7, password_hash),
+                        email_on_assign = COALESCE($8, email_on_assign)
                      WHERE id = $1 AND workspace_id = $2",
                 )
                 .bind(&uid)
@@ -190,6 +194,7 @@ impl Store {
                 .bind(patch.capacity)
                 .bind(patch.active.map(i64::from))
                 .bind(patch.password_hash)
+                .bind(patch.email_on_assign.map(i64::from))
                 .execute(&mut *c)
                 .await?
                 .rows_affected();

@@ -39,6 +39,11 @@ const en = {
   lang: '中文',
   you: 'You',
   download: 'Download',
+  mailMe: 'Email me this conversation',
+  mailSent: 'On its way to the email address you left.',
+  mailNoEmail: 'Leave your email address first (in the form or by telling us in the chat).',
+  mailSoon: 'Sent a moment ago; try again in a few minutes.',
+  mailOff: 'Email is not available here.',
 }
 export type Strings = typeof en
 
@@ -81,6 +86,11 @@ const zh: Strings = {
   lang: 'EN',
   you: '我',
   download: '下载',
+  mailMe: '把对话发到我的邮箱',
+  mailSent: '已发送到您留下的邮箱。',
+  mailNoEmail: '请先留下您的邮箱（在表单中，或在对话里告诉我们）。',
+  mailSoon: '刚刚已发送，请几分钟后再试。',
+  mailOff: '此处暂不支持邮件。',
 }
 
 export type Lang = 'en' | 'zh-CN'

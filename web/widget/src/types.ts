@@ -68,4 +68,6 @@ export interface Session {
   inbox: { display_name: string; welcome_text: string; widget: WidgetSettings; available: boolean }
   limits: { max_message_chars: number; max_upload_bytes: number }
   visitor: { name: string | null; email: string | null }
+  /** Whether the server sends e-mail (offers the transcript by e-mail). */
+  mail?: boolean
 }

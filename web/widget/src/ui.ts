@@ -49,6 +49,7 @@ export class Widget {
   private sub = h('div', { class: 'sub' })
   private langBtn = h('button', { class: 'hb' })
   private closeBtn = h('button', { class: 'hb x' }, '×')
+  private mailBtn = h('button', { class: 'hb mail', hidden: true }, '✉')
   private conn = h('div', { class: 'conn', hidden: true })
   private body = h('div', { class: 'body' })
   private welcome = h('div', { class: 'bubble' })
@@ -101,7 +102,8 @@ export class Widget {
       }
     }
     this.langBtn.onclick = () => this.setLang(this.lang === 'en' ? 'zh-CN' : 'en')
-    const head = h('header', { class: 'head' }, h('div', { class: 't' }, this.titleEl, this.sub), this.langBtn)
+    this.mailBtn.onclick = () => this.mailMe()
+    const head = h('header', { class: 'head' }, h('div', { class: 't' }, this.titleEl, this.sub), this.langBtn, this.mailBtn)
     if (this.mode === 'launcher') head.append(this.closeBtn)
     this.body.append(h('div', { class: 'msg' }, this.welcome), this.list, this.queueEl, this.typingEl)
     for (const e of EMOJI) this.emojis.append(h('button', { type: 'button', onclick: () => this.insert(e) }, e))
@@ -144,6 +146,7 @@ export class Widget {
       this.wrap.classList.toggle('left', w.position === 'left')
       if (this.mode === 'page') document.title = s.inbox.display_name
       this.title0 = document.title
+      this.mailBtn.hidden = !s.mail
       this.render()
     })
     c.on('queue', (n, waitMs) => {
@@ -234,6 +237,20 @@ export class Widget {
     if (this.typingOn) {
       this.typingOn = false
       this.client.typing(false)
+    }
+  }
+
+  /** "Email me this conversation": the transcript, to the address the visitor left. */
+  private async mailMe(): Promise<void> {
+    const id = this.client.active()
+    if (!id) return
+    const t = this.t
+    try {
+      await this.client.http('POST', '/api/v1/widget/transcript', { conversation_id: id })
+      this.say(t.mailSent)
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      this.say(code === 'no_email' ? t.mailNoEmail : code === 'rate_limited' ? t.mailSoon : code === 'mail_disabled' ? t.mailOff : String(e))
     }
   }
 
@@ -415,6 +432,7 @@ export class Widget {
     this.welcome.parentElement!.hidden = !s?.inbox.welcome_text
     this.langBtn.textContent = t.lang
     this.closeBtn.ariaLabel = t.close
+    this.mailBtn.ariaLabel = this.mailBtn.title = t.mailMe
     this.input.placeholder = t.placeholder
     // Named for assistive technology: the title (or "Chat with us"), and a real label, not just a placeholder.
     this.panel.ariaLabel = s?.inbox.display_name || t.open

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`, its OpenAPI document (generated from the
 //! handlers' annotations by utoipa) and the health endpoints.
 
+pub mod account;
 pub mod api_keys;
 pub mod attachments;
 pub mod auth;
@@ -10,6 +11,8 @@ pub mod conversations;
 pub mod cursor;
 pub mod events;
 pub mod inboxes;
+pub mod invitations;
+pub mod mail;
 pub mod reads;
 pub mod routing;
 pub mod server;
@@ -52,6 +55,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "canned_replies", description = "Saved answers agents insert with /shortcut"),
         (name = "workspace", description = "The caller's workspace and its settings"),
         (name = "webhooks", description = "Outgoing webhooks: subscriptions, delivery logs, tests and replays"),
+        (name = "mail", description = "E-mail: replies coming back from a mail relay, transcripts, whether e-mail is on (docs/email.md)"),
         (name = "server", description = "The serving process: connections and what its defences cut"),
         (name = "health", description = "Liveness and readiness")
     )
@@ -146,7 +150,14 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
-        .routes(routes!(auth::me))
+        .routes(routes!(auth::me, account::update_me))
+        .routes(routes!(account::change_password))
+        .routes(routes!(invitations::invitation))
+        .routes(routes!(invitations::accept))
+        .routes(routes!(account::forgot))
+        .routes(routes!(account::reset))
+        .routes(routes!(invitations::invite))
+        .routes(routes!(account::reset_other))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get_one, users::update))
         .routes(routes!(inboxes::list, inboxes::create))
@@ -215,10 +226,15 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(webhooks::replay_delivery))
         .routes(routes!(webhooks::replay_range))
         .routes(routes!(server::connections))
+        .routes(routes!(mail::status))
+        .routes(routes!(mail::transcript))
+        .routes(routes!(mail::widget_transcript))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .merge(uploads)
+        // Reads its own body, up to `[mail] max_inbound_bytes`.
+        .routes(routes!(mail::inbound))
         .split_for_parts();
     let doc = api.clone();
     let router = router.route(

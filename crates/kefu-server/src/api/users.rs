@@ -46,7 +46,7 @@ fn check_capacity(c: Option<i64>) -> ApiResult<()> {
     }
 }
 
-fn check_email(e: &str) -> ApiResult<()> {
+pub(crate) fn check_email(e: &str) -> ApiResult<()> {
     let e = e.trim();
     match e.split_once('@') {
         Some((l, d))
@@ -63,7 +63,7 @@ fn check_email(e: &str) -> ApiResult<()> {
     }
 }
 
-async fn hash_password(pw: String) -> ApiResult<String> {
+pub(crate) async fn hash_password(pw: String) -> ApiResult<String> {
     password::on_password_thread(move || password::hash(&pw))
         .await
         .ok_or_else(ApiError::internal)?
@@ -185,6 +185,7 @@ pub async fn update(
         capacity: req.capacity,
         active: req.active,
         password_hash,
+        email_on_assign: None,
     };
     let user = state
         .store

@@ -67,6 +67,9 @@ pub struct SessionResponse {
     pub inbox: WidgetInbox,
     pub limits: WidgetLimits,
     pub visitor: VisitorProfile,
+    /// Whether the server sends e-mail (the widget then offers "email me
+    /// this conversation").
+    pub mail: bool,
 }
 
 /// The `Origin` of a request, for the embedding check: `None` when there is
@@ -189,6 +192,7 @@ pub async fn session(
             name: contact.name,
             email: contact.email,
         },
+        mail: state.mail.enabled(),
     }))
 }
 

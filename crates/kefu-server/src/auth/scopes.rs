@@ -45,10 +45,14 @@ pub enum Scope {
     /// read the server's connection counters (an admin's rights).
     #[serde(rename = "admin")]
     Admin,
+    /// Post e-mail replies into conversations (`POST /api/v1/mail/inbound`,
+    /// what a mail relay calls; docs/email.md).
+    #[serde(rename = "mail:inbound")]
+    MailInbound,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::ConversationsRead,
         Scope::ConversationsWrite,
         Scope::MessagesWrite,
@@ -57,6 +61,7 @@ impl Scope {
         Scope::EventsWrite,
         Scope::SettingsRead,
         Scope::Admin,
+        Scope::MailInbound,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +74,7 @@ impl Scope {
             Scope::EventsWrite => "events:write",
             Scope::SettingsRead => "settings:read",
             Scope::Admin => "admin",
+            Scope::MailInbound => "mail:inbound",
         }
     }
 
@@ -76,14 +82,14 @@ impl Scope {
         Scope::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
 /// The scopes of one key, as a set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Scopes(u8);
+pub struct Scopes(u16);
 
 impl Scopes {
     /// The scopes named in `names`; names this build does not know (a
@@ -137,7 +143,8 @@ pub mod need {
         ContactsWrite,
         EventsWrite,
         SettingsRead,
-        Admin
+        Admin,
+        MailInbound
     );
 }
 

@@ -21,6 +21,8 @@ export interface User {
   status: AgentStatus
   active: boolean
   created_at: number
+  /** E-mail me about conversations assigned to me while I am offline. */
+  email_on_assign: boolean
 }
 
 export interface AttachmentRef {
@@ -218,7 +220,7 @@ export interface BusinessEvent {
 }
 
 /** What an API key may do (docs/integrations.md). */
-export const SCOPES = ['conversations:read', 'conversations:write', 'messages:write', 'contacts:read', 'contacts:write', 'events:write', 'settings:read', 'admin'] as const
+export const SCOPES = ['conversations:read', 'conversations:write', 'messages:write', 'contacts:read', 'contacts:write', 'events:write', 'settings:read', 'admin', 'mail:inbound'] as const
 export type Scope = (typeof SCOPES)[number]
 
 export interface ApiKey {
