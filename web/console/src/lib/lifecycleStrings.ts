@@ -35,6 +35,8 @@ export const lifecycleEn = {
   showOffers: 'Show',
   hideOffers: 'Hide',
   cannedVariables: 'Variables filled in when the reply is inserted: {list}',
+  close: 'Close',
+  closeHint: 'Close for good: the visitor\'s next message starts a new conversation',
 }
 
 export type LifecycleDict = typeof lifecycleEn
@@ -72,4 +74,6 @@ export const lifecycleZh: LifecycleDict = {
   showOffers: '展开',
   hideOffers: '收起',
   cannedVariables: '插入时自动替换的变量：{list}',
+  close: '关闭',
+  closeHint: '永久关闭：访客再次来信将开始新的会话',
 }
