@@ -90,6 +90,11 @@ async fn mail_for(state: &SharedState, ev: &Event) -> Result<Option<NewMail>, St
             }))
         }
         ConversationEvent::ConversationAssigned { to, .. } => {
+            // Nobody is told of what they did themselves (took it by replying,
+            // claimed it, assigned it to themselves).
+            if ev.actor.kind == SenderKind::Agent && ev.actor.id == to.as_str() {
+                return Ok(None);
+            }
             let user = match state.store.get_user(&conv.workspace_id, to).await {
                 Ok(u) => u,
                 Err(StoreError::NotFound) => return Ok(None),
