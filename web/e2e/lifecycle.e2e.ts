@@ -158,6 +158,23 @@ describe('the conversation lifecycle', () => {
     expect(await pageA.locator('a[href^="javascript"]').count()).toBe(0)
   })
 
+  it('lets an agent delete their own message: the visitor sees "message deleted", the audit keeps it', async () => {
+    await open(pageA, conv)
+    await tid(pageA, 'composer').fill('Your code is 4471 (sent to the wrong person)')
+    await tid(pageA, 'send').click()
+    await w(visitor, '.msg.them .bubble').filter({ hasText: 'Your code is 4471' }).waitFor()
+    const mine = tid(pageA, 'message').filter({ hasText: 'Your code is 4471' })
+    pageA.once('dialog', (d) => void d.accept())
+    await mine.locator('[data-test="message-delete"]').click()
+    await tid(pageA, 'message-deleted').first().waitFor()
+    await w(visitor, '.msg.them.deleted').filter({ hasText: 'Message deleted' }).waitFor()
+    expect(await w(visitor, '.msg .bubble').filter({ hasText: 'Your code is 4471' }).count()).toBe(0)
+    // Another agent's message has no delete button in this console.
+    const events = await admin.call('GET', `/api/v1/conversations/${conv}/events?limit=100`)
+    const audit = events.items.find((e: any) => e.kind === 'message_deleted')
+    expect(audit.data.content).toBe('Your code is 4471 (sent to the wrong person)')
+  })
+
   it("with default assignment turned off in the settings, an agent's reply takes the unassigned conversation", async () => {
     await pageA.goto(`${kefu.base}/console/#/admin/workspace`)
     // The page shows the fresh install's setting once loaded.

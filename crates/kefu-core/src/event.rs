@@ -123,6 +123,14 @@ pub enum ConversationEvent {
     MessageCreated {
         message: Message,
     },
+    /// Its author took a message back: clients show "message deleted"; the
+    /// text stays here, in the audit trail and for integrations.
+    MessageDeleted {
+        message_id: String,
+        seq: i64,
+        kind: crate::MessageKind,
+        content: String,
+    },
     /// The status moved (by an agent, a visitor's message reopening it, routing).
     ConversationStatusChanged {
         from: ConversationStatus,
@@ -208,9 +216,10 @@ pub struct BusinessEvent {
 
 impl ConversationEvent {
     /// Every event type, in catalogue order (what a webhook subscription may pick).
-    pub const TYPES: [&'static str; 14] = [
+    pub const TYPES: [&'static str; 15] = [
         "conversation_created",
         "message_created",
+        "message_deleted",
         "conversation_status_changed",
         "conversation_assigned",
         "conversation_unassigned",
@@ -230,6 +239,7 @@ impl ConversationEvent {
         match self {
             Self::ConversationCreated { .. } => "conversation_created",
             Self::MessageCreated { .. } => "message_created",
+            Self::MessageDeleted { .. } => "message_deleted",
             Self::ConversationStatusChanged { .. } => "conversation_status_changed",
             Self::ConversationAssigned { .. } => "conversation_assigned",
             Self::ConversationUnassigned { .. } => "conversation_unassigned",
@@ -352,6 +362,7 @@ mod tests {
                     content: "你好".into(),
                     attachment: None,
                     created_at: 5,
+                    deleted_at: None,
                 },
             },
         };

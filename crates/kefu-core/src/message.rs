@@ -115,6 +115,10 @@ pub struct Message {
     pub attachment: Option<AttachmentRef>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// When its author took it back (its text and attachment are gone);
+    /// absent for a message that stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
 }
 
 /// What a new message does to the customer's wait

@@ -193,6 +193,14 @@ pub enum ServerFrame {
         user_id: UserId,
         status: AgentStatus,
     },
+    /// A message's author took it back: show "message deleted" in its place
+    /// (its text and attachment are gone; the same frame reaches everyone
+    /// who saw the message).
+    MessageDeleted {
+        conversation_id: ConversationId,
+        seq: i64,
+        deleted_at: i64,
+    },
     /// A conversation's status, assignee, priority or tags changed (agents
     /// and its visitor; the visitor's copy has no priority or tags).
     Conversation {

@@ -26,6 +26,7 @@ fn message() -> Message {
         content: "您好，我的订单 #12345 还没有发货，可以帮我查一下吗？".into(),
         attachment: None,
         created_at: 1_790_000_000_000,
+        deleted_at: None,
     }
 }
 

@@ -69,6 +69,8 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     /// Longest message text, in characters.
     pub max_message_chars: usize,
+    /// How long after sending an agent may delete their own message; 0: never.
+    pub message_delete_secs: u64,
     /// Largest upload.
     pub max_upload_bytes: usize,
     /// Largest JSON request body.
@@ -148,6 +150,7 @@ impl Default for Limits {
         Limits {
             max_frame_bytes: 64 * 1024,
             max_message_chars: 5000,
+            message_delete_secs: 120,
             max_upload_bytes: 10 * 1024 * 1024,
             max_body_bytes: 256 * 1024,
             visitor_messages_per_minute: 60,

@@ -378,7 +378,105 @@ async fn snoozed_conversations_wake_by_themselves_or_when_the_customer_writes(db
     assert!(c["snoozed_until"].is_null());
 }
 
+/// An agent takes back their own message: everyone sees "deleted" (the
+/// text is gone from every read path), the audit and the outbox keep it;
+/// nobody else can, and not after the window.
+async fn agents_delete_their_own_messages_within_the_window(db: Db) {
+    let app = spawn(db).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (_b, b_token) = agent(&app, &owner, "b").await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
+    let (mut v_ws, _) = app.ws(&vt).await;
+    let (s, sent) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/messages"),
+            json!({"client_msg_id": "oops", "content": "wrong order number 7781"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let seq = sent["message"]["seq"].as_i64().unwrap();
+    v_ws.expect_message("wrong order number 7781").await;
+    let path = format!("/api/v1/conversations/{c1}/messages/{seq}");
+    // Not someone else's, not the visitor's.
+    let (s, _) = app.delete(&b_token, &path).await;
+    assert_eq!(s, 404);
+    let (s, _) = app.delete(&vt, &path).await;
+    assert_eq!(s, 403);
+    let (s, m) = app.delete(&owner.token, &path).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["content"], "");
+    assert!(m["deleted_at"].as_i64().is_some());
+    // The visitor's connection hears of it; their history shows it deleted.
+    let f = v_ws.expect("message_deleted").await;
+    assert_eq!(f["seq"], seq);
+    let (_, history) = app
+        .get(
+            &vt,
+            &format!("/api/v1/conversations/{c1}/messages?limit=50"),
+        )
+        .await;
+    let gone = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["seq"] == seq)
+        .unwrap()
+        .clone();
+    assert_eq!(gone["content"], "");
+    assert!(gone["deleted_at"].is_i64());
+    // The audit keeps the text.
+    let events = app
+        .store
+        .list_events(
+            &owner.ws.id,
+            &kefu_core::ConversationId::from(c1.as_str()),
+            None,
+            50,
+        )
+        .await
+        .unwrap();
+    let audit = events
+        .iter()
+        .find(|e| e.kind == "message_deleted")
+        .expect("an audit line");
+    assert_eq!(audit.data["content"], "wrong order number 7781");
+    // Twice: a clear refusal.
+    let (s, e) = app.delete(&owner.token, &path).await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["error"]["code"], "cannot_delete");
+}
+
+/// After the window, or with deleting turned off, a message stays.
+async fn deleting_is_refused_after_the_window(db: Db) {
+    let app = spawn_with(db, |c| c.limits.message_delete_secs = 1).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
+    let (_, sent) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/messages"),
+            json!({"client_msg_id": "late", "content": "kept"}),
+        )
+        .await;
+    let seq = sent["message"]["seq"].as_i64().unwrap();
+    // The window is one second: waited out on purpose.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (s, e) = app
+        .delete(
+            &owner.token,
+            &format!("/api/v1/conversations/{c1}/messages/{seq}"),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["error"]["code"], "cannot_delete");
+}
+
 both_backends!(
+    agents_delete_their_own_messages_within_the_window,
+    deleting_is_refused_after_the_window,
     reopen_within_the_window_keeps_the_agent,
     after_the_window_a_new_conversation_prefers_the_previous_agent,
     a_reopened_conversation_of_a_departed_agent_is_routed,

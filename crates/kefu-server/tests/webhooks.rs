@@ -911,6 +911,22 @@ rule "later" when conversation.first_message contains "later" then offline() end
     let (s, v) = app
         .post(
             &owner.token,
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"client_msg_id": "typo", "content": "Your refund is 19.90 (typo)"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let seq = v["message"]["seq"].as_i64().unwrap();
+    let (s, v) = app
+        .delete(
+            &owner.token,
+            &format!("/api/v1/conversations/{conv}/messages/{seq}"),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &owner.token,
             &format!("/api/v1/conversations/{conv}/snooze"),
             json!({"until": kefu_store::now_ms() + 3_600_000}),
         )
@@ -1069,6 +1085,9 @@ fn catalogue_note(t: &str) -> &'static str {
         "conversation_labels_changed" => "Tags were added or removed.",
         "conversation_priority_changed" => {
             "The priority changed (`low`, `normal`, `high`, `urgent`)."
+        }
+        "message_deleted" => {
+            "Its author (an agent) took a message back, within `limits.message_delete_secs`: clients show \"message deleted\"; `data.content` keeps the text for the audit."
         }
         "conversation_snoozed" => {
             "Put aside until `data.until` (status `pending`); it wakes by itself then (a `conversation_status_changed` to `open` by the system actor `snooze`) or when the customer writes."

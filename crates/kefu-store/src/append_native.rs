@@ -77,6 +77,7 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         content: new.content.clone(),
         attachment: new.attachment.clone(),
         created_at: now,
+        deleted_at: None,
     };
     let inserted = c
         .prepare_cached(
@@ -174,7 +175,7 @@ fn duplicate_of(
 ) -> StoreError {
     let found = c
         .prepare_cached(
-            "SELECT id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at
+            "SELECT id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, deleted_at
              FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2",
         )
         .and_then(|mut st| st.query_row(params![sender_id, client_msg_id], message).optional());
@@ -260,6 +261,7 @@ fn message(r: &Row<'_>) -> rusqlite::Result<Result<Message>> {
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: r.get(9)?,
+            deleted_at: r.get(10)?,
         })
     })();
     Ok(parsed)

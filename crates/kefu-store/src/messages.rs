@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, Connection, Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at"
+        "id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, deleted_at"
     };
 }
 
@@ -38,6 +38,7 @@ fn from_row(r: &AnyRow) -> Result<Message> {
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: r.try_get("created_at")?,
+        deleted_at: r.try_get("deleted_at")?,
     })
 }
 
@@ -187,6 +188,83 @@ impl Store {
             out.push(self.append_message(new).await);
         }
         out
+    }
+
+    /// Takes back message `seq` of a conversation for its author `by`, if
+    /// it was sent at `not_before` or later: its text and attachment are
+    /// cleared for everyone; the `message_deleted` event keeps them (the
+    /// audit trail). `NotFound` for a message that is not theirs (nothing
+    /// told to others); `Invalid` once the window has passed or it was
+    /// already taken back.
+    pub async fn delete_message(
+        &self,
+        workspace_id: &WorkspaceId,
+        conversation_id: &ConversationId,
+        seq: i64,
+        by: &UserId,
+        not_before: i64,
+        actor: Actor,
+    ) -> Result<(Message, Vec<Event>)> {
+        let (ws, cid, by) = (workspace_id.clone(), conversation_id.clone(), by.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                let conv = conversations::load(c, &ws, &cid).await?;
+                let row = sqlx::query(concat!(
+                    "SELECT ",
+                    cols!(),
+                    " FROM messages WHERE conversation_id = $1 AND seq = $2"
+                ))
+                .bind(&cid)
+                .bind(seq)
+                .fetch_optional(&mut *c)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let before = from_row(&row)?;
+                if before.sender.kind != SenderKind::Agent || before.sender.id != by.as_str() {
+                    return Err(StoreError::NotFound);
+                }
+                if before.deleted_at.is_some() {
+                    return Err(StoreError::Invalid("the message was deleted already".into()));
+                }
+                if before.created_at < not_before {
+                    return Err(StoreError::Invalid(
+                        "too late: messages can only be deleted shortly after they were sent".into(),
+                    ));
+                }
+                let at = now_ms();
+                sqlx::query(
+                    "UPDATE messages SET content = '', attachment = NULL, deleted_at = $3 WHERE conversation_id = $1 AND seq = $2",
+                )
+                .bind(&cid)
+                .bind(seq)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+                let after = Message {
+                    content: String::new(),
+                    attachment: None,
+                    deleted_at: Some(at),
+                    ..before.clone()
+                };
+                let events = events::store_all(
+                    c,
+                    &ws,
+                    Some(&conv),
+                    None,
+                    &actor,
+                    vec![Ev::MessageDeleted {
+                        message_id: before.id.clone(),
+                        seq,
+                        kind: before.kind,
+                        content: before.content.clone(),
+                    }],
+                    at,
+                )
+                .await?;
+                Ok((after, events))
+            })
+        })
+        .await
     }
 
     /// The message `sender_id` sent with `client_msg_id`, if any, with its conversation.
@@ -381,6 +459,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
         content: new.content.clone(),
         attachment: new.attachment.clone(),
         created_at: now,
+        deleted_at: None,
     };
     if insert_message(c, ws, &message).await.map_err(poison)? == 0 {
         // A resend: give the seq back, then answer with the stored message.
@@ -415,8 +494,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
 /// Inserts unless `(sender, client_msg_id)` exists; returns the rows inserted.
 async fn insert_message(c: &mut AnyConnection, ws: &WorkspaceId, message: &Message) -> Result<u64> {
     Ok(sqlx::query(concat!(
-        "INSERT INTO messages (workspace_id, ",
-        cols!(),
+        "INSERT INTO messages (workspace_id, id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at",
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (sender_id, client_msg_id) DO NOTHING"
     ))
@@ -472,6 +550,7 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
         content: new.content,
         attachment: new.attachment,
         created_at: now,
+        deleted_at: None,
     };
     // The dedupe index decides idempotency: a resend inserts nothing, and the
     // whole write (seq included) is rolled back by returning `Duplicate`.

@@ -355,6 +355,9 @@ export class Client {
       case 'message':
         this.addMessage(f.message)
         break
+      case 'message_deleted':
+        if (this.timeline.deleted(f.conversation_id, f.seq, f.deleted_at)) this.emit('change')
+        break
       case 'synced':
         // How far the agents read, which the `read` frames seen before a reload no longer tell.
         for (const h of this.heads.slice(0, 3))

@@ -32,6 +32,14 @@ export class Timeline {
     return true
   }
 
+  /** Marks a held message as taken back by its author; false when it is not held. */
+  deleted(conv: string, seq: number, at: number): boolean {
+    const m = this.convs.get(conv)?.get(seq)
+    if (!m) return false
+    this.convs.get(conv)?.set(seq, { ...m, content: '', attachment: null, deleted_at: at })
+    return true
+  }
+
   /** The highest `seq` held for a conversation (0 if none). */
   highest(conv: string): number {
     let h = 0

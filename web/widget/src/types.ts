@@ -20,6 +20,8 @@ export interface WireMessage {
   content: string
   attachment?: Attachment | null
   created_at: number
+  /** Its author took it back. */
+  deleted_at?: number | null
 }
 
 export interface ConversationHead {
@@ -37,6 +39,7 @@ export type ServerFrame =
   | { type: 'hello'; identity: { kind: string; id: string }; heartbeat_ms: number; idle_timeout_ms: number; conversations: ConversationHead[] }
   | { type: 'ack'; client_msg_id: string; id: string; conversation_id: string; seq: number; created_at: number }
   | { type: 'message'; message: WireMessage }
+  | { type: 'message_deleted'; conversation_id: string; seq: number; deleted_at: number }
   | { type: 'synced'; conversations: SyncPoint[] }
   | { type: 'typing'; conversation_id: string; sender_kind: string; sender_id: string; on: boolean }
   | { type: 'read'; conversation_id: string; reader_kind: string; reader_id: string; seq: number }

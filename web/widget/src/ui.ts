@@ -469,10 +469,13 @@ export class Widget {
     const t = this.t
     let li = this.lines.get(i.key)
     const m = i.message
+    // Taken back since it was drawn: drawn again, as "deleted".
+    if (li && m?.deleted_at && !li.classList.contains('deleted')) li = undefined
     const att = m?.attachment ?? i.pending?.attachment
     if (!li) {
       const bubble = h('div', { class: 'bubble' })
-      if (att && IMAGE.test(att.content_type)) {
+      if (m?.deleted_at) bubble.append(h('em', {}, t.deleted))
+      else if (att && IMAGE.test(att.content_type)) {
         bubble.classList.add('media')
         const img = h('img', { alt: att.name })
         img.onclick = () => {
@@ -491,7 +494,7 @@ export class Widget {
       } else
         for (const p of linkify(m?.content ?? i.pending?.content ?? ''))
           bubble.append(p.href ? h('a', { href: p.href, target: '_blank', rel: 'noopener noreferrer' }, p.text) : p.text)
-      li = h('li', { class: `msg ${i.mine ? 'me' : 'them'}` }, bubble, h('div', { class: 'meta' }))
+      li = h('li', { class: `msg ${i.mine ? 'me' : 'them'}${m?.deleted_at ? ' deleted' : ''}` }, bubble, h('div', { class: 'meta' }))
       li.dataset.key = i.key
       this.lines.set(i.key, li)
     }

@@ -468,6 +468,22 @@ impl SendResult {
     }
 }
 
+/// Take back one's own message shortly after sending it (agents;
+/// `limits.message_delete_secs`, default 120). Everyone who saw it gets a
+/// `message_deleted` frame; the audit keeps the text.
+#[utoipa::path(delete, operation_id = "conversations_delete_message", path = "/api/v1/conversations/{id}/messages/{seq}", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path), ("seq" = i64, Path)),
+    responses((status = 200, description = "Deleted: the message as it is now", body = kefu_core::Message), (status = 403, description = "Only agents delete their own messages", body = ErrorBody),
+        (status = 404, description = "No such message of yours here", body = ErrorBody), (status = 409, description = "cannot_delete: too late, or deleted already; delete_disabled", body = ErrorBody)))]
+pub async fn delete_message(
+    State(state): State<SharedState>,
+    Caller(who, ..): Caller<need::MessagesWrite>,
+    ApiPath((id, seq)): ApiPath<(ConversationId, i64)>,
+) -> ApiResult<ApiJson<kefu_core::Message>> {
+    Ok(ApiJson(
+        commands::delete_message(&state, &who, &id, seq).await?,
+    ))
+}
+
 /// Send a message (the HTTP alternative to the WebSocket `send` frame).
 #[utoipa::path(post, operation_id = "conversations_send_message", path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = SendMessage,

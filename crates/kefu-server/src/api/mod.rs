@@ -192,6 +192,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
             conversations::list_messages,
             conversations::send_message
         ))
+        .routes(routes!(conversations::delete_message))
         .routes(routes!(widget::session))
         .routes(routes!(widget::my_conversations))
         .routes(routes!(widget::send))

@@ -105,6 +105,16 @@ fn publish(state: &SharedState, events: &[Event]) {
                 },
             );
         }
+        if let (Ev::MessageDeleted { seq, kind, .. }, Some(conv)) = (&e.change, &e.conversation) {
+            state.hub.publish_many(
+                &topics(conv, !kind.visible_to_visitor()),
+                &ServerFrame::MessageDeleted {
+                    conversation_id: conv.id.clone(),
+                    seq: *seq,
+                    deleted_at: e.occurred_at,
+                },
+            );
+        }
         if let (Ev::MessageCreated { message }, Some(conv)) = (&e.change, &e.conversation) {
             state.hub.publish_many(
                 &topics(conv, !message.kind.visible_to_visitor()),

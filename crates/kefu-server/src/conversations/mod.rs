@@ -13,6 +13,7 @@
 mod after;
 mod assign;
 mod claim;
+mod delete;
 mod labels;
 mod presence;
 mod read;
@@ -23,6 +24,7 @@ mod transfer;
 pub use after::{after_commit, conversation_frame, topics};
 pub use assign::assign;
 pub use claim::claim;
+pub use delete::delete_message;
 pub use labels::set_labels;
 pub use presence::set_presence;
 pub use read::{read, typing};

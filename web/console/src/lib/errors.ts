@@ -61,7 +61,7 @@ function fillIn(s: string, vars: Record<string, string | number>): string {
 }
 
 /** The server's limits (GET /api/v1/limits), loaded once after login. */
-export const limits = reactive({ max_message_chars: 5000, max_upload_bytes: 10 * 1024 * 1024 })
+export const limits = reactive({ max_message_chars: 5000, max_upload_bytes: 10 * 1024 * 1024, message_delete_secs: 120 })
 
 export async function loadLimits(): Promise<void> {
   Object.assign(limits, await api<typeof limits>('GET', '/api/v1/limits'))

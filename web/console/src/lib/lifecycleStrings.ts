@@ -36,6 +36,9 @@ export const lifecycleEn = {
   hideOffers: 'Hide',
   cannedVariables: 'Variables filled in when the reply is inserted: {list}',
   close: 'Close',
+  deleted: 'Message deleted',
+  deleteMessage: 'Delete',
+  deleteMessageAsk: 'Delete this message for everyone?',
   closeHint: 'Close for good: the visitor\'s next message starts a new conversation',
 }
 
@@ -75,5 +78,8 @@ export const lifecycleZh: LifecycleDict = {
   hideOffers: '收起',
   cannedVariables: '插入时自动替换的变量：{list}',
   close: '关闭',
+  deleted: '消息已撤回',
+  deleteMessage: '撤回',
+  deleteMessageAsk: '撤回这条消息（所有人都将看不到）？',
   closeHint: '永久关闭：访客再次来信将开始新的会话',
 }

@@ -295,6 +295,9 @@ function onFrame(f: ServerFrame) {
     case 'message':
       onMessage(f.message)
       break
+    case 'message_deleted':
+      markDeleted(f.conversation_id, f.seq, f.deleted_at)
+      break
     case 'ack': {
       const p = state.outbox.ack(f.client_msg_id)
       if (p && state.messages[p.conversation_id]) {
@@ -468,6 +471,19 @@ function changed(c: Conversation) {
 
 export async function setStatus(id: string, status: AgentSettableStatus) {
   changed(await api<Conversation>('POST', `/api/v1/conversations/${id}/status`, { status }))
+}
+
+/** A message taken back by its author: its text is gone for everyone. */
+function markDeleted(conv: string, seq: number, at: number) {
+  const held = state.messages[conv]
+  const i = held?.findIndex((m) => m.seq === seq) ?? -1
+  if (held && i >= 0) held[i] = { ...held[i], content: '', attachment: null, deleted_at: at }
+}
+
+/** Takes back one's own message (shortly after sending it). */
+export async function deleteMessage(conv: string, seq: number) {
+  const m = await api<Message>('DELETE', `/api/v1/conversations/${conv}/messages/${seq}`)
+  markDeleted(conv, seq, m.deleted_at ?? Date.now())
 }
 
 /** Puts a conversation aside until `until` (ms): pending, waking by itself then. */

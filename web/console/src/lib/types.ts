@@ -42,6 +42,8 @@ export interface Message {
   content: string
   attachment: AttachmentRef | null
   created_at: number
+  /** Its author took it back (its text and attachment are gone). */
+  deleted_at?: number | null
 }
 
 export interface LastMessage {
@@ -249,6 +251,7 @@ export type ServerFrame =
   | { type: 'hello'; v: number; identity: { kind: string; id: string; workspace_id: string } }
   | { type: 'ack'; client_msg_id: string; id: string; conversation_id: string; seq: number; created_at: number }
   | { type: 'message'; message: Message }
+  | { type: 'message_deleted'; conversation_id: string; seq: number; deleted_at: number }
   | { type: 'synced'; conversations: { conversation_id: string; after_seq: number }[] }
   | { type: 'typing'; conversation_id: string; sender_kind: string; sender_id: string; on: boolean }
   | { type: 'read'; conversation_id: string; reader_kind: string; reader_id: string; seq: number }
