@@ -624,17 +624,24 @@ async fn slow_path(
                 return Err(StoreError::NotFound);
             }
             // Resolved longer ago than the inbox's reopen window: the
-            // visitor's message starts a new conversation (routing prefers
-            // their previous agent) instead of waking an old one.
+            // visitor's message goes to their active conversation in the
+            // inbox, or starts a new one (routing prefers their previous
+            // agent), instead of waking an old one.
             if new.sender.kind == SenderKind::Visitor
                 && conv.status == ConversationStatus::Resolved
                 && !within_reopen_window(c, &conv.id, now).await?
             {
-                changes.push(Ev::ConversationCreated {
-                    inbox_id: conv.inbox_id.clone(),
-                });
-                let fresh = open_conversation(c, ws, &conv.inbox_id, &conv.contact_id, now).await?;
-                (fresh, true)
+                match active_of(c, ws, &conv.inbox_id, &conv.contact_id).await? {
+                    Some(active) => (active, false),
+                    None => {
+                        changes.push(Ev::ConversationCreated {
+                            inbox_id: conv.inbox_id.clone(),
+                        });
+                        let fresh =
+                            open_conversation(c, ws, &conv.inbox_id, &conv.contact_id, now).await?;
+                        (fresh, true)
+                    }
+                }
             } else {
                 (conv, false)
             }
@@ -713,6 +720,27 @@ async fn slow_path(
     conv.waiting_since = row.try_get("waiting_since")?;
     conv.last_activity_at = now;
     Ok((conv, created, reopened_from))
+}
+
+/// The visitor's active conversation in an inbox, if any.
+async fn active_of(
+    c: &mut AnyConnection,
+    ws: &WorkspaceId,
+    inbox_id: &str,
+    contact_id: &ContactId,
+) -> Result<Option<Conversation>> {
+    let r = sqlx::query(concat!(
+        "SELECT ",
+        conversations::cols!(),
+        " FROM conversations WHERE contact_id = $1 AND inbox_id = $2 AND workspace_id = $3
+          AND status IN ('bot', 'queued', 'open', 'pending') ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(contact_id)
+    .bind(inbox_id)
+    .bind(ws)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.as_ref().map(conversations::from_row).transpose()
 }
 
 /// Whether a resolved conversation may still be reopened by a visitor's

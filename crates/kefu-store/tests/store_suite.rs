@@ -316,9 +316,18 @@ async fn status_machine_and_events(f: Fixture) {
         .await
         .unwrap();
     assert!(newer.created);
+    // Writing into the old one (past the reopen window) lands in the
+    // visitor's active conversation instead; the old one stays resolved.
     let mut m = visitor_msg(&f, &w, "o3", "back to the old one");
     m.target = ConversationTarget::Existing(old.id.clone());
-    match s.append_message(m).await {
+    let landed = s.append_message(m).await.unwrap();
+    assert_eq!(landed.conversation.id, newer.conversation.id);
+    assert!(!landed.created);
+    // An agent reopening the old one while the newer is active: refused, clearly.
+    match s
+        .change_status(&f.ws.id, &old.id, ConversationStatus::Open, actor.clone())
+        .await
+    {
         Err(StoreError::Conflict(msg)) => {
             assert!(msg.contains("another active conversation"), "{msg}")
         }
