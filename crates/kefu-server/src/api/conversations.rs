@@ -35,6 +35,7 @@ pub struct ListQuery {
     pub priority: Option<kefu_core::Priority>,
     /// `activity` (default: most recent first), `created` (newest first),
     /// `priority` (most urgent first) or `waiting` (longest-waiting customer first).
+    #[param(inline)]
     pub sort: Option<ListSort>,
     /// Cursor from the previous page's `next_cursor` (of the same `sort`).
     #[param(value_type = Option<String>)]
