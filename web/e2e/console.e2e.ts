@@ -245,6 +245,13 @@ describe('console', () => {
       body: JSON.stringify({ client_msg_id: 'refund-2', content: 'refund, grab me' }),
     })
     await tid(agentPage, 'offer').first().waitFor()
+    // Offers float over the list (they do not push it down) and collapse.
+    const listTop = (await tid(agentPage, 'conversation-row').first().boundingBox())?.y
+    await tid(agentPage, 'offers-toggle').click()
+    expect(await tid(agentPage, 'offer').count()).toBe(0)
+    expect((await tid(agentPage, 'conversation-row').first().boundingBox())?.y).toBe(listTop)
+    await tid(agentPage, 'offers-toggle').click()
+    await tid(agentPage, 'offer').first().waitFor()
     // The live queue view shows it waiting in the group's line.
     await agentPage.goto(`${kefu.base}/console/#/admin/groups`)
     await until(async () => (await tid(agentPage, 'waiting-billing').textContent())?.trim().startsWith('1'), 'one waiting')

@@ -121,6 +121,9 @@ export function errorText(e: unknown): string {
     case 'bad_json':
     case 'bad_request':
       return fillIn(d.validation, { detail: e.message })
+    case 'invalid_rules':
+      // "line:column: what was expected" points into the editor: shown as it is.
+      return e.message
     case 'invalid_transition':
       return d.transition
     case 'conversation_closed':
