@@ -58,22 +58,29 @@ export function refresh(): Promise<boolean> {
     refreshing = (async () => {
       const rt = localStorage.getItem(REFRESH_KEY)
       if (!rt) return false
-      try {
-        const r = await fetch('/api/v1/auth/refresh', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ refresh_token: rt }),
-        })
-        if (r.status === 401 || r.status === 400 || r.status === 422) {
-          localStorage.removeItem(REFRESH_KEY)
-          return false
+      // A busy or briefly unreachable server (429, 5xx, a refused connection)
+      // is not a logout: a few tries before showing the login page.
+      for (const wait of [0, 500, 1500, 3000]) {
+        if (wait) await new Promise((ok) => setTimeout(ok, wait))
+        try {
+          const r = await fetch('/api/v1/auth/refresh', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ refresh_token: rt }),
+          })
+          if (r.status === 401 || r.status === 400 || r.status === 422) {
+            localStorage.removeItem(REFRESH_KEY)
+            return false
+          }
+          if (r.ok) {
+            adopt(await r.json())
+            return true
+          }
+        } catch {
+          // Unreachable: try again.
         }
-        if (!r.ok) return false
-        adopt(await r.json())
-        return true
-      } catch {
-        return false
       }
+      return false
     })().finally(() => {
       refreshing = null
     })

@@ -39,10 +39,13 @@ export function fromQuery(q: URLSearchParams): { view: View | null; filters: Fil
   return { view: view && (VIEWS as string[]).includes(view) ? (view as View) : null, filters: f }
 }
 
-/** The URL query of a view and filters (defaults left out, so a plain list has a plain URL). */
+/**
+ * The URL query of a view and filters, defaults left out: a plain list keeps
+ * a plain URL (and going back to it is a hash change, not a new page load).
+ */
 export function toQuery(view: View, f: Filters): URLSearchParams {
   const q = new URLSearchParams()
-  q.set('view', view)
+  if (view !== 'all') q.set('view', view)
   for (const k of Object.keys(DEFAULT_FILTERS) as (keyof Filters)[]) {
     if (f[k] !== DEFAULT_FILTERS[k]) q.set(k, f[k])
   }
