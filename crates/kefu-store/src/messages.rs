@@ -650,19 +650,8 @@ async fn slow_path(
             inbox_id,
             contact_id,
         } => {
-            let r = sqlx::query(concat!(
-                "SELECT ",
-                conversations::cols!(),
-                " FROM conversations WHERE contact_id = $1 AND inbox_id = $2 AND workspace_id = $3
-                  AND status IN ('bot', 'queued', 'open', 'pending') ORDER BY id DESC LIMIT 1"
-            ))
-            .bind(contact_id)
-            .bind(inbox_id)
-            .bind(ws)
-            .fetch_optional(&mut *c)
-            .await?;
-            match r {
-                Some(r) => (conversations::from_row(&r)?, false),
+            match active_of(c, ws, inbox_id, contact_id).await? {
+                Some(active) => (active, false),
                 None => match recently_resolved(c, ws, inbox_id, contact_id, now).await? {
                     // Reopened below, with the agent who had it.
                     Some(conv) => (conv, false),
