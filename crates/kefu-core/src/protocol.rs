@@ -259,6 +259,22 @@ pub enum ServerFrame {
     Contact {
         contact: crate::event::Contact,
     },
+    /// For one agent (all their tabs): a colleague mentioned them in a
+    /// note, or a conversation was assigned to them. Also kept for the
+    /// console's bell (`GET /api/v1/notifications`).
+    Notification {
+        id: String,
+        /// `mention` or `assigned`.
+        kind: String,
+        conversation_id: ConversationId,
+        /// The note's seq for mentions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<i64>,
+        actor_id: String,
+        actor_name: String,
+        excerpt: String,
+        created_at: i64,
+    },
     Pong {
         id: Option<String>,
     },

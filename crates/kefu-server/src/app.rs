@@ -187,6 +187,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let pruner_outbox = tokio::spawn(crate::outbox::prune(state.clone()));
     let webhooks = crate::webhooks::spawn(&state);
     let mail = crate::mail::spawn(&state);
+    let notify = crate::notify::spawn(&state);
     // Before serving, so an enabled bus hears of every change from here on.
     let buses = crate::bus::start(&state).await;
     crate::net::serve(state.clone(), listener, router(state.clone())).await;
@@ -202,6 +203,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     if let Some(m) = mail {
         let _ = m.await;
     }
+    let _ = notify.await;
     for bus in buses {
         let _ = bus.await;
     }

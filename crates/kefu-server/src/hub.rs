@@ -72,6 +72,12 @@ pub fn contact_topic(contact: &str) -> String {
     format!("c:{contact}")
 }
 
+/// One agent's own frames (their notifications); every console tab of
+/// theirs joins it, so "has subscribers" means "has a console open here".
+pub fn user_topic(user: &str) -> String {
+    format!("u:{user}")
+}
+
 struct Sub {
     id: u64,
     tx: mpsc::Sender<Arc<Outbound>>,

@@ -17,6 +17,7 @@ pub mod hub;
 pub mod inbox_cache;
 pub mod input;
 pub mod mail;
+pub mod notify;
 pub mod net;
 pub mod outbox;
 pub mod routing;

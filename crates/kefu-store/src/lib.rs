@@ -38,6 +38,7 @@ mod outbox;
 mod previews;
 pub mod routing;
 pub mod testing;
+mod notifications;
 mod users;
 pub mod webhooks;
 mod workspaces;
@@ -54,7 +55,8 @@ pub use mail::{MailOutcome, MailRow, NewMail, NewUserToken, QueuedMail, UserToke
 pub use messages::{Appended, ConversationTarget, NewMessage};
 pub use models::*;
 pub use outbox::OutboxRow;
-pub use users::{NewUser, UserPatch, normalize_email};
+pub use notifications::{NewNotification, Notification, NotificationKind, NotificationsToRead};
+pub use users::{NewUser, UserPatch, avatar_url, normalize_email};
 pub use webhooks::{
     AttemptOutcome, DeliveryState, DueDelivery, NewWebhook, Recorded, SigningKeys, Webhook,
     WebhookAttempt, WebhookDelivery, WebhookDeliveryDetail, WebhookPatch,

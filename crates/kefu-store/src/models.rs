@@ -76,6 +76,52 @@ pub struct User {
     /// Whether the agent is e-mailed about conversations assigned to them
     /// while they are offline.
     pub email_on_assign: bool,
+    /// The uploaded picture (`/api/v1/avatars/{key}`); none: initials.
+    pub avatar_url: Option<String>,
+    /// Which conversations' visitor messages notify this agent in the
+    /// console (mentions and assignments always do).
+    pub notify_scope: NotifyScope,
+    /// A sound for notifications in the console.
+    pub notify_sound: bool,
+    /// Desktop notifications while the console is in the background.
+    pub notify_desktop: bool,
+    /// Web Push for assignments and mentions while no console is open.
+    pub notify_push: bool,
+}
+
+/// Which conversations notify an agent of a visitor's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyScope {
+    /// Only conversations assigned to me.
+    Assigned,
+    /// Also unassigned ones in my groups (the default).
+    #[default]
+    Groups,
+    /// Every conversation of the workspace.
+    All,
+}
+
+impl NotifyScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyScope::Assigned => "assigned",
+            NotifyScope::Groups => "groups",
+            NotifyScope::All => "all",
+        }
+    }
+}
+
+impl std::str::FromStr for NotifyScope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "assigned" => Ok(NotifyScope::Assigned),
+            "groups" => Ok(NotifyScope::Groups),
+            "all" => Ok(NotifyScope::All),
+            other => Err(format!("unknown notification scope {other:?}")),
+        }
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -152,6 +198,9 @@ pub struct WidgetSettings {
     pub business_hours: Option<BusinessHours>,
     /// What visitors see when no agent is online or it is outside business hours.
     pub offline: OfflineMode,
+    /// Show the answering agent's name and avatar on their replies
+    /// (off: replies come from the inbox's display name).
+    pub show_agents: bool,
 }
 
 impl Default for WidgetSettings {
@@ -162,6 +211,7 @@ impl Default for WidgetSettings {
             prechat: PrechatForm::default(),
             business_hours: None,
             offline: OfflineMode::Form,
+            show_agents: false,
         }
     }
 }

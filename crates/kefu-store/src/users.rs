@@ -1,13 +1,13 @@
 //! Users: the agents, admins and owners of a workspace.
 
-use crate::{Result, Store, StoreError, User, new_id, now_ms};
+use crate::{NotifyScope, Result, Store, StoreError, User, new_id, now_ms};
 use kefu_core::{AgentStatus, Role};
 use kefu_core::{UserId, WorkspaceId};
 use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, email, name, password_hash, role, capacity, status, active, created_at, email_on_assign"
+        "id, workspace_id, email, name, password_hash, role, capacity, status, active, created_at, email_on_assign, avatar_key, notify_scope, notify_sound, notify_desktop, notify_push"
     };
 }
 
@@ -28,6 +28,16 @@ fn from_row(r: &AnyRow) -> Result<User> {
         active: r.try_get::<i64, _>("active")? != 0,
         created_at: r.try_get("created_at")?,
         email_on_assign: r.try_get::<i64, _>("email_on_assign")? != 0,
+        avatar_url: r
+            .try_get::<Option<String>, _>("avatar_key")?
+            .map(|k| avatar_url(&k)),
+        notify_scope: r
+            .try_get::<String, _>("notify_scope")?
+            .parse()
+            .map_err(StoreError::Corrupt)?,
+        notify_sound: r.try_get::<i64, _>("notify_sound")? != 0,
+        notify_desktop: r.try_get::<i64, _>("notify_desktop")? != 0,
+        notify_push: r.try_get::<i64, _>("notify_push")? != 0,
     })
 }
 
@@ -51,6 +61,16 @@ pub struct UserPatch {
     pub active: Option<bool>,
     pub password_hash: Option<String>,
     pub email_on_assign: Option<bool>,
+    pub notify_scope: Option<NotifyScope>,
+    pub notify_sound: Option<bool>,
+    pub notify_desktop: Option<bool>,
+    pub notify_push: Option<bool>,
+}
+
+/// Where an avatar is served from (`GET /api/v1/avatars/{key}`: public, so
+/// the widget can show it; the key is a random UUID).
+pub fn avatar_url(key: &str) -> String {
+    format!("/api/v1/avatars/{key}")
 }
 
 /// Emails are compared case-insensitively.
@@ -72,6 +92,11 @@ impl Store {
             active: true,
             created_at: now_ms(),
             email_on_assign: true,
+            avatar_url: None,
+            notify_scope: NotifyScope::Groups,
+            notify_sound: true,
+            notify_desktop: true,
+            notify_push: true,
         };
         let u = user.clone();
         self.write(move |c| {
@@ -184,7 +209,11 @@ impl Store {
                         capacity = COALESCE($5, capacity),
                         active = COALESCE($6, active),
                         password_hash = COALESCE($7, password_hash),
-                        email_on_assign = COALESCE($8, email_on_assign)
+                        email_on_assign = COALESCE($8, email_on_assign),
+                        notify_scope = COALESCE($9, notify_scope),
+                        notify_sound = COALESCE($10, notify_sound),
+                        notify_desktop = COALESCE($11, notify_desktop),
+                        notify_push = COALESCE($12, notify_push)
                      WHERE id = $1 AND workspace_id = $2",
                 )
                 .bind(&uid)
@@ -195,6 +224,10 @@ impl Store {
                 .bind(patch.active.map(i64::from))
                 .bind(patch.password_hash)
                 .bind(patch.email_on_assign.map(i64::from))
+                .bind(patch.notify_scope.map(|s| s.as_str()))
+                .bind(patch.notify_sound.map(i64::from))
+                .bind(patch.notify_desktop.map(i64::from))
+                .bind(patch.notify_push.map(i64::from))
                 .execute(&mut *c)
                 .await?
                 .rows_affected();
@@ -207,6 +240,51 @@ impl Store {
         })
         .await?;
         self.get_user(workspace_id, id).await
+    }
+
+    /// Sets (or with `None` removes) a user's avatar: the blob key of an
+    /// uploaded image. Returns the user and the key it replaced, so the
+    /// caller can forget the old picture.
+    pub async fn set_avatar(
+        &self,
+        workspace_id: &WorkspaceId,
+        id: &UserId,
+        key: Option<String>,
+    ) -> Result<(User, Option<String>)> {
+        let (ws, uid) = (workspace_id.clone(), id.clone());
+        let old = self
+            .write(move |c| {
+                Box::pin(async move {
+                    let old: Option<String> = sqlx::query(
+                        "SELECT avatar_key FROM users WHERE id = $1 AND workspace_id = $2",
+                    )
+                    .bind(&uid)
+                    .bind(&ws)
+                    .fetch_optional(&mut *c)
+                    .await?
+                    .ok_or(StoreError::NotFound)?
+                    .try_get("avatar_key")?;
+                    sqlx::query("UPDATE users SET avatar_key = $3 WHERE id = $1 AND workspace_id = $2")
+                        .bind(&uid)
+                        .bind(&ws)
+                        .bind(key)
+                        .execute(&mut *c)
+                        .await?;
+                    Ok(old)
+                })
+            })
+            .await?;
+        Ok((self.get_user(workspace_id, id).await?, old))
+    }
+
+    /// Whether an avatar key belongs to some user (the public avatar
+    /// endpoint serves nothing else from the blob store).
+    pub async fn avatar_exists(&self, key: &str) -> Result<bool> {
+        let r = sqlx::query("SELECT 1 AS one FROM users WHERE avatar_key = $1 LIMIT 1")
+            .bind(key)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(r.is_some())
     }
 
     /// Whether any active member of the workspace is `online` (the widget

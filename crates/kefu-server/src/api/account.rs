@@ -20,7 +20,7 @@ use kefu_store::{NewMail, NewUserToken, StoreError, User, UserPatch, now_ms};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-fn agent_of(who: &Principal) -> ApiResult<(&UserId, &str)> {
+pub(super) fn agent_of(who: &Principal) -> ApiResult<(&UserId, &str)> {
     match who {
         Principal::Agent {
             user_id,
@@ -264,8 +264,18 @@ pub async fn change_password(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
-    /// E-mail me about conversations assigned to me while I am offline.
+    /// E-mail me about conversations assigned to me and mentions while I am offline.
     pub email_on_assign: Option<bool>,
+    /// Which conversations' visitor messages notify me in the console.
+    pub notify_scope: Option<kefu_store::NotifyScope>,
+    /// A sound for notifications in the console.
+    pub notify_sound: Option<bool>,
+    /// Desktop notifications while the console is in the background.
+    pub notify_desktop: Option<bool>,
+    /// Web Push for assignments and mentions while no console is open.
+    pub notify_push: Option<bool>,
+    /// My display name (what colleagues @mention and, where shown, visitors see).
+    pub name: Option<String>,
 }
 
 /// Change your own preferences.
@@ -277,6 +287,12 @@ pub async fn update_me(
     ApiJson(req): ApiJson<UpdateMe>,
 ) -> ApiResult<ApiJson<User>> {
     let (uid, _) = agent_of(&who)?;
+    let name = match req.name.map(|n| n.trim().to_string()) {
+        Some(n) if n.is_empty() || n.chars().count() > 100 => {
+            return Err(ApiError::validation("a name has 1 to 100 characters"));
+        }
+        other => other,
+    };
     let user = state
         .store
         .update_user(
@@ -284,6 +300,11 @@ pub async fn update_me(
             uid,
             UserPatch {
                 email_on_assign: req.email_on_assign,
+                notify_scope: req.notify_scope,
+                notify_sound: req.notify_sound,
+                notify_desktop: req.notify_desktop,
+                notify_push: req.notify_push,
+                name,
                 ..Default::default()
             },
         )

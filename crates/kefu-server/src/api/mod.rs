@@ -5,6 +5,7 @@ pub mod account;
 pub mod api_keys;
 pub mod attachments;
 pub mod auth;
+pub mod avatars;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
@@ -13,6 +14,7 @@ pub mod events;
 pub mod inboxes;
 pub mod invitations;
 pub mod mail;
+pub mod notifications;
 pub mod reads;
 pub mod routing;
 pub mod server;
@@ -52,6 +54,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "attachments", description = "File uploads"),
         (name = "api_keys", description = "Keys for server-to-server calls"),
         (name = "routing", description = "Groups of agents, routing rules and the dry-run simulator"),
+        (name = "notifications", description = "An agent's mentions and assignments (the console's bell)"),
         (name = "canned_replies", description = "Saved answers agents insert with /shortcut"),
         (name = "workspace", description = "The caller's workspace and its settings"),
         (name = "webhooks", description = "Outgoing webhooks: subscriptions, delivery logs, tests and replays"),
@@ -146,6 +149,9 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
     let uploads = OpenApiRouter::new()
         .routes(routes!(attachments::upload))
         .layer(DefaultBodyLimit::max(limits.max_upload_bytes + 64 * 1024));
+    let avatars = OpenApiRouter::new()
+        .routes(routes!(avatars::put, avatars::delete))
+        .layer(DefaultBodyLimit::max(limits.max_avatar_bytes + 64 * 1024));
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
@@ -197,6 +203,10 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(widget::my_conversations))
         .routes(routes!(widget::send))
         .routes(routes!(widget::identify))
+        .routes(routes!(widget::agents))
+        .routes(routes!(avatars::get))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::read))
         .routes(routes!(crate::sse::events))
         .routes(routes!(attachments::download))
         .routes(routes!(api_keys::list, api_keys::create))
@@ -234,6 +244,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .merge(uploads)
+        .merge(avatars)
         // Reads its own body, up to `[mail] max_inbound_bytes`.
         .routes(routes!(mail::inbound))
         .split_for_parts();

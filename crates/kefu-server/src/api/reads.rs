@@ -43,6 +43,8 @@ pub struct ClientLimits {
     pub max_message_chars: usize,
     /// Largest upload, in bytes (`limits.max_upload_bytes`).
     pub max_upload_bytes: usize,
+    /// Largest avatar, in bytes (`limits.max_avatar_bytes`).
+    pub max_avatar_bytes: usize,
     /// How long after sending an agent may delete their own message (0: never).
     pub message_delete_secs: u64,
 }
@@ -58,6 +60,7 @@ pub async fn limits(
     Ok(ApiJson(ClientLimits {
         max_message_chars: l.max_message_chars,
         max_upload_bytes: l.max_upload_bytes,
+        max_avatar_bytes: l.max_avatar_bytes,
         message_delete_secs: l.message_delete_secs,
     }))
 }

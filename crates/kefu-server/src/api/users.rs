@@ -185,7 +185,7 @@ pub async fn update(
         capacity: req.capacity,
         active: req.active,
         password_hash,
-        email_on_assign: None,
+        ..Default::default()
     };
     let user = state
         .store

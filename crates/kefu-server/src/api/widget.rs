@@ -385,3 +385,65 @@ async fn new_contact(
     crate::conversations::after_commit(state, &events);
     Ok(contact)
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AgentsQuery {
+    /// Agent (user) ids from the senders of replies, comma-separated; at most 20.
+    pub ids: String,
+}
+
+/// What a visitor sees of an agent who answered them.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AgentCard {
+    pub id: String,
+    pub name: String,
+    /// Relative to the server (`/api/v1/avatars/{key}`); none: initials.
+    pub avatar_url: Option<String>,
+}
+
+/// Most ids one request of [`agents`] may ask for.
+const MAX_AGENT_IDS: usize = 20;
+
+/// The name and avatar of the agents who answered, for the widget to show
+/// beside their replies. Empty unless the visitor's inbox shows agents
+/// (`widget.show_agents`).
+#[utoipa::path(get, operation_id = "widget_agents", path = "/api/v1/widget/agents", tag = "widget", security(("bearer" = [])), params(AgentsQuery),
+    responses((status = 200, description = "Success", body = Vec<AgentCard>), (status = 403, description = "Not a visitor", body = ErrorBody), (status = 422, description = "Too many ids", body = ErrorBody)))]
+pub async fn agents(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<AgentsQuery>,
+) -> ApiResult<ApiJson<Vec<AgentCard>>> {
+    let Principal::Visitor {
+        workspace_id,
+        inbox_id,
+        ..
+    } = &who
+    else {
+        return Err(ApiError::forbidden("this needs a visitor token"));
+    };
+    let ids: Vec<&str> = q.ids.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if ids.len() > MAX_AGENT_IDS {
+        return Err(ApiError::validation(format!(
+            "at most {MAX_AGENT_IDS} ids at once"
+        )));
+    }
+    let inbox = state.inboxes.get(&state.store, workspace_id, inbox_id).await?;
+    if !inbox.widget.show_agents {
+        return Ok(ApiJson(Vec::new()));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        match state.store.get_user(workspace_id, &kefu_core::UserId::from(id)).await {
+            Ok(u) => out.push(AgentCard {
+                id: u.id.to_string(),
+                name: u.name,
+                avatar_url: u.avatar_url,
+            }),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(ApiJson(out))
+}

@@ -124,7 +124,8 @@ pub async fn enqueue(
 }
 
 /// E-mails `user` that `by` mentioned them in a note of `conversation`, if
-/// they are offline and e-mail is on (for the mentions feature to call).
+/// they are offline, want e-mails (`email_on_assign` covers assignments
+/// and mentions) and e-mail is on.
 /// `dedupe` names the mention (the note's message id), so a retried call
 /// sends one mail.
 pub async fn notify_mention(
@@ -140,7 +141,7 @@ pub async fn notify_mention(
         return Ok(false);
     }
     let user = state.store.get_user(workspace_id, user_id).await?;
-    if !user.active || user.status == AgentStatus::Online {
+    if !user.active || !user.email_on_assign || user.status == AgentStatus::Online {
         return Ok(false);
     }
     let n = enqueue(

@@ -23,7 +23,7 @@ use crate::{
     },
     conversations::{self as commands, SendRequest},
     error::ApiError,
-    hub::{Outbound, contact_topic, workspace_topic},
+    hub::{Outbound, contact_topic, user_topic, workspace_topic},
 };
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::SinkExt;
@@ -294,7 +294,10 @@ impl Connection {
                 user_id,
                 workspace_id,
                 ..
-            } => (vec![workspace_topic(workspace_id)], Some(user_id.clone())),
+            } => (
+                vec![workspace_topic(workspace_id), user_topic(user_id)],
+                Some(user_id.clone()),
+            ),
             Principal::ApiKey { workspace_id, .. } => (vec![workspace_topic(workspace_id)], None),
         };
         let (sub, first) = state.hub.subscribe(topics, tx, agent.clone());
