@@ -324,6 +324,23 @@ export class Client {
     }
   }
 
+  private cards = new Map<string, Promise<AgentCard | null>>()
+  /** An agent's name and picture, once per agent (null: the inbox does not show agents). */
+  agent(id: string): Promise<AgentCard | null> {
+    let p = this.cards.get(id)
+    if (!p) {
+      p = this.http('GET', `/api/v1/widget/agents?ids=${encodeURIComponent(id)}`).then(
+        (r: AgentCard[]) => {
+          const c = r[0]
+          return c ? { ...c, avatar_url: c.avatar_url && this.base + c.avatar_url } : null
+        },
+        () => (this.cards.delete(id), null),
+      )
+      this.cards.set(id, p)
+    }
+    return p
+  }
+
   /** A REST call with the visitor token; throws HttpError with the API's code. */
   async http(method: string, path: string, body?: unknown): Promise<any> {
     const r = await fetch(this.base + path, {
@@ -541,6 +558,12 @@ export class Client {
     }
     return p
   }
+}
+
+export interface AgentCard {
+  id: string
+  name: string
+  avatar_url: string | null
 }
 
 class Blocked extends Error {}

@@ -62,6 +62,8 @@ export interface WidgetSettings {
   position: 'right' | 'left'
   prechat: { enabled: boolean; fields: PrechatField[] }
   offline: 'form' | 'chat'
+  /** Show the answering agent's name and picture on their replies. */
+  show_agents?: boolean
 }
 
 export interface Session {

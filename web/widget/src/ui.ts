@@ -496,6 +496,15 @@ export class Widget {
           bubble.append(p.href ? h('a', { href: p.href, target: '_blank', rel: 'noopener noreferrer' }, p.text) : p.text)
       li = h('li', { class: `msg ${i.mine ? 'me' : 'them'}${m?.deleted_at ? ' deleted' : ''}` }, bubble, h('div', { class: 'meta' }))
       li.dataset.key = i.key
+      if (m?.sender.kind === 'agent' && this.client.session?.inbox.widget.show_agents) {
+        const who = h('div', { class: 'who' })
+        li.prepend(who)
+        this.client.agent(m.sender.id).then((c) => {
+          if (!c) return who.remove()
+          const pic = c.avatar_url ? h('img', { src: c.avatar_url, alt: '' }) : h('span', { ariaHidden: 'true' }, [...c.name][0] ?? '?')
+          who.append(pic, c.name)
+        })
+      }
       this.lines.set(i.key, li)
     }
     li.classList.toggle('pending', !m)

@@ -28,6 +28,8 @@ const en = {
   mediaType: 'This kind of file cannot be sent. Send an image or a common document.',
   other: 'It did not work ({code}). Try again.',
   tooLong: 'The message has {n} characters; the limit is {max}. Shorten it or split it in two: your text is kept.',
+  avatarTooLarge: 'The picture is larger than the limit of {size}. Choose a smaller one.',
+  notAnImage: 'A picture must be a PNG, JPEG, GIF or WebP image.',
 }
 type ErrorDict = typeof en
 const zh: ErrorDict = {
@@ -49,6 +51,8 @@ const zh: ErrorDict = {
   mediaType: '无法发送此类文件。请发送图片或常见文档。',
   other: '操作失败（{code}），请重试。',
   tooLong: '消息有 {n} 个字符，上限为 {max}。请缩短或分成两条发送：您写的内容已保留。',
+  avatarTooLarge: '图片超过上限 {size}，请选择更小的图片。',
+  notAnImage: '头像必须是 PNG、JPEG、GIF 或 WebP 图片。',
 }
 export const errorStrings = { en, zh }
 
@@ -61,7 +65,7 @@ function fillIn(s: string, vars: Record<string, string | number>): string {
 }
 
 /** The server's limits (GET /api/v1/limits), loaded once after login. */
-export const limits = reactive({ max_message_chars: 5000, max_upload_bytes: 10 * 1024 * 1024, message_delete_secs: 120 })
+export const limits = reactive({ max_message_chars: 5000, max_upload_bytes: 10 * 1024 * 1024, max_avatar_bytes: 1024 * 1024, message_delete_secs: 120 })
 
 export async function loadLimits(): Promise<void> {
   Object.assign(limits, await api<typeof limits>('GET', '/api/v1/limits'))
@@ -134,6 +138,10 @@ export function errorText(e: unknown): string {
       return d.internal
     case 'unsupported_media_type':
       return d.mediaType
+    case 'avatar_too_large':
+      return fillIn(d.avatarTooLarge, { size: size(limits.max_avatar_bytes) })
+    case 'not_an_image':
+      return d.notAnImage
     default:
       return fillIn(d.other, { code: e.code })
   }

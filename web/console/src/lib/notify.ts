@@ -3,7 +3,10 @@
 
 import { t } from './i18n'
 import { x } from './extraStrings'
-import type { Conversation, Message } from './types'
+import { session } from './api'
+import { fill, lang } from './i18n'
+import { teamEn, teamZh } from './teamStrings'
+import type { AppNotification, Conversation, Message } from './types'
 
 let audio: AudioContext | null = null
 let unseen = 0
@@ -25,13 +28,39 @@ function beep() {
   }
 }
 
-export function notify(kind: 'conversation' | 'message' | 'assigned', c: Conversation | undefined, m: Message) {
-  beep()
+/** The agent's choices (My settings): a sound, desktop notifications. */
+const wantsSound = () => session.user?.notify_sound !== false
+const wantsDesktop = () => session.user?.notify_desktop !== false
+
+function countUnseen() {
   if (document.hidden) {
     unseen++
     document.title = `(${unseen}) ${baseTitle}`
   }
-  if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
+}
+
+function desktopAllowed(): boolean {
+  return wantsDesktop() && 'Notification' in window && Notification.permission === 'granted' && document.hidden
+}
+
+/** A colleague mentioned me in a note (assignments alert through `notify`). */
+export function notifyMention(n: AppNotification) {
+  if (wantsSound()) beep()
+  countUnseen()
+  if (desktopAllowed()) {
+    const d = lang.value === 'zh-CN' ? teamZh : teamEn
+    const note = new Notification(fill(d.mentioned, { who: n.actor_name || d.someone }), { body: n.excerpt, tag: `mention-${n.id}` })
+    note.onclick = () => {
+      window.focus()
+      location.hash = `#/inbox/${n.conversation_id}`
+    }
+  }
+}
+
+export function notify(kind: 'conversation' | 'message' | 'assigned', c: Conversation | undefined, m: Message) {
+  if (wantsSound()) beep()
+  countUnseen()
+  if (desktopAllowed()) {
     const title = kind === 'conversation' ? t.value.newConversation : kind === 'assigned' ? t.value.assignedToYou : t.value.newMessage
     const who = c?.contact_name || t.value.visitor
     const n = new Notification(`${title} · ${who}`, { body: m.kind === 'text' ? m.content.slice(0, 140) : m.kind === 'image' ? x.value.image : m.kind === 'file' ? x.value.file : m.content.slice(0, 140), tag: m.conversation_id })

@@ -10,8 +10,9 @@ import { Outbox, byActivity, inView, mergeBySeq, statusesFor, type Pending, type
 import { mergeEvents } from './events'
 import { mergeContactEvents } from './contactEvents'
 import { listAll } from './lists'
-import { notify } from './notify'
-import type { AgentSettableStatus, AgentStatus, BusinessEvent, CannedReply, ConvEvent, Conversation, Group, Message, Page, Priority, ServerFrame, User, Workspace } from './types'
+import { notify, notifyMention } from './notify'
+import { wantsAlert } from './notifyPrefs'
+import type { AppNotification, AgentSettableStatus, AgentStatus, BusinessEvent, CannedReply, ConvEvent, Conversation, Group, Message, Page, Priority, ServerFrame, User, Workspace } from './types'
 
 export const state = reactive({
   conn: 'connecting' as ConnState,
@@ -49,6 +50,9 @@ export const state = reactive({
   contactEvents: {} as Record<string, BusinessEvent[]>,
   /** Bumped when an event arrives for a contact: its panel reloads the contact (attributes may have changed). */
   contactVersion: {} as Record<string, number>,
+  /** The bell: my mentions and conversations given to me, newest first, and how many are unread. */
+  notifications: [] as AppNotification[],
+  unreadNotifications: 0,
 })
 
 let rt: Realtime | null = null
@@ -246,6 +250,7 @@ export async function select(id: string | null) {
   if (!id) return
   if (!state.conversations[id]) await fetchConversation(id).catch(() => undefined)
   void loadEvents(id).catch(() => undefined)
+  void readNotifications({ conversation_id: id }).catch(() => undefined)
   await loadMessages(id)
   markRead(id)
 }
@@ -275,7 +280,7 @@ function onMessage(m: Message) {
     // Only the server knows which group a new conversation went through.
     if (state.filters.group) void loadList().catch(() => undefined)
     void fetchConversation(id).then(() => {
-      if (!mine) notify('conversation', state.conversations[id], m)
+      if (!mine && alertFor(state.conversations[id])) notify('conversation', state.conversations[id], m)
     })
     return
   }
@@ -287,7 +292,48 @@ function onMessage(m: Message) {
   if (mine) return
   if (state.selected === id && !document.hidden) markRead(id)
   else c.unread = (c.unread ?? 0) + 1
-  if (m.sender.kind === 'visitor' && (state.selected !== id || document.hidden)) notify('message', c, m)
+  if (m.sender.kind === 'visitor' && (state.selected !== id || document.hidden) && alertFor(c)) notify('message', c, m)
+}
+
+/** Whether a visitor's message in `c` alerts me, by my notification scope. */
+function alertFor(c: Conversation | undefined): boolean {
+  const groups = state.groups.filter((g) => g.members.includes(me())).map((g) => g.name)
+  return wantsAlert(c, {
+    scope: session.user?.notify_scope ?? 'groups',
+    me: me(),
+    inMyGroups: (id) => groups.some((g) => state.queues[g]?.conversation_ids.includes(id)),
+  })
+}
+
+/** The bell's first page and unread count. */
+export async function loadNotifications() {
+  const r = await api<{ items: AppNotification[]; unread: number }>('GET', '/api/v1/notifications?limit=30')
+  state.notifications = r.items
+  state.unreadNotifications = r.unread
+}
+
+/** Marks notifications read: some, a conversation's (it was opened), or all. */
+export async function readNotifications(which: { ids: string[] } | { conversation_id: string } | { all: true }) {
+  const now = Date.now()
+  const hit = (n: AppNotification) => ('all' in which ? true : 'ids' in which ? which.ids.includes(n.id) : n.conversation_id === which.conversation_id)
+  if (!state.notifications.some((n) => !n.read_at && hit(n)) && !('all' in which)) return
+  for (const n of state.notifications) if (!n.read_at && hit(n)) n.read_at = now
+  const r = await api<{ unread: number }>('POST', '/api/v1/notifications/read', which)
+  state.unreadNotifications = r.unread
+}
+
+function onNotification(n: AppNotification) {
+  if (state.notifications.some((x) => x.id === n.id)) return
+  state.notifications = [n, ...state.notifications].slice(0, 100)
+  // Already looking at it: read at once.
+  if (state.selected === n.conversation_id && !document.hidden) {
+    n.read_at = Date.now()
+    void readNotifications({ ids: [n.id] }).catch(() => undefined)
+  } else {
+    state.unreadNotifications++
+  }
+  // Assignments alert through the conversation frame already.
+  if (n.kind === 'mention') notifyMention(n)
 }
 
 function onFrame(f: ServerFrame) {
@@ -298,6 +344,11 @@ function onFrame(f: ServerFrame) {
     case 'message_deleted':
       markDeleted(f.conversation_id, f.seq, f.deleted_at)
       break
+    case 'notification': {
+      const { type: _type, ...n } = f
+      onNotification({ ...n, read_at: null })
+      break
+    }
     case 'ack': {
       const p = state.outbox.ack(f.client_msg_id)
       if (p && state.messages[p.conversation_id]) {
@@ -557,6 +608,7 @@ async function afterReconnect() {
   flushOutbox()
   // Whatever happened while the socket was down: the list's first page and the open conversation.
   refreshCounts(true)
+  void loadNotifications().catch(() => undefined)
   await loadList().catch(() => undefined)
   if (state.selected) {
     await loadMessages(state.selected).catch(() => undefined)
@@ -600,6 +652,8 @@ export async function logout() {
   state.listCursor = null
   state.listed = {}
   state.counts = null
+  state.notifications = []
+  state.unreadNotifications = 0
   listGen++
   state.listLoading = false
 }

@@ -21,8 +21,31 @@ export interface User {
   status: AgentStatus
   active: boolean
   created_at: number
-  /** E-mail me about conversations assigned to me while I am offline. */
+  /** E-mail me about conversations assigned to me and mentions while I am offline. */
   email_on_assign: boolean
+  /** `/api/v1/avatars/{key}`; null: initials. */
+  avatar_url?: string | null
+  /** Which conversations' visitor messages notify me. */
+  notify_scope?: NotifyScope
+  notify_sound?: boolean
+  notify_desktop?: boolean
+  notify_push?: boolean
+}
+
+export type NotifyScope = 'assigned' | 'groups' | 'all'
+
+/** A mention of me in a note, or a conversation given to me (the bell). */
+export interface AppNotification {
+  id: string
+  kind: 'mention' | 'assigned'
+  conversation_id: string
+  seq?: number | null
+  actor_id: string
+  actor_name: string
+  /** The note's start (mention) or the customer's name (assigned). */
+  excerpt: string
+  created_at: number
+  read_at?: number | null
 }
 
 export interface AttachmentRef {
@@ -141,6 +164,8 @@ export interface WidgetSettings {
   prechat: { enabled: boolean; fields: PrechatField[] }
   business_hours: BusinessHours | null
   offline: 'form' | 'chat'
+  /** Show the answering agent's name and avatar on replies in the widget. */
+  show_agents?: boolean
 }
 
 export interface Inbox {
@@ -272,6 +297,7 @@ export type ServerFrame =
     }
   | { type: 'contact_event'; event: BusinessEvent }
   | { type: 'contact'; contact: Contact }
+  | ({ type: 'notification' } & Omit<AppNotification, 'read_at'>)
   | { type: 'pong'; id: string | null }
   | { type: 'offer'; conversation_id: string; group: string; agents: string[] }
   | { type: 'queue'; conversation_id: string; position: number }
