@@ -74,11 +74,26 @@ mod tests {
 
     fn people() -> Vec<Mentionable<'static>> {
         vec![
-            Mentionable { id: "u1", name: "Li" },
-            Mentionable { id: "u2", name: "Li Lei" },
-            Mentionable { id: "u3", name: "张三" },
-            Mentionable { id: "u4", name: "Ann" },
-            Mentionable { id: "u5", name: "  " },
+            Mentionable {
+                id: "u1",
+                name: "Li",
+            },
+            Mentionable {
+                id: "u2",
+                name: "Li Lei",
+            },
+            Mentionable {
+                id: "u3",
+                name: "张三",
+            },
+            Mentionable {
+                id: "u4",
+                name: "Ann",
+            },
+            Mentionable {
+                id: "u5",
+                name: "  ",
+            },
         ]
     }
 

@@ -783,39 +783,75 @@ async fn offline_agent_is_emailed_about_an_assignment(db: Db) {
     assert_eq!(smtp.to("away@team.test").len(), 1);
     assert!(smtp.to("here@team.test").is_empty());
 
-    // A mention while offline (what the mentions feature calls), once per mention.
-    let away: kefu_core::UserId = agent_id.clone().into();
-    let conv_id: kefu_core::ConversationId = conv.clone().into();
-    for _ in 0..2 {
-        kefu_server::mail::notify_mention(
-            &app.state,
-            &t.ws.id,
-            &away,
-            &conv_id,
-            "Boss",
-            "@away please <call> Eve",
-            "note-1",
+    // A mention in a note while offline: one mail, when they want e-mails.
+    let (s, _) = app
+        .patch(
+            &agent_tok,
+            "/api/v1/me",
+            json!({"email_on_assign": true, "name": "小王"}),
         )
-        .await
-        .unwrap();
-    }
-    let online: kefu_core::UserId = online_id.clone().into();
-    let queued = kefu_server::mail::notify_mention(
-        &app.state, &t.ws.id, &online, &conv_id, "Boss", "hi", "note-2",
-    )
-    .await
-    .unwrap();
-    assert!(!queued, "an online agent sees it in the console");
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .patch(&online_tok, "/api/v1/me", json!({"name": "Here"}))
+        .await;
+    assert_eq!(s, 200);
+    let (s, v) = app
+        .post(
+            &t.token,
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"client_msg_id": "note-1", "kind": "note", "content": "@小王 please <call> Eve, @Here too"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
     let got = smtp.wait_for("away@team.test", 2).await;
     assert_eq!(
         got.subject(),
-        "Boss 在备注中提到了您",
+        "Agent 在备注中提到了您",
         "the workspace language (zh-CN) decides"
     );
-    assert!(got.text().contains("@away please <call> Eve"));
-    assert!(got.html().contains("@away please &lt;call&gt; Eve"));
+    assert!(got.text().contains("@小王 please <call> Eve"));
+    assert!(got.html().contains("@小王 please &lt;call&gt; Eve"));
+    // Handed on twice (a crash before the cursor moved): still one mail.
+    let away: kefu_core::UserId = agent_id.clone().into();
+    let conv_id: kefu_core::ConversationId = conv.clone().into();
+    let note_id = v["message"]["id"].as_str().unwrap().to_string();
+    let again = kefu_server::mail::notify_mention(
+        &app.state,
+        &t.ws.id,
+        &away,
+        &conv_id,
+        "Agent",
+        "@小王 please",
+        &note_id,
+    )
+    .await
+    .unwrap();
+    assert!(!again, "the same mention is mailed once");
+    // E-mails turned off: the next mention is in the console only.
+    app.patch(&agent_tok, "/api/v1/me", json!({"email_on_assign": false}))
+        .await;
+    app.post(
+        &t.token,
+        &format!("/api/v1/conversations/{conv}/messages"),
+        json!({"client_msg_id": "note-2", "kind": "note", "content": "@小王 ping"}),
+    )
+    .await;
+    let (_, n) = app.get(&agent_tok, "/api/v1/notifications").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut n = n;
+    while n["items"].as_array().map(Vec::len).unwrap_or(0) < 4
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        n = app.get(&agent_tok, "/api/v1/notifications").await.1;
+    }
+    // Two assignments (by the admin) and two mentions in the bell.
+    assert_eq!(n["items"].as_array().map(Vec::len), Some(4), "{n}");
     settled(&app, &t.ws.id).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(smtp.to("away@team.test").len(), 2, "one mail per mention");
+    assert!(smtp.to("here@team.test").is_empty(), "online: no mail");
     app.stop().await;
 }
 

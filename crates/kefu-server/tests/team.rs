@@ -51,7 +51,11 @@ async fn mentions_and_assignments_notify_the_right_agent(db: Db) {
     let app = spawn(db).await;
     let owner = app.tenant(Role::Owner).await;
     let (b_id, b_token) = app
-        .agent(&owner, &format!("b-{}@example.com", kefu_store::new_id()), 5)
+        .agent(
+            &owner,
+            &format!("b-{}@example.com", kefu_store::new_id()),
+            5,
+        )
         .await;
     let (s, me) = app
         .patch(&b_token, "/api/v1/me", json!({"name": "李雷"}))
@@ -138,7 +142,11 @@ async fn mentions_and_assignments_notify_the_right_agent(db: Db) {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["unread"], 0);
     // Exactly one of ids / conversation_id / all.
-    for bad in [json!({}), json!({"all": true, "ids": []}), json!({"all": false})] {
+    for bad in [
+        json!({}),
+        json!({"all": true, "ids": []}),
+        json!({"all": false}),
+    ] {
         let (s, e) = app
             .post(&b_token, "/api/v1/notifications/read", bad.clone())
             .await;
@@ -155,10 +163,18 @@ async fn preferences_and_avatars(db: Db) {
     let app = spawn_with(db, |c| c.limits.max_avatar_bytes = 4096).await;
     let owner = app.tenant(Role::Owner).await;
     let (b_id, b_token) = app
-        .agent(&owner, &format!("b-{}@example.com", kefu_store::new_id()), 5)
+        .agent(
+            &owner,
+            &format!("b-{}@example.com", kefu_store::new_id()),
+            5,
+        )
         .await;
     let (_, me) = app.get(&b_token, "/api/v1/me").await;
-    let me = if me["user"].is_object() { me["user"].clone() } else { me };
+    let me = if me["user"].is_object() {
+        me["user"].clone()
+    } else {
+        me
+    };
     assert_eq!(me["notify_scope"], "groups", "{me}");
     assert_eq!(me["notify_sound"], true);
     let (s, u) = app
@@ -200,7 +216,11 @@ async fn preferences_and_avatars(db: Db) {
     assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
     // Not a picture, too large, someone else's: clear refusals.
     let (s, e) = upload_avatar(&app, &b_token, &b_id, b"<svg onload=alert(1)>".to_vec()).await;
-    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("not_an_image")), "{e}");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("not_an_image")),
+        "{e}"
+    );
     let mut big = PNG.to_vec();
     big.resize(5000, 0);
     let (s, e) = upload_avatar(&app, &b_token, &b_id, big).await;
@@ -255,7 +275,10 @@ async fn preferences_and_avatars(db: Db) {
     assert!(v[0].get("email").is_none(), "no e-mail for visitors: {v}");
     let many: Vec<String> = (0..21).map(|i| format!("u{i}")).collect();
     let (s, _) = app
-        .get(&vt, &format!("/api/v1/widget/agents?ids={}", many.join(",")))
+        .get(
+            &vt,
+            &format!("/api/v1/widget/agents?ids={}", many.join(",")),
+        )
         .await;
     assert_eq!(s, 422);
     // Agents' tokens are not visitors'.

@@ -34,11 +34,11 @@ mod inboxes;
 mod mail;
 mod messages;
 pub mod models;
+mod notifications;
 mod outbox;
 mod previews;
 pub mod routing;
 pub mod testing;
-mod notifications;
 mod users;
 pub mod webhooks;
 mod workspaces;
@@ -54,8 +54,8 @@ pub use inboxes::{DEFAULT_CLOSING_MESSAGE, DEFAULT_REOPEN_WINDOW_SECS, InboxPatc
 pub use mail::{MailOutcome, MailRow, NewMail, NewUserToken, QueuedMail, UserToken};
 pub use messages::{Appended, ConversationTarget, NewMessage};
 pub use models::*;
-pub use outbox::OutboxRow;
 pub use notifications::{NewNotification, Notification, NotificationKind, NotificationsToRead};
+pub use outbox::OutboxRow;
 pub use users::{NewUser, UserPatch, avatar_url, normalize_email};
 pub use webhooks::{
     AttemptOutcome, DeliveryState, DueDelivery, NewWebhook, Recorded, SigningKeys, Webhook,

@@ -196,9 +196,13 @@ impl Store {
                         if ids.is_empty() {
                             return Ok(0);
                         }
-                        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
+                        let list: Vec<String> =
+                            (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
                         let sql = format!("{base} AND id IN ({})", list.join(", "));
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ws).bind(&uid).bind(now);
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .bind(&ws)
+                            .bind(&uid)
+                            .bind(now);
                         for id in ids {
                             q = q.bind(id);
                         }
@@ -216,7 +220,12 @@ impl Store {
                             .rows_affected());
                     }
                 };
-                Ok(q.bind(&ws).bind(&uid).bind(now).execute(&mut *c).await?.rows_affected())
+                Ok(q.bind(&ws)
+                    .bind(&uid)
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected())
             })
         })
         .await

@@ -264,12 +264,14 @@ impl Store {
                     .await?
                     .ok_or(StoreError::NotFound)?
                     .try_get("avatar_key")?;
-                    sqlx::query("UPDATE users SET avatar_key = $3 WHERE id = $1 AND workspace_id = $2")
-                        .bind(&uid)
-                        .bind(&ws)
-                        .bind(key)
-                        .execute(&mut *c)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE users SET avatar_key = $3 WHERE id = $1 AND workspace_id = $2",
+                    )
+                    .bind(&uid)
+                    .bind(&ws)
+                    .bind(key)
+                    .execute(&mut *c)
+                    .await?;
                     Ok(old)
                 })
             })

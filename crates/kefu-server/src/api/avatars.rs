@@ -8,7 +8,7 @@ use crate::{
     app::SharedState,
     auth::{Auth, Principal},
     blob::{BlobError, is_inline_image, sniff},
-    error::{ApiError, ApiPath, ApiJson, ApiResult, ErrorBody},
+    error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 use axum::{
     extract::{Multipart, State, multipart::MultipartError},
@@ -55,7 +55,11 @@ pub async fn put(
 ) -> ApiResult<ApiJson<User>> {
     may_edit(&who, &id)?;
     let max = state.cfg.limits.max_avatar_bytes;
-    while let Some(field) = form.next_field().await.map_err(|e| multipart_error(e, max))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, max))?
+    {
         if field.name() != Some("file") {
             continue;
         }

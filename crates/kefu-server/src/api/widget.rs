@@ -423,19 +423,31 @@ pub async fn agents(
     else {
         return Err(ApiError::forbidden("this needs a visitor token"));
     };
-    let ids: Vec<&str> = q.ids.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let ids: Vec<&str> = q
+        .ids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if ids.len() > MAX_AGENT_IDS {
         return Err(ApiError::validation(format!(
             "at most {MAX_AGENT_IDS} ids at once"
         )));
     }
-    let inbox = state.inboxes.get(&state.store, workspace_id, inbox_id).await?;
+    let inbox = state
+        .inboxes
+        .get(&state.store, workspace_id, inbox_id)
+        .await?;
     if !inbox.widget.show_agents {
         return Ok(ApiJson(Vec::new()));
     }
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        match state.store.get_user(workspace_id, &kefu_core::UserId::from(id)).await {
+        match state
+            .store
+            .get_user(workspace_id, &kefu_core::UserId::from(id))
+            .await
+        {
             Ok(u) => out.push(AgentCard {
                 id: u.id.to_string(),
                 name: u.name,

@@ -20,7 +20,9 @@ use kefu_core::{
     mention::{Mentionable, mentioned},
     protocol::ServerFrame,
 };
-use kefu_store::{ConversationEvent, NewNotification, Notification, NotificationKind, StoreError, User};
+use kefu_store::{
+    ConversationEvent, NewNotification, Notification, NotificationKind, StoreError, User,
+};
 
 /// The outbox consumer name.
 pub const CONSUMER: &str = "notify";
@@ -104,11 +106,29 @@ async fn handle(state: &SharedState, ev: &Event) -> Result<(), StoreError> {
             Ok(())
         }
         ConversationEvent::ConversationAssigned { to, .. } => {
-            assigned(state, ev, &conv.workspace_id, &conv.id, &conv.contact_id, to).await
+            assigned(
+                state,
+                ev,
+                &conv.workspace_id,
+                &conv.id,
+                &conv.contact_id,
+                to,
+            )
+            .await
         }
         ConversationEvent::ConversationTransferred {
             to_agent: Some(to), ..
-        } => assigned(state, ev, &conv.workspace_id, &conv.id, &conv.contact_id, to).await,
+        } => {
+            assigned(
+                state,
+                ev,
+                &conv.workspace_id,
+                &conv.id,
+                &conv.contact_id,
+                to,
+            )
+            .await
+        }
         _ => Ok(()),
     }
 }
@@ -132,7 +152,11 @@ async fn assigned(
         Err(e) => return Err(e),
     };
     let actor_name = if ev.actor.kind == SenderKind::Agent {
-        match state.store.get_user(ws, &UserId::from(ev.actor.id.as_str())).await {
+        match state
+            .store
+            .get_user(ws, &UserId::from(ev.actor.id.as_str()))
+            .await
+        {
             Ok(u) => u.name,
             Err(StoreError::NotFound) => String::new(),
             Err(e) => return Err(e),
@@ -166,7 +190,9 @@ async fn assigned(
 /// to their devices when none is open.
 async fn deliver(state: &SharedState, user: &User, n: &Notification) {
     let topic = user_topic(user.id.as_str());
-    state.hub.publish_many(std::slice::from_ref(&topic), &frame(n));
+    state
+        .hub
+        .publish_many(std::slice::from_ref(&topic), &frame(n));
     if state.hub.has_subscribers(&topic) || !user.notify_push {
         return;
     }
