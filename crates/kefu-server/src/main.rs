@@ -11,6 +11,8 @@ use kefu_server::{
 use kefu_store::{NewInbox, NewUser, Store, StoreOptions};
 use std::path::PathBuf;
 
+mod bot_cli;
+
 #[derive(Parser)]
 #[command(
     name = "kefu",
@@ -38,6 +40,11 @@ enum Command {
     },
     /// Print the OpenAPI document of the REST API.
     Openapi,
+    /// The bot: evaluate a knowledge base against test questions.
+    Bot {
+        #[command(subcommand)]
+        command: bot_cli::BotCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -96,6 +103,10 @@ async fn main() -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&kefu_server::openapi())?);
         return Ok(());
     }
+    // Offline: needs no configuration, database or server.
+    if let Command::Bot { command } = cli.command {
+        return bot_cli::run(command);
+    }
     let mut cfg = Config::load(cli.config.as_deref())?;
     cfg.prepare_data_dir()?;
     init_logging(&cfg);
@@ -143,7 +154,7 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Openapi => unreachable!("handled above"),
+        Command::Openapi | Command::Bot { .. } => unreachable!("handled above"),
     }
 }
 

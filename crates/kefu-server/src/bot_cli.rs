@@ -1,0 +1,131 @@
+//! `kefu bot eval`: how well a knowledge base answers a set of test
+//! questions, without a server (docs/bot.md).
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use kefu_bot::{
+    eval::{self, Case, Report},
+    formats::{self, Format},
+    pipeline::KnowledgeBase,
+    policy::{Patience, Thresholds},
+    text::Analyzer,
+};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum BotCommand {
+    /// Top-1/top-3 accuracy, MRR, hand-off precision and recall, latency and
+    /// the most confused entries of a knowledge base on test questions.
+    Eval {
+        /// The knowledge base: .json, .csv or .md (the import formats).
+        #[arg(long)]
+        kb: PathBuf,
+        /// Test questions: JSON lines or .csv with question, expected (external id; empty: out of scope).
+        #[arg(long)]
+        questions: PathBuf,
+        /// Questions to choose the thresholds on (else the defaults are used).
+        #[arg(long)]
+        validation: Option<PathBuf>,
+        /// Where report.json and report.md go.
+        #[arg(long, default_value = "target/bot-eval")]
+        out: PathBuf,
+    },
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn cases(path: &Path) -> Result<Vec<Case>> {
+    let csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    eval::read_cases(&read(path)?, csv)
+        .map_err(|(line, why)| anyhow::anyhow!("{}:{line}: {why}", path.display()))
+}
+
+pub fn run(cmd: BotCommand) -> Result<()> {
+    let BotCommand::Eval {
+        kb,
+        questions,
+        validation,
+        out,
+    } = cmd;
+    let format = Format::from_name(&kb.to_string_lossy()).with_context(|| {
+        format!(
+            "{}: the knowledge base must be .json, .csv or .md",
+            kb.display()
+        )
+    })?;
+    let imported = formats::import(format, &read(&kb)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", kb.display()))?;
+    for e in &imported.errors {
+        eprintln!(
+            "{}: entry {}: {} (left out)",
+            kb.display(),
+            e.item,
+            e.message
+        );
+    }
+    let analyzer = Analyzer::new();
+    let mut entries = Vec::new();
+    for (i, e) in imported.entries.into_iter().enumerate() {
+        let id = e
+            .external_id
+            .clone()
+            .unwrap_or_else(|| format!("#{}", i + 1));
+        entries.push((id, e));
+    }
+    let base = KnowledgeBase::new(&analyzer, entries);
+    if base.is_empty() {
+        bail!("{}: no enabled entries", kb.display());
+    }
+    let test = cases(&questions)?;
+    let patience = Patience::default();
+    let thresholds = match &validation {
+        Some(v) => {
+            let (t, r) = eval::choose_thresholds(&base, &analyzer, &cases(v)?, &patience);
+            println!(
+                "thresholds chosen on {} ({} questions): answer {:.2}, margin {:.2}, clarify {:.2} (validation: top-1 {:.1}%, hand-off F1 {:.3})\n",
+                v.display(),
+                r.questions,
+                t.answer,
+                t.margin,
+                t.clarify,
+                r.top1 * 100.0,
+                r.handoff_f1
+            );
+            t
+        }
+        None => Thresholds::default(),
+    };
+    let outcomes = eval::run(&base, &analyzer, &test, &thresholds, &patience);
+    let report = eval::report(&test, &outcomes);
+    let title = format!("kefu bot eval: {} on {}", kb.display(), questions.display());
+    let md = format!(
+        "{}\nKnowledge base: {} enabled entries. Thresholds: answer {:.2}, margin {:.2}, clarify {:.2}. Plugins: lexical (BM25, jieba + bigrams, Snowball).\n",
+        report.to_markdown(&title),
+        base.len(),
+        thresholds.answer,
+        thresholds.margin,
+        thresholds.clarify
+    );
+    print!("{md}");
+    write(&out, &report, &thresholds, &md)
+}
+
+fn write(out: &Path, report: &Report, t: &Thresholds, md: &str) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let json = serde_json::json!({ "thresholds": t, "report": report });
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )?;
+    std::fs::write(out.join("report.md"), md)?;
+    eprintln!(
+        "written: {}/report.json, {}/report.md",
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
