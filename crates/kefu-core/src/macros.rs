@@ -29,11 +29,19 @@ pub const MAX_SNOOZE_SECS: i64 = 90 * 24 * 3600;
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MacroAction {
     /// A message to the customer; variables (`{{contact.name}}`…) are filled when it runs.
-    Reply { content: String },
+    Reply {
+        content: String,
+    },
     /// A private note (agents only); variables are filled too.
-    Note { content: String },
-    AddLabel { label: String },
-    RemoveLabel { label: String },
+    Note {
+        content: String,
+    },
+    AddLabel {
+        label: String,
+    },
+    RemoveLabel {
+        label: String,
+    },
     /// `me` (whoever runs the macro), an agent's user id, or `group:<name>`
     /// (the conversation waits in that group's line).
     Assign {
@@ -41,10 +49,16 @@ pub enum MacroAction {
         to: AssignTo,
     },
     Unassign,
-    SetPriority { priority: Priority },
-    Status { status: MacroStatus },
+    SetPriority {
+        priority: Priority,
+    },
+    Status {
+        status: MacroStatus,
+    },
     /// Sets the conversation aside for this many seconds (60 to 90 days).
-    Snooze { for_secs: i64 },
+    Snooze {
+        for_secs: i64,
+    },
 }
 
 impl MacroAction {
@@ -333,12 +347,15 @@ mod tests {
             fill_variables("{{contact.nmae}} {{order.id}}", &vars()),
             "{{contact.nmae}} {{order.id}}"
         );
+        assert_eq!(fill_variables("Call {{contact.phone}}!", &vars()), "Call !");
         assert_eq!(
-            fill_variables("Call {{contact.phone}}!", &vars()),
-            "Call !"
+            fill_variables("{{{contact.email}}}", &vars()),
+            "{han@example.com}"
         );
-        assert_eq!(fill_variables("{{{contact.email}}}", &vars()), "{han@example.com}");
-        assert_eq!(fill_variables("{{ contact. name }} {{", &vars()), "{{ contact. name }} {{");
+        assert_eq!(
+            fill_variables("{{ contact. name }} {{", &vars()),
+            "{{ contact. name }} {{"
+        );
         assert_eq!(fill_variables("x {{conversation.id}}", &vars()), "x c1");
     }
 
@@ -355,7 +372,12 @@ mod tests {
             {"type": "snooze", "for_secs": 3600}
         ]);
         let actions: Vec<MacroAction> = serde_json::from_value(wire.clone()).unwrap();
-        assert_eq!(actions[2], MacroAction::Assign { to: AssignTo::Group("billing".into()) });
+        assert_eq!(
+            actions[2],
+            MacroAction::Assign {
+                to: AssignTo::Group("billing".into())
+            }
+        );
         assert_eq!(serde_json::to_value(&actions).unwrap(), wire);
         for bad in [
             json!({"type": "reply"}),
@@ -365,19 +387,36 @@ mod tests {
             json!({"type": "assign", "to": "group:"}),
             json!({"type": "status", "status": "closed"}),
         ] {
-            assert!(serde_json::from_value::<MacroAction>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<MacroAction>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn checks_trim_and_name_the_action_at_fault() {
         let ok = check_actions(vec![
-            MacroAction::Reply { content: "  hi ".into() },
-            MacroAction::AddLabel { label: " vip ".into() },
+            MacroAction::Reply {
+                content: "  hi ".into(),
+            },
+            MacroAction::AddLabel {
+                label: " vip ".into(),
+            },
         ])
         .unwrap();
-        assert_eq!(ok[0], MacroAction::Reply { content: "hi".into() });
-        assert_eq!(ok[1], MacroAction::AddLabel { label: "vip".into() });
+        assert_eq!(
+            ok[0],
+            MacroAction::Reply {
+                content: "hi".into()
+            }
+        );
+        assert_eq!(
+            ok[1],
+            MacroAction::AddLabel {
+                label: "vip".into()
+            }
+        );
         assert_eq!(check_actions(vec![]), Err(MacroError::ActionCount(0)));
         assert_eq!(
             check_actions(vec![MacroAction::Unassign; MAX_ACTIONS + 1]),
@@ -385,13 +424,30 @@ mod tests {
         );
         let e = check_actions(vec![
             MacroAction::Unassign,
-            MacroAction::AddLabel { label: "x".repeat(33) },
+            MacroAction::AddLabel {
+                label: "x".repeat(33),
+            },
         ])
         .unwrap_err();
-        assert!(matches!(e, MacroError::Action { index: 1, kind: "add_label", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                MacroError::Action {
+                    index: 1,
+                    kind: "add_label",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().starts_with("actions[1] (add_label)"));
         assert!(check_actions(vec![MacroAction::Snooze { for_secs: 5 }]).is_err());
-        assert!(check_actions(vec![MacroAction::Note { content: " ".into() }]).is_err());
+        assert!(
+            check_actions(vec![MacroAction::Note {
+                content: " ".into()
+            }])
+            .is_err()
+        );
         assert_eq!(check_name("  Refund  ").unwrap(), "Refund");
         assert!(check_name("").is_err() && check_name(&"x".repeat(81)).is_err());
     }
