@@ -403,3 +403,29 @@ both_backends!(
     who_sees_and_changes_macros,
     personal_canned_replies,
 );
+
+/// Every macro endpoint is in the OpenAPI document (which
+/// scripts/check-openapi.sh validates).
+#[test]
+fn every_macro_endpoint_is_documented() {
+    let doc = serde_json::to_value(kefu_server::openapi()).unwrap();
+    for (path, methods) in [
+        ("/api/v1/macros", &["get", "post"][..]),
+        ("/api/v1/macros/{id}", &["get", "patch", "delete"]),
+        (
+            "/api/v1/conversations/{id}/macros/{macro_id}/run",
+            &["post"],
+        ),
+        ("/api/v1/canned-replies", &["get", "post"]),
+        ("/api/v1/canned-replies/{id}", &["patch", "delete"]),
+    ] {
+        for m in methods {
+            assert!(
+                doc["paths"][path].get(*m).is_some(),
+                "{m} {path} documented"
+            );
+        }
+    }
+    let action = &doc["components"]["schemas"]["MacroAction"]["oneOf"];
+    assert_eq!(action.as_array().map(Vec::len), Some(9), "{action}");
+}
