@@ -129,8 +129,8 @@ describe('team basics', () => {
     // Li Lei's console: the bell counts it, a desktop notification was shown.
     await until(async () => (await tid(pageB, 'bell-count').textContent()) === '1', 'the bell counts the mention')
     const seen = await until(async () => (await shown(pageB)).find((n) => n.title.includes('mentioned you')), 'a desktop notification')
-    expect(seen.title).toBe(`${adminName} mentioned you`)
-    expect(seen.body).toContain('请看一下')
+    expect(seen!.title).toBe(`${adminName} mentioned you`)
+    expect(seen!.body).toContain('请看一下')
     await setHidden(pageB, false)
     await tid(pageB, 'bell').click()
     const item = tid(pageB, 'notification').filter({ hasText: 'mentioned you' })
@@ -174,7 +174,7 @@ describe('team basics', () => {
     await setHidden(pageB, true)
     await widgetSays('Still waiting 还在等')
     const alert = await until(async () => (await shown(pageB)).find((n) => n.body.includes('Still waiting')), 'an alert for every conversation')
-    expect(alert.title).toContain('New message')
+    expect(alert!.title).toContain('New message')
 
     // Desktop off: the message arrives, no desktop notification.
     await setHidden(pageB, false)

@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod event;
 pub mod ids;
 pub mod mention;
+pub mod macros;
 pub mod message;
 pub mod protocol;
 pub mod role;

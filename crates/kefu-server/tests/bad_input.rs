@@ -442,7 +442,8 @@ async fn role_is_checked_before_the_body(db: Db) {
         (reqwest::Method::PUT, "/api/v1/routing/rules".to_string()),
         (reqwest::Method::POST, "/api/v1/groups".to_string()),
         (reqwest::Method::POST, "/api/v1/api-keys".to_string()),
-        (reqwest::Method::POST, "/api/v1/canned-replies".to_string()),
+        // (Not canned replies or macros: every agent creates personal ones,
+        // so the body says which kind; they are in `staff_only` below.)
         (reqwest::Method::PATCH, "/api/v1/workspace".to_string()),
     ];
     for (method, path) in &admin_only {
@@ -489,6 +490,12 @@ async fn role_is_checked_before_the_body(db: Db) {
         (
             reqwest::Method::POST,
             "/api/v1/conversations/x/transfer".to_string(),
+        ),
+        (reqwest::Method::POST, "/api/v1/canned-replies".to_string()),
+        (reqwest::Method::POST, "/api/v1/macros".to_string()),
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversations/x/macros/y/run".to_string(),
         ),
     ];
     for (method, path) in &staff_only {

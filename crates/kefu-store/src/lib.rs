@@ -3,7 +3,7 @@
 //! One [`Store`] with methods grouped by aggregate (one file each:
 //! workspaces, users, auth, inboxes, contacts, contact events, inbound
 //! secrets, conversations, messages, events, attachments, outbox, webhooks,
-//! mail)
+//! mail, canned replies, macros)
 //! over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
@@ -31,6 +31,7 @@ mod error;
 mod events;
 mod inbound_secrets;
 mod inboxes;
+mod macros;
 mod mail;
 mod messages;
 pub mod models;
@@ -51,6 +52,7 @@ pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS, ViewCounts};
 pub use error::StoreError;
 pub use inbound_secrets::{InboundKeys, InboundSecretInfo};
 pub use inboxes::{DEFAULT_CLOSING_MESSAGE, DEFAULT_REOPEN_WINDOW_SECS, InboxPatch, NewInbox};
+pub use macros::NewMacro;
 pub use mail::{MailOutcome, MailRow, NewMail, NewUserToken, QueuedMail, UserToken};
 pub use messages::{Appended, ConversationTarget, NewMessage};
 pub use models::*;

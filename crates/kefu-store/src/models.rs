@@ -30,9 +30,34 @@ pub struct Workspace {
 pub struct CannedReply {
     pub id: String,
     pub workspace_id: WorkspaceId,
-    /// Lowercase letters, digits, `-`, `_`; unique per workspace.
+    /// Lowercase letters, digits, `-`, `_`; unique among the workspace's
+    /// shared replies, and among each agent's personal ones (a personal
+    /// reply may reuse a shared shortcut: it wins in its owner's composer).
     pub shortcut: String,
     pub content: String,
+    pub created_by: String,
+    /// The agent whose personal reply this is (only they see it); `None`:
+    /// shared with the workspace.
+    pub owner_id: Option<UserId>,
+    /// Whether it is someone's personal reply (`owner_id` is set).
+    pub personal: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A named list of actions an agent runs on a conversation in one go
+/// (docs/macros.md). Personal (an owner) or shared, like canned replies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Macro {
+    pub id: String,
+    pub workspace_id: WorkspaceId,
+    /// Unique among the shared macros, and among each agent's own.
+    pub name: String,
+    /// Run in this order; at most 20.
+    pub actions: Vec<kefu_core::macros::MacroAction>,
+    /// The agent whose personal macro this is; `None`: shared.
+    pub owner_id: Option<UserId>,
+    pub personal: bool,
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,

@@ -13,8 +13,10 @@ pub mod cursor;
 pub mod events;
 pub mod inboxes;
 pub mod invitations;
+pub mod macros;
 pub mod mail;
 pub mod notifications;
+pub mod personal;
 pub mod reads;
 pub mod routing;
 pub mod server;
@@ -55,7 +57,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "api_keys", description = "Keys for server-to-server calls"),
         (name = "routing", description = "Groups of agents, routing rules and the dry-run simulator"),
         (name = "notifications", description = "An agent's mentions and assignments (the console's bell)"),
-        (name = "canned_replies", description = "Saved answers agents insert with /shortcut"),
+        (name = "canned_replies", description = "Saved answers agents insert with /shortcut (shared, or an agent's personal ones)"),
+        (name = "macros", description = "Named lists of actions agents run on a conversation (docs/macros.md)"),
         (name = "workspace", description = "The caller's workspace and its settings"),
         (name = "webhooks", description = "Outgoing webhooks: subscriptions, delivery logs, tests and replays"),
         (name = "mail", description = "E-mail: replies coming back from a mail relay, transcripts, whether e-mail is on (docs/email.md)"),
@@ -213,6 +216,9 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(api_keys::revoke))
         .routes(routes!(canned::list, canned::create))
         .routes(routes!(canned::update, canned::delete))
+        .routes(routes!(macros::list, macros::create))
+        .routes(routes!(macros::get_one, macros::update, macros::delete))
+        .routes(routes!(macros::run))
         .routes(routes!(workspace::get, workspace::update))
         .routes(routes!(routing::list_groups, routing::create_group))
         .routes(routes!(routing::update_group, routing::delete_group))

@@ -69,6 +69,15 @@ impl Principal {
         }
     }
 
+    /// The agent behind this principal (API keys and visitors have none):
+    /// whose personal canned replies and macros it sees.
+    pub fn agent_id(&self) -> Option<&UserId> {
+        match self {
+            Principal::Agent { user_id, .. } => Some(user_id),
+            _ => None,
+        }
+    }
+
     pub fn is_visitor(&self) -> bool {
         matches!(self, Principal::Visitor { .. })
     }

@@ -38,7 +38,7 @@ pub enum Scope {
     #[serde(rename = "events:write")]
     EventsWrite,
     /// Read the workspace's set-up: users, inboxes, groups, routing rules,
-    /// canned replies, workspace settings; run the routing simulator.
+    /// shared canned replies and macros, workspace settings; run the routing simulator.
     #[serde(rename = "settings:read")]
     SettingsRead,
     /// Change the set-up, manage API keys and the inbound signing secret,

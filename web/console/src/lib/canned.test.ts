@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fillVariables, insertAt, shortcutAt } from './canned'
+import { composerReplies, fillVariables, insertAt, shortcutAt } from './canned'
 
 const vars = {
   contact: { name: '韩梅梅', email: 'han@example.com', phone: '' },
@@ -28,5 +28,17 @@ describe('variables', () => {
     expect(fillVariables('{{contact.nmae}} {{order.id}}', vars)).toBe('{{contact.nmae}} {{order.id}}')
     expect(fillVariables('Call {{contact.phone}}', vars, { 'contact.phone': '—' })).toBe('Call —')
     expect(fillVariables('Call {{contact.phone}}!', vars)).toBe('Call !')
+  })
+})
+
+describe('personal replies', () => {
+  it('shadow a shared reply of the same shortcut in the composer', () => {
+    const all = [
+      { shortcut: 'hi', content: 'Hello', personal: false },
+      { shortcut: 'hi', content: 'Hi {{contact.name}}', personal: true },
+      { shortcut: 'refund', content: 'Refunds…', personal: false },
+      { shortcut: 'thanks', content: 'Thanks!', personal: true },
+    ]
+    expect(composerReplies(all).map((c) => c.content)).toEqual(['Hi {{contact.name}}', 'Refunds…', 'Thanks!'])
   })
 })

@@ -39,3 +39,13 @@ export function fillVariables(text: string, vars: Vars, fallback: Partial<Record
     return g[field] || fallback[`${group}.${field}`] || ''
   })
 }
+
+/**
+ * The replies the composer offers an agent: their personal ones, and the
+ * shared ones whose shortcut none of theirs uses (a personal reply shadows
+ * a shared one of the same shortcut), in the given order.
+ */
+export function composerReplies<T extends { shortcut: string; personal?: boolean }>(all: readonly T[]): T[] {
+  const mine = new Set(all.filter((c) => c.personal).map((c) => c.shortcut))
+  return all.filter((c) => c.personal || !mine.has(c.shortcut))
+}

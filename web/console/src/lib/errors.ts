@@ -17,6 +17,7 @@ const en = {
   conflictCanned: 'A canned reply with this shortcut already exists. Choose another shortcut or edit that one.',
   conflictUser: 'An account with this email already exists. Use another email address.',
   conflictGroup: 'A group with this name already exists. Choose another name.',
+  conflictMacro: 'A macro with this name already exists. Choose another name or edit that one.',
   unauthorized: 'Your session has ended. Log in again.',
   forbidden: 'You are not allowed to do this. Ask an admin of the workspace.',
   notFound: 'This no longer exists (it may have been deleted). Reload the page.',
@@ -40,6 +41,7 @@ const zh: ErrorDict = {
   conflictCanned: '已有使用此快捷词的快捷回复。请换一个快捷词，或编辑已有的那条。',
   conflictUser: '此邮箱已有账号。请使用其他邮箱。',
   conflictGroup: '已有同名分组，请换一个名称。',
+  conflictMacro: '已有同名的宏。请换一个名称，或编辑已有的那个。',
   unauthorized: '登录已过期，请重新登录。',
   forbidden: '您没有执行此操作的权限，请联系工作区管理员。',
   notFound: '该项目已不存在（可能已被删除）。请刷新页面。',
@@ -114,6 +116,7 @@ export function errorText(e: unknown): string {
       if (path.includes('/canned-replies')) return d.conflictCanned
       if (path.includes('/users')) return d.conflictUser
       if (path.includes('/groups')) return d.conflictGroup
+      if (/\/macros(\/[^/]+)?$/.test(path)) return d.conflictMacro
       return d.conflict
     case 'unauthorized':
       return d.unauthorized

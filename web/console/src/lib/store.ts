@@ -12,7 +12,7 @@ import { mergeContactEvents } from './contactEvents'
 import { listAll } from './lists'
 import { notify, notifyMention } from './notify'
 import { wantsAlert } from './notifyPrefs'
-import type { AppNotification, AgentSettableStatus, AgentStatus, BusinessEvent, CannedReply, ConvEvent, Conversation, Group, Message, Page, Priority, ServerFrame, User, Workspace } from './types'
+import type { AppNotification, AgentSettableStatus, AgentStatus, BusinessEvent, CannedReply, ConvEvent, Conversation, Group, Macro, MacroRun, Message, Page, Priority, ServerFrame, User, Workspace } from './types'
 
 export const state = reactive({
   conn: 'connecting' as ConnState,
@@ -27,6 +27,8 @@ export const state = reactive({
   visitorRead: {} as Record<string, number>,
   agents: {} as Record<string, User>,
   canned: [] as CannedReply[],
+  /** The shared macros and this agent's own, by name. */
+  macros: [] as Macro[],
   outbox: new Outbox(),
   selected: null as string | null,
   view: 'all' as View,
@@ -176,6 +178,18 @@ export async function loadCanned() {
   // The API lists them in creation order; the composer and the admin page show them by shortcut.
   const all = await listAll<CannedReply>('/api/v1/canned-replies?limit=200')
   state.canned = all.sort((a, b) => (a.shortcut < b.shortcut ? -1 : a.shortcut > b.shortcut ? 1 : 0))
+}
+
+export async function loadMacros() {
+  const all = await listAll<Macro>('/api/v1/macros?limit=200')
+  state.macros = all.sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** Runs a macro on a conversation; the answer says what each action did. Messages arrive on the socket. */
+export async function runMacro(conversationId: string, macroId: string): Promise<MacroRun> {
+  const run = await api<MacroRun>('POST', `/api/v1/conversations/${conversationId}/macros/${macroId}/run`)
+  changed(run.conversation)
+  return run
 }
 
 async function fetchConversation(id: string) {

@@ -186,8 +186,44 @@ export interface CannedReply {
   id: string
   shortcut: string
   content: string
+  /** The agent whose own reply this is (only they see it); null: shared with the workspace. */
+  owner_id?: string | null
+  personal?: boolean
   created_at: number
   updated_at: number
+}
+
+/** One step of a macro (the server checks them on save; docs/macros.md). */
+export type MacroAction =
+  | { type: 'reply'; content: string }
+  | { type: 'note'; content: string }
+  | { type: 'add_label'; label: string }
+  | { type: 'remove_label'; label: string }
+  /** `me`, a user id, or `group:<name>`. */
+  | { type: 'assign'; to: string }
+  | { type: 'unassign' }
+  | { type: 'set_priority'; priority: Priority }
+  | { type: 'status'; status: 'open' | 'pending' | 'resolved' }
+  | { type: 'snooze'; for_secs: number }
+
+export type MacroActionType = MacroAction['type']
+
+export interface Macro {
+  id: string
+  name: string
+  actions: MacroAction[]
+  owner_id: string | null
+  personal: boolean
+  created_at: number
+  updated_at: number
+}
+
+/** What a run did, action by action (it stops at the first failure). */
+export interface MacroRun {
+  macro_id: string
+  completed: boolean
+  outcomes: { index: number; type: MacroActionType; state: 'done' | 'failed' | 'skipped'; error: { code: string; message: string } | null }[]
+  conversation: Conversation
 }
 
 export interface Workspace {
