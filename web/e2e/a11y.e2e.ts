@@ -90,6 +90,16 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
     expectNoProblems()
   })
 
+  it('the widget in a light colour the customer picked (its text turns dark)', async () => {
+    await admin.call('PATCH', `/api/v1/inboxes/${inbox.id}`, { widget: { color: '#ffd33d', offline: 'chat' } })
+    await page.goto(site.embed('/shop', kefu.base, inbox.public_key))
+    await page.locator('#kefu-widget .launcher').waitFor()
+    if (!(await page.locator('#kefu-widget .panel').isVisible())) await page.locator('#kefu-widget .launcher').click()
+    await page.locator('#kefu-widget .msg.me .bubble').first().waitFor()
+    await check('widget (light colour)', '#kefu-widget')
+    expectNoProblems()
+  })
+
   it('the login page', async () => {
     await page.goto(`${kefu.base}/console/`)
     await page.locator('input[name=email]').waitFor()

@@ -7,6 +7,7 @@ import { unread, view, type Item } from './state'
 import css from './style.css?inline'
 import type { Attachment, PrechatField } from './types'
 import { linkify } from './linkify'
+import { ink } from './ink'
 
 type Props = Record<string, unknown>
 
@@ -143,6 +144,7 @@ export class Widget {
     c.on('session', (s) => {
       const w = s.inbox.widget
       this.wrap.style.setProperty('--kf-c', w.color)
+      this.wrap.style.setProperty('--kf-ink', ink(w.color))
       this.wrap.classList.toggle('left', w.position === 'left')
       if (this.mode === 'page') document.title = s.inbox.display_name
       this.title0 = document.title

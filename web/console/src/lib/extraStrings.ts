@@ -21,6 +21,12 @@ export const en = {
   setupAgents: 'Invite your agents',
   setupHours: 'Set your business hours',
   setupDone: 'done',
+  /** Accessible names: a control in a table row says which row it edits. */
+  forItem: '{what}: {name}',
+  /** The bell's name holds the count it shows (screen readers and voice control agree). */
+  bellUnread: 'Notifications, {n} unread',
+  timeoutTo: 'After the queue timeout',
+  fieldKind: 'Field type',
 }
 export type ExtraDict = typeof en
 
@@ -38,6 +44,10 @@ export const zh: ExtraDict = {
   setupAgents: '邀请客服加入',
   setupHours: '设置工作时间',
   setupDone: '已完成',
+  forItem: '{what}：{name}',
+  bellUnread: '通知，{n} 条未读',
+  timeoutTo: '排队超时后',
+  fieldKind: '字段类型',
 }
 
 export const x = computed<ExtraDict>(() => (lang.value === 'zh-CN' ? zh : en))
