@@ -218,73 +218,6 @@ impl Report {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn case(e: Option<&str>) -> Case {
-        Case {
-            question: "q".into(),
-            expected: e.map(str::to_string),
-        }
-    }
-
-    fn out(ranked: &[&str], answered: Option<&str>, micros: u64) -> Outcome {
-        Outcome {
-            ranked: ranked.iter().map(|s| s.to_string()).collect(),
-            answered: answered.map(str::to_string),
-            clarified: false,
-            micros,
-        }
-    }
-
-    #[test]
-    fn computes_the_figures() {
-        let cases = [
-            case(Some("a")),
-            case(Some("b")),
-            case(Some("c")),
-            case(None),
-            case(None),
-        ];
-        let outs = [
-            out(&["a", "b"], Some("a"), 1000), // right
-            out(&["a", "b"], Some("a"), 2000), // wrong, b second
-            out(&["x", "y", "z"], None, 3000), // missed entirely, declined
-            out(&["a"], None, 4000),           // out of scope, declined
-            out(&["b"], Some("b"), 100_000),   // out of scope, answered
-        ];
-        let r = report(&cases, &outs);
-        assert_eq!((r.in_scope, r.out_of_scope), (3, 2));
-        assert!((r.top1 - 1.0 / 3.0).abs() < 1e-9);
-        assert!((r.top3 - 2.0 / 3.0).abs() < 1e-9);
-        assert!((r.mrr - (1.0 + 0.5) / 3.0).abs() < 1e-9);
-        assert!((r.answered_correctly - 1.0 / 3.0).abs() < 1e-9);
-        assert!((r.answered_wrongly - 1.0 / 3.0).abs() < 1e-9);
-        assert!(
-            (r.handoff_precision - 0.5).abs() < 1e-9,
-            "declined: c (in scope) and one out of scope"
-        );
-        assert!((r.handoff_recall - 0.5).abs() < 1e-9);
-        assert!((r.handoff_f1 - 0.5).abs() < 1e-9);
-        assert_eq!(r.latency_p50_ms, 3.0);
-        assert_eq!(r.latency_p99_ms, 100.0);
-        assert!(r.confused.iter().any(|c| c.expected == "b" && c.got == "a"));
-        assert!(
-            r.confused
-                .iter()
-                .any(|c| c.expected == OUT_OF_SCOPE && c.got == "b")
-        );
-        let md = r.to_markdown("Sample");
-        assert!(md.contains("| Top-1 accuracy (in scope) | 33.3% |"), "{md}");
-        assert!(
-            report(&[], &[])
-                .to_markdown("empty")
-                .contains("0 questions")
-        );
-    }
-}
-
 /// Reads test questions: JSON lines or CSV, each with `question`,
 /// `expected` (an external id; empty for out of scope) and an optional
 /// `language`. Returns the cases or the first bad line (1-based) and why.
@@ -372,7 +305,7 @@ pub fn utility(r: &Report) -> f64 {
 }
 
 /// The thresholds that maximise [`utility`] on `cases` over a grid
-/// (answer 0.20–0.90, margin 0.00–0.20, clarify 0.10–answer), and the
+/// (answer 0.10–0.90, margin 0.00–0.20, clarify 0.05–answer), and the
 /// report they give there.
 pub fn choose_thresholds(
     kb: &crate::pipeline::KnowledgeBase,
@@ -390,9 +323,9 @@ pub fn choose_thresholds(
         })
         .collect();
     let mut best: Option<(f64, Thresholds, Report)> = None;
-    for a in (4..=18).map(|i| i as f32 * 0.05) {
+    for a in (2..=18).map(|i| i as f32 * 0.05) {
         for m in (0..=10).map(|i| i as f32 * 0.02) {
-            for cl in (2..=18).map(|i| i as f32 * 0.05).filter(|cl| *cl <= a) {
+            for cl in (1..=18).map(|i| i as f32 * 0.05).filter(|cl| *cl <= a) {
                 let t = Thresholds {
                     answer: a,
                     margin: m,
@@ -423,4 +356,71 @@ pub fn choose_thresholds(
     }
     let (_, t, r) = best.unwrap_or_else(|| (0.0, Thresholds::default(), report(&[], &[])));
     (t, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(e: Option<&str>) -> Case {
+        Case {
+            question: "q".into(),
+            expected: e.map(str::to_string),
+        }
+    }
+
+    fn out(ranked: &[&str], answered: Option<&str>, micros: u64) -> Outcome {
+        Outcome {
+            ranked: ranked.iter().map(|s| s.to_string()).collect(),
+            answered: answered.map(str::to_string),
+            clarified: false,
+            micros,
+        }
+    }
+
+    #[test]
+    fn computes_the_figures() {
+        let cases = [
+            case(Some("a")),
+            case(Some("b")),
+            case(Some("c")),
+            case(None),
+            case(None),
+        ];
+        let outs = [
+            out(&["a", "b"], Some("a"), 1000), // right
+            out(&["a", "b"], Some("a"), 2000), // wrong, b second
+            out(&["x", "y", "z"], None, 3000), // missed entirely, declined
+            out(&["a"], None, 4000),           // out of scope, declined
+            out(&["b"], Some("b"), 100_000),   // out of scope, answered
+        ];
+        let r = report(&cases, &outs);
+        assert_eq!((r.in_scope, r.out_of_scope), (3, 2));
+        assert!((r.top1 - 1.0 / 3.0).abs() < 1e-9);
+        assert!((r.top3 - 2.0 / 3.0).abs() < 1e-9);
+        assert!((r.mrr - (1.0 + 0.5) / 3.0).abs() < 1e-9);
+        assert!((r.answered_correctly - 1.0 / 3.0).abs() < 1e-9);
+        assert!((r.answered_wrongly - 1.0 / 3.0).abs() < 1e-9);
+        assert!(
+            (r.handoff_precision - 0.5).abs() < 1e-9,
+            "declined: c (in scope) and one out of scope"
+        );
+        assert!((r.handoff_recall - 0.5).abs() < 1e-9);
+        assert!((r.handoff_f1 - 0.5).abs() < 1e-9);
+        assert_eq!(r.latency_p50_ms, 3.0);
+        assert_eq!(r.latency_p99_ms, 100.0);
+        assert!(r.confused.iter().any(|c| c.expected == "b" && c.got == "a"));
+        assert!(
+            r.confused
+                .iter()
+                .any(|c| c.expected == OUT_OF_SCOPE && c.got == "b")
+        );
+        let md = r.to_markdown("Sample");
+        assert!(md.contains("| Top-1 accuracy (in scope) | 33.3% |"), "{md}");
+        assert!(
+            report(&[], &[])
+                .to_markdown("empty")
+                .contains("0 questions")
+        );
+    }
 }

@@ -32,6 +32,7 @@ impl KnowledgeBase {
             analyzer,
             entries.iter().map(|e| Indexed {
                 phrasings: e.phrasings().collect(),
+                answer: Some(&e.answer),
                 language: e.language,
             }),
         );
