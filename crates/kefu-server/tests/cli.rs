@@ -188,3 +188,51 @@ async fn sigterm_drains_and_exits_zero() {
         .unwrap();
     assert!(code.success(), "exit status {code:?}");
 }
+
+/// `kefu bot eval` on the repository's sample set: thresholds chosen on the
+/// validation split, the report printed and written as JSON and Markdown,
+/// and bad input refused with the file and line.
+#[test]
+fn bot_eval_reports_on_the_sample_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bot/samples");
+    let out = dir.path().join("eval");
+    let o = kefu(dir.path())
+        .args(["bot", "eval", "--kb"])
+        .arg(format!("{samples}/shop-faq.json"))
+        .arg("--questions")
+        .arg(format!("{samples}/questions-test.jsonl"))
+        .arg("--validation")
+        .arg(format!("{samples}/questions-validation.jsonl"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("thresholds chosen on"), "{t}");
+    assert!(t.contains("| Top-1 accuracy (in scope) |"), "{t}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let r = &report["report"];
+    assert_eq!(r["questions"].as_u64(), Some(333));
+    assert!(r["out_of_scope"].as_u64().unwrap() > 50);
+    // Not a target (docs/benchmarks.md has the figures): a floor that catches
+    // a retrieval that broke.
+    assert!(r["top3"].as_f64().unwrap() > 0.8, "{r}");
+    assert!(r["mrr"].as_f64().unwrap() > 0.7, "{r}");
+    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("Most confused"));
+
+    // A question file with a broken line: its path and line, no report.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"question\":\"hi\",\"expected\":\"\"}\n{oops\n").unwrap();
+    let o = kefu(dir.path())
+        .args(["bot", "eval", "--kb"])
+        .arg(format!("{samples}/shop-faq.json"))
+        .arg("--questions")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("bad.jsonl:2"), "{}", text(&o));
+}
