@@ -10,7 +10,9 @@
 // switched by the test (headless Chromium is never "in the background").
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, browser, Kefu, Site, until } from './harness'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Agent, browser, Kefu, outDir, Site, until } from './harness'
 
 const kefu = new Kefu({ KEFU_LIMITS__WIDGET_SESSIONS_PER_MINUTE: '1000' })
 const site = new Site()
@@ -135,6 +137,9 @@ describe('team basics', () => {
     await tid(pageB, 'bell').click()
     const item = tid(pageB, 'notification').filter({ hasText: 'mentioned you' })
     await item.waitFor()
+    // The tabs count the new conversation (all, unassigned).
+    await until(async () => (await tid(pageB, 'count-all').textContent()) === '1', 'the All tab counts it')
+    await pageB.screenshot({ path: join(outDir(), 'console-team.png') })
     await item.locator('a').click()
     await tid(pageB, 'conversation').waitFor()
     // The note, with the mention of them highlighted; read now.
@@ -223,5 +228,12 @@ describe('team basics', () => {
     // The console shows it beside the message too.
     await tid(pageB, 'message').filter({ hasText: 'I am on it' }).locator('img[data-test="avatar-img"]').waitFor()
     expect(liId).toBeTruthy()
+  })
+
+  it('keeps the README screenshot in docs/img (make docs-img)', () => {
+    if (!process.env.E2E_UPDATE_DOCS) return
+    const img = resolve(__dirname, '../../docs/img')
+    mkdirSync(img, { recursive: true })
+    copyFileSync(join(outDir(), 'console-team.png'), join(img, 'console-team.png'))
   })
 })

@@ -91,10 +91,21 @@ export function filtersToUrl() {
 }
 
 let countsTimer: ReturnType<typeof setTimeout> | undefined
-/** The tabs' counts, at most every second and a half while changes stream in. */
+/**
+ * The tabs' counts, at most every second and a half while changes stream in.
+ * A throttle, not a debounce: in a busy inbox changes never pause for long,
+ * and a timer pushed back by every change would never fire.
+ */
 export function refreshCounts(now = false) {
+  if (countsTimer !== undefined && !now) return
   clearTimeout(countsTimer)
-  countsTimer = setTimeout(() => void loadCounts().catch(() => undefined), now ? 0 : 1500)
+  countsTimer = setTimeout(
+    () => {
+      countsTimer = undefined
+      void loadCounts().catch(() => undefined)
+    },
+    now ? 0 : 1500,
+  )
 }
 
 export async function loadCounts() {
