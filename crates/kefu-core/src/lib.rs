@@ -6,8 +6,8 @@
 pub mod conversation;
 pub mod event;
 pub mod ids;
-pub mod mention;
 pub mod macros;
+pub mod mention;
 pub mod message;
 pub mod protocol;
 pub mod role;

@@ -221,7 +221,11 @@ fn bot_eval_reports_on_the_sample_set() {
     // a retrieval that broke.
     assert!(r["top3"].as_f64().unwrap() > 0.8, "{r}");
     assert!(r["mrr"].as_f64().unwrap() > 0.7, "{r}");
-    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("Most confused"));
+    assert!(
+        std::fs::read_to_string(out.join("report.md"))
+            .unwrap()
+            .contains("Most confused")
+    );
 
     // A question file with a broken line: its path and line, no report.
     let bad = dir.path().join("bad.jsonl");
