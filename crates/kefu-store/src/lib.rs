@@ -3,7 +3,7 @@
 //! One [`Store`] with methods grouped by aggregate (one file each:
 //! workspaces, users, auth, inboxes, contacts, contact events, inbound
 //! secrets, conversations, messages, events, attachments, outbox, webhooks,
-//! mail)
+//! mail, push subscriptions)
 //! over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
@@ -36,6 +36,7 @@ mod messages;
 pub mod models;
 mod outbox;
 mod previews;
+mod push;
 pub mod routing;
 pub mod testing;
 mod users;
@@ -54,6 +55,7 @@ pub use mail::{MailOutcome, MailRow, NewMail, NewUserToken, QueuedMail, UserToke
 pub use messages::{Appended, ConversationTarget, NewMessage};
 pub use models::*;
 pub use outbox::OutboxRow;
+pub use push::{NewPushSubscription, PushSubscription};
 pub use users::{NewUser, UserPatch, normalize_email};
 pub use webhooks::{
     AttemptOutcome, DeliveryState, DueDelivery, NewWebhook, Recorded, SigningKeys, Webhook,
