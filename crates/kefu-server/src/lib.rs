@@ -19,6 +19,7 @@ pub mod input;
 pub mod mail;
 pub mod net;
 pub mod outbox;
+pub mod push;
 pub mod routing;
 pub mod sse;
 pub mod web;
