@@ -851,7 +851,8 @@ mod tests {
         let again = load();
         assert_eq!(again.secrets, first.secrets, "generated once, then read");
         let reloaded =
-            crate::push::VapidKey::from_base64url(again.secrets.vapid_private_key.expose()).unwrap();
+            crate::push::VapidKey::from_base64url(again.secrets.vapid_private_key.expose())
+                .unwrap();
         assert_eq!(reloaded.public_key(), key.public_key());
         #[cfg(unix)]
         {
@@ -869,7 +870,10 @@ mod tests {
         let upgraded = load();
         assert_eq!(upgraded.secrets.token_key.expose(), "old-key");
         assert!(!upgraded.secrets.vapid_private_key.is_empty());
-        assert_ne!(upgraded.secrets.vapid_private_key, first.secrets.vapid_private_key);
+        assert_ne!(
+            upgraded.secrets.vapid_private_key,
+            first.secrets.vapid_private_key
+        );
         assert_eq!(load().secrets, upgraded.secrets);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("token_key = \"old-key\""), "{text}");
@@ -885,7 +889,10 @@ mod tests {
         c.prepare_data_dir().unwrap();
         assert_eq!(c.secrets.vapid_private_key, given);
         let text = std::fs::read_to_string(fresh.path().join("secrets.toml")).unwrap();
-        assert!(text.contains("token_key") && !text.contains("vapid"), "{text}");
+        assert!(
+            text.contains("token_key") && !text.contains("vapid"),
+            "{text}"
+        );
     }
 
     #[test]

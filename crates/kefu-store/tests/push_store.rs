@@ -77,7 +77,10 @@ async fn subscriptions_are_per_user_and_renewed_by_endpoint(f: Fixture) {
     s.save_push_subscription(sub(&f.ws, &bob, "https://push.example/b1"), 10)
         .await
         .unwrap();
-    let mine = s.list_push_subscriptions(&f.ws.id, &alice.id).await.unwrap();
+    let mine = s
+        .list_push_subscriptions(&f.ws.id, &alice.id)
+        .await
+        .unwrap();
     assert_eq!(
         mine.iter().map(|x| x.endpoint.as_str()).collect::<Vec<_>>(),
         ["https://push.example/a1", "https://push.example/a2"]
@@ -87,7 +90,10 @@ async fn subscriptions_are_per_user_and_renewed_by_endpoint(f: Fixture) {
     assert_eq!(s.record_push_failure(&a1.id).await.unwrap(), 1);
     assert_eq!(s.record_push_failure(&a1.id).await.unwrap(), 2);
     s.record_push_success(&a1.id).await.unwrap();
-    let a1 = &s.list_push_subscriptions(&f.ws.id, &alice.id).await.unwrap()[0];
+    let a1 = &s
+        .list_push_subscriptions(&f.ws.id, &alice.id)
+        .await
+        .unwrap()[0];
     assert_eq!(a1.failures, 0);
     assert!(a1.last_success_at.is_some());
     assert_eq!(s.record_push_failure(&a1.id).await.unwrap(), 1);

@@ -104,6 +104,14 @@ impl Pusher {
         self.key.as_ref().map(VapidKey::public_key)
     }
 
+    /// Resolves once every notification handed over so far is done, its
+    /// outcome recorded (tests wait on this instead of sleeping).
+    pub async fn idle(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.tasks.reopen();
+    }
+
     /// Waits up to `within` for notifications in flight (the store must
     /// still be open to record them); the rest are dropped.
     pub async fn drain(&self, within: Duration) {

@@ -106,14 +106,22 @@ pub async fn record(state: &SharedState, sub: &PushSubscription, outcome: &Outco
         Outcome::Delivered => state.store.record_push_success(&sub.id).await,
         Outcome::Gone => {
             tracing::info!(subscription = %sub.id, %host, "push subscription gone; deleted");
-            state.store.remove_push_subscription(&sub.id).await.map(drop)
+            state
+                .store
+                .remove_push_subscription(&sub.id)
+                .await
+                .map(drop)
         }
         Outcome::Failed { why, .. } => {
             tracing::warn!(subscription = %sub.id, %host, error = %why, "push failed");
             match state.store.record_push_failure(&sub.id).await {
                 Ok(n) if n >= state.cfg.push.drop_after_failures => {
                     tracing::info!(subscription = %sub.id, failures = n, "push subscription failing for good; deleted");
-                    state.store.remove_push_subscription(&sub.id).await.map(drop)
+                    state
+                        .store
+                        .remove_push_subscription(&sub.id)
+                        .await
+                        .map(drop)
                 }
                 Ok(_) | Err(kefu_store::StoreError::NotFound) => Ok(()),
                 Err(e) => Err(e),

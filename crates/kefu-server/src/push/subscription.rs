@@ -49,7 +49,10 @@ impl SubscriptionProblem {
 /// `allow_private`), not into private networks unless `allow_private`.
 /// The same check runs before every push, so a changed setting applies to
 /// stored rows too.
-pub fn check_endpoint(endpoint: &str, allow_private: bool) -> Result<url::Url, SubscriptionProblem> {
+pub fn check_endpoint(
+    endpoint: &str,
+    allow_private: bool,
+) -> Result<url::Url, SubscriptionProblem> {
     if endpoint.len() > MAX_ENDPOINT_LEN {
         return Err(SubscriptionProblem::BadEndpoint(format!(
             "endpoint is longer than {MAX_ENDPOINT_LEN} bytes"
@@ -127,14 +130,29 @@ mod tests {
         let code = |e: &str, k: &str, a: &str, allow: bool| {
             check(e, k, a, allow).map(|_| ()).map_err(|p| p.code())
         };
-        assert_eq!(code("http://push.example.com/x", &k, &a, false), Err("bad_endpoint"));
+        assert_eq!(
+            code("http://push.example.com/x", &k, &a, false),
+            Err("bad_endpoint")
+        );
         assert_eq!(code("not a url", &k, &a, true), Err("bad_endpoint"));
-        assert_eq!(code("ftp://push.example.com/", &k, &a, true), Err("bad_endpoint"));
+        assert_eq!(
+            code("ftp://push.example.com/", &k, &a, true),
+            Err("bad_endpoint")
+        );
         let long = format!("https://push.example.com/{}", "x".repeat(MAX_ENDPOINT_LEN));
         assert_eq!(code(&long, &k, &a, true), Err("bad_endpoint"));
-        assert_eq!(code("https://127.0.0.1:9/x", &k, &a, false), Err("endpoint_not_allowed"));
-        assert_eq!(code("https://localhost/x", &k, &a, false), Err("endpoint_not_allowed"));
-        assert_eq!(code("https://10.1.2.3/x", &k, &a, false), Err("endpoint_not_allowed"));
+        assert_eq!(
+            code("https://127.0.0.1:9/x", &k, &a, false),
+            Err("endpoint_not_allowed")
+        );
+        assert_eq!(
+            code("https://localhost/x", &k, &a, false),
+            Err("endpoint_not_allowed")
+        );
+        assert_eq!(
+            code("https://10.1.2.3/x", &k, &a, false),
+            Err("endpoint_not_allowed")
+        );
         // Allowed by the setting: loopback and plain http (a test endpoint).
         assert_eq!(code("http://127.0.0.1:9/x", &k, &a, true), Ok(()));
         let e = "https://push.example.com/x";
@@ -144,8 +162,14 @@ mod tests {
         // 65 bytes that are not a point on the curve.
         let mut off = vec![4u8];
         off.extend([1u8; 64]);
-        assert_eq!(code(e, &URL_SAFE_NO_PAD.encode(off), &a, false), Err("bad_p256dh"));
+        assert_eq!(
+            code(e, &URL_SAFE_NO_PAD.encode(off), &a, false),
+            Err("bad_p256dh")
+        );
         assert_eq!(code(e, &k, "", false), Err("bad_auth"));
-        assert_eq!(code(e, &k, &URL_SAFE_NO_PAD.encode([1u8; 15]), false), Err("bad_auth"));
+        assert_eq!(
+            code(e, &k, &URL_SAFE_NO_PAD.encode([1u8; 15]), false),
+            Err("bad_auth")
+        );
     }
 }

@@ -66,12 +66,8 @@ impl VapidKey {
             return Err(VapidKeyError::Length(bytes.len()));
         }
         let signing = SigningKey::from_slice(&bytes).map_err(|_| VapidKeyError::NotAKey)?;
-        let public = URL_SAFE_NO_PAD.encode(
-            signing
-                .verifying_key()
-                .to_encoded_point(false)
-                .as_bytes(),
-        );
+        let public =
+            URL_SAFE_NO_PAD.encode(signing.verifying_key().to_encoded_point(false).as_bytes());
         Ok(VapidKey { signing, public })
     }
 
@@ -90,9 +86,8 @@ impl VapidKey {
             .saturating_add(JWT_LIFETIME)
             .as_secs();
         let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
-        let claims = URL_SAFE_NO_PAD.encode(
-            serde_json::json!({"aud": origin, "exp": exp, "sub": subject}).to_string(),
-        );
+        let claims = URL_SAFE_NO_PAD
+            .encode(serde_json::json!({"aud": origin, "exp": exp, "sub": subject}).to_string());
         let signed = format!("{header}.{claims}");
         // ECDSA over SHA-256 with a deterministic nonce (RFC 6979); JWS
         // wants r || s, 32 bytes each, which is this encoding.
@@ -171,7 +166,10 @@ mod tests {
         .unwrap();
         assert_eq!(claims["aud"], "http://127.0.0.1:8123");
         assert_eq!(claims["sub"], "mailto:ops@example.com");
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let exp = claims["exp"].as_u64().unwrap();
         assert!(exp > now && exp <= now + 24 * 3600);
     }
