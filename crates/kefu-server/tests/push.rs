@@ -542,6 +542,70 @@ async fn spawn_in(
     .await
 }
 
+/// The console installs as an app: its page links the manifest, which names
+/// icons that exist, and the service worker is JavaScript at the console's
+/// scope, never cached stale. Skipped (with a note) before the front end is built.
+#[tokio::test]
+async fn the_console_is_an_installable_app() {
+    let app = common::spawn(Db::Sqlite).await;
+    let get = |path: &str| app.http.get(app.url(path)).send();
+    let page = get("/console/").await.unwrap();
+    if page.status() == 503 {
+        eprintln!("web/dist not built: skipping (make test builds it)");
+        app.stop().await;
+        return;
+    }
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"<link rel="manifest" href="/console/manifest.webmanifest""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="theme-color""#), "{html}");
+
+    let r = get("/console/manifest.webmanifest").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/manifest+json");
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(
+        (m["scope"].as_str(), m["start_url"].as_str()),
+        (Some("/console/"), Some("/console/"))
+    );
+    assert_eq!(m["display"], "standalone");
+    let sizes: Vec<&str> = m["icons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sizes"].as_str().unwrap())
+        .collect();
+    assert!(
+        sizes.contains(&"192x192") && sizes.contains(&"512x512"),
+        "{m}"
+    );
+    for icon in m["icons"].as_array().unwrap() {
+        let r = get(&format!("/console/{}", icon["src"].as_str().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{icon}");
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    }
+
+    let r = get("/console/sw.js").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let sw = r.text().await.unwrap();
+    assert!(sw.contains("'push'") && sw.contains("'notificationclick'"));
+    assert!(
+        !sw.contains("'fetch'"),
+        "the service worker handles no fetch (caches no API)"
+    );
+    app.stop().await;
+}
+
 both_backends!(
     test_notification_is_decrypted_by_an_independent_library,
     gone_subscriptions_are_deleted,
