@@ -28,6 +28,8 @@ const en = {
   mediaType: 'This kind of file cannot be sent. Send an image or a common document.',
   other: 'It did not work ({code}). Try again.',
   tooLong: 'The message has {n} characters; the limit is {max}. Shorten it or split it in two: your text is kept.',
+  pushDisabled: 'Push notifications are off on this server. An operator turns them on with [push] in its configuration.',
+  pushRefused: 'The server refused this browser\'s push subscription ({code}). Turn notifications off and on again; if it keeps failing, tell your administrator.',
 }
 type ErrorDict = typeof en
 const zh: ErrorDict = {
@@ -49,6 +51,8 @@ const zh: ErrorDict = {
   mediaType: '无法发送此类文件。请发送图片或常见文档。',
   other: '操作失败（{code}），请重试。',
   tooLong: '消息有 {n} 个字符，上限为 {max}。请缩短或分成两条发送：您写的内容已保留。',
+  pushDisabled: '此服务器未开启推送通知。运维人员可在配置的 [push] 中开启。',
+  pushRefused: '服务器拒绝了此浏览器的推送订阅（{code}）。请关闭后重新开启通知；如果仍然失败，请联系管理员。',
 }
 export const errorStrings = { en, zh }
 
@@ -134,6 +138,13 @@ export function errorText(e: unknown): string {
       return d.internal
     case 'unsupported_media_type':
       return d.mediaType
+    case 'push_disabled':
+      return d.pushDisabled
+    case 'bad_endpoint':
+    case 'endpoint_not_allowed':
+    case 'bad_p256dh':
+    case 'bad_auth':
+      return fillIn(d.pushRefused, { code: e.code })
     default:
       return fillIn(d.other, { code: e.code })
   }
