@@ -185,6 +185,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
             loop {
                 t.tick().await;
                 state.limiters.prune();
+                state.push.tests.retain_recent();
                 state.gate.prune(std::time::Instant::now());
             }
         })

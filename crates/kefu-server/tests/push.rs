@@ -444,6 +444,20 @@ async fn bad_input_gets_400_codes(db: Db) {
     assert_eq!(r.status(), 400);
     let (_, list) = app.get(&t.token, "/api/v1/push/subscriptions").await;
     assert_eq!(list["items"], json!([]));
+
+    // Test notifications: six a minute per agent, then 429 with Retry-After.
+    for _ in 0..kefu_server::push::TESTS_PER_MINUTE {
+        push_test(&app, &t.token).await;
+    }
+    let r = app
+        .http
+        .post(app.url("/api/v1/push/test"))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
     app.stop().await;
 }
 

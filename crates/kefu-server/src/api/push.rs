@@ -217,7 +217,8 @@ pub async fn unsubscribe(
 /// says how each went (a gone one is deleted, as with any push).
 #[utoipa::path(post, operation_id = "push_test", path = "/api/v1/push/test", tag = "push", security(("bearer" = [])),
     responses((status = 200, description = "Tried every subscription of the caller", body = TestReport), (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
-        (status = 403, description = "Not an agent", body = ErrorBody), (status = 409, description = "push_disabled", body = ErrorBody)))]
+        (status = 403, description = "Not an agent", body = ErrorBody), (status = 409, description = "push_disabled", body = ErrorBody),
+        (status = 429, description = "More than six tests a minute; see Retry-After", body = ErrorBody)))]
 pub async fn test(
     State(state): State<SharedState>,
     Auth(who): Auth,
@@ -227,6 +228,7 @@ pub async fn test(
     if !state.push.enabled() {
         return Err(push_disabled());
     }
+    crate::chat::check_rate(&state.push.tests, uid.as_str()).map_err(ApiError::rate_limited)?;
     let workspace = state.store.get_workspace(ws).await?;
     let lang = Lang::pick(
         headers

@@ -44,6 +44,11 @@ pub struct PushMessage {
 /// delimiter (1) and the tag (16) take 103.
 pub const MAX_PAYLOAD_BYTES: usize = 4096 - 103;
 
+/// Test notifications one agent may ask for per minute: each is a POST to
+/// every push service of theirs, and the button is no way to make kefu
+/// hammer a URL (an endpoint is any public `https:` URL an agent posted).
+pub const TESTS_PER_MINUTE: u32 = 6;
+
 /// Why push could not be set up at start.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -60,6 +65,8 @@ pub struct Pusher {
     subject: String,
     client: reqwest::Client,
     tasks: TaskTracker,
+    /// Test notifications per agent (see [`TESTS_PER_MINUTE`]).
+    pub tests: governor::DefaultKeyedRateLimiter<String>,
 }
 
 impl Pusher {
@@ -90,6 +97,9 @@ impl Pusher {
             subject: subject(cfg),
             client,
             tasks: TaskTracker::new(),
+            tests: governor::RateLimiter::keyed(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(TESTS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN),
+            )),
         })
     }
 
