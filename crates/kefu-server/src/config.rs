@@ -948,6 +948,9 @@ mod tests {
                 "[limits]\nheartbeat_secs = 0\n",
                 "[store]\nmax_batch = 0\n",
                 "trusted_proxies = [\"x\"]\n",
+                "[push]\nsubject = \"http://kefu.example.com\"\n",
+                "[push]\nmax_attempts = 0\n",
+                "[push]\nttl_secs = 99999999\n",
             ] {
                 jail.create_file("kefu.toml", bad)?;
                 assert!(

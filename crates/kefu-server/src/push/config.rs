@@ -59,9 +59,10 @@ impl PushConfig {
         if !self.enabled {
             return Ok(());
         }
-        if !self.subject.is_empty()
-            && !(self.subject.starts_with("mailto:") || self.subject.starts_with("https://"))
-        {
+        let subject_ok = self.subject.is_empty()
+            || self.subject.starts_with("mailto:")
+            || self.subject.starts_with("https://");
+        if !subject_ok {
             return Err("push.subject must be a mailto: address or an https:// URL".into());
         }
         for (k, v) in [
