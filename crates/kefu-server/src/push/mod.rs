@@ -130,6 +130,19 @@ impl Pusher {
     }
 }
 
+/// A start-up note when push is on but browsers will not allow it at
+/// `public_url` (service workers need https, or localhost).
+pub fn https_note(cfg: &crate::config::Config) -> Option<String> {
+    let u = url::Url::parse(&cfg.public_url).ok()?;
+    let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    (cfg.push.enabled && u.scheme() != "https" && !local).then(|| {
+        format!(
+            "push notifications need the console on https:// (public_url is {}); see docs/push.md",
+            cfg.public_url
+        )
+    })
+}
+
 /// The VAPID `sub` claim: `[push] subject`, else `mailto:` the mail sender,
 /// else the public URL.
 fn subject(cfg: &crate::config::Config) -> String {
@@ -261,6 +274,23 @@ pub async fn send_test(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_is_noted_when_browsers_need_it() {
+        let mut cfg = crate::config::Config::default();
+        for (url, note) in [
+            ("http://127.0.0.1:8080", false),
+            ("http://localhost:8080", false),
+            ("https://kefu.example.com", false),
+            ("http://kefu.example.com", true),
+            ("http://10.0.0.5:8080", true),
+        ] {
+            cfg.public_url = url.into();
+            assert_eq!(https_note(&cfg).is_some(), note, "{url}");
+        }
+        cfg.push.enabled = false;
+        assert!(https_note(&cfg).is_none());
+    }
 
     #[test]
     fn payloads_fit_in_one_push() {
