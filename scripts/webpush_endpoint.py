@@ -2,15 +2,17 @@
 """A push service endpoint for tests: speaks the receiving side of Web Push
 and checks everything with libraries that are not kefu's.
 
-Usage: webpush_endpoint.py [--gone N]
+Usage: webpush_endpoint.py [--gone N] [--fail N]
 
 It makes a browser's keys (a P-256 key pair and a 16-byte auth secret, as
 `pushManager.subscribe` would), listens on a free loopback port, and prints
 on its first stdout line the subscription JSON a browser would post:
   {"endpoint": "http://127.0.0.1:PORT/push/0", "keys": {"p256dh": ..., "auth": ...},
-   "gone": ["http://127.0.0.1:PORT/push/gone/1", ...]}
+   "gone": ["http://127.0.0.1:PORT/push/gone/1", ...], "fail": [...]}
 `gone` lists N more subscriptions (--gone N) whose endpoints answer 410
-Gone, as a push service does for a browser that unsubscribed.
+Gone, as a push service does for a browser that unsubscribed; `fail` lists
+N (--fail N) that answer 503, a push service having a bad moment. Both
+print {"path", "status"} per POST.
 
 For each POST it checks (RFC 8030/8291/8292):
 - `Content-Encoding: aes128gcm` and a `TTL` header;
@@ -90,9 +92,14 @@ def check_vapid(header: str, origin: str) -> str:
 
 
 def main():
-    gone = 0
-    if len(sys.argv) == 3 and sys.argv[1] == "--gone":
-        gone = int(sys.argv[2])
+    counts = {"--gone": 0, "--fail": 0}
+    args = sys.argv[1:]
+    while len(args) >= 2 and args[0] in counts:
+        counts[args[0]] = int(args[1])
+        args = args[2:]
+    if args:
+        sys.exit(__doc__)
+    gone, fail = counts["--gone"], counts["--fail"]
     browser = Browser()
     out_lock = threading.Lock()
 
@@ -106,11 +113,13 @@ def main():
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            if self.path.startswith("/push/gone/"):
-                self.send_response(410)
-                self.end_headers()
-                emit({"path": self.path, "status": 410})
-                return
+            for prefix, status in (("/push/gone/", 410), ("/push/fail/", 503)):
+                if self.path.startswith(prefix):
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    emit({"path": self.path, "status": status})
+                    return
             try:
                 if self.headers.get("Content-Encoding") != "aes128gcm":
                     raise ValueError(f"Content-Encoding is {self.headers.get('Content-Encoding')!r}")
@@ -143,6 +152,7 @@ def main():
         "endpoint": f"{base}/push/0",
         "keys": {"p256dh": b64u(browser.p256dh), "auth": b64u(browser.auth)},
         "gone": [f"{base}/push/gone/{i}" for i in range(1, gone + 1)],
+        "fail": [f"{base}/push/fail/{i}" for i in range(1, fail + 1)],
     })
     threading.Thread(target=server.serve_forever, daemon=True).start()
     # The test holds stdin; when it closes (the test ended), stop.

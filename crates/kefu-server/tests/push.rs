@@ -46,14 +46,20 @@ struct Endpoint {
     subscription: Value,
     /// Endpoints answering 410 Gone.
     gone: Vec<String>,
+    /// Endpoints answering 503.
+    fail: Vec<String>,
     lines: mpsc::Receiver<Value>,
 }
 
 impl Endpoint {
     fn start(gone: usize) -> Endpoint {
+        Endpoint::start_with(gone, 0)
+    }
+
+    fn start_with(gone: usize, fail: usize) -> Endpoint {
         let mut child = Command::new(python())
             .arg(repo_root().join("scripts/webpush_endpoint.py"))
-            .args(["--gone", &gone.to_string()])
+            .args(["--gone", &gone.to_string(), "--fail", &fail.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -64,13 +70,17 @@ impl Endpoint {
         out.read_line(&mut first).unwrap();
         let mut subscription: Value =
             serde_json::from_str(&first).expect("the endpoint prints its subscription first");
-        let gone = subscription["gone"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect();
+        let list = |k: &str| -> Vec<String> {
+            subscription[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        };
+        let (gone, fail) = (list("gone"), list("fail"));
         subscription.as_object_mut().unwrap().remove("gone");
+        subscription.as_object_mut().unwrap().remove("fail");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in out.lines() {
@@ -86,6 +96,7 @@ impl Endpoint {
             _stdin: stdin,
             subscription,
             gone,
+            fail,
             lines,
         }
     }
@@ -303,6 +314,62 @@ async fn gone_subscriptions_are_deleted(db: Db) {
         .unwrap();
     assert_eq!(subs.len(), 1);
     assert_eq!(subs[0].endpoint, ep.endpoint());
+    app.stop().await;
+}
+
+/// A push service failing (503) is tried `max_attempts` times with backoff,
+/// counts one failure per notification, and `drop_after_failures` in a row
+/// delete the subscription; a success in between would have cleared them.
+async fn failures_are_retried_counted_and_dropped(db: Db) {
+    let app = common::spawn_with(db, |c| {
+        c.push.allow_private_endpoints = true;
+        c.push.retry_base_ms = 10;
+        c.push.max_attempts = 3;
+        c.push.drop_after_failures = 2;
+    })
+    .await;
+    let t = app.tenant(Role::Agent).await;
+    let ep = Endpoint::start_with(0, 1);
+    let (s, _) = app
+        .post(
+            &t.token,
+            "/api/v1/push/subscriptions",
+            ep.with_endpoint(&ep.fail[0]),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let msg = PushMessage {
+        title: "t".into(),
+        body: "b".into(),
+        url: "u".into(),
+        tag: "g".into(),
+    };
+    let send = || kefu_server::push::send_to_user(&app.state, &t.ws.id, &t.agent_id, &msg);
+    assert_eq!(send().await.unwrap(), 1);
+    app.state.push.idle().await;
+    for _ in 0..3 {
+        assert_eq!(ep.next()["status"], 503);
+    }
+    ep.nothing_more();
+    let subs = app
+        .store
+        .list_push_subscriptions(&t.ws.id, &t.agent_id)
+        .await
+        .unwrap();
+    assert_eq!(subs[0].failures, 1);
+    assert_eq!(send().await.unwrap(), 1);
+    app.state.push.idle().await;
+    for _ in 0..3 {
+        assert_eq!(ep.next()["status"], 503);
+    }
+    assert!(
+        app.store
+            .list_push_subscriptions(&t.ws.id, &t.agent_id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "dropped after two failed notifications in a row"
+    );
     app.stop().await;
 }
 
@@ -623,6 +690,7 @@ async fn the_console_is_an_installable_app() {
 both_backends!(
     test_notification_is_decrypted_by_an_independent_library,
     gone_subscriptions_are_deleted,
+    failures_are_retried_counted_and_dropped,
     others_cannot_see_or_delete_it,
     bad_input_gets_400_codes,
     the_vapid_key_survives_a_restart,

@@ -65,7 +65,7 @@ pub async fn post(state: &SharedState, sub: &PushSubscription, payload: &[u8]) -
         .body(body)
         .send()
         .await;
-    let res = match answer {
+    let mut res = match answer {
         Ok(r) => r,
         Err(e) => return failed(true, error_chain(&e)),
     };
@@ -74,8 +74,16 @@ pub async fn post(state: &SharedState, sub: &PushSubscription, payload: &[u8]) -
         200..=299 => Outcome::Delivered,
         404 | 410 => Outcome::Gone,
         _ => {
-            let text = res.text().await.unwrap_or_default();
-            let text: String = text.chars().take(MAX_ANSWER_BYTES).collect();
+            // The start of the answer only: a hostile endpoint could send without end.
+            let mut head = Vec::new();
+            while head.len() < MAX_ANSWER_BYTES {
+                match res.chunk().await {
+                    Ok(Some(c)) => head.extend_from_slice(&c),
+                    _ => break,
+                }
+            }
+            head.truncate(MAX_ANSWER_BYTES);
+            let text = String::from_utf8_lossy(&head);
             failed(
                 status == 429 || status >= 500,
                 format!("{origin} answered {status}: {text}"),
