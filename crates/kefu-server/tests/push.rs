@@ -227,7 +227,7 @@ async fn test_notification_is_decrypted_by_an_independent_library(db: Db) {
     assert_eq!(got["payload"]["tag"], msg.tag);
     ep.nothing_more();
 
-    // Someone else's user id gets nothing; turning it off stops them.
+    // Someone else's user id gets nothing.
     let other = app.tenant(Role::Agent).await;
     assert_eq!(
         kefu_server::push::send_to_user(&app.state, &other.ws.id, &other.agent_id, &msg)
@@ -235,6 +235,7 @@ async fn test_notification_is_decrypted_by_an_independent_library(db: Db) {
             .unwrap(),
         0
     );
+    // Turning it off in this browser stops them.
     let (s, _) = app
         .send(
             reqwest::Method::DELETE,
@@ -249,6 +250,30 @@ async fn test_notification_is_decrypted_by_an_independent_library(db: Db) {
             .await
             .unwrap(),
         0
+    );
+    // So does logging out of the session that subscribed it (a shared computer).
+    let (s, _) = app
+        .post(
+            &t.token,
+            "/api/v1/push/subscriptions",
+            ep.subscription.clone(),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = app.post(&t.token, "/api/v1/auth/logout", json!({})).await;
+    assert_eq!(s, 204);
+    assert_eq!(
+        kefu_server::push::send_to_user(&app.state, &t.ws.id, &t.agent_id, &msg)
+            .await
+            .unwrap(),
+        0
+    );
+    let (token, _) = app.login(&t.agent_email, common::PASSWORD).await;
+    let (_, list) = app.get(&token, "/api/v1/push/subscriptions").await;
+    assert_eq!(
+        list["items"],
+        json!([]),
+        "not shown after the logout either"
     );
     ep.nothing_more();
     app.stop().await;

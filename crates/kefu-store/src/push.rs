@@ -2,6 +2,12 @@
 //! in. A browser profile has one subscription per server key, so the
 //! endpoint is unique: when another agent subscribes the same browser, the
 //! row moves to them (they are the one using that browser now).
+//!
+//! A subscription belongs to the login session that made it: when that
+//! session ends (logout, a password reset, expiry) the row is no longer
+//! listed nor pushed to, so a shared computer stops showing an agent's
+//! notifications once they log out. Such rows are deleted when their owner
+//! next subscribes a browser.
 
 use crate::{Result, Store, StoreError, new_id, now_ms};
 use kefu_core::{UserId, WorkspaceId};
@@ -18,6 +24,8 @@ pub struct NewPushSubscription {
     /// base64url of the browser's auth secret (16 bytes).
     pub auth: String,
     pub user_agent: Option<String>,
+    /// The login session subscribing (`None`: not tied to one).
+    pub session_id: Option<String>,
 }
 
 /// A stored subscription.
@@ -37,6 +45,9 @@ pub struct PushSubscription {
 }
 
 const COLS: &str = "id, workspace_id, user_id, endpoint, p256dh, auth, user_agent, created_at, last_success_at, failures";
+
+/// Rows whose session is live (or that have none); `p` is push_subscriptions.
+const LIVE: &str = "(p.session_id IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = p.session_id AND s.revoked_at IS NULL AND s.expires_at > $3))";
 
 fn from_row(r: &AnyRow) -> Result<PushSubscription> {
     Ok(PushSubscription {
@@ -65,12 +76,12 @@ impl Store {
         self.write(move |c| {
             Box::pin(async move {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO push_subscriptions (id, workspace_id, user_id, endpoint, p256dh, auth, user_agent, created_at, failures)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
+                    "INSERT INTO push_subscriptions (id, workspace_id, user_id, endpoint, p256dh, auth, user_agent, session_id, created_at, failures)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)
                      ON CONFLICT (endpoint) DO UPDATE SET workspace_id = excluded.workspace_id,
                         user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth,
-                        user_agent = excluded.user_agent, created_at = excluded.created_at,
-                        last_success_at = NULL, failures = 0
+                        user_agent = excluded.user_agent, session_id = excluded.session_id,
+                        created_at = excluded.created_at, last_success_at = NULL, failures = 0
                      RETURNING {COLS}"
                 )))
                 .bind(new_id())
@@ -80,10 +91,22 @@ impl Store {
                 .bind(&s.p256dh)
                 .bind(&s.auth)
                 .bind(&s.user_agent)
+                .bind(&s.session_id)
                 .bind(now_ms())
                 .fetch_one(&mut *c)
                 .await?;
                 let saved = from_row(&row)?;
+                // Rows of ended sessions serve no one any more.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM push_subscriptions WHERE workspace_id = $1 AND user_id = $2
+                       AND id IN (SELECT p.id FROM push_subscriptions p
+                                  WHERE p.workspace_id = $1 AND p.user_id = $2 AND NOT {LIVE})"
+                )))
+                .bind(&s.workspace_id)
+                .bind(&s.user_id)
+                .bind(now_ms())
+                .execute(&mut *c)
+                .await?;
                 sqlx::query(
                     "DELETE FROM push_subscriptions WHERE workspace_id = $1 AND user_id = $2
                        AND id NOT IN (SELECT id FROM push_subscriptions WHERE workspace_id = $1 AND user_id = $2
@@ -100,18 +123,19 @@ impl Store {
         .await
     }
 
-    /// A user's subscriptions, oldest first.
+    /// A user's subscriptions whose session is live, oldest first.
     pub async fn list_push_subscriptions(
         &self,
         workspace_id: &WorkspaceId,
         user_id: &UserId,
     ) -> Result<Vec<PushSubscription>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM push_subscriptions WHERE workspace_id = $1 AND user_id = $2
-             ORDER BY created_at, id"
+            "SELECT {COLS} FROM push_subscriptions p WHERE p.workspace_id = $1 AND p.user_id = $2 AND {LIVE}
+             ORDER BY p.created_at, p.id"
         )))
         .bind(workspace_id)
         .bind(user_id)
+        .bind(now_ms())
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(from_row).collect()

@@ -58,6 +58,7 @@ fn sub(ws: &Workspace, u: &User, endpoint: &str) -> NewPushSubscription {
         p256dh: "BP".into(),
         auth: "au".into(),
         user_agent: Some("Firefox".into()),
+        session_id: None,
     }
 }
 
@@ -209,6 +210,47 @@ async fn other_workspaces_see_nothing(f: Fixture) {
     );
 }
 
+async fn a_subscription_ends_with_its_login_session(f: Fixture) {
+    let s = &f.store;
+    let u = user(s, &f.ws, "frank").await;
+    let future = now_ms() + 3_600_000;
+    let laptop = s.create_session(&u.id, "r-laptop", future).await.unwrap();
+    let phone = s.create_session(&u.id, "r-phone", future).await.unwrap();
+    let mut on_laptop = sub(&f.ws, &u, "https://push.example/laptop");
+    on_laptop.session_id = Some(laptop.id.clone());
+    let mut on_phone = sub(&f.ws, &u, "https://push.example/phone");
+    on_phone.session_id = Some(phone.id.clone());
+    let laptop_row = s.save_push_subscription(on_laptop, 10).await.unwrap();
+    s.save_push_subscription(on_phone, 10).await.unwrap();
+    let endpoints =
+        |v: Vec<PushSubscription>| v.into_iter().map(|x| x.endpoint).collect::<Vec<_>>();
+    assert_eq!(
+        endpoints(s.list_push_subscriptions(&f.ws.id, &u.id).await.unwrap()),
+        ["https://push.example/laptop", "https://push.example/phone"]
+    );
+    // Logged out on the laptop: it gets nothing more; the phone still does.
+    s.revoke_session(&laptop.id).await.unwrap();
+    assert_eq!(
+        endpoints(s.list_push_subscriptions(&f.ws.id, &u.id).await.unwrap()),
+        ["https://push.example/phone"]
+    );
+    // The dead row goes when a browser is next subscribed.
+    let mut again = sub(&f.ws, &u, "https://push.example/phone");
+    again.session_id = Some(phone.id.clone());
+    s.save_push_subscription(again, 10).await.unwrap();
+    assert!(
+        !s.remove_push_subscription(&laptop_row.id).await.unwrap(),
+        "already deleted"
+    );
+    assert_eq!(
+        s.list_push_subscriptions(&f.ws.id, &u.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite().await).await } )* }
@@ -220,4 +262,5 @@ suite!(
     subscriptions_are_per_user_and_renewed_by_endpoint,
     a_user_keeps_only_the_newest,
     other_workspaces_see_nothing,
+    a_subscription_ends_with_its_login_session,
 );

@@ -38,12 +38,18 @@ fn push_disabled() -> ApiError {
 
 /// The caller as an agent: push notifications are for people.
 fn agent(who: &Principal) -> ApiResult<(&WorkspaceId, &UserId)> {
+    agent_session(who).map(|(ws, uid, _)| (ws, uid))
+}
+
+/// The agent and their login session (a subscription lives as long as it).
+fn agent_session(who: &Principal) -> ApiResult<(&WorkspaceId, &UserId, &str)> {
     match who {
         Principal::Agent {
             user_id,
             workspace_id,
+            session_id,
             ..
-        } => Ok((workspace_id, user_id)),
+        } => Ok((workspace_id, user_id, session_id)),
         _ => Err(ApiError::forbidden("this needs an agent's login")),
     }
 }
@@ -135,6 +141,8 @@ pub async fn vapid_public_key(
 
 /// Stores the caller's browser subscription (or renews it: same endpoint,
 /// new keys; a browser another agent had subscribed becomes the caller's).
+/// It lasts as long as the caller's login session: after a logout that
+/// browser gets no more notifications.
 /// 400 `bad_endpoint`, `endpoint_not_allowed`, `bad_p256dh` or `bad_auth`
 /// for a subscription that cannot be used.
 #[utoipa::path(post, operation_id = "push_subscribe", path = "/api/v1/push/subscriptions", tag = "push", security(("bearer" = [])), request_body = BrowserSubscription,
@@ -147,7 +155,7 @@ pub async fn subscribe(
     headers: HeaderMap,
     ApiJson(req): ApiJson<BrowserSubscription>,
 ) -> ApiResult<(StatusCode, ApiJson<PushSubscriptionView>)> {
-    let (ws, uid) = agent(&who)?;
+    let (ws, uid, session) = agent_session(&who)?;
     if !state.push.enabled() {
         return Err(push_disabled());
     }
@@ -172,6 +180,7 @@ pub async fn subscribe(
                 p256dh: checked.p256dh,
                 auth: checked.auth,
                 user_agent,
+                session_id: Some(session.to_string()),
             },
             state.cfg.push.max_subscriptions_per_user,
         )

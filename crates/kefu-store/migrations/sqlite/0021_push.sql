@@ -12,6 +12,9 @@ CREATE TABLE push_subscriptions (
     p256dh           TEXT NOT NULL,
     auth             TEXT NOT NULL,
     user_agent       TEXT,
+    -- The login session of the browser that subscribed: once it ends
+    -- (logout, password reset, expiry), that browser gets no more pushes.
+    session_id       TEXT,
     created_at       INTEGER NOT NULL,
     last_success_at  INTEGER,
     -- Failed notifications in a row; many means the browser is gone.
