@@ -16,6 +16,8 @@
 //! is how push services say the browser unsubscribed. Nothing is queued in
 //! the database: a notification is only worth something now, and push
 //! services hold it for a browser that is offline (`[push] ttl_secs`).
+//! A subscription lasts as long as the login session that made it, so a
+//! browser someone logged out of gets nothing more.
 
 pub mod config;
 pub mod send;
@@ -33,9 +35,16 @@ use tokio_util::task::TaskTracker;
 /// What a push notification says; serialised as the JSON payload the service worker reads.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PushMessage {
+    /// The notification's first line ("New conversation", "Alice mentioned you").
     pub title: String,
+    /// A short excerpt; cut to fit one push if need be.
     pub body: String,
+    /// Where a click goes: a console link such as
+    /// [`crate::mail::conversation_link`] makes (only `/console/` URLs are
+    /// opened as they are; others open the console at their `#route`).
     pub url: String,
+    /// Names what it is about (`conversation-<id>`): a later notification
+    /// with the same tag replaces it instead of stacking up.
     pub tag: String,
 }
 
