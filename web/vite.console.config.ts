@@ -1,6 +1,9 @@
 // The agent console: a Vue 3 single-page app under /console/. Vite gives the
 // assets hashed names (dist/console/assets/*-<hash>.js|css), which kefu serves
 // as immutable; index.html is served with no-cache and a strict CSP.
+// console/public/ (the web app manifest, the icons and the service worker
+// sw.js, which must keep a fixed URL in the console's scope) is copied
+// as is to dist/console/ and served with no-cache.
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 
@@ -8,7 +11,7 @@ export default defineConfig({
   root: 'console',
   base: '/console/',
   plugins: [vue()],
-  publicDir: false,
+  publicDir: 'public',
   build: {
     outDir: '../dist/console',
     emptyOutDir: true,

@@ -51,6 +51,9 @@ pub struct AppState {
     pub webhooks: crate::webhooks::Webhooks,
     /// E-mail: the SMTP transport (none when `[mail]` is off) and the sender's wake-up.
     pub mail: crate::mail::Mailer,
+    /// Web Push: the VAPID key (none when `[push]` is off), the client and
+    /// the notifications in flight.
+    pub push: crate::push::Pusher,
 }
 
 impl AppState {
@@ -79,6 +82,8 @@ pub enum StartError {
     Webhooks(String),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("push: {0}")]
+    Push(#[from] crate::push::PushError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -105,8 +110,10 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         .map_err(|e| StartError::Webhooks(e.to_string()))?;
     let mail = crate::mail::Mailer::new(&cfg.mail, cfg.secrets.token_key.expose())
         .map_err(StartError::Mail)?;
+    let push = crate::push::Pusher::new(&cfg)?;
     Ok(Arc::new(AppState {
         mail,
+        push,
         gate,
         webhooks,
         keys: TokenKeys::new(cfg.secrets.token_key.expose()),
@@ -178,6 +185,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
             loop {
                 t.tick().await;
                 state.limiters.prune();
+                state.push.tests.retain_recent();
                 state.gate.prune(std::time::Instant::now());
             }
         })
@@ -218,6 +226,8 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     state.work.wait().await;
     state.router.shutdown().await;
     state.work.wait().await;
+    // Notifications those commands asked for, while the store can record them.
+    state.push.drain(Duration::from_secs(5)).await;
     state.store.close().await;
     tracing::info!("stopped: store flushed");
     Ok(())

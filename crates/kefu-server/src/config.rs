@@ -58,6 +58,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// E-mail (docs/email.md); off unless `mail.host` is set.
     pub mail: crate::mail::MailConfig,
+    /// Web Push to the console (docs/push.md); on when a VAPID key exists.
+    pub push: crate::push::PushConfig,
     pub secrets: Secrets,
 }
 
@@ -472,11 +474,17 @@ impl BusConfig {
 }
 
 /// Secrets; generated into `<data_dir>/secrets.toml` on first start when not given.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Secrets {
     /// Signs access and visitor tokens (HS256).
     pub token_key: Secret,
+    /// Identifies this server to browsers' push services (VAPID, RFC 8292):
+    /// base64url of the 32-byte P-256 private scalar, the format
+    /// `web-push generate-vapid-keys` and most Web Push libraries print.
+    /// Browsers bind each subscription to its public half, so changing it
+    /// silently ends every subscription.
+    pub vapid_private_key: Secret,
 }
 
 impl Default for Config {
@@ -497,6 +505,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             events: EventsConfig::default(),
             mail: crate::mail::MailConfig::default(),
+            push: crate::push::PushConfig::default(),
             secrets: Secrets::default(),
         }
     }
@@ -648,6 +657,7 @@ impl Config {
         }
         self.bus.validate()?;
         self.mail.validate().map_err(ConfigError::Invalid)?;
+        self.push.validate().map_err(ConfigError::Invalid)?;
         for p in &self.trusted_proxies {
             crate::client_ip::parse_net(p)
                 .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
@@ -668,7 +678,9 @@ impl Config {
     }
 
     /// Creates the data dir and fills in secrets that were not configured,
-    /// generating them once into `<data_dir>/secrets.toml` (mode 0600).
+    /// generating them once into `<data_dir>/secrets.toml` (mode 0600). A
+    /// secret added in a later version (the VAPID key) is generated on the
+    /// first start of that version and added to the file, keeping the others.
     pub fn prepare_data_dir(&mut self) -> Result<(), ConfigError> {
         let dir = self.data_dir.clone();
         let io = |source| ConfigError::DataDir {
@@ -677,36 +689,75 @@ impl Config {
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
         std::fs::create_dir_all(dir.join("uploads")).map_err(io)?;
-        if self.secrets.token_key.is_empty() {
-            let path = dir.join("secrets.toml");
-            let stored: Secrets = if path.exists() {
-                Figment::from(Toml::file(&path))
-                    .extract()
-                    .map_err(Box::new)?
-            } else {
-                let s = Secrets {
-                    token_key: Secret::new(crate::auth::tokens::random_token(32)),
-                };
-                let text = toml_line("token_key", s.token_key.expose());
-                write_private(&path, &text).map_err(io)?;
-                s
-            };
-            if stored.token_key.is_empty() {
+        if !self.secrets.token_key.is_empty() && !self.secrets.vapid_private_key.is_empty() {
+            return Ok(());
+        }
+        let path = dir.join("secrets.toml");
+        let existed = path.exists();
+        let mut stored: Secrets = if existed {
+            Figment::from(Toml::file(&path))
+                .extract()
+                .map_err(Box::new)?
+        } else {
+            Secrets::default()
+        };
+        let mut generated = false;
+        if self.secrets.token_key.is_empty() && stored.token_key.is_empty() {
+            if existed {
+                // Someone emptied it: a new one would log everybody out
+                // without saying why, so say it instead.
                 return Err(ConfigError::Invalid(format!(
                     "{} has no token_key",
                     path.display()
                 )));
             }
+            stored.token_key = Secret::new(crate::auth::tokens::random_token(32));
+            generated = true;
+        }
+        if self.secrets.vapid_private_key.is_empty() && stored.vapid_private_key.is_empty() {
+            stored.vapid_private_key = Secret::new(crate::push::VapidKey::generate());
+            generated = true;
+        }
+        if generated {
+            let text = secrets_file(&[
+                ("token_key", stored.token_key.expose()),
+                ("vapid_private_key", stored.vapid_private_key.expose()),
+            ]);
+            if existed {
+                replace_private(&path, &text).map_err(io)?;
+            } else {
+                write_private(&path, &text).map_err(io)?;
+            }
+        }
+        if self.secrets.token_key.is_empty() {
             self.secrets.token_key = stored.token_key;
+        }
+        if self.secrets.vapid_private_key.is_empty() {
+            self.secrets.vapid_private_key = stored.vapid_private_key;
         }
         Ok(())
     }
 }
 
-fn toml_line(key: &str, value: &str) -> String {
-    format!(
-        "# Generated by kefu on first start. Keep private; back it up with the database.\n{key} = \"{value}\"\n"
-    )
+/// The text of `secrets.toml`: the given keys, empty ones left out (a key
+/// configured elsewhere is not copied into the file).
+fn secrets_file(entries: &[(&str, &str)]) -> String {
+    let mut text = String::from(
+        "# Generated by kefu on first start. Keep private; back it up with the database.\n",
+    );
+    for (key, value) in entries.iter().filter(|(_, v)| !v.is_empty()) {
+        text.push_str(&format!("{key} = \"{value}\"\n"));
+    }
+    text
+}
+
+/// Rewrites a private file whole: a new file (mode 0600) renamed over the
+/// old, so a crash leaves either the old secrets or the new, never half.
+fn replace_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("toml.new");
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
@@ -732,12 +783,14 @@ mod tests {
     fn secrets_never_print() {
         let mut c = Config::default();
         c.secrets.token_key = Secret::new("hunter2");
+        c.secrets.vapid_private_key = Secret::new("vapidpriv");
         c.database_url = Secret::new("postgres://u:pw@h/db");
         c.bus.nats.url = Secret::new("nats://u:natspw@h:4222");
         c.bus.amqp.url = Secret::new("amqp://u:amqppw@h:5672/%2f");
         let s = format!("{c:?}");
         assert!(!s.contains("natspw") && !s.contains("amqppw"), "{s}");
         assert!(!s.contains("hunter2") && !s.contains("pw@"), "{s}");
+        assert!(!s.contains("vapidpriv"), "{s}");
     }
 
     #[test]
@@ -755,6 +808,7 @@ mod tests {
         assert_eq!(format!("{:?}", c.outbox), format!("{:?}", d.outbox));
         assert_eq!(format!("{:?}", c.events), format!("{:?}", d.events));
         assert_eq!(format!("{:?}", c.mail), format!("{:?}", d.mail));
+        assert_eq!(format!("{:?}", c.push), format!("{:?}", d.push));
         assert_eq!(c.routing.recent_events_days, d.routing.recent_events_days);
         assert_eq!(c.listen, d.listen);
         assert_eq!(format!("{:?}", c.bus), format!("{:?}", d.bus));
@@ -782,6 +836,67 @@ mod tests {
         let mut off = Config::default();
         off.mail.poll_ms = 0;
         off.validate().unwrap();
+    }
+
+    #[test]
+    fn secrets_are_generated_once_and_added_to_an_older_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = || {
+            let mut c = Config {
+                data_dir: dir.path().to_path_buf(),
+                ..Config::default()
+            };
+            c.prepare_data_dir().unwrap();
+            c
+        };
+        let first = load();
+        let key = crate::push::VapidKey::from_base64url(first.secrets.vapid_private_key.expose())
+            .expect("a usable VAPID key");
+        let again = load();
+        assert_eq!(again.secrets, first.secrets, "generated once, then read");
+        let reloaded =
+            crate::push::VapidKey::from_base64url(again.secrets.vapid_private_key.expose())
+                .unwrap();
+        assert_eq!(reloaded.public_key(), key.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("secrets.toml"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+
+        // A data dir from before push: its token_key stays, a VAPID key is added.
+        let path = dir.path().join("secrets.toml");
+        std::fs::write(&path, "token_key = \"old-key\"\n").unwrap();
+        let upgraded = load();
+        assert_eq!(upgraded.secrets.token_key.expose(), "old-key");
+        assert!(!upgraded.secrets.vapid_private_key.is_empty());
+        assert_ne!(
+            upgraded.secrets.vapid_private_key,
+            first.secrets.vapid_private_key
+        );
+        assert_eq!(load().secrets, upgraded.secrets);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("token_key = \"old-key\""), "{text}");
+
+        // Configured keys win and are not copied into the file.
+        let fresh = tempfile::tempdir().unwrap();
+        let mut c = Config {
+            data_dir: fresh.path().to_path_buf(),
+            ..Config::default()
+        };
+        c.secrets.vapid_private_key = Secret::new(crate::push::VapidKey::generate());
+        let given = c.secrets.vapid_private_key.clone();
+        c.prepare_data_dir().unwrap();
+        assert_eq!(c.secrets.vapid_private_key, given);
+        let text = std::fs::read_to_string(fresh.path().join("secrets.toml")).unwrap();
+        assert!(
+            text.contains("token_key") && !text.contains("vapid"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -837,6 +952,9 @@ mod tests {
                 "[limits]\nheartbeat_secs = 0\n",
                 "[store]\nmax_batch = 0\n",
                 "trusted_proxies = [\"x\"]\n",
+                "[push]\nsubject = \"http://kefu.example.com\"\n",
+                "[push]\nmax_attempts = 0\n",
+                "[push]\nttl_secs = 99999999\n",
             ] {
                 jail.create_file("kefu.toml", bad)?;
                 assert!(

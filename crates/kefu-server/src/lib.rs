@@ -20,6 +20,7 @@ pub mod mail;
 pub mod net;
 pub mod notify;
 pub mod outbox;
+pub mod push;
 pub mod routing;
 pub mod sse;
 pub mod web;

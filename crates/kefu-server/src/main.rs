@@ -212,6 +212,9 @@ async fn serve(cfg: Config) -> Result<()> {
     } else {
         println!("  {line}");
     }
+    if let Some(note) = kefu_server::push::https_note(&cfg) {
+        println!("  note: {note}");
+    }
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;

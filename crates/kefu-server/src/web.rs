@@ -12,7 +12,10 @@
 //! Caching: files under `assets/` have content hashes in their names and are
 //! `immutable` for a year; `/widget.js` keeps a stable URL (it is in customers'
 //! snippets), so it is cached for a few minutes and revalidated by ETag; HTML
-//! is `no-cache`. Responses are compressed (br, gzip) by tower-http. HTML pages
+//! is `no-cache`, and so are the console's other fixed-name files (its web app
+//! manifest, icons and service worker `sw.js`, whose scope is `/console/`
+//! by where it is served, so it needs no `Service-Worker-Allowed`).
+//! Responses are compressed (br, gzip) by tower-http. HTML pages
 //! carry a strict Content-Security-Policy: scripts, styles and connections
 //! from this origin only, no inline script, no framing (the chat page may be
 //! framed by the inbox's allowed origins).
@@ -104,6 +107,8 @@ fn content_type(path: &str) -> &'static str {
         Some("css") => "text/css; charset=utf-8",
         Some("html") => "text/html; charset=utf-8",
         Some("json" | "map") => "application/json",
+        // The console's web app manifest (PWA).
+        Some("webmanifest") => "application/manifest+json",
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("jpg" | "jpeg") => "image/jpeg",
@@ -414,5 +419,11 @@ mod tests {
         assert_eq!(content_type("a/b-123.js"), "text/javascript; charset=utf-8");
         assert_eq!(content_type("x.css"), "text/css; charset=utf-8");
         assert_eq!(content_type("noext"), "application/octet-stream");
+        assert_eq!(
+            content_type("manifest.webmanifest"),
+            "application/manifest+json"
+        );
+        // The console's service worker must be served as JavaScript.
+        assert_eq!(content_type("sw.js"), "text/javascript; charset=utf-8");
     }
 }

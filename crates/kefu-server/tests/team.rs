@@ -112,13 +112,8 @@ async fn mentions_and_assignments_notify_the_right_agent(db: Db) {
         )
         .await;
     assert!(s == 200 || s == 204, "{s} {v}");
-    let f = loop {
-        let f = b_ws.expect("notification").await;
-        if f["kind"] == "assigned" {
-            break f;
-        }
-        panic!("unexpected notification {f}");
-    };
+    let f = b_ws.expect("notification").await;
+    assert_eq!(f["kind"], "assigned", "{f}");
     assert_eq!(f["actor_id"], owner.agent_id.as_str());
     let list = notifications(&app, &b_token, 2).await;
     assert_eq!(list["unread"], 2);

@@ -3,7 +3,7 @@
 //! One [`Store`] with methods grouped by aggregate (one file each:
 //! workspaces, users, auth, inboxes, contacts, contact events, inbound
 //! secrets, conversations, messages, events, attachments, outbox, webhooks,
-//! mail, canned replies, macros)
+//! mail, canned replies, macros, push subscriptions)
 //! over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
@@ -39,6 +39,7 @@ pub mod models;
 mod notifications;
 mod outbox;
 mod previews;
+mod push;
 pub mod routing;
 pub mod testing;
 mod users;
@@ -60,6 +61,7 @@ pub use messages::{Appended, ConversationTarget, NewMessage};
 pub use models::*;
 pub use notifications::{NewNotification, Notification, NotificationKind, NotificationsToRead};
 pub use outbox::OutboxRow;
+pub use push::{NewPushSubscription, PushSubscription};
 pub use users::{NewUser, UserPatch, avatar_url, normalize_email};
 pub use webhooks::{
     AttemptOutcome, DeliveryState, DueDelivery, NewWebhook, Recorded, SigningKeys, Webhook,

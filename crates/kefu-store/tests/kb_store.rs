@@ -79,7 +79,7 @@ async fn knowledge_base((store, _dir): (Store, Option<tempfile::TempDir>)) {
             ..Default::default()
         })
         .await,
-        [a.id.clone()]
+        vec![a.id.clone()]
     );
     assert_eq!(
         all(KbFilter {
@@ -87,7 +87,7 @@ async fn knowledge_base((store, _dir): (Store, Option<tempfile::TempDir>)) {
             ..Default::default()
         })
         .await,
-        [b.id.clone()]
+        vec![b.id.clone()]
     );
     assert_eq!(
         all(KbFilter {
@@ -95,7 +95,7 @@ async fn knowledge_base((store, _dir): (Store, Option<tempfile::TempDir>)) {
             ..Default::default()
         })
         .await,
-        [b.id.clone()]
+        vec![b.id.clone()]
     );
     assert_eq!(
         all(KbFilter {
@@ -130,7 +130,7 @@ async fn knowledge_base((store, _dir): (Store, Option<tempfile::TempDir>)) {
             ..Default::default()
         })
         .await,
-        [b.id.clone()]
+        vec![b.id.clone()]
     );
     assert_eq!(
         all(KbFilter {

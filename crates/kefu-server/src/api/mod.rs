@@ -17,6 +17,7 @@ pub mod macros;
 pub mod mail;
 pub mod notifications;
 pub mod personal;
+pub mod push;
 pub mod reads;
 pub mod routing;
 pub mod server;
@@ -62,6 +63,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "workspace", description = "The caller's workspace and its settings"),
         (name = "webhooks", description = "Outgoing webhooks: subscriptions, delivery logs, tests and replays"),
         (name = "mail", description = "E-mail: replies coming back from a mail relay, transcripts, whether e-mail is on (docs/email.md)"),
+        (name = "push", description = "Web Push: the browsers an agent gets notifications in (docs/push.md)"),
         (name = "server", description = "The serving process: connections and what its defences cut"),
         (name = "health", description = "Liveness and readiness")
     )
@@ -246,6 +248,9 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(mail::status))
         .routes(routes!(mail::transcript))
         .routes(routes!(mail::widget_transcript))
+        .routes(routes!(push::vapid_public_key))
+        .routes(routes!(push::list, push::subscribe, push::unsubscribe))
+        .routes(routes!(push::test))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

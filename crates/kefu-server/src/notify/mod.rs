@@ -213,8 +213,58 @@ pub fn frame(n: &Notification) -> ServerFrame {
     }
 }
 
-/// Web Push of a notification (see the `push` module).
-async fn push(_state: &SharedState, _user: &User, _n: &Notification) {}
+/// Web Push of a notification to the agent's devices (`push` module). A
+/// push that cannot be handed on is logged, not retried: the notification
+/// is stored and the bell shows it at the next login.
+async fn push(state: &SharedState, user: &User, n: &Notification) {
+    let zh = match state.store.get_workspace(&user.workspace_id).await {
+        Ok(ws) => {
+            crate::mail::templates::Lang::of_workspace(&ws.language)
+                == crate::mail::templates::Lang::Zh
+        }
+        Err(_) => false,
+    };
+    let (title, body) = push_text(zh, n);
+    let msg = crate::push::PushMessage {
+        title,
+        body,
+        url: crate::mail::conversation_link(state, &n.conversation_id),
+        tag: format!("conversation-{}", n.conversation_id),
+    };
+    if let Err(e) = crate::push::send_to_user(state, &user.workspace_id, &user.id, &msg).await {
+        tracing::warn!(error = %e, user = %user.id, "pushing a notification failed");
+    }
+}
+
+/// A push's words, in the workspace's language (the console's own strings
+/// are not on the device).
+fn push_text(zh: bool, n: &Notification) -> (String, String) {
+    let who = if n.actor_name.is_empty() {
+        if zh { "有人" } else { "Someone" }.to_string()
+    } else {
+        n.actor_name.clone()
+    };
+    match (n.kind, zh) {
+        (NotificationKind::Mention, true) => (format!("{who} 在备注中提到了你"), n.excerpt.clone()),
+        (NotificationKind::Mention, false) => (format!("{who} mentioned you"), n.excerpt.clone()),
+        (NotificationKind::Assigned, true) => (
+            "有会话分配给了你".to_string(),
+            if n.excerpt.is_empty() {
+                String::new()
+            } else {
+                format!("访客：{}", n.excerpt)
+            },
+        ),
+        (NotificationKind::Assigned, false) => (
+            "A conversation was assigned to you".to_string(),
+            if n.excerpt.is_empty() {
+                String::new()
+            } else {
+                format!("With {}", n.excerpt)
+            },
+        ),
+    }
+}
 
 async fn active_users(state: &SharedState, ws: &WorkspaceId) -> Result<Vec<User>, StoreError> {
     let mut out = Vec::new();

@@ -31,6 +31,8 @@ const en = {
   tooLong: 'The message has {n} characters; the limit is {max}. Shorten it or split it in two: your text is kept.',
   avatarTooLarge: 'The picture is larger than the limit of {size}. Choose a smaller one.',
   notAnImage: 'A picture must be a PNG, JPEG, GIF or WebP image.',
+  pushDisabled: 'Push notifications are off on this server. An operator turns them on with [push] in its configuration.',
+  pushRefused: 'The server refused this browser\'s push subscription ({code}). Turn notifications off and on again; if it keeps failing, tell your administrator.',
 }
 type ErrorDict = typeof en
 const zh: ErrorDict = {
@@ -55,6 +57,8 @@ const zh: ErrorDict = {
   tooLong: '消息有 {n} 个字符，上限为 {max}。请缩短或分成两条发送：您写的内容已保留。',
   avatarTooLarge: '图片超过上限 {size}，请选择更小的图片。',
   notAnImage: '头像必须是 PNG、JPEG、GIF 或 WebP 图片。',
+  pushDisabled: '此服务器未开启推送通知。运维人员可在配置的 [push] 中开启。',
+  pushRefused: '服务器拒绝了此浏览器的推送订阅（{code}）。请关闭后重新开启通知；如果仍然失败，请联系管理员。',
 }
 export const errorStrings = { en, zh }
 
@@ -145,6 +149,13 @@ export function errorText(e: unknown): string {
       return fillIn(d.avatarTooLarge, { size: size(limits.max_avatar_bytes) })
     case 'not_an_image':
       return d.notAnImage
+    case 'push_disabled':
+      return d.pushDisabled
+    case 'bad_endpoint':
+    case 'endpoint_not_allowed':
+    case 'bad_p256dh':
+    case 'bad_auth':
+      return fillIn(d.pushRefused, { code: e.code })
     default:
       return fillIn(d.other, { code: e.code })
   }
