@@ -54,6 +54,8 @@ pub struct AppState {
     /// Web Push: the VAPID key (none when `[push]` is off), the client and
     /// the notifications in flight.
     pub push: crate::push::Pusher,
+    /// Each workspace's knowledge base, indexed for the bot.
+    pub bots: crate::bot::Bots,
 }
 
 impl AppState {
@@ -123,6 +125,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         shutdown: CancellationToken::new(),
         trusted_proxies,
         inboxes: Default::default(),
+        bots: Default::default(),
         routing: Default::default(),
         router: Default::default(),
         work: Default::default(),

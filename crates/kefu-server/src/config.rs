@@ -77,6 +77,8 @@ pub struct Limits {
     pub max_upload_bytes: usize,
     /// Largest agent avatar (a PNG, JPEG, GIF or WebP picture).
     pub max_avatar_bytes: usize,
+    /// Largest knowledge-base file an import accepts.
+    pub max_kb_import_bytes: usize,
     /// Largest JSON request body.
     pub max_body_bytes: usize,
     /// Messages a visitor may send per minute (REST and WebSocket together).
@@ -157,6 +159,7 @@ impl Default for Limits {
             message_delete_secs: 120,
             max_upload_bytes: 10 * 1024 * 1024,
             max_avatar_bytes: 1024 * 1024,
+            max_kb_import_bytes: 32 * 1024 * 1024,
             max_body_bytes: 256 * 1024,
             visitor_messages_per_minute: 60,
             ws_frames_per_second: 20,
@@ -557,6 +560,7 @@ impl Config {
             ("limits.max_message_chars", l.max_message_chars),
             ("limits.max_upload_bytes", l.max_upload_bytes),
             ("limits.max_avatar_bytes", l.max_avatar_bytes),
+            ("limits.max_kb_import_bytes", l.max_kb_import_bytes),
             ("limits.max_body_bytes", l.max_body_bytes),
             ("limits.ws_queue_frames", l.ws_queue_frames),
             ("limits.ws_agent_queue_frames", l.ws_agent_queue_frames),

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod blob;
+pub mod bot;
 pub mod bus;
 pub mod chat;
 pub mod client_ip;

@@ -442,6 +442,7 @@ async fn role_is_checked_before_the_body(db: Db) {
         (reqwest::Method::PUT, "/api/v1/routing/rules".to_string()),
         (reqwest::Method::POST, "/api/v1/groups".to_string()),
         (reqwest::Method::POST, "/api/v1/api-keys".to_string()),
+        (reqwest::Method::POST, "/api/v1/kb/entries".to_string()),
         // (Not canned replies or macros: every agent creates personal ones,
         // so the body says which kind; they are in `staff_only` below.)
         (reqwest::Method::PATCH, "/api/v1/workspace".to_string()),

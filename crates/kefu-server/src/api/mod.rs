@@ -13,6 +13,7 @@ pub mod cursor;
 pub mod events;
 pub mod inboxes;
 pub mod invitations;
+pub mod kb;
 pub mod macros;
 pub mod mail;
 pub mod notifications;
@@ -57,6 +58,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "attachments", description = "File uploads"),
         (name = "api_keys", description = "Keys for server-to-server calls"),
         (name = "routing", description = "Groups of agents, routing rules and the dry-run simulator"),
+        (name = "bot", description = "The bot's knowledge base (entries, import and export) and trying it (docs/bot.md)"),
         (name = "notifications", description = "An agent's mentions and assignments (the console's bell)"),
         (name = "canned_replies", description = "Saved answers agents insert with /shortcut (shared, or an agent's personal ones)"),
         (name = "macros", description = "Named lists of actions agents run on a conversation (docs/macros.md)"),
@@ -154,6 +156,10 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
     let uploads = OpenApiRouter::new()
         .routes(routes!(attachments::upload))
         .layer(DefaultBodyLimit::max(limits.max_upload_bytes + 64 * 1024));
+    // A knowledge-base file may be far larger than a JSON request.
+    let kb_import = OpenApiRouter::new()
+        .routes(routes!(kb::import))
+        .layer(DefaultBodyLimit::max(limits.max_kb_import_bytes));
     let avatars = OpenApiRouter::new()
         .routes(routes!(avatars::put, avatars::delete))
         .layer(DefaultBodyLimit::max(limits.max_avatar_bytes + 64 * 1024));
@@ -210,6 +216,10 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(widget::identify))
         .routes(routes!(widget::agents))
         .routes(routes!(avatars::get))
+        .routes(routes!(kb::list, kb::create))
+        .routes(routes!(kb::get_one, kb::update, kb::delete))
+        .routes(routes!(kb::export))
+        .routes(routes!(kb::try_bot))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::read))
         .routes(routes!(crate::sse::events))
@@ -256,6 +266,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .merge(uploads)
         .merge(avatars)
+        .merge(kb_import)
         // Reads its own body, up to `[mail] max_inbound_bytes`.
         .routes(routes!(mail::inbound))
         .split_for_parts();

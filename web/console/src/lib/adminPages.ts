@@ -4,13 +4,15 @@ import { lang, t } from './i18n'
 import { webhooksEn, webhooksZh } from './webhookStrings'
 import { tc } from './tc'
 import { tm } from './tm'
+import { tb } from './tb'
 
-export const ADMIN_PAGES = ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'attributes', 'webhooks', 'workspace', 'apiKeys'] as const
+export const ADMIN_PAGES = ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'attributes', 'webhooks', 'workspace', 'apiKeys'] as const
 export type AdminPage = (typeof ADMIN_PAGES)[number]
 
 export function adminPageLabel(p: AdminPage): string {
   if (p === 'webhooks') return (lang.value === 'zh-CN' ? webhooksZh : webhooksEn).webhooks
   if (p === 'attributes') return tc.value.definitions
   if (p === 'macros') return tm.value.macros
+  if (p === 'bot') return tb.value.knowledgeBase
   return p === 'canned' ? t.value.cannedReplies : t.value[p]
 }

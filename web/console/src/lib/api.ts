@@ -120,12 +120,23 @@ async function toError(r: Response, path?: string): Promise<ApiError> {
   }
 }
 
+/** A request body sent as it is (a file's text), not as JSON. */
+export class RawBody {
+  constructor(
+    readonly text: string,
+    readonly type = 'text/plain; charset=utf-8',
+  ) {}
+}
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const send = async (token: string) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` }
     let payload: BodyInit | undefined
     if (body instanceof FormData) payload = body
-    else if (body !== undefined) {
+    else if (body instanceof RawBody) {
+      headers['content-type'] = body.type
+      payload = body.text
+    } else if (body !== undefined) {
       headers['content-type'] = 'application/json'
       payload = JSON.stringify(body)
     }
@@ -136,6 +147,13 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (!r.ok) throw await toError(r, path)
   if (r.status === 204) return undefined as T
   return (await r.json()) as T
+}
+
+/** A text the API answers as a file (an export), with the caller's token. */
+export async function apiText(path: string): Promise<string> {
+  const r = await fetch(path, { headers: { authorization: `Bearer ${await accessToken()}` } })
+  if (!r.ok) throw await toError(r, path)
+  return r.text()
 }
 
 /** An attachment as a blob URL (downloads need the Authorization header). */

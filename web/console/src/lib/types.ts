@@ -340,3 +340,28 @@ export type ServerFrame =
   | { type: 'group_queue'; group: string; waiting: number; conversation_ids: string[] }
   | { type: 'error'; code: string; message: string; client_msg_id?: string }
   | { type: 'reconnect'; reason: string; after_ms: number }
+
+/** A knowledge-base entry of the bot. */
+export interface KbEntry {
+  id: string
+  external_id: string | null
+  question: string
+  alternatives: string[]
+  answer: string
+  category: string
+  language: 'zh' | 'en' | 'both'
+  enabled: boolean
+  created_at: number
+  updated_at: number
+}
+
+/** What "try the bot" answers. */
+export interface BotTrial {
+  language: 'zh' | 'en' | 'both'
+  asked_for_person: boolean
+  candidates: { entry_id: string; external_id: string | null; question: string; score: number; by_plugin: { plugin: string; score: number }[] }[]
+  decision: { action: 'answer' | 'clarify' | 'not_understood' | 'hand_off'; entry_id: string | null; answer: string | null; choices: string[]; reason: string | null }
+  answer_threshold: number
+  margin: number
+  clarify_threshold: number
+}

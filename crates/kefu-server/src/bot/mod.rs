@@ -1,0 +1,109 @@
+//! The bot in the server: each workspace's knowledge base, indexed for
+//! answering (kefu-bot's pure core does the deciding; docs/bot.md).
+//!
+//! The index is built from the store and kept per workspace with the
+//! knowledge base's revision (its size and newest change): a request that
+//! finds the revision moved rebuilds it, on a blocking thread since
+//! segmenting thousands of phrasings takes a moment. Every node builds its
+//! own, so nothing needs invalidating across a cluster.
+
+use crate::app::SharedState;
+use kefu_bot::{
+    Entry, Lang,
+    handoff,
+    pipeline::KnowledgeBase,
+    policy::{self, Decision, Fused, History, Patience, Thresholds},
+    text::{self, Analyzer},
+};
+use kefu_core::WorkspaceId;
+use kefu_store::{KbEntry, StoreError};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock},
+};
+
+/// Candidates the lexical plugin returns per message.
+const CANDIDATES: usize = 10;
+
+/// The analyzer (jieba's dictionary loads once per process).
+fn analyzer() -> &'static Analyzer {
+    static A: OnceLock<Analyzer> = OnceLock::new();
+    A.get_or_init(Analyzer::new)
+}
+
+/// Indexed knowledge bases by workspace, with the revision each was built at.
+#[derive(Default)]
+pub struct Bots {
+    built: Mutex<HashMap<WorkspaceId, ((i64, i64), Arc<Indexed>)>>,
+}
+
+/// A workspace's knowledge base, indexed, and its entries by id.
+pub struct Indexed {
+    pub kb: KnowledgeBase,
+    pub entries: HashMap<String, KbEntry>,
+}
+
+/// A stored entry as the core sees it (a language the store holds is one
+/// the API checked; anything else counts as both).
+pub fn to_core(e: &KbEntry) -> Entry {
+    Entry {
+        external_id: e.external_id.clone(),
+        question: e.question.clone(),
+        alternatives: e.alternatives.clone(),
+        answer: e.answer.clone(),
+        category: e.category.clone(),
+        language: e.language.parse().unwrap_or(Lang::Both),
+        enabled: e.enabled,
+    }
+}
+
+impl Bots {
+    /// The workspace's index, rebuilt when its knowledge base changed.
+    pub async fn index(&self, state: &SharedState, ws: &WorkspaceId) -> Result<Arc<Indexed>, StoreError> {
+        let rev = state.store.kb_revision(ws).await?;
+        if let Ok(map) = self.built.lock()
+            && let Some((at, ix)) = map.get(ws)
+            && *at == rev
+        {
+            return Ok(ix.clone());
+        }
+        let rows = state.store.kb_all(ws).await?;
+        let ix = tokio::task::spawn_blocking(move || {
+            let kb = KnowledgeBase::new(analyzer(), rows.iter().map(|e| (e.id.clone(), to_core(e))));
+            Indexed {
+                kb,
+                entries: rows.into_iter().map(|e| (e.id.clone(), e)).collect(),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("indexing the knowledge base: {e}")))?;
+        let ix = Arc::new(ix);
+        if let Ok(mut map) = self.built.lock() {
+            map.insert(ws.clone(), (rev, ix.clone()));
+        }
+        Ok(ix)
+    }
+}
+
+/// What the bot would do with one message, and why (the "try the bot" panel).
+pub struct Trial {
+    pub language: Lang,
+    pub asked_for_person: bool,
+    pub fused: Vec<Fused>,
+    pub decision: Decision,
+}
+
+/// Runs a message through the pipeline as a visitor's first turn.
+pub fn try_message(ix: &Indexed, message: &str, words: &[String], t: &Thresholds, p: &Patience) -> Trial {
+    let a = analyzer();
+    let language = text::detect(message);
+    let fused = policy::fuse(&[ix.kb.lexical(a, message, language, CANDIDATES)]);
+    let asked = handoff::asks_for_person(message, words);
+    let decision = policy::decide(&fused, t, p, History::default(), asked);
+    Trial {
+        language,
+        asked_for_person: asked,
+        fused,
+        decision,
+    }
+}
