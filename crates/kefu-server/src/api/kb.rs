@@ -83,7 +83,9 @@ fn checked(e: Entry) -> Result<KbFields, kefu_bot::EntryError> {
 
 fn from_input(i: KbInput) -> ApiResult<KbFields> {
     let language = match i.language.as_deref() {
-        Some(l) => l.parse::<Lang>().map_err(|e| ApiError::validation(e.to_string()))?,
+        Some(l) => l
+            .parse::<Lang>()
+            .map_err(|e| ApiError::validation(e.to_string()))?,
         None => Lang::Both,
     };
     fields(Entry {
@@ -114,7 +116,12 @@ pub async fn list(
 ) -> ApiResult<ApiJson<Page<KbEntry>>> {
     let limit = page_limit(q.limit)?;
     let language = match q.language.as_deref() {
-        Some(l) => Some(l.parse::<Lang>().map_err(|e| ApiError::validation(e.to_string()))?.as_str().to_string()),
+        Some(l) => Some(
+            l.parse::<Lang>()
+                .map_err(|e| ApiError::validation(e.to_string()))?
+                .as_str()
+                .to_string(),
+        ),
         None => None,
     };
     let filter = KbFilter {
@@ -125,7 +132,12 @@ pub async fn list(
     };
     let rows = state
         .store
-        .kb_list(who.workspace_id(), &filter, q.cursor.as_ref().map(super::cursor::IdCursor::as_str), limit + 1)
+        .kb_list(
+            who.workspace_id(),
+            &filter,
+            q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
+            limit + 1,
+        )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |e| e.id.clone())))
 }
@@ -140,7 +152,11 @@ pub async fn create(
     ApiJson(req): ApiJson<KbInput>,
 ) -> ApiResult<(StatusCode, ApiJson<KbEntry>)> {
     let f = from_input(req)?;
-    let e = state.store.kb_create(who.workspace_id(), f).await.map_err(taken)?;
+    let e = state
+        .store
+        .kb_create(who.workspace_id(), f)
+        .await
+        .map_err(taken)?;
     Ok((StatusCode::CREATED, ApiJson(e)))
 }
 
@@ -151,7 +167,11 @@ pub async fn get_one(
     Scoped(who, ..): Scoped<need::SettingsRead>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<KbEntry>> {
-    let e = state.store.kb_get(who.workspace_id(), &id).await.map_err(taken)?;
+    let e = state
+        .store
+        .kb_get(who.workspace_id(), &id)
+        .await
+        .map_err(taken)?;
     Ok(ApiJson(e))
 }
 
@@ -166,7 +186,11 @@ pub async fn update(
     ApiJson(req): ApiJson<KbInput>,
 ) -> ApiResult<ApiJson<KbEntry>> {
     let f = from_input(req)?;
-    let e = state.store.kb_update(who.workspace_id(), &id, f).await.map_err(taken)?;
+    let e = state
+        .store
+        .kb_update(who.workspace_id(), &id, f)
+        .await
+        .map_err(taken)?;
     Ok(ApiJson(e))
 }
 
@@ -177,7 +201,11 @@ pub async fn delete(
     Admin(who): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    state.store.kb_delete(who.workspace_id(), &id).await.map_err(taken)?;
+    state
+        .store
+        .kb_delete(who.workspace_id(), &id)
+        .await
+        .map_err(taken)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -189,7 +217,12 @@ pub struct FormatQuery {
 }
 
 fn format_of(name: &str) -> ApiResult<Format> {
-    Format::from_name(name).ok_or_else(|| ApiError::bad_request("bad_format", format!("unknown format {name:?} (json, csv or md)")))
+    Format::from_name(name).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_format",
+            format!("unknown format {name:?} (json, csv or md)"),
+        )
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -224,12 +257,17 @@ pub async fn import(
     let max = state.cfg.limits.max_kb_import_bytes;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("a knowledge-base file may be at most {max} bytes"))
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("a knowledge-base file may be at most {max} bytes"),
+            )
         } else {
             ApiError::bad_request("bad_request", e.body_text())
         }
     })?;
-    let body = String::from_utf8(body.to_vec()).map_err(|_| ApiError::bad_request("bad_file", "the file must be UTF-8 text"))?;
+    let body = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::bad_request("bad_file", "the file must be UTF-8 text"))?;
     let read = tokio::task::spawn_blocking(move || formats::import(format, &body))
         .await
         .map_err(|_| ApiError::internal())?
@@ -237,16 +275,26 @@ pub async fn import(
     let mut errors: Vec<ImportError> = read
         .errors
         .into_iter()
-        .map(|e| ImportError { item: e.item, message: e.message })
+        .map(|e| ImportError {
+            item: e.item,
+            message: e.message,
+        })
         .collect();
     let mut rows = Vec::with_capacity(read.entries.len());
     for (i, e) in read.entries.into_iter().enumerate() {
         match checked(e) {
             Ok(f) => rows.push(f),
-            Err(err) => errors.push(ImportError { item: i + 1, message: err.to_string() }),
+            Err(err) => errors.push(ImportError {
+                item: i + 1,
+                message: err.to_string(),
+            }),
         }
     }
-    let summary = state.store.kb_import(who.workspace_id(), rows).await.map_err(taken)?;
+    let summary = state
+        .store
+        .kb_import(who.workspace_id(), rows)
+        .await
+        .map_err(taken)?;
     Ok(ApiJson(ImportResult { summary, errors }))
 }
 
@@ -269,8 +317,12 @@ pub async fn export(
     };
     let mut res = text.into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"knowledge-base.{ext}\"")) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"knowledge-base.{ext}\""))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
@@ -338,11 +390,16 @@ pub async fn try_bot(
     let message = req.message.trim().to_string();
     let max = state.cfg.limits.max_message_chars;
     if message.is_empty() || message.chars().count() > max {
-        return Err(ApiError::validation(format!("the message must have 1 to {max} characters")));
+        return Err(ApiError::validation(format!(
+            "the message must have 1 to {max} characters"
+        )));
     }
     let ix = state.bots.index(&state, who.workspace_id()).await?;
     let (t, p) = (Thresholds::default(), Patience::default());
-    let words: Vec<String> = handoff::DEFAULT_WORDS.iter().map(|w| w.to_string()).collect();
+    let words: Vec<String> = handoff::DEFAULT_WORDS
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
     let trial = {
         let ix = ix.clone();
         tokio::task::spawn_blocking(move || crate::bot::try_message(&ix, &message, &words, &t, &p))
@@ -359,7 +416,14 @@ pub async fn try_bot(
                 external_id: e.external_id.clone(),
                 question: e.question.clone(),
                 score: f.score,
-                by_plugin: f.by_plugin.iter().map(|(plugin, score)| PluginScore { plugin: plugin.clone(), score: *score }).collect(),
+                by_plugin: f
+                    .by_plugin
+                    .iter()
+                    .map(|(plugin, score)| PluginScore {
+                        plugin: plugin.clone(),
+                        score: *score,
+                    })
+                    .collect(),
             })
         })
         .collect();
@@ -371,8 +435,20 @@ pub async fn try_bot(
             choices: Vec::new(),
             reason: None,
         },
-        Decision::Clarify { choices } => TryDecision { action: "clarify".into(), entry_id: None, answer: None, choices, reason: None },
-        Decision::NotUnderstood => TryDecision { action: "not_understood".into(), entry_id: None, answer: None, choices: Vec::new(), reason: None },
+        Decision::Clarify { choices } => TryDecision {
+            action: "clarify".into(),
+            entry_id: None,
+            answer: None,
+            choices,
+            reason: None,
+        },
+        Decision::NotUnderstood => TryDecision {
+            action: "not_understood".into(),
+            entry_id: None,
+            answer: None,
+            choices: Vec::new(),
+            reason: None,
+        },
         Decision::HandOff { reason } => TryDecision {
             action: "hand_off".into(),
             entry_id: None,

@@ -9,8 +9,7 @@
 
 use crate::app::SharedState;
 use kefu_bot::{
-    Entry, Lang,
-    handoff,
+    Entry, Lang, handoff,
     pipeline::KnowledgeBase,
     policy::{self, Decision, Fused, History, Patience, Thresholds},
     text::{self, Analyzer},
@@ -31,10 +30,14 @@ fn analyzer() -> &'static Analyzer {
     A.get_or_init(Analyzer::new)
 }
 
+/// A knowledge base's size and newest change: an index built at one
+/// revision is stale at another.
+type Revision = (i64, i64);
+
 /// Indexed knowledge bases by workspace, with the revision each was built at.
 #[derive(Default)]
 pub struct Bots {
-    built: Mutex<HashMap<WorkspaceId, ((i64, i64), Arc<Indexed>)>>,
+    built: Mutex<HashMap<WorkspaceId, (Revision, Arc<Indexed>)>>,
 }
 
 /// A workspace's knowledge base, indexed, and its entries by id.
@@ -59,7 +62,11 @@ pub fn to_core(e: &KbEntry) -> Entry {
 
 impl Bots {
     /// The workspace's index, rebuilt when its knowledge base changed.
-    pub async fn index(&self, state: &SharedState, ws: &WorkspaceId) -> Result<Arc<Indexed>, StoreError> {
+    pub async fn index(
+        &self,
+        state: &SharedState,
+        ws: &WorkspaceId,
+    ) -> Result<Arc<Indexed>, StoreError> {
         let rev = state.store.kb_revision(ws).await?;
         if let Ok(map) = self.built.lock()
             && let Some((at, ix)) = map.get(ws)
@@ -69,7 +76,8 @@ impl Bots {
         }
         let rows = state.store.kb_all(ws).await?;
         let ix = tokio::task::spawn_blocking(move || {
-            let kb = KnowledgeBase::new(analyzer(), rows.iter().map(|e| (e.id.clone(), to_core(e))));
+            let kb =
+                KnowledgeBase::new(analyzer(), rows.iter().map(|e| (e.id.clone(), to_core(e))));
             Indexed {
                 kb,
                 entries: rows.into_iter().map(|e| (e.id.clone(), e)).collect(),
@@ -94,7 +102,13 @@ pub struct Trial {
 }
 
 /// Runs a message through the pipeline as a visitor's first turn.
-pub fn try_message(ix: &Indexed, message: &str, words: &[String], t: &Thresholds, p: &Patience) -> Trial {
+pub fn try_message(
+    ix: &Indexed,
+    message: &str,
+    words: &[String],
+    t: &Thresholds,
+    p: &Patience,
+) -> Trial {
     let a = analyzer();
     let language = text::detect(message);
     let fused = policy::fuse(&[ix.kb.lexical(a, message, language, CANDIDATES)]);
