@@ -78,6 +78,7 @@ bench: build
 	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/bench bench/quick/*.toml
 	$(CARGO) bench --locked -p kefu-server --bench hot_paths -- --quick
 	$(CARGO) bench --locked -p kefu-routing --bench decide -- --quick
+	$(CARGO) bench --locked -p kefu-bot --bench bot -- --quick
 
 bench-full: build
 	$(CARGO) build --release --locked -p kefu-bench

@@ -9,6 +9,7 @@
 //! - [`handoff`]: "转人工" / "talk to a person" detection.
 //! - [`policy`]: merging plugins' candidates and deciding to answer,
 //!   clarify or hand off, with the reason.
+//! - [`sensitive`]: the sensitive-word filter (mask, block, flag).
 //! - [`eval`]: the metrics of `kefu bot eval`.
 
 pub mod bm25;
@@ -18,6 +19,7 @@ pub mod handoff;
 pub mod kb;
 pub mod pipeline;
 pub mod policy;
+pub mod sensitive;
 pub mod text;
 
 pub use kb::{Entry, EntryError, Lang};
