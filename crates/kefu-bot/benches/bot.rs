@@ -22,7 +22,9 @@ const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bot/samples");
 
 fn sample_entries() -> Vec<Entry> {
     let text = std::fs::read_to_string(format!("{SAMPLES}/shop-faq.json")).expect("the sample set");
-    formats::import(formats::Format::Json, &text).expect("sample json").entries
+    formats::import(formats::Format::Json, &text)
+        .expect("sample json")
+        .entries
 }
 
 fn questions() -> Vec<String> {
@@ -34,10 +36,54 @@ fn questions() -> Vec<String> {
         .collect()
 }
 
-const ZH_PRODUCTS: &[&str] = &["连衣裙", "运动鞋", "蓝牙耳机", "保温杯", "羽绒服", "充电宝", "牛仔裤", "台灯", "床单", "手表"];
-const ZH_TOPICS: &[&str] = &["尺码怎么选", "有没有现货", "保修多久", "怎么清洗", "什么材质", "能不能开发票", "多久发货", "颜色有色差吗", "支持以旧换新吗", "有没有赠品"];
-const EN_PRODUCTS: &[&str] = &["dress", "sneakers", "bluetooth earbuds", "thermos", "down jacket", "power bank", "jeans", "desk lamp", "bed sheet", "watch"];
-const EN_TOPICS: &[&str] = &["which size should I pick", "is it in stock", "how long is the warranty", "how do I wash it", "what is it made of", "can I get an invoice", "when does it ship", "does the colour match the photos", "is there a trade-in", "does it come with a gift"];
+const ZH_PRODUCTS: &[&str] = &[
+    "连衣裙",
+    "运动鞋",
+    "蓝牙耳机",
+    "保温杯",
+    "羽绒服",
+    "充电宝",
+    "牛仔裤",
+    "台灯",
+    "床单",
+    "手表",
+];
+const ZH_TOPICS: &[&str] = &[
+    "尺码怎么选",
+    "有没有现货",
+    "保修多久",
+    "怎么清洗",
+    "什么材质",
+    "能不能开发票",
+    "多久发货",
+    "颜色有色差吗",
+    "支持以旧换新吗",
+    "有没有赠品",
+];
+const EN_PRODUCTS: &[&str] = &[
+    "dress",
+    "sneakers",
+    "bluetooth earbuds",
+    "thermos",
+    "down jacket",
+    "power bank",
+    "jeans",
+    "desk lamp",
+    "bed sheet",
+    "watch",
+];
+const EN_TOPICS: &[&str] = &[
+    "which size should I pick",
+    "is it in stock",
+    "how long is the warranty",
+    "how do I wash it",
+    "what is it made of",
+    "can I get an invoice",
+    "when does it ship",
+    "does the colour match the photos",
+    "is there a trade-in",
+    "does it come with a gift",
+];
 
 fn entries(n: usize) -> Vec<(String, Entry)> {
     let mut out: Vec<(String, Entry)> = sample_entries()
@@ -49,9 +95,15 @@ fn entries(n: usize) -> Vec<(String, Entry)> {
         let (zh, p, t) = (i % 2 == 0, i / 2 % 10, i / 20 % 10);
         let model = i / 200;
         let (q, lang) = if zh {
-            (format!("{}{}型号{}{}", ZH_PRODUCTS[p], "", model, ZH_TOPICS[t]), Lang::Zh)
+            (
+                format!("{}{}型号{}{}", ZH_PRODUCTS[p], "", model, ZH_TOPICS[t]),
+                Lang::Zh,
+            )
         } else {
-            (format!("{} model {} {}", EN_PRODUCTS[p], model, EN_TOPICS[t]), Lang::En)
+            (
+                format!("{} model {} {}", EN_PRODUCTS[p], model, EN_TOPICS[t]),
+                Lang::En,
+            )
         };
         out.push((
             format!("gen-{i}"),
@@ -81,7 +133,11 @@ fn bench(c: &mut Criterion) {
     let start = Instant::now();
     // 10,000 enabled entries (the sample set has two disabled ones).
     let kb = KnowledgeBase::new(&analyzer, entries(10_002));
-    println!("index of {} entries built in {:.1} ms", kb.len(), start.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "index of {} entries built in {:.1} ms",
+        kb.len(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
     let qs = questions();
     let (t, p) = (Thresholds::default(), Patience::default());
     let decide_one = |q: &str| {
@@ -115,7 +171,11 @@ fn bench(c: &mut Criterion) {
 
     // 10,000 words: real-looking Chinese and English ones and generated ones.
     let words = (0..10_000).map(|i| {
-        let w = if i % 2 == 0 { format!("敏感词{i}") } else { format!("badword{i}") };
+        let w = if i % 2 == 0 {
+            format!("敏感词{i}")
+        } else {
+            format!("badword{i}")
+        };
         let a = [Action::Mask, Action::Block, Action::Flag][i % 3];
         (w, a)
     });

@@ -70,7 +70,8 @@ impl Filter {
     /// Compiles `words`; blank ones are skipped, and a word listed twice
     /// keeps its strongest action.
     pub fn new(words: impl IntoIterator<Item = (String, Action)>) -> Result<Filter, FilterError> {
-        let mut by_word: std::collections::BTreeMap<String, Action> = std::collections::BTreeMap::new();
+        let mut by_word: std::collections::BTreeMap<String, Action> =
+            std::collections::BTreeMap::new();
         for (w, a) in words {
             let w = w.trim().to_string();
             if w.is_empty() {
@@ -165,7 +166,10 @@ mod tests {
         let v = f.check("你这个傻瓜, damn it, Damn!");
         assert_eq!(v.masked.as_deref(), Some("你这个**, **** it, ****!"));
         assert!(!v.blocked);
-        assert!(!v.flagged, "DAMN was listed as flag too; the strongest (mask) wins, and 傻瓜 is matched, not 傻");
+        assert!(
+            !v.flagged,
+            "DAMN was listed as flag too; the strongest (mask) wins, and 傻瓜 is matched, not 傻"
+        );
         assert_eq!(v.found, ["傻瓜", "damn", "Damn"]);
         let v = f.check("this is FRAUD");
         assert!(v.blocked && v.masked.is_none());
@@ -177,7 +181,10 @@ mod tests {
 
     #[test]
     fn limits() {
-        assert!(matches!(Filter::new([("x".repeat(65), Action::Mask)]), Err(FilterError::TooLong(_))));
+        assert!(matches!(
+            Filter::new([("x".repeat(65), Action::Mask)]),
+            Err(FilterError::TooLong(_))
+        ));
     }
 
     proptest::proptest! {

@@ -1,5 +1,8 @@
 //! `kefu bot eval`: how well a knowledge base answers a set of test
-//! questions, without a server (docs/bot.md).
+//! questions, without a server (docs/bot.md). The file goes through the
+//! same path as an import in the console: checked, stored in a temporary
+//! SQLite store, read back and indexed, so what is measured is what a
+//! workspace would answer with.
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
@@ -44,7 +47,7 @@ fn cases(path: &Path) -> Result<Vec<Case>> {
         .map_err(|(line, why)| anyhow::anyhow!("{}:{line}: {why}", path.display()))
 }
 
-pub fn run(cmd: BotCommand) -> Result<()> {
+pub async fn run(cmd: BotCommand) -> Result<()> {
     let BotCommand::Eval {
         kb,
         questions,
@@ -68,14 +71,7 @@ pub fn run(cmd: BotCommand) -> Result<()> {
         );
     }
     let analyzer = Analyzer::new();
-    let mut entries = Vec::new();
-    for (i, e) in imported.entries.into_iter().enumerate() {
-        let id = e
-            .external_id
-            .clone()
-            .unwrap_or_else(|| format!("#{}", i + 1));
-        entries.push((id, e));
-    }
+    let entries = through_a_store(imported.entries).await?;
     let base = KnowledgeBase::new(&analyzer, entries);
     if base.is_empty() {
         bail!("{}: no enabled entries", kb.display());
@@ -112,6 +108,43 @@ pub fn run(cmd: BotCommand) -> Result<()> {
     );
     print!("{md}");
     write(&out, &report, &thresholds, &md)
+}
+
+/// Imports the entries into a temporary store and reads them back, each
+/// named by its external id (its row id when it has none).
+async fn through_a_store(entries: Vec<kefu_bot::Entry>) -> Result<Vec<(String, kefu_bot::Entry)>> {
+    let dir = tempfile::tempdir().context("a temporary directory for the store")?;
+    let store = kefu_store::testing::sqlite_store(dir.path())
+        .await
+        .context("opening a temporary store")?;
+    let (ws, _) = store.ensure_workspace("bot-eval").await?;
+    let rows = entries
+        .into_iter()
+        .map(|e| kefu_store::KbFields {
+            external_id: e.external_id,
+            question: e.question,
+            alternatives: e.alternatives,
+            answer: e.answer,
+            category: e.category,
+            language: e.language.as_str().to_string(),
+            enabled: e.enabled,
+        })
+        .collect();
+    store
+        .kb_import(&ws.id, rows)
+        .await
+        .context("importing into the temporary store")?;
+    let stored = store.kb_all(&ws.id).await?;
+    store.close().await;
+    Ok(stored
+        .iter()
+        .map(|r| {
+            (
+                r.external_id.clone().unwrap_or_else(|| r.id.clone()),
+                kefu_server::bot::to_core(r),
+            )
+        })
+        .collect())
 }
 
 fn write(out: &Path, report: &Report, t: &Thresholds, md: &str) -> Result<()> {

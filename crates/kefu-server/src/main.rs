@@ -105,7 +105,7 @@ async fn main() -> Result<()> {
     }
     // Offline: needs no configuration, database or server.
     if let Command::Bot { command } = cli.command {
-        return bot_cli::run(command);
+        return bot_cli::run(command).await;
     }
     let mut cfg = Config::load(cli.config.as_deref())?;
     cfg.prepare_data_dir()?;
