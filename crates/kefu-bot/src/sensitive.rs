@@ -38,10 +38,13 @@ pub enum FilterError {
     Build(String),
 }
 
-/// A compiled word list.
+/// A compiled word list: one automaton finds every (overlapping) word for
+/// block and flag, so a blocked word inside a longer flagged one still
+/// blocks; another, leftmost-longest, decides what is starred.
 #[derive(Debug, Clone)]
 pub struct Filter {
     matcher: Option<AhoCorasick>,
+    overlapping: Option<AhoCorasick>,
     actions: Vec<Action>,
 }
 
@@ -63,6 +66,7 @@ impl Filter {
     pub fn empty() -> Filter {
         Filter {
             matcher: None,
+            overlapping: None,
             actions: Vec::new(),
         }
     }
@@ -91,13 +95,16 @@ impl Filter {
             return Ok(Filter::empty());
         }
         let (patterns, actions): (Vec<String>, Vec<Action>) = by_word.into_iter().unzip();
-        let matcher = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .ascii_case_insensitive(true)
-            .build(&patterns)
-            .map_err(|e| FilterError::Build(e.to_string()))?;
+        let build = |kind: MatchKind| {
+            AhoCorasickBuilder::new()
+                .match_kind(kind)
+                .ascii_case_insensitive(true)
+                .build(&patterns)
+                .map_err(|e| FilterError::Build(e.to_string()))
+        };
         Ok(Filter {
-            matcher: Some(matcher),
+            matcher: Some(build(MatchKind::LeftmostLongest)?),
+            overlapping: Some(build(MatchKind::Standard)?),
             actions,
         })
     }
@@ -113,13 +120,11 @@ impl Filter {
 
     /// Checks a message.
     pub fn check(&self, text: &str) -> Verdict {
-        let Some(m) = &self.matcher else {
+        let (Some(m), Some(all)) = (&self.matcher, &self.overlapping) else {
             return Verdict::default();
         };
         let mut v = Verdict::default();
-        let mut masked: Option<String> = None;
-        let mut last = 0;
-        for hit in m.find_iter(text) {
+        for hit in all.find_overlapping_iter(text) {
             let word = &text[hit.start()..hit.end()];
             if !v.found.iter().any(|f| f == word) {
                 v.found.push(word.to_string());
@@ -127,6 +132,15 @@ impl Filter {
             match self.actions[hit.pattern().as_usize()] {
                 Action::Block => v.blocked = true,
                 Action::Flag => v.flagged = true,
+                Action::Mask => {}
+            }
+        }
+        let mut masked: Option<String> = None;
+        let mut last = 0;
+        for hit in m.find_iter(text) {
+            let word = &text[hit.start()..hit.end()];
+            match self.actions[hit.pattern().as_usize()] {
+                Action::Block | Action::Flag => {}
                 Action::Mask => {
                     let out = masked.get_or_insert_with(|| String::with_capacity(text.len()));
                     out.push_str(&text[last..hit.start()]);
@@ -166,17 +180,27 @@ mod tests {
         let v = f.check("你这个傻瓜, damn it, Damn!");
         assert_eq!(v.masked.as_deref(), Some("你这个**, **** it, ****!"));
         assert!(!v.blocked);
-        assert!(
-            !v.flagged,
-            "DAMN was listed as flag too; the strongest (mask) wins, and 傻瓜 is matched, not 傻"
-        );
-        assert_eq!(v.found, ["傻瓜", "damn", "Damn"]);
+        assert!(v.flagged, "傻 (flag) inside 傻瓜 (mask) is found too");
+        assert_eq!(v.found, ["傻", "傻瓜", "damn", "Damn"]);
         let v = f.check("this is FRAUD");
         assert!(v.blocked && v.masked.is_none());
         let v = f.check("有点傻");
         assert!(v.flagged && !v.blocked && v.masked.is_none());
         assert_eq!(f.check("hello 你好"), Verdict::default());
         assert_eq!(Filter::empty().check("fraud"), Verdict::default());
+    }
+
+    #[test]
+    fn a_blocked_word_inside_a_longer_one_still_blocks() {
+        let f = Filter::new([
+            ("fraud".to_string(), Action::Block),
+            ("fraudulent".to_string(), Action::Flag),
+            ("网赌".to_string(), Action::Flag),
+            ("赌博".to_string(), Action::Block),
+        ])
+        .unwrap();
+        assert!(f.check("a fraudulent charge").blocked);
+        assert!(f.check("网赌博彩").blocked);
     }
 
     #[test]

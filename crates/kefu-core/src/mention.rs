@@ -25,14 +25,17 @@ pub fn mentioned<'a>(text: &str, people: &[Mentionable<'a>]) -> Vec<&'a str> {
             continue;
         }
         let rest = &text[i + 1..];
-        let best = people
+        let hits: Vec<(usize, &'a str)> = people
             .iter()
             .filter_map(|p| matched_len(rest, p.name).map(|n| (n, p.id)))
-            .max_by_key(|(n, _)| *n);
-        if let Some((_, id)) = best
-            && !out.contains(&id)
-        {
-            out.push(id);
+            .collect();
+        // Everyone with the longest matching name: two colleagues who share
+        // a name are both told (nobody silently misses a mention).
+        let longest = hits.iter().map(|(n, _)| *n).max();
+        for (n, id) in hits {
+            if Some(n) == longest && !out.contains(&id) {
+                out.push(id);
+            }
         }
     }
     out
@@ -94,6 +97,10 @@ mod tests {
                 id: "u5",
                 name: "  ",
             },
+            Mentionable {
+                id: "u6",
+                name: "张三",
+            },
         ]
     }
 
@@ -102,8 +109,9 @@ mod tests {
         let p = people();
         assert_eq!(mentioned("@Li Lei please look", &p), ["u2"]);
         assert_eq!(mentioned("@li, and @ann.", &p), ["u1", "u4"]);
-        assert_eq!(mentioned("请@张三看一下", &p), ["u3"]);
-        assert_eq!(mentioned("@张三你好 @张三", &p), ["u3"]);
+        // Two colleagues named 张三: both are told.
+        assert_eq!(mentioned("请@张三看一下", &p), ["u3", "u6"]);
+        assert_eq!(mentioned("@张三你好 @张三", &p), ["u3", "u6"]);
     }
 
     #[test]
@@ -128,7 +136,7 @@ mod tests {
         fn a_name_after_a_space_is_always_found(pre in "[a-z ]{0,10}", post in "[ ,.!?]{0,3}") {
             let p = people();
             let text = format!("{pre} @张三{post}");
-            proptest::prop_assert_eq!(mentioned(&text, &p), vec!["u3"]);
+            proptest::prop_assert_eq!(mentioned(&text, &p), vec!["u3", "u6"]);
         }
     }
 }

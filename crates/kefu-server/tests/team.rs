@@ -36,15 +36,17 @@ async fn upload_avatar(app: &TestApp, token: &str, user: &str, bytes: Vec<u8>) -
 /// Polls an agent's notifications until `n` are there (the notifier is an
 /// outbox consumer, so it runs just after the commit).
 async fn notifications(app: &TestApp, token: &str, n: usize) -> Value {
+    let mut last = Value::Null;
     for _ in 0..200 {
         let (s, v) = app.get(token, "/api/v1/notifications").await;
         assert_eq!(s, 200, "{v}");
         if v["items"].as_array().map(Vec::len) == Some(n) {
             return v;
         }
+        last = v;
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("{n} notifications never arrived");
+    panic!("{n} notifications never arrived: {last}");
 }
 
 async fn mentions_and_assignments_notify_the_right_agent(db: Db) {
@@ -148,6 +150,30 @@ async fn mentions_and_assignments_notify_the_right_agent(db: Db) {
         assert_eq!(s, 422, "{bad}: {e}");
         assert_eq!(e["error"]["code"], "validation", "{e}");
     }
+    // A transfer to 李雷 is one notification (it is also an assignment event).
+    let (vt2, _) = app.visitor(&owner.inbox).await;
+    let conv2 = app.visitor_send(&vt2, "w1", "second").await["message"]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/conversations/{conv2}/transfer"),
+            json!({"to_agent_id": b_id, "note": "VIP"}),
+        )
+        .await;
+    assert!(s == 200 || s == 204, "{s} {v}");
+    let list = notifications(&app, &b_token, 3).await;
+    assert_eq!(list["items"][0]["conversation_id"], conv2.as_str());
+    app.state.routing_idle().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, list) = app.get(&b_token, "/api/v1/notifications").await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        3,
+        "one notification per transfer: {list}"
+    );
     // A visitor has no notifications.
     let (s, _) = app.get(&vt, "/api/v1/notifications").await;
     assert_eq!(s, 403);
@@ -238,6 +264,15 @@ async fn preferences_and_avatars(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+    // An admin cannot change an owner's picture (only an owner can change an owner).
+    let admin_email = format!("adm-{}@example.com", kefu_store::new_id());
+    let (s, _) = app
+        .post(&owner.token, "/api/v1/users", json!({"email": admin_email, "name": "Adm", "password": PASSWORD, "role": "admin", "capacity": 5}))
+        .await;
+    assert_eq!(s, 201);
+    let (admin_token, _) = app.login(&admin_email, PASSWORD).await;
+    let (s, _) = upload_avatar(&app, &admin_token, owner.agent_id.as_str(), PNG.to_vec()).await;
+    assert_eq!(s, 403, "an admin cannot change an owner's picture");
     // Another workspace's admin cannot touch it.
     let other = app.tenant(Role::Owner).await;
     let (s, _) = upload_avatar(&app, &other.token, &b_id, PNG.to_vec()).await;

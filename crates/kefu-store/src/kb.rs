@@ -288,11 +288,14 @@ impl Store {
         rows.iter().map(row).collect()
     }
 
-    /// Changes when the knowledge base does: its size and newest change
-    /// (an index built at one revision is stale at another).
+    /// Changes when the knowledge base does: its size and the sum of its
+    /// entries' change times (an edit changes its entry's time, whatever
+    /// the clock did; the newest time alone would miss an edit stamped
+    /// earlier than it, on another node). An index built at one revision is
+    /// stale at another.
     pub async fn kb_revision(&self, ws: &WorkspaceId) -> Result<(i64, i64)> {
         let r = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM kb_entries WHERE workspace_id = $1",
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(updated_at), 0) AS BIGINT) AS at FROM kb_entries WHERE workspace_id = $1",
         )
         .bind(ws)
         .fetch_one(self.reader())

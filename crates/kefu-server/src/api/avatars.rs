@@ -15,15 +15,34 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use kefu_core::UserId;
+use kefu_core::{Role, UserId};
 use kefu_store::User;
 
-/// Whether `who` may change `user`'s picture: their own, or an admin.
-fn may_edit(who: &Principal, user: &UserId) -> ApiResult<()> {
-    match who {
-        Principal::Agent { user_id, .. } if user_id == user => Ok(()),
-        _ => who.require_admin(),
+/// Whether `who` may change `user`'s picture: their own, or an admin's
+/// (an owner's only by an owner, as for every other change to an owner).
+async fn may_edit(state: &SharedState, who: &Principal, user: &UserId) -> ApiResult<()> {
+    if let Principal::Agent { user_id, .. } = who
+        && user_id == user
+    {
+        return Ok(());
     }
+    who.require_admin()?;
+    let target = state
+        .store
+        .get_user(who.workspace_id(), user)
+        .await
+        .map_err(|e| ApiError::from_store(e, "user"))?;
+    let caller_is_owner = matches!(
+        who,
+        Principal::Agent {
+            role: Role::Owner,
+            ..
+        }
+    );
+    if target.role == Role::Owner && !caller_is_owner {
+        return Err(ApiError::forbidden("only an owner can change an owner"));
+    }
+    Ok(())
 }
 
 fn multipart_error(e: MultipartError, max: usize) -> ApiError {
@@ -53,7 +72,7 @@ pub async fn put(
     ApiPath(id): ApiPath<UserId>,
     mut form: Multipart,
 ) -> ApiResult<ApiJson<User>> {
-    may_edit(&who, &id)?;
+    may_edit(&state, &who, &id).await?;
     let max = state.cfg.limits.max_avatar_bytes;
     while let Some(field) = form
         .next_field()
@@ -102,7 +121,7 @@ pub async fn delete(
     Auth(who): Auth,
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<ApiJson<User>> {
-    may_edit(&who, &id)?;
+    may_edit(&state, &who, &id).await?;
     let (user, _old) = state
         .store
         .set_avatar(who.workspace_id(), &id, None)

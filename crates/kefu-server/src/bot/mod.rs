@@ -30,8 +30,8 @@ fn analyzer() -> &'static Analyzer {
     A.get_or_init(Analyzer::new)
 }
 
-/// A knowledge base's size and newest change: an index built at one
-/// revision is stale at another.
+/// A knowledge base's size and the sum of its change times (kefu-store
+/// `kb_revision`): an index built at one revision is stale at another.
 type Revision = (i64, i64);
 
 /// Indexed knowledge bases by workspace, with the revision each was built at.

@@ -89,36 +89,27 @@ async fn handle(state: &SharedState, ev: &Event) -> Result<(), StoreError> {
                     excerpt: message.content.chars().take(EXCERPT_CHARS).collect(),
                     source: ev.id.clone(),
                 };
+                let excerpt = new.excerpt.clone();
                 if let Some(n) = state.store.add_notification(new).await? {
                     deliver(state, user, &n).await;
-                    crate::mail::notify_mention(
-                        state,
-                        &conv.workspace_id,
-                        &user.id,
-                        &conv.id,
-                        &author,
-                        &n.excerpt,
-                        &message.id,
-                    )
-                    .await?;
                 }
+                // Also when the notification was stored by an earlier try of
+                // this batch: the mail may not have been queued then (it has
+                // its own dedupe key, so it is never queued twice).
+                crate::mail::notify_mention(
+                    state,
+                    &conv.workspace_id,
+                    &user.id,
+                    &conv.id,
+                    &author,
+                    &excerpt,
+                    &message.id,
+                )
+                .await?;
             }
             Ok(())
         }
         ConversationEvent::ConversationAssigned { to, .. } => {
-            assigned(
-                state,
-                ev,
-                &conv.workspace_id,
-                &conv.id,
-                &conv.contact_id,
-                to,
-            )
-            .await
-        }
-        ConversationEvent::ConversationTransferred {
-            to_agent: Some(to), ..
-        } => {
             assigned(
                 state,
                 ev,

@@ -335,28 +335,39 @@ export async function loadNotifications() {
   const r = await api<{ items: AppNotification[]; unread: number }>('GET', '/api/v1/notifications?limit=30')
   state.notifications = r.items
   state.unreadNotifications = r.unread
+  notificationsLoaded = true
+  // The conversation on screen is read (opened before the bell loaded).
+  if (state.selected && !document.hidden) void readNotifications({ conversation_id: state.selected }).catch(() => undefined)
 }
 
 /** Marks notifications read: some, a conversation's (it was opened), or all. */
 export async function readNotifications(which: { ids: string[] } | { conversation_id: string } | { all: true }) {
   const now = Date.now()
   const hit = (n: AppNotification) => ('all' in which ? true : 'ids' in which ? which.ids.includes(n.id) : n.conversation_id === which.conversation_id)
-  if (!state.notifications.some((n) => !n.read_at && hit(n)) && !('all' in which)) return
+  const localUnread = state.notifications.filter((n) => !n.read_at).length
+  // The bell holds only the newest page: unread ones beyond it (or not
+  // loaded yet) are the server's to find, so ask whenever some may exist.
+  const maybeElsewhere = state.unreadNotifications > localUnread || !notificationsLoaded
+  if (!state.notifications.some((n) => !n.read_at && hit(n)) && !('all' in which) && !('ids' in which) && !maybeElsewhere) return
   for (const n of state.notifications) if (!n.read_at && hit(n)) n.read_at = now
   const r = await api<{ unread: number }>('POST', '/api/v1/notifications/read', which)
   state.unreadNotifications = r.unread
 }
+let notificationsLoaded = false
 
 function onNotification(n: AppNotification) {
   if (state.notifications.some((x) => x.id === n.id)) return
   state.notifications = [n, ...state.notifications].slice(0, 100)
-  // Already looking at it: read at once.
+  // Already looking at it: read at once, no alert.
   if (state.selected === n.conversation_id && !document.hidden) {
     n.read_at = Date.now()
-    void readNotifications({ ids: [n.id] }).catch(() => undefined)
-  } else {
-    state.unreadNotifications++
+    void api<{ unread: number }>('POST', '/api/v1/notifications/read', { ids: [n.id] }).then(
+      (r) => (state.unreadNotifications = r.unread),
+      () => undefined,
+    )
+    return
   }
+  state.unreadNotifications++
   // Assignments alert through the conversation frame already.
   if (n.kind === 'mention') notifyMention(n)
 }
@@ -679,6 +690,7 @@ export async function logout() {
   state.counts = null
   state.notifications = []
   state.unreadNotifications = 0
+  notificationsLoaded = false
   listGen++
   state.listLoading = false
 }
