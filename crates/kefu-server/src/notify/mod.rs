@@ -7,7 +7,9 @@
 //! each as the agent's preferences allow.
 //!
 //! A stored notification is keyed by its event, so a batch handed on again
-//! after a crash stores, shows and pushes nothing twice.
+//! after a crash stores, shows and pushes nothing twice. A transfer to an
+//! agent is told through the `conversation_assigned` event stored with it
+//! (the `conversation_transferred` one is not, or it would be told twice).
 
 use crate::{
     app::SharedState,
