@@ -4,7 +4,7 @@
 import { resolve } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, browser, Kefu, until } from './harness'
+import { Agent, browser, consoleLogin, Kefu, until } from './harness'
 
 const kefu = new Kefu()
 let admin: Agent
@@ -19,12 +19,7 @@ beforeAll(async () => {
   const b = await browser()
   close = b.close
   page = await b.context.newPage()
-  page.on('pageerror', (e) => console.error('console page error:', e))
-  await page.goto(`${kefu.base}/console/`)
-  await page.locator('input[name=email]').fill(kefu.adminEmail)
-  await page.locator('input[name=password]').fill(kefu.adminPassword)
-  await page.locator('button[type=submit]').click()
-  await tid('nav-inbox').waitFor()
+  await consoleLogin(page, kefu.base, kefu.adminEmail, kefu.adminPassword)
 })
 
 afterAll(async () => {
@@ -45,7 +40,8 @@ describe('the knowledge base page', () => {
     const file = resolve(__dirname, '../../bot/samples/shop-faq.json')
     await tid('kb-import').setInputFiles(file)
     await tid('kb-notice').filter({ hasText: '60 added' }).waitFor()
-    expect(await tid('kb-row').count()).toBe(60)
+    // The notice comes first, then the list reloads.
+    await until(async () => (await tid('kb-row').count()) === 60, 'the 60 entries listed')
     await tid('kb-import').setInputFiles(file)
     await tid('kb-notice').filter({ hasText: '60 unchanged' }).waitFor()
   })

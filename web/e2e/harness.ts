@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http'
 import { createServer as netServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { chromium, type BrowserContext } from 'playwright-core'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
 
 export const OUT = resolve(__dirname, '../../test-output')
 const BIN = resolve(process.env.E2E_KEFU_BIN ?? resolve(__dirname, '../../target/debug/kefu'))
@@ -169,6 +169,16 @@ export async function browser(): Promise<{ context: BrowserContext; close: () =>
       rmSync(userDataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** Logs into the console in `page` as `email` (page errors are printed). */
+export async function consoleLogin(page: Page, base: string, email: string, password: string): Promise<void> {
+  page.on('pageerror', (e) => console.error(`console page error (${email}):`, e))
+  await page.goto(`${base}/console/`)
+  await page.locator('input[name=email]').fill(email)
+  await page.locator('input[name=password]').fill(password)
+  await page.locator('button[type=submit]').click()
+  await page.locator('[data-test="nav-inbox"]').waitFor()
 }
 
 export function outDir(): string {

@@ -9,7 +9,7 @@
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { Agent, browser, Kefu, outDir, Site, until } from './harness'
+import { Agent, browser, consoleLogin, Kefu, outDir, Site, until } from './harness'
 
 const kefu = new Kefu({ KEFU_LIMITS__WIDGET_SESSIONS_PER_MINUTE: '1000' })
 const site = new Site()
@@ -51,15 +51,6 @@ afterAll(async () => {
   await kefu.dispose()
 })
 
-async function consoleLogin(page: Page, email: string, password: string) {
-  page.on('pageerror', (e) => console.error(`console page error (${email}):`, e))
-  await page.goto(`${kefu.base}/console/`)
-  await page.locator('input[name=email]').fill(email)
-  await page.locator('input[name=password]').fill(password)
-  await page.locator('button[type=submit]').click()
-  await tid(page, 'nav-inbox').waitFor()
-}
-
 async function widgetSays(text: string) {
   await w(visitor, 'textarea').fill(text)
   await w(visitor, 'textarea').press('Enter')
@@ -81,7 +72,7 @@ async function addAction(page: Page, type: string) {
 describe('macros', () => {
   it('an admin builds a macro; an agent runs it from the header and the visitor gets the reply with the name filled in', async () => {
     const pageA = await ctxAdmin.newPage()
-    await consoleLogin(pageA, kefu.adminEmail, kefu.adminPassword)
+    await consoleLogin(pageA, kefu.base, kefu.adminEmail, kefu.adminPassword)
     await pageA.goto(`${kefu.base}/console/#/admin/macros`)
     await tid(pageA, 'macro-new').click()
     await tid(pageA, 'macro-name').fill('Refund')
@@ -109,7 +100,7 @@ describe('macros', () => {
     await admin.call('PATCH', `/api/v1/contacts/${c.contact_id}`, { name: '韩梅梅' })
 
     pageHan = await ctxHan.newPage()
-    await consoleLogin(pageHan, HAN.email, HAN.password)
+    await consoleLogin(pageHan, kefu.base, HAN.email, HAN.password)
     await pageHan.goto(`${kefu.base}/console/#/inbox/${conv}`)
     await tid(pageHan, 'conversation').waitFor()
     await tid(pageHan, 'macros-menu').click()

@@ -9,7 +9,7 @@
 // to subscribe at.
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { browser, Kefu, until } from './harness'
+import { browser, consoleLogin, Kefu, until } from './harness'
 
 const kefu = new Kefu()
 let ctx: BrowserContext
@@ -27,21 +27,13 @@ afterAll(async () => {
   await kefu.dispose()
 })
 
-async function consoleLogin(page: Page) {
-  await page.goto(`${kefu.base}/console/`)
-  await page.locator('input[name=email]').fill(kefu.adminEmail)
-  await page.locator('input[name=password]').fill(kefu.adminPassword)
-  await page.locator('button[type=submit]').click()
-  await tid(page, 'nav-inbox').waitFor()
-}
-
 describe('push notifications', () => {
   let page: Page
 
   it('My settings offers them, also on a phone', async () => {
     page = await ctx.newPage()
     page.on('pageerror', (e) => console.error('console page error:', e))
-    await consoleLogin(page)
+    await consoleLogin(page, kefu.base, kefu.adminEmail, kefu.adminPassword)
     await page.goto(`${kefu.base}/console/#/settings`)
     await tid(page, 'push-settings').waitFor()
     await expect(tid(page, 'push-state').textContent()).resolves.toContain('Off in this browser')

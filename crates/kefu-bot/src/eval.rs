@@ -275,26 +275,30 @@ pub fn run(
     t: &crate::policy::Thresholds,
     p: &crate::policy::Patience,
 ) -> Vec<Outcome> {
-    use crate::policy::{Decision, decide, fuse};
     cases
         .iter()
         .map(|c| {
             let start = std::time::Instant::now();
             let lang = crate::text::detect(&c.question);
-            let fused = fuse(&[kb.lexical(analyzer, &c.question, lang, 10)]);
-            let d = decide(&fused, t, p, crate::policy::History::default(), false);
-            let micros = start.elapsed().as_micros() as u64;
-            Outcome {
-                ranked: fused.iter().map(|f| f.entry.clone()).collect(),
-                answered: match &d {
-                    Decision::Answer { entry, .. } => Some(entry.clone()),
-                    _ => None,
-                },
-                clarified: matches!(d, Decision::Clarify { .. }),
-                micros,
-            }
+            let fused = crate::policy::fuse(&[kb.lexical(analyzer, &c.question, lang, 10)]);
+            let d = crate::policy::decide(&fused, t, p, crate::policy::History::default(), false);
+            outcome(&fused, &d, start.elapsed().as_micros() as u64)
         })
         .collect()
+}
+
+/// What a decision over `fused` means for the report.
+fn outcome(fused: &[crate::policy::Fused], d: &crate::policy::Decision, micros: u64) -> Outcome {
+    use crate::policy::Decision;
+    Outcome {
+        ranked: fused.iter().map(|f| f.entry.clone()).collect(),
+        answered: match d {
+            Decision::Answer { entry, .. } => Some(entry.clone()),
+            _ => None,
+        },
+        clarified: matches!(d, Decision::Clarify { .. }),
+        micros,
+    }
 }
 
 /// What threshold selection maximises on the validation split: questions
@@ -313,7 +317,7 @@ pub fn choose_thresholds(
     cases: &[Case],
     p: &crate::policy::Patience,
 ) -> (crate::policy::Thresholds, Report) {
-    use crate::policy::{Decision, Thresholds, decide};
+    use crate::policy::{Thresholds, decide};
     // Retrieval does not depend on the thresholds: rank once, decide many times.
     let fused: Vec<Vec<crate::policy::Fused>> = cases
         .iter()
@@ -334,16 +338,11 @@ pub fn choose_thresholds(
                 let outs: Vec<Outcome> = fused
                     .iter()
                     .map(|f| {
-                        let d = decide(f, &t, p, crate::policy::History::default(), false);
-                        Outcome {
-                            ranked: f.iter().map(|x| x.entry.clone()).collect(),
-                            answered: match &d {
-                                Decision::Answer { entry, .. } => Some(entry.clone()),
-                                _ => None,
-                            },
-                            clarified: matches!(d, Decision::Clarify { .. }),
-                            micros: 0,
-                        }
+                        outcome(
+                            f,
+                            &decide(f, &t, p, crate::policy::History::default(), false),
+                            0,
+                        )
                     })
                     .collect();
                 let r = report(cases, &outs);

@@ -120,15 +120,7 @@ async fn through_a_store(entries: Vec<kefu_bot::Entry>) -> Result<Vec<(String, k
     let (ws, _) = store.ensure_workspace("bot-eval").await?;
     let rows = entries
         .into_iter()
-        .map(|e| kefu_store::KbFields {
-            external_id: e.external_id,
-            question: e.question,
-            alternatives: e.alternatives,
-            answer: e.answer,
-            category: e.category,
-            language: e.language.as_str().to_string(),
-            enabled: e.enabled,
-        })
+        .map(kefu_server::bot::to_fields)
         .collect();
     store
         .kb_import(&ws.id, rows)

@@ -97,6 +97,17 @@ async fn by_external(
     r.as_ref().map(row).transpose()
 }
 
+/// A unique-index error as the external id it is about.
+fn external_taken(e: sqlx::Error, f: &KbFields) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(format!(
+            "an entry with external id {:?} exists",
+            f.external_id.as_deref().unwrap_or("")
+        )),
+        other => other,
+    }
+}
+
 async fn insert(c: &mut AnyConnection, ws: &WorkspaceId, f: &KbFields, now: i64) -> Result<String> {
     let id = new_id();
     sqlx::query(
@@ -115,13 +126,7 @@ async fn insert(c: &mut AnyConnection, ws: &WorkspaceId, f: &KbFields, now: i64)
     .bind(now)
     .execute(&mut *c)
     .await
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::Conflict(format!(
-            "an entry with external id {:?} exists",
-            f.external_id.as_deref().unwrap_or("")
-        )),
-        other => other,
-    })?;
+    .map_err(|e| external_taken(e, f))?;
     Ok(id)
 }
 
@@ -149,13 +154,7 @@ async fn update(
     .bind(now)
     .execute(&mut *c)
     .await
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::Conflict(format!(
-            "an entry with external id {:?} exists",
-            f.external_id.as_deref().unwrap_or("")
-        )),
-        other => other,
-    })?
+    .map_err(|e| external_taken(e, f))?
     .rows_affected())
 }
 

@@ -69,16 +69,7 @@ fn fields(e: Entry) -> ApiResult<KbFields> {
 }
 
 fn checked(e: Entry) -> Result<KbFields, kefu_bot::EntryError> {
-    let e = e.normalized()?;
-    Ok(KbFields {
-        external_id: e.external_id,
-        question: e.question,
-        alternatives: e.alternatives,
-        answer: e.answer,
-        category: e.category,
-        language: e.language.as_str().to_string(),
-        enabled: e.enabled,
-    })
+    Ok(crate::bot::to_fields(e.normalized()?))
 }
 
 fn from_input(i: KbInput) -> ApiResult<KbFields> {

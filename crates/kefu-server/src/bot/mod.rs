@@ -60,6 +60,19 @@ pub fn to_core(e: &KbEntry) -> Entry {
     }
 }
 
+/// An entry (already checked with `Entry::normalized`) as the row to store.
+pub fn to_fields(e: Entry) -> kefu_store::KbFields {
+    kefu_store::KbFields {
+        external_id: e.external_id,
+        question: e.question,
+        alternatives: e.alternatives,
+        answer: e.answer,
+        category: e.category,
+        language: e.language.as_str().to_string(),
+        enabled: e.enabled,
+    }
+}
+
 impl Bots {
     /// The workspace's index, rebuilt when its knowledge base changed.
     pub async fn index(
