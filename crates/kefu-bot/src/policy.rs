@@ -16,52 +16,10 @@
 //! when a rule says so. The policy never answers below its thresholds (a
 //! property test holds it to that).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::HashMap;
 
-/// The thresholds an inbox sets (defaults chosen by `kefu bot eval` on the
-/// validation split of the sample set; docs/bot.md).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Thresholds {
-    /// The least fused score that answers.
-    pub answer: f32,
-    /// How far the best must lead the runner-up to answer.
-    pub margin: f32,
-    /// The least score offered as a "did you mean" choice.
-    pub clarify: f32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        // `kefu bot eval --validation bot/samples/questions-validation.jsonl`
-        // with the lexical plugin alone (docs/bot.md).
-        Thresholds {
-            answer: 0.1,
-            margin: 0.02,
-            clarify: 0.05,
-        }
-    }
-}
-
-/// When the bot gives up on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Patience {
-    /// Low-confidence turns in a row before a hand-off.
-    pub low_confidence_turns: u32,
-    /// Bot answers in one conversation before a hand-off.
-    pub max_bot_turns: u32,
-}
-
-impl Default for Patience {
-    fn default() -> Self {
-        Patience {
-            low_confidence_turns: 2,
-            max_bot_turns: 10,
-        }
-    }
-}
+pub use kefu_core::bot::{HandOffReason, Patience, Thresholds};
 
 /// What one plugin found for a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,34 +70,6 @@ pub fn fuse(results: &[PluginResult]) -> Vec<Fused> {
             .then_with(|| a.entry.cmp(&b.entry))
     });
     out
-}
-
-/// Why a conversation leaves the bot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HandOffReason {
-    /// The visitor asked for a person.
-    Asked,
-    /// Too many turns in a row the bot could not answer.
-    LowConfidence,
-    /// The visitor gave an answer a thumbs-down.
-    ThumbsDown,
-    /// The bot has answered as often as the inbox allows.
-    MaxTurns,
-    /// A routing rule sent it to people.
-    Rule,
-}
-
-impl HandOffReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HandOffReason::Asked => "asked",
-            HandOffReason::LowConfidence => "low_confidence",
-            HandOffReason::ThumbsDown => "thumbs_down",
-            HandOffReason::MaxTurns => "max_turns",
-            HandOffReason::Rule => "rule",
-        }
-    }
 }
 
 /// What the bot does now.

@@ -363,6 +363,7 @@ mod tests {
                     attachment: None,
                     created_at: 5,
                     deleted_at: None,
+                    bot: None,
                 },
             },
         };

@@ -3,6 +3,7 @@
 //! Nothing in this crate performs I/O, so everything here is unit- and
 //! property-tested in isolation and can be fuzzed.
 
+pub mod bot;
 pub mod conversation;
 pub mod event;
 pub mod ids;

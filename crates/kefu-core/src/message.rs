@@ -27,6 +27,8 @@ pub enum SenderKind {
     /// A server-to-server integration using a workspace API key.
     Api,
     System,
+    /// The inbox's bot (docs/bot.md).
+    Bot,
 }
 
 macro_rules! str_enum {
@@ -44,7 +46,7 @@ macro_rules! str_enum {
 }
 
 str_enum!(MessageKind { Text => "text", Image => "image", File => "file", Event => "event", Note => "note" });
-str_enum!(SenderKind { Visitor => "visitor", Agent => "agent", Api => "api", System => "system" });
+str_enum!(SenderKind { Visitor => "visitor", Agent => "agent", Api => "api", System => "system", Bot => "bot" });
 
 impl MessageKind {
     /// Visitors see everything but private notes.
@@ -63,6 +65,7 @@ impl MessageKind {
             SenderKind::Visitor => matches!(self, Self::Text | Self::Image | Self::File),
             SenderKind::Agent | SenderKind::Api => !matches!(self, Self::Event),
             SenderKind::System => true,
+            SenderKind::Bot => matches!(self, Self::Text | Self::Note),
         }
     }
 }
@@ -119,6 +122,9 @@ pub struct Message {
     /// absent for a message that stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<i64>,
+    /// A bot message's buttons and the entry it answered with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<crate::bot::BotMark>,
 }
 
 /// What a new message does to the customer's wait
@@ -138,7 +144,8 @@ impl Waiting {
             (SenderKind::Visitor, _) => Waiting::Starts,
             (SenderKind::Agent | SenderKind::Api, MessageKind::Text)
             | (SenderKind::Agent | SenderKind::Api, MessageKind::Image)
-            | (SenderKind::Agent | SenderKind::Api, MessageKind::File) => Waiting::Ends,
+            | (SenderKind::Agent | SenderKind::Api, MessageKind::File)
+            | (SenderKind::Bot, MessageKind::Text) => Waiting::Ends,
             _ => Waiting::Unchanged,
         }
     }

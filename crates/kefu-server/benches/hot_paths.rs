@@ -27,6 +27,7 @@ fn message() -> Message {
         attachment: None,
         created_at: 1_790_000_000_000,
         deleted_at: None,
+        bot: None,
     }
 }
 
@@ -115,6 +116,8 @@ fn store_append(c: &mut Criterion) {
                 content: "hi".into(),
                 attachment: None,
                 require_contact: Some(v.id.clone()),
+                bot: None,
+                only_while: None,
             })
             .await
             .expect("append");
@@ -132,6 +135,8 @@ fn store_append(c: &mut Criterion) {
         content: "reply".into(),
         attachment: None,
         require_contact: None,
+        bot: None,
+        only_while: None,
     };
     let mut g = c.benchmark_group("store");
     let mut n = 0u64;

@@ -255,6 +255,8 @@ async fn bootstrap(store: &Store) -> Result<Option<FirstRun>> {
                 offline: kefu_store::OfflineMode::Chat,
                 ..Default::default()
             },
+            // Off until the knowledge base has something to answer with.
+            bot: Default::default(),
         })
         .await?;
     // Assignment without rules: every agent (this owner and everyone added

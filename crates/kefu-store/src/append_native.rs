@@ -26,6 +26,10 @@ macro_rules! conv_cols {
 pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<Appended>> {
     let ws = &new.workspace_id;
     let now = now_ms();
+    if new.only_while.is_some() {
+        // Conditional appends (the bot's) take the general path.
+        return Ok(None);
+    }
     let waiting = kefu_core::Waiting::of(new.sender.kind, new.kind).as_str();
     let conv = match &new.target {
         ConversationTarget::Existing(id) => c
@@ -78,11 +82,12 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         attachment: new.attachment.clone(),
         created_at: now,
         deleted_at: None,
+        bot: new.bot.clone(),
     };
     let inserted = c
         .prepare_cached(
-            "INSERT INTO messages (workspace_id, id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            "INSERT INTO messages (workspace_id, id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, bot)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
         )
         .and_then(|mut st| {
@@ -98,6 +103,7 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
                 message.content,
                 message.attachment.as_ref().map(|a| json!(a).to_string()),
                 message.created_at,
+                message.bot.as_ref().map(|b| json!(b).to_string()),
             ])
         })
         .map_err(|e| poison(e.into()))?;
@@ -175,7 +181,7 @@ fn duplicate_of(
 ) -> StoreError {
     let found = c
         .prepare_cached(
-            "SELECT id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, deleted_at
+            "SELECT id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, deleted_at, bot
              FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2",
         )
         .and_then(|mut st| st.query_row(params![sender_id, client_msg_id], message).optional());
@@ -244,6 +250,7 @@ fn message(r: &Row<'_>) -> rusqlite::Result<Result<Message>> {
     let sender_kind: String = r.get(3)?;
     let kind: String = r.get(6)?;
     let attachment: Option<String> = r.get(8)?;
+    let bot: Option<String> = r.get(11)?;
     let parsed = (|| -> Result<Message> {
         Ok(Message {
             id: r.get(0)?,
@@ -262,6 +269,10 @@ fn message(r: &Row<'_>) -> rusqlite::Result<Result<Message>> {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: r.get(9)?,
             deleted_at: r.get(10)?,
+            bot: bot
+                .map(|b| serde_json::from_str(&b))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })
     })();
     Ok(parsed)

@@ -1,18 +1,19 @@
 //! Inboxes: the channels visitors write in (website widgets for now).
 
 use crate::{Inbox, Result, Store, StoreError, WidgetSettings, new_id, now_ms};
-use kefu_core::WorkspaceId;
+use kefu_core::{WorkspaceId, bot::BotSettings};
 use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, widget, created_at, reopen_window_secs, closing_message"
+        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, widget, created_at, reopen_window_secs, closing_message, bot"
     };
 }
 
 fn from_row(r: &AnyRow) -> Result<Inbox> {
     let origins: String = r.try_get("allowed_origins")?;
     let widget: String = r.try_get("widget")?;
+    let bot: String = r.try_get("bot")?;
     Ok(Inbox {
         id: r.try_get("id")?,
         workspace_id: r.try_get("workspace_id")?,
@@ -26,6 +27,7 @@ fn from_row(r: &AnyRow) -> Result<Inbox> {
         created_at: r.try_get("created_at")?,
         reopen_window_secs: r.try_get("reopen_window_secs")?,
         closing_message: r.try_get("closing_message")?,
+        bot: serde_json::from_str(&bot).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 
@@ -38,6 +40,7 @@ pub struct NewInbox {
     pub display_name: String,
     pub welcome_text: String,
     pub widget: WidgetSettings,
+    pub bot: BotSettings,
 }
 
 /// Changes to an inbox; `None` keeps the current value.
@@ -51,6 +54,8 @@ pub struct InboxPatch {
     pub widget: Option<WidgetSettings>,
     pub reopen_window_secs: Option<i64>,
     pub closing_message: Option<String>,
+    /// Replaces all bot settings.
+    pub bot: Option<BotSettings>,
 }
 
 /// How long after a resolve a visitor's message reopens the conversation
@@ -63,6 +68,10 @@ pub const DEFAULT_CLOSING_MESSAGE: &str = "This conversation has been resolved. 
 
 fn widget_json(w: &WidgetSettings) -> String {
     serde_json::to_string(w).unwrap_or_else(|_| "{}".into())
+}
+
+fn bot_json(b: &BotSettings) -> String {
+    serde_json::to_string(b).unwrap_or_else(|_| "{}".into())
 }
 
 fn origins_json(o: &[String]) -> String {
@@ -83,6 +92,7 @@ impl Store {
             created_at: now_ms(),
             reopen_window_secs: DEFAULT_REOPEN_WINDOW_SECS,
             closing_message: DEFAULT_CLOSING_MESSAGE.into(),
+            bot: new.bot,
         };
         let i = inbox.clone();
         self.write(move |c| {
@@ -90,7 +100,7 @@ impl Store {
                 sqlx::query(concat!(
                     "INSERT INTO inboxes (",
                     cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 ))
                 .bind(&i.id)
                 .bind(&i.workspace_id)
@@ -103,6 +113,7 @@ impl Store {
                 .bind(i.created_at)
                 .bind(i.reopen_window_secs)
                 .bind(&i.closing_message)
+                .bind(bot_json(&i.bot))
                 .execute(&mut *c)
                 .await?;
                 Ok(())
@@ -185,7 +196,8 @@ impl Store {
                         welcome_text = COALESCE($6, welcome_text),
                         widget = COALESCE($7, widget),
                         reopen_window_secs = COALESCE($8, reopen_window_secs),
-                        closing_message = COALESCE($9, closing_message)
+                        closing_message = COALESCE($9, closing_message),
+                        bot = COALESCE($10, bot)
                      WHERE id = $1 AND workspace_id = $2",
                 )
                 .bind(&iid)
@@ -197,6 +209,7 @@ impl Store {
                 .bind(patch.widget.as_ref().map(widget_json))
                 .bind(patch.reopen_window_secs)
                 .bind(patch.closing_message)
+                .bind(patch.bot.as_ref().map(bot_json))
                 .execute(&mut *c)
                 .await?
                 .rows_affected();

@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, Connection, Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, deleted_at"
+        "id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, deleted_at, bot"
     };
 }
 
@@ -22,6 +22,7 @@ fn from_row(r: &AnyRow) -> Result<Message> {
     let sender_kind: String = r.try_get("sender_kind")?;
     let kind: String = r.try_get("kind")?;
     let attachment: Option<String> = r.try_get("attachment")?;
+    let bot: Option<String> = r.try_get("bot")?;
     Ok(Message {
         id: r.try_get("id")?,
         conversation_id: r.try_get("conversation_id")?,
@@ -39,6 +40,10 @@ fn from_row(r: &AnyRow) -> Result<Message> {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: r.try_get("created_at")?,
         deleted_at: r.try_get("deleted_at")?,
+        bot: bot
+            .map(|b| serde_json::from_str(&b))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 
@@ -66,7 +71,16 @@ pub struct NewMessage {
     /// For visitors: the conversation must be this contact's (checked inside
     /// the write, so no separate read is needed).
     pub require_contact: Option<ContactId>,
+    /// A bot message's buttons and the entry it answered with.
+    pub bot: Option<kefu_core::bot::BotMark>,
+    /// Store it only while the conversation has this status (checked inside
+    /// the write): the bot never speaks in a conversation that has just
+    /// left it. Refused with [`NOT_IN_STATUS`] otherwise.
+    pub only_while: Option<ConversationStatus>,
 }
+
+/// The `Invalid` message of an append refused by [`NewMessage::only_while`].
+pub const NOT_IN_STATUS: &str = "the conversation's status changed";
 
 /// The outcome of an append.
 #[derive(Debug, Clone)]
@@ -377,7 +391,10 @@ async fn append_unguarded(
     new: NewMessage,
     try_fast: bool,
 ) -> Result<Appended> {
-    if try_fast && let Some(done) = fast_append(c, &new).await? {
+    if try_fast
+        && new.only_while.is_none()
+        && let Some(done) = fast_append(c, &new).await?
+    {
         return Ok(done);
     }
     let mut sp = c.begin().await?;
@@ -460,6 +477,7 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
         attachment: new.attachment.clone(),
         created_at: now,
         deleted_at: None,
+        bot: new.bot.clone(),
     };
     if insert_message(c, ws, &message).await.map_err(poison)? == 0 {
         // A resend: give the seq back, then answer with the stored message.
@@ -494,8 +512,8 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
 /// Inserts unless `(sender, client_msg_id)` exists; returns the rows inserted.
 async fn insert_message(c: &mut AnyConnection, ws: &WorkspaceId, message: &Message) -> Result<u64> {
     Ok(sqlx::query(concat!(
-        "INSERT INTO messages (workspace_id, id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at",
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        "INSERT INTO messages (workspace_id, id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, bot",
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (sender_id, client_msg_id) DO NOTHING"
     ))
     .bind(ws)
@@ -509,6 +527,7 @@ async fn insert_message(c: &mut AnyConnection, ws: &WorkspaceId, message: &Messa
     .bind(&message.content)
     .bind(message.attachment.as_ref().map(|a| json!(a).to_string()))
     .bind(message.created_at)
+    .bind(message.bot.as_ref().map(|b| json!(b).to_string()))
     .execute(&mut *c)
     .await?
     .rows_affected())
@@ -551,6 +570,7 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
         attachment: new.attachment,
         created_at: now,
         deleted_at: None,
+        bot: new.bot,
     };
     // The dedupe index decides idempotency: a resend inserts nothing, and the
     // whole write (seq included) is rolled back by returning `Duplicate`.
@@ -676,6 +696,9 @@ async fn slow_path(
             return Err(duplicate_of(c, ws, &new.sender.id, cmid).await);
         }
         return Err(StoreError::Invalid("the conversation is closed".into()));
+    }
+    if new.only_while.is_some_and(|s| s != conv.status) {
+        return Err(StoreError::Invalid(NOT_IN_STATUS.into()));
     }
     let mut reopened_from = None;
     if new.sender.kind == SenderKind::Visitor

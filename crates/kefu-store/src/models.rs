@@ -186,7 +186,7 @@ pub struct ApiKey {
 }
 
 /// A channel visitors write in: for now, a website widget.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Inbox {
     pub id: String,
     pub workspace_id: WorkspaceId,
@@ -207,6 +207,8 @@ pub struct Inbox {
     /// Posted to the visitor when an agent resolves their conversation;
     /// empty: nothing is posted.
     pub closing_message: String,
+    /// The inbox's bot (off by default; docs/bot.md).
+    pub bot: kefu_core::bot::BotSettings,
 }
 
 /// An inbox's widget settings. Every field has a default, so `{}` is valid.

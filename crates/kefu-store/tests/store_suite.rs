@@ -77,6 +77,8 @@ fn visitor_msg(f: &Fixture, contact: &Contact, cmid: &str, text: &str) -> NewMes
         content: text.into(),
         attachment: None,
         require_contact: Some(contact.id.clone()),
+        bot: None,
+        only_while: None,
     }
 }
 
@@ -145,6 +147,8 @@ async fn seq_is_dense_under_concurrency(f: Fixture) {
                 content: format!("reply {i}"),
                 attachment: None,
                 require_contact: None,
+                bot: None,
+                only_while: None,
             })
             .await
             .unwrap()
@@ -181,6 +185,8 @@ async fn seq_is_dense_under_concurrency(f: Fixture) {
         content: "again".into(),
         attachment: None,
         require_contact: None,
+        bot: None,
+        only_while: None,
     };
     let again = s.append_message(reply("c7")).await.unwrap();
     assert!(again.duplicate);

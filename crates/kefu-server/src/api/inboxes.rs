@@ -25,6 +25,9 @@ pub struct CreateInbox {
     /// Look and behaviour of the widget; defaults apply to what is left out.
     #[serde(default)]
     pub widget: WidgetSettings,
+    /// The inbox's bot (off unless given; docs/bot.md).
+    #[serde(default)]
+    pub bot: kefu_core::bot::BotSettings,
 }
 
 /// The longest reopen window an inbox may set: 30 days.
@@ -45,6 +48,8 @@ pub struct UpdateInbox {
     /// Posted to the visitor when their conversation is resolved (up to
     /// 1,000 characters; empty: nothing).
     pub closing_message: Option<String>,
+    /// Replaces all bot settings.
+    pub bot: Option<kefu_core::bot::BotSettings>,
 }
 
 fn check_origins(origins: &[String]) -> ApiResult<()> {
@@ -158,6 +163,7 @@ pub async fn create(
     }
     check_origins(&req.allowed_origins)?;
     check_widget(&req.widget)?;
+    req.bot.check().map_err(ApiError::validation)?;
     let inbox = state
         .store
         .create_inbox(NewInbox {
@@ -167,6 +173,7 @@ pub async fn create(
             allowed_origins: req.allowed_origins,
             welcome_text: req.welcome_text,
             widget: req.widget,
+            bot: req.bot,
         })
         .await?;
     Ok((StatusCode::CREATED, ApiJson(inbox)))
@@ -211,6 +218,9 @@ pub async fn update(
     if let Some(w) = &req.widget {
         check_widget(w)?;
     }
+    if let Some(b) = &req.bot {
+        b.check().map_err(ApiError::validation)?;
+    }
     if let Some(c) = &req.closing_message {
         check_text("closing_message", c, 1000)?;
     }
@@ -230,6 +240,7 @@ pub async fn update(
         widget: req.widget,
         reopen_window_secs: req.reopen_window_secs,
         closing_message: req.closing_message.map(|c| c.trim().to_string()),
+        bot: req.bot,
     };
     let inbox = state
         .store

@@ -278,6 +278,8 @@ async fn leave_line(state: &SharedState, r: &RecordedEvent) -> Vec<ConversationI
             content: format!("📦 {} · {}", r.event.title, r.event.event_type),
             attachment: None,
             require_contact: None,
+            bot: None,
+            only_while: None,
         };
         match state.store.append_message(line).await {
             Ok(a) => {

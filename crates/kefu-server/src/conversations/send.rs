@@ -228,6 +228,8 @@ async fn prepare(state: &SharedState, who: &Principal, req: SendRequest) -> ApiR
             Principal::Visitor { contact_id, .. } => Some(contact_id.clone()),
             _ => None,
         },
+        bot: None,
+        only_while: None,
     };
     Ok(Prepared::New(new))
 }
@@ -335,6 +337,8 @@ pub(super) async fn store_system_message(
             content: text.to_string(),
             attachment: None,
             require_contact: None,
+            bot: None,
+            only_while: None,
         })
         .await?;
     after_commit(st, &appended.events);
