@@ -13,6 +13,7 @@
 //! - [`eval`]: the metrics of `kefu bot eval`.
 
 pub mod bm25;
+pub mod dialog;
 pub mod eval;
 pub mod formats;
 pub mod handoff;

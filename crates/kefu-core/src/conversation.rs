@@ -82,7 +82,7 @@ impl ConversationStatus {
             (self, to),
             (Bot, Queued | Open | Resolved | Closed)
                 | (Queued, Open | Bot | Resolved | Closed)
-                | (Open, Queued | Pending | Resolved | Closed)
+                | (Open, Queued | Pending | Resolved | Closed | Bot)
                 | (Pending, Open | Queued | Resolved | Closed)
                 | (Resolved, Open | Queued | Closed)
         );

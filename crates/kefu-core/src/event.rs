@@ -182,6 +182,12 @@ pub enum ConversationEvent {
         reason: String,
         group: Option<String>,
     },
+    /// The bot gave the conversation to people (it is routed next), with
+    /// why: the visitor asked, it could not answer, a thumbs-down, its
+    /// turns ran out, a rule, or an agent took it over.
+    ConversationHandedOff {
+        reason: crate::bot::HandOffReason,
+    },
     /// A new visitor or customer.
     ContactCreated {
         contact: Contact,
@@ -216,7 +222,7 @@ pub struct BusinessEvent {
 
 impl ConversationEvent {
     /// Every event type, in catalogue order (what a webhook subscription may pick).
-    pub const TYPES: [&'static str; 15] = [
+    pub const TYPES: [&'static str; 16] = [
         "conversation_created",
         "message_created",
         "message_deleted",
@@ -229,6 +235,7 @@ impl ConversationEvent {
         "conversation_priority_changed",
         "conversation_snoozed",
         "conversation_offline",
+        "conversation_handed_off",
         "contact_created",
         "contact_updated",
         "contact_event_recorded",
@@ -249,6 +256,7 @@ impl ConversationEvent {
             Self::ConversationPriorityChanged { .. } => "conversation_priority_changed",
             Self::ConversationSnoozed { .. } => "conversation_snoozed",
             Self::ConversationOffline { .. } => "conversation_offline",
+            Self::ConversationHandedOff { .. } => "conversation_handed_off",
             Self::ContactCreated { .. } => "contact_created",
             Self::ContactUpdated { .. } => "contact_updated",
             Self::ContactEventRecorded { .. } => "contact_event_recorded",
@@ -390,6 +398,9 @@ mod tests {
             ConversationEvent::ConversationOffline {
                 reason: "closed".into(),
                 group: None,
+            },
+            ConversationEvent::ConversationHandedOff {
+                reason: crate::bot::HandOffReason::Asked,
             },
         ];
         for s in samples {

@@ -199,6 +199,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let webhooks = crate::webhooks::spawn(&state);
     let mail = crate::mail::spawn(&state);
     let notify = crate::notify::spawn(&state);
+    let bot = crate::bot::runner::spawn(&state);
     // Before serving, so an enabled bus hears of every change from here on.
     let buses = crate::bus::start(&state).await;
     crate::net::serve(state.clone(), listener, router(state.clone())).await;
@@ -215,6 +216,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
         let _ = m.await;
     }
     let _ = notify.await;
+    let _ = bot.await;
     for bus in buses {
         let _ = bus.await;
     }

@@ -21,6 +21,7 @@
 mod append_native;
 mod attachments;
 mod auth;
+mod bot;
 pub mod backend;
 mod canned;
 mod contact_events;
@@ -46,6 +47,7 @@ mod users;
 pub mod webhooks;
 mod workspaces;
 
+pub use bot::{BotQuestion, BotSession, NewBotQuestion, QUESTION_STATUSES};
 pub use canned::check_shortcut;
 pub use contact_events::{ContactRef, NewContactEvent, RecordedEvent};
 pub use contact_notes::{AttributeDefinition, AttributeKind, ContactNote};

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod attachments;
 pub mod auth;
 pub mod avatars;
+pub mod bot;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
@@ -220,6 +221,10 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(kb::get_one, kb::update, kb::delete))
         .routes(routes!(kb::export))
         .routes(routes!(kb::try_bot))
+        .routes(routes!(bot::assist))
+        .routes(routes!(bot::questions))
+        .routes(routes!(bot::update_question))
+        .routes(routes!(widget::bot_feedback))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::read))
         .routes(routes!(crate::sse::events))

@@ -41,6 +41,16 @@ pub struct WidgetInbox {
     /// An agent is online and it is within business hours. When false the
     /// widget offers its offline form (or says replies may take a while).
     pub available: bool,
+    /// The inbox's bot answers (its name; `None`: no bot). A bot answers
+    /// whether or not an agent is online, so the widget offers the chat.
+    pub bot: Option<WidgetBot>,
+}
+
+/// The inbox's bot as the widget shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WidgetBot {
+    /// Empty: the widget's own word for it ("Assistant" / "智能助手").
+    pub name: String,
 }
 
 /// Limits the widget checks before sending, to fail early and clearly.
@@ -181,6 +191,9 @@ pub async fn session(
         inbox: WidgetInbox {
             display_name: inbox.display_name,
             welcome_text: inbox.welcome_text,
+            bot: inbox.bot.enabled.then(|| WidgetBot {
+                name: inbox.bot.name.clone(),
+            }),
             widget: inbox.widget,
             available,
         },
@@ -458,4 +471,44 @@ pub async fn agents(
         }
     }
     Ok(ApiJson(out))
+}
+
+/// A visitor's thumbs on one of the bot's answers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotFeedback {
+    /// The bot message rated.
+    pub message_id: String,
+    /// Thumbs up (`true`) or down (`false`). Down hands the conversation to
+    /// a person while it is with the bot.
+    pub helpful: bool,
+}
+
+/// Rate a bot answer (thumbs up or down); the last rating counts.
+#[utoipa::path(post, operation_id = "widget_bot_feedback", path = "/api/v1/widget/bot-feedback", tag = "widget", security(("bearer" = [])), request_body = BotFeedback,
+    responses((status = 204, description = "Recorded"), (status = 403, description = "Not a visitor", body = ErrorBody), (status = 404, description = "No such bot message in the visitor's conversations", body = ErrorBody)))]
+pub async fn bot_feedback(
+    State(state): State<SharedState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<BotFeedback>,
+) -> ApiResult<StatusCode> {
+    let Principal::Visitor {
+        workspace_id,
+        contact_id,
+        ..
+    } = &who
+    else {
+        return Err(ApiError::forbidden("this needs a visitor token"));
+    };
+    if req.message_id.is_empty() || req.message_id.len() > 64 {
+        return Err(ApiError::not_found("message"));
+    }
+    let (st, ws, contact) = (state.clone(), workspace_id.clone(), contact_id.clone());
+    crate::conversations::run(&state, async move {
+        crate::bot::runner::feedback(&st, &ws, &contact, &req.message_id, req.helpful)
+            .await
+            .map_err(|e| ApiError::from_store(e, "message"))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

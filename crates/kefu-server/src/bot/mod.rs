@@ -21,11 +21,13 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
+pub mod runner;
+
 /// Candidates the lexical plugin returns per message.
-const CANDIDATES: usize = 10;
+pub(crate) const CANDIDATES: usize = 10;
 
 /// The analyzer (jieba's dictionary loads once per process).
-fn analyzer() -> &'static Analyzer {
+pub(crate) fn analyzer() -> &'static Analyzer {
     static A: OnceLock<Analyzer> = OnceLock::new();
     A.get_or_init(Analyzer::new)
 }

@@ -152,6 +152,8 @@ fn trigger_routing(state: &SharedState, events: &[Event]) {
         };
         match &e.change {
             Ev::ConversationCreated { .. } => state.router.route(conv.clone(), first()),
+            // The bot gave it to people: routed like a new one (never back to the bot).
+            Ev::ConversationHandedOff { .. } => state.router.route(conv.clone(), String::new()),
             // The visitor wrote again after a resolve and the agent who had
             // it is gone (or nobody had it): routed like a new one.
             Ev::ConversationStatusChanged {

@@ -8,7 +8,7 @@ pub use worker::Router;
 
 use crate::app::SharedState;
 use crate::conversations::after_commit;
-use kefu_core::{AgentStatus, SenderKind};
+use kefu_core::{AgentStatus, SenderKind, bot::BotMode};
 use kefu_core::{ConversationId, UserId, WorkspaceId};
 use kefu_routing::assign::{Candidate, Strategy, pick};
 use kefu_routing::eval::{ConversationInfo, Customer, GroupStats, PageInfo};
@@ -306,12 +306,26 @@ pub(crate) async fn route(
     let sticky = earlier
         .iter()
         .find_map(|c| c.assignee_id.as_ref().map(UserId::to_string));
+    // A hand-off routes with the visitor's first message, as rules expect.
+    let first_message = if first_message.is_empty() {
+        first_visitor_text(state, conv).await?
+    } else {
+        first_message.to_string()
+    };
     let mut decision = match &rules {
         Some(rules) => {
-            let ctx = context(state, conv, first_message, !earlier.is_empty()).await?;
+            let ctx = context(state, conv, &first_message, !earlier.is_empty()).await?;
             rules.engine.decide(&ctx)
         }
         None => Decision::default(),
+    };
+    // The bot takes it on a rule's `to_bot()`, and in a bot-first inbox
+    // unless a rule routed it to people.
+    let to_bot = match crate::bot::runner::may_take(state, conv).await? {
+        Some(bot) => {
+            decision.to_bot || (bot.mode == BotMode::BotFirst && decision.route.is_none())
+        }
+        None => false,
     };
     // What no rule routes goes to the workspace's default group: on a fresh
     // install every agent, least-loaded, so nobody has to write a rule first.
@@ -325,18 +339,31 @@ pub(crate) async fn route(
     {
         decision.route = Some(Route::Group(group));
     }
-    apply(state, conv, &decision, sticky.as_deref()).await?;
+    apply(state, conv, &decision, sticky.as_deref(), to_bot).await?;
     Ok(Some(decision))
+}
+
+/// The text of the visitor's first message in `conv` (empty if none).
+async fn first_visitor_text(state: &SharedState, conv: &Conversation) -> Result<String, StoreError> {
+    Ok(state
+        .store
+        .list_messages(&conv.id, 0, None, 50, false)
+        .await?
+        .into_iter()
+        .find(|m| m.sender.kind == SenderKind::Visitor)
+        .map(|m| m.content)
+        .unwrap_or_default())
 }
 
 /// Carries out a decision for a conversation nobody has yet: its priority
 /// and tags first (the line's order depends on the priority), the rule's
-/// replies, then offline follow-up or the route.
+/// replies, then the bot (`to_bot`), offline follow-up or the route.
 async fn apply(
     state: &SharedState,
     conv: &Conversation,
     decision: &Decision,
     sticky: Option<&str>,
+    to_bot: bool,
 ) -> Result<(), StoreError> {
     let mut conv = conv.clone();
     if decision.priority.is_some() || !decision.tags.is_empty() {
@@ -369,8 +396,10 @@ async fn apply(
     for (i, text) in decision.replies.iter().enumerate() {
         auto_reply(state, &conv, &format!("auto-reply-{i}"), text).await?;
     }
-    // `to_bot()` waits for the bot (roadmap: intelligence); until then the
-    // rule's route applies as if it were not there.
+    // Taken meanwhile (an agent was quicker): the route below finds it assigned.
+    if to_bot && crate::bot::runner::give(state, &conv, router()).await? {
+        return Ok(());
+    }
     if decision.offline {
         let told = !decision.replies.is_empty();
         offline(state, &conv, None, false, "rule", (!told).then_some("")).await?;
@@ -474,6 +503,19 @@ async fn offline(
     reason: &str,
     message: Option<&str>,
 ) -> Result<bool, StoreError> {
+    // Nobody can answer now: the inbox's bot does, if it has one and never
+    // handed this conversation off (after a queue timeout only if the inbox
+    // says so).
+    if let Some(bot) = crate::bot::runner::may_take(state, conv).await?
+        && (reason != "queue_timeout" || bot.take_timeouts)
+        && (!only_if_waiting || still_waiting(state, conv).await?)
+        && crate::bot::runner::give(state, conv, router()).await?
+    {
+        if let Some(g) = group {
+            announce_queue(state, &conv.workspace_id, g).await?;
+        }
+        return Ok(true);
+    }
     let Some(changed) = state
         .store
         .to_offline(
@@ -501,6 +543,16 @@ async fn offline(
         auto_reply(state, &after, &key, text).await?;
     }
     Ok(true)
+}
+
+/// Whether `conv` still waits in a line (a drain or claim may have just
+/// taken it).
+async fn still_waiting(state: &SharedState, conv: &Conversation) -> Result<bool, StoreError> {
+    let now = state
+        .store
+        .get_conversation(&conv.workspace_id, &conv.id)
+        .await?;
+    Ok(now.status == kefu_core::ConversationStatus::Queued && now.assignee_id.is_none())
 }
 
 /// Longest line announced position by position.

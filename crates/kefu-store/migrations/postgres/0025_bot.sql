@@ -14,6 +14,7 @@ CREATE TABLE bot_sessions (
     choices          TEXT NOT NULL,
     handed_off_at    BIGINT,
     handoff_reason   TEXT,
+    last_seq         BIGINT NOT NULL,
     updated_at       BIGINT NOT NULL
 );
 

@@ -14,6 +14,7 @@ CREATE TABLE bot_sessions (
     choices          TEXT NOT NULL,
     handed_off_at    INTEGER,
     handoff_reason   TEXT,
+    last_seq         INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
 );
 
