@@ -864,7 +864,8 @@ async fn event_catalogue_matches_real_events() {
     }
     let rules = r#"rule "refunds" when conversation.first_message contains "refund" then route_to("billing"), set_priority("high") end
 rule "vip" when conversation.first_message contains "vip" then route_to("vip") end
-rule "later" when conversation.first_message contains "later" then offline() end"#;
+rule "later" when conversation.first_message contains "later" then offline() end
+rule "bot" when conversation.first_message contains "talk to a human" then to_bot() end"#;
     let (s, v) = app
         .put(
             &owner.token,
@@ -942,6 +943,16 @@ rule "later" when conversation.first_message contains "later" then offline() end
     assert_eq!(s, 200, "{v}");
     first_message(app, &owner.inbox, "vip customer here").await;
     first_message(app, &owner.inbox, "please call me later").await;
+    // The bot (people first: only the rule gives it this one) hands off when asked.
+    let (s, v) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/inboxes/{}", owner.inbox.id),
+            json!({"bot": {"enabled": true, "mode": "humans_first"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    first_message(app, &owner.inbox, "I want to talk to a human").await;
 
     let mut examples: std::collections::BTreeMap<String, Value> = Default::default();
     let produced: Vec<&str> = kefu_core::event::ConversationEvent::TYPES
@@ -1094,6 +1105,9 @@ fn catalogue_note(t: &str) -> &'static str {
         }
         "conversation_offline" => {
             "Left for offline follow-up: nobody can take it now (outside business hours, a queue timeout without fallback, a rule's `offline()`)."
+        }
+        "conversation_handed_off" => {
+            "The bot gave the conversation to people (routing takes it next). `reason`: `asked` (the visitor asked for a person), `low_confidence` (it could not answer, turn after turn), `thumbs_down`, `max_turns`, `rule` (its inbox's bot was turned off meanwhile) or `agent`. A `conversation_status_changed` from `bot` to `open` comes with it (docs/bot.md)."
         }
         "contact_created" => "A new visitor or customer (the widget's first session).",
         "contact_updated" => {

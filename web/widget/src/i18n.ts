@@ -45,6 +45,12 @@ const en = {
   mailNoEmail: 'Leave your email address first (in the form or by telling us in the chat).',
   mailSoon: 'Sent a moment ago; try again in a few minutes.',
   mailOff: 'Email is not available here.',
+  bot: 'Assistant',
+  botBadge: 'Bot',
+  person: 'Talk to a person',
+  helpful: 'Helpful',
+  notHelpful: 'Not helpful',
+  rated: 'Thanks for your feedback',
 }
 export type Strings = typeof en
 
@@ -93,6 +99,12 @@ const zh: Strings = {
   mailNoEmail: '请先留下您的邮箱（在表单中，或在对话里告诉我们）。',
   mailSoon: '刚刚已发送，请几分钟后再试。',
   mailOff: '此处暂不支持邮件。',
+  bot: '智能助手',
+  botBadge: '机器人',
+  person: '转人工',
+  helpful: '有帮助',
+  notHelpful: '没帮助',
+  rated: '感谢您的反馈',
 }
 
 export type Lang = 'en' | 'zh-CN'

@@ -7,7 +7,7 @@ export interface Attachment {
   size: number
 }
 
-export type SenderKind = 'visitor' | 'agent' | 'api' | 'system'
+export type SenderKind = 'visitor' | 'agent' | 'api' | 'system' | 'bot'
 export type MessageKind = 'text' | 'image' | 'file' | 'note' | 'event'
 
 export interface WireMessage {
@@ -22,6 +22,18 @@ export interface WireMessage {
   created_at: number
   /** Its author took it back. */
   deleted_at?: number | null
+  /** A bot message's buttons and the entry it answered with. */
+  bot?: BotMark | null
+}
+
+/** What a bot message carries besides its text (docs/protocol.md). */
+export interface BotMark {
+  /** The knowledge-base entry it answered with: thumbs rate it. */
+  entry?: string
+  /** "Did you mean" buttons: pressing one sends its label. */
+  choices?: { entry: string; label: string }[]
+  /** Offer a "talk to a person" button. */
+  offer_person?: boolean
 }
 
 export interface ConversationHead {
@@ -70,7 +82,14 @@ export interface Session {
   visitor_token: string
   contact_id: string
   resumed: boolean
-  inbox: { display_name: string; welcome_text: string; widget: WidgetSettings; available: boolean }
+  inbox: {
+    display_name: string
+    welcome_text: string
+    widget: WidgetSettings
+    available: boolean
+    /** The inbox's bot answers (its name; empty: the widget's word for it). */
+    bot?: { name: string } | null
+  }
   limits: { max_message_chars: number; max_upload_bytes: number }
   visitor: { name: string | null; email: string | null }
   /** Whether the server sends e-mail (offers the transcript by e-mail). */

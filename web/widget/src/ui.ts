@@ -5,7 +5,7 @@ import type { Client, Status } from './client'
 import { pickLang, strings, type Lang, type Strings } from './i18n'
 import { unread, view, type Item } from './state'
 import css from './style.css?inline'
-import type { Attachment, PrechatField } from './types'
+import type { Attachment, PrechatField, WireMessage } from './types'
 import { linkify } from './linkify'
 import { ink } from './ink'
 
@@ -350,6 +350,46 @@ export class Widget {
     if (force || b.scrollHeight - b.scrollTop - b.clientHeight < 80) requestAnimationFrame(() => (b.scrollTop = b.scrollHeight))
   }
 
+  /** A bot message: marked as the bot's, with its quick replies and thumbs. */
+  private botLine(li: HTMLLIElement, m: WireMessage): void {
+    const t = this.t
+    const name = this.client.session?.inbox.bot?.name || t.bot
+    li.classList.add('bot')
+    li.prepend(h('div', { class: 'who' }, h('span', { class: 'tag' }, t.botBadge), name))
+    const b = m.bot
+    if (!b) return
+    const buttons: HTMLButtonElement[] = (b.choices ?? []).map((c) => h('button', { type: 'button', onclick: () => this.quickReply(c.label) }, c.label))
+    if (b.offer_person) buttons.push(h('button', { type: 'button', class: 'person', onclick: () => this.quickReply(t.person) }, t.person))
+    if (buttons.length) li.insertBefore(h('div', { class: 'quick' }, ...buttons), li.lastElementChild)
+    if (b.entry) {
+      const rate = h('div', { class: 'rate' })
+      const done = this.client.kv.get(this.client.k('rated:' + m.id))
+      const thumb = (up: boolean) => {
+        const btn = h('button', { type: 'button', ariaLabel: up ? t.helpful : t.notHelpful, title: up ? t.helpful : t.notHelpful, ariaPressed: String(done === (up ? 'up' : 'down')) }, up ? '👍' : '👎')
+        btn.onclick = async () => {
+          try {
+            await this.client.http('POST', '/api/v1/widget/bot-feedback', { message_id: m.id, helpful: up })
+            this.client.kv.set(this.client.k('rated:' + m.id), up ? 'up' : 'down')
+            for (const x of rate.querySelectorAll('button')) x.setAttribute('aria-pressed', String(x === btn))
+            this.say(t.rated)
+          } catch (e) {
+            this.say(String((e as { message?: string }).message ?? e))
+          }
+        }
+        return btn
+      }
+      rate.append(thumb(true), thumb(false))
+      li.insertBefore(rate, li.lastElementChild)
+    }
+  }
+
+  /** A quick-reply button: sends its words as the visitor's message. */
+  private quickReply(text: string): void {
+    this.say('')
+    this.client.write(text)
+    this.scrollDown(true)
+  }
+
   /** Which form, if any, stands in for the chat: pre-chat or offline. */
   private formKind(): 'prechat' | 'offline' | undefined {
     const c = this.client
@@ -357,7 +397,8 @@ export class Widget {
     if (!s || this.formDone || !c.loaded) return
     const fresh = c.timeline.conversations().length === 0 && c.outbox.entries().length === 0
     if (!fresh) return
-    if (!s.inbox.available && s.inbox.widget.offline === 'form') return 'offline'
+    // A bot answers whether or not an agent is in: the chat stays open.
+    if (!s.inbox.available && !s.inbox.bot && s.inbox.widget.offline === 'form') return 'offline'
     if (s.inbox.widget.prechat.enabled && !s.visitor.name && !s.visitor.email) return 'prechat'
     return undefined
   }
@@ -455,7 +496,7 @@ export class Widget {
     const items = view(c.timeline, c.outbox.entries())
     let lastMine = ''
     for (const i of items) if (i.mine && i.message) lastMine = i.key
-    const lis = items.map((i) => this.line(i, i.key === lastMine))
+    const lis = items.map((i, n) => this.line(i, i.key === lastMine, n === items.length - 1))
     this.list.replaceChildren(...lis)
     for (const k of this.lines.keys()) if (!items.some((i) => i.key === k)) this.lines.delete(k)
 
@@ -467,7 +508,7 @@ export class Widget {
   }
 
   /** One chat line; kept per key so images are fetched once. */
-  private line(i: Item, last: boolean): HTMLLIElement {
+  private line(i: Item, last: boolean, newest = false): HTMLLIElement {
     const t = this.t
     let li = this.lines.get(i.key)
     const m = i.message
@@ -507,8 +548,12 @@ export class Widget {
           who.append(pic, c.name)
         })
       }
+      if (m?.sender.kind === 'bot') this.botLine(li, m)
       this.lines.set(i.key, li)
     }
+    // Quick replies only under the newest line: older choices are history.
+    const quick = li.querySelector<HTMLElement>('.quick')
+    if (quick) quick.hidden = !newest
     li.classList.toggle('pending', !m)
     const meta = li.lastElementChild as HTMLElement
     const time = new Date(i.created_at).toLocaleTimeString(this.lang, { hour: '2-digit', minute: '2-digit' })

@@ -17,6 +17,7 @@ export type NameOf = (id: string) => string
 const COVERS_STATUS = new Set([
   'assigned', 'transferred', 'offline',
   'conversation_assigned', 'conversation_transferred', 'conversation_offline', 'conversation_queued',
+  'conversation_handed_off',
 ])
 /** Kinds a transfer's line at the same moment already says (unassigned, queued, assigned). */
 const COVERED_BY_TRANSFER = new Set(['conversation_unassigned', 'conversation_queued', 'conversation_assigned'])
@@ -107,6 +108,8 @@ export function describeEvent(e: ConvEvent, d: Dict, name: NameOf): string | nul
       }
       return parts.length ? parts.join(' · ') : null
     }
+    case 'conversation_handed_off':
+      return fill(d.evHandedOff, { why: d.evHandOffWhy[String(x.reason)] ?? '' })
     case 'offline':
     case 'conversation_offline': {
       const why = offlineWhy(d, x.reason, x.group)
@@ -122,6 +125,7 @@ export function actorName(e: ConvEvent, d: Dict, name: NameOf): string {
   if (e.actor_kind === 'agent') return name(e.actor_id)
   if (e.actor_kind === 'system') return e.actor_id === 'routing' ? d.routingActor : d.system
   if (e.actor_kind === 'visitor') return d.visitor
+  if (e.actor_kind === 'bot') return d.botActor
   return e.actor_kind === 'api' ? 'API' : e.actor_kind
 }
 

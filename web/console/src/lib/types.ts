@@ -9,7 +9,7 @@ export type ConversationStatus = 'bot' | 'queued' | 'open' | 'pending' | 'resolv
 export type AgentSettableStatus = 'open' | 'pending' | 'resolved' | 'closed'
 export type Priority = 'low' | 'normal' | 'high' | 'urgent'
 export type MessageKind = 'text' | 'image' | 'file' | 'note' | 'event'
-export type SenderKind = 'visitor' | 'agent' | 'api' | 'system'
+export type SenderKind = 'visitor' | 'agent' | 'api' | 'system' | 'bot'
 
 export interface User {
   id: string
@@ -67,6 +67,41 @@ export interface Message {
   created_at: number
   /** Its author took it back (its text and attachment are gone). */
   deleted_at?: number | null
+  /** A bot message's buttons and the entry it answered with. */
+  bot?: BotMark | null
+}
+
+export interface BotMark {
+  entry?: string
+  choices?: { entry: string; label: string }[]
+  offer_person?: boolean
+  cited?: string[]
+}
+
+/** An inbox's bot (docs/bot.md). */
+export interface BotSettings {
+  enabled: boolean
+  mode: 'bot_first' | 'humans_first'
+  name: string
+  greeting: string
+  thresholds: { answer: number; margin: number; clarify: number }
+  patience: { low_confidence_turns: number; max_bot_turns: number }
+  handoff_words: string[]
+  plugins: { lexical: boolean; semantic: boolean; llm: boolean }
+  take_timeouts: boolean
+}
+
+/** A question the bot could not answer. */
+export interface BotQuestion {
+  id: string
+  conversation_id: string
+  message_id: string
+  question: string
+  reason: string
+  best_entry: string | null
+  best_score: number | null
+  status: string
+  created_at: number
 }
 
 export interface LastMessage {
@@ -180,6 +215,7 @@ export interface Inbox {
   created_at: number
   reopen_window_secs: number
   closing_message: string
+  bot?: BotSettings
 }
 
 export interface CannedReply {
