@@ -100,6 +100,25 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
     expectNoProblems()
   })
 
+  it("the bot's answer in the widget: did-you-mean buttons, thumbs", async () => {
+    for (const [question, answer] of [
+      ['How do I reset my password?', 'Use "Forgot password" on the login page.'],
+      ['How do I reset my PIN?', 'Open Settings, Security, Reset PIN.'],
+    ])
+      await admin.call('POST', '/api/v1/kb/entries', { question, answer, language: 'en' })
+    const withBot = await admin.call('POST', '/api/v1/inboxes', { name: 'Bot', allowed_origins: [site.origin], bot: { enabled: true }, widget: { color: '#ffd33d' } })
+    await page.goto(site.embed('/bot', kefu.base, withBot.public_key))
+    await page.locator('#kefu-widget .launcher').click()
+    await page.locator('#kefu-widget textarea').fill('how do I reset it')
+    await page.locator('#kefu-widget textarea').press('Enter')
+    await page.locator('#kefu-widget .msg.bot .quick button').first().waitFor()
+    await check('widget (bot did-you-mean)', '#kefu-widget')
+    await page.locator('#kefu-widget .msg.bot .quick button').first().click()
+    await page.locator('#kefu-widget .msg.bot .rate button').first().waitFor()
+    await check('widget (bot answer)', '#kefu-widget')
+    expectNoProblems()
+  })
+
   it('the login page', async () => {
     await page.goto(`${kefu.base}/console/`)
     await page.locator('input[name=email]').waitFor()
@@ -131,6 +150,12 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
       await page.goto(`${kefu.base}/console/#/settings`)
       await tid('notification-prefs').waitFor()
       await check(`my settings (${lang})`)
+      // An inbox's bot settings, open.
+      await page.goto(`${kefu.base}/console/#/admin/inboxes`)
+      await tid('inbox-card').first().click()
+      await tid('bot-enabled').check()
+      await tid('bot-mode').waitFor()
+      await check(`inbox bot settings (${lang})`)
       for (const admin of ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'attributes', 'webhooks', 'workspace', 'apiKeys']) {
         await page.goto(`${kefu.base}/console/#/admin/${admin}`)
         await page.locator('main, section').first().waitFor()
