@@ -238,7 +238,10 @@ mod tests {
         // answer threshold, and never a tie at 1 with a looser match.
         assert!(good.confidence > 0.6 && good.confidence < 1.0, "{good:?}");
         let looser = ix.search(&a, "Can I return an item within 7 days?", Lang::En, 2);
-        assert!(looser.len() < 2 || looser[0].confidence > looser[1].confidence, "{looser:?}");
+        assert!(
+            looser.len() < 2 || looser[0].confidence > looser[1].confidence,
+            "{looser:?}"
+        );
         let other = ix.search(&a, "do you sell used cars in Berlin", Lang::En, 1);
         assert!(
             other.first().is_none_or(|h| h.confidence < 0.3),

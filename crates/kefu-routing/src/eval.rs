@@ -15,6 +15,10 @@ pub struct Context {
     pub customer: Customer,
     pub conversation: ConversationInfo,
     pub page: PageInfo,
+    /// What the bot made of the visitor's message.
+    pub message: MessageInfo,
+    /// The bot's part, when it hands a conversation off.
+    pub bot: BotInfo,
     pub time: LocalTime,
     /// Live figures per group name.
     pub groups: HashMap<String, GroupStats>,
@@ -47,6 +51,27 @@ pub struct ConversationInfo {
     pub inbox: String,
     pub channel: String,
     pub first_message: String,
+}
+
+/// `message.intent`: the category of the knowledge-base entry that best
+/// matches the visitor's message (empty when none matches well enough);
+/// `message.language`: `zh` or `en`, detected from its text.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct MessageInfo {
+    pub intent: String,
+    pub language: String,
+}
+
+/// `bot.confidence`: the score (0..=1) of that best entry; `bot.reason`:
+/// why the bot handed the conversation off (`asked`, `low_confidence`,
+/// `thumbs_down`, `max_turns`, …; empty for a conversation that never was
+/// with the bot).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct BotInfo {
+    pub confidence: f64,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -172,6 +197,19 @@ pub struct Engine {
     regexes: Vec<regex::Regex>,
 }
 
+impl Engine {
+    /// Whether any rule reads a variable under `head` (`message`, `bot`):
+    /// the server works out what only such rules need (the bot's reading of
+    /// the message) only for them.
+    pub fn reads(&self, head: &str) -> bool {
+        let mut vars = Vec::new();
+        for r in &self.rules.rules {
+            vars_of(&r.when, &mut vars);
+        }
+        vars.iter().any(|v| v.first().is_some_and(|h| h == head))
+    }
+}
+
 /// A variable, resolved from its dotted name.
 #[derive(Debug, Clone, PartialEq)]
 enum VarRef {
@@ -195,6 +233,10 @@ enum VarRef {
     Weekday,
     Date,
     Holiday,
+    Intent,
+    MessageLanguage,
+    BotConfidence,
+    BotReason,
     Unknown,
 }
 
@@ -224,6 +266,10 @@ impl VarRef {
             ("time", "weekday") => VarRef::Weekday,
             ("time", "date") => VarRef::Date,
             ("time", "holiday") => VarRef::Holiday,
+            ("message", "intent") => VarRef::Intent,
+            ("message", "language") => VarRef::MessageLanguage,
+            ("bot", "confidence") => VarRef::BotConfidence,
+            ("bot", "reason") => VarRef::BotReason,
             _ => VarRef::Unknown,
         }
     }
@@ -256,6 +302,10 @@ impl VarRef {
             VarRef::Weekday => Val::Num(f64::from(ctx.time.weekday)),
             VarRef::Date => b(&ctx.time.date),
             VarRef::Holiday => Val::Bool(ctx.time.holiday),
+            VarRef::Intent => b(&ctx.message.intent),
+            VarRef::MessageLanguage => b(&ctx.message.language),
+            VarRef::BotConfidence => Val::Num(ctx.bot.confidence),
+            VarRef::BotReason => b(&ctx.bot.reason),
             VarRef::Unknown => Val::Null,
         }
     }

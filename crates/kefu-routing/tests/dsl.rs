@@ -239,7 +239,7 @@ fn error_messages() {
         ),
         (
             "rule \"a\" when page.uri == \"x\" then tag(\"x\") end",
-            "1:15: unknown variable `page.uri`; expected one of customer.level, customer.name, customer.email, customer.language, customer.country, customer.external_id, customer.identified, customer.tags, customer.returning, customer.recent_events, conversation.inbox, conversation.channel, conversation.first_message, page.url, page.referrer, time.hour, time.minute, time.weekday, time.date, time.holiday or customer.<attribute>",
+            "1:15: unknown variable `page.uri`; expected one of customer.level, customer.name, customer.email, customer.language, customer.country, customer.external_id, customer.identified, customer.tags, customer.returning, customer.recent_events, conversation.inbox, conversation.channel, conversation.first_message, message.intent, message.language, bot.confidence, bot.reason, page.url, page.referrer, time.hour, time.minute, time.weekday, time.date, time.holiday or customer.<attribute>",
         ),
         (
             "rule \"a\" when true then route_to(\"sales\") end",
@@ -348,5 +348,32 @@ fn hostile_input_is_an_error_not_a_crash() {
             .unwrap_err()
             .message
             .contains("limit")
+    );
+}
+
+#[test]
+fn rules_read_what_the_bot_made_of_the_message() {
+    let src = r#"rule "refunds to billing" when message.intent == "refunds" && bot.confidence >= 0.3 then route_to("billing") end
+rule "asked" when bot.reason == "asked" && message.language == "en" then set_priority("high") end"#;
+    let engine = compile(src, &known()).unwrap();
+    assert!(engine.reads("message") && engine.reads("bot") && !engine.reads("page"));
+    let mut c = ctx();
+    c.message.intent = "refunds".into();
+    c.bot.confidence = 0.42;
+    assert_eq!(
+        engine.decide(&c).route,
+        Some(Route::Group("billing".into()))
+    );
+    c.bot.confidence = 0.2;
+    assert_eq!(engine.decide(&c).route, None);
+    c.bot.reason = "asked".into();
+    c.message.language = "en".into();
+    assert_eq!(engine.decide(&c).priority.as_deref(), Some("high"));
+    assert!(
+        compile(
+            r#"rule "x" when bot.confidence == "high" then tag("x") end"#,
+            &known()
+        )
+        .is_err()
     );
 }

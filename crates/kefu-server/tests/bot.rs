@@ -151,11 +151,20 @@ async fn answers_in_both_languages_and_hands_off_when_asked(db: Db) {
     let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
     let (agent_id, agent) = app
-        .agent(&owner, &format!("a-{}@example.com", kefu_store::new_id()), 5)
+        .agent(
+            &owner,
+            &format!("a-{}@example.com", kefu_store::new_id()),
+            5,
+        )
         .await;
     default_group(&app, &owner, &[&agent_id], Value::Null).await;
     import_sample(&app, &owner.token).await;
-    bot_on(&app, &owner, json!({"greeting": "您好，我是智能助手 / Hi, I am the assistant"})).await;
+    bot_on(
+        &app,
+        &owner,
+        json!({"greeting": "您好，我是智能助手 / Hi, I am the assistant"}),
+    )
+    .await;
     let (_, entries) = app.get(&owner.token, "/api/v1/kb/entries?limit=100").await;
     // The agent is online (connected), so a hand-off can assign at once.
     let (_ws, _) = app.ws(&agent).await;
@@ -165,12 +174,26 @@ async fn answers_in_both_languages_and_hands_off_when_asked(db: Db) {
     let conv = say(&app, &vt, "q1", "退款多久能到账？").await;
     settled(&app).await;
     let c = conversation(&app, &owner.token, &conv).await;
-    assert_eq!((c["status"].as_str(), c["assignee_id"].as_str()), (Some("bot"), None), "{c}");
+    assert_eq!(
+        (c["status"].as_str(), c["assignee_id"].as_str()),
+        (Some("bot"), None),
+        "{c}"
+    );
     let all = messages(&app, &vt, &conv).await;
     let bot = bot_messages(&all);
     assert_eq!(bot.len(), 2, "{all:?}");
-    assert!(bot[0]["content"].as_str().unwrap().starts_with("您好，我是智能助手"));
-    assert_eq!(bot[1]["bot"]["entry"], kb_id(&entries, "refund-time.zh"), "{:?}", bot[1]);
+    assert!(
+        bot[0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("您好，我是智能助手")
+    );
+    assert_eq!(
+        bot[1]["bot"]["entry"],
+        kb_id(&entries, "refund-time.zh"),
+        "{:?}",
+        bot[1]
+    );
     assert!(bot[1]["content"].as_str().unwrap().contains("原路退回"));
 
     // English, in the same conversation.
@@ -178,8 +201,17 @@ async fn answers_in_both_languages_and_hands_off_when_asked(db: Db) {
     settled(&app).await;
     let all = messages(&app, &vt, &conv).await;
     let last = bot_messages(&all).last().cloned().cloned().unwrap();
-    assert_eq!(last["bot"]["entry"], kb_id(&entries, "refund-time.en"), "{last}");
-    assert!(last["content"].as_str().unwrap().contains("original payment method"));
+    assert_eq!(
+        last["bot"]["entry"],
+        kb_id(&entries, "refund-time.en"),
+        "{last}"
+    );
+    assert!(
+        last["content"]
+            .as_str()
+            .unwrap()
+            .contains("original payment method")
+    );
 
     // "转人工": the bot says a person is coming, then routing assigns the
     // online agent, who sees the whole transcript and why.
@@ -192,8 +224,14 @@ async fn answers_in_both_languages_and_hands_off_when_asked(db: Db) {
         "{c}"
     );
     let seen = messages(&app, &agent, &conv).await;
-    let texts: Vec<&str> = seen.iter().map(|m| m["content"].as_str().unwrap()).collect();
-    assert!(texts.contains(&"退款多久能到账？") && texts.contains(&"How long does a refund take?"), "{texts:?}");
+    let texts: Vec<&str> = seen
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.contains(&"退款多久能到账？") && texts.contains(&"How long does a refund take?"),
+        "{texts:?}"
+    );
     assert_eq!(
         bot_messages(&seen).last().unwrap()["content"],
         "正在为您转接人工客服，请稍候。"
@@ -209,7 +247,11 @@ async fn answers_in_both_languages_and_hands_off_when_asked(db: Db) {
     say(&app, &vt, "q4", "退款多久能到账？").await;
     settled(&app).await;
     let after = messages(&app, &vt, &conv).await;
-    assert_eq!(bot_messages(&after).len(), bot_messages(&seen).len(), "{after:?}");
+    assert_eq!(
+        bot_messages(&after).len(),
+        bot_messages(&seen).len(),
+        "{after:?}"
+    );
     app.stop().await;
 }
 
@@ -219,8 +261,14 @@ async fn low_confidence_clarify_and_thumbs_down_hand_off(db: Db) {
     default_group(&app, &owner, &[], Value::Null).await;
     // Two entries the bot cannot tell apart from "reset": it asks.
     for (q, a) in [
-        ("How do I reset my password?", "Use Forgot password on the login page."),
-        ("How do I reset my PIN?", "Open Settings, then Security, then Reset PIN."),
+        (
+            "How do I reset my password?",
+            "Use Forgot password on the login page.",
+        ),
+        (
+            "How do I reset my PIN?",
+            "Open Settings, then Security, then Reset PIN.",
+        ),
     ] {
         let (s, v) = app
             .post(
@@ -252,22 +300,40 @@ async fn low_confidence_clarify_and_thumbs_down_hand_off(db: Db) {
     settled(&app).await;
     let all = messages(&app, &vt, &conv).await;
     let answer = bot_messages(&all).last().cloned().cloned().unwrap();
-    let want = if second.contains("PIN") { "Reset PIN" } else { "Forgot password" };
-    assert!(answer["content"].as_str().unwrap().contains(want), "{answer}");
+    let want = if second.contains("PIN") {
+        "Reset PIN"
+    } else {
+        "Forgot password"
+    };
+    assert!(
+        answer["content"].as_str().unwrap().contains(want),
+        "{answer}"
+    );
 
     // A thumbs-down on that answer hands off; someone else's message is not theirs to rate.
     let (other, _) = app.visitor(&owner.inbox).await;
     let (s, _) = app
-        .post(&other, "/api/v1/widget/bot-feedback", json!({"message_id": answer["id"], "helpful": false}))
+        .post(
+            &other,
+            "/api/v1/widget/bot-feedback",
+            json!({"message_id": answer["id"], "helpful": false}),
+        )
         .await;
     assert_eq!(s, 404);
     let (s, v) = app
-        .post(&vt, "/api/v1/widget/bot-feedback", json!({"message_id": answer["id"], "helpful": false}))
+        .post(
+            &vt,
+            "/api/v1/widget/bot-feedback",
+            json!({"message_id": answer["id"], "helpful": false}),
+        )
         .await;
     assert_eq!(s, 204, "{v}");
     settled(&app).await;
     let c = conversation(&app, &owner.token, &conv).await;
-    assert_eq!(c["status"], "queued", "nobody online: it waits for a person: {c}");
+    assert_eq!(
+        c["status"], "queued",
+        "nobody online: it waits for a person: {c}"
+    );
     let events = trail(&app, &owner.token, &conv).await;
     assert!(events.iter().any(|e| e["kind"] == "conversation_handed_off" && e["data"]["reason"] == "thumbs_down"), "{events:?}");
 
@@ -277,29 +343,62 @@ async fn low_confidence_clarify_and_thumbs_down_hand_off(db: Db) {
     settled(&app).await;
     let all = messages(&app, &v2, &conv2).await;
     assert_eq!(bot_messages(&all)[0]["bot"]["offer_person"], true);
-    assert_eq!(conversation(&app, &owner.token, &conv2).await["status"], "bot");
+    assert_eq!(
+        conversation(&app, &owner.token, &conv2).await["status"],
+        "bot"
+    );
     say(&app, &v2, "n2", "quux wibble wobble").await;
     settled(&app).await;
-    assert_eq!(conversation(&app, &owner.token, &conv2).await["status"], "queued");
+    assert_eq!(
+        conversation(&app, &owner.token, &conv2).await["status"],
+        "queued"
+    );
     let events = trail(&app, &owner.token, &conv2).await;
-    assert!(events.iter().any(|e| e["kind"] == "conversation_handed_off" && e["data"]["reason"] == "low_confidence"), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "conversation_handed_off"
+                && e["data"]["reason"] == "low_confidence"),
+        "{events:?}"
+    );
 
     // Both unanswered questions wait for an agent, who dismisses one.
     let (s, q) = app.get(&owner.token, "/api/v1/bot/questions").await;
     assert_eq!(s, 200, "{q}");
     let items = q["items"].as_array().unwrap();
-    let texts: Vec<&str> = items.iter().map(|i| i["question"].as_str().unwrap()).collect();
-    assert!(texts.contains(&"xyzzy plugh frobnicate") && texts.contains(&"quux wibble wobble"), "{texts:?}");
-    assert!(texts.contains(&"2") || texts.contains(&"how do I reset it"), "the thumbs-down's question: {texts:?}");
+    let texts: Vec<&str> = items
+        .iter()
+        .map(|i| i["question"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.contains(&"xyzzy plugh frobnicate") && texts.contains(&"quux wibble wobble"),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"2") || texts.contains(&"how do I reset it"),
+        "the thumbs-down's question: {texts:?}"
+    );
     let id = items[0]["id"].as_str().unwrap();
     let (s, v) = app
-        .patch(&owner.token, &format!("/api/v1/bot/questions/{id}"), json!({"status": "dismissed"}))
+        .patch(
+            &owner.token,
+            &format!("/api/v1/bot/questions/{id}"),
+            json!({"status": "dismissed"}),
+        )
         .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("dismissed")), "{v}");
     let (s, e) = app
-        .patch(&owner.token, &format!("/api/v1/bot/questions/{id}"), json!({"status": "maybe"}))
+        .patch(
+            &owner.token,
+            &format!("/api/v1/bot/questions/{id}"),
+            json!({"status": "maybe"}),
+        )
         .await;
-    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("validation")), "{e}");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("validation")),
+        "{e}"
+    );
     // Another workspace sees none of them.
     let stranger = app.tenant(Role::Owner).await;
     let (_, q) = app.get(&stranger.token, "/api/v1/bot/questions").await;
@@ -322,7 +421,11 @@ async fn offline_flow_and_concurrent_sends_during_a_hand_off(db: Db) {
     let sends = (0..6).map(|i| {
         let (app, vt) = (&app, vt.clone());
         async move {
-            let text = if i == 0 { "转人工".to_string() } else { format!("还有一个问题 {i}") };
+            let text = if i == 0 {
+                "转人工".to_string()
+            } else {
+                format!("还有一个问题 {i}")
+            };
             app.visitor_send(&vt, &format!("m{}", i + 1), &text).await
         }
     });
@@ -339,7 +442,10 @@ async fn offline_flow_and_concurrent_sends_during_a_hand_off(db: Db) {
     assert_eq!(cmids, ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]);
     // No visitor message answered twice, and nothing from the bot after its hand-off line.
     let bot = bot_messages(&all);
-    let mut keys: Vec<&str> = bot.iter().map(|m| m["client_msg_id"].as_str().unwrap()).collect();
+    let mut keys: Vec<&str> = bot
+        .iter()
+        .map(|m| m["client_msg_id"].as_str().unwrap())
+        .collect();
     let n = keys.len();
     keys.dedup();
     assert_eq!(keys.len(), n);
@@ -347,12 +453,27 @@ async fn offline_flow_and_concurrent_sends_during_a_hand_off(db: Db) {
         .iter()
         .position(|m| m["content"] == "正在为您转接人工客服，请稍候。")
         .unwrap_or_else(|| panic!("no hand-off line: {all:?}"));
-    assert_eq!(handoff, bot.len() - 1, "the bot spoke after handing off: {all:?}");
+    assert_eq!(
+        handoff,
+        bot.len() - 1,
+        "the bot spoke after handing off: {all:?}"
+    );
     // Out of hours: the offline flow ran (tagged, told, left for follow-up).
     let c = conversation(&app, &owner.token, &conv).await;
-    assert_eq!((c["status"].as_str(), c["tags"].clone()), (Some("open"), json!(["offline"])), "{c}");
-    let last = all.iter().rev().find(|m| m["sender"]["kind"] == "system").unwrap();
-    assert!(last["content"].as_str().unwrap().contains("留下您的问题"), "{last}");
+    assert_eq!(
+        (c["status"].as_str(), c["tags"].clone()),
+        (Some("open"), json!(["offline"])),
+        "{c}"
+    );
+    let last = all
+        .iter()
+        .rev()
+        .find(|m| m["sender"]["kind"] == "system")
+        .unwrap();
+    assert!(
+        last["content"].as_str().unwrap().contains("留下您的问题"),
+        "{last}"
+    );
     // The visitor can still leave a message; the bot stays silent.
     say(&app, &vt, "m7", "我的订单号是 123456").await;
     settled(&app).await;
@@ -369,10 +490,19 @@ async fn humans_first_to_bot_rule_and_queue_timeout(db: Db) {
     .await;
     let owner = app.tenant(Role::Owner).await;
     import_sample(&app, &owner.token).await;
-    bot_on(&app, &owner, json!({"mode": "humans_first", "take_timeouts": true})).await;
+    bot_on(
+        &app,
+        &owner,
+        json!({"mode": "humans_first", "take_timeouts": true}),
+    )
+    .await;
     // A line with a short timeout and nobody in it.
     let (s, g) = app
-        .post(&owner.token, "/api/v1/groups", json!({"name": "sales", "queue_timeout_secs": 1}))
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "sales", "queue_timeout_secs": 1}),
+        )
         .await;
     assert_eq!(s, 201, "{g}");
     let (s, r) = app
@@ -388,15 +518,27 @@ async fn humans_first_to_bot_rule_and_queue_timeout(db: Db) {
     let (vt, _) = app.visitor(&owner.inbox).await;
     let conv = say(&app, &vt, "r1", "退款多久能到账？").await;
     settled(&app).await;
-    assert_eq!(conversation(&app, &owner.token, &conv).await["status"], "bot");
+    assert_eq!(
+        conversation(&app, &owner.token, &conv).await["status"],
+        "bot"
+    );
     let all = messages(&app, &vt, &conv).await;
-    assert!(bot_messages(&all)[0]["content"].as_str().unwrap().contains("原路退回"), "{all:?}");
+    assert!(
+        bot_messages(&all)[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("原路退回"),
+        "{all:?}"
+    );
 
     // Humans first: waits in line, then times out to the bot, which answers what was asked.
     let (v2, _) = app.visitor(&owner.inbox).await;
     let conv2 = say(&app, &v2, "t1", "How long does a refund take?").await;
     app.state.routing_idle().await;
-    assert_eq!(conversation(&app, &owner.token, &conv2).await["status"], "queued");
+    assert_eq!(
+        conversation(&app, &owner.token, &conv2).await["status"],
+        "queued"
+    );
     let mut status = Value::Null;
     // Justified: the queue timeout is time passing, which is what is under test.
     for _ in 0..100 {
@@ -410,9 +552,76 @@ async fn humans_first_to_bot_rule_and_queue_timeout(db: Db) {
     settled(&app).await;
     let all = messages(&app, &v2, &conv2).await;
     assert!(
-        bot_messages(&all).iter().any(|m| m["content"].as_str().unwrap().contains("original payment method")),
+        bot_messages(&all).iter().any(|m| m["content"]
+            .as_str()
+            .unwrap()
+            .contains("original payment method")),
         "{all:?}"
     );
+    app.stop().await;
+}
+
+async fn hand_off_routes_by_what_the_bot_understood(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    let (billing_id, billing) = app
+        .agent(
+            &owner,
+            &format!("b-{}@example.com", kefu_store::new_id()),
+            5,
+        )
+        .await;
+    let (general_id, general) = app
+        .agent(
+            &owner,
+            &format!("g-{}@example.com", kefu_store::new_id()),
+            5,
+        )
+        .await;
+    let (_wb, _) = app.ws(&billing).await;
+    let (_wg, _) = app.ws(&general).await;
+    default_group(&app, &owner, &[&general_id], Value::Null).await;
+    let (s, g) = app
+        .post(
+            &owner.token,
+            "/api/v1/groups",
+            json!({"name": "billing", "members": [billing_id]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    let rules = r#"rule "returns" when message.intent == "returns" && bot.confidence > 0.2 && bot.reason == "asked" then route_to("billing"), tag("returns") end"#;
+    let (s, r) = app
+        .put(
+            &owner.token,
+            "/api/v1/routing/rules",
+            json!({"source": rules}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    import_sample(&app, &owner.token).await;
+    bot_on(&app, &owner, json!({})).await;
+
+    // A returns question, then a request for a person: billing gets it.
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let conv = say(&app, &vt, "a1", "退款多久能到账？").await;
+    settled(&app).await;
+    assert_eq!(
+        conversation(&app, &owner.token, &conv).await["status"],
+        "bot"
+    );
+    say(&app, &vt, "a2", "转人工").await;
+    settled(&app).await;
+    let c = conversation(&app, &owner.token, &conv).await;
+    assert_eq!(c["assignee_id"].as_str(), Some(billing_id.as_str()), "{c}");
+    assert_eq!(c["tags"], json!(["returns"]));
+
+    // Something else: the default group.
+    let (v2, _) = app.visitor(&owner.inbox).await;
+    let conv2 = say(&app, &v2, "b1", "xyzzy plugh frobnicate").await;
+    say(&app, &v2, "b2", "转人工").await;
+    settled(&app).await;
+    let c = conversation(&app, &owner.token, &conv2).await;
+    assert_eq!(c["assignee_id"].as_str(), Some(general_id.as_str()), "{c}");
     app.stop().await;
 }
 
@@ -430,10 +639,17 @@ async fn settings_are_checked(db: Db) {
         assert_eq!(s, 422, "{bad}: {e}");
     }
     let (s, i) = app
-        .patch(&owner.token, &path, json!({"bot": {"enabled": true, "name": "小助手"}}))
+        .patch(
+            &owner.token,
+            &path,
+            json!({"bot": {"enabled": true, "name": "小助手"}}),
+        )
         .await;
     assert_eq!(s, 200, "{i}");
-    assert_eq!((i["bot"]["enabled"].as_bool(), i["bot"]["mode"].as_str()), (Some(true), Some("bot_first")));
+    assert_eq!(
+        (i["bot"]["enabled"].as_bool(), i["bot"]["mode"].as_str()),
+        (Some(true), Some("bot_first"))
+    );
     // The widget learns there is a bot, and its name.
     let r = app
         .http
@@ -446,9 +662,15 @@ async fn settings_are_checked(db: Db) {
     assert_eq!(v["inbox"]["bot"]["name"], "小助手", "{v}");
     // Agents cannot change it.
     let (_, agent) = app
-        .agent(&owner, &format!("a-{}@example.com", kefu_store::new_id()), 5)
+        .agent(
+            &owner,
+            &format!("a-{}@example.com", kefu_store::new_id()),
+            5,
+        )
         .await;
-    let (s, _) = app.patch(&agent, &path, json!({"bot": {"enabled": false}})).await;
+    let (s, _) = app
+        .patch(&agent, &path, json!({"bot": {"enabled": false}}))
+        .await;
     assert_eq!(s, 403);
     app.stop().await;
 }
@@ -458,5 +680,6 @@ both_backends!(
     low_confidence_clarify_and_thumbs_down_hand_off,
     offline_flow_and_concurrent_sends_during_a_hand_off,
     humans_first_to_bot_rule_and_queue_timeout,
+    hand_off_routes_by_what_the_bot_understood,
     settings_are_checked,
 );

@@ -180,8 +180,14 @@ impl Store {
                 let at = now_ms();
                 let mut conv = before.clone();
                 let mut changes = Vec::new();
-                match conversations::set_status(c, &mut conv, ConversationStatus::Bot, &mut changes, at)
-                    .await
+                match conversations::set_status(
+                    c,
+                    &mut conv,
+                    ConversationStatus::Bot,
+                    &mut changes,
+                    at,
+                )
+                .await
                 {
                     Ok(()) => {}
                     // Changed meanwhile: the caller looks again if it cares.

@@ -21,8 +21,8 @@
 mod append_native;
 mod attachments;
 mod auth;
-mod bot;
 pub mod backend;
+mod bot;
 mod canned;
 mod contact_events;
 mod contact_notes;

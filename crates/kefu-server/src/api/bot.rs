@@ -72,12 +72,9 @@ pub async fn assist(
         let q = question.clone();
         tokio::task::spawn_blocking(move || {
             let lang = text::detect(&q);
-            policy::fuse(&[ix.kb.lexical(
-                crate::bot::analyzer(),
-                &q,
-                lang,
-                crate::bot::CANDIDATES,
-            )])
+            policy::fuse(&[ix
+                .kb
+                .lexical(crate::bot::analyzer(), &q, lang, crate::bot::CANDIDATES)])
         })
         .await
         .map_err(|_| ApiError::internal())?

@@ -136,3 +136,55 @@ pub fn try_message(
         decision,
     }
 }
+
+/// What the bot makes of a visitor's message for the routing rules:
+/// `message.intent` (the category of the best-matching enabled entry, when
+/// it scores at least the inbox's "did you mean" threshold), its language,
+/// `bot.confidence` (that score) and `bot.reason` (why the bot handed the
+/// conversation off, if it did).
+pub async fn reading(
+    state: &SharedState,
+    conv: &kefu_store::Conversation,
+    message: &str,
+) -> Result<(kefu_routing::eval::MessageInfo, kefu_routing::eval::BotInfo), StoreError> {
+    let lang = text::detect(message);
+    let mut info = kefu_routing::eval::MessageInfo {
+        intent: String::new(),
+        language: match lang {
+            Lang::Zh => "zh".into(),
+            Lang::En => "en".into(),
+            Lang::Both => String::new(),
+        },
+    };
+    let session = state.store.bot_session(&conv.id).await?;
+    let mut bot = kefu_routing::eval::BotInfo {
+        confidence: 0.0,
+        reason: session.handoff_reason.unwrap_or_default(),
+    };
+    if message.trim().is_empty() {
+        return Ok((info, bot));
+    }
+    let inbox = state
+        .inboxes
+        .get(&state.store, &conv.workspace_id, &conv.inbox_id)
+        .await?;
+    let ix = state.bots.index(state, &conv.workspace_id).await?;
+    if ix.kb.is_empty() {
+        return Ok((info, bot));
+    }
+    let q = message.to_string();
+    let ix2 = ix.clone();
+    let fused = tokio::task::spawn_blocking(move || {
+        policy::fuse(&[ix2.kb.lexical(analyzer(), &q, lang, CANDIDATES)])
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("reading a message: {e}")))?;
+    if let Some(best) = fused.first()
+        && best.score >= inbox.bot.thresholds.clarify
+        && let Some(e) = ix.entries.get(&best.entry)
+    {
+        info.intent = e.category.clone();
+        bot.confidence = f64::from(best.score);
+    }
+    Ok((info, bot))
+}

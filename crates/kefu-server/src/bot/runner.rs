@@ -127,7 +127,10 @@ async fn handle(state: &SharedState, ev: &Event) -> Result<(), StoreError> {
 }
 
 /// The inbox's bot settings, if its bot is on.
-async fn settings(state: &SharedState, conv: &Conversation) -> Result<Option<BotSettings>, StoreError> {
+async fn settings(
+    state: &SharedState,
+    conv: &Conversation,
+) -> Result<Option<BotSettings>, StoreError> {
     let inbox = state
         .inboxes
         .get(&state.store, &conv.workspace_id, &conv.inbox_id)
@@ -194,7 +197,11 @@ async fn pending_question(
 
 /// One turn on a visitor's message: answer, ask "did you mean", say it was
 /// not understood, or hand off, as the policy decides.
-async fn turn(state: &SharedState, conv: &Conversation, message: &Message) -> Result<(), StoreError> {
+async fn turn(
+    state: &SharedState,
+    conv: &Conversation,
+    message: &Message,
+) -> Result<(), StoreError> {
     if message.kind != MessageKind::Text || message.content.trim().is_empty() {
         return Ok(());
     }
@@ -209,11 +216,19 @@ async fn turn(state: &SharedState, conv: &Conversation, message: &Message) -> Re
     let question = message.content.trim();
     let lang = text::detect(question);
     let words: Vec<String> = if cfg.handoff_words.is_empty() {
-        handoff::DEFAULT_WORDS.iter().map(|w| w.to_string()).collect()
+        handoff::DEFAULT_WORDS
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
     } else {
         cfg.handoff_words.clone()
     };
-    let asked = handoff::asks_for_person(question, &words);
+    // Line by line too: what the visitor said before the bot took the
+    // conversation arrives joined, and "转人工" on its own line is a request.
+    let asked = handoff::asks_for_person(question, &words)
+        || question
+            .lines()
+            .any(|l| handoff::asks_for_person(l, &words));
     let ix = state.bots.index(state, &conv.workspace_id).await?;
     let picked = (!asked && !session.choices.is_empty())
         .then(|| {
@@ -476,7 +491,10 @@ pub async fn feedback(
 
 /// Whether the bot may take `conv` now: its inbox's bot is on and it never
 /// handed this conversation off (or lost it to an agent).
-pub async fn may_take(state: &SharedState, conv: &Conversation) -> Result<Option<BotSettings>, StoreError> {
+pub async fn may_take(
+    state: &SharedState,
+    conv: &Conversation,
+) -> Result<Option<BotSettings>, StoreError> {
     let Some(cfg) = settings(state, conv).await? else {
         return Ok(None);
     };

@@ -257,6 +257,9 @@ pub async fn context(
             url: contact.page_url.unwrap_or_default(),
             referrer: contact.referrer.unwrap_or_default(),
         },
+        // Filled by `route` for rules that read them (see `bot::reading`).
+        message: Default::default(),
+        bot: Default::default(),
         time,
         groups,
     })
@@ -314,7 +317,11 @@ pub(crate) async fn route(
     };
     let mut decision = match &rules {
         Some(rules) => {
-            let ctx = context(state, conv, &first_message, !earlier.is_empty()).await?;
+            let mut ctx = context(state, conv, &first_message, !earlier.is_empty()).await?;
+            // Only rules that read them pay for the bot's reading of the message.
+            if rules.engine.reads("message") || rules.engine.reads("bot") {
+                (ctx.message, ctx.bot) = crate::bot::reading(state, conv, &first_message).await?;
+            }
             rules.engine.decide(&ctx)
         }
         None => Decision::default(),
@@ -322,9 +329,7 @@ pub(crate) async fn route(
     // The bot takes it on a rule's `to_bot()`, and in a bot-first inbox
     // unless a rule routed it to people.
     let to_bot = match crate::bot::runner::may_take(state, conv).await? {
-        Some(bot) => {
-            decision.to_bot || (bot.mode == BotMode::BotFirst && decision.route.is_none())
-        }
+        Some(bot) => decision.to_bot || (bot.mode == BotMode::BotFirst && decision.route.is_none()),
         None => false,
     };
     // What no rule routes goes to the workspace's default group: on a fresh
@@ -344,7 +349,10 @@ pub(crate) async fn route(
 }
 
 /// The text of the visitor's first message in `conv` (empty if none).
-async fn first_visitor_text(state: &SharedState, conv: &Conversation) -> Result<String, StoreError> {
+async fn first_visitor_text(
+    state: &SharedState,
+    conv: &Conversation,
+) -> Result<String, StoreError> {
     Ok(state
         .store
         .list_messages(&conv.id, 0, None, 50, false)
