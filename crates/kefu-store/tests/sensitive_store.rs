@@ -214,10 +214,10 @@ async fn flags_and_reviews((store, _dir): (Store, Option<tempfile::TempDir>)) {
         [f2.id.clone(), f1.id.clone()],
         "newest first"
     );
-    assert_eq!(list(Default::default(), None, 1).await, [f2.id.clone()]);
+    assert_eq!(list(Default::default(), None, 1).await, vec![f2.id.clone()]);
     assert_eq!(
         list(Default::default(), Some(f2.id.clone()), 10).await,
-        [f1.id.clone()]
+        vec![f1.id.clone()]
     );
 
     let r = store
@@ -240,12 +240,12 @@ async fn flags_and_reviews((store, _dir): (Store, Option<tempfile::TempDir>)) {
         reviewed: Some(false),
         ..Default::default()
     };
-    assert_eq!(list(open.clone(), None, 10).await, [f2.id.clone()]);
+    assert_eq!(list(open.clone(), None, 10).await, vec![f2.id.clone()]);
     let done = SensitiveFlagFilter {
         reviewed: Some(true),
         ..Default::default()
     };
-    assert_eq!(list(done, None, 10).await, [f1.id.clone()]);
+    assert_eq!(list(done, None, 10).await, vec![f1.id.clone()]);
     let by_conv = SensitiveFlagFilter {
         conversation_id: Some(msgs[0].conversation_id.clone()),
         sender_kind: Some(SenderKind::Visitor),
