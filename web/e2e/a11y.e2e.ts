@@ -131,7 +131,7 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
       await page.goto(`${kefu.base}/console/#/settings`)
       await tid('notification-prefs').waitFor()
       await check(`my settings (${lang})`)
-      for (const admin of ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'attributes', 'webhooks', 'workspace', 'apiKeys']) {
+      for (const admin of ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'sensitive', 'attributes', 'webhooks', 'workspace', 'apiKeys']) {
         await page.goto(`${kefu.base}/console/#/admin/${admin}`)
         await page.locator('main, section').first().waitFor()
         await page.waitForLoadState('networkidle')
