@@ -156,7 +156,7 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
       await tid('bot-enabled').check()
       await tid('bot-mode').waitFor()
       await check(`inbox bot settings (${lang})`)
-      for (const admin of ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'attributes', 'webhooks', 'workspace', 'apiKeys']) {
+      for (const admin of ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'sensitive', 'attributes', 'webhooks', 'workspace', 'apiKeys']) {
         await page.goto(`${kefu.base}/console/#/admin/${admin}`)
         await page.locator('main, section').first().waitFor()
         await page.waitForLoadState('networkidle')

@@ -9,19 +9,10 @@
 //! separate them.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use serde::{Deserialize, Serialize};
 
-/// What a word does to a message that contains it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Kept for review; the message goes through unchanged.
-    Flag,
-    /// Replaced by `*`, one per character.
-    Mask,
-    /// The message is refused.
-    Block,
-}
+/// What a word does to a message that contains it (shared with the store
+/// and the API, so it lives in kefu-core).
+pub use kefu_core::sensitive::SensitiveAction as Action;
 
 /// The most words one filter holds (explicit, like every limit).
 pub const MAX_WORDS: usize = 100_000;
@@ -59,6 +50,10 @@ pub struct Verdict {
     pub masked: Option<String>,
     /// The words found (as written in the message), each once.
     pub found: Vec<String>,
+    /// Of `found`, the ones whose action is `block` (what an agent is told).
+    pub blocked_by: Vec<String>,
+    /// Of `found`, the ones whose action is `flag` (what a review shows).
+    pub flagged_by: Vec<String>,
 }
 
 impl Filter {
@@ -129,10 +124,14 @@ impl Filter {
             if !v.found.iter().any(|f| f == word) {
                 v.found.push(word.to_string());
             }
-            match self.actions[hit.pattern().as_usize()] {
-                Action::Block => v.blocked = true,
-                Action::Flag => v.flagged = true,
-                Action::Mask => {}
+            let (seen, list) = match self.actions[hit.pattern().as_usize()] {
+                Action::Block => (&mut v.blocked, &mut v.blocked_by),
+                Action::Flag => (&mut v.flagged, &mut v.flagged_by),
+                Action::Mask => continue,
+            };
+            *seen = true;
+            if !list.iter().any(|f| f == word) {
+                list.push(word.to_string());
             }
         }
         let mut masked: Option<String> = None;
@@ -182,8 +181,11 @@ mod tests {
         assert!(!v.blocked);
         assert!(v.flagged, "傻 (flag) inside 傻瓜 (mask) is found too");
         assert_eq!(v.found, ["傻", "傻瓜", "damn", "Damn"]);
-        let v = f.check("this is FRAUD");
+        assert_eq!(v.flagged_by, ["傻"]);
+        assert!(v.blocked_by.is_empty());
+        let v = f.check("this is FRAUD, fraud");
         assert!(v.blocked && v.masked.is_none());
+        assert_eq!(v.blocked_by, ["FRAUD", "fraud"], "as written, each once");
         let v = f.check("有点傻");
         assert!(v.flagged && !v.blocked && v.masked.is_none());
         assert_eq!(f.check("hello 你好"), Verdict::default());

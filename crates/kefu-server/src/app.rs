@@ -56,6 +56,8 @@ pub struct AppState {
     pub push: crate::push::Pusher,
     /// Each workspace's knowledge base, indexed for the bot.
     pub bots: crate::bot::Bots,
+    /// Each workspace's sensitive words, compiled (see [`crate::sensitive`]).
+    pub sensitive: crate::sensitive::Filters,
 }
 
 impl AppState {
@@ -126,6 +128,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         trusted_proxies,
         inboxes: Default::default(),
         bots: Default::default(),
+        sensitive: Default::default(),
         routing: Default::default(),
         router: Default::default(),
         work: Default::default(),

@@ -60,6 +60,8 @@ pub struct Config {
     pub mail: crate::mail::MailConfig,
     /// Web Push to the console (docs/push.md); on when a VAPID key exists.
     pub push: crate::push::PushConfig,
+    /// The sensitive-word filter (docs/sensitive-words.md).
+    pub sensitive: crate::sensitive::SensitiveConfig,
     pub secrets: Secrets,
 }
 
@@ -79,6 +81,12 @@ pub struct Limits {
     pub max_avatar_bytes: usize,
     /// Largest knowledge-base file an import accepts.
     pub max_kb_import_bytes: usize,
+    /// Sensitive words one workspace may list (at most 100,000, the matcher's own limit).
+    pub max_sensitive_words: usize,
+    /// Longest sensitive word, in characters (at most 64, the matcher's own limit).
+    pub max_sensitive_word_chars: usize,
+    /// Largest sensitive-word list file an import accepts.
+    pub max_sensitive_import_bytes: usize,
     /// Largest JSON request body.
     pub max_body_bytes: usize,
     /// Messages a visitor may send per minute (REST and WebSocket together).
@@ -160,6 +168,9 @@ impl Default for Limits {
             max_upload_bytes: 10 * 1024 * 1024,
             max_avatar_bytes: 1024 * 1024,
             max_kb_import_bytes: 32 * 1024 * 1024,
+            max_sensitive_words: 10_000,
+            max_sensitive_word_chars: 64,
+            max_sensitive_import_bytes: 1024 * 1024,
             max_body_bytes: 256 * 1024,
             visitor_messages_per_minute: 60,
             ws_frames_per_second: 20,
@@ -509,6 +520,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             mail: crate::mail::MailConfig::default(),
             push: crate::push::PushConfig::default(),
+            sensitive: crate::sensitive::SensitiveConfig::default(),
             secrets: Secrets::default(),
         }
     }
@@ -561,6 +573,15 @@ impl Config {
             ("limits.max_upload_bytes", l.max_upload_bytes),
             ("limits.max_avatar_bytes", l.max_avatar_bytes),
             ("limits.max_kb_import_bytes", l.max_kb_import_bytes),
+            ("limits.max_sensitive_words", l.max_sensitive_words),
+            (
+                "limits.max_sensitive_word_chars",
+                l.max_sensitive_word_chars,
+            ),
+            (
+                "limits.max_sensitive_import_bytes",
+                l.max_sensitive_import_bytes,
+            ),
             ("limits.max_body_bytes", l.max_body_bytes),
             ("limits.ws_queue_frames", l.ws_queue_frames),
             ("limits.ws_agent_queue_frames", l.ws_agent_queue_frames),
@@ -575,6 +596,28 @@ impl Config {
             if v == 0 {
                 return Err(ConfigError::Invalid(format!("{k} must be greater than 0")));
             }
+        }
+        // The matcher compiles no more than these (kefu-bot's own limits).
+        for (k, v, max) in [
+            (
+                "limits.max_sensitive_words",
+                l.max_sensitive_words,
+                kefu_bot::sensitive::MAX_WORDS,
+            ),
+            (
+                "limits.max_sensitive_word_chars",
+                l.max_sensitive_word_chars,
+                kefu_bot::sensitive::MAX_WORD_CHARS,
+            ),
+        ] {
+            if v > max {
+                return Err(ConfigError::Invalid(format!("{k} must be at most {max}")));
+            }
+        }
+        if self.sensitive.recheck_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "sensitive.recheck_ms must be greater than 0".into(),
+            ));
         }
         if l.visitor_messages_per_minute == 0
             || l.ws_frames_per_second == 0
@@ -813,6 +856,7 @@ mod tests {
         assert_eq!(format!("{:?}", c.events), format!("{:?}", d.events));
         assert_eq!(format!("{:?}", c.mail), format!("{:?}", d.mail));
         assert_eq!(format!("{:?}", c.push), format!("{:?}", d.push));
+        assert_eq!(format!("{:?}", c.sensitive), format!("{:?}", d.sensitive));
         assert_eq!(c.routing.recent_events_days, d.routing.recent_events_days);
         assert_eq!(c.listen, d.listen);
         assert_eq!(format!("{:?}", c.bus), format!("{:?}", d.bus));

@@ -23,6 +23,7 @@ pub mod notify;
 pub mod outbox;
 pub mod push;
 pub mod routing;
+pub mod sensitive;
 pub mod sse;
 pub mod web;
 pub mod webhooks;

@@ -3,7 +3,7 @@
 //! One [`Store`] with methods grouped by aggregate (one file each:
 //! workspaces, users, auth, inboxes, contacts, contact events, inbound
 //! secrets, conversations, messages, events, attachments, outbox, webhooks,
-//! mail, canned replies, macros, push subscriptions)
+//! mail, canned replies, macros, push subscriptions, sensitive words)
 //! over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
@@ -42,6 +42,7 @@ mod outbox;
 mod previews;
 mod push;
 pub mod routing;
+mod sensitive;
 pub mod testing;
 mod users;
 pub mod webhooks;
@@ -64,6 +65,9 @@ pub use models::*;
 pub use notifications::{NewNotification, Notification, NotificationKind, NotificationsToRead};
 pub use outbox::OutboxRow;
 pub use push::{NewPushSubscription, PushSubscription};
+pub use sensitive::{
+    NewSensitiveFlag, SensitiveFlag, SensitiveFlagFilter, SensitiveImportSummary, SensitiveWord,
+};
 pub use users::{NewUser, UserPatch, avatar_url, normalize_email};
 pub use webhooks::{
     AttemptOutcome, DeliveryState, DueDelivery, NewWebhook, Recorded, SigningKeys, Webhook,

@@ -22,6 +22,7 @@ pub mod personal;
 pub mod push;
 pub mod reads;
 pub mod routing;
+pub mod sensitive;
 pub mod server;
 pub mod users;
 pub mod webhooks;
@@ -60,6 +61,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "api_keys", description = "Keys for server-to-server calls"),
         (name = "routing", description = "Groups of agents, routing rules and the dry-run simulator"),
         (name = "bot", description = "The bot's knowledge base (entries, import and export) and trying it (docs/bot.md)"),
+        (name = "sensitive", description = "Sensitive words (mask, block, flag) and the messages flagged for review (docs/sensitive-words.md)"),
         (name = "notifications", description = "An agent's mentions and assignments (the console's bell)"),
         (name = "canned_replies", description = "Saved answers agents insert with /shortcut (shared, or an agent's personal ones)"),
         (name = "macros", description = "Named lists of actions agents run on a conversation (docs/macros.md)"),
@@ -161,6 +163,9 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
     let kb_import = OpenApiRouter::new()
         .routes(routes!(kb::import))
         .layer(DefaultBodyLimit::max(limits.max_kb_import_bytes));
+    let sensitive_import = OpenApiRouter::new()
+        .routes(routes!(sensitive::import))
+        .layer(DefaultBodyLimit::max(limits.max_sensitive_import_bytes));
     let avatars = OpenApiRouter::new()
         .routes(routes!(avatars::put, avatars::delete))
         .layer(DefaultBodyLimit::max(limits.max_avatar_bytes + 64 * 1024));
@@ -225,6 +230,11 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(bot::questions))
         .routes(routes!(bot::update_question))
         .routes(routes!(widget::bot_feedback))
+        .routes(routes!(sensitive::list_words, sensitive::add_word))
+        .routes(routes!(sensitive::delete_word))
+        .routes(routes!(sensitive::export))
+        .routes(routes!(sensitive::list_flags))
+        .routes(routes!(sensitive::review))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::read))
         .routes(routes!(crate::sse::events))
@@ -272,6 +282,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .merge(uploads)
         .merge(avatars)
         .merge(kb_import)
+        .merge(sensitive_import)
         // Reads its own body, up to `[mail] max_inbound_bytes`.
         .routes(routes!(mail::inbound))
         .split_for_parts();

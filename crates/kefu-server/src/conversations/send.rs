@@ -1,5 +1,7 @@
-//! Sending a message: validate, store once per `client_msg_id` (the store
-//! gives it its `seq`), then [`after_commit`]. A resend of the same
+//! Sending a message: validate, screen with the workspace's sensitive words
+//! (block, mask, flag: docs/sensitive-words.md), store once per
+//! `client_msg_id` (the store gives it its `seq`), then [`after_commit`] and,
+//! for a flagged message, its review record. A resend of the same
 //! `client_msg_id` returns the first result and publishes nothing: the
 //! first send's publishing ran to completion whatever happened to its caller.
 
@@ -9,6 +11,7 @@ use crate::{
     auth::Principal,
     chat::check_rate,
     error::{ApiError, ApiResult},
+    sensitive::{self, Screened},
 };
 use kefu_core::ConversationId;
 use kefu_core::{AttachmentRef, MessageKind, SenderKind};
@@ -30,14 +33,15 @@ const MAX_CLIENT_MSG_ID: usize = 128;
 /// Validates, stores and fans out a message. A resend of the same
 /// `client_msg_id` returns the first result and publishes nothing.
 pub async fn send(state: &SharedState, who: &Principal, req: SendRequest) -> ApiResult<Appended> {
-    let new = match prepare(state, who, req).await? {
-        Prepared::New(new) => new,
+    let (new, screened) = match prepare(state, who, req).await? {
+        Prepared::New(new, screened) => (new, screened),
         Prepared::Done(a) => return Ok(a),
     };
     let (st, who) = (state.clone(), who.clone());
     super::run(state, async move {
         let mut appended = st.store.append_message(new).await.map_err(send_error)?;
         after_commit(&st, &appended.events);
+        review(&st, &appended, &screened).await;
         if let Some(conv) = take_on_reply(&st, &who, &appended).await {
             appended.conversation = conv;
         }
@@ -92,12 +96,14 @@ pub async fn send_many(
 ) -> Vec<ApiResult<Appended>> {
     let mut out: Vec<Option<ApiResult<Appended>>> = Vec::with_capacity(reqs.len());
     let mut news = Vec::with_capacity(reqs.len());
+    let mut screens = Vec::with_capacity(reqs.len());
     let mut slots = Vec::with_capacity(reqs.len());
     for req in reqs {
         match prepare(state, who, req).await {
-            Ok(Prepared::New(new)) => {
+            Ok(Prepared::New(new, screened)) => {
                 slots.push(out.len());
                 news.push(new);
+                screens.push(screened);
                 out.push(None);
             }
             Ok(Prepared::Done(a)) => out.push(Some(Ok(a))),
@@ -107,8 +113,10 @@ pub async fn send_many(
     let (st, who) = (state.clone(), who.clone());
     let stored = super::run(state, async move {
         let mut stored = st.store.append_messages(news).await;
-        for a in stored.iter_mut().flatten() {
+        for (r, screened) in stored.iter_mut().zip(&screens) {
+            let Ok(a) = r else { continue };
             after_commit(&st, &a.events);
+            review(&st, a, screened).await;
             if let Some(conv) = take_on_reply(&st, &who, a).await {
                 a.conversation = conv;
             }
@@ -130,11 +138,23 @@ pub async fn send_many(
         .collect()
 }
 
+/// Keeps a newly stored message with `flag` words for review (not a
+/// resend: its first send did).
+async fn review(st: &SharedState, a: &Appended, screened: &Option<Screened>) {
+    if let Some(s) = screened
+        && !a.duplicate
+    {
+        sensitive::keep_for_review(st, &a.conversation.workspace_id, &a.message, s).await;
+    }
+}
+
 /// A validated send, or the answer it already has. Lives for one request,
 /// so the size of its variants does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Prepared {
-    New(NewMessage),
+    /// The message to store, and what the sensitive-word filter found in it
+    /// (`None`: not screened, see [`screens`]).
+    New(NewMessage, Option<Screened>),
     /// A retried attachment send whose first copy was stored.
     Done(Appended),
 }
@@ -216,13 +236,26 @@ async fn prepare(state: &SharedState, who: &Principal, req: SendRequest) -> ApiR
         },
         None => None,
     };
+    let (content, screened) = if screens(req.kind, &req.content) {
+        let s = sensitive::screen(state, who.workspace_id(), &req.content).await?;
+        if s.is_blocked() {
+            // A retry of a send stored before a word was blocked gets its ack.
+            return match retried_send(state, who, &req.client_msg_id).await {
+                Some(a) => Ok(Prepared::Done(a)),
+                None => Err(sensitive::blocked_error(who, &s)),
+            };
+        }
+        (s.text.clone(), Some(s))
+    } else {
+        (req.content, None)
+    };
     let new = NewMessage {
         workspace_id: who.workspace_id().clone(),
         target,
         sender,
         client_msg_id: req.client_msg_id,
         kind: req.kind,
-        content: req.content,
+        content,
         attachment,
         require_contact: match who {
             Principal::Visitor { contact_id, .. } => Some(contact_id.clone()),
@@ -231,7 +264,15 @@ async fn prepare(state: &SharedState, who: &Principal, req: SendRequest) -> ApiR
         bot: None,
         only_while: None,
     };
-    Ok(Prepared::New(new))
+    Ok(Prepared::New(new, screened))
+}
+
+/// Which messages the sensitive-word filter reads: every text a visitor can
+/// see (text, and the caption of an image or a file). Private notes are not
+/// screened: they never reach the visitor, and agents quoting what a
+/// visitor wrote there must not be refused or masked.
+fn screens(kind: MessageKind, content: &str) -> bool {
+    kind.visible_to_visitor() && kind != MessageKind::Event && !content.is_empty()
 }
 
 /// The stored result of an earlier send with this `client_msg_id`: a client

@@ -5,8 +5,9 @@ import { webhooksEn, webhooksZh } from './webhookStrings'
 import { tc } from './tc'
 import { tm } from './tm'
 import { tb } from './tb'
+import { tsw } from './tsw'
 
-export const ADMIN_PAGES = ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'attributes', 'webhooks', 'workspace', 'apiKeys'] as const
+export const ADMIN_PAGES = ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'sensitive', 'attributes', 'webhooks', 'workspace', 'apiKeys'] as const
 export type AdminPage = (typeof ADMIN_PAGES)[number]
 
 export function adminPageLabel(p: AdminPage): string {
@@ -14,5 +15,6 @@ export function adminPageLabel(p: AdminPage): string {
   if (p === 'attributes') return tc.value.definitions
   if (p === 'macros') return tm.value.macros
   if (p === 'bot') return tb.value.knowledgeBase
+  if (p === 'sensitive') return tsw.value.title
   return p === 'canned' ? t.value.cannedReplies : t.value[p]
 }

@@ -33,6 +33,7 @@ const en = {
   notAnImage: 'A picture must be a PNG, JPEG, GIF or WebP image.',
   pushDisabled: 'Push notifications are off on this server. An operator turns them on with [push] in its configuration.',
   pushRefused: 'The server refused this browser\'s push subscription ({code}). Turn notifications off and on again; if it keeps failing, tell your administrator.',
+  blocked: 'Not sent: it contains words blocked in this workspace ({detail}). Rephrase it; your text is kept.',
 }
 type ErrorDict = typeof en
 const zh: ErrorDict = {
@@ -59,6 +60,7 @@ const zh: ErrorDict = {
   notAnImage: '头像必须是 PNG、JPEG、GIF 或 WebP 图片。',
   pushDisabled: '此服务器未开启推送通知。运维人员可在配置的 [push] 中开启。',
   pushRefused: '服务器拒绝了此浏览器的推送订阅（{code}）。请关闭后重新开启通知；如果仍然失败，请联系管理员。',
+  blocked: '未发送：消息包含本工作区禁止的词语（{detail}）。请修改后再发；您写的内容已保留。',
 }
 export const errorStrings = { en, zh }
 
@@ -149,6 +151,9 @@ export function errorText(e: unknown): string {
       return fillIn(d.avatarTooLarge, { size: size(limits.max_avatar_bytes) })
     case 'not_an_image':
       return d.notAnImage
+    case 'message_blocked':
+      // The server names the blocking words for agents (never for visitors).
+      return fillIn(d.blocked, { detail: e.message })
     case 'push_disabled':
       return d.pushDisabled
     case 'bad_endpoint':
