@@ -625,6 +625,63 @@ async fn hand_off_routes_by_what_the_bot_understood(db: Db) {
     app.stop().await;
 }
 
+async fn the_bots_words_are_screened_too(db: Db) {
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
+    let owner = app.tenant(Role::Owner).await;
+    default_group(&app, &owner, &[], Value::Null).await;
+    for (q, a) in [
+        (
+            "What is the admin password?",
+            "The password is hunter2, keep it safe.",
+        ),
+        ("Where is the casino?", "Next to the roulette hall."),
+    ] {
+        let (s, v) = app
+            .post(
+                &owner.token,
+                "/api/v1/kb/entries",
+                json!({"question": q, "answer": a, "language": "en"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    for (word, action) in [("hunter2", "mask"), ("roulette", "block")] {
+        let (s, v) = app
+            .post(
+                &owner.token,
+                "/api/v1/sensitive/words",
+                json!({"word": word, "action": action}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    bot_on(&app, &owner, json!({})).await;
+    // Masked like anyone's message.
+    let (vt, _) = app.visitor(&owner.inbox).await;
+    let conv = say(&app, &vt, "p1", "What is the admin password?").await;
+    settled(&app).await;
+    let all = messages(&app, &vt, &conv).await;
+    assert_eq!(
+        bot_messages(&all)[0]["content"],
+        "The password is *******, keep it safe."
+    );
+    // Blocked: not sent; a person answers instead.
+    let (v2, _) = app.visitor(&owner.inbox).await;
+    let conv2 = say(&app, &v2, "c1", "Where is the casino?").await;
+    settled(&app).await;
+    let all = messages(&app, &v2, &conv2).await;
+    assert!(
+        all.iter()
+            .all(|m| !m["content"].as_str().unwrap_or("").contains("roulette")),
+        "{all:?}"
+    );
+    assert_eq!(
+        conversation(&app, &owner.token, &conv2).await["status"],
+        "queued"
+    );
+    app.stop().await;
+}
+
 async fn settings_are_checked(db: Db) {
     let app = spawn(db).await;
     let owner = app.tenant(Role::Owner).await;
@@ -681,5 +738,6 @@ both_backends!(
     offline_flow_and_concurrent_sends_during_a_hand_off,
     humans_first_to_bot_rule_and_queue_timeout,
     hand_off_routes_by_what_the_bot_understood,
+    the_bots_words_are_screened_too,
     settings_are_checked,
 );

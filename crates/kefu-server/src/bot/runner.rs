@@ -271,7 +271,12 @@ async fn turn(
                 entry: Some(entry.clone()),
                 ..Default::default()
             };
-            say(state, conv, &key, &e.answer, mark).await
+            if say(state, conv, &key, &e.answer, mark).await? == Said::Blocked {
+                // The workspace's word list forbids this answer: a person answers instead.
+                unanswered(state, conv, message, "handed_off", &fused).await?;
+                return hand_off(state, conv, HandOffReason::LowConfidence, lang, Some(&key)).await;
+            }
+            Ok(())
         }
         Decision::Clarify { choices } => {
             let buttons: Vec<BotChoice> = choices
@@ -294,7 +299,9 @@ async fn turn(
                 offer_person: true,
                 ..Default::default()
             };
-            say(state, conv, &key, lines.did_you_mean, mark).await
+            say(state, conv, &key, lines.did_you_mean, mark)
+                .await
+                .map(drop)
         }
         Decision::NotUnderstood => {
             session.bot_turns += 1;
@@ -308,7 +315,9 @@ async fn turn(
                 offer_person: true,
                 ..Default::default()
             };
-            say(state, conv, &key, lines.not_understood, mark).await
+            say(state, conv, &key, lines.not_understood, mark)
+                .await
+                .map(drop)
         }
         Decision::HandOff { reason } => {
             state
@@ -392,7 +401,18 @@ async fn unanswered(
         .await
 }
 
-/// A bot message, stored only while the conversation is with the bot; a
+/// What became of something the bot meant to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Said {
+    /// Stored (or the conversation left the bot, and it says nothing there).
+    Done,
+    /// The workspace's sensitive-word list blocks it: nothing was stored.
+    Blocked,
+}
+
+/// A bot message, screened by the workspace's sensitive-word list like
+/// everyone's (masked words masked, flagged ones kept for review, blocked
+/// ones not sent), stored only while the conversation is with the bot; a
 /// conversation that has left it gets nothing (not an error).
 async fn say(
     state: &SharedState,
@@ -400,7 +420,13 @@ async fn say(
     key: &str,
     text: &str,
     mark: BotMark,
-) -> Result<(), StoreError> {
+) -> Result<Said, StoreError> {
+    let screened = crate::sensitive::screen(state, &conv.workspace_id, text).await?;
+    if screened.is_blocked() {
+        tracing::warn!(conversation_id = %conv.id, words = ?screened.blocked, "the bot's message is blocked by the sensitive-word list; not sent");
+        return Ok(Said::Blocked);
+    }
+    let text = screened.text.as_str();
     let appended = state
         .store
         .append_message(NewMessage {
@@ -422,10 +448,14 @@ async fn say(
     match appended {
         Ok(a) => {
             after_commit(state, &a.events);
-            Ok(())
+            if !a.duplicate {
+                crate::sensitive::keep_for_review(state, &conv.workspace_id, &a.message, &screened)
+                    .await;
+            }
+            Ok(Said::Done)
         }
         // It left the bot (or was closed) meanwhile: nothing to say there.
-        Err(StoreError::Invalid(_)) => Ok(()),
+        Err(StoreError::Invalid(_)) => Ok(Said::Done),
         Err(e) => Err(e),
     }
 }
