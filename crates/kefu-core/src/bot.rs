@@ -248,8 +248,10 @@ mod tests {
         let mut s = BotSettings::default();
         s.thresholds.answer = 1.5;
         assert!(s.check().is_err());
-        let mut s = BotSettings::default();
-        s.handoff_words = vec![" ".into()];
+        let s = BotSettings {
+            handoff_words: vec![" ".into()],
+            ..Default::default()
+        };
         assert!(s.check().is_err());
         let s = BotSettings {
             plugins: BotPlugins {
