@@ -56,6 +56,8 @@ pub struct AppState {
     pub push: crate::push::Pusher,
     /// Each workspace's knowledge base, indexed for the bot.
     pub bots: crate::bot::Bots,
+    /// The bot's semantic and LLM plugins as configured (`[bot]`).
+    pub plugins: crate::bot::plugins::Plugins,
 }
 
 impl AppState {
@@ -84,6 +86,8 @@ pub enum StartError {
     Webhooks(String),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("bot: {0}")]
+    Bot(#[from] crate::bot::embed::EmbedError),
     #[error("push: {0}")]
     Push(#[from] crate::push::PushError),
     #[error("cannot listen on {addr}: {source}")]
@@ -113,6 +117,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
     let mail = crate::mail::Mailer::new(&cfg.mail, cfg.secrets.token_key.expose())
         .map_err(StartError::Mail)?;
     let push = crate::push::Pusher::new(&cfg)?;
+    let plugins = crate::bot::plugins::Plugins::new(&cfg.bot).await?;
     Ok(Arc::new(AppState {
         mail,
         push,
@@ -126,6 +131,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         trusted_proxies,
         inboxes: Default::default(),
         bots: Default::default(),
+        plugins,
         routing: Default::default(),
         router: Default::default(),
         work: Default::default(),

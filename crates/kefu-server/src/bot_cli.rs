@@ -32,6 +32,25 @@ pub enum BotCommand {
         /// Where report.json and report.md go.
         #[arg(long, default_value = "target/bot-eval")]
         out: PathBuf,
+        /// Retrieval plugins to fuse: lexical, semantic (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "lexical")]
+        plugins: Vec<String>,
+        /// The in-process embedding model's directory (for `semantic`).
+        #[arg(long, env = "KEFU_BOT__MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+        /// The model's "unrelated" cosine (`[bot] model_floor`).
+        #[arg(long, default_value_t = 0.3)]
+        model_floor: f32,
+    },
+    /// How long the in-process embedding model takes to load, the memory it
+    /// adds, and its latency per message (docs/benchmarks.md).
+    BenchModel {
+        /// The model's directory (config.json, model.safetensors, tokenizer.json).
+        #[arg(long, env = "KEFU_BOT__MODEL_DIR")]
+        model_dir: PathBuf,
+        /// Questions to embed one at a time (JSON lines or CSV, like eval's).
+        #[arg(long, default_value = "bot/samples/questions-test.jsonl")]
+        questions: PathBuf,
     },
 }
 
@@ -48,12 +67,37 @@ fn cases(path: &Path) -> Result<Vec<Case>> {
 }
 
 pub async fn run(cmd: BotCommand) -> Result<()> {
-    let BotCommand::Eval {
-        kb,
-        questions,
-        validation,
-        out,
-    } = cmd;
+    let (kb, questions, validation, out, plugins, model_dir, model_floor) = match cmd {
+        BotCommand::Eval {
+            kb,
+            questions,
+            validation,
+            out,
+            plugins,
+            model_dir,
+            model_floor,
+        } => (
+            kb,
+            questions,
+            validation,
+            out,
+            plugins,
+            model_dir,
+            model_floor,
+        ),
+        BotCommand::BenchModel {
+            model_dir,
+            questions,
+        } => return crate::bot_bench::run(&model_dir, &cases(&questions)?),
+    };
+    let use_semantic = plugins.iter().any(|p| p == "semantic");
+    if let Some(p) = plugins
+        .iter()
+        .find(|p| !matches!(p.as_str(), "lexical" | "semantic"))
+    {
+        bail!("--plugins: unknown plugin {p:?} (lexical, semantic)");
+    }
+    let use_lexical = plugins.iter().any(|p| p == "lexical");
     let format = Format::from_name(&kb.to_string_lossy()).with_context(|| {
         format!(
             "{}: the knowledge base must be .json, .csv or .md",
@@ -72,15 +116,35 @@ pub async fn run(cmd: BotCommand) -> Result<()> {
     }
     let analyzer = Analyzer::new();
     let entries = through_a_store(imported.entries).await?;
-    let base = KnowledgeBase::new(&analyzer, entries);
+    let base = KnowledgeBase::new(&analyzer, entries.clone());
     if base.is_empty() {
         bail!("{}: no enabled entries", kb.display());
     }
+    let semantic = if use_semantic {
+        let dir = model_dir.context("--plugins semantic needs --model-dir")?;
+        Some(crate::bot_bench::Semantic::load(
+            &dir,
+            &entries,
+            model_floor,
+        )?)
+    } else {
+        None
+    };
+    let retrieve = |c: &Case, lang: kefu_bot::Lang| {
+        let mut r = Vec::new();
+        if use_lexical {
+            r.push(base.lexical(&analyzer, &c.question, lang, 10));
+        }
+        if let Some(s) = &semantic {
+            r.extend(s.search(&c.question, lang));
+        }
+        r
+    };
     let test = cases(&questions)?;
     let patience = Patience::default();
     let thresholds = match &validation {
         Some(v) => {
-            let (t, r) = eval::choose_thresholds(&base, &analyzer, &cases(v)?, &patience);
+            let (t, r) = eval::choose_thresholds_with(&cases(v)?, &patience, retrieve);
             println!(
                 "thresholds chosen on {} ({} questions): answer {:.2}, margin {:.2}, clarify {:.2} (validation: top-1 {:.1}%, hand-off F1 {:.3})\n",
                 v.display(),
@@ -95,16 +159,24 @@ pub async fn run(cmd: BotCommand) -> Result<()> {
         }
         None => Thresholds::default(),
     };
-    let outcomes = eval::run(&base, &analyzer, &test, &thresholds, &patience);
+    let outcomes = eval::run_with(&test, &thresholds, &patience, retrieve);
+    let described: Vec<&str> = [
+        use_lexical.then_some("lexical (BM25, jieba + bigrams, Snowball)"),
+        use_semantic.then_some("semantic (all-MiniLM-L6-v2 in process, English questions)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let report = eval::report(&test, &outcomes);
     let title = format!("kefu bot eval: {} on {}", kb.display(), questions.display());
     let md = format!(
-        "{}\nKnowledge base: {} enabled entries. Thresholds: answer {:.2}, margin {:.2}, clarify {:.2}. Plugins: lexical (BM25, jieba + bigrams, Snowball).\n",
+        "{}\nKnowledge base: {} enabled entries. Thresholds: answer {:.2}, margin {:.2}, clarify {:.2}. Plugins: {}.\n",
         report.to_markdown(&title),
         base.len(),
         thresholds.answer,
         thresholds.margin,
-        thresholds.clarify
+        thresholds.clarify,
+        described.join(", ")
     );
     print!("{md}");
     write(&out, &report, &thresholds, &md)

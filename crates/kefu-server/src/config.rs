@@ -60,6 +60,8 @@ pub struct Config {
     pub mail: crate::mail::MailConfig,
     /// Web Push to the console (docs/push.md); on when a VAPID key exists.
     pub push: crate::push::PushConfig,
+    /// The bot's optional models (docs/bot.md); all off by default.
+    pub bot: crate::bot::config::BotConfig,
     pub secrets: Secrets,
 }
 
@@ -509,6 +511,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             mail: crate::mail::MailConfig::default(),
             push: crate::push::PushConfig::default(),
+            bot: crate::bot::config::BotConfig::default(),
             secrets: Secrets::default(),
         }
     }
@@ -662,6 +665,7 @@ impl Config {
         self.bus.validate()?;
         self.mail.validate().map_err(ConfigError::Invalid)?;
         self.push.validate().map_err(ConfigError::Invalid)?;
+        self.bot.validate().map_err(ConfigError::Invalid)?;
         for p in &self.trusted_proxies {
             crate::client_ip::parse_net(p)
                 .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;

@@ -11,6 +11,7 @@ use kefu_server::{
 use kefu_store::{NewInbox, NewUser, Store, StoreOptions};
 use std::path::PathBuf;
 
+mod bot_bench;
 mod bot_cli;
 
 #[derive(Parser)]

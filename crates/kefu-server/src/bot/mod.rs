@@ -7,12 +7,19 @@
 //! segmenting thousands of phrasings takes a moment. Every node builds its
 //! own, so nothing needs invalidating across a cluster.
 
+pub mod config;
+pub mod embed;
+pub mod http;
+pub mod llm;
+pub mod plugins;
+pub mod semantic;
+
 use crate::app::SharedState;
 use kefu_bot::{
     Entry, Lang, handoff,
     pipeline::KnowledgeBase,
-    policy::{self, Decision, Fused, History, Patience, Thresholds},
-    text::{self, Analyzer},
+    policy::{self, Decision, Fused, History, Patience, PluginResult, Thresholds},
+    text::Analyzer,
 };
 use kefu_core::WorkspaceId;
 use kefu_store::{KbEntry, StoreError};
@@ -21,11 +28,11 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
-/// Candidates the lexical plugin returns per message.
-const CANDIDATES: usize = 10;
+/// Candidates each retrieval plugin returns per message.
+pub(crate) const CANDIDATES: usize = 10;
 
 /// The analyzer (jieba's dictionary loads once per process).
-fn analyzer() -> &'static Analyzer {
+pub(crate) fn analyzer() -> &'static Analyzer {
     static A: OnceLock<Analyzer> = OnceLock::new();
     A.get_or_init(Analyzer::new)
 }
@@ -114,17 +121,17 @@ pub struct Trial {
     pub decision: Decision,
 }
 
-/// Runs a message through the pipeline as a visitor's first turn.
+/// Decides on a message as a visitor's first turn, from what the
+/// retrieval plugins found (`plugins::retrieve`).
 pub fn try_message(
-    ix: &Indexed,
+    results: &[PluginResult],
     message: &str,
+    language: Lang,
     words: &[String],
     t: &Thresholds,
     p: &Patience,
 ) -> Trial {
-    let a = analyzer();
-    let language = text::detect(message);
-    let fused = policy::fuse(&[ix.kb.lexical(a, message, language, CANDIDATES)]);
+    let fused = policy::fuse(results);
     let asked = handoff::asks_for_person(message, words);
     let decision = policy::decide(&fused, t, p, History::default(), asked);
     Trial {
