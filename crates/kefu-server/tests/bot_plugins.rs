@@ -202,8 +202,8 @@ fn the_in_process_model_places_paraphrases_near_each_other() {
     assert_eq!(model.dim(), 384);
     let v = model
         .embed(&[
-            "How do I send back something I bought?".into(),
-            "What is your return policy?".into(),
+            "How can I return a product I bought?".into(),
+            "How do I send an item back for a refund?".into(),
             "Do you ship to Canada?".into(),
             "".into(),
         ])
@@ -221,9 +221,10 @@ fn the_in_process_model_places_paraphrases_near_each_other() {
     );
     // Padding does not change a text's vector: alone or in a batch of longer ones.
     let alone = model
-        .embed(&["What is your return policy?".into()])
+        .embed(&["How do I send an item back for a refund?".into()])
         .unwrap();
-    assert!(cos(&alone[0], &v[1]) > 0.9999);
+    let same = cos(&alone[0], &v[1]);
+    assert!(same > 0.9999, "alone vs batched: {same}");
     // A directory without the model is a clear error, not a panic.
     let err = LocalModel::load(&repo_root().join("bot"))
         .err()
@@ -235,7 +236,13 @@ fn the_in_process_model_places_paraphrases_near_each_other() {
 #[tokio::test]
 async fn semantic_retrieval_in_process_finds_what_words_miss() {
     let dir = model_dir();
-    let (app, admin) = app_with_faq(|c| c.bot.model_dir = dir.display().to_string()).await;
+    let (app, admin) = app_with_faq(|c| {
+        c.bot.model_dir = dir.display().to_string();
+        // The first message waits for the whole FAQ's embeddings, with
+        // other tests sharing the cores.
+        c.bot.semantic_timeout_ms = 120_000;
+    })
+    .await;
     // No content word in common with the entry's phrasings.
     let q = "I bought a jacket but regret it, may I get my money back?";
     let v = try_bot(&app, &admin.token, q, &["semantic"]).await;
@@ -321,28 +328,25 @@ async fn semantic_retrieval_through_an_embeddings_server_reads_chinese() {
         c.bot.embeddings.url = url.clone();
         c.bot.embeddings.model = "multilingual-e5-small".into();
         c.bot.embeddings.batch = 16;
+        c.bot.semantic_timeout_ms = 120_000;
     })
     .await;
-    // "The parcel hasn't moved for days" without the FAQ's words for it.
-    let v = try_bot(
-        &app,
-        &admin.token,
-        "我的包裹好几天都没动静了",
-        &["semantic"],
-    )
-    .await;
-    assert_eq!(run(&v, "semantic")["outcome"], "ok", "{v}");
-    assert!(
-        v["semantic_model"]
-            .as_str()
-            .unwrap()
-            .contains("embeddings server")
-    );
-    let top = best_by(&v, "semantic").expect("semantic candidates");
-    assert!(
-        top.ends_with(".zh"),
-        "a Chinese entry for a Chinese question: {top}"
-    );
+    // Paraphrases that share no word with the FAQ's phrasings.
+    for (q, want) in [
+        ("衣服穿着太紧了，能不能给我换件大的", "exchange.zh"),
+        ("我的钱什么时候能回到卡里", "refund-time.zh"),
+    ] {
+        let v = try_bot(&app, &admin.token, q, &["semantic"]).await;
+        assert_eq!(run(&v, "semantic")["outcome"], "ok", "{v}");
+        assert!(
+            v["semantic_model"]
+                .as_str()
+                .unwrap()
+                .contains("embeddings server")
+        );
+        let top = best_by(&v, "semantic").expect("semantic candidates");
+        assert_eq!(top, want, "{q}: {v}");
+    }
     let v = try_bot(
         &app,
         &admin.token,

@@ -167,8 +167,10 @@ mod tests {
         let mut c = BotConfig::default();
         c.llm.max_entries = 0;
         assert!(c.validate().unwrap_err().contains("max_entries"));
-        let mut c = BotConfig::default();
-        c.model_floor = 1.0;
+        let c = BotConfig {
+            model_floor: 1.0,
+            ..Default::default()
+        };
         assert!(c.validate().unwrap_err().contains("bot.model_floor"));
         let mut c = BotConfig::default();
         c.llm.api_key = Secret::new("sk-very-secret");

@@ -45,10 +45,11 @@ pub async fn post_json(
         if !key.is_empty() {
             req = req.bearer_auth(key.expose());
         }
-        let mut res = req.send().await.map_err(request_err)?;
+        let err = |e| request_err(e, timeout_ms);
+        let mut res = req.send().await.map_err(err)?;
         let status = res.status();
         let mut bytes: Vec<u8> = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(request_err)? {
+        while let Some(chunk) = res.chunk().await.map_err(err)? {
             if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
                 return Err(HttpError::TooLarge);
             }
@@ -69,9 +70,9 @@ pub async fn post_json(
     }
 }
 
-fn request_err(e: reqwest::Error) -> HttpError {
+fn request_err(e: reqwest::Error, timeout_ms: u64) -> HttpError {
     if e.is_timeout() {
-        return HttpError::Request("timed out".into());
+        return HttpError::Timeout(timeout_ms);
     }
     // Without the URL: an operator may have put credentials in it.
     HttpError::Request(e.without_url().to_string())
