@@ -10,7 +10,7 @@ pub mod remote;
 
 use super::{config::BotConfig, http::HttpError};
 use kefu_bot::{Lang, semantic::Calibration};
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 /// Why texts could not be embedded.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,7 +29,7 @@ pub enum EmbedError {
 
 pub enum Embedder {
     #[cfg(feature = "local-model")]
-    Local(Arc<local::LocalModel>),
+    Local(std::sync::Arc<local::LocalModel>),
     Remote(remote::RemoteEmbeddings),
 }
 
@@ -38,6 +38,11 @@ impl Embedder {
     /// work (about 0.1 s), done here once at start.
     pub async fn from_config(cfg: &BotConfig) -> Result<Option<Embedder>, EmbedError> {
         if !cfg.embeddings.url.is_empty() {
+            if !cfg.model_dir.is_empty() {
+                tracing::warn!(
+                    "bot: both [bot.embeddings] url and [bot] model_dir are set; the embeddings server is used"
+                );
+            }
             return Ok(Some(Embedder::Remote(remote::RemoteEmbeddings::new(
                 &cfg.embeddings,
             ))));
@@ -55,7 +60,7 @@ impl Embedder {
         let model = tokio::task::spawn_blocking(move || local::LocalModel::load(&dir))
             .await
             .map_err(|e| EmbedError::Model(e.to_string()))??;
-        Ok(Embedder::Local(Arc::new(model)))
+        Ok(Embedder::Local(std::sync::Arc::new(model)))
     }
 
     #[cfg(not(feature = "local-model"))]
@@ -72,24 +77,24 @@ impl Embedder {
         }
     }
 
-    /// Whether it understands messages in `lang`: the in-process model
-    /// knows English only (for Chinese its vectors are noise, so the
-    /// plugin stays out rather than vote).
-    pub fn serves(&self, lang: Lang) -> bool {
+    /// The in-process model knows English only (for Chinese its vectors
+    /// are noise, so the plugin stays out rather than vote).
+    fn english_only(&self) -> bool {
         match self {
             #[cfg(feature = "local-model")]
-            Embedder::Local(_) => lang == Lang::En,
-            Embedder::Remote(_) => true,
+            Embedder::Local(_) => true,
+            Embedder::Remote(_) => false,
         }
+    }
+
+    /// Whether it understands messages in `lang`.
+    pub fn serves(&self, lang: Lang) -> bool {
+        !self.english_only() || lang == Lang::En
     }
 
     /// Which entries it indexes.
     pub fn indexes(&self, entry: Lang) -> bool {
-        match self {
-            #[cfg(feature = "local-model")]
-            Embedder::Local(_) => entry.serves(Lang::En),
-            Embedder::Remote(_) => true,
-        }
+        !self.english_only() || entry.serves(Lang::En)
     }
 
     pub fn calibration(&self, cfg: &BotConfig) -> Calibration {
