@@ -40,6 +40,7 @@ web-test: web/node_modules/.package-lock.json
 ## widget against a real kefu (debug build) on a temp data dir and a free port.
 e2e: web
 	./scripts/install-chromium.sh
+	./scripts/py-venv.sh
 	$(CARGO) build --locked -p kefu-server --bin kefu
 	cd web && E2E_KEFU_BIN=$(TARGET_DIR)/debug/kefu npm run e2e
 
