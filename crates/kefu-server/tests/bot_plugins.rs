@@ -509,3 +509,48 @@ async fn a_slow_or_broken_llm_is_no_answer_and_retrieval_still_decides() {
     assert!(!v.to_string().contains("sk-wrong-key"));
     assert!(!format!("{:?}", app.state.cfg.bot).contains("sk-wrong-key"));
 }
+
+/// `kefu bot eval --plugins lexical,semantic` fuses the in-process model's
+/// candidates with the lexical ones on the sample set.
+#[cfg(feature = "local-model")]
+#[test]
+fn eval_measures_the_semantic_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = repo_root().join("bot/samples");
+    let model = model_dir();
+    let eval = |plugins: &str| {
+        Command::new(env!("CARGO_BIN_EXE_kefu"))
+            .current_dir(dir.path())
+            .env_remove("KEFU_BOT__MODEL_DIR")
+            .args(["bot", "eval", "--kb"])
+            .arg(samples.join("shop-faq.json"))
+            .arg("--questions")
+            .arg(samples.join("questions-test.jsonl"))
+            .args(["--plugins", plugins, "--model-dir"])
+            .arg(&model)
+            .arg("--out")
+            .arg(dir.path().join(plugins))
+            .output()
+            .unwrap()
+    };
+    let o = eval("lexical,semantic");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("semantic (all-MiniLM-L6-v2"), "{out}");
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("lexical,semantic/report.json")).unwrap(),
+    )
+    .unwrap();
+    // A floor that catches a broken model or fusion, not a target (docs/bot.md has the figures).
+    assert!(
+        report["report"]["top3"].as_f64().unwrap() > 0.85,
+        "{report}"
+    );
+    let o = eval("lexical,magic");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown plugin"));
+}
