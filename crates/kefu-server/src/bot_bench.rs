@@ -1,66 +1,17 @@
-//! The in-process embedding model outside the server: the semantic plugin
-//! as `kefu bot eval --plugins lexical,semantic` runs it, and
-//! `kefu bot bench-model` (load time, the memory the model adds, latency
-//! per message; docs/benchmarks.md).
+//! `kefu bot bench-model`: how long the in-process embedding model takes to
+//! load, the memory it adds, and its latency per message
+//! (docs/benchmarks.md).
 
 use anyhow::Result;
-use kefu_bot::{Entry, Lang, eval::Case, policy::PluginResult};
+use kefu_bot::{Lang, eval::Case};
 use std::path::Path;
 
 #[cfg(feature = "local-model")]
 mod enabled {
     use super::*;
     use anyhow::{Context, anyhow};
-    use kefu_bot::semantic::{Calibration, EntryVectors, VectorIndex};
     use kefu_server::bot::embed::local::LocalModel;
     use std::time::Instant;
-
-    /// The local model and the vectors of a knowledge base's English-serving entries.
-    pub struct Semantic {
-        model: LocalModel,
-        index: VectorIndex,
-        cal: Calibration,
-    }
-
-    impl Semantic {
-        pub fn load(dir: &Path, entries: &[(String, Entry)], floor: f32) -> Result<Semantic> {
-            let model = LocalModel::load(dir)?;
-            let chosen: Vec<&(String, Entry)> = entries
-                .iter()
-                .filter(|(_, e)| e.enabled && e.language.serves(Lang::En))
-                .collect();
-            let texts: Vec<String> = chosen
-                .iter()
-                .flat_map(|(_, e)| e.phrasings().map(str::to_string))
-                .collect();
-            let mut vectors = model.embed(&texts)?.into_iter();
-            let index = VectorIndex::build(
-                chosen
-                    .iter()
-                    .map(|(id, e)| EntryVectors {
-                        id: id.clone(),
-                        language: e.language,
-                        phrasings: vectors.by_ref().take(e.phrasings().count()).collect(),
-                    })
-                    .collect(),
-            )?;
-            Ok(Semantic {
-                model,
-                index,
-                cal: Calibration { floor },
-            })
-        }
-
-        /// The semantic plugin's result for an English question (none for
-        /// others, as in the server).
-        pub fn search(&self, question: &str, lang: Lang) -> Option<PluginResult> {
-            if lang != Lang::En {
-                return None;
-            }
-            let q = self.model.embed(&[question.to_string()]).ok()?.pop()?;
-            self.index.search(&q, lang, 10, self.cal).ok()
-        }
-    }
 
     /// Resident memory of this process, in bytes (Linux).
     fn rss() -> Result<u64> {
@@ -123,20 +74,7 @@ mod enabled {
 }
 
 #[cfg(feature = "local-model")]
-pub use enabled::{Semantic, run};
-
-#[cfg(not(feature = "local-model"))]
-pub struct Semantic;
-
-#[cfg(not(feature = "local-model"))]
-impl Semantic {
-    pub fn load(_: &Path, _: &[(String, Entry)], _: f32) -> Result<Semantic> {
-        anyhow::bail!("this build has no in-process model (cargo feature local-model)")
-    }
-    pub fn search(&self, _: &str, _: Lang) -> Option<PluginResult> {
-        None
-    }
-}
+pub use enabled::run;
 
 #[cfg(not(feature = "local-model"))]
 pub fn run(_: &Path, _: &[Case]) -> Result<()> {

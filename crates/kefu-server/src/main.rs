@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 mod bot_bench;
 mod bot_cli;
+mod eval_semantic;
 
 #[derive(Parser)]
 #[command(
