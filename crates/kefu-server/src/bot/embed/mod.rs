@@ -35,7 +35,7 @@ pub enum Embedder {
 
 impl Embedder {
     /// The configured embedder, if any; loading the local model is blocking
-    /// work (about 0.1 s), done here once at start.
+    /// work (0.2–0.3 s), done here once at start.
     pub async fn from_config(cfg: &BotConfig) -> Result<Option<Embedder>, EmbedError> {
         if !cfg.embeddings.url.is_empty() {
             if !cfg.model_dir.is_empty() {
