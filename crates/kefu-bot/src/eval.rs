@@ -275,19 +275,31 @@ pub fn run(
     t: &crate::policy::Thresholds,
     p: &crate::policy::Patience,
 ) -> Vec<Outcome> {
+    run_with(cases, t, p, |c, lang| {
+        vec![kb.lexical(analyzer, &c.question, lang, 10)]
+    })
+}
+
+/// Like [`run`] with any plugins: `retrieve` gives each question's plugin
+/// results (the latency measured includes it).
+pub fn run_with(
+    cases: &[Case],
+    t: &crate::policy::Thresholds,
+    p: &crate::policy::Patience,
+    mut retrieve: impl FnMut(&Case, crate::kb::Lang) -> Vec<crate::policy::PluginResult>,
+) -> Vec<Outcome> {
     cases
         .iter()
         .map(|c| {
             let start = std::time::Instant::now();
             let lang = crate::text::detect(&c.question);
-            let fused = crate::policy::fuse(&[kb.lexical(analyzer, &c.question, lang, 10)]);
+            let fused = crate::policy::fuse(&retrieve(c, lang));
             let d = crate::policy::decide(&fused, t, p, crate::policy::History::default(), false);
             outcome(&fused, &d, start.elapsed().as_micros() as u64)
         })
         .collect()
 }
 
-/// What a decision over `fused` means for the report.
 fn outcome(fused: &[crate::policy::Fused], d: &crate::policy::Decision, micros: u64) -> Outcome {
     use crate::policy::Decision;
     Outcome {
@@ -317,13 +329,24 @@ pub fn choose_thresholds(
     cases: &[Case],
     p: &crate::policy::Patience,
 ) -> (crate::policy::Thresholds, Report) {
+    choose_thresholds_with(cases, p, |c, lang| {
+        vec![kb.lexical(analyzer, &c.question, lang, 10)]
+    })
+}
+
+/// Like [`choose_thresholds`] with any plugins (see [`run_with`]).
+pub fn choose_thresholds_with(
+    cases: &[Case],
+    p: &crate::policy::Patience,
+    mut retrieve: impl FnMut(&Case, crate::kb::Lang) -> Vec<crate::policy::PluginResult>,
+) -> (crate::policy::Thresholds, Report) {
     use crate::policy::{Thresholds, decide};
     // Retrieval does not depend on the thresholds: rank once, decide many times.
     let fused: Vec<Vec<crate::policy::Fused>> = cases
         .iter()
         .map(|c| {
             let lang = crate::text::detect(&c.question);
-            crate::policy::fuse(&[kb.lexical(analyzer, &c.question, lang, 10)])
+            crate::policy::fuse(&retrieve(c, lang))
         })
         .collect();
     let mut best: Option<(f64, Thresholds, Report)> = None;

@@ -9,6 +9,9 @@
 //! - [`handoff`]: "转人工" / "talk to a person" detection.
 //! - [`policy`]: merging plugins' candidates and deciding to answer,
 //!   clarify or hand off, with the reason.
+//! - [`semantic`]: sentence-embedding retrieval over given vectors and the
+//!   cosine-to-confidence mapping; [`rag`]: the LLM plugin's prompt and
+//!   the reading of its reply (citations, "I don't know").
 //! - [`sensitive`]: the sensitive-word filter (mask, block, flag).
 //! - [`eval`]: the metrics of `kefu bot eval`.
 
@@ -20,6 +23,8 @@ pub mod handoff;
 pub mod kb;
 pub mod pipeline;
 pub mod policy;
+pub mod rag;
+pub mod semantic;
 pub mod sensitive;
 pub mod text;
 

@@ -58,6 +58,8 @@ pub struct AppState {
     pub bots: crate::bot::Bots,
     /// Each workspace's sensitive words, compiled (see [`crate::sensitive`]).
     pub sensitive: crate::sensitive::Filters,
+    /// The bot's semantic and LLM plugins as configured (`[bot]`).
+    pub plugins: crate::bot::plugins::Plugins,
 }
 
 impl AppState {
@@ -86,6 +88,8 @@ pub enum StartError {
     Webhooks(String),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("bot: {0}")]
+    Bot(#[from] crate::bot::embed::EmbedError),
     #[error("push: {0}")]
     Push(#[from] crate::push::PushError),
     #[error("cannot listen on {addr}: {source}")]
@@ -115,6 +119,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
     let mail = crate::mail::Mailer::new(&cfg.mail, cfg.secrets.token_key.expose())
         .map_err(StartError::Mail)?;
     let push = crate::push::Pusher::new(&cfg)?;
+    let plugins = crate::bot::plugins::Plugins::new(&cfg.bot).await?;
     Ok(Arc::new(AppState {
         mail,
         push,
@@ -129,6 +134,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         inboxes: Default::default(),
         bots: Default::default(),
         sensitive: Default::default(),
+        plugins,
         routing: Default::default(),
         router: Default::default(),
         work: Default::default(),

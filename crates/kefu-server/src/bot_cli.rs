@@ -4,8 +4,9 @@
 //! SQLite store, read back and indexed, so what is measured is what a
 //! workspace would answer with.
 
+use crate::eval_semantic::Semantic;
 use anyhow::{Context, Result, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use kefu_bot::{
     eval::{self, Case, Report},
     formats::{self, Format},
@@ -13,26 +14,59 @@ use kefu_bot::{
     policy::{Patience, Thresholds},
     text::Analyzer,
 };
+use kefu_server::bot::config::EmbeddingsConfig;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum BotCommand {
     /// Top-1/top-3 accuracy, MRR, hand-off precision and recall, latency and
     /// the most confused entries of a knowledge base on test questions.
-    Eval {
-        /// The knowledge base: .json, .csv or .md (the import formats).
-        #[arg(long)]
-        kb: PathBuf,
-        /// Test questions: JSON lines or .csv with question, expected (external id; empty: out of scope).
-        #[arg(long)]
+    Eval(EvalArgs),
+    /// How long the in-process embedding model takes to load, the memory it
+    /// adds, and its latency per message (docs/benchmarks.md).
+    BenchModel {
+        /// The model's directory (config.json, model.safetensors, tokenizer.json).
+        #[arg(long, env = "KEFU_BOT__MODEL_DIR")]
+        model_dir: PathBuf,
+        /// Questions to embed one at a time (JSON lines or CSV, like eval's).
+        #[arg(long, default_value = "bot/samples/questions-test.jsonl")]
         questions: PathBuf,
-        /// Questions to choose the thresholds on (else the defaults are used).
-        #[arg(long)]
-        validation: Option<PathBuf>,
-        /// Where report.json and report.md go.
-        #[arg(long, default_value = "target/bot-eval")]
-        out: PathBuf,
     },
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The knowledge base: .json, .csv or .md (the import formats).
+    #[arg(long)]
+    kb: PathBuf,
+    /// Test questions: JSON lines or .csv with question, expected (external id; empty: out of scope).
+    #[arg(long)]
+    questions: PathBuf,
+    /// Questions to choose the thresholds on (else the defaults are used).
+    #[arg(long)]
+    validation: Option<PathBuf>,
+    /// Where report.json and report.md go.
+    #[arg(long, default_value = "target/bot-eval")]
+    out: PathBuf,
+    /// Retrieval plugins to fuse: lexical, semantic (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "lexical")]
+    plugins: Vec<String>,
+    /// The in-process embedding model's directory (for `semantic`).
+    #[arg(long)]
+    model_dir: Option<PathBuf>,
+    /// The model's "unrelated" cosine (`[bot] model_floor`).
+    #[arg(long, default_value_t = 0.3)]
+    model_floor: f32,
+    /// An OpenAI-compatible embeddings endpoint for `semantic` instead of
+    /// the in-process model (`[bot.embeddings] url`).
+    #[arg(long)]
+    embeddings_url: Option<String>,
+    /// The `model` sent to it.
+    #[arg(long, default_value = "")]
+    embeddings_model: String,
+    /// Its model's "unrelated" cosine (`[bot.embeddings] floor`).
+    #[arg(long, default_value_t = 0.85)]
+    embeddings_floor: f32,
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -48,19 +82,30 @@ fn cases(path: &Path) -> Result<Vec<Case>> {
 }
 
 pub async fn run(cmd: BotCommand) -> Result<()> {
-    let BotCommand::Eval {
-        kb,
-        questions,
-        validation,
-        out,
-    } = cmd;
+    let a = match cmd {
+        BotCommand::Eval(a) => a,
+        BotCommand::BenchModel {
+            model_dir,
+            questions,
+        } => return crate::bot_bench::run(&model_dir, &cases(&questions)?),
+    };
+    let (kb, questions, validation, out, plugins) =
+        (&a.kb, &a.questions, &a.validation, &a.out, &a.plugins);
+    let use_semantic = plugins.iter().any(|p| p == "semantic");
+    if let Some(p) = plugins
+        .iter()
+        .find(|p| !matches!(p.as_str(), "lexical" | "semantic"))
+    {
+        bail!("--plugins: unknown plugin {p:?} (lexical, semantic)");
+    }
+    let use_lexical = plugins.iter().any(|p| p == "lexical");
     let format = Format::from_name(&kb.to_string_lossy()).with_context(|| {
         format!(
             "{}: the knowledge base must be .json, .csv or .md",
             kb.display()
         )
     })?;
-    let imported = formats::import(format, &read(&kb)?)
+    let imported = formats::import(format, &read(kb)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", kb.display()))?;
     for e in &imported.errors {
         eprintln!(
@@ -72,15 +117,45 @@ pub async fn run(cmd: BotCommand) -> Result<()> {
     }
     let analyzer = Analyzer::new();
     let entries = through_a_store(imported.entries).await?;
-    let base = KnowledgeBase::new(&analyzer, entries);
+    let base = KnowledgeBase::new(&analyzer, entries.clone());
     if base.is_empty() {
         bail!("{}: no enabled entries", kb.display());
     }
-    let test = cases(&questions)?;
+    let test = cases(questions)?;
+    let validation_cases = validation.as_deref().map(cases).transpose()?;
+    let semantic = match (use_semantic, &a.embeddings_url, &a.model_dir) {
+        (false, ..) => None,
+        (true, Some(url), _) => {
+            let cfg = EmbeddingsConfig {
+                url: url.clone(),
+                model: a.embeddings_model.clone(),
+                floor: a.embeddings_floor,
+                ..EmbeddingsConfig::default()
+            };
+            let all: Vec<String> = test
+                .iter()
+                .chain(validation_cases.iter().flatten())
+                .map(|c| c.question.clone())
+                .collect();
+            Some(Semantic::remote(&cfg, &entries, &all).await?)
+        }
+        (true, None, Some(dir)) => Some(Semantic::local(dir, &entries, a.model_floor)?),
+        (true, None, None) => bail!("--plugins semantic needs --model-dir or --embeddings-url"),
+    };
+    let retrieve = |c: &Case, lang: kefu_bot::Lang| {
+        let mut r = Vec::new();
+        if use_lexical {
+            r.push(base.lexical(&analyzer, &c.question, lang, 10));
+        }
+        if let Some(s) = &semantic {
+            r.extend(s.search(&c.question, lang));
+        }
+        r
+    };
     let patience = Patience::default();
-    let thresholds = match &validation {
-        Some(v) => {
-            let (t, r) = eval::choose_thresholds(&base, &analyzer, &cases(v)?, &patience);
+    let thresholds = match (validation, &validation_cases) {
+        (Some(v), Some(vc)) => {
+            let (t, r) = eval::choose_thresholds_with(vc, &patience, retrieve);
             println!(
                 "thresholds chosen on {} ({} questions): answer {:.2}, margin {:.2}, clarify {:.2} (validation: top-1 {:.1}%, hand-off F1 {:.3})\n",
                 v.display(),
@@ -93,21 +168,29 @@ pub async fn run(cmd: BotCommand) -> Result<()> {
             );
             t
         }
-        None => Thresholds::default(),
+        _ => Thresholds::default(),
     };
-    let outcomes = eval::run(&base, &analyzer, &test, &thresholds, &patience);
+    let outcomes = eval::run_with(&test, &thresholds, &patience, retrieve);
+    let described: Vec<&str> = [
+        use_lexical.then_some("lexical (BM25, jieba + bigrams, Snowball)"),
+        semantic.as_ref().map(|s| s.described.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let report = eval::report(&test, &outcomes);
     let title = format!("kefu bot eval: {} on {}", kb.display(), questions.display());
     let md = format!(
-        "{}\nKnowledge base: {} enabled entries. Thresholds: answer {:.2}, margin {:.2}, clarify {:.2}. Plugins: lexical (BM25, jieba + bigrams, Snowball).\n",
+        "{}\nKnowledge base: {} enabled entries. Thresholds: answer {:.2}, margin {:.2}, clarify {:.2}. Plugins: {}.\n",
         report.to_markdown(&title),
         base.len(),
         thresholds.answer,
         thresholds.margin,
-        thresholds.clarify
+        thresholds.clarify,
+        described.join(", ")
     );
     print!("{md}");
-    write(&out, &report, &thresholds, &md)
+    write(out, &report, &thresholds, &md)
 }
 
 /// Imports the entries into a temporary store and reads them back, each

@@ -62,6 +62,8 @@ pub struct Config {
     pub push: crate::push::PushConfig,
     /// The sensitive-word filter (docs/sensitive-words.md).
     pub sensitive: crate::sensitive::SensitiveConfig,
+    /// The bot's optional models (docs/bot.md); all off by default.
+    pub bot: crate::bot::config::BotConfig,
     pub secrets: Secrets,
 }
 
@@ -521,6 +523,7 @@ impl Default for Config {
             mail: crate::mail::MailConfig::default(),
             push: crate::push::PushConfig::default(),
             sensitive: crate::sensitive::SensitiveConfig::default(),
+            bot: crate::bot::config::BotConfig::default(),
             secrets: Secrets::default(),
         }
     }
@@ -705,6 +708,7 @@ impl Config {
         self.bus.validate()?;
         self.mail.validate().map_err(ConfigError::Invalid)?;
         self.push.validate().map_err(ConfigError::Invalid)?;
+        self.bot.validate().map_err(ConfigError::Invalid)?;
         for p in &self.trusted_proxies {
             crate::client_ip::parse_net(p)
                 .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;

@@ -11,7 +11,9 @@ use kefu_server::{
 use kefu_store::{NewInbox, NewUser, Store, StoreOptions};
 use std::path::PathBuf;
 
+mod bot_bench;
 mod bot_cli;
+mod eval_semantic;
 
 #[derive(Parser)]
 #[command(

@@ -4,6 +4,7 @@
 //! (docs/bot.md).
 
 use super::{Page, page_limit, page_of};
+use crate::bot::plugins::{self, PluginRun};
 use crate::{
     app::SharedState,
     auth::{Admin, Scoped, need},
@@ -19,7 +20,9 @@ use kefu_bot::{
     formats::{self, Format},
     handoff,
     policy::{Decision, Patience, Thresholds},
+    text,
 };
+use kefu_core::bot::BotPlugins;
 use kefu_store::{KbEntry, KbFields, KbFilter, KbImportSummary, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -324,6 +327,37 @@ pub async fn export(
 pub struct TryRequest {
     /// A visitor's message.
     pub message: String,
+    /// The plugins to run: `lexical`, `semantic`, `llm`. Default: every
+    /// plugin this server has a model for.
+    #[serde(default)]
+    pub plugins: Option<Vec<String>>,
+}
+
+/// How one plugin's run went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TryRun {
+    /// lexical, semantic or llm.
+    pub plugin: String,
+    pub ms: u64,
+    /// ok, timeout, error or off.
+    pub outcome: String,
+    /// Why it failed or did not run.
+    pub detail: Option<String>,
+}
+
+/// An entry the LLM cited.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TryCitation {
+    pub entry_id: String,
+    pub external_id: Option<String>,
+    pub question: String,
+}
+
+/// The LLM's answer from the best entries, with the entries it cited.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TryLlm {
+    pub text: String,
+    pub cited: Vec<TryCitation>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -367,10 +401,52 @@ pub struct TryResult {
     pub answer_threshold: f32,
     pub margin: f32,
     pub clarify_threshold: f32,
+    /// Each plugin's run: retrieval first, then the LLM when it was asked for.
+    pub runs: Vec<TryRun>,
+    /// The LLM's answer; absent when it was not asked for, failed, timed
+    /// out or did not know (its run says which).
+    pub llm: Option<TryLlm>,
+    /// The semantic plugin's model on this server, if any.
+    pub semantic_model: Option<String>,
+}
+
+/// The plugins a request asks for (default: all the server has).
+fn wanted(names: Option<&[String]>, have: BotPlugins) -> ApiResult<BotPlugins> {
+    let Some(names) = names else {
+        return Ok(have);
+    };
+    let mut want = BotPlugins {
+        lexical: false,
+        semantic: false,
+        llm: false,
+    };
+    for n in names {
+        match n.as_str() {
+            "lexical" => want.lexical = true,
+            "semantic" => want.semantic = true,
+            "llm" => want.llm = true,
+            other => {
+                return Err(ApiError::validation(format!(
+                    "unknown plugin {other:?} (lexical, semantic, llm)"
+                )));
+            }
+        }
+    }
+    Ok(want)
+}
+
+fn run_view(r: PluginRun) -> TryRun {
+    TryRun {
+        outcome: r.outcome.as_str().to_string(),
+        detail: r.outcome.detail().map(str::to_string),
+        plugin: r.plugin,
+        ms: r.ms,
+    }
 }
 
 /// Try the bot: its candidates for a message, each plugin's score, and what
-/// it would do (as a visitor's first message, with the default thresholds).
+/// it would do (as a visitor's first message, with the default thresholds),
+/// each plugin's timing and outcome, and the LLM's answer with its citations.
 #[utoipa::path(post, operation_id = "bot_try", path = "/api/v1/bot/try", tag = "bot", security(("bearer" = [])), request_body = TryRequest,
     responses((status = 200, description = "Success", body = TryResult), (status = 422, description = "Invalid input", body = ErrorBody)))]
 pub async fn try_bot(
@@ -385,18 +461,36 @@ pub async fn try_bot(
             "the message must have 1 to {max} characters"
         )));
     }
+    let want = wanted(req.plugins.as_deref(), state.plugins.available())?;
     let ix = state.bots.index(&state, who.workspace_id()).await?;
     let (t, p) = (Thresholds::default(), Patience::default());
     let words: Vec<String> = handoff::DEFAULT_WORDS
         .iter()
         .map(|w| w.to_string())
         .collect();
-    let trial = {
-        let ix = ix.clone();
-        tokio::task::spawn_blocking(move || crate::bot::try_message(&ix, &message, &words, &t, &p))
-            .await
-            .map_err(|_| ApiError::internal())?
-    };
+    let language = text::detect(&message);
+    let retrieved =
+        plugins::retrieve(&state, who.workspace_id(), &ix, &want, &message, language).await;
+    let trial = crate::bot::try_message(&retrieved.results, &message, language, &words, &t, &p);
+    let mut runs: Vec<TryRun> = retrieved.runs.into_iter().map(run_view).collect();
+    let mut llm = None;
+    if want.llm {
+        let (answer, run) = plugins::llm_run(&state, &ix, &message, language, &trial.fused).await;
+        runs.push(run_view(run));
+        llm = answer.map(|a| TryLlm {
+            text: a.text,
+            cited: a
+                .cited
+                .iter()
+                .filter_map(|id| ix.entries.get(id))
+                .map(|e| TryCitation {
+                    entry_id: e.id.clone(),
+                    external_id: e.external_id.clone(),
+                    question: e.question.clone(),
+                })
+                .collect(),
+        });
+    }
     let candidates = trial
         .fused
         .iter()
@@ -456,5 +550,8 @@ pub async fn try_bot(
         answer_threshold: t.answer,
         margin: t.margin,
         clarify_threshold: t.clarify,
+        runs,
+        llm,
+        semantic_model: state.plugins.semantic_model(),
     }))
 }

@@ -7,12 +7,20 @@
 //! segmenting thousands of phrasings takes a moment. Every node builds its
 //! own, so nothing needs invalidating across a cluster.
 
+pub mod config;
+pub mod embed;
+pub mod http;
+pub mod llm;
+pub mod plugins;
+pub mod runner;
+pub mod semantic;
+
 use crate::app::SharedState;
 use kefu_bot::{
     Entry, Lang, handoff,
     pipeline::KnowledgeBase,
-    policy::{self, Decision, Fused, History, Patience, Thresholds},
-    text::{self, Analyzer},
+    policy::{self, Decision, Fused, History, Patience, PluginResult, Thresholds},
+    text::Analyzer,
 };
 use kefu_core::WorkspaceId;
 use kefu_store::{KbEntry, StoreError};
@@ -21,9 +29,7 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
-pub mod runner;
-
-/// Candidates the lexical plugin returns per message.
+/// Candidates each retrieval plugin returns per message.
 pub(crate) const CANDIDATES: usize = 10;
 
 /// The analyzer (jieba's dictionary loads once per process).
@@ -116,17 +122,17 @@ pub struct Trial {
     pub decision: Decision,
 }
 
-/// Runs a message through the pipeline as a visitor's first turn.
+/// Decides on a message as a visitor's first turn, from what the
+/// retrieval plugins found (`plugins::retrieve`).
 pub fn try_message(
-    ix: &Indexed,
+    results: &[PluginResult],
     message: &str,
+    language: Lang,
     words: &[String],
     t: &Thresholds,
     p: &Patience,
 ) -> Trial {
-    let a = analyzer();
-    let language = text::detect(message);
-    let fused = policy::fuse(&[ix.kb.lexical(a, message, language, CANDIDATES)]);
+    let fused = policy::fuse(results);
     let asked = handoff::asks_for_person(message, words);
     let decision = policy::decide(&fused, t, p, History::default(), asked);
     Trial {
@@ -147,7 +153,7 @@ pub async fn reading(
     conv: &kefu_store::Conversation,
     message: &str,
 ) -> Result<(kefu_routing::eval::MessageInfo, kefu_routing::eval::BotInfo), StoreError> {
-    let lang = text::detect(message);
+    let lang = kefu_bot::text::detect(message);
     let mut info = kefu_routing::eval::MessageInfo {
         intent: String::new(),
         language: match lang {

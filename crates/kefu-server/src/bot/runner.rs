@@ -16,7 +16,7 @@
 //! by conversation: each conversation's events run in order, different
 //! conversations at once, so a slow plugin in one never holds up another.
 
-use super::{Indexed, analyzer};
+use super::Indexed;
 use crate::{
     app::SharedState,
     conversations::after_commit,
@@ -35,7 +35,7 @@ use kefu_core::{
 use kefu_store::{
     Actor, BotSession, Conversation, ConversationTarget, NewBotQuestion, NewMessage, StoreError,
 };
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 /// The outbox consumer name.
 pub const CONSUMER: &str = "bot";
@@ -240,6 +240,7 @@ async fn turn(
             dialog::pick_choice(question, &labels).and_then(|i| session.choices.get(i).cloned())
         })
         .flatten();
+    let was_picked = picked.is_some();
     let (decision, fused) = match picked {
         Some(entry) => (Decision::Answer { entry, score: 1.0 }, Vec::new()),
         None => {
@@ -256,6 +257,32 @@ async fn turn(
     session.choices.clear();
     let key = format!("bot-{}", message.id);
     let lines = dialog::lines(lang);
+    // The LLM, when the inbox asks for it, writes the answer from the best
+    // entries instead of whatever retrieval alone would do; when it is off,
+    // slow, failing or does not know, retrieval's decision stands.
+    // A visitor's pick of a choice, and a hand-off, are not the LLM's to change.
+    if cfg.plugins.llm
+        && !was_picked
+        && !matches!(decision, Decision::HandOff { .. })
+        && let Some(a) = super::plugins::llm_answer(state, &ix, question, lang, &fused).await
+    {
+        session.bot_turns += 1;
+        session.low_streak = 0;
+        state
+            .store
+            .save_bot_session(&conv.workspace_id, session)
+            .await?;
+        let mark = BotMark {
+            entry: a.cited.first().cloned(),
+            cited: a.cited,
+            ..Default::default()
+        };
+        if say(state, conv, &key, &a.text, mark).await? == Said::Blocked {
+            unanswered(state, conv, message, "handed_off", &fused).await?;
+            return hand_off(state, conv, HandOffReason::LowConfidence, lang, Some(&key)).await;
+        }
+        return Ok(());
+    }
     match decision {
         Decision::Answer { entry, .. } => {
             let Some(e) = ix.entries.get(&entry) else {
@@ -332,21 +359,19 @@ async fn turn(
     }
 }
 
-/// What the plugins found for a message, merged. Lexical retrieval runs in
-/// process; the semantic and LLM plugins join here (docs/bot.md).
+/// What the inbox's retrieval plugins (lexical, semantic) found for a
+/// message, run side by side with their own timeouts, merged (a plugin that
+/// failed or timed out is left out, never counted as zero).
 async fn candidates(
-    _state: &SharedState,
-    _ws: &WorkspaceId,
-    ix: &Indexed,
+    state: &SharedState,
+    ws: &WorkspaceId,
+    ix: &Arc<Indexed>,
     cfg: &BotSettings,
     question: &str,
     lang: Lang,
 ) -> Vec<Fused> {
-    let mut results = Vec::new();
-    if cfg.plugins.lexical {
-        results.push(ix.kb.lexical(analyzer(), question, lang, super::CANDIDATES));
-    }
-    policy::fuse(&results)
+    let found = super::plugins::retrieve(state, ws, ix, &cfg.plugins, question, lang).await;
+    policy::fuse(&found.results)
 }
 
 /// Tells the visitor a person is coming (when the bot still speaks there),

@@ -53,6 +53,15 @@ export const botEn = {
   candidates: 'Candidates',
   score: 'Score',
   noCandidates: 'No entry shares words with this message.',
+  plugins: 'Plugins',
+  pluginNames: { lexical: 'Words (BM25)', semantic: 'Meaning (embeddings)', llm: 'LLM answer' },
+  runs: 'How each plugin ran',
+  outcomes: { ok: 'ok', timeout: 'too slow, left out', error: 'failed, left out', off: 'not run' },
+  ms: '{ms} ms',
+  semanticModel: 'Semantic model: {model}',
+  llmAnswer: 'The LLM would say',
+  llmCited: 'Citing: {questions}',
+  llmNone: 'The LLM gave no answer (it did not know, failed or was too slow): the bot answers from retrieval.',
 }
 
 export type BotDict = typeof botEn
@@ -109,4 +118,13 @@ export const botZh: BotDict = {
   candidates: '候选条目',
   score: '得分',
   noCandidates: '没有条目与这条消息有相同的词。',
+  plugins: '插件',
+  pluginNames: { lexical: '词语匹配（BM25）', semantic: '语义（向量）', llm: '大模型回答' },
+  runs: '各插件的运行情况',
+  outcomes: { ok: '正常', timeout: '超时，未计入', error: '出错，未计入', off: '未运行' },
+  ms: '{ms} 毫秒',
+  semanticModel: '语义模型：{model}',
+  llmAnswer: '大模型会这样回答',
+  llmCited: '引用：{questions}',
+  llmNone: '大模型没有给出回答（不知道、出错或太慢）：机器人按检索结果回答。',
 }

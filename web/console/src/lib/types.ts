@@ -400,4 +400,9 @@ export interface BotTrial {
   answer_threshold: number
   margin: number
   clarify_threshold: number
+  runs: { plugin: BotPluginName; ms: number; outcome: 'ok' | 'timeout' | 'error' | 'off'; detail: string | null }[]
+  llm: { text: string; cited: { entry_id: string; external_id: string | null; question: string }[] } | null
+  semantic_model: string | null
 }
+
+export type BotPluginName = 'lexical' | 'semantic' | 'llm'
