@@ -509,7 +509,7 @@ async fn humans_first_to_bot_rule_and_queue_timeout(db: Db) {
         .put(
             &owner.token,
             "/api/v1/routing/rules",
-            json!({"source": "rule \"faq\" priority 10 when conversation.first_message contains \"退款\" then to_bot() end\nrule \"sales\" when true then route_to(\"sales\") end"}),
+            json!({"source": "rule \"faq\" priority 10 when conversation.first_message contains \"退款\" then auto_reply(\"稍等 / one moment\"), to_bot() end\nrule \"sales\" when true then route_to(\"sales\") end"}),
         )
         .await;
     assert_eq!(s, 200, "{r}");
@@ -529,6 +529,34 @@ async fn humans_first_to_bot_rule_and_queue_timeout(db: Db) {
             .unwrap()
             .contains("原路退回"),
         "{all:?}"
+    );
+    // The inbox's own hand-off words replace the built-in ones, but the
+    // "talk to a person" button's words still hand off.
+    bot_on(
+        &app,
+        &owner,
+        json!({"mode": "humans_first", "take_timeouts": true, "handoff_words": ["找店长"]}),
+    )
+    .await;
+    say(&app, &vt, "r2", "Talk to a person").await;
+    settled(&app).await;
+    let c = conversation(&app, &owner.token, &conv).await;
+    assert_ne!(c["status"], "bot", "{c}");
+    // Once it left the bot, routing never gives it back.
+    for who in [json!(owner.agent_id), Value::Null] {
+        let (s, v) = app
+            .post(
+                &owner.token,
+                &format!("/api/v1/conversations/{conv}/assign"),
+                json!({ "assignee_id": who }),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    settled(&app).await;
+    assert_ne!(
+        conversation(&app, &owner.token, &conv).await["status"],
+        "bot"
     );
 
     // Humans first: waits in line, then times out to the bot, which answers what was asked.

@@ -26,6 +26,9 @@ pub struct BotSession {
     pub last_seq: i64,
     pub handed_off_at: Option<i64>,
     pub handoff_reason: Option<String>,
+    /// The bot has had this conversation (a session is stored): it never
+    /// takes it again by itself, however it left.
+    pub started: bool,
 }
 
 /// A question the bot could not answer, for agents to turn into an entry.
@@ -96,6 +99,7 @@ async fn load_session(
             last_seq: r.try_get("last_seq")?,
             handed_off_at: r.try_get("handed_off_at")?,
             handoff_reason: r.try_get("handoff_reason")?,
+            started: true,
         })
     })
     .transpose()
@@ -114,7 +118,9 @@ async fn save_session(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (conversation_id) DO UPDATE SET bot_turns = $3, low_streak = $4, choices = $5,
             handed_off_at = COALESCE(bot_sessions.handed_off_at, $6),
-            handoff_reason = COALESCE(bot_sessions.handoff_reason, $7), last_seq = $8, updated_at = $9",
+            handoff_reason = COALESCE(bot_sessions.handoff_reason, $7),
+            last_seq = CASE WHEN bot_sessions.last_seq > $8 THEN bot_sessions.last_seq ELSE $8 END,
+            updated_at = $9",
     )
     .bind(&s.conversation_id)
     .bind(ws)
@@ -151,8 +157,9 @@ impl Store {
 
     /// Gives the bot a conversation nobody has: open and unassigned, or
     /// waiting in a line (it leaves the line). `None`: it is not such a
-    /// conversation any more (someone took it meanwhile), or the bot handed
-    /// it off before (it never takes one back by itself).
+    /// conversation any more (someone took it meanwhile), or the bot had it
+    /// before (it never takes one back by itself, whether it handed it off
+    /// or an agent took it: the session stored here says so at once).
     pub async fn to_bot(
         &self,
         workspace_id: &WorkspaceId,
@@ -171,10 +178,7 @@ impl Store {
                 {
                     return Ok(None);
                 }
-                if load_session(c, &cid)
-                    .await?
-                    .is_some_and(|s| s.handed_off_at.is_some())
-                {
+                if load_session(c, &cid).await?.is_some() {
                     return Ok(None);
                 }
                 let at = now_ms();
@@ -198,6 +202,11 @@ impl Store {
                     .bind(&cid)
                     .execute(&mut *c)
                     .await?;
+                let fresh = BotSession {
+                    conversation_id: cid.clone(),
+                    ..Default::default()
+                };
+                save_session(c, &ws, &fresh, at).await?;
                 let after = conversations::load(c, &ws, &cid).await?;
                 let events =
                     events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;

@@ -14,7 +14,10 @@
 //!
 //! **Order and isolation.** Events arrive in commit order. A batch is split
 //! by conversation: each conversation's events run in order, different
-//! conversations at once, so a slow plugin in one never holds up another.
+//! conversations at once (the next batch waits for the slowest, bounded by
+//! the plugins' timeouts). An event that fails [`MAX_TRIES`] times is given
+//! up on (its conversation goes to people), so one bad row never stops the
+//! bot for everyone.
 
 use super::Indexed;
 use crate::{
@@ -53,16 +56,42 @@ fn actor() -> Actor {
     }
 }
 
+/// Tries per event before the bot gives up on it (a retried batch comes back
+/// after the outbox's backoff, so this is minutes, not a busy loop).
+const MAX_TRIES: u32 = 5;
+
+/// Failed tries per event id (this process's; a restart starts again).
+type Tries = Arc<std::sync::Mutex<HashMap<String, u32>>>;
+
+/// Counts a failed try of `event`; true once it has failed [`MAX_TRIES`] times.
+fn give_up(tries: &Tries, event: &str) -> bool {
+    let Ok(mut t) = tries.lock() else {
+        return true;
+    };
+    // Bounded: ids of events long since handled are dropped now and then.
+    if t.len() > 10_000 {
+        t.clear();
+    }
+    let n = t.entry(event.to_string()).or_insert(0);
+    *n += 1;
+    if *n >= MAX_TRIES {
+        t.remove(event);
+        return true;
+    }
+    false
+}
+
 /// Starts the consumer; the handle resolves after `state.shutdown`.
 pub fn spawn(state: &SharedState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
         let st = state.clone();
+        let tries: Tries = Arc::default();
         // From the oldest event kept: nothing before the bot existed concerns
         // it, and a conversation handed to it while this task was starting
         // is not missed.
         crate::outbox::follow(state, CONSUMER.into(), Start::Oldest, move |rows| {
-            let st = st.clone();
+            let (st, tries) = (st.clone(), tries.clone());
             async move {
                 let Some(through) = rows.last().map(|r| r.position) else {
                     return Handled::Through(0);
@@ -75,10 +104,20 @@ pub fn spawn(state: &SharedState) -> tokio::task::JoinHandle<()> {
                     }
                 }
                 let runs = by_conv.into_values().map(|events| {
-                    let st = st.clone();
+                    let (st, tries) = (st.clone(), tries.clone());
                     async move {
                         for ev in &events {
-                            handle(&st, ev).await?;
+                            if let Err(e) = handle(&st, ev).await {
+                                if !give_up(&tries, &ev.id) {
+                                    return Err(e);
+                                }
+                                // Failing every time: this conversation goes to
+                                // people, and the bot moves on for everyone else.
+                                tracing::error!(event_id = %ev.id, error = %e, "the bot gives up on an event after {MAX_TRIES} tries");
+                                if let Some(c) = &ev.conversation {
+                                    let _ = hand_off(&st, c, HandOffReason::Rule, Lang::Zh, None).await;
+                                }
+                            }
                         }
                         Ok::<(), StoreError>(())
                     }
@@ -175,6 +214,10 @@ async fn pending_question(
         .await?;
     let mut asked: Vec<&Message> = Vec::new();
     for m in recent.iter().rev() {
+        // A rule's auto-reply or a notice answers nothing the visitor asked.
+        if m.sender.kind == SenderKind::System {
+            continue;
+        }
         if m.sender.kind != SenderKind::Visitor {
             break;
         }
@@ -215,7 +258,21 @@ async fn turn(
     };
     let question = message.content.trim();
     let lang = text::detect(question);
-    let words: Vec<String> = if cfg.handoff_words.is_empty() {
+    let ix = state.bots.index(state, &conv.workspace_id).await?;
+    // A pick of one of the last "did you mean" choices answers it, whatever
+    // words its label holds (a label may well say "客服").
+    let offered: Vec<(&str, &str)> = session
+        .choices
+        .iter()
+        .filter_map(|id| {
+            ix.entries
+                .get(id)
+                .map(|e| (id.as_str(), e.question.as_str()))
+        })
+        .collect();
+    let labels: Vec<&str> = offered.iter().map(|(_, label)| *label).collect();
+    let picked = dialog::pick_choice(question, &labels).map(|i| offered[i].0.to_string());
+    let mut words: Vec<String> = if cfg.handoff_words.is_empty() {
         handoff::DEFAULT_WORDS
             .iter()
             .map(|w| w.to_string())
@@ -223,23 +280,17 @@ async fn turn(
     } else {
         cfg.handoff_words.clone()
     };
+    // The "talk to a person" button's own words always count.
+    for l in [dialog::lines(Lang::Zh), dialog::lines(Lang::En)] {
+        words.push(l.person_button.to_string());
+    }
     // Line by line too: what the visitor said before the bot took the
     // conversation arrives joined, and "转人工" on its own line is a request.
-    let asked = handoff::asks_for_person(question, &words)
-        || question
-            .lines()
-            .any(|l| handoff::asks_for_person(l, &words));
-    let ix = state.bots.index(state, &conv.workspace_id).await?;
-    let picked = (!asked && !session.choices.is_empty())
-        .then(|| {
-            let labels: Vec<&str> = session
-                .choices
-                .iter()
-                .filter_map(|id| ix.entries.get(id).map(|e| e.question.as_str()))
-                .collect();
-            dialog::pick_choice(question, &labels).and_then(|i| session.choices.get(i).cloned())
-        })
-        .flatten();
+    let asked = picked.is_none()
+        && (handoff::asks_for_person(question, &words)
+            || question
+                .lines()
+                .any(|l| handoff::asks_for_person(l, &words)));
     let was_picked = picked.is_some();
     let (decision, fused) = match picked {
         Some(entry) => (Decision::Answer { entry, score: 1.0 }, Vec::new()),
@@ -253,57 +304,50 @@ async fn turn(
             (d, fused)
         }
     };
+    // The session is saved after what the turn says or does is stored: a
+    // turn that fails halfway runs again in full on the retry (what it
+    // stores is keyed by the message, so nothing is said twice).
     session.last_seq = message.seq;
     session.choices.clear();
+    let ws = conv.workspace_id.clone();
     let key = format!("bot-{}", message.id);
     let lines = dialog::lines(lang);
     // The LLM, when the inbox asks for it, writes the answer from the best
     // entries instead of whatever retrieval alone would do; when it is off,
-    // slow, failing or does not know, retrieval's decision stands.
-    // A visitor's pick of a choice, and a hand-off, are not the LLM's to change.
+    // slow, failing or does not know, retrieval's decision stands. A
+    // visitor's pick of a choice, and a hand-off, are not the LLM's to change.
     if cfg.plugins.llm
         && !was_picked
         && !matches!(decision, Decision::HandOff { .. })
         && let Some(a) = super::plugins::llm_answer(state, &ix, question, lang, &fused).await
     {
-        session.bot_turns += 1;
-        session.low_streak = 0;
-        state
-            .store
-            .save_bot_session(&conv.workspace_id, session)
-            .await?;
         let mark = BotMark {
             entry: a.cited.first().cloned(),
             cited: a.cited,
             ..Default::default()
         };
         if say(state, conv, &key, &a.text, mark).await? == Said::Blocked {
-            unanswered(state, conv, message, "handed_off", &fused).await?;
-            return hand_off(state, conv, HandOffReason::LowConfidence, lang, Some(&key)).await;
+            return blocked(state, conv, message, &fused, lang, &key, session).await;
         }
-        return Ok(());
+        session.bot_turns += 1;
+        session.low_streak = 0;
+        return state.store.save_bot_session(&ws, session).await;
     }
     match decision {
         Decision::Answer { entry, .. } => {
             let Some(e) = ix.entries.get(&entry) else {
-                return Ok(());
+                return state.store.save_bot_session(&ws, session).await;
             };
-            session.bot_turns += 1;
-            session.low_streak = 0;
-            state
-                .store
-                .save_bot_session(&conv.workspace_id, session)
-                .await?;
             let mark = BotMark {
                 entry: Some(entry.clone()),
                 ..Default::default()
             };
             if say(state, conv, &key, &e.answer, mark).await? == Said::Blocked {
-                // The workspace's word list forbids this answer: a person answers instead.
-                unanswered(state, conv, message, "handed_off", &fused).await?;
-                return hand_off(state, conv, HandOffReason::LowConfidence, lang, Some(&key)).await;
+                return blocked(state, conv, message, &fused, lang, &key, session).await;
             }
-            Ok(())
+            session.bot_turns += 1;
+            session.low_streak = 0;
+            state.store.save_bot_session(&ws, session).await
         }
         Decision::Clarify { choices } => {
             let buttons: Vec<BotChoice> = choices
@@ -315,48 +359,55 @@ async fn turn(
                     })
                 })
                 .collect();
-            session.bot_turns += 1;
-            session.choices = buttons.iter().map(|b| b.entry.clone()).collect();
-            state
-                .store
-                .save_bot_session(&conv.workspace_id, session)
-                .await?;
+            let offered: Vec<String> = buttons.iter().map(|b| b.entry.clone()).collect();
             let mark = BotMark {
                 choices: buttons,
                 offer_person: true,
                 ..Default::default()
             };
-            say(state, conv, &key, lines.did_you_mean, mark)
-                .await
-                .map(drop)
+            say(state, conv, &key, lines.did_you_mean, mark).await?;
+            session.bot_turns += 1;
+            session.choices = offered;
+            state.store.save_bot_session(&ws, session).await
         }
         Decision::NotUnderstood => {
-            session.bot_turns += 1;
-            session.low_streak += 1;
-            state
-                .store
-                .save_bot_session(&conv.workspace_id, session)
-                .await?;
             unanswered(state, conv, message, "low_confidence", &fused).await?;
             let mark = BotMark {
                 offer_person: true,
                 ..Default::default()
             };
-            say(state, conv, &key, lines.not_understood, mark)
-                .await
-                .map(drop)
+            say(state, conv, &key, lines.not_understood, mark).await?;
+            session.bot_turns += 1;
+            session.low_streak += 1;
+            state.store.save_bot_session(&ws, session).await
         }
         Decision::HandOff { reason } => {
-            state
-                .store
-                .save_bot_session(&conv.workspace_id, session)
-                .await?;
             if reason != HandOffReason::Asked {
                 unanswered(state, conv, message, "handed_off", &fused).await?;
             }
-            hand_off(state, conv, reason, lang, Some(&key)).await
+            hand_off(state, conv, reason, lang, Some(&key)).await?;
+            state.store.save_bot_session(&ws, session).await
         }
     }
+}
+
+/// The workspace's word list forbids what the bot would say: a person
+/// answers instead (the question goes to the unanswered list).
+async fn blocked(
+    state: &SharedState,
+    conv: &Conversation,
+    message: &Message,
+    fused: &[Fused],
+    lang: Lang,
+    key: &str,
+    session: BotSession,
+) -> Result<(), StoreError> {
+    unanswered(state, conv, message, "handed_off", fused).await?;
+    hand_off(state, conv, HandOffReason::LowConfidence, lang, Some(key)).await?;
+    state
+        .store
+        .save_bot_session(&conv.workspace_id, session)
+        .await
 }
 
 /// What the inbox's retrieval plugins (lexical, semantic) found for a
@@ -545,7 +596,8 @@ pub async fn feedback(
 }
 
 /// Whether the bot may take `conv` now: its inbox's bot is on and it never
-/// handed this conversation off (or lost it to an agent).
+/// had this conversation (once it left the bot, by a hand-off or to an
+/// agent, it stays with people).
 pub async fn may_take(
     state: &SharedState,
     conv: &Conversation,
@@ -554,7 +606,7 @@ pub async fn may_take(
         return Ok(None);
     };
     let session: BotSession = state.store.bot_session(&conv.id).await?;
-    Ok(session.handed_off_at.is_none().then_some(cfg))
+    Ok((!session.started).then_some(cfg))
 }
 
 /// Gives `conv` to the bot (routing's `to_bot()`, bot-first inboxes, queue
