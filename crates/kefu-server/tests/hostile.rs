@@ -111,7 +111,15 @@ impl Kefu {
         let log = std::fs::File::create(dir.path().join("kefu.log")).unwrap();
         let out = std::fs::File::create(dir.path().join("stdout.txt")).unwrap();
         let child = serve.arg("serve").stderr(log).stdout(out).spawn().unwrap();
-        let http = reqwest::Client::new();
+        // Idle pooled connections are dropped well before the server's
+        // short budgets close them: a pooled one it had just closed failed
+        // the next request (IncompleteMessage) for reasons not the test's.
+        // (Not unpooled: hundreds of fresh connections would meet the
+        // per-address connection limits these tests also set.)
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
         let mut k = Kefu {
             child,
             addr,
