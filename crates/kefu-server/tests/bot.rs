@@ -311,6 +311,15 @@ async fn low_confidence_clarify_and_thumbs_down_hand_off(db: Db) {
     );
 
     // A thumbs-down on that answer hands off; someone else's message is not theirs to rate.
+    // Only answers from an entry take thumbs (not the "did you mean").
+    let (s, _) = app
+        .post(
+            &vt,
+            "/api/v1/widget/bot-feedback",
+            json!({"message_id": ask["id"], "helpful": true}),
+        )
+        .await;
+    assert_eq!(s, 404);
     let (other, _) = app.visitor(&owner.inbox).await;
     let (s, _) = app
         .post(

@@ -291,7 +291,8 @@ impl Store {
     }
 
     /// A visitor's thumbs on a bot answer of their own conversation (the
-    /// last one counts). `NotFound`: no such bot message of theirs.
+    /// last one counts). `NotFound`: no such bot message of theirs, or one
+    /// that answered from no entry (a greeting, a "did you mean").
     pub async fn bot_feedback(
         &self,
         workspace_id: &WorkspaceId,
@@ -320,7 +321,8 @@ impl Store {
                 let mark: Option<String> = r.try_get("bot")?;
                 let entry = mark
                     .and_then(|m| serde_json::from_str::<kefu_core::bot::BotMark>(&m).ok())
-                    .and_then(|m| m.entry);
+                    .and_then(|m| m.entry)
+                    .ok_or(StoreError::NotFound)?;
                 sqlx::query(
                     "INSERT INTO bot_feedback (message_id, workspace_id, conversation_id, entry_id, helpful, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6)
@@ -329,12 +331,12 @@ impl Store {
                 .bind(&mid)
                 .bind(&ws)
                 .bind(&conv)
-                .bind(entry.as_deref())
+                .bind(&entry)
                 .bind(i64::from(helpful))
                 .bind(now_ms())
                 .execute(&mut *c)
                 .await?;
-                Ok((conv, entry))
+                Ok((conv, Some(entry)))
             })
         })
         .await
