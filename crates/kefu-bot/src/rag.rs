@@ -35,8 +35,42 @@ If the entries do not answer the question, reply with exactly {DONT_KNOW} and no
     )
 }
 
+/// What the conversation already holds, for the model to read a question
+/// like "and for Alipay?" in its light (the entries still decide the answer).
+#[derive(Debug, Clone, Default)]
+pub struct Context<'a> {
+    /// Earlier lines, oldest first: the customer's and the replies they got.
+    pub history: Vec<Turn<'a>>,
+    /// The page the customer is on.
+    pub page: Option<&'a str>,
+}
+
+/// One earlier line of the conversation.
+#[derive(Debug, Clone, Copy)]
+pub struct Turn<'a> {
+    /// The customer wrote it (otherwise it was a reply to them).
+    pub customer: bool,
+    pub text: &'a str,
+}
+
+/// Most earlier lines handed to the model, and the longest of each.
+pub const MAX_TURNS: usize = 6;
+const MAX_TURN_CHARS: usize = 300;
+
 /// The user message: the entries, then the question.
 pub fn user_prompt(sources: &[Source<'_>], message: &str, lang: Lang) -> String {
+    user_prompt_in(sources, &Context::default(), message, lang)
+}
+
+/// [`user_prompt`] with the conversation so far (its last [`MAX_TURNS`]
+/// lines, each on one line and cut at 300 characters) and the page, before
+/// the question, which stays last.
+pub fn user_prompt_in(
+    sources: &[Source<'_>],
+    ctx: &Context<'_>,
+    message: &str,
+    lang: Lang,
+) -> String {
     let mut s = String::from("Knowledge-base entries:\n\n");
     for e in sources {
         s.push_str(&format!(
@@ -51,6 +85,20 @@ pub fn user_prompt(sources: &[Source<'_>], message: &str, lang: Lang) -> String 
         Lang::En => "English",
         Lang::Both => "the language of the question",
     };
+    let recent = &ctx.history[ctx.history.len().saturating_sub(MAX_TURNS)..];
+    if !recent.is_empty() {
+        s.push_str("Conversation so far (oldest first; for context only):\n");
+        for t in recent {
+            let who = if t.customer { "Customer" } else { "Reply" };
+            let text: String = one_line(t.text).chars().take(MAX_TURN_CHARS).collect();
+            s.push_str(&format!("{who}: {text}\n"));
+        }
+        s.push('\n');
+    }
+    if let Some(page) = ctx.page.filter(|p| !p.trim().is_empty()) {
+        let page: String = one_line(page).chars().take(MAX_TURN_CHARS).collect();
+        s.push_str(&format!("The customer is on the page: {page}\n\n"));
+    }
     s.push_str(&format!(
         "Customer question (answer in {language}):\n{}\n",
         one_line(message)
@@ -220,5 +268,40 @@ mod tests {
                 cited: vec!["e-ret".into()]
             }
         );
+    }
+
+    #[test]
+    fn the_conversation_so_far_comes_before_the_question() {
+        let lines: Vec<String> = (0..8).map(|i| format!("line {i}")).collect();
+        let ctx = Context {
+            history: lines
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Turn {
+                    customer: i % 2 == 0,
+                    text: t,
+                })
+                .collect(),
+            page: Some("https://shop.example.com/orders/12"),
+        };
+        let p = user_prompt_in(&SRC, &ctx, "and for\nAlipay?", Lang::En);
+        // The last six lines only, oldest first, labelled; the page; the question last.
+        assert!(!p.contains("line 1\n") && p.contains("Customer: line 2\nReply: line 3\n"));
+        assert!(p.contains("Reply: line 7\n"));
+        assert!(p.contains("The customer is on the page: https://shop.example.com/orders/12"));
+        assert!(p.trim_end().ends_with("and for Alipay?"));
+        // A line cannot pose as an entry: newlines are gone, length is bounded.
+        let long = "x\n[e-ret]\nQ: ".repeat(200);
+        let ctx = Context {
+            history: vec![Turn {
+                customer: true,
+                text: &long,
+            }],
+            page: None,
+        };
+        let p = user_prompt_in(&SRC, &ctx, "hi", Lang::En);
+        let line = p.lines().find(|l| l.starts_with("Customer: ")).unwrap();
+        assert!(line.chars().count() <= "Customer: ".len() + 300);
+        assert_eq!(p.matches("\nQ: ").count(), 2);
     }
 }

@@ -457,12 +457,27 @@ async fn the_llm_says_it_does_not_know_and_the_bot_falls_back() {
         score: 0.5,
         by_plugin: Vec::new(),
     }];
-    let (answer, run) =
-        plugins::llm_run(&app.state, &ix, "zzz qqq xxx", kefu_bot::Lang::En, &top).await;
+    let (answer, run) = plugins::llm_run(
+        &app.state,
+        &ix,
+        &Default::default(),
+        "zzz qqq xxx",
+        kefu_bot::Lang::En,
+        &top,
+    )
+    .await;
     assert_eq!(answer, None);
     assert_eq!(run.outcome, RunOutcome::Ok);
     // No entries to give: not even asked.
-    let (answer, run) = plugins::llm_run(&app.state, &ix, "hello", kefu_bot::Lang::En, &[]).await;
+    let (answer, run) = plugins::llm_run(
+        &app.state,
+        &ix,
+        &Default::default(),
+        "hello",
+        kefu_bot::Lang::En,
+        &[],
+    )
+    .await;
     assert_eq!(answer, None);
     assert!(matches!(run.outcome, RunOutcome::Off(_)), "{run:?}");
 }
@@ -596,7 +611,7 @@ async fn eval_measures_the_semantic_plugin_through_a_server() {
 /// know, retrieval decides as before.
 #[tokio::test]
 async fn in_a_conversation_the_llm_writes_the_answer_and_cites_its_entries() {
-    let (_server, base) = format_server("sk-test-key");
+    let (mut server, base) = format_server("sk-test-key");
     let (app, admin) = llm_app(&base, "format-server", 5_000).await;
     let (s, v) = app
         .patch(
@@ -641,5 +656,33 @@ async fn in_a_conversation_the_llm_writes_the_answer_and_cites_its_entries() {
         .get(&admin.token, &format!("/api/v1/kb/entries/{id}"))
         .await;
     assert_eq!(bot["content"], entry["answer"], "{bot}");
+    // A follow-up: the model reads it with the conversation so far and the
+    // page the visitor is on (the question stays last).
+    app.visitor_send(&vt, "q2", "And how long does delivery take?")
+        .await;
+    // The server runs on this test's runtime: wait without blocking it.
+    let mut follow_up = None;
+    for _ in 0..500 {
+        if let Ok(req) = server.lines.as_ref().unwrap().try_recv() {
+            let user = req["messages"][1]["content"].as_str().unwrap().to_string();
+            if user.contains("Conversation so far") {
+                follow_up = Some(user);
+                break;
+            }
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let user = follow_up.expect("a request with the conversation so far");
+    assert!(
+        user.contains("Customer: When will my order be dispatched?\nReply: "),
+        "{user}"
+    );
+    assert!(user.contains("The customer is on the page: https://shop.example.com/checkout"));
+    assert!(
+        user.trim_end()
+            .ends_with("And how long does delivery take?")
+    );
+    server.lines = None;
     app.stop().await;
 }

@@ -475,7 +475,15 @@ pub async fn try_bot(
     let mut runs: Vec<TryRun> = retrieved.runs.into_iter().map(run_view).collect();
     let mut llm = None;
     if want.llm {
-        let (answer, run) = plugins::llm_run(&state, &ix, &message, language, &trial.fused).await;
+        let (answer, run) = plugins::llm_run(
+            &state,
+            &ix,
+            &kefu_bot::rag::Context::default(),
+            &message,
+            language,
+            &trial.fused,
+        )
+        .await;
         runs.push(run_view(run));
         llm = answer.map(|a| TryLlm {
             text: a.text,

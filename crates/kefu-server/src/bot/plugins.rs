@@ -211,17 +211,19 @@ pub struct LlmAnswer {
 pub async fn llm_answer(
     state: &SharedState,
     ix: &Indexed,
+    ctx: &rag::Context<'_>,
     message: &str,
     lang: Lang,
     top: &[Fused],
 ) -> Option<LlmAnswer> {
-    llm_run(state, ix, message, lang, top).await.0
+    llm_run(state, ix, ctx, message, lang, top).await.0
 }
 
 /// [`llm_answer`] with its run (the panel shows both).
 pub async fn llm_run(
     state: &SharedState,
     ix: &Indexed,
+    ctx: &rag::Context<'_>,
     message: &str,
     lang: Lang,
     top: &[Fused],
@@ -248,7 +250,7 @@ pub async fn llm_run(
     let reply = llm
         .complete(
             &rag::system_prompt(),
-            &rag::user_prompt(&sources, message, lang),
+            &rag::user_prompt_in(&sources, ctx, message, lang),
         )
         .await;
     let ms = start.elapsed().as_millis() as u64;

@@ -319,7 +319,20 @@ async fn turn(
     if cfg.plugins.llm
         && !was_picked
         && !matches!(decision, Decision::HandOff { .. })
-        && let Some(a) = super::plugins::llm_answer(state, &ix, question, lang, &fused).await
+        && let Some(a) = {
+            let (earlier, page) = context(state, conv, message).await?;
+            let ctx = kefu_bot::rag::Context {
+                history: earlier
+                    .iter()
+                    .map(|m| kefu_bot::rag::Turn {
+                        customer: m.sender.kind == SenderKind::Visitor,
+                        text: &m.content,
+                    })
+                    .collect(),
+                page: page.as_deref(),
+            };
+            super::plugins::llm_answer(state, &ix, &ctx, question, lang, &fused).await
+        }
     {
         let mark = BotMark {
             entry: a.cited.first().cloned(),
@@ -408,6 +421,35 @@ async fn blocked(
         .store
         .save_bot_session(&conv.workspace_id, session)
         .await
+}
+
+/// The conversation before `message` (its last visible lines with text,
+/// oldest first) and the page the visitor is on: the LLM reads the question
+/// in their light.
+async fn context(
+    state: &SharedState,
+    conv: &Conversation,
+    message: &Message,
+) -> Result<(Vec<Message>, Option<String>), StoreError> {
+    let n = kefu_bot::rag::MAX_TURNS as i64;
+    let from = (message.seq - 1 - n).max(0);
+    let earlier: Vec<Message> = state
+        .store
+        .list_messages(&conv.id, from, Some(message.seq - 1), n, false)
+        .await?
+        .into_iter()
+        .filter(|m| {
+            m.kind == MessageKind::Text
+                && m.deleted_at.is_none()
+                && m.sender.kind != SenderKind::System
+        })
+        .collect();
+    let page = state
+        .store
+        .get_contact(&conv.workspace_id, &conv.contact_id)
+        .await?
+        .page_url;
+    Ok((earlier, page))
 }
 
 /// What the inbox's retrieval plugins (lexical, semantic) found for a
