@@ -67,6 +67,10 @@ pub struct EvalArgs {
     /// Its model's "unrelated" cosine (`[bot.embeddings] floor`).
     #[arg(long, default_value_t = 0.85)]
     embeddings_floor: f32,
+    /// The semantic plugin's weight in the fusion, the lexical plugin's
+    /// being 1 (`[bot] semantic_weight`).
+    #[arg(long, default_value_t = 1.0)]
+    semantic_weight: f32,
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -122,6 +126,9 @@ pub async fn run(cmd: BotCommand) -> Result<()> {
         bail!("{}: no enabled entries", kb.display());
     }
     let test = cases(questions)?;
+    if !(a.semantic_weight.is_finite() && a.semantic_weight > 0.0) {
+        bail!("--semantic-weight must be greater than 0");
+    }
     let validation_cases = validation.as_deref().map(cases).transpose()?;
     let semantic = match (use_semantic, &a.embeddings_url, &a.model_dir) {
         (false, ..) => None,
@@ -148,7 +155,10 @@ pub async fn run(cmd: BotCommand) -> Result<()> {
             r.push(base.lexical(&analyzer, &c.question, lang, 10));
         }
         if let Some(s) = &semantic {
-            r.extend(s.search(&c.question, lang));
+            r.extend(s.search(&c.question, lang).map(|mut p| {
+                p.weight = a.semantic_weight;
+                p
+            }));
         }
         r
     };
