@@ -133,7 +133,10 @@ impl Smtp {
         let Ok(s) = std::fs::read_to_string(&self.out) else {
             return Vec::new();
         };
-        s.lines()
+        // Whole lines only: the sink may be writing the last one right now
+        // (read half-written, it is not JSON yet; the next look sees it).
+        s.split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
             .map(|l| {
                 let v: Value = serde_json::from_str(l).unwrap();
                 Got {
