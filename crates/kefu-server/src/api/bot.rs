@@ -67,18 +67,22 @@ pub async fn assist(
     };
     let ix = state.bots.index(&state, who.workspace_id()).await?;
     let question = last.content.clone();
-    let fused = {
-        let ix = ix.clone();
-        let q = question.clone();
-        tokio::task::spawn_blocking(move || {
-            let lang = text::detect(&q);
-            policy::fuse(&[ix
-                .kb
-                .lexical(crate::bot::analyzer(), &q, lang, crate::bot::CANDIDATES)])
-        })
-        .await
-        .map_err(|_| ApiError::internal())?
-    };
+    // The plugins the conversation's inbox gives its bot (lexical, and the
+    // semantic one where it is on), so assist finds what the bot would.
+    let inbox = state
+        .inboxes
+        .get(&state.store, &conv.workspace_id, &conv.inbox_id)
+        .await?;
+    let found = crate::bot::plugins::retrieve(
+        &state,
+        &conv.workspace_id,
+        &ix,
+        &inbox.bot.plugins,
+        &question,
+        text::detect(&question),
+    )
+    .await;
+    let fused = policy::fuse(&found.results);
     let suggestions = fused
         .iter()
         .filter(|f| f.score > 0.0)

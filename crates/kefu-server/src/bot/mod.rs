@@ -178,13 +178,17 @@ pub async fn reading(
     if ix.kb.is_empty() {
         return Ok((info, bot));
     }
-    let q = message.to_string();
-    let ix2 = ix.clone();
-    let fused = tokio::task::spawn_blocking(move || {
-        policy::fuse(&[ix2.kb.lexical(analyzer(), &q, lang, CANDIDATES)])
-    })
-    .await
-    .map_err(|e| StoreError::Corrupt(format!("reading a message: {e}")))?;
+    // The inbox's plugins, so the rules see what the bot itself understood.
+    let found = plugins::retrieve(
+        state,
+        &conv.workspace_id,
+        &ix,
+        &inbox.bot.plugins,
+        message,
+        lang,
+    )
+    .await;
+    let fused = policy::fuse(&found.results);
     if let Some(best) = fused.first()
         && best.score >= inbox.bot.thresholds.clarify
         && let Some(e) = ix.entries.get(&best.entry)
