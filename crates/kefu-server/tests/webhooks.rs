@@ -175,27 +175,10 @@ async fn receive(
 
 // ------------------------------------------------- independent verification
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The virtualenv's python, made by scripts/py-venv.sh if missing.
 fn python() -> PathBuf {
-    let venv = std::env::var("KEFU_PY_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target/py-venv"));
-    let py = venv.join("bin/python");
-    let status = std::process::Command::new(repo_root().join("scripts/py-venv.sh"))
-        .env("KEFU_PY_VENV", &venv)
-        .status()
-        .expect("running scripts/py-venv.sh");
-    assert!(
-        status.success() && py.exists(),
-        "the webhook tests verify signatures with the PyPI package standardwebhooks; \
-         scripts/py-venv.sh could not set up {} (see its error above)",
-        venv.display()
-    );
-    py
+    py_venv("the webhook tests verify signatures with the PyPI package standardwebhooks")
+        .join("bin/python")
 }
 
 /// Verifies each (secret, request) with `standardwebhooks`; true or the error.

@@ -3,7 +3,9 @@
 //! "did you mean" choices, the hand-off), visitors' thumbs on answers, and
 //! the questions it could not answer.
 
-use crate::{Actor, Changed, Result, Store, StoreError, conversations, events, new_id, now_ms};
+use crate::{
+    Actor, Changed, Conversation, Result, Store, StoreError, conversations, events, new_id, now_ms,
+};
 use kefu_core::{
     ConversationId, ConversationStatus, WorkspaceId, bot::HandOffReason,
     event::ConversationEvent as Ev,
@@ -182,22 +184,9 @@ impl Store {
                     return Ok(None);
                 }
                 let at = now_ms();
-                let mut conv = before.clone();
-                let mut changes = Vec::new();
-                match conversations::set_status(
-                    c,
-                    &mut conv,
-                    ConversationStatus::Bot,
-                    &mut changes,
-                    at,
-                )
-                .await
-                {
-                    Ok(()) => {}
-                    // Changed meanwhile: the caller looks again if it cares.
-                    Err(StoreError::Conflict(_)) => return Ok(None),
-                    Err(e) => return Err(e),
-                }
+                let Some(changes) = move_to(c, &before, ConversationStatus::Bot, at).await? else {
+                    return Ok(None);
+                };
                 sqlx::query("UPDATE conversations SET queue_group = NULL WHERE id = $1")
                     .bind(&cid)
                     .execute(&mut *c)
@@ -207,14 +196,7 @@ impl Store {
                     ..Default::default()
                 };
                 save_session(c, &ws, &fresh, at).await?;
-                let after = conversations::load(c, &ws, &cid).await?;
-                let events =
-                    events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
-                Ok(Some(Changed {
-                    before,
-                    after,
-                    events,
-                }))
+                committed(c, before, &actor, changes, at).await.map(Some)
             })
         })
         .await
@@ -240,21 +222,10 @@ impl Store {
                     return Ok(None);
                 }
                 let at = now_ms();
-                let mut conv = before.clone();
-                let mut changes = Vec::new();
-                match conversations::set_status(
-                    c,
-                    &mut conv,
-                    ConversationStatus::Open,
-                    &mut changes,
-                    at,
-                )
-                .await
-                {
-                    Ok(()) => {}
-                    Err(StoreError::Conflict(_)) => return Ok(None),
-                    Err(e) => return Err(e),
-                }
+                let Some(mut changes) = move_to(c, &before, ConversationStatus::Open, at).await?
+                else {
+                    return Ok(None);
+                };
                 sqlx::query("UPDATE conversations SET waiting_since = $2 WHERE id = $1")
                     .bind(&cid)
                     .bind(at)
@@ -262,14 +233,7 @@ impl Store {
                     .await?;
                 mark_handed_off(c, &ws, &cid, reason, at).await?;
                 changes.push(Ev::ConversationHandedOff { reason });
-                let after = conversations::load(c, &ws, &cid).await?;
-                let events =
-                    events::store_all(c, &ws, Some(&after), None, &actor, changes, at).await?;
-                Ok(Some(Changed {
-                    before,
-                    after,
-                    events,
-                }))
+                committed(c, before, &actor, changes, at).await.map(Some)
             })
         })
         .await
@@ -440,6 +404,41 @@ impl Store {
         })
         .await
     }
+}
+
+/// Moves `before` to status `to` inside a write; `None` when it changed
+/// meanwhile (the caller leaves it be: whoever changed it decided).
+async fn move_to(
+    c: &mut AnyConnection,
+    before: &Conversation,
+    to: ConversationStatus,
+    at: i64,
+) -> Result<Option<Vec<Ev>>> {
+    let mut conv = before.clone();
+    let mut changes = Vec::new();
+    match conversations::set_status(c, &mut conv, to, &mut changes, at).await {
+        Ok(()) => Ok(Some(changes)),
+        Err(StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The conversation as the write left it, with the write's events stored.
+async fn committed(
+    c: &mut AnyConnection,
+    before: Conversation,
+    actor: &Actor,
+    changes: Vec<Ev>,
+    at: i64,
+) -> Result<Changed> {
+    let ws = before.workspace_id.clone();
+    let after = conversations::load(c, &ws, &before.id).await?;
+    let events = events::store_all(c, &ws, Some(&after), None, actor, changes, at).await?;
+    Ok(Changed {
+        before,
+        after,
+        events,
+    })
 }
 
 async fn mark_handed_off(

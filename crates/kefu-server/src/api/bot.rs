@@ -10,7 +10,7 @@ use crate::{
     error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 use axum::extract::State;
-use kefu_bot::{policy, text};
+use kefu_bot::text;
 use kefu_core::{ConversationId, SenderKind};
 use kefu_store::BotQuestion;
 use serde::{Deserialize, Serialize};
@@ -73,7 +73,7 @@ pub async fn assist(
         .inboxes
         .get(&state.store, &conv.workspace_id, &conv.inbox_id)
         .await?;
-    let found = crate::bot::plugins::retrieve(
+    let fused = crate::bot::candidates(
         &state,
         &conv.workspace_id,
         &ix,
@@ -82,7 +82,6 @@ pub async fn assist(
         text::detect(&question),
     )
     .await;
-    let fused = policy::fuse(&found.results);
     let suggestions = fused
         .iter()
         .filter(|f| f.score > 0.0)

@@ -179,7 +179,7 @@ pub async fn reading(
         return Ok((info, bot));
     }
     // The inbox's plugins, so the rules see what the bot itself understood.
-    let found = plugins::retrieve(
+    let fused = candidates(
         state,
         &conv.workspace_id,
         &ix,
@@ -188,7 +188,6 @@ pub async fn reading(
         lang,
     )
     .await;
-    let fused = policy::fuse(&found.results);
     if let Some(best) = fused.first()
         && best.score >= inbox.bot.thresholds.clarify
         && let Some(e) = ix.entries.get(&best.entry)
@@ -197,4 +196,20 @@ pub async fn reading(
         bot.confidence = f64::from(best.score);
     }
     Ok((info, bot))
+}
+
+/// What the wanted retrieval plugins (lexical, semantic) found for a
+/// message, run side by side with their own timeouts, merged (a plugin that
+/// failed or timed out is left out, never counted as zero): the bot's turn,
+/// agent assist and the rules' reading all ask this.
+pub async fn candidates(
+    state: &SharedState,
+    ws: &WorkspaceId,
+    ix: &Arc<Indexed>,
+    want: &kefu_core::bot::BotPlugins,
+    message: &str,
+    lang: Lang,
+) -> Vec<Fused> {
+    let found = plugins::retrieve(state, ws, ix, want, message, lang).await;
+    policy::fuse(&found.results)
 }

@@ -143,6 +143,10 @@ async fn timed<E: std::fmt::Display>(
     (result, run)
 }
 
+/// The lexical plugin's bound: a safety net only (a blocking pool so busy
+/// that BM25 waits this long is a server in trouble).
+const LEXICAL_LIMIT: Duration = Duration::from_secs(5);
+
 /// Runs the wanted retrieval plugins on `message` in parallel, each with
 /// its own time limit.
 pub async fn retrieve(
@@ -160,7 +164,10 @@ pub async fn retrieve(
             return off("lexical", "not asked for");
         }
         let (ix, m) = (ix.clone(), message.to_string());
-        timed("lexical", limit, async move {
+        // Its own bound, not the semantic plugin's: in-process BM25 takes
+        // well under a millisecond, and a short `semantic_timeout_ms` must
+        // never leave the bot with nothing (it did under load).
+        timed("lexical", LEXICAL_LIMIT, async move {
             tokio::task::spawn_blocking(move || ix.kb.lexical(analyzer(), &m, lang, CANDIDATES))
                 .await
         })

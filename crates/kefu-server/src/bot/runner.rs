@@ -19,7 +19,6 @@
 //! up on (its conversation goes to people), so one bad row never stops the
 //! bot for everyone.
 
-use super::Indexed;
 use crate::{
     app::SharedState,
     conversations::after_commit,
@@ -295,7 +294,9 @@ async fn turn(
     let (decision, fused) = match picked {
         Some(entry) => (Decision::Answer { entry, score: 1.0 }, Vec::new()),
         None => {
-            let fused = candidates(state, &conv.workspace_id, &ix, &cfg, question, lang).await;
+            let fused =
+                super::candidates(state, &conv.workspace_id, &ix, &cfg.plugins, question, lang)
+                    .await;
             let history = History {
                 low_confidence_streak: session.low_streak,
                 bot_turns: session.bot_turns,
@@ -450,21 +451,6 @@ async fn context(
         .await?
         .page_url;
     Ok((earlier, page))
-}
-
-/// What the inbox's retrieval plugins (lexical, semantic) found for a
-/// message, run side by side with their own timeouts, merged (a plugin that
-/// failed or timed out is left out, never counted as zero).
-async fn candidates(
-    state: &SharedState,
-    ws: &WorkspaceId,
-    ix: &Arc<Indexed>,
-    cfg: &BotSettings,
-    question: &str,
-    lang: Lang,
-) -> Vec<Fused> {
-    let found = super::plugins::retrieve(state, ws, ix, &cfg.plugins, question, lang).await;
-    policy::fuse(&found.results)
 }
 
 /// Tells the visitor a person is coming (when the bot still speaks there),

@@ -454,3 +454,27 @@ pub async fn spawn_ready(mut cmd: std::process::Command, addr: SocketAddr) -> st
     let _ = child.wait();
     panic!("kefu did not become ready");
 }
+
+/// The repository's root (scripts, samples, docs).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The project's virtualenv (`KEFU_PY_VENV`, else `target/py-venv`), made or
+/// checked by scripts/py-venv.sh; `needs` says what the caller uses it for,
+/// in the failure message (a test never silently skips without it).
+pub fn py_venv(needs: &str) -> std::path::PathBuf {
+    let venv = std::env::var("KEFU_PY_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target/py-venv"));
+    let status = std::process::Command::new(repo_root().join("scripts/py-venv.sh"))
+        .env("KEFU_PY_VENV", &venv)
+        .status()
+        .expect("running scripts/py-venv.sh");
+    assert!(
+        status.success() && venv.join("bin/python").exists(),
+        "scripts/py-venv.sh could not set up {} ({needs}; see its error above)",
+        venv.display()
+    );
+    venv
+}
