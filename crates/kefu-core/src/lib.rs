@@ -12,6 +12,7 @@ pub mod mention;
 pub mod message;
 pub mod protocol;
 pub mod role;
+pub mod search;
 pub mod sensitive;
 pub mod text;
 pub mod words;

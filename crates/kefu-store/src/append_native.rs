@@ -115,6 +115,7 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         let cmid = message.client_msg_id.as_deref().unwrap_or_default();
         return Err(duplicate_of(c, ws, &message.sender.id, cmid));
     }
+    crate::search::index_message_native(c, &message).map_err(|e| poison(e.into()))?;
     if let Some(att) = &message.attachment {
         // Binds the sent upload to its conversation, which downloads check.
         c.prepare_cached(

@@ -11,6 +11,14 @@ macro_rules! cols {
     };
 }
 
+/// [`cols`] qualified with the table's name, for queries that join others.
+macro_rules! prefixed_cols {
+    () => {
+        "contacts.id, contacts.workspace_id, contacts.inbox_id, contacts.external_id, contacts.name, contacts.email, contacts.attributes, contacts.page_url, contacts.referrer, contacts.language, contacts.user_agent, contacts.ip, contacts.last_seen_at, contacts.created_at, contacts.phone"
+    };
+}
+pub(crate) use prefixed_cols;
+
 /// The columns [`from_row`] reads.
 pub(crate) const COLS: &str = cols!();
 
@@ -202,6 +210,7 @@ impl Store {
                     .fetch_one(&mut *c)
                     .await?;
                 let contact = from_row(&r)?;
+                crate::search::index_contact(c, &contact).await?;
                 let actor = Actor {
                     kind: SenderKind::Visitor,
                     id: cid.to_string(),
@@ -261,6 +270,7 @@ impl Store {
                 if after == before {
                     return Ok((after, Vec::new()));
                 }
+                crate::search::index_contact(c, &after).await?;
                 let events = events::store_all(
                     c,
                     &ws,
@@ -357,5 +367,6 @@ pub(crate) async fn merge_attributes(
         .bind(contact.attributes.to_string())
         .execute(&mut *c)
         .await?;
+    crate::search::index_contact(c, &contact).await?;
     Ok(contact)
 }

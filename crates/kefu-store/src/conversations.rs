@@ -19,6 +19,14 @@ macro_rules! cols {
 }
 pub(crate) use cols;
 
+/// [`cols`] qualified with the table's name, for queries that join others.
+macro_rules! prefixed_cols {
+    () => {
+        "conversations.id, conversations.workspace_id, conversations.inbox_id, conversations.contact_id, conversations.status, conversations.assignee_id, conversations.last_seq, conversations.last_activity_at, conversations.created_at, conversations.updated_at, conversations.priority, conversations.tags, conversations.snoozed_until, conversations.waiting_since"
+    };
+}
+pub(crate) use prefixed_cols;
+
 /// `updated_at` for a change made at `$p`: never lower than what is stored
 /// (a write that waited for the row lock, or another node's clock), so
 /// clients ordering conversation frames by it never drop a real change.
@@ -81,9 +89,10 @@ macro_rules! filters_sql {
           AND (CAST($9 AS TEXT) IS NULL OR priority = $9)"
     };
 }
+pub(crate) use filters_sql;
 
 /// Binds $1 to $9 of [`filters_sql`].
-fn bind_filters<'q>(
+pub(crate) fn bind_filters<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     workspace_id: &'q WorkspaceId,
     filter: &'q ConversationFilter,

@@ -3,7 +3,8 @@
 //! One [`Store`] with methods grouped by aggregate (one file each:
 //! workspaces, users, auth, inboxes, contacts, contact events, inbound
 //! secrets, conversations, messages, events, attachments, outbox, webhooks,
-//! mail, canned replies, macros, push subscriptions, sensitive words)
+//! mail, canned replies, macros, push subscriptions, sensitive words,
+//! full-text search)
 //! over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
@@ -42,6 +43,7 @@ mod outbox;
 mod previews;
 mod push;
 pub mod routing;
+mod search;
 mod sensitive;
 pub mod testing;
 mod users;
@@ -65,6 +67,7 @@ pub use models::*;
 pub use notifications::{NewNotification, Notification, NotificationKind, NotificationsToRead};
 pub use outbox::OutboxRow;
 pub use push::{NewPushSubscription, PushSubscription};
+pub use search::{CONVERSATION_SCAN, ConversationHit, MessageHit, SearchFilter, SearchPage};
 pub use sensitive::{
     NewSensitiveFlag, SensitiveFlag, SensitiveFlagFilter, SensitiveImportSummary, SensitiveWord,
 };
@@ -141,7 +144,9 @@ impl Store {
 
     /// Applies the backend's pending migrations.
     pub async fn migrate(&self) -> Result<()> {
-        self.backend.migrate().await
+        self.backend.migrate().await?;
+        self.search_backfill().await?;
+        Ok(())
     }
 
     /// `sqlite` or `postgres`.

@@ -17,8 +17,17 @@ macro_rules! cols {
         "id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, deleted_at, bot"
     };
 }
+pub(crate) use cols;
 
-fn from_row(r: &AnyRow) -> Result<Message> {
+/// [`cols`] of the table aliased `m`, for queries that join others.
+macro_rules! prefixed_cols {
+    () => {
+        "m.id, m.conversation_id, m.seq, m.sender_kind, m.sender_id, m.client_msg_id, m.kind, m.content, m.attachment, m.created_at, m.deleted_at, m.bot"
+    };
+}
+pub(crate) use prefixed_cols;
+
+pub(crate) fn from_row(r: &AnyRow) -> Result<Message> {
     let sender_kind: String = r.try_get("sender_kind")?;
     let kind: String = r.try_get("kind")?;
     let attachment: Option<String> = r.try_get("attachment")?;
@@ -254,6 +263,7 @@ impl Store {
                 .bind(at)
                 .execute(&mut *c)
                 .await?;
+                crate::search::unindex_message(c, &before.id).await?;
                 let after = Message {
                     content: String::new(),
                     attachment: None,
@@ -494,6 +504,9 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
         )
         .await);
     }
+    crate::search::index_message(c, &message, ws)
+        .await
+        .map_err(poison)?;
     bind_attachment(c, &message, &conv.id)
         .await
         .map_err(poison)?;
@@ -583,6 +596,7 @@ async fn append_tx(c: &mut AnyConnection, new: NewMessage) -> Result<Appended> {
         )
         .await);
     }
+    crate::search::index_message(c, &message, ws).await?;
     bind_attachment(c, &message, &conv.id).await?;
     let events = message_events(&conv, &message, changes);
     events::store_built(c, &events).await?;

@@ -1,0 +1,708 @@
+//! Full-text search over messages, contacts and conversations
+//! (docs/search.md).
+//!
+//! The tokens come from [`kefu_core::search`], the same for a text and for a
+//! query; each database only stores and intersects them: SQLite in FTS5
+//! tables (`message_fts`, `contact_fts`, contentless, keyed by the indexed
+//! row's rowid), PostgreSQL in `tsvector` columns with a GIN index
+//! (`message_search`, `contact_search`). The index is written in the same
+//! transaction as what it indexes (a message's append, a contact's edit, a
+//! message's deletion), so a search on any server of a cluster sees exactly
+//! what is committed. Rows from before the index existed are indexed once by
+//! [`Store::migrate`] ([`Store::search_backfill`]).
+
+use crate::{Contact, Conversation, Result, Store, StoreError, contacts, conversations, messages};
+use kefu_core::WorkspaceId;
+use kefu_core::search::{Document, Query};
+use kefu_core::{ContactId, ConversationId, ConversationStatus, Message, MessageKind, UserId};
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+/// A conversation search looks at this many of the newest matching
+/// messages (and contacts): what bounds its cost for a word found
+/// everywhere.
+pub const CONVERSATION_SCAN: i64 = 5000;
+
+/// Rows per backfill transaction.
+const BACKFILL_BATCH: i64 = 500;
+
+/// What a search is limited to: the caller's scope and the filters asked for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    /// Conversations in any of these statuses; empty: any.
+    pub statuses: Vec<ConversationStatus>,
+    pub inbox_id: Option<String>,
+    pub assignee_id: Option<UserId>,
+    /// Only unassigned conversations.
+    pub unassigned: bool,
+    /// Conversations carrying this tag (label).
+    pub tag: Option<String>,
+    /// Only this contact's conversations (a visitor's own).
+    pub contact_id: Option<ContactId>,
+    /// Private notes are searched too (staff).
+    pub include_notes: bool,
+    /// Sent (messages), last active (conversations) or last seen (contacts)
+    /// at or after this time (epoch ms)…
+    pub from: Option<i64>,
+    /// …and before this one.
+    pub to: Option<i64>,
+}
+
+/// A page of results; `next_cursor` continues after the last one.
+#[derive(Debug, Clone)]
+pub struct SearchPage<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A message found, with its conversation.
+#[derive(Debug, Clone)]
+pub struct MessageHit {
+    pub message: Message,
+    pub conversation: Conversation,
+}
+
+/// A conversation found through its messages or its contact; `message` is
+/// its newest matching message, if it matched through one.
+#[derive(Debug, Clone)]
+pub struct ConversationHit {
+    pub conversation: Conversation,
+    pub message: Option<Message>,
+}
+
+fn is_pg(c: &AnyConnection) -> bool {
+    c.backend_name() == "PostgreSQL"
+}
+
+/// The text a message is found by: its content and its file's name.
+/// Nothing for system lines and deleted messages.
+fn message_document(m: &Message) -> Option<Document> {
+    if m.kind == MessageKind::Event || m.deleted_at.is_some() {
+        return None;
+    }
+    let mut d = Document::of(&m.content);
+    if let Some(a) = &m.attachment {
+        d.add(&a.name);
+    }
+    (!d.is_empty()).then_some(d)
+}
+
+/// The text a contact is found by: name, e-mail, phone (any part of its
+/// digits) and the values of its attributes.
+fn contact_document(k: &Contact) -> Document {
+    let mut d = Document::default();
+    for s in [&k.name, &k.email, &k.external_id].into_iter().flatten() {
+        d.add(s);
+    }
+    if let Some(p) = &k.phone {
+        d.add_phone(p);
+    }
+    if let serde_json::Value::Object(attrs) = &k.attributes {
+        for v in attrs.values() {
+            add_json(&mut d, v);
+        }
+    }
+    d
+}
+
+fn add_json(d: &mut Document, v: &serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => d.add(s),
+        serde_json::Value::Number(n) => d.add(&n.to_string()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| add_json(d, x)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| add_json(d, x)),
+        _ => {}
+    }
+}
+
+/// Indexes a message just inserted, inside its write (the sqlx path).
+pub(crate) async fn index_message(
+    c: &mut AnyConnection,
+    m: &Message,
+    ws: &WorkspaceId,
+) -> Result<()> {
+    let Some(doc) = message_document(m) else {
+        return Ok(());
+    };
+    if is_pg(c) {
+        sqlx::query(
+            "INSERT INTO message_search (message_id, workspace_id, conversation_id, created_at, tsv)
+             VALUES ($1, $2, $3, $4, CAST($5 AS tsvector)) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(&m.id)
+        .bind(ws)
+        .bind(&m.conversation_id)
+        .bind(m.created_at)
+        .bind(doc.tsvector())
+        .execute(&mut *c)
+        .await?;
+    } else {
+        sqlx::query(
+            "INSERT INTO message_fts (rowid, body) SELECT rowid, $2 FROM messages WHERE id = $1",
+        )
+        .bind(&m.id)
+        .bind(doc.fts5_text())
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Indexes the message the native writer connection just inserted (its
+/// rowid is the connection's last insert).
+pub(crate) fn index_message_native(c: &rusqlite::Connection, m: &Message) -> rusqlite::Result<()> {
+    if let Some(doc) = message_document(m) {
+        c.prepare_cached("INSERT INTO message_fts (rowid, body) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![c.last_insert_rowid(), doc.fts5_text()])?;
+    }
+    Ok(())
+}
+
+/// Takes a message out of the index (it was deleted), inside its write.
+pub(crate) async fn unindex_message(c: &mut AnyConnection, message_id: &str) -> Result<()> {
+    let sql = if is_pg(c) {
+        "DELETE FROM message_search WHERE message_id = $1"
+    } else {
+        "DELETE FROM message_fts WHERE rowid = (SELECT rowid FROM messages WHERE id = $1)"
+    };
+    sqlx::query(sql).bind(message_id).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// (Re)indexes a contact as it is now, inside the write that changed it.
+pub(crate) async fn index_contact(c: &mut AnyConnection, k: &Contact) -> Result<()> {
+    let doc = contact_document(k);
+    if is_pg(c) {
+        if doc.is_empty() {
+            sqlx::query("DELETE FROM contact_search WHERE contact_id = $1")
+                .bind(&k.id)
+                .execute(&mut *c)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO contact_search (contact_id, workspace_id, tsv) VALUES ($1, $2, CAST($3 AS tsvector))
+                 ON CONFLICT (contact_id) DO UPDATE SET tsv = EXCLUDED.tsv",
+            )
+            .bind(&k.id)
+            .bind(&k.workspace_id)
+            .bind(doc.tsvector())
+            .execute(&mut *c)
+            .await?;
+        }
+    } else {
+        sqlx::query(
+            "DELETE FROM contact_fts WHERE rowid = (SELECT rowid FROM contacts WHERE id = $1)",
+        )
+        .bind(&k.id)
+        .execute(&mut *c)
+        .await?;
+        if !doc.is_empty() {
+            sqlx::query(
+                "INSERT INTO contact_fts (rowid, body) SELECT rowid, $2 FROM contacts WHERE id = $1",
+            )
+            .bind(&k.id)
+            .bind(doc.fts5_text())
+            .execute(&mut *c)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The conversation filters ($2 to $9, as in the conversation list) and the
+/// search's own: $10 the match, $11/$12 the time range, $13 notes.
+macro_rules! message_filters {
+    ($time:literal) => {
+        concat!(
+            conversations::filters_sql!(),
+            " AND m.deleted_at IS NULL AND ($13 = 1 OR m.kind <> 'note')
+              AND (CAST($11 AS BIGINT) IS NULL OR ",
+            $time,
+            " >= $11) AND (CAST($12 AS BIGINT) IS NULL OR ",
+            $time,
+            " < $12)"
+        )
+    };
+}
+
+const MESSAGES_SQLITE: &str = concat!(
+    "SELECT ",
+    messages::prefixed_cols!(),
+    ", message_fts.rowid AS hit
+     FROM message_fts
+     JOIN messages m ON m.rowid = message_fts.rowid
+     JOIN conversations ON conversations.id = m.conversation_id
+     WHERE message_fts MATCH $10 AND m.workspace_id = $1 AND conversations.workspace_id = $1 AND ",
+    message_filters!("m.created_at"),
+    " AND (message_fts.rowid < $14 OR (message_fts.rowid = $14 AND m.id < $16))
+     ORDER BY message_fts.rowid DESC LIMIT $15"
+);
+
+const MESSAGES_PG: &str = concat!(
+    "SELECT ",
+    messages::prefixed_cols!(),
+    ", s.created_at AS hit
+     FROM message_search s
+     JOIN messages m ON m.id = s.message_id
+     JOIN conversations ON conversations.id = s.conversation_id
+     WHERE s.tsv @@ CAST($10 AS tsquery) AND s.workspace_id = $1 AND conversations.workspace_id = $1 AND ",
+    message_filters!("s.created_at"),
+    " AND (s.created_at < $14 OR (s.created_at = $14 AND s.message_id < $16))
+     ORDER BY s.created_at DESC, s.message_id DESC LIMIT $15"
+);
+
+/// Conversations with a match among the newest matching messages or whose
+/// contact matches ($16: the contact query), by most recent activity.
+const CONVERSATIONS_SQLITE: &str = concat!(
+    "WITH cand AS (
+        SELECT cid, MAX(best) AS best FROM (
+            SELECT cid, best FROM (
+                SELECT m.conversation_id AS cid, message_fts.rowid AS best
+                FROM message_fts JOIN messages m ON m.rowid = message_fts.rowid
+                WHERE message_fts MATCH $10 AND m.workspace_id = $1 AND m.deleted_at IS NULL
+                  AND ($13 = 1 OR m.kind <> 'note')
+                ORDER BY message_fts.rowid DESC LIMIT $17)
+            UNION ALL
+            SELECT cid, NULL AS best FROM (
+                SELECT c2.id AS cid FROM contact_fts
+                JOIN contacts k ON k.rowid = contact_fts.rowid
+                JOIN conversations c2 ON c2.contact_id = k.id
+                WHERE contact_fts MATCH $16 AND k.workspace_id = $1 LIMIT $17)
+        ) GROUP BY cid
+     )
+     SELECT ",
+    conversations::prefixed_cols!(),
+    ", cand.best AS best FROM cand JOIN conversations ON conversations.id = cand.cid
+     WHERE conversations.workspace_id = $1 AND ",
+    conversations::filters_sql!(),
+    " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
+      AND (CAST($12 AS BIGINT) IS NULL OR last_activity_at < $12)
+      AND (last_activity_at < $14 OR (last_activity_at = $14 AND conversations.id < $18))
+     ORDER BY last_activity_at DESC, conversations.id DESC LIMIT $15"
+);
+
+const CONVERSATIONS_PG: &str = concat!(
+    "WITH cand AS (
+        SELECT cid, (array_agg(best ORDER BY best_at DESC NULLS LAST))[1] AS best FROM (
+            SELECT * FROM (
+                SELECT s.conversation_id AS cid, s.message_id AS best, s.created_at AS best_at
+                FROM message_search s JOIN messages m ON m.id = s.message_id
+                WHERE s.tsv @@ CAST($10 AS tsquery) AND s.workspace_id = $1 AND m.deleted_at IS NULL
+                  AND ($13 = 1 OR m.kind <> 'note')
+                ORDER BY s.created_at DESC LIMIT $17) hits
+            UNION ALL
+            SELECT * FROM (
+                SELECT c2.id AS cid, CAST(NULL AS TEXT) AS best, CAST(NULL AS BIGINT) AS best_at
+                FROM contact_search g JOIN conversations c2 ON c2.contact_id = g.contact_id
+                WHERE g.tsv @@ CAST($16 AS tsquery) AND g.workspace_id = $1 LIMIT $17) people
+        ) u GROUP BY cid
+     )
+     SELECT ",
+    conversations::prefixed_cols!(),
+    ", cand.best AS best FROM cand JOIN conversations ON conversations.id = cand.cid
+     WHERE conversations.workspace_id = $1 AND ",
+    conversations::filters_sql!(),
+    " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
+      AND (CAST($12 AS BIGINT) IS NULL OR last_activity_at < $12)
+      AND (last_activity_at < $14 OR (last_activity_at = $14 AND conversations.id < $18))
+     ORDER BY last_activity_at DESC, conversations.id DESC LIMIT $15"
+);
+
+const CONTACTS_SQLITE: &str = concat!(
+    "SELECT ",
+    contacts::prefixed_cols!(),
+    ", contact_fts.rowid AS hit FROM contact_fts JOIN contacts ON contacts.rowid = contact_fts.rowid
+     WHERE contact_fts MATCH $2 AND contacts.workspace_id = $1
+       AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
+       AND (CAST($4 AS BIGINT) IS NULL OR last_seen_at >= $4)
+       AND (CAST($5 AS BIGINT) IS NULL OR last_seen_at < $5)
+       AND (contact_fts.rowid < $6 OR (contact_fts.rowid = $6 AND contacts.id < $8))
+     ORDER BY contact_fts.rowid DESC LIMIT $7"
+);
+
+const CONTACTS_PG: &str = concat!(
+    "SELECT ",
+    contacts::prefixed_cols!(),
+    ", CAST(0 AS BIGINT) AS hit FROM contact_search s JOIN contacts ON contacts.id = s.contact_id
+     WHERE s.tsv @@ CAST($2 AS tsquery) AND s.workspace_id = $1
+       AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
+       AND (CAST($4 AS BIGINT) IS NULL OR last_seen_at >= $4)
+       AND (CAST($5 AS BIGINT) IS NULL OR last_seen_at < $5)
+       AND CAST($6 AS BIGINT) IS NOT NULL AND s.contact_id < $8
+     ORDER BY s.contact_id DESC LIMIT $7"
+);
+
+/// A cursor: the last row's sort key and id.
+fn parse_cursor(cursor: Option<&str>) -> Result<(i64, String)> {
+    match cursor {
+        None => Ok((i64::MAX, "\u{10FFFF}".into())),
+        Some(c) => {
+            let (k, id) = c.split_once('.').unwrap_or((c, ""));
+            let k = k
+                .parse()
+                .map_err(|_| StoreError::Invalid("bad search cursor".into()))?;
+            Ok((k, id.to_string()))
+        }
+    }
+}
+
+fn cursor_of(key: i64, id: &str) -> String {
+    format!("{key}.{id}")
+}
+
+impl Store {
+    fn uses_pg(&self) -> bool {
+        self.backend_name() == "postgres"
+    }
+
+    /// Messages matching `query` in the workspace, newest first.
+    pub async fn search_messages(
+        &self,
+        workspace_id: &WorkspaceId,
+        query: &Query,
+        filter: &SearchFilter,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<SearchPage<MessageHit>> {
+        let (key, after_id) = parse_cursor(cursor)?;
+        let pg = self.uses_pg();
+        let sql = if pg { MESSAGES_PG } else { MESSAGES_SQLITE };
+        let m = if pg { query.tsquery() } else { query.fts5() };
+        let conv_filter = conversation_filter(filter);
+        let rows = conversations::bind_filters(sqlx::query(sql), workspace_id, &conv_filter)
+            .bind(m)
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(i64::from(filter.include_notes))
+            .bind(key)
+            .bind(limit + 1)
+            .bind(after_id)
+            .fetch_all(self.reader())
+            .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for r in &rows {
+            found.push((messages::from_row(r)?, r.try_get::<i64, _>("hit")?));
+        }
+        let more = found.len() as i64 > limit;
+        found.truncate(limit.max(0) as usize);
+        let next_cursor = more
+            .then(|| found.last().map(|(m, k)| cursor_of(*k, &m.id)))
+            .flatten();
+        let ids: Vec<ConversationId> = found
+            .iter()
+            .map(|(m, _)| m.conversation_id.clone())
+            .collect();
+        let convs = self.conversations_by_ids(workspace_id, &ids).await?;
+        let items = found
+            .into_iter()
+            .filter_map(|(message, _)| {
+                let conversation = convs
+                    .iter()
+                    .find(|c| c.id == message.conversation_id)?
+                    .clone();
+                Some(MessageHit {
+                    message,
+                    conversation,
+                })
+            })
+            .collect();
+        Ok(SearchPage { items, next_cursor })
+    }
+
+    /// Conversations whose messages (among the newest
+    /// [`CONVERSATION_SCAN`] matches) or whose contact match `query`, by
+    /// most recent activity.
+    pub async fn search_conversations(
+        &self,
+        workspace_id: &WorkspaceId,
+        query: &Query,
+        filter: &SearchFilter,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<SearchPage<ConversationHit>> {
+        let (key, after_id) = parse_cursor(cursor)?;
+        let pg = self.uses_pg();
+        let (sql, m) = if pg {
+            (CONVERSATIONS_PG, query.tsquery())
+        } else {
+            (CONVERSATIONS_SQLITE, query.fts5())
+        };
+        let conv_filter = conversation_filter(filter);
+        let rows = conversations::bind_filters(sqlx::query(sql), workspace_id, &conv_filter)
+            .bind(m.clone())
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(i64::from(filter.include_notes))
+            .bind(key)
+            .bind(limit + 1)
+            .bind(m)
+            .bind(CONVERSATION_SCAN)
+            .bind(after_id)
+            .fetch_all(self.reader())
+            .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let best = if pg {
+                r.try_get::<Option<String>, _>("best")?.map(Best::Id)
+            } else {
+                r.try_get::<Option<i64>, _>("best")?.map(Best::Rowid)
+            };
+            found.push((conversations::from_row(r)?, best));
+        }
+        let more = found.len() as i64 > limit;
+        found.truncate(limit.max(0) as usize);
+        let next_cursor = more
+            .then(|| {
+                found
+                    .last()
+                    .map(|(c, _)| cursor_of(c.last_activity_at, &c.id))
+            })
+            .flatten();
+        let bests: Vec<&Best> = found.iter().filter_map(|(_, b)| b.as_ref()).collect();
+        let msgs = self.messages_by_best(&bests).await?;
+        let items = found
+            .into_iter()
+            .map(|(conversation, _)| ConversationHit {
+                message: msgs
+                    .iter()
+                    .find(|m| m.conversation_id == conversation.id)
+                    .cloned(),
+                conversation,
+            })
+            .collect();
+        Ok(SearchPage { items, next_cursor })
+    }
+
+    /// Contacts matching `query` (name, e-mail, phone, attributes), newest
+    /// first. Of the filters, the inbox and the time range apply.
+    pub async fn search_contacts(
+        &self,
+        workspace_id: &WorkspaceId,
+        query: &Query,
+        filter: &SearchFilter,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<SearchPage<Contact>> {
+        let (key, after_id) = parse_cursor(cursor)?;
+        let pg = self.uses_pg();
+        let (sql, m) = if pg {
+            (CONTACTS_PG, query.tsquery())
+        } else {
+            (CONTACTS_SQLITE, query.fts5())
+        };
+        let rows = sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(m)
+            .bind(filter.inbox_id.as_deref())
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(key)
+            .bind(limit + 1)
+            .bind(after_id)
+            .fetch_all(self.reader())
+            .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for r in &rows {
+            found.push((contacts::from_row(r)?, r.try_get::<i64, _>("hit")?));
+        }
+        let more = found.len() as i64 > limit;
+        found.truncate(limit.max(0) as usize);
+        let next_cursor = more
+            .then(|| found.last().map(|(k, h)| cursor_of(*h, &k.id)))
+            .flatten();
+        Ok(SearchPage {
+            items: found.into_iter().map(|(k, _)| k).collect(),
+            next_cursor,
+        })
+    }
+
+    /// The conversations `ids` of the workspace (unknown ids left out).
+    async fn conversations_by_ids(
+        &self,
+        workspace_id: &WorkspaceId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<Conversation>> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only placeholders are formatted into the SQL; every value is bound.
+        let list = (0..ids.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {} FROM conversations WHERE workspace_id = $1 AND id IN ({list})",
+            conversations::cols!()
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace_id);
+        for id in &ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(conversations::from_row)
+            .collect()
+    }
+
+    /// The messages a conversation search picked as each one's best match.
+    async fn messages_by_best(&self, bests: &[&Best]) -> Result<Vec<Message>> {
+        if bests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (0..bests.len())
+            .map(|i| format!("${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let key = if self.uses_pg() { "id" } else { "rowid" };
+        let sql = format!(
+            "SELECT {} FROM messages WHERE {key} IN ({list})",
+            messages::cols!()
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in bests {
+            q = match b {
+                Best::Id(id) => q.bind(id.clone()),
+                Best::Rowid(r) => q.bind(*r),
+            };
+        }
+        q.fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(messages::from_row)
+            .collect()
+    }
+
+    /// Empties the search index and indexes every message and contact again
+    /// ([`Store::search_backfill`]): for a release that changes how text is
+    /// tokenized (`kefu search reindex`). Search finds less until it is done.
+    pub async fn search_rebuild(&self) -> Result<u64> {
+        self.write(|c| {
+            Box::pin(async move {
+                let clear = if is_pg(c) {
+                    "DELETE FROM message_search; DELETE FROM contact_search; DELETE FROM search_backfill"
+                } else {
+                    "DELETE FROM message_fts; DELETE FROM contact_fts; DELETE FROM search_backfill"
+                };
+                for stmt in clear.split("; ") {
+                    sqlx::query(sqlx::AssertSqlSafe(stmt)).execute(&mut *c).await?;
+                }
+                for (name, table) in [("messages", "messages"), ("contacts", "contacts")] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO search_backfill (name, below, inclusive) SELECT $1, MAX(id), 1 FROM {table} HAVING COUNT(*) > 0"
+                    )))
+                    .bind(name)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+        self.search_backfill().await
+    }
+
+    /// Indexes the rows that existed before the search index did (see the
+    /// migration `0027_search`), newest first, in small transactions; a
+    /// no-op once done. Safe to run on several servers at once.
+    pub async fn search_backfill(&self) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let Some(n) = self.write(|c| Box::pin(backfill_batch(c))).await? else {
+                return Ok(total);
+            };
+            total += n;
+            if total % 50_000 < BACKFILL_BATCH as u64 {
+                tracing::info!(
+                    rows = total,
+                    "search index: indexing existing messages and contacts"
+                );
+            }
+        }
+    }
+}
+
+/// Where a conversation's best match is: a message id (PostgreSQL) or rowid (SQLite).
+enum Best {
+    Id(String),
+    Rowid(i64),
+}
+
+fn conversation_filter(f: &SearchFilter) -> crate::ConversationFilter {
+    crate::ConversationFilter {
+        statuses: f.statuses.clone(),
+        inbox_id: f.inbox_id.clone(),
+        assignee_id: f.assignee_id.clone(),
+        unassigned: f.unassigned,
+        contact_id: f.contact_id.clone(),
+        tag: f.tag.clone(),
+        ..Default::default()
+    }
+}
+
+/// One batch of the backfill: indexes up to [`BACKFILL_BATCH`] rows below
+/// the mark and moves it; the number of rows done, `None` when nothing is left.
+async fn backfill_batch(c: &mut AnyConnection) -> Result<Option<u64>> {
+    let Some(mark) =
+        sqlx::query("SELECT name, below, inclusive FROM search_backfill ORDER BY name LIMIT 1")
+            .fetch_optional(&mut *c)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let name: String = mark.try_get("name")?;
+    let below: String = mark.try_get("below")?;
+    let inclusive: i64 = mark.try_get("inclusive")?;
+    let table = if name == "contacts" {
+        "contacts"
+    } else {
+        "messages"
+    };
+    let cols = if table == "contacts" {
+        contacts::COLS
+    } else {
+        messages::cols!()
+    };
+    let sql = format!(
+        "SELECT {cols}, workspace_id AS ws FROM {table} WHERE (id < $1 OR ($2 = 1 AND id = $1)) ORDER BY id DESC LIMIT $3"
+    );
+    let rows: Vec<AnyRow> = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&below)
+        .bind(inclusive)
+        .bind(BACKFILL_BATCH)
+        .fetch_all(&mut *c)
+        .await?;
+    let Some(last) = rows.last() else {
+        sqlx::query("DELETE FROM search_backfill WHERE name = $1")
+            .bind(&name)
+            .execute(&mut *c)
+            .await?;
+        return Ok(Some(0));
+    };
+    let last_id: String = last.try_get("id")?;
+    let pg = is_pg(c);
+    for r in &rows {
+        if table == "contacts" {
+            index_contact(c, &contacts::from_row(r)?).await?;
+        } else {
+            let m = messages::from_row(r)?;
+            if !pg {
+                // Idempotent: a row indexed already is replaced.
+                sqlx::query("DELETE FROM message_fts WHERE rowid = (SELECT rowid FROM messages WHERE id = $1)")
+                    .bind(&m.id)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            let ws: WorkspaceId = r.try_get("ws")?;
+            index_message(c, &m, &ws).await?;
+        }
+    }
+    sqlx::query("UPDATE search_backfill SET below = $2, inclusive = 0 WHERE name = $1")
+        .bind(&name)
+        .bind(&last_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(Some(rows.len() as u64))
+}

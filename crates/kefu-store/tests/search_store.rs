@@ -1,0 +1,499 @@
+//! Full-text search on SQLite and PostgreSQL: Chinese (one character, a
+//! word, a phrase, across what a dictionary would split), English (case,
+//! prefixes, full-width), mixed; contacts by name, e-mail, any part of the
+//! phone and attributes, re-indexed when edited; conversations through
+//! their messages or contact; filters, pages, isolation between workspaces,
+//! a visitor-like scope (own conversations, no notes), deleted messages
+//! gone, and the index rebuilt from the rows.
+
+use kefu_core::search::Query;
+use kefu_core::{ConversationStatus, MessageKind, Role, Sender, SenderKind};
+use kefu_store::*;
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite().await).await } )* }
+        mod on_postgres { $( #[tokio::test] async fn $name() { super::$name(super::postgres().await).await } )* }
+    };
+}
+
+struct Fx {
+    store: Store,
+    ws: Workspace,
+    inbox: Inbox,
+    agent: User,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn fixture(store: Store, dir: Option<tempfile::TempDir>) -> Fx {
+    let (ws, _) = store
+        .ensure_workspace(&format!("search-{}", new_id()))
+        .await
+        .unwrap();
+    let inbox = store
+        .create_inbox(NewInbox {
+            workspace_id: ws.id.clone(),
+            name: "Website".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let agent = store
+        .create_user(NewUser {
+            workspace_id: ws.id.clone(),
+            email: format!("agent-{}@example.com", new_id()),
+            name: "Agent".into(),
+            password_hash: "x".into(),
+            role: Role::Agent,
+            capacity: 5,
+        })
+        .await
+        .unwrap();
+    Fx {
+        store,
+        ws,
+        inbox,
+        agent,
+        _dir: dir,
+    }
+}
+
+async fn sqlite() -> Fx {
+    let dir = tempfile::tempdir().unwrap();
+    let store = testing::sqlite_store(dir.path()).await.unwrap();
+    fixture(store, Some(dir)).await
+}
+
+async fn postgres() -> Fx {
+    fixture(
+        testing::postgres_store()
+            .await
+            .expect("PostgreSQL for the store suite"),
+        None,
+    )
+    .await
+}
+
+impl Fx {
+    async fn contact(&self, name: &str) -> Contact {
+        let k = self
+            .store
+            .create_contact(&self.ws.id, &self.inbox.id, VisitInfo::default())
+            .await
+            .unwrap()
+            .0;
+        self.store
+            .identify_contact(
+                &self.ws.id,
+                &k.id,
+                Some(name.into()),
+                None,
+                Default::default(),
+            )
+            .await
+            .unwrap()
+            .0
+    }
+
+    /// The visitor says `text` in their active conversation.
+    async fn says(&self, k: &Contact, text: &str) -> Appended {
+        self.store
+            .append_message(NewMessage {
+                workspace_id: self.ws.id.clone(),
+                target: ConversationTarget::VisitorActive {
+                    inbox_id: self.inbox.id.clone(),
+                    contact_id: k.id.clone(),
+                },
+                sender: Sender {
+                    kind: SenderKind::Visitor,
+                    id: k.id.to_string(),
+                },
+                client_msg_id: Some(new_id()),
+                kind: MessageKind::Text,
+                content: text.into(),
+                attachment: None,
+                require_contact: Some(k.id.clone()),
+                bot: None,
+                only_while: None,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// The agent writes `text` (a reply or a note) in `conv`.
+    async fn agent_writes(&self, conv: &Conversation, kind: MessageKind, text: &str) -> Appended {
+        self.store
+            .append_message(NewMessage {
+                workspace_id: self.ws.id.clone(),
+                target: ConversationTarget::Existing(conv.id.clone()),
+                sender: Sender {
+                    kind: SenderKind::Agent,
+                    id: self.agent.id.to_string(),
+                },
+                client_msg_id: Some(new_id()),
+                kind,
+                content: text.into(),
+                attachment: None,
+                require_contact: None,
+                bot: None,
+                only_while: None,
+            })
+            .await
+            .unwrap()
+    }
+
+    fn staff(&self) -> SearchFilter {
+        SearchFilter {
+            include_notes: true,
+            ..Default::default()
+        }
+    }
+
+    /// The contents of the messages `q` finds with `filter`, newest first.
+    async fn found_with(&self, q: &str, filter: &SearchFilter) -> Vec<String> {
+        let query = Query::parse(q).unwrap();
+        self.store
+            .search_messages(&self.ws.id, &query, filter, None, 50)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|h| h.message.content)
+            .collect()
+    }
+
+    async fn found(&self, q: &str) -> Vec<String> {
+        self.found_with(q, &self.staff()).await
+    }
+
+    async fn contacts_found(&self, q: &str) -> Vec<Option<String>> {
+        let query = Query::parse(q).unwrap();
+        self.store
+            .search_contacts(&self.ws.id, &query, &self.staff(), None, 50)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|k| k.name)
+            .collect()
+    }
+}
+
+const REFUND: &str = "我想申请退款，订单号是 A-1024";
+const DELIVERY: &str = "快递什么时候到？";
+const ENGLISH: &str = "Hello, I'd like a REFUND for my order";
+const MIXED: &str = "我的iPhone15屏幕坏了 screen broken";
+
+async fn chinese_english_and_mixed(f: Fx) {
+    let k = f.contact("王小明").await;
+    for t in [REFUND, DELIVERY, ENGLISH, MIXED] {
+        f.says(&k, t).await;
+    }
+    // Chinese: a word, one character, a phrase, a substring across words.
+    assert_eq!(f.found("退款").await, [REFUND]);
+    assert_eq!(f.found("款").await, [REFUND]);
+    assert_eq!(f.found("申请退款").await, [REFUND]);
+    assert_eq!(
+        f.found("请退").await,
+        [REFUND],
+        "any substring, whatever a dictionary says"
+    );
+    assert_eq!(f.found("快递").await, [DELIVERY]);
+    assert!(
+        f.found("退快").await.is_empty(),
+        "characters must be adjacent"
+    );
+    assert!(f.found("款退").await.is_empty(), "…and in order");
+    // English: case, a prefix, full-width letters, several words in any order.
+    assert_eq!(f.found("refund").await, [ENGLISH]);
+    assert_eq!(f.found("REF").await, [ENGLISH]);
+    assert_eq!(f.found("ｒｅｆｕｎｄ").await, [ENGLISH]);
+    assert_eq!(f.found("order refund").await, [ENGLISH]);
+    assert!(
+        f.found("refund pizza").await.is_empty(),
+        "every word must match"
+    );
+    // Mixed: a model number next to Chinese, and a mixed query.
+    assert_eq!(f.found("iphone15").await, [MIXED]);
+    assert_eq!(f.found("iPhone15屏幕").await, [MIXED]);
+    assert_eq!(f.found("屏幕 broken").await, [MIXED]);
+    assert_eq!(f.found("a-1024").await, [REFUND]);
+    // Several hits: newest first.
+    assert_eq!(f.found("我").await, [MIXED, REFUND]);
+}
+
+async fn deleted_messages_are_not_found(f: Fx) {
+    let k = f.contact("Li Lei").await;
+    let first = f.says(&k, "hello").await;
+    let conv = first.conversation;
+    let oops = f
+        .agent_writes(&conv, MessageKind::Text, "优惠码 SECRET42 发错了")
+        .await;
+    assert_eq!(f.found("secret42").await.len(), 1);
+    f.store
+        .delete_message(
+            &f.ws.id,
+            &conv.id,
+            oops.message.seq,
+            &f.agent.id,
+            0,
+            Actor {
+                kind: SenderKind::Agent,
+                id: f.agent.id.to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(f.found("secret42").await.is_empty());
+    assert!(f.found("优惠码").await.is_empty());
+    // Neither through a rebuild of the index.
+    f.store.search_rebuild().await.unwrap();
+    assert!(f.found("secret42").await.is_empty());
+    assert_eq!(f.found("hello").await, ["hello"]);
+}
+
+async fn scoped_to_workspace_and_caller(f: Fx) {
+    let k = f.contact("张三").await;
+    let other_k = f.contact("李四").await;
+    let a = f.says(&k, "发票开错了").await;
+    f.says(&other_k, "发票怎么开").await;
+    f.agent_writes(&a.conversation, MessageKind::Note, "发票问题 VIP 客户")
+        .await;
+    assert_eq!(f.found("发票").await.len(), 3, "staff see notes too");
+
+    // A visitor-like scope: their own conversations, no private notes.
+    let own = SearchFilter {
+        contact_id: Some(k.id.clone()),
+        include_notes: false,
+        ..Default::default()
+    };
+    assert_eq!(f.found_with("发票", &own).await, ["发票开错了"]);
+    assert!(f.found_with("vip", &own).await.is_empty());
+
+    // Another workspace with the same words sees only its own.
+    let g = fixture(f.store.clone(), None).await;
+    let gk = g.contact("张三").await;
+    g.says(&gk, "发票 please").await;
+    assert_eq!(g.found("发票").await, ["发票 please"]);
+    assert_eq!(f.found("发票").await.len(), 3);
+    assert_eq!(g.contacts_found("张三").await.len(), 1);
+    let query = Query::parse("发票").unwrap();
+    let convs = g
+        .store
+        .search_conversations(&g.ws.id, &query, &g.staff(), None, 50)
+        .await
+        .unwrap();
+    assert_eq!(convs.items.len(), 1);
+    assert_eq!(convs.items[0].conversation.workspace_id, g.ws.id);
+}
+
+async fn filters_and_pages(f: Fx) {
+    let k1 = f.contact("A").await;
+    let k2 = f.contact("B").await;
+    let a = f.says(&k1, "物流查询 tracking 1").await.conversation;
+    let b = f.says(&k2, "物流查询 tracking 2").await.conversation;
+    f.store
+        .set_labels(
+            &f.ws.id,
+            &b.id,
+            LabelEdit {
+                add: vec!["vip".into()],
+                ..Default::default()
+            },
+            Actor {
+                kind: SenderKind::Agent,
+                id: f.agent.id.to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    f.store
+        .change_status(
+            &f.ws.id,
+            &a.id,
+            ConversationStatus::Resolved,
+            Actor {
+                kind: SenderKind::Agent,
+                id: f.agent.id.to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    let with = |fl: SearchFilter| SearchFilter {
+        include_notes: true,
+        ..fl
+    };
+    assert_eq!(
+        f.found_with(
+            "物流",
+            &with(SearchFilter {
+                statuses: vec![ConversationStatus::Resolved],
+                ..Default::default()
+            })
+        )
+        .await,
+        ["物流查询 tracking 1"]
+    );
+    assert_eq!(
+        f.found_with(
+            "物流",
+            &with(SearchFilter {
+                tag: Some("vip".into()),
+                ..Default::default()
+            })
+        )
+        .await,
+        ["物流查询 tracking 2"]
+    );
+    let later = now_ms() + 60_000;
+    assert!(
+        f.found_with(
+            "物流",
+            &with(SearchFilter {
+                from: Some(later),
+                ..Default::default()
+            })
+        )
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        f.found_with(
+            "物流",
+            &with(SearchFilter {
+                to: Some(later),
+                ..Default::default()
+            })
+        )
+        .await
+        .len(),
+        2
+    );
+
+    // Pages: 5 more hits in one conversation, read 3 at a time.
+    for i in 0..5 {
+        f.says(&k2, &format!("tracking number {i}")).await;
+    }
+    let query = Query::parse("tracking").unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = f
+            .store
+            .search_messages(&f.ws.id, &query, &f.staff(), cursor.as_deref(), 3)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.into_iter().map(|h| h.message.content));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    assert_eq!(seen[0], "tracking number 4");
+    assert_eq!(seen[6], "物流查询 tracking 1");
+    assert!(
+        f.store
+            .search_messages(&f.ws.id, &query, &f.staff(), Some("junk"), 3)
+            .await
+            .is_err()
+    );
+}
+
+async fn contacts_by_name_email_phone_attributes(f: Fx) {
+    let k = f.contact("王小明").await;
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("company".into(), "深圳市腾飞科技有限公司".into());
+    attrs.insert("plan".into(), "Enterprise".into());
+    f.store
+        .edit_contact(
+            &f.ws.id,
+            &k.id,
+            ContactEdit {
+                email: Some("Xiaoming.Wang@Example.com".into()),
+                phone: Some("+86 138-0013-8000".into()),
+                attributes: attrs,
+                ..Default::default()
+            },
+            Actor {
+                kind: SenderKind::Agent,
+                id: f.agent.id.to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    f.contact("Bob").await;
+    let me = [Some("王小明".to_string())];
+    assert_eq!(f.contacts_found("小明").await, me);
+    assert_eq!(f.contacts_found("王").await, me);
+    assert_eq!(f.contacts_found("xiaoming.wang@example.com").await, me);
+    assert_eq!(f.contacts_found("example.com").await, me);
+    assert_eq!(f.contacts_found("13800138000").await, me);
+    assert_eq!(f.contacts_found("0013").await, me);
+    assert_eq!(f.contacts_found("138-0013").await, me);
+    assert_eq!(f.contacts_found("腾飞科技").await, me);
+    assert_eq!(f.contacts_found("enterprise").await, me);
+    assert_eq!(f.contacts_found("bob").await, [Some("Bob".to_string())]);
+
+    // An edit re-indexes: the old name is gone, the new one found.
+    f.store
+        .edit_contact(
+            &f.ws.id,
+            &k.id,
+            ContactEdit {
+                name: Some("Wang Xiaoming".into()),
+                ..Default::default()
+            },
+            Actor {
+                kind: SenderKind::Agent,
+                id: f.agent.id.to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(f.contacts_found("小明").await.is_empty());
+    assert_eq!(
+        f.contacts_found("xiaoming").await,
+        [Some("Wang Xiaoming".to_string())]
+    );
+}
+
+async fn conversations_through_messages_or_contact(f: Fx) {
+    let k1 = f.contact("陈静").await;
+    let k2 = f.contact("Carol").await;
+    let c1 = f.says(&k1, "hello").await.conversation;
+    let c2 = f.says(&k2, "我要投诉").await.conversation;
+    f.says(&k2, "投诉快递员").await;
+    let query = Query::parse("投诉").unwrap();
+    let page = f
+        .store
+        .search_conversations(&f.ws.id, &query, &f.staff(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1, "one row per conversation");
+    assert_eq!(page.items[0].conversation.id, c2.id);
+    assert_eq!(
+        page.items[0].message.as_ref().unwrap().content,
+        "投诉快递员",
+        "its newest matching message"
+    );
+    let query = Query::parse("陈静").unwrap();
+    let page = f
+        .store
+        .search_conversations(&f.ws.id, &query, &f.staff(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].conversation.id, c1.id);
+    assert!(page.items[0].message.is_none(), "found through its contact");
+}
+
+suite!(
+    chinese_english_and_mixed,
+    deleted_messages_are_not_found,
+    scoped_to_workspace_and_caller,
+    filters_and_pages,
+    contacts_by_name_email_phone_attributes,
+    conversations_through_messages_or_contact,
+);
