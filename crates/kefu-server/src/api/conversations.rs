@@ -161,7 +161,7 @@ pub async fn list(
 }
 
 /// `open,queued`: the statuses of a list query.
-fn statuses(s: Option<&str>) -> ApiResult<Vec<ConversationStatus>> {
+pub(crate) fn statuses(s: Option<&str>) -> ApiResult<Vec<ConversationStatus>> {
     Ok(s.map(|s| {
         s.split(',')
             .map(|one| one.trim().parse::<ConversationStatus>())

@@ -22,6 +22,7 @@ pub mod personal;
 pub mod push;
 pub mod reads;
 pub mod routing;
+pub mod search;
 pub mod sensitive;
 pub mod server;
 pub mod users;
@@ -56,6 +57,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "contacts", description = "Visitors and customers"),
         (name = "events", description = "Incoming business events from a company's own systems (docs/integrations.md)"),
         (name = "conversations", description = "Conversations and their messages"),
+        (name = "search", description = "Full-text search over messages, conversations and contacts, in Chinese and English (docs/search.md)"),
         (name = "widget", description = "Endpoints the visitor widget calls"),
         (name = "attachments", description = "File uploads"),
         (name = "api_keys", description = "Keys for server-to-server calls"),
@@ -216,6 +218,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
             conversations::send_message
         ))
         .routes(routes!(conversations::delete_message))
+        .routes(routes!(search::search))
         .routes(routes!(widget::session))
         .routes(routes!(widget::my_conversations))
         .routes(routes!(widget::send))
