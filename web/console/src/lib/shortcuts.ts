@@ -48,6 +48,7 @@ export const SHORTCUTS = [
   { id: 'next', section: 'navigate', scope: 'page', repeat: true, keys: [{ key: 'j' }, { key: 'ArrowDown', alt: true, scope: 'pageOrComposer' }] },
   { id: 'previous', section: 'navigate', scope: 'page', repeat: true, keys: [{ key: 'k' }, { key: 'ArrowUp', alt: true, scope: 'pageOrComposer' }] },
   { id: 'commandBar', section: 'navigate', scope: 'anywhere', keys: [{ key: 'k', mod: true }] },
+  { id: 'search', section: 'navigate', scope: 'page', keys: [{ key: 's' }] },
   { id: 'resolve', section: 'conversation', scope: 'page', keys: [{ key: 'e' }] },
   { id: 'snooze', section: 'conversation', scope: 'page', keys: [{ key: 'z' }] },
   // No key of its own (Z opens the menu that has it): a command of the command bar.

@@ -22,6 +22,8 @@ export const state = reactive({
   events: {} as Record<string, ConvEvent[]>,
   /** Whether older history exists before the first held message. */
   hasOlder: {} as Record<string, boolean>,
+  /** The message to scroll to and highlight when a conversation opens (a search result), by conversation. */
+  focusSeq: {} as Record<string, number>,
   visitorTyping: {} as Record<string, boolean>,
   /** The visitor's read position per conversation. */
   visitorRead: {} as Record<string, number>,

@@ -1,0 +1,56 @@
+// Strings of full-text search (the search page, its filters and results) in
+// English and Chinese (zh-CN). Pure data (tsr.ts picks the language).
+
+export const searchEn = {
+  nav: 'Search',
+  title: 'Search',
+  placeholder: 'Search messages, conversations and contacts (中文 or English)…',
+  submit: 'Search',
+  types: { messages: 'Messages', conversations: 'Conversations', contacts: 'Contacts' },
+  anyStatus: 'Any status',
+  anyInbox: 'Any inbox',
+  anyAgent: 'Any agent',
+  me: 'Me',
+  unassigned: 'Unassigned',
+  label: 'Label',
+  from: 'From',
+  to: 'To',
+  clear: 'Clear filters',
+  searching: 'Searching…',
+  none: 'Nothing found for "{q}".',
+  hint: 'Type a word, a phrase or a single character. Every part separated by spaces must match; a word also finds longer words starting with it.',
+  more: 'More results',
+  note: 'Note',
+  noConversation: 'This contact has no conversation yet.',
+  results: 'Results',
+  openAt: 'Open the conversation at this message',
+  fromBar: 'Search for "{q}"',
+}
+
+export type SearchDict = typeof searchEn
+
+export const searchZh: SearchDict = {
+  nav: '搜索',
+  title: '搜索',
+  placeholder: '搜索消息、会话和联系人（中文或英文）…',
+  submit: '搜索',
+  types: { messages: '消息', conversations: '会话', contacts: '联系人' },
+  anyStatus: '全部状态',
+  anyInbox: '全部渠道',
+  anyAgent: '全部客服',
+  me: '我',
+  unassigned: '未分配',
+  label: '标签',
+  from: '从',
+  to: '到',
+  clear: '清除筛选',
+  searching: '正在搜索…',
+  none: '没有找到"{q}"。',
+  hint: '输入词语、短语或单个汉字。用空格分开的每一部分都要匹配；英文单词也会找到以它开头的更长单词。',
+  more: '更多结果',
+  note: '备注',
+  noConversation: '该联系人还没有会话。',
+  results: '结果',
+  openAt: '在这条消息处打开会话',
+  fromBar: '搜索"{q}"',
+}
