@@ -14,6 +14,7 @@ use std::path::PathBuf;
 mod bot_bench;
 mod bot_cli;
 mod eval_semantic;
+mod search_cli;
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +47,11 @@ enum Command {
     Bot {
         #[command(subcommand)]
         command: bot_cli::BotCommand,
+    },
+    /// Full-text search: rebuild the index, or measure it (docs/search.md).
+    Search {
+        #[command(subcommand)]
+        command: search_cli::SearchCommand,
     },
 }
 
@@ -109,6 +115,13 @@ async fn main() -> Result<()> {
     if let Command::Bot { command } = cli.command {
         return bot_cli::run(command).await;
     }
+    // The benchmark makes its own store.
+    if let Command::Search {
+        command: command @ search_cli::SearchCommand::Bench(_),
+    } = cli.command
+    {
+        return search_cli::run(command, None).await;
+    }
     let mut cfg = Config::load(cli.config.as_deref())?;
     cfg.prepare_data_dir()?;
     init_logging(&cfg);
@@ -155,6 +168,10 @@ async fn main() -> Result<()> {
                 user.role, user.email, user.id, ws.name
             );
             Ok(())
+        }
+        Command::Search { command } => {
+            let store = open_store(&cfg).await?;
+            search_cli::run(command, Some(store)).await
         }
         Command::Openapi | Command::Bot { .. } => unreachable!("handled above"),
     }

@@ -208,6 +208,11 @@ pub(crate) async fn index_contact(c: &mut AnyConnection, k: &Contact) -> Result<
     Ok(())
 }
 
+// On SQLite, `CROSS JOIN` keeps the full-text table the outer loop (SQLite
+// never reorders it): the index yields the matches newest first and each is
+// looked up by rowid. Left to the planner, it may scan a workspace's
+// conversations and evaluate the MATCH once per message instead.
+
 /// The conversation filters ($2 to $9, as in the conversation list) and the
 /// search's own: $10 the match, $11/$12 the time range, $13 notes.
 macro_rules! message_filters {
@@ -229,8 +234,8 @@ const MESSAGES_SQLITE: &str = concat!(
     messages::prefixed_cols!(),
     ", message_fts.rowid AS hit
      FROM message_fts
-     JOIN messages m ON m.rowid = message_fts.rowid
-     JOIN conversations ON conversations.id = m.conversation_id
+     CROSS JOIN messages m ON m.rowid = message_fts.rowid
+     CROSS JOIN conversations ON conversations.id = m.conversation_id
      WHERE message_fts MATCH $10 AND m.workspace_id = $1 AND conversations.workspace_id = $1 AND ",
     message_filters!("m.created_at"),
     " AND (message_fts.rowid < $14 OR (message_fts.rowid = $14 AND m.id < $16))
@@ -257,21 +262,21 @@ const CONVERSATIONS_SQLITE: &str = concat!(
         SELECT cid, MAX(best) AS best FROM (
             SELECT cid, best FROM (
                 SELECT m.conversation_id AS cid, message_fts.rowid AS best
-                FROM message_fts JOIN messages m ON m.rowid = message_fts.rowid
+                FROM message_fts CROSS JOIN messages m ON m.rowid = message_fts.rowid
                 WHERE message_fts MATCH $10 AND m.workspace_id = $1 AND m.deleted_at IS NULL
                   AND ($13 = 1 OR m.kind <> 'note')
                 ORDER BY message_fts.rowid DESC LIMIT $17)
             UNION ALL
             SELECT cid, NULL AS best FROM (
                 SELECT c2.id AS cid FROM contact_fts
-                JOIN contacts k ON k.rowid = contact_fts.rowid
-                JOIN conversations c2 ON c2.contact_id = k.id
+                CROSS JOIN contacts k ON k.rowid = contact_fts.rowid
+                CROSS JOIN conversations c2 ON c2.contact_id = k.id
                 WHERE contact_fts MATCH $16 AND k.workspace_id = $1 LIMIT $17)
         ) GROUP BY cid
      )
      SELECT ",
     conversations::prefixed_cols!(),
-    ", cand.best AS best FROM cand JOIN conversations ON conversations.id = cand.cid
+    ", cand.best AS best FROM cand CROSS JOIN conversations ON conversations.id = cand.cid
      WHERE conversations.workspace_id = $1 AND ",
     conversations::filters_sql!(),
     " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
@@ -310,7 +315,7 @@ const CONVERSATIONS_PG: &str = concat!(
 const CONTACTS_SQLITE: &str = concat!(
     "SELECT ",
     contacts::prefixed_cols!(),
-    ", contact_fts.rowid AS hit FROM contact_fts JOIN contacts ON contacts.rowid = contact_fts.rowid
+    ", contact_fts.rowid AS hit FROM contact_fts CROSS JOIN contacts ON contacts.rowid = contact_fts.rowid
      WHERE contact_fts MATCH $2 AND contacts.workspace_id = $1
        AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
        AND (CAST($4 AS BIGINT) IS NULL OR last_seen_at >= $4)

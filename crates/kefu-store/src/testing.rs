@@ -44,3 +44,38 @@ pub async fn postgres_store() -> Result<Store> {
     store.migrate().await?;
     Ok(store)
 }
+
+/// A new schema `kefu_b_…` on the PostgreSQL server at `base`, for tools
+/// (`kefu search bench`) that fill a database and drop it afterwards:
+/// (a URL whose connections use it, the schema's name).
+pub async fn fresh_postgres_schema(base: &str) -> Result<(String, String)> {
+    sqlx::any::install_default_drivers();
+    let schema = format!("kefu_b_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok((
+        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        schema,
+    ))
+}
+
+/// Drops a schema [`fresh_postgres_schema`] made, with everything in it.
+pub async fn drop_postgres_schema(base: &str, schema: &str) -> Result<()> {
+    if !schema.starts_with("kefu_b_")
+        || !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(crate::StoreError::Invalid(format!(
+            "not a schema of ours: {schema}"
+        )));
+    }
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,687 @@
+//! `kefu search`: rebuild the full-text index (`reindex`), and measure it
+//! (`bench`): generate realistic Chinese, English and mixed customer-service
+//! messages into a fresh store (a temp SQLite file, or a fresh PostgreSQL
+//! schema), then time a mix of searches while messages keep arriving
+//! (docs/search.md, docs/benchmarks.md).
+
+use anyhow::{Context, Result, ensure};
+use clap::{Args, Subcommand};
+use kefu_core::search::Query;
+use kefu_core::{ContactId, ConversationId, MessageKind, Role, Sender, SenderKind};
+use kefu_store::{
+    ConversationTarget, NewInbox, NewMessage, NewUser, SearchFilter, Store, StoreOptions,
+    VisitInfo, new_id,
+};
+use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand)]
+pub enum SearchCommand {
+    /// Empty the search index and index every message and contact again.
+    Reindex,
+    /// Generate messages into a fresh store and time searches over them.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Messages to generate (about 50 per conversation).
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: u64,
+    /// Use a fresh schema on this PostgreSQL server instead of a temp SQLite file.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Rounds of the query mix (each round runs every query once).
+    #[arg(long, default_value_t = 20)]
+    rounds: u32,
+    /// Messages per second that keep arriving while the searches run.
+    #[arg(long, default_value_t = 200)]
+    arrivals: u64,
+    /// Seed of the generator (the same seed, the same messages).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+pub async fn run(cmd: SearchCommand, store: Option<Store>) -> Result<()> {
+    match cmd {
+        SearchCommand::Reindex => {
+            let store = store.context("reindex needs the configured database")?;
+            let t = Instant::now();
+            let n = store.search_rebuild().await?;
+            println!(
+                "search index rebuilt: {n} messages and contacts in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            store.close().await;
+            Ok(())
+        }
+        SearchCommand::Bench(args) => bench(args).await,
+    }
+}
+
+const ZH_TEMPLATES: &[&str] = &[
+    "你好，我的订单{order}什么时候发货？",
+    "我想申请退款，{product}质量有问题",
+    "快递{days}天了还没到，能帮我查一下吗",
+    "请问{product}现在有优惠券吗？",
+    "发票抬头写错了，怎么修改",
+    "账号登录不了，一直提示密码错误",
+    "{product}的颜色和图片上不一样",
+    "好的，谢谢",
+    "收到了，非常感谢！",
+    "能不能换成{color}的{product}",
+    "我在{city}，运费是多少",
+    "已经帮您登记，{days}个工作日内处理完毕",
+    "您好，请提供一下订单号，我帮您查询",
+    "亲，这边已经为您加急处理了",
+    "{product}坏了，按钮按下去没有反应",
+    "退货地址是哪里？我要寄回{product}",
+    "物流显示已签收，但是我没有收到包裹",
+    "会员积分怎么兑换{product}",
+    "为什么我的优惠券不能用",
+    "请问{city}有线下门店吗",
+    "尺码偏小，可以换大一号吗",
+    "商品已经寄出，单号是{order}",
+    "您的退款已经原路退回，请注意查收",
+    "不好意思让您久等了",
+];
+
+const EN_TEMPLATES: &[&str] = &[
+    "Hi, when will my order {order} ship?",
+    "I'd like a refund, the {eproduct} stopped working",
+    "My package has been stuck for {days} days, can you check?",
+    "Do you have a discount code for the {eproduct}?",
+    "The invoice has the wrong company name",
+    "I can't log in, it says my password is wrong",
+    "The {eproduct} looks different from the photos",
+    "Thanks, that helps a lot!",
+    "Can I exchange it for a {ecolor} one?",
+    "How much is shipping to {ecity}?",
+    "We've escalated your case, expect an update within {days} business days",
+    "Could you share your order number please?",
+    "The tracking says delivered but nothing arrived",
+    "Wrong size, I need a bigger one",
+    "Your refund for order {order} has been processed",
+    "Is there a store in {ecity}?",
+];
+
+const MIXED_TEMPLATES: &[&str] = &[
+    "我的iPhone15屏幕坏了，{eproduct} also broken",
+    "order {order} 还没发货 please check",
+    "refund 什么时候到账？",
+    "{eproduct} 和 {product} 可以一起寄吗",
+];
+
+const PRODUCTS: &[&str] = &[
+    "蓝牙耳机",
+    "保温杯",
+    "空气炸锅",
+    "机械键盘",
+    "羽绒服",
+    "运动鞋",
+    "扫地机器人",
+    "手机壳",
+    "电饭煲",
+    "行李箱",
+    "台灯",
+    "加湿器",
+    "咖啡机",
+    "双肩包",
+    "电动牙刷",
+    "充电宝",
+];
+const EPRODUCTS: &[&str] = &[
+    "headphones",
+    "water bottle",
+    "air fryer",
+    "keyboard",
+    "down jacket",
+    "sneakers",
+    "robot vacuum",
+    "phone case",
+    "rice cooker",
+    "suitcase",
+    "desk lamp",
+    "humidifier",
+];
+const COLORS: &[&str] = &["黑色", "白色", "红色", "蓝色", "灰色", "粉色"];
+const ECOLORS: &[&str] = &["black", "white", "red", "blue", "grey", "pink"];
+const CITIES: &[&str] = &[
+    "北京", "上海", "深圳", "杭州", "成都", "广州", "武汉", "西安",
+];
+const ECITIES: &[&str] = &[
+    "London",
+    "Berlin",
+    "Singapore",
+    "Sydney",
+    "Toronto",
+    "Paris",
+];
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "杰", "小明", "丽丽",
+];
+const FIRST: &[&str] = &[
+    "Emma", "Liam", "Olivia", "Noah", "Ava", "Lucas", "Mia", "Ethan",
+];
+const LAST: &[&str] = &["Smith", "Brown", "Wilson", "Taylor", "Clark", "Walker"];
+
+/// One message's text, like a customer-service chat's.
+fn message(rng: &mut StdRng) -> String {
+    let r: f64 = rng.random();
+    let t = if r < 0.6 {
+        *ZH_TEMPLATES.choose(rng).unwrap()
+    } else if r < 0.92 {
+        *EN_TEMPLATES.choose(rng).unwrap()
+    } else {
+        *MIXED_TEMPLATES.choose(rng).unwrap()
+    };
+    let order = format!("A{}", rng.random_range(100_000..1_000_000));
+    t.replace("{order}", &order)
+        .replace("{product}", PRODUCTS.choose(rng).unwrap())
+        .replace("{eproduct}", EPRODUCTS.choose(rng).unwrap())
+        .replace("{color}", COLORS.choose(rng).unwrap())
+        .replace("{ecolor}", ECOLORS.choose(rng).unwrap())
+        .replace("{city}", CITIES.choose(rng).unwrap())
+        .replace("{ecity}", ECITIES.choose(rng).unwrap())
+        .replace("{days}", &rng.random_range(1..10).to_string())
+}
+
+fn name(rng: &mut StdRng) -> String {
+    if rng.random_bool(0.7) {
+        format!(
+            "{}{}",
+            SURNAMES.choose(rng).unwrap(),
+            GIVEN.choose(rng).unwrap()
+        )
+    } else {
+        format!(
+            "{} {}",
+            FIRST.choose(rng).unwrap(),
+            LAST.choose(rng).unwrap()
+        )
+    }
+}
+
+/// What one query of the mix asks.
+struct Probe {
+    label: &'static str,
+    q: String,
+    kind: Kind,
+    filter: SearchFilter,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Messages,
+    Conversations,
+    Contacts,
+}
+
+fn staff() -> SearchFilter {
+    SearchFilter {
+        include_notes: true,
+        ..Default::default()
+    }
+}
+
+/// The query mix: frequent and rare Chinese words, one character, phrases,
+/// English words and prefixes, mixed, names, no match, and filters.
+fn probes(rare_order: &str, agent: &kefu_core::UserId) -> Vec<Probe> {
+    let m = |label, q: &str| Probe {
+        label,
+        q: q.into(),
+        kind: Kind::Messages,
+        filter: staff(),
+    };
+    let mut v = vec![
+        m("zh word (frequent)", "退款"),
+        m("zh word (frequent)", "快递"),
+        m("zh word", "空气炸锅"),
+        m("zh word", "发票"),
+        m("zh one character", "退"),
+        m("zh one character", "单"),
+        m("zh phrase", "申请退款"),
+        m("zh phrase", "还没到"),
+        m("zh phrase", "密码错误"),
+        m("zh two words", "优惠券 不能用"),
+        m("en word (frequent)", "refund"),
+        m("en word", "invoice"),
+        m("en prefix", "deliv"),
+        m("en two words", "wrong size"),
+        m("en phrase", "stuck for"),
+        m("mixed", "iphone15 屏幕"),
+        m("mixed", "refund 到账"),
+        m("rare order number", rare_order),
+        m("no match (zh)", "量子计算机"),
+        m("no match (en)", "spaceship"),
+    ];
+    v.push(Probe {
+        label: "zh word + status filter",
+        q: "退款".into(),
+        kind: Kind::Messages,
+        filter: SearchFilter {
+            statuses: vec![kefu_core::ConversationStatus::Resolved],
+            ..staff()
+        },
+    });
+    v.push(Probe {
+        label: "zh word + agent filter",
+        q: "快递".into(),
+        kind: Kind::Messages,
+        filter: SearchFilter {
+            assignee_id: Some(agent.clone()),
+            ..staff()
+        },
+    });
+    for (label, q) in [
+        ("conversations (zh)", "退款"),
+        ("conversations (en)", "refund"),
+    ] {
+        v.push(Probe {
+            label,
+            q: q.into(),
+            kind: Kind::Conversations,
+            filter: staff(),
+        });
+    }
+    for (label, q) in [
+        ("contacts (zh name)", "王伟"),
+        ("contacts (en name)", "olivia"),
+    ] {
+        v.push(Probe {
+            label,
+            q: q.into(),
+            kind: Kind::Contacts,
+            filter: staff(),
+        });
+    }
+    v
+}
+
+async fn fresh_store(
+    args: &BenchArgs,
+) -> Result<(Store, Option<tempfile::TempDir>, Option<String>)> {
+    let opts = StoreOptions::default();
+    match &args.postgres {
+        Some(base) => {
+            let (url, schema) = kefu_store::testing::fresh_postgres_schema(base).await?;
+            let store = Store::open(&url, &opts).await?;
+            store.migrate().await?;
+            Ok((store, None, Some(schema)))
+        }
+        None => {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            let store = Store::open(&url, &opts).await?;
+            store.migrate().await?;
+            Ok((store, Some(dir), None))
+        }
+    }
+}
+
+fn pct(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
+}
+
+async fn bench(args: BenchArgs) -> Result<()> {
+    ensure!(args.messages >= 1000, "--messages must be at least 1000");
+    let (store, dir, schema) = fresh_store(&args).await?;
+    let result = bench_on(&store, &args).await;
+    store.close().await;
+    if let (Some(base), Some(schema)) = (&args.postgres, &schema) {
+        kefu_store::testing::drop_postgres_schema(base, schema).await?;
+    }
+    drop(dir);
+    result
+}
+
+async fn bench_on(store: &Store, args: &BenchArgs) -> Result<()> {
+    println!(
+        "search bench: {} messages on {} (seed {})",
+        args.messages,
+        store.backend_name(),
+        args.seed
+    );
+    let (ws, _) = store.ensure_workspace("search-bench").await?;
+    let inbox = store
+        .create_inbox(NewInbox {
+            workspace_id: ws.id.clone(),
+            name: "Website".into(),
+            ..Default::default()
+        })
+        .await?;
+    let agent = store
+        .create_user(NewUser {
+            workspace_id: ws.id.clone(),
+            email: "agent@bench.local".into(),
+            name: "Agent".into(),
+            password_hash: "x".into(),
+            role: Role::Agent,
+            capacity: 1000,
+        })
+        .await?;
+    let conversations = (args.messages / 50).max(1);
+    let per_conv = args.messages / conversations;
+
+    // Contacts and their first message (which opens the conversation), by
+    // 32 writers at once (the SQLite writer commits them in batches).
+    let t = Instant::now();
+    let writers = 32u64;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (store, ws, inbox) = (store.clone(), ws.id.clone(), inbox.id.clone());
+        let seed = args.seed;
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(seed * 1000 + w);
+            let mut out: Vec<(ConversationId, ContactId)> = Vec::new();
+            for _ in (w..conversations).step_by(writers as usize) {
+                let k = store
+                    .create_contact(&ws, &inbox, VisitInfo::default())
+                    .await?
+                    .0;
+                let email = format!("{}@example.com", new_id());
+                store
+                    .identify_contact(
+                        &ws,
+                        &k.id,
+                        Some(name(&mut rng)),
+                        Some(email),
+                        Default::default(),
+                    )
+                    .await?;
+                let a = store
+                    .append_message(visitor_message(&ws, &inbox, &k.id, message(&mut rng)))
+                    .await?;
+                out.push((a.conversation.id, k.id));
+            }
+            anyhow::Ok(out)
+        }));
+    }
+    let mut convs: Vec<(ConversationId, ContactId)> = Vec::new();
+    for t in tasks {
+        convs.extend(t.await??);
+    }
+    println!(
+        "  {} contacts and conversations in {:.1} s",
+        convs.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // The rest of the messages, in batches of one sender's messages.
+    let t = Instant::now();
+    let convs = Arc::new(convs);
+    let sent = Arc::new(AtomicU64::new(convs.len() as u64));
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (store, ws, convs, sent) = (store.clone(), ws.id.clone(), convs.clone(), sent.clone());
+        let agent = agent.id.clone();
+        let seed = args.seed;
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(seed * 7919 + w);
+            for (conv, contact) in convs.iter().skip(w as usize).step_by(writers as usize) {
+                let mut batch = Vec::new();
+                for _ in 1..per_conv {
+                    let text = message(&mut rng);
+                    batch.push(if rng.random_bool(0.5) {
+                        existing(
+                            &ws,
+                            conv,
+                            Sender {
+                                kind: SenderKind::Visitor,
+                                id: contact.to_string(),
+                            },
+                            Some(contact.clone()),
+                            text,
+                        )
+                    } else {
+                        existing(
+                            &ws,
+                            conv,
+                            Sender {
+                                kind: SenderKind::Agent,
+                                id: agent.to_string(),
+                            },
+                            None,
+                            text,
+                        )
+                    });
+                }
+                let n = batch.len() as u64;
+                for r in store.append_messages(batch).await {
+                    r?;
+                }
+                sent.fetch_add(n, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let total = sent.load(Ordering::Relaxed);
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "  {total} messages stored and indexed in {secs:.1} s ({:.0} messages/s)",
+        total as f64 / secs
+    );
+    // Some conversations resolved and assigned, for the filters.
+    for (i, (conv, _)) in convs.iter().enumerate().take(2000) {
+        let actor = kefu_store::Actor {
+            kind: SenderKind::Agent,
+            id: agent.id.to_string(),
+        };
+        if i % 2 == 0 {
+            store
+                .change_status(&ws.id, conv, kefu_core::ConversationStatus::Resolved, actor)
+                .await?;
+        } else {
+            store
+                .assign(&ws.id, conv, Some(agent.id.clone()), actor)
+                .await?;
+        }
+    }
+
+    // A rare order number, said once.
+    let rare = "Z987654";
+    let (conv0, contact0) = convs[convs.len() / 2].clone();
+    store
+        .append_message(existing(
+            &ws.id,
+            &conv0,
+            Sender {
+                kind: SenderKind::Visitor,
+                id: contact0.to_string(),
+            },
+            Some(contact0),
+            format!("我的订单号是 {rare}，请帮我查一下"),
+        ))
+        .await?;
+
+    // Messages keep arriving while the searches run.
+    let stop = Arc::new(AtomicBool::new(false));
+    let arrived = Arc::new(AtomicU64::new(0));
+    let arrivals = {
+        let (store, ws, convs, stop, arrived) = (
+            store.clone(),
+            ws.id.clone(),
+            convs.clone(),
+            stop.clone(),
+            arrived.clone(),
+        );
+        let (rate, seed) = (args.arrivals, args.seed);
+        tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(seed + 99);
+            let tick = Duration::from_millis(50);
+            let per_tick = (rate as f64 * tick.as_secs_f64()).round() as u64;
+            let mut next = Instant::now();
+            while !stop.load(Ordering::Relaxed) && per_tick > 0 {
+                let mut batch = Vec::new();
+                for _ in 0..per_tick {
+                    let (conv, contact) = convs.choose(&mut rng).unwrap();
+                    batch.push(existing(
+                        &ws,
+                        conv,
+                        Sender {
+                            kind: SenderKind::Visitor,
+                            id: contact.to_string(),
+                        },
+                        Some(contact.clone()),
+                        message(&mut rng),
+                    ));
+                }
+                for r in store.append_messages(batch).await {
+                    r?;
+                    arrived.fetch_add(1, Ordering::Relaxed);
+                }
+                next += tick;
+                tokio::time::sleep_until(next.into()).await;
+            }
+            anyhow::Ok(())
+        })
+    };
+
+    let mix = probes(rare, &agent.id);
+    let mut all: Vec<u64> = Vec::new();
+    let mut per: Vec<(String, Vec<u64>, usize)> = mix
+        .iter()
+        .map(|p| (p.label.to_string(), Vec::new(), 0))
+        .collect();
+    let t = Instant::now();
+    for round in 0..=args.rounds {
+        for (i, p) in mix.iter().enumerate() {
+            let query = Query::parse(&p.q).context("a probe with nothing to search")?;
+            let start = Instant::now();
+            let found = match p.kind {
+                Kind::Messages => store
+                    .search_messages(&ws.id, &query, &p.filter, None, 20)
+                    .await?
+                    .items
+                    .len(),
+                Kind::Conversations => store
+                    .search_conversations(&ws.id, &query, &p.filter, None, 20)
+                    .await?
+                    .items
+                    .len(),
+                Kind::Contacts => store
+                    .search_contacts(&ws.id, &query, &p.filter, None, 20)
+                    .await?
+                    .items
+                    .len(),
+            };
+            let us = start.elapsed().as_micros() as u64;
+            // Round 0 warms the caches up and is not counted.
+            if round > 0 {
+                all.push(us);
+                per[i].1.push(us);
+                per[i].2 = found;
+            }
+        }
+    }
+    let searching = t.elapsed();
+    // Freshness: a message that just arrived is found at once.
+    let token = format!("fresh{}", rand::rng().random_range(100_000..999_999));
+    let (conv1, contact1) = convs[0].clone();
+    store
+        .append_message(existing(
+            &ws.id,
+            &conv1,
+            Sender {
+                kind: SenderKind::Visitor,
+                id: contact1.to_string(),
+            },
+            Some(contact1),
+            format!("刚刚发的 {token}"),
+        ))
+        .await?;
+    let fresh = store
+        .search_messages(&ws.id, &Query::parse(&token).unwrap(), &staff(), None, 20)
+        .await?
+        .items
+        .len();
+    stop.store(true, Ordering::Relaxed);
+    arrivals.await??;
+    ensure!(fresh == 1, "a message just stored was not found");
+
+    all.sort_unstable();
+    println!(
+        "  {} searches in {:.1} s while {} messages arrived ({:.0}/s); a message just stored is found at once",
+        all.len(),
+        searching.as_secs_f64(),
+        arrived.load(Ordering::Relaxed),
+        arrived.load(Ordering::Relaxed) as f64 / searching.as_secs_f64()
+    );
+    println!();
+    println!("| query | hits (first page) | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|");
+    for (i, (label, mut v, found)) in per.into_iter().enumerate() {
+        v.sort_unstable();
+        println!(
+            "| {label}: `{}` | {found} | {:.2} | {:.2} |",
+            mix[i].q,
+            pct(&v, 0.5),
+            pct(&v, 0.99)
+        );
+    }
+    println!();
+    println!(
+        "all searches: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(&all, 0.5),
+        pct(&all, 0.9),
+        pct(&all, 0.99),
+        pct(&all, 1.0)
+    );
+    Ok(())
+}
+
+fn visitor_message(
+    ws: &kefu_core::WorkspaceId,
+    inbox: &str,
+    contact: &ContactId,
+    text: String,
+) -> NewMessage {
+    NewMessage {
+        workspace_id: ws.clone(),
+        target: ConversationTarget::VisitorActive {
+            inbox_id: inbox.to_string(),
+            contact_id: contact.clone(),
+        },
+        sender: Sender {
+            kind: SenderKind::Visitor,
+            id: contact.to_string(),
+        },
+        client_msg_id: Some(new_id()),
+        kind: MessageKind::Text,
+        content: text,
+        attachment: None,
+        require_contact: Some(contact.clone()),
+        bot: None,
+        only_while: None,
+    }
+}
+
+fn existing(
+    ws: &kefu_core::WorkspaceId,
+    conv: &ConversationId,
+    sender: Sender,
+    require_contact: Option<ContactId>,
+    text: String,
+) -> NewMessage {
+    NewMessage {
+        workspace_id: ws.clone(),
+        target: ConversationTarget::Existing(conv.clone()),
+        sender,
+        client_msg_id: Some(new_id()),
+        kind: MessageKind::Text,
+        content: text,
+        attachment: None,
+        require_contact,
+        bot: None,
+        only_while: None,
+    }
+}
