@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// Seed of the generator (the same seed, the same messages).
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Keep the generated database (its URL is printed) to look at it afterwards.
+    #[arg(long)]
+    keep: bool,
 }
 
 pub async fn run(cmd: SearchCommand, store: Option<Store>) -> Result<()> {
@@ -334,10 +337,15 @@ async fn bench(args: BenchArgs) -> Result<()> {
     let (store, dir, schema) = fresh_store(&args).await?;
     let result = bench_on(&store, &args).await;
     store.close().await;
-    if let (Some(base), Some(schema)) = (&args.postgres, &schema) {
+    if args.keep {
+        match (&schema, dir) {
+            (Some(schema), _) => println!("kept: the schema {schema}"),
+            (None, Some(dir)) => println!("kept: {}", dir.keep().join("bench.db").display()),
+            (None, None) => {}
+        }
+    } else if let (Some(base), Some(schema)) = (&args.postgres, &schema) {
         kefu_store::testing::drop_postgres_schema(base, schema).await?;
     }
-    drop(dir);
     result
 }
 
