@@ -129,6 +129,8 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
   for (const lang of ['en', 'zh-CN'] as const) {
     it(`the console's main pages (${lang})`, async () => {
       await page.goto(`${kefu.base}/console/`)
+      // Logged in already (the session is restored) or the login form: wait for either.
+      await page.locator('[data-test="nav-inbox"], input[name=email]').first().waitFor()
       if (!(await tid('nav-inbox').isVisible().catch(() => false))) {
         await page.locator('input[name=email]').fill(kefu.adminEmail)
         await page.locator('input[name=password]').fill(kefu.adminPassword)
@@ -150,6 +152,12 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
       await page.goto(`${kefu.base}/console/#/settings`)
       await tid('notification-prefs').waitFor()
       await check(`my settings (${lang})`)
+      // Search, with a result (its snippet marked).
+      await page.goto(`${kefu.base}/console/#/search`)
+      await tid('search-input').fill('连衣裙')
+      await tid('search-input').press('Enter')
+      await tid('search-hit').first().locator('mark').first().waitFor()
+      await check(`search (${lang})`)
       // An inbox's bot settings, open.
       await page.goto(`${kefu.base}/console/#/admin/inboxes`)
       await tid('inbox-card').first().click()
