@@ -74,13 +74,15 @@ openapi-check:
 
 ## Short versions of every load scenario (a few minutes); full ones: make bench-full.
 ## Results: target/bench/<scenario>/{result.json,summary.md,*.svg}, overview in target/bench/summary.md.
-## Last: the bot's in-process embedding model (load time, memory, latency per message).
+## Then full-text search over 100,000 generated messages (1,000,000: docs/benchmarks.md);
+## last: the bot's in-process embedding model (load time, memory, latency per message).
 bench: build
 	$(CARGO) build --release --locked -p kefu-bench
 	$(TARGET_DIR)/release/kefu-bench --kefu $(TARGET_DIR)/release/kefu --out target/bench bench/quick/*.toml
 	$(CARGO) bench --locked -p kefu-server --bench hot_paths -- --quick
 	$(CARGO) bench --locked -p kefu-routing --bench decide -- --quick
 	$(CARGO) bench --locked -p kefu-bot --bench bot -- --quick
+	$(TARGET_DIR)/release/kefu search bench --messages 100000 --rounds 10
 	./scripts/py-venv.sh
 	$(TARGET_DIR)/release/kefu bot bench-model --model-dir target/models/all-MiniLM-L6-v2
 

@@ -36,6 +36,11 @@ pub const MAX_PHRASE_TOKENS: usize = 24;
 pub const MAX_TOKEN_CHARS: usize = 48;
 /// PostgreSQL keeps word positions up to this; later ones share it.
 const MAX_TS_POSITION: usize = 16383;
+/// Tokens of one document kept (the rest of a very long text is not
+/// indexed): bounds the index row, and PostgreSQL's `tsvector` (1 MB).
+pub const MAX_DOCUMENT_TOKENS: usize = 16_000;
+/// Bytes of one document's tokens kept, for the same reason.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// Whether `c` is written without spaces between words: Han ideographs,
 /// kana and Hangul syllables.
@@ -135,6 +140,8 @@ fn stream(segs: &[Segment]) -> Vec<String> {
 pub struct Document {
     pub tokens: Vec<String>,
     pub chars: Vec<String>,
+    /// Bytes of all the tokens.
+    bytes: usize,
 }
 
 impl Document {
@@ -145,20 +152,44 @@ impl Document {
         d
     }
 
-    /// Appends `text` (another field of the same record).
+    /// Appends `text` (another field of the same record), up to
+    /// [`MAX_DOCUMENT_TOKENS`] and [`MAX_DOCUMENT_BYTES`] in all.
     pub fn add(&mut self, text: &str) {
         let segs = segments(text);
-        self.tokens.extend(stream(&segs));
+        for t in stream(&segs) {
+            if !self.push_token(t) {
+                return;
+            }
+        }
         for s in &segs {
             if let Segment::Cjk(cs) = s {
                 for c in cs {
                     let c = c.to_string();
                     if !self.chars.contains(&c) {
+                        if self.full(c.len()) {
+                            return;
+                        }
+                        self.bytes += c.len();
                         self.chars.push(c);
                     }
                 }
             }
         }
+    }
+
+    /// Whether a token of `len` bytes would go over the limits.
+    fn full(&self, len: usize) -> bool {
+        self.tokens.len() + self.chars.len() >= MAX_DOCUMENT_TOKENS
+            || self.bytes + len > MAX_DOCUMENT_BYTES
+    }
+
+    fn push_token(&mut self, t: String) -> bool {
+        if self.full(t.len()) {
+            return false;
+        }
+        self.bytes += t.len();
+        self.tokens.push(t);
+        true
     }
 
     /// Appends a phone number's digits and every ending of them of three or
@@ -172,7 +203,9 @@ impl Document {
             .filter(|c| c.is_ascii_digit())
             .collect();
         for i in 0..digits.len().saturating_sub(2) {
-            self.tokens.push(digits[i..].to_string());
+            if !self.push_token(digits[i..].to_string()) {
+                return;
+            }
         }
     }
 
@@ -450,6 +483,17 @@ mod tests {
         assert_eq!(q("iphone15退款").tsquery(), "('iphone15' <-> '退款')");
         assert!(Query::parse("  ,.!? ").is_none());
         assert!(Query::parse("").is_none());
+    }
+
+    #[test]
+    fn long_texts_are_indexed_up_to_a_limit() {
+        let d = Document::of(&"word ".repeat(100_000));
+        assert_eq!(d.tokens.len(), MAX_DOCUMENT_TOKENS);
+        let d = Document::of(&"一二三四五六七八九十".repeat(20_000));
+        assert!(d.tokens.len() + d.chars.len() <= MAX_DOCUMENT_TOKENS);
+        assert!(d.tsvector().len() < 1024 * 1024);
+        let d = Document::of(&format!("{} ", "x".repeat(48)).repeat(10_000));
+        assert!(d.tokens.iter().map(String::len).sum::<usize>() <= MAX_DOCUMENT_BYTES);
     }
 
     #[test]
