@@ -208,6 +208,12 @@ pub(crate) async fn index_contact(c: &mut AnyConnection, k: &Contact) -> Result<
     Ok(())
 }
 
+// On PostgreSQL the searches are not kept as prepared statements: planned
+// with the actual query each time, the planner weighs how common its words
+// are (from the tsvector's statistics) and walks the newest rows for a
+// frequent word or takes the GIN index for a rare one. A cached generic plan
+// cannot tell them apart, and was 10 to 100 times slower for one or the other.
+//
 // On SQLite, `CROSS JOIN` keeps the full-text table the outer loop (SQLite
 // never reorders it): the index yields the matches newest first and each is
 // looked up by rowid. Left to the planner, it may scan a workspace's
@@ -374,6 +380,7 @@ impl Store {
         let m = if pg { query.tsquery() } else { query.fts5() };
         let conv_filter = conversation_filter(filter);
         let rows = conversations::bind_filters(sqlx::query(sql), workspace_id, &conv_filter)
+            .persistent(!pg)
             .bind(m)
             .bind(filter.from)
             .bind(filter.to)
@@ -433,6 +440,7 @@ impl Store {
         };
         let conv_filter = conversation_filter(filter);
         let rows = conversations::bind_filters(sqlx::query(sql), workspace_id, &conv_filter)
+            .persistent(!pg)
             .bind(m.clone())
             .bind(filter.from)
             .bind(filter.to)
@@ -495,6 +503,7 @@ impl Store {
             (CONTACTS_SQLITE, query.fts5())
         };
         let rows = sqlx::query(sql)
+            .persistent(!pg)
             .bind(workspace_id)
             .bind(m)
             .bind(filter.inbox_id.as_deref())
