@@ -95,6 +95,11 @@ pub struct LlmConfig {
     pub max_entries: usize,
     /// `max_tokens` of the request.
     pub max_tokens: u32,
+    /// A GGUF chat model run in process instead of an API (llama
+    /// architecture, ChatML; `target/models/smollm2-135m-instruct.gguf`
+    /// after `scripts/py-venv.sh`). Demo quality: for trying the plugin
+    /// without an LLM service. Empty: off.
+    pub local_model: String,
 }
 
 impl Default for LlmConfig {
@@ -106,6 +111,7 @@ impl Default for LlmConfig {
             timeout_ms: 8_000,
             max_entries: 3,
             max_tokens: 400,
+            local_model: String::new(),
         }
     }
 }
@@ -147,6 +153,9 @@ impl BotConfig {
                     return Err(format!("{k} must be an http or https URL"));
                 }
             }
+        }
+        if !self.llm.base_url.is_empty() && !self.llm.local_model.is_empty() {
+            return Err("bot.llm: set base_url or local_model, not both".into());
         }
         if !self.llm.base_url.is_empty() && self.llm.model.is_empty() {
             return Err("bot.llm.model must be set with bot.llm.base_url".into());
