@@ -377,6 +377,7 @@ async fn llm_app(base: &str, model: &str, timeout_ms: u64) -> (TestApp, common::
         c.bot.llm.model = model;
         c.bot.llm.api_key = Secret::new("sk-test-key");
         c.bot.llm.timeout_ms = timeout_ms;
+        c.bot.llm.contact_attributes = vec!["plan".into(), "city".into()];
     })
     .await
 }
@@ -641,6 +642,20 @@ async fn in_a_conversation_the_llm_writes_the_answer_and_cites_its_entries() {
         .get(&admin.token, &format!("/api/v1/kb/entries/{id}"))
         .await;
     assert_eq!(bot["content"], entry["answer"], "{bot}");
+    // The company's records: only the attributes the operator shares go to
+    // the model.
+    let (_, c) = app
+        .get(&admin.token, &format!("/api/v1/conversations/{conv}"))
+        .await;
+    let contact = c["contact_id"].as_str().unwrap_or_else(|| panic!("{c}"));
+    let (s, v) = app
+        .patch(
+            &admin.token,
+            &format!("/api/v1/contacts/{contact}"),
+            json!({"attributes": {"plan": "gold", "card": "4111 1111"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
     // A follow-up: the model reads it with the conversation so far and the
     // page the visitor is on (the question stays last).
     app.visitor_send(&vt, "q2", "And how long does delivery take?")
@@ -664,6 +679,13 @@ async fn in_a_conversation_the_llm_writes_the_answer_and_cites_its_entries() {
         "{user}"
     );
     assert!(user.contains("The customer is on the page: https://shop.example.com/checkout"));
+    assert!(
+        user.contains(
+            "About the customer (from the company's records; for context only):\n- plan: gold\n"
+        ),
+        "{user}"
+    );
+    assert!(!user.contains("4111"), "an attribute not shared: {user}");
     assert!(
         user.trim_end()
             .ends_with("And how long does delivery take?")

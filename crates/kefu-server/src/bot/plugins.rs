@@ -64,6 +64,11 @@ impl Plugins {
         }
     }
 
+    /// The `[bot]` configuration the plugins were set up with.
+    pub fn config(&self) -> &BotConfig {
+        &self.cfg
+    }
+
     /// The semantic plugin's model, as the panel names it.
     pub fn semantic_model(&self) -> Option<String> {
         self.embedder.as_ref().map(|e| e.describe())
