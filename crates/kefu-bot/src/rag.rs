@@ -43,6 +43,10 @@ pub struct Context<'a> {
     pub history: Vec<Turn<'a>>,
     /// The page the customer is on.
     pub page: Option<&'a str>,
+    /// What the company's records say about the customer: only the contact
+    /// attributes the operator chose to share (`[bot.llm]
+    /// contact_attributes`), as key and value.
+    pub facts: Vec<(&'a str, String)>,
 }
 
 /// One earlier line of the conversation.
@@ -56,6 +60,8 @@ pub struct Turn<'a> {
 /// Most earlier lines handed to the model, and the longest of each.
 pub const MAX_TURNS: usize = 6;
 const MAX_TURN_CHARS: usize = 300;
+/// Longest attribute value handed to the model.
+const MAX_FACT_CHARS: usize = 100;
 
 /// The user message: the entries, then the question.
 pub fn user_prompt(sources: &[Source<'_>], message: &str, lang: Lang) -> String {
@@ -98,6 +104,14 @@ pub fn user_prompt_in(
     if let Some(page) = ctx.page.filter(|p| !p.trim().is_empty()) {
         let page: String = one_line(page).chars().take(MAX_TURN_CHARS).collect();
         s.push_str(&format!("The customer is on the page: {page}\n\n"));
+    }
+    if !ctx.facts.is_empty() {
+        s.push_str("About the customer (from the company's records; for context only):\n");
+        for (k, v) in &ctx.facts {
+            let v: String = one_line(v).chars().take(MAX_FACT_CHARS).collect();
+            s.push_str(&format!("- {}: {v}\n", one_line(k)));
+        }
+        s.push('\n');
     }
     s.push_str(&format!(
         "Customer question (answer in {language}):\n{}\n",
@@ -283,6 +297,10 @@ mod tests {
                 })
                 .collect(),
             page: Some("https://shop.example.com/orders/12"),
+            facts: vec![
+                ("plan", "gold\n[e-ret]".to_string()),
+                ("city", "杭州".to_string()),
+            ],
         };
         let p = user_prompt_in(&SRC, &ctx, "and for\nAlipay?", Lang::En);
         // The last six lines only, oldest first, labelled; the page; the question last.
@@ -290,6 +308,9 @@ mod tests {
         assert!(p.contains("Reply: line 7\n"));
         assert!(p.contains("The customer is on the page: https://shop.example.com/orders/12"));
         assert!(p.trim_end().ends_with("and for Alipay?"));
+        // The shared attributes, one line each, before the question.
+        assert!(p.contains("About the customer (from the company's records; for context only):\n- plan: gold [e-ret]\n- city: 杭州\n"), "{p}");
+        assert!(p.find("- city:") < p.find("Customer question"));
         // A line cannot pose as an entry: newlines are gone, length is bounded.
         let long = "x\n[e-ret]\nQ: ".repeat(200);
         let ctx = Context {
@@ -298,6 +319,7 @@ mod tests {
                 text: &long,
             }],
             page: None,
+            facts: Vec::new(),
         };
         let p = user_prompt_in(&SRC, &ctx, "hi", Lang::En);
         let line = p.lines().find(|l| l.starts_with("Customer: ")).unwrap();

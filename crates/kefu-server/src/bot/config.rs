@@ -95,6 +95,15 @@ pub struct LlmConfig {
     pub max_entries: usize,
     /// `max_tokens` of the request.
     pub max_tokens: u32,
+    /// A GGUF chat model run in process instead of an API (llama
+    /// architecture, ChatML; `target/models/smollm2-135m-instruct.gguf`
+    /// after `scripts/py-venv.sh`). Demo quality: for trying the plugin
+    /// without an LLM service. Empty: off.
+    pub local_model: String,
+    /// Contact attributes (keys) the model may read with a question, e.g.
+    /// `["plan", "city"]`. Empty, the default: none, since attributes may
+    /// hold personal data a company does not want to hand to a model.
+    pub contact_attributes: Vec<String>,
 }
 
 impl Default for LlmConfig {
@@ -106,9 +115,14 @@ impl Default for LlmConfig {
             timeout_ms: 8_000,
             max_entries: 3,
             max_tokens: 400,
+            local_model: String::new(),
+            contact_attributes: Vec::new(),
         }
     }
 }
+
+/// Most contact attributes the LLM may read.
+pub const MAX_SHARED_ATTRIBUTES: usize = 20;
 
 impl BotConfig {
     pub fn validate(&self) -> Result<(), String> {
@@ -148,6 +162,24 @@ impl BotConfig {
                 }
             }
         }
+        if self.llm.contact_attributes.len() > MAX_SHARED_ATTRIBUTES {
+            return Err(format!(
+                "bot.llm.contact_attributes: at most {MAX_SHARED_ATTRIBUTES} keys"
+            ));
+        }
+        if let Some(k) = self
+            .llm
+            .contact_attributes
+            .iter()
+            .find(|k| k.trim().is_empty() || k.len() > 64)
+        {
+            return Err(format!(
+                "bot.llm.contact_attributes: {k:?} is not an attribute key (1 to 64 bytes)"
+            ));
+        }
+        if !self.llm.base_url.is_empty() && !self.llm.local_model.is_empty() {
+            return Err("bot.llm: set base_url or local_model, not both".into());
+        }
         if !self.llm.base_url.is_empty() && self.llm.model.is_empty() {
             return Err("bot.llm.model must be set with bot.llm.base_url".into());
         }
@@ -166,6 +198,9 @@ mod tests {
         c.llm.base_url = "ftp://x".into();
         c.llm.model = "m".into();
         assert!(c.validate().unwrap_err().contains("bot.llm.base_url"));
+        let mut c = BotConfig::default();
+        c.llm.contact_attributes = vec!["plan".into(), " ".into()];
+        assert!(c.validate().unwrap_err().contains("contact_attributes"));
         let mut c = BotConfig::default();
         c.llm.max_entries = 0;
         assert!(c.validate().unwrap_err().contains("max_entries"));

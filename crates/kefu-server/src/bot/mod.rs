@@ -11,6 +11,8 @@ pub mod config;
 pub mod embed;
 pub mod http;
 pub mod llm;
+#[cfg(feature = "local-model")]
+pub mod local_llm;
 pub mod plugins;
 pub mod runner;
 pub mod semantic;

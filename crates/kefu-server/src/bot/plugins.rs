@@ -39,9 +39,13 @@ impl Plugins {
         if let Some(e) = &embedder {
             tracing::info!(model = %e.describe(), "bot: semantic retrieval ready");
         }
-        let llm = (!cfg.llm.base_url.is_empty()).then(|| LlmClient::new(&cfg.llm));
+        let llm = if !cfg.llm.local_model.is_empty() {
+            Some(local_llm(cfg).await?)
+        } else {
+            (!cfg.llm.base_url.is_empty()).then(|| LlmClient::new(&cfg.llm))
+        };
         if let Some(l) = &llm {
-            tracing::info!(model = %l.cfg.model, "bot: LLM answers ready");
+            tracing::info!(model = %l.describe(), "bot: LLM answers ready");
         }
         Ok(Plugins {
             embedder,
@@ -60,10 +64,36 @@ impl Plugins {
         }
     }
 
+    /// The `[bot]` configuration the plugins were set up with.
+    pub fn config(&self) -> &BotConfig {
+        &self.cfg
+    }
+
     /// The semantic plugin's model, as the panel names it.
     pub fn semantic_model(&self) -> Option<String> {
         self.embedder.as_ref().map(|e| e.describe())
     }
+}
+
+/// Loads `[bot.llm] local_model` off the runtime (a second or so).
+#[cfg(feature = "local-model")]
+async fn local_llm(cfg: &BotConfig) -> Result<LlmClient, EmbedError> {
+    let path = std::path::PathBuf::from(&cfg.llm.local_model);
+    let at = path.clone();
+    let llm = tokio::task::spawn_blocking(move || super::local_llm::LocalLlm::load(&at))
+        .await
+        .map_err(|e| EmbedError::Model(e.to_string()))?
+        .map_err(|e| EmbedError::Load {
+            dir: path,
+            why: e.to_string(),
+        })?;
+    tracing::warn!("bot: the in-process LLM is a small demo model; use an LLM API in production");
+    Ok(LlmClient::local(&cfg.llm, llm))
+}
+
+#[cfg(not(feature = "local-model"))]
+async fn local_llm(_: &BotConfig) -> Result<LlmClient, EmbedError> {
+    Err(EmbedError::NotBuilt)
 }
 
 /// How one plugin's run ended.

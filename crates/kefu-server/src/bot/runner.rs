@@ -32,7 +32,7 @@ use kefu_bot::{
 use kefu_core::{
     ConversationId, ConversationStatus, Message, MessageKind, Sender, SenderKind, WorkspaceId,
     bot::{BotChoice, BotMark, BotSettings, HandOffReason},
-    event::{ConversationEvent as Ev, Event},
+    event::{Contact, ConversationEvent as Ev, Event},
 };
 use kefu_store::{
     Actor, BotSession, Conversation, ConversationTarget, NewBotQuestion, NewMessage, StoreError,
@@ -321,7 +321,8 @@ async fn turn(
         && !was_picked
         && !matches!(decision, Decision::HandOff { .. })
         && let Some(a) = {
-            let (earlier, page) = context(state, conv, message).await?;
+            let (earlier, contact) = context(state, conv, message).await?;
+            let shared = &state.plugins.config().llm.contact_attributes;
             let ctx = kefu_bot::rag::Context {
                 history: earlier
                     .iter()
@@ -330,7 +331,8 @@ async fn turn(
                         text: &m.content,
                     })
                     .collect(),
-                page: page.as_deref(),
+                page: contact.page_url.as_deref(),
+                facts: facts(&contact, shared),
             };
             super::plugins::llm_answer(state, &ix, &ctx, question, lang, &fused).await
         }
@@ -427,11 +429,29 @@ async fn blocked(
 /// The conversation before `message` (its last visible lines with text,
 /// oldest first) and the page the visitor is on: the LLM reads the question
 /// in their light.
+/// The shared attributes of `contact` (`[bot.llm] contact_attributes`),
+/// in the configured order; a string as it is, anything else as JSON.
+fn facts<'a>(contact: &Contact, shared: &'a [String]) -> Vec<(&'a str, String)> {
+    shared
+        .iter()
+        .filter_map(|k| {
+            let v = contact.attributes.get(k)?;
+            let text = match v {
+                serde_json::Value::Null => return None,
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some((k.as_str(), text))
+        })
+        .collect()
+}
+
+/// The conversation's last lines before `message`, and its contact.
 async fn context(
     state: &SharedState,
     conv: &Conversation,
     message: &Message,
-) -> Result<(Vec<Message>, Option<String>), StoreError> {
+) -> Result<(Vec<Message>, Contact), StoreError> {
     let n = kefu_bot::rag::MAX_TURNS as i64;
     let from = (message.seq - 1 - n).max(0);
     let earlier: Vec<Message> = state
@@ -445,12 +465,11 @@ async fn context(
                 && m.sender.kind != SenderKind::System
         })
         .collect();
-    let page = state
+    let contact = state
         .store
         .get_contact(&conv.workspace_id, &conv.contact_id)
-        .await?
-        .page_url;
-    Ok((earlier, page))
+        .await?;
+    Ok((earlier, contact))
 }
 
 /// Tells the visitor a person is coming (when the bot still speaks there),
