@@ -41,6 +41,7 @@ mod notifications;
 mod outbox;
 mod previews;
 mod push;
+mod reports;
 pub mod routing;
 mod sensitive;
 pub mod testing;
@@ -65,6 +66,7 @@ pub use models::*;
 pub use notifications::{NewNotification, Notification, NotificationKind, NotificationsToRead};
 pub use outbox::OutboxRow;
 pub use push::{NewPushSubscription, PushSubscription};
+pub use reports::{ReportFilter, ReportKey, ReportState, ReportUpdate};
 pub use sensitive::{
     NewSensitiveFlag, SensitiveFlag, SensitiveFlagFilter, SensitiveImportSummary, SensitiveWord,
 };

@@ -1,0 +1,30 @@
+-- Reports (docs/reports.md). The `reports` outbox consumer folds every
+-- conversation's events into its state here (JSON of kefu-reports'
+-- ConvState) and appends the facts each event yields. `position` is the
+-- outbox position of the last event folded in: an event at or below it was
+-- already counted (a batch seen twice adds nothing), and a write that finds
+-- another position than it read is refused (two nodes never both count).
+CREATE TABLE report_states (
+    workspace_id     TEXT NOT NULL,
+    conversation_id  TEXT NOT NULL,
+    position         INTEGER NOT NULL,
+    state            TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, conversation_id)
+);
+
+-- One row per fact: a metric, when it happened, its duration (ms, wall
+-- clock and business hours; the rating for csat; none for counts), and who
+-- and where. Reports sum these over a period at query time.
+CREATE TABLE report_facts (
+    workspace_id     TEXT NOT NULL,
+    conversation_id  TEXT NOT NULL,
+    metric           TEXT NOT NULL,
+    at               INTEGER NOT NULL,
+    value            INTEGER,
+    value_bh         INTEGER,
+    agent_id         TEXT,
+    group_name       TEXT,
+    inbox_id         TEXT NOT NULL
+);
+-- Every report reads one workspace's period.
+CREATE INDEX report_facts_period ON report_facts(workspace_id, at);
