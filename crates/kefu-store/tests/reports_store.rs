@@ -118,7 +118,10 @@ async fn reports((store, _dir): (Store, Option<tempfile::TempDir>)) {
 
     // States read back, keyed by workspace and conversation.
     let key1 = (ws.id.clone(), ConversationId::new(c1.clone()));
-    let states = store.report_states(&[key1.clone()]).await.unwrap();
+    let states = store
+        .report_states(std::slice::from_ref(&key1))
+        .await
+        .unwrap();
     assert_eq!(states[&key1].position, 10);
     assert_eq!(states[&key1].state.created_at, Some(10));
     // Another workspace's conversation id never answers for this one.

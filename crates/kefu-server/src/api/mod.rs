@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod personal;
 pub mod push;
 pub mod reads;
+pub mod reports;
 pub mod routing;
 pub mod sensitive;
 pub mod server;
@@ -69,6 +70,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "webhooks", description = "Outgoing webhooks: subscriptions, delivery logs, tests and replays"),
         (name = "mail", description = "E-mail: replies coming back from a mail relay, transcripts, whether e-mail is on (docs/email.md)"),
         (name = "push", description = "Web Push: the browsers an agent gets notifications in (docs/push.md)"),
+        (name = "reports", description = "Conversations, response and resolution times, queue waits, the bot and CSAT over a period (docs/reports.md)"),
         (name = "server", description = "The serving process: connections and what its defences cut"),
         (name = "health", description = "Liveness and readiness")
     )
@@ -270,6 +272,8 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(webhooks::replay_delivery))
         .routes(routes!(webhooks::replay_range))
         .routes(routes!(server::connections))
+        .routes(routes!(reports::summary))
+        .routes(routes!(reports::summary_csv))
         .routes(routes!(mail::status))
         .routes(routes!(mail::transcript))
         .routes(routes!(mail::widget_transcript))
