@@ -213,6 +213,15 @@ pub fn apply(state: &mut ConvState, at: i64, step: &Step, cal: &dyn Calendar) ->
         }
         Step::Offline => state.leave_line(at, None, cal, &mut out),
         Step::HandedOff => state.hand_off(at, &mut out),
+        Step::Rated { rating } => {
+            // The rating, not a duration: the same in business time.
+            let r = i64::from(*rating);
+            out.push(Fact {
+                value: Some(r),
+                value_bh: Some(r),
+                ..state.count(Metric::Csat, at, state.assignee.clone())
+            });
+        }
     }
     out
 }
@@ -441,6 +450,27 @@ mod tests {
             &AlwaysOpen,
         );
         assert!(of(&f, Metric::ReplyTime).is_empty());
+    }
+
+    #[test]
+    fn a_rating_counts_for_the_agent_who_had_the_conversation() {
+        let (_, f) = run(
+            &[
+                (0, created(S::Open)),
+                (1, assigned("ann", Some("sales"))),
+                (2, reply("ann")),
+                (3, status(S::Open, S::Resolved)),
+                (4, Step::Rated { rating: 4 }),
+            ],
+            &AlwaysOpen,
+        );
+        let c = of(&f, Metric::Csat);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].value, c[0].value_bh), (Some(4), Some(4)));
+        assert_eq!(
+            (c[0].agent.as_deref(), c[0].group.as_deref()),
+            (Some("ann"), Some("sales"))
+        );
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum Step {
     Offline,
     /// The bot gave it to people.
     HandedOff,
+    /// The customer rated it (CSAT, 1 to 5).
+    Rated {
+        rating: u8,
+    },
 }
 
 impl Step {
@@ -83,6 +87,7 @@ impl Step {
             },
             Ev::ConversationOffline { .. } => Step::Offline,
             Ev::ConversationHandedOff { .. } => Step::HandedOff,
+            Ev::ConversationRated { rating, .. } => Step::Rated { rating: *rating },
             _ => return None,
         })
     }

@@ -59,6 +59,9 @@ pub struct SummaryRow {
     pub transfers: i64,
     pub csat_ratings: i64,
     pub csat_avg: Option<f64>,
+    /// csat_ratings / conversations_resolved (an approximation where some
+    /// inboxes do not ask).
+    pub csat_response_rate: Option<f64>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -100,6 +103,7 @@ fn row(key: String, m: &BTreeMap<&'static str, Sums>) -> SummaryRow {
         transfers: get(Metric::Transfers).count,
         csat_ratings: csat.count,
         csat_avg: (csat.count > 0).then(|| csat.sum as f64 / csat.count as f64),
+        csat_response_rate: rate(csat.count, get(Metric::ConversationsResolved).count),
     }
 }
 
@@ -189,6 +193,7 @@ impl SummaryRow {
             ("transfers", n(self.transfers)),
             ("csat_ratings", n(self.csat_ratings)),
             ("csat_avg", r(self.csat_avg)),
+            ("csat_response_rate", r(self.csat_response_rate)),
         ]
     }
 }

@@ -18,6 +18,23 @@ struct Day {
 }
 
 impl Day {
+    /// The visitor rates; the status and answer.
+    async fn rate(
+        &self,
+        token: &str,
+        conv: &str,
+        rating: i64,
+        comment: Option<&str>,
+    ) -> (u16, Value) {
+        self.app
+            .post(
+                token,
+                "/api/v1/widget/csat",
+                json!({"conversation_id": conv, "rating": rating, "comment": comment}),
+            )
+            .await
+    }
+
     async fn visitor_says(&self, token: &str, cmid: &str, text: &str) -> (String, i64) {
         let v = self.app.visitor_send(token, cmid, text).await;
         (
@@ -121,7 +138,7 @@ async fn a_day_of_conversations(db: Db) {
         .patch(
             &owner.token,
             &format!("/api/v1/inboxes/{}", owner.inbox.id),
-            json!({"widget": {"business_hours": {"timezone": "UTC", "periods": []}}}),
+            json!({"widget": {"business_hours": {"timezone": "UTC", "periods": []}, "csat": {"enabled": true, "question_zh": "满意吗？"}}}),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -144,8 +161,28 @@ async fn a_day_of_conversations(db: Db) {
     let (_, a_wait) = day.visitor_says(&va, "a2", "还有发票").await;
     day.visitor_says(&va, "a3", "谢谢").await;
     let a_reply = day.reply(ann_tok, &a, "发票已开").await;
+    let (s, v) = day.rate(&va, &a, 5, None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "not resolved yet: {v}"
+    );
     let a_resolved = day.resolve(ann_tok, &a).await;
     let a_created = day.created_at(&a).await;
+    // CSAT: a rating outside 1-5 or a long comment is refused; the same
+    // resolve rated twice keeps the first rating.
+    let (s, _) = day.rate(&va, &a, 6, None).await;
+    assert_eq!(s, 422);
+    let (s, _) = day.rate(&va, &a, 5, Some(&"长".repeat(1001))).await;
+    assert_eq!(s, 422);
+    let (s, v) = day.rate(&va, &a, 5, Some("  很快，谢谢 ")).await;
+    assert_eq!(
+        (s, v["rating"].as_i64(), v["comment"].as_str()),
+        (201, Some(5), Some("很快，谢谢")),
+        "{v}"
+    );
+    let (s, v) = day.rate(&va, &a, 1, None).await;
+    assert_eq!((s, v["rating"].as_i64()), (200, Some(5)), "{v}");
 
     // B: Bob answers and resolves; the customer writes again (reopened),
     // Bob answers and resolves again.
@@ -155,10 +192,27 @@ async fn a_day_of_conversations(db: Db) {
         .await;
     let b_first = day.reply(bob_tok, &b, "on its way").await;
     let b_resolved1 = day.resolve(bob_tok, &b).await;
+    assert_eq!(day.rate(&vb, &b, 2, None).await.0, 201);
     let (b2, b_wait) = day.visitor_says(&vb, "b2", "it is not here").await;
     assert_eq!(b2, b, "reopened within the window");
     let b_reply = day.reply(bob_tok, &b, "sorry, re-sent").await;
     let b_resolved2 = day.resolve(bob_tok, &b).await;
+    // A new resolve is rated anew.
+    assert_eq!(day.rate(&vb, &b, 4, None).await.0, 201);
+    // Someone else's conversation is not found.
+    assert_eq!(day.rate(&va, &b, 4, None).await.0, 404);
+    let (s, list) = day
+        .app
+        .get(owner_tok, &format!("/api/v1/conversations/{b}/csat"))
+        .await;
+    assert_eq!(s, 200);
+    let ratings: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rating"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ratings, [2, 4]);
     let b_created = day.created_at(&b).await;
 
     // C: Ann answers, then hands it to Bob, who writes too (nobody waited).
@@ -219,6 +273,10 @@ async fn a_day_of_conversations(db: Db) {
         &t["resolution_time_avg_s"],
         secs(resolutions.iter().sum::<i64>()) / 3.0,
     );
+    assert_eq!(t["csat_ratings"], 3);
+    close(&t["csat_avg"], 11.0 / 3.0);
+    close(&t["csat_response_rate"], 1.0);
+    assert_eq!(r["csat_distribution"], json!([0, 1, 0, 1, 1]));
     let rows = r["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "one day");
     assert_eq!(rows[0]["key"], today.as_str());

@@ -38,6 +38,25 @@ pub struct ReportFilter {
     pub inbox_id: Option<String>,
 }
 
+impl ReportFilter {
+    /// Appends the filter's conditions (after the three binds every report
+    /// query has: workspace, from, to); returns the values to bind in order.
+    fn push_sql(&self, sql: &mut String) -> Vec<&str> {
+        let mut binds = Vec::new();
+        for (col, v) in [
+            ("agent_id", &self.agent_id),
+            ("group_name", &self.group),
+            ("inbox_id", &self.inbox_id),
+        ] {
+            if let Some(v) = v {
+                binds.push(v.as_str());
+                sql.push_str(&format!(" AND {col} = ${}", 3 + binds.len()));
+            }
+        }
+        binds
+    }
+}
+
 /// How a report's facts are keyed in the sums.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportKey {
@@ -215,17 +234,7 @@ impl Store {
                     CAST(COALESCE(SUM(value_bh), 0) AS BIGINT) AS sb
              FROM report_facts WHERE workspace_id = $1 AND at >= $2 AND at < $3"
         );
-        let mut binds: Vec<&str> = Vec::new();
-        for (col, v) in [
-            ("agent_id", &filter.agent_id),
-            ("group_name", &filter.group),
-            ("inbox_id", &filter.inbox_id),
-        ] {
-            if let Some(v) = v {
-                binds.push(v);
-                sql.push_str(&format!(" AND {col} = ${}", 3 + binds.len()));
-            }
-        }
+        let binds = filter.push_sql(&mut sql);
         sql.push_str(" GROUP BY metric, k");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ws.as_str())
@@ -263,5 +272,41 @@ impl Store {
         r.map(|r| r.try_get("position"))
             .transpose()
             .map_err(Into::into)
+    }
+}
+
+impl Store {
+    /// How many CSAT ratings of 1, 2, 3, 4 and 5 fall in `[from, to)`.
+    pub async fn report_csat_distribution(
+        &self,
+        ws: &WorkspaceId,
+        from: i64,
+        to: i64,
+        filter: &ReportFilter,
+    ) -> Result<[i64; 5]> {
+        let mut sql = String::from(
+            "SELECT value, COUNT(*) AS n FROM report_facts
+             WHERE workspace_id = $1 AND at >= $2 AND at < $3 AND metric = 'csat'",
+        );
+        let binds = filter.push_sql(&mut sql);
+        sql.push_str(" GROUP BY value");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ws.as_str())
+            .bind(from)
+            .bind(to);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let mut out = [0; 5];
+        for r in q.fetch_all(self.reader()).await? {
+            let v: Option<i64> = r.try_get("value")?;
+            if let Some(slot) = v
+                .and_then(|v| usize::try_from(v - 1).ok())
+                .and_then(|i| out.get_mut(i))
+            {
+                *slot += r.try_get::<i64, _>("n")?;
+            }
+        }
+        Ok(out)
     }
 }

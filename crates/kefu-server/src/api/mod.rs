@@ -10,6 +10,7 @@ pub mod bot;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod csat;
 pub mod cursor;
 pub mod events;
 pub mod inboxes;
@@ -274,6 +275,8 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(server::connections))
         .routes(routes!(reports::summary))
         .routes(routes!(reports::summary_csv))
+        .routes(routes!(csat::rate))
+        .routes(routes!(csat::list))
         .routes(routes!(mail::status))
         .routes(routes!(mail::transcript))
         .routes(routes!(mail::widget_transcript))

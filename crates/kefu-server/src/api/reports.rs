@@ -66,6 +66,8 @@ pub struct ReportSummary {
     pub complete: bool,
     pub rows: Vec<SummaryRow>,
     pub total: SummaryRow,
+    /// How many CSAT ratings of 1, 2, 3, 4 and 5 the period has.
+    pub csat_distribution: [i64; 5],
 }
 
 fn is_agent_only(who: &Principal) -> bool {
@@ -135,6 +137,10 @@ async fn build(state: &SharedState, who: &Principal, q: SummaryQuery) -> ApiResu
         .report_sums(&ws.id, range.from, range.to, key, &filter)
         .await?;
     let (rows, total) = summarize(&sums, &range, by, business);
+    let csat_distribution = state
+        .store
+        .report_csat_distribution(&ws.id, range.from, range.to, &filter)
+        .await?;
     Ok(ReportSummary {
         from: range.from,
         to: range.to,
@@ -144,6 +150,7 @@ async fn build(state: &SharedState, who: &Principal, q: SummaryQuery) -> ApiResu
         complete,
         rows,
         total,
+        csat_distribution,
     })
 }
 

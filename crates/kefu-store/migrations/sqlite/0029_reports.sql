@@ -28,3 +28,19 @@ CREATE TABLE report_facts (
 );
 -- Every report reads one workspace's period.
 CREATE INDEX report_facts_period ON report_facts(workspace_id, at);
+
+-- CSAT: a customer's rating of a conversation after a resolve, once per
+-- resolve (`resolved_at`, the resolve rated): a second answer to the same
+-- resolve is the first one again, not a new row.
+CREATE TABLE csat_ratings (
+    id               TEXT PRIMARY KEY,
+    workspace_id     TEXT NOT NULL,
+    conversation_id  TEXT NOT NULL,
+    resolved_at      INTEGER NOT NULL,
+    rating           INTEGER NOT NULL,
+    comment          TEXT,
+    contact_id       TEXT NOT NULL,
+    agent_id         TEXT,
+    created_at       INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX csat_ratings_once ON csat_ratings(conversation_id, resolved_at);
