@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { insightEn, insightZh } from './insightStrings'
+import { reportEn, reportZh } from './reportStrings'
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort()
 
@@ -16,5 +17,6 @@ describe('insight strings', () => {
       for (const k of Object.keys(a as object)) walk((a as never)[k], (b as never)[k], `${path}.${k}`)
     }
     walk(insightEn, insightZh, 'insight')
+    walk(reportEn, reportZh, 'report')
   })
 })

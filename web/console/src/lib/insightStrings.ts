@@ -5,9 +5,7 @@ export const insightEn = {
   csatEnabled: 'After a conversation is resolved, ask the customer for a 1–5 rating and a comment',
   csatQuestionZh: 'Question in Chinese (empty: “请为本次服务打分”)',
   csatQuestionEn: 'Question in English (empty: “How would you rate this conversation?”)',
-  csatRating: 'Rating',
-  csatNone: 'Not rated',
-  csatOf: '{n}/5',
+  reports: 'Reports',
 }
 
 export type InsightDict = typeof insightEn
@@ -17,7 +15,5 @@ export const insightZh: InsightDict = {
   csatEnabled: '会话解决后，请客户打 1–5 分并留言',
   csatQuestionZh: '中文问题（留空：“请为本次服务打分”）',
   csatQuestionEn: '英文问题（留空：“How would you rate this conversation?”）',
-  csatRating: '评分',
-  csatNone: '未评分',
-  csatOf: '{n}/5 分',
+  reports: '报表',
 }
