@@ -9,6 +9,7 @@ import { Agent, browser, consoleLogin, Kefu, outDir, until } from './harness'
 const kefu = new Kefu({ KEFU_LIMITS__WIDGET_SESSIONS_PER_MINUTE: '1000' })
 let admin: Agent
 let adminId: string
+let inboxKey: string
 let page: Page
 let close: () => Promise<void>
 const tid = (p: Page, id: string) => p.locator(`[data-test="${id}"]`)
@@ -33,6 +34,7 @@ beforeAll(async () => {
   await admin.login(kefu.adminEmail, kefu.adminPassword)
   adminId = (await admin.call('GET', '/api/v1/me')).user.id
   const inbox = await admin.firstInbox()
+  inboxKey = inbox.public_key
   // Three conversations: two answered and resolved by the admin, one nobody answers.
   for (const text of ['Where is my order?', '发票怎么开？']) {
     const { conv } = await visitorSays(inbox.public_key, text)
@@ -92,5 +94,25 @@ describe('the reports page', () => {
     const csv = Buffer.concat(text as Buffer[]).toString('utf8')
     expect(csv.split('\n')[0]).toMatch(/^key,conversations_opened,/)
     expect(csv).toMatch(/\ntotal,3,0,2,/)
+  })
+
+  it('updates the live figures when a visitor starts waiting and when an agent takes the conversation', async () => {
+    const num = async (id: string) => Number(await tid(page, id).locator('strong').textContent())
+    const load = () => page.locator(`[data-test="live-agent"][data-id="${adminId}"] [data-test="live-load"]`).textContent()
+    await tid(page, 'live').waitFor()
+    // Away: nobody can take a new conversation, so it waits in the "everyone" line.
+    await tid(page, 'presence').selectOption('away')
+    await until(async () => (await admin.call('GET', '/api/v1/me')).user.status === 'away', 'away')
+    const before = { waiting: await num('live-waiting'), queued: await num('live-queued'), load: await load() }
+    const { conv } = await visitorSays(inboxKey, 'Anyone there? 有人吗？')
+    await until(async () => (await num('live-queued')) === before.queued + 1, 'the new conversation in line, live')
+    expect(await num('live-waiting')).toBe(before.waiting + 1)
+    expect((await tid(page, 'live-queue').filter({ hasText: 'everyone' }).locator('td').nth(1).textContent())?.trim()).toBe('1')
+    await until(async () => (await tid(page, 'live-longest').locator('strong').textContent()) !== '—', 'the longest wait')
+    // The admin takes it: out of the line, onto their load, without a reload.
+    await admin.call('POST', `/api/v1/conversations/${conv}/assign`, { assignee_id: adminId })
+    await until(async () => (await num('live-queued')) === before.queued, 'out of the line, live')
+    const [active, capacity] = before.load!.split(' / ').map(Number)
+    await until(async () => (await load()) === `${active + 1} / ${capacity}`, "on the admin's load, live")
   })
 })

@@ -230,7 +230,7 @@ async fn a_day_of_conversations(db: Db) {
 
     // D: nobody answers.
     let (vd, _) = day.app.visitor(&day.owner.inbox).await;
-    let (d, _) = day.visitor_says(&vd, "d1", "hello?").await;
+    let (d, d_said) = day.visitor_says(&vd, "d1", "hello?").await;
     let d_created = day.created_at(&d).await;
 
     // The whole day in UTC.
@@ -413,6 +413,25 @@ async fn a_day_of_conversations(db: Db) {
         assert_eq!(s, code, "{bad}: {e}");
         assert!(e["error"]["code"].is_string(), "{e}");
     }
+    // The live dashboard: C (Bob's) and D (nobody's, waiting) are open.
+    let (s, live) = day.app.get(owner_tok, "/api/v1/reports/live").await;
+    assert_eq!(s, 200, "{live}");
+    assert_eq!(
+        (live["open"].as_i64(), live["queued"].as_i64()),
+        (Some(2), Some(0)),
+        "{live}"
+    );
+    assert_eq!(live["waiting"], 1, "{live}");
+    assert_eq!(live["longest_waiting_since"], d_said);
+    let load = |id: &str| {
+        live["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .map(|a| a["active"].as_i64().unwrap())
+    };
+    assert_eq!((load(ann_id), load(bob_id)), (Some(0), Some(1)));
     // Another workspace sees none of it.
     let other = day.app.tenant(Role::Owner).await;
     let none = report(&day.app, &other.token, &q).await;

@@ -275,6 +275,7 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(server::connections))
         .routes(routes!(reports::summary))
         .routes(routes!(reports::summary_csv))
+        .routes(routes!(reports::live))
         .routes(routes!(csat::rate))
         .routes(routes!(csat::list))
         .routes(routes!(mail::status))

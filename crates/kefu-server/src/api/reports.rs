@@ -22,7 +22,7 @@ use axum::{
 };
 use kefu_core::Role;
 use kefu_reports::{GroupBy, Range, SummaryRow, range::BUCKET_MS, summarize, summary::to_csv};
-use kefu_store::{ReportFilter, ReportKey};
+use kefu_store::{LiveSnapshot, ReportFilter, ReportKey};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
@@ -187,4 +187,17 @@ pub async fn summary_csv(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
+}
+
+/// The workspace now, for the live dashboard: agents online and their
+/// load, open and waiting conversations, the longest wait, each group's
+/// line. The console reads it again whenever a realtime frame says
+/// something changed.
+#[utoipa::path(get, operation_id = "reports_live", path = "/api/v1/reports/live", tag = "reports", security(("bearer" = [])),
+    responses((status = 200, description = "The workspace now", body = LiveSnapshot), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+pub async fn live(
+    State(state): State<SharedState>,
+    Scoped(who, ..): Scoped<need::ConversationsRead>,
+) -> ApiResult<Json<LiveSnapshot>> {
+    Ok(Json(state.store.live_snapshot(who.workspace_id()).await?))
 }

@@ -31,6 +31,17 @@ export const reportEn = {
   group: 'Group',
   none: '(none)',
   definitions: 'What each figure means: docs/reports.md',
+  live: 'Now',
+  agentsOnline: 'Agents online',
+  openNow: 'Open',
+  waitingNow: 'Waiting for a reply',
+  queuedNow: 'In line',
+  botNow: 'With the bot',
+  longestWait: 'Longest wait',
+  load: 'Load',
+  status: 'Status',
+  statuses: { online: 'Online', away: 'Away', offline: 'Offline' } as Record<string, string>,
+  lines: 'Lines',
 }
 
 export type ReportDict = typeof reportEn
@@ -65,4 +76,15 @@ export const reportZh: ReportDict = {
   group: '技能组',
   none: '（无）',
   definitions: '各项指标的定义：docs/reports.md',
+  live: '实时',
+  agentsOnline: '在线客服',
+  openNow: '进行中',
+  waitingNow: '等待回复',
+  queuedNow: '排队中',
+  botNow: '机器人接待中',
+  longestWait: '最长等待',
+  load: '接待量',
+  status: '状态',
+  statuses: { online: '在线', away: '离开', offline: '离线' } as Record<string, string>,
+  lines: '排队',
 }
