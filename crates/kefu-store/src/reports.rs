@@ -159,39 +159,43 @@ impl Store {
         &self,
         keys: &[(WorkspaceId, ConversationId)],
     ) -> Result<HashMap<(WorkspaceId, ConversationId), ReportState>> {
+        // Per workspace, so each read is a range of the primary key.
+        let mut by_ws: HashMap<&WorkspaceId, Vec<&ConversationId>> = HashMap::new();
+        for (ws, c) in keys {
+            by_ws.entry(ws).or_default().push(c);
+        }
         let mut out = HashMap::new();
-        for chunk in keys.chunks(200) {
-            let mut sql = String::from(
-                "SELECT workspace_id, conversation_id, position, state FROM report_states WHERE conversation_id IN (",
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", i + 1));
-            }
-            sql.push(')');
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (_, c) in chunk {
-                q = q.bind(c.as_str());
-            }
-            for r in q.fetch_all(self.reader()).await? {
-                let ws: String = r.try_get("workspace_id")?;
-                let conv: String = r.try_get("conversation_id")?;
-                let json: String = r.try_get("state")?;
-                let state = serde_json::from_str(&json)
-                    .map_err(|e| StoreError::Corrupt(format!("report state: {e}")))?;
-                out.insert(
-                    (WorkspaceId::new(ws), ConversationId::new(conv)),
-                    ReportState {
-                        position: r.try_get("position")?,
-                        state,
-                    },
+        for (ws, convs) in by_ws {
+            for chunk in convs.chunks(200) {
+                let mut sql = String::from(
+                    "SELECT conversation_id, position, state FROM report_states WHERE workspace_id = $1 AND conversation_id IN (",
                 );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", i + 2));
+                }
+                sql.push(')');
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ws.as_str());
+                for c in chunk {
+                    q = q.bind(c.as_str());
+                }
+                for r in q.fetch_all(self.reader()).await? {
+                    let conv: String = r.try_get("conversation_id")?;
+                    let json: String = r.try_get("state")?;
+                    let state = serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("report state: {e}")))?;
+                    out.insert(
+                        (ws.clone(), ConversationId::new(conv)),
+                        ReportState {
+                            position: r.try_get("position")?,
+                            state,
+                        },
+                    );
+                }
             }
         }
-        // Only the asked workspace's rows (ids are unique, but say so).
-        out.retain(|k, _| keys.contains(k));
         Ok(out)
     }
 
