@@ -157,6 +157,31 @@ impl Range {
         out
     }
 
+    /// Whether the zone's offset is a whole number of hours all through the
+    /// period (then hourly sums fall into its local days and hours exactly;
+    /// zones such as Asia/Kolkata, +05:30, need quarter hours).
+    pub fn whole_hours(&self) -> bool {
+        const HOUR: i64 = 3_600_000;
+        if self.from % HOUR != 0 || self.to % HOUR != 0 {
+            return false;
+        }
+        let mut t = self.from;
+        loop {
+            let Some(z) = self.zoned(t) else {
+                return false;
+            };
+            if z.offset().seconds() % 3600 != 0 {
+                return false;
+            }
+            if t >= self.to {
+                return true;
+            }
+            // Offsets change at most a few times a year: a look every day
+            // (and at the end) finds every one.
+            t = (t + 86_400_000).min(self.to);
+        }
+    }
+
     fn zoned(&self, ms: i64) -> Option<jiff::Zoned> {
         jiff::Timestamp::from_millisecond(ms)
             .ok()
@@ -186,6 +211,27 @@ mod tests {
         // 2026-11-30 is a Monday: 00:00 local is 1-00.
         assert_eq!(r.hour_of_week(r.to - 86_400_000), "1-00");
         assert_eq!(hours_of_week().len(), 168);
+        assert!(r.whole_hours());
+        assert!(
+            !Range::parse("2026-11-01", "2026-11-30", "Asia/Kolkata")
+                .unwrap()
+                .whole_hours()
+        );
+        // Lord Howe moves by half an hour in summer (April to October here).
+        assert!(
+            !Range::parse("2026-01-01", "2026-12-31", "Australia/Lord_Howe")
+                .unwrap()
+                .whole_hours()
+        );
+        assert!(
+            Range::parse("2026-01-01", "2026-12-31", "America/New_York")
+                .unwrap()
+                .whole_hours()
+        );
+        assert!(
+            !Range::parse("0", "5400000", "UTC").unwrap().whole_hours(),
+            "ends mid-hour"
+        );
     }
 
     #[test]

@@ -217,7 +217,7 @@ async fn main() {
         }
         times.sort_by(f64::total_cmp);
         println!(
-            "  a year by {name:<12} {rows:>4} rows: median {:.0} ms, best {:.0} ms, worst {:.0} ms",
+            "  a year by {name:<22} {rows:>4} rows: median {:.0} ms, best {:.0} ms, worst {:.0} ms",
             times[2], times[0], times[4]
         );
     }

@@ -62,6 +62,9 @@ impl ReportFilter {
 pub enum ReportKey {
     /// Quarter-hour buckets (`at / bucket_ms`).
     Bucket(i64),
+    /// Hours, from the hourly sums (no filter; `from` and `to` whole
+    /// hours): keyed as quarter-hour buckets (`hour * 4`) like `Bucket`.
+    Hourly,
     Agent,
     Group,
     Inbox,
@@ -69,6 +72,44 @@ pub enum ReportKey {
 
 /// Facts per multi-row INSERT (9 binds each, well under SQLite's limit).
 const FACTS_PER_INSERT: usize = 200;
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Adds a batch's facts to the hourly sums (one upsert per workspace, hour and metric).
+async fn add_hourly(c: &mut AnyConnection, updates: &[ReportUpdate]) -> Result<()> {
+    let mut sums: std::collections::BTreeMap<(&str, i64, &str), (i64, i64, i64)> =
+        Default::default();
+    for u in updates {
+        for f in &u.facts {
+            let e = sums
+                .entry((
+                    u.workspace_id.as_str(),
+                    f.at.div_euclid(HOUR_MS),
+                    f.metric.as_str(),
+                ))
+                .or_default();
+            e.0 += 1;
+            e.1 += f.value.unwrap_or(0);
+            e.2 += f.value_bh.unwrap_or(0);
+        }
+    }
+    for ((ws, hour, metric), (n, sum, sum_bh)) in sums {
+        sqlx::query(
+            "INSERT INTO report_hourly (workspace_id, hour, metric, n, sum, sum_bh) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (workspace_id, hour, metric) DO UPDATE SET
+               n = report_hourly.n + excluded.n, sum = report_hourly.sum + excluded.sum, sum_bh = report_hourly.sum_bh + excluded.sum_bh",
+        )
+        .bind(ws)
+        .bind(hour)
+        .bind(metric)
+        .bind(n)
+        .bind(sum)
+        .bind(sum_bh)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
 
 async fn insert_facts(
     c: &mut AnyConnection,
@@ -210,7 +251,7 @@ impl Store {
                 for u in &updates {
                     save(c, u).await?;
                 }
-                Ok(())
+                add_hourly(c, &updates).await
             })
         })
         .await
@@ -226,6 +267,7 @@ impl Store {
         filter: &ReportFilter,
     ) -> Result<Vec<AggRow>> {
         let key_sql = match key {
+            ReportKey::Hourly => return self.report_hourly(ws, from, to).await,
             // A constant bucket size from the caller, not text: safe to format in.
             ReportKey::Bucket(ms) => format!("at / {}", ms.max(1)),
             ReportKey::Agent => "agent_id".into(),
@@ -280,6 +322,30 @@ impl Store {
 }
 
 impl Store {
+    /// The hourly sums of `[from, to)` (both rounded down to the hour).
+    async fn report_hourly(&self, ws: &WorkspaceId, from: i64, to: i64) -> Result<Vec<AggRow>> {
+        let rows = sqlx::query(
+            "SELECT metric, hour, n, sum, sum_bh FROM report_hourly
+             WHERE workspace_id = $1 AND hour >= $2 AND hour < $3",
+        )
+        .bind(ws.as_str())
+        .bind(from.div_euclid(HOUR_MS))
+        .bind(to.div_euclid(HOUR_MS))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AggRow {
+                    metric: r.try_get("metric")?,
+                    key: AggKey::Bucket(r.try_get::<i64, _>("hour")? * 4),
+                    count: r.try_get("n")?,
+                    sum: r.try_get("sum")?,
+                    sum_bh: r.try_get("sum_bh")?,
+                })
+            })
+            .collect()
+    }
+
     /// How many CSAT ratings of 1, 2, 3, 4 and 5 fall in `[from, to)`.
     pub async fn report_csat_distribution(
         &self,

@@ -201,6 +201,36 @@ async fn reports((store, _dir): (Store, Option<tempfile::TempDir>)) {
             .any(|r| r.metric == "conversations_resolved" && r.count != 1),
         "the refused batch counted nothing: {buckets:?}"
     );
+    // The hourly sums say the same per hour (quarter-hour keys of whole hours).
+    let hourly = store
+        .report_sums(
+            &ws.id,
+            0,
+            3_600_000,
+            ReportKey::Hourly,
+            &ReportFilter::default(),
+        )
+        .await
+        .unwrap();
+    let opened: Vec<_> = hourly
+        .iter()
+        .filter(|r| r.metric == "conversations_opened")
+        .collect();
+    assert_eq!(opened.len(), 1, "both in the first hour: {hourly:?}");
+    assert_eq!((&opened[0].key, opened[0].count), (&AggKey::Bucket(0), 2));
+    let fr = hourly
+        .iter()
+        .find(|r| r.metric == "first_response")
+        .unwrap();
+    assert_eq!((fr.count, fr.sum, fr.sum_bh), (2, 90_000, 45_000));
+    let resolved = hourly
+        .iter()
+        .find(|r| r.metric == "conversations_resolved")
+        .unwrap();
+    assert_eq!(
+        resolved.count, 1,
+        "the refused batch added nothing here either"
+    );
     let agents = by(ReportKey::Agent).await;
     let fr: Vec<_> = agents
         .iter()

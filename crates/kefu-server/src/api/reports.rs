@@ -126,7 +126,13 @@ async fn build(state: &SharedState, who: &Principal, q: SummaryQuery) -> ApiResu
         filter.agent_id = me;
     }
     let complete = fresh(state).await?;
+    let unfiltered =
+        filter.agent_id.is_none() && filter.group.is_none() && filter.inbox_id.is_none();
     let key = match by {
+        // The hourly sums where they fall exactly into the zone's days and hours.
+        GroupBy::Day | GroupBy::HourOfWeek if unfiltered && range.whole_hours() => {
+            ReportKey::Hourly
+        }
         GroupBy::Day | GroupBy::HourOfWeek => ReportKey::Bucket(BUCKET_MS),
         GroupBy::Agent => ReportKey::Agent,
         GroupBy::Group => ReportKey::Group,

@@ -26,8 +26,22 @@ CREATE TABLE report_facts (
     group_name       TEXT,
     inbox_id         TEXT NOT NULL
 );
--- Every report reads one workspace's period.
-CREATE INDEX report_facts_period ON report_facts(workspace_id, at);
+-- Every report reads one workspace's period; the index holds every column
+-- a report sums or groups by, so a report reads the index alone.
+CREATE INDEX report_facts_period ON report_facts(workspace_id, at, metric, value, value_bh, agent_id, group_name, inbox_id);
+
+-- The facts summed per hour and metric, kept with them (same transaction):
+-- reports by day or hour of the week without a filter (the overview, the
+-- trends) read some 9,000 rows a year here instead of every fact.
+CREATE TABLE report_hourly (
+    workspace_id  TEXT NOT NULL,
+    hour          BIGINT NOT NULL,
+    metric        TEXT NOT NULL,
+    n             BIGINT NOT NULL,
+    sum           BIGINT NOT NULL,
+    sum_bh        BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, hour, metric)
+);
 
 -- CSAT: a customer's rating of a conversation after a resolve, once per
 -- resolve (`resolved_at`, the resolve rated): a second answer to the same
