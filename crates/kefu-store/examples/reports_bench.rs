@@ -191,13 +191,17 @@ async fn main() {
         facts_total as f64 / load.as_secs_f64()
     );
     let range = Range::parse("2025-01-01", "2025-12-31", "Asia/Shanghai").expect("range");
+    // As the API picks: the hourly sums for days and hours of the week
+    // without a filter in a whole-hour zone, the facts otherwise.
+    assert!(range.whole_hours());
     for (name, key, by) in [
-        ("day", ReportKey::Bucket(BUCKET_MS), GroupBy::Day),
+        ("day (hourly sums)", ReportKey::Hourly, GroupBy::Day),
         (
-            "hour_of_week",
-            ReportKey::Bucket(BUCKET_MS),
+            "hour_of_week (hourly)",
+            ReportKey::Hourly,
             GroupBy::HourOfWeek,
         ),
+        ("day (facts)", ReportKey::Bucket(BUCKET_MS), GroupBy::Day),
         ("agent", ReportKey::Agent, GroupBy::Agent),
         ("group", ReportKey::Group, GroupBy::Group),
         ("inbox", ReportKey::Inbox, GroupBy::Inbox),
