@@ -126,13 +126,25 @@ pub fn summarize(
             keyed.entry(h).or_default();
         }
     }
+    // A bucket's local day or hour, worked out once per bucket (a year has
+    // some 9,000 hours but ten times as many rows, one per metric).
+    let mut local: std::collections::HashMap<i64, String> = Default::default();
     for r in rows {
         let Some(metric) = Metric::parse(&r.metric) else {
             continue;
         };
         let key = match (&r.key, by) {
-            (AggKey::Bucket(b), GroupBy::Day) => range.day(b * range::BUCKET_MS),
-            (AggKey::Bucket(b), GroupBy::HourOfWeek) => range.hour_of_week(b * range::BUCKET_MS),
+            (AggKey::Bucket(b), GroupBy::Day | GroupBy::HourOfWeek) => local
+                .entry(*b)
+                .or_insert_with(|| {
+                    let at = b * range::BUCKET_MS;
+                    if by == GroupBy::Day {
+                        range.day(at)
+                    } else {
+                        range.hour_of_week(at)
+                    }
+                })
+                .clone(),
             (AggKey::Name(n), _) => n.clone().unwrap_or_default(),
             (AggKey::Bucket(b), _) => b.to_string(),
         };
