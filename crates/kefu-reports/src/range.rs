@@ -182,6 +182,24 @@ impl Range {
         }
     }
 
+    /// The zone's offset in whole hours when it is the same all through a
+    /// whole-hour period (no daylight saving change in it): the store can
+    /// then sum hours into local days and hours of the week itself.
+    pub fn fixed_offset_hours(&self) -> Option<i64> {
+        if !self.whole_hours() {
+            return None;
+        }
+        let first = self.zoned(self.from)?.offset().seconds();
+        let mut t = self.from;
+        while t < self.to {
+            if self.zoned(t)?.offset().seconds() != first {
+                return None;
+            }
+            t += 86_400_000;
+        }
+        (self.zoned(self.to - 1)?.offset().seconds() == first).then_some(i64::from(first / 3600))
+    }
+
     fn zoned(&self, ms: i64) -> Option<jiff::Zoned> {
         jiff::Timestamp::from_millisecond(ms)
             .ok()

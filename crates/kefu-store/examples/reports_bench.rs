@@ -191,16 +191,22 @@ async fn main() {
         facts_total as f64 / load.as_secs_f64()
     );
     let range = Range::parse("2025-01-01", "2025-12-31", "Asia/Shanghai").expect("range");
-    // As the API picks: the hourly sums for days and hours of the week
-    // without a filter in a whole-hour zone, the facts otherwise.
-    assert!(range.whole_hours());
+    // As the API picks: the hourly sums summed into local days and hours by
+    // the database (a zone without a DST change in the period), the hourly
+    // sums as they are (one with), the facts (filters, other zones).
+    assert_eq!(range.fixed_offset_hours(), Some(8));
     for (name, key, by) in [
-        ("day (hourly sums)", ReportKey::Hourly, GroupBy::Day),
         (
-            "hour_of_week (hourly)",
-            ReportKey::Hourly,
+            "day (local days)",
+            ReportKey::LocalDays { offset: 8 },
+            GroupBy::Day,
+        ),
+        (
+            "hour_of_week (local)",
+            ReportKey::LocalWeekHours { offset: 8 },
             GroupBy::HourOfWeek,
         ),
+        ("day (hourly sums)", ReportKey::Hourly, GroupBy::Day),
         ("day (facts)", ReportKey::Bucket(BUCKET_MS), GroupBy::Day),
         ("agent", ReportKey::Agent, GroupBy::Agent),
         ("group", ReportKey::Group, GroupBy::Group),

@@ -65,6 +65,16 @@ pub enum ReportKey {
     /// Hours, from the hourly sums (no filter; `from` and `to` whole
     /// hours): keyed as quarter-hour buckets (`hour * 4`) like `Bucket`.
     Hourly,
+    /// Local days from the hourly sums, in a zone `offset` hours east of
+    /// UTC all through the period: keyed by the bucket of each local midnight.
+    LocalDays {
+        offset: i64,
+    },
+    /// Local hours of the week, likewise: keyed by the bucket of that hour
+    /// in one week.
+    LocalWeekHours {
+        offset: i64,
+    },
     Agent,
     Group,
     Inbox,
@@ -267,7 +277,13 @@ impl Store {
         filter: &ReportFilter,
     ) -> Result<Vec<AggRow>> {
         let key_sql = match key {
-            ReportKey::Hourly => return self.report_hourly(ws, from, to).await,
+            ReportKey::Hourly => return self.report_hourly(ws, from, to, None).await,
+            ReportKey::LocalDays { offset } => {
+                return self.report_hourly(ws, from, to, Some((offset, 24))).await;
+            }
+            ReportKey::LocalWeekHours { offset } => {
+                return self.report_hourly(ws, from, to, Some((offset, 168))).await;
+            }
             // A constant bucket size from the caller, not text: safe to format in.
             ReportKey::Bucket(ms) => format!("at / {}", ms.max(1)),
             ReportKey::Agent => "agent_id".into(),
@@ -322,22 +338,62 @@ impl Store {
 }
 
 impl Store {
-    /// The hourly sums of `[from, to)` (both rounded down to the hour).
-    async fn report_hourly(&self, ws: &WorkspaceId, from: i64, to: i64) -> Result<Vec<AggRow>> {
-        let rows = sqlx::query(
-            "SELECT metric, hour, n, sum, sum_bh FROM report_hourly
-             WHERE workspace_id = $1 AND hour >= $2 AND hour < $3",
-        )
-        .bind(ws.as_str())
-        .bind(from.div_euclid(HOUR_MS))
-        .bind(to.div_euclid(HOUR_MS))
-        .fetch_all(self.reader())
-        .await?;
+    /// The hourly sums of `[from, to)` (both rounded down to the hour),
+    /// per hour, or (`fold`: offset hours and a period of 24 or 168 hours)
+    /// per local day or local hour of the week, summed by the database.
+    async fn report_hourly(
+        &self,
+        ws: &WorkspaceId,
+        from: i64,
+        to: i64,
+        fold: Option<(i64, i64)>,
+    ) -> Result<Vec<AggRow>> {
+        // Hours since the epoch are positive here; the offset keeps them so
+        // (at most 14 hours), and both are integers the caller computed.
+        let (sql, off, period) = match fold {
+            None => (
+                "SELECT metric, hour AS k, n, sum, sum_bh FROM report_hourly
+                 WHERE workspace_id = $1 AND hour >= $2 AND hour < $3"
+                    .to_string(),
+                0,
+                0,
+            ),
+            Some((off, 24)) => (
+                format!(
+                    "SELECT metric, (hour + {off}) / 24 AS k, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(sum) AS BIGINT) AS sum, CAST(SUM(sum_bh) AS BIGINT) AS sum_bh
+                     FROM report_hourly WHERE workspace_id = $1 AND hour >= $2 AND hour < $3 GROUP BY metric, k"
+                ),
+                off,
+                24,
+            ),
+            Some((off, period)) => (
+                format!(
+                    "SELECT metric, (hour + {off}) % {period} AS k, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(sum) AS BIGINT) AS sum, CAST(SUM(sum_bh) AS BIGINT) AS sum_bh
+                     FROM report_hourly WHERE workspace_id = $1 AND hour >= $2 AND hour < $3 GROUP BY metric, k"
+                ),
+                off,
+                period,
+            ),
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ws.as_str())
+            .bind(from.div_euclid(HOUR_MS))
+            .bind(to.div_euclid(HOUR_MS))
+            .fetch_all(self.reader())
+            .await?;
         rows.iter()
             .map(|r| {
+                let k: i64 = r.try_get("k")?;
+                // Back to a UTC hour in that local day (its midnight) or
+                // local hour of the week (in the epoch's first week).
+                let hour = match period {
+                    0 => k,
+                    24 => k * 24 - off,
+                    _ => k - off,
+                };
                 Ok(AggRow {
                     metric: r.try_get("metric")?,
-                    key: AggKey::Bucket(r.try_get::<i64, _>("hour")? * 4),
+                    key: AggKey::Bucket(hour * 4),
                     count: r.try_get("n")?,
                     sum: r.try_get("sum")?,
                     sum_bh: r.try_get("sum_bh")?,

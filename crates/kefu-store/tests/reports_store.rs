@@ -231,6 +231,43 @@ async fn reports((store, _dir): (Store, Option<tempfile::TempDir>)) {
         resolved.count, 1,
         "the refused batch added nothing here either"
     );
+    // Summed into local days and hours of the week by the database (UTC+8:
+    // hour 0 UTC is 08:00 local, on Thursday 1970-01-01).
+    let days = store
+        .report_sums(
+            &ws.id,
+            0,
+            3_600_000,
+            ReportKey::LocalDays { offset: 8 },
+            &ReportFilter::default(),
+        )
+        .await
+        .unwrap();
+    let opened = days
+        .iter()
+        .find(|r| r.metric == "conversations_opened")
+        .unwrap();
+    assert_eq!(
+        (&opened.key, opened.count),
+        (&AggKey::Bucket(-8 * 4), 2),
+        "the local midnight's bucket"
+    );
+    let week = store
+        .report_sums(
+            &ws.id,
+            0,
+            3_600_000,
+            ReportKey::LocalWeekHours { offset: 8 },
+            &ReportFilter::default(),
+        )
+        .await
+        .unwrap();
+    let fr = week.iter().find(|r| r.metric == "first_response").unwrap();
+    assert_eq!(
+        (&fr.key, fr.count, fr.sum),
+        (&AggKey::Bucket(0), 2, 90_000),
+        "hour 8 of the week, back in UTC"
+    );
     let agents = by(ReportKey::Agent).await;
     let fr: Vec<_> = agents
         .iter()

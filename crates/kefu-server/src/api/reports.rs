@@ -131,7 +131,12 @@ async fn build(state: &SharedState, who: &Principal, q: SummaryQuery) -> ApiResu
     let key = match by {
         // The hourly sums where they fall exactly into the zone's days and hours.
         GroupBy::Day | GroupBy::HourOfWeek if unfiltered && range.whole_hours() => {
-            ReportKey::Hourly
+            match (by, range.fixed_offset_hours()) {
+                // No daylight-saving change in the period: the database sums the days.
+                (GroupBy::Day, Some(offset)) => ReportKey::LocalDays { offset },
+                (_, Some(offset)) => ReportKey::LocalWeekHours { offset },
+                (_, None) => ReportKey::Hourly,
+            }
         }
         GroupBy::Day | GroupBy::HourOfWeek => ReportKey::Bucket(BUCKET_MS),
         GroupBy::Agent => ReportKey::Agent,
