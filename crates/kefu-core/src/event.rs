@@ -188,6 +188,12 @@ pub enum ConversationEvent {
     ConversationHandedOff {
         reason: crate::bot::HandOffReason,
     },
+    /// The customer rated the conversation after it was resolved (CSAT):
+    /// once per resolve, 1 (bad) to 5 (good), with an optional comment.
+    ConversationRated {
+        rating: u8,
+        comment: Option<String>,
+    },
     /// A new visitor or customer.
     ContactCreated {
         contact: Contact,
@@ -222,7 +228,7 @@ pub struct BusinessEvent {
 
 impl ConversationEvent {
     /// Every event type, in catalogue order (what a webhook subscription may pick).
-    pub const TYPES: [&'static str; 16] = [
+    pub const TYPES: [&'static str; 17] = [
         "conversation_created",
         "message_created",
         "message_deleted",
@@ -236,6 +242,7 @@ impl ConversationEvent {
         "conversation_snoozed",
         "conversation_offline",
         "conversation_handed_off",
+        "conversation_rated",
         "contact_created",
         "contact_updated",
         "contact_event_recorded",
@@ -257,6 +264,7 @@ impl ConversationEvent {
             Self::ConversationSnoozed { .. } => "conversation_snoozed",
             Self::ConversationOffline { .. } => "conversation_offline",
             Self::ConversationHandedOff { .. } => "conversation_handed_off",
+            Self::ConversationRated { .. } => "conversation_rated",
             Self::ContactCreated { .. } => "contact_created",
             Self::ContactUpdated { .. } => "contact_updated",
             Self::ContactEventRecorded { .. } => "contact_event_recorded",
@@ -401,6 +409,10 @@ mod tests {
             },
             ConversationEvent::ConversationHandedOff {
                 reason: crate::bot::HandOffReason::Asked,
+            },
+            ConversationEvent::ConversationRated {
+                rating: 5,
+                comment: Some("快".into()),
             },
         ];
         for s in samples {

@@ -60,6 +60,8 @@ pub struct AppState {
     pub sensitive: crate::sensitive::Filters,
     /// The bot's semantic and LLM plugins as configured (`[bot]`).
     pub plugins: crate::bot::plugins::Plugins,
+    /// How far the reports consumer has counted.
+    pub reports: crate::reports::Progress,
 }
 
 impl AppState {
@@ -139,6 +141,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
         router: Default::default(),
         work: Default::default(),
         outbox: Default::default(),
+        reports: Default::default(),
         store,
         cfg: Arc::new(cfg),
     }))
@@ -209,6 +212,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     let mail = crate::mail::spawn(&state);
     let notify = crate::notify::spawn(&state);
     let bot = crate::bot::runner::spawn(&state);
+    let reports = crate::reports::spawn(&state);
     // Before serving, so an enabled bus hears of every change from here on.
     let buses = crate::bus::start(&state).await;
     crate::net::serve(state.clone(), listener, router(state.clone())).await;
@@ -226,6 +230,7 @@ pub async fn serve(state: SharedState, listener: TcpListener) -> std::io::Result
     }
     let _ = notify.await;
     let _ = bot.await;
+    let _ = reports.await;
     for bus in buses {
         let _ = bus.await;
     }

@@ -22,6 +22,7 @@ pub mod net;
 pub mod notify;
 pub mod outbox;
 pub mod push;
+pub mod reports;
 pub mod routing;
 pub mod sensitive;
 pub mod sse;

@@ -924,6 +924,23 @@ rule "bot" when conversation.first_message contains "talk to a human" then to_bo
         )
         .await;
     assert_eq!(s, 200, "{v}");
+    // The customer rates it (CSAT on for the inbox).
+    let (s, v) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/inboxes/{}", owner.inbox.id),
+            json!({"widget": {"csat": {"enabled": true}}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &vt,
+            "/api/v1/widget/csat",
+            json!({"conversation_id": conv, "rating": 5, "comment": "Quick and kind, 谢谢"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
     first_message(app, &owner.inbox, "vip customer here").await;
     first_message(app, &owner.inbox, "please call me later").await;
     // The bot (people first: only the rule gives it this one) hands off when asked.
@@ -1091,6 +1108,9 @@ fn catalogue_note(t: &str) -> &'static str {
         }
         "conversation_handed_off" => {
             "The bot gave the conversation to people (routing takes it next). `reason`: `asked` (the visitor asked for a person), `low_confidence` (it could not answer, turn after turn), `thumbs_down`, `max_turns`, `rule` (its inbox's bot was turned off meanwhile) or `agent`. A `conversation_status_changed` from `bot` to `open` comes with it (docs/bot.md)."
+        }
+        "conversation_rated" => {
+            "The customer rated the conversation after a resolve (CSAT, when the inbox's `widget.csat` is on): `rating` 1 (bad) to 5 (good) and an optional `comment`; once per resolve (docs/reports.md)."
         }
         "contact_created" => "A new visitor or customer (the widget's first session).",
         "contact_updated" => {

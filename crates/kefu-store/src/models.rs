@@ -228,6 +228,40 @@ pub struct WidgetSettings {
     /// Show the answering agent's name and avatar on their replies
     /// (off: replies come from the inbox's display name).
     pub show_agents: bool,
+    /// Ask the customer for a rating after a resolve (CSAT).
+    pub csat: CsatSettings,
+}
+
+/// The satisfaction survey the widget and chat page show after a resolve:
+/// a 1–5 rating and an optional comment. Empty wording: the built-in one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsatSettings {
+    pub enabled: bool,
+    /// The question in Chinese (at most 200 characters).
+    pub question_zh: String,
+    /// The question in English (at most 200 characters).
+    pub question_en: String,
+}
+
+impl CsatSettings {
+    /// Longest question, in characters.
+    pub const MAX_QUESTION: usize = 200;
+
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for (name, q) in [
+            ("question_zh", &self.question_zh),
+            ("question_en", &self.question_en),
+        ] {
+            if q.chars().count() > Self::MAX_QUESTION {
+                return Err(format!(
+                    "csat.{name} is longer than {} characters",
+                    Self::MAX_QUESTION
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for WidgetSettings {
@@ -239,6 +273,7 @@ impl Default for WidgetSettings {
             business_hours: None,
             offline: OfflineMode::Form,
             show_agents: false,
+            csat: CsatSettings::default(),
         }
     }
 }

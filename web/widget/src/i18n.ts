@@ -51,6 +51,11 @@ const en = {
   helpful: 'Helpful',
   notHelpful: 'Not helpful',
   rated: 'Thanks for your feedback',
+  csatQuestion: 'How would you rate this conversation?',
+  csatStar: '{n} out of 5',
+  csatComment: 'Anything to add? (optional)',
+  csatSend: 'Send rating',
+  csatThanks: 'Thank you for your rating!',
 }
 export type Strings = typeof en
 
@@ -105,6 +110,11 @@ const zh: Strings = {
   helpful: '有帮助',
   notHelpful: '没帮助',
   rated: '感谢您的反馈',
+  csatQuestion: '请为本次服务打分',
+  csatStar: '{n} 分（满分 5 分）',
+  csatComment: '还有什么想告诉我们的吗？（选填）',
+  csatSend: '提交评价',
+  csatThanks: '感谢您的评价！',
 }
 
 export type Lang = 'en' | 'zh-CN'

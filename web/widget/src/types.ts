@@ -76,6 +76,8 @@ export interface WidgetSettings {
   offline: 'form' | 'chat'
   /** Show the answering agent's name and picture on their replies. */
   show_agents?: boolean
+  /** Ask for a 1–5 rating after a resolve (empty questions: ours). */
+  csat?: { enabled: boolean; question_zh: string; question_en: string }
 }
 
 export interface Session {

@@ -8,6 +8,7 @@ import css from './style.css?inline'
 import type { Attachment, PrechatField, WireMessage } from './types'
 import { linkify } from './linkify'
 import { ink } from './ink'
+import { csatAsk, csatReset } from './csat'
 
 type Props = Record<string, unknown>
 
@@ -57,6 +58,9 @@ export class Widget {
   private list = h('ol', { class: 'list', ariaLive: 'polite' })
   private typingEl = h('div', { class: 'typing', hidden: true })
   private queueEl = h('div', { class: 'queue', hidden: true })
+  private csatEl = h('div', { class: 'csat', hidden: true })
+  /** The survey drawn (conversation and language), so a render keeps what the visitor picked. */
+  private csatFor = ''
   private form = h('form', { class: 'form', hidden: true, noValidate: true })
   private emojis = h('div', { class: 'emojis', hidden: true })
   private preview = h('div', { class: 'preview', hidden: true })
@@ -106,7 +110,7 @@ export class Widget {
     this.mailBtn.onclick = () => this.mailMe()
     const head = h('header', { class: 'head' }, h('div', { class: 't' }, this.titleEl, this.sub), this.langBtn, this.mailBtn)
     if (this.mode === 'launcher') head.append(this.closeBtn)
-    this.body.append(h('div', { class: 'msg' }, this.welcome), this.list, this.queueEl, this.typingEl)
+    this.body.append(h('div', { class: 'msg' }, this.welcome), this.list, this.queueEl, this.csatEl, this.typingEl)
     for (const e of EMOJI) this.emojis.append(h('button', { type: 'button', onclick: () => this.insert(e) }, e))
     this.emojiBtn.onclick = () => (this.emojis.hidden = !this.emojis.hidden)
     this.attachBtn.onclick = () => this.fileInput.click()
@@ -500,10 +504,64 @@ export class Widget {
     this.list.replaceChildren(...lis)
     for (const k of this.lines.keys()) if (!items.some((i) => i.key === k)) this.lines.delete(k)
 
+    this.renderCsat()
     const n = this.unread()
     this.badge.hidden = this.isOpen || n === 0
     this.badge.textContent = n > 99 ? '99+' : String(n)
     this.seen()
+    this.scrollDown()
+  }
+
+  /** The satisfaction survey after a resolve (when the inbox asks): 1–5 and a comment, once per resolve. */
+  private renderCsat(): void {
+    const c = this.client
+    const t = this.t
+    const mark = (id: string) => c.k('csat:' + id)
+    // A rated conversation that came back is asked again at its next resolve.
+    for (const head of c.heads) if (c.kv.get(mark(head.id)) && csatReset(c.heads, head.id)) c.kv.del(mark(head.id))
+    const ask = csatAsk(c.session?.inbox.widget, c.heads, (id) => !!c.kv.get(mark(id)), this.lang)
+    this.csatEl.hidden = !ask
+    if (!ask) {
+      this.csatFor = ''
+      return
+    }
+    if (this.csatFor === ask.conversation + this.lang) return
+    this.csatFor = ask.conversation + this.lang
+    let pick = 0
+    const send = h('button', { type: 'button', class: 'btn', disabled: true, dataTest: 'csat-send' }, t.csatSend)
+    const stars = [1, 2, 3, 4, 5].map((n) => {
+      const label = t.csatStar.replace('{n}', String(n))
+      const b = h('button', { type: 'button', class: 'star', ariaLabel: label, title: label, ariaPressed: 'false', dataRating: String(n) }, '★')
+      b.onclick = () => {
+        pick = n
+        stars.forEach((x, i) => {
+          x.classList.toggle('on', i < n)
+          x.ariaPressed = String(i + 1 === n)
+        })
+        send.disabled = false
+      }
+      return b
+    })
+    const comment = h('textarea', { rows: 2, maxLength: 1000, placeholder: t.csatComment, ariaLabel: t.csatComment })
+    const done = () => {
+      c.kv.set(mark(ask.conversation), String(pick))
+      this.render()
+    }
+    send.onclick = async () => {
+      send.disabled = true
+      try {
+        await c.http('POST', '/api/v1/widget/csat', { conversation_id: ask.conversation, rating: pick, comment: comment.value.trim() || null })
+        this.say(t.csatThanks)
+        done()
+      } catch (e) {
+        const code = (e as { code?: string }).code
+        // Not asked any more, or not resolved any more: nothing to rate.
+        if (code === 'csat_disabled' || code === 'conflict') return done()
+        send.disabled = false
+        this.say(String((e as Error).message || e))
+      }
+    }
+    this.csatEl.replaceChildren(h('p', {}, ask.question || t.csatQuestion), h('div', { class: 'stars', role: 'group' }, ...stars), comment, send)
     this.scrollDown()
   }
 

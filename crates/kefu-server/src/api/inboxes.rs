@@ -114,6 +114,9 @@ fn check_widget(w: &WidgetSettings) -> ApiResult<()> {
     if let Some(bh) = &w.business_hours {
         crate::routing::check_hours(bh).map_err(|m| ApiError::validation(format!("widget.{m}")))?;
     }
+    w.csat
+        .check()
+        .map_err(|m| ApiError::validation(format!("widget.{m}")))?;
     Ok(())
 }
 

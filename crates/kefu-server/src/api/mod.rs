@@ -10,6 +10,7 @@ pub mod bot;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod csat;
 pub mod cursor;
 pub mod events;
 pub mod inboxes;
@@ -21,6 +22,7 @@ pub mod notifications;
 pub mod personal;
 pub mod push;
 pub mod reads;
+pub mod reports;
 pub mod routing;
 pub mod search;
 pub mod sensitive;
@@ -71,6 +73,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "webhooks", description = "Outgoing webhooks: subscriptions, delivery logs, tests and replays"),
         (name = "mail", description = "E-mail: replies coming back from a mail relay, transcripts, whether e-mail is on (docs/email.md)"),
         (name = "push", description = "Web Push: the browsers an agent gets notifications in (docs/push.md)"),
+        (name = "reports", description = "Conversations, response and resolution times, queue waits, the bot and CSAT over a period (docs/reports.md)"),
         (name = "server", description = "The serving process: connections and what its defences cut"),
         (name = "health", description = "Liveness and readiness")
     )
@@ -273,6 +276,11 @@ pub fn router(limits: &crate::config::Limits) -> (Router<SharedState>, utoipa::o
         .routes(routes!(webhooks::replay_delivery))
         .routes(routes!(webhooks::replay_range))
         .routes(routes!(server::connections))
+        .routes(routes!(reports::summary))
+        .routes(routes!(reports::summary_csv))
+        .routes(routes!(reports::live))
+        .routes(routes!(csat::rate))
+        .routes(routes!(csat::list))
         .routes(routes!(mail::status))
         .routes(routes!(mail::transcript))
         .routes(routes!(mail::widget_transcript))

@@ -6,8 +6,9 @@ import { tc } from './tc'
 import { tm } from './tm'
 import { tb } from './tb'
 import { tsw } from './tsw'
+import { ti } from './ti'
 
-export const ADMIN_PAGES = ['agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'sensitive', 'attributes', 'webhooks', 'workspace', 'apiKeys'] as const
+export const ADMIN_PAGES = ['reports', 'agents', 'groups', 'routing', 'inboxes', 'canned', 'macros', 'bot', 'sensitive', 'attributes', 'webhooks', 'workspace', 'apiKeys'] as const
 export type AdminPage = (typeof ADMIN_PAGES)[number]
 
 export function adminPageLabel(p: AdminPage): string {
@@ -16,5 +17,6 @@ export function adminPageLabel(p: AdminPage): string {
   if (p === 'macros') return tm.value.macros
   if (p === 'bot') return tb.value.knowledgeBase
   if (p === 'sensitive') return tsw.value.title
+  if (p === 'reports') return ti.value.reports
   return p === 'canned' ? t.value.cannedReplies : t.value[p]
 }

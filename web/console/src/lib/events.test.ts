@@ -33,6 +33,12 @@ describe('audit lines of the typed events', () => {
     expect(say(ev('conversation_offline', { reason: 'queue_timeout', group: 'billing' }))).toBe('Left for offline follow-up (nobody in billing answered in time)')
   })
 
+  it('says a customer rating with its stars and comment', () => {
+    expect(say(ev('conversation_rated', { rating: 4, comment: 'quick' }, 100, ['visitor', 'k1']))).toBe('The customer rated it ★★★★☆ (4/5): “quick”')
+    expect(say(ev('conversation_rated', { rating: 2, comment: null }), zh)).toBe('客户评分 ★★☆☆☆（2/5 分）')
+    expect(say(ev('conversation_rated', { rating: 'x' }))).toBe('The customer rated it ☆☆☆☆☆ (0/5)')
+  })
+
   it('shows one line per write', () => {
     const transfer = [
       ev('conversation_transferred', { from_agent: 'u1', to_group: 'sales', reason: 'manual' }, 200),

@@ -110,6 +110,11 @@ export function describeEvent(e: ConvEvent, d: Dict, name: NameOf): string | nul
     }
     case 'conversation_handed_off':
       return fill(d.evHandedOff, { why: d.evHandOffWhy[String(x.reason)] ?? '' })
+    case 'conversation_rated': {
+      const n = Math.max(0, Math.min(5, Math.round(Number(x.rating) || 0)))
+      const comment = typeof x.comment === 'string' && x.comment ? `: “${x.comment}”` : ''
+      return fill(d.evRated, { stars: '★'.repeat(n) + '☆'.repeat(5 - n), n, comment })
+    }
     case 'offline':
     case 'conversation_offline': {
       const why = offlineWhy(d, x.reason, x.group)

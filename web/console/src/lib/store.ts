@@ -57,6 +57,8 @@ export const state = reactive({
   /** The bell: my mentions and conversations given to me, newest first, and how many are unread. */
   notifications: [] as AppNotification[],
   unreadNotifications: 0,
+  /** Bumped by every frame that changes who works on what (the live dashboard reloads on it). */
+  liveTick: 0,
 })
 
 let rt: Realtime | null = null
@@ -375,6 +377,7 @@ function onNotification(n: AppNotification) {
 }
 
 function onFrame(f: ServerFrame) {
+  if (f.type === 'conversation' || f.type === 'presence' || f.type === 'group_queue' || f.type === 'message') state.liveTick++
   switch (f.type) {
     case 'message':
       onMessage(f.message)

@@ -201,6 +201,8 @@ export interface WidgetSettings {
   offline: 'form' | 'chat'
   /** Show the answering agent's name and avatar on replies in the widget. */
   show_agents?: boolean
+  /** Ask for a 1–5 rating after a resolve. */
+  csat?: { enabled: boolean; question_zh: string; question_en: string }
 }
 
 export interface Inbox {
