@@ -14,6 +14,7 @@ use std::path::PathBuf;
 mod bot_bench;
 mod bot_cli;
 mod eval_semantic;
+mod import_cli;
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,11 @@ enum Command {
     },
     /// Print the OpenAPI document of the REST API.
     Openapi,
+    /// Import another system's history (GOFLY).
+    Import {
+        #[command(subcommand)]
+        command: import_cli::ImportCommand,
+    },
     /// The bot: evaluate a knowledge base against test questions.
     Bot {
         #[command(subcommand)]
@@ -155,6 +161,12 @@ async fn main() -> Result<()> {
                 user.role, user.email, user.id, ws.name
             );
             Ok(())
+        }
+        Command::Import { command } => {
+            let store = open_store(&cfg).await?;
+            let done = import_cli::run(&cfg, &store, command).await;
+            store.close().await;
+            done
         }
         Command::Openapi | Command::Bot { .. } => unreachable!("handled above"),
     }

@@ -3,7 +3,8 @@
 //! One [`Store`] with methods grouped by aggregate (one file each:
 //! workspaces, users, auth, inboxes, contacts, contact events, inbound
 //! secrets, conversations, messages, events, attachments, outbox, webhooks,
-//! mail, canned replies, macros, push subscriptions, sensitive words)
+//! mail, canned replies, macros, push subscriptions, sensitive words,
+//! imports)
 //! over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
@@ -30,6 +31,7 @@ mod contacts;
 mod conversations;
 mod error;
 mod events;
+mod import;
 mod inbound_secrets;
 mod inboxes;
 mod kb;
@@ -55,6 +57,10 @@ pub use contact_notes::{AttributeDefinition, AttributeKind, ContactNote};
 pub use contacts::ContactEdit;
 pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS, ViewCounts};
 pub use error::StoreError;
+pub use import::{
+    ImportBatch, ImportCanned, ImportCheckpoint, ImportContact, ImportConversation, ImportIpBlock,
+    ImportMessage, ImportUser, ImportWritten, ImportedConversation, NO_PASSWORD, import_id,
+};
 pub use inbound_secrets::{InboundKeys, InboundSecretInfo};
 pub use inboxes::{DEFAULT_CLOSING_MESSAGE, DEFAULT_REOPEN_WINDOW_SECS, InboxPatch, NewInbox};
 pub use kb::{KbEntry, KbFields, KbFilter, KbImportSummary};
