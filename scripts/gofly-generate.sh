@@ -12,7 +12,7 @@ messages=${2:-8000000}
 visitors=${3:-200000}
 args=${MYSQL_ARGS:--uroot -h127.0.0.1}
 here=$(cd "$(dirname "$0")/.." && pwd)
-sql() { mariadb $args "$@"; }
+sql() { mariadb --default-character-set=utf8mb4 $args "$@"; }
 
 sql -e "DROP DATABASE IF EXISTS \`$db\`; CREATE DATABASE \`$db\` CHARACTER SET utf8mb4"
 sql "$db" < "$here/crates/kefu-server/tests/gofly/schema.sql"

@@ -226,9 +226,7 @@ async fn realistic_rows_once(store: Store, url: String) {
     );
     assert_eq!(visitors.written.get("contacts"), Some(&3), "{text}");
     assert_eq!(
-        visitors
-            .written
-            .get("contacts for visitors only messages name"),
+        msgs.written.get("contacts for visitors only messages name"),
         Some(&1),
         "{text}"
     );

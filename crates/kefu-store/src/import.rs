@@ -399,6 +399,19 @@ impl Store {
         batch: ImportBatch,
     ) -> Result<ImportWritten> {
         let (ws, src) = (workspace_id.to_string(), source.to_string());
+        let batch = std::sync::Arc::new(batch);
+        if crate::import_native::fits(&batch) {
+            let (b, w, s) = (batch.clone(), ws.clone(), src.clone());
+            let native = self
+                .backend
+                .write_native(move |c| crate::import_native::write(c, &w, &s, &b))
+                .await;
+            match native {
+                Some(Err(crate::StoreError::Poisoned(e))) => return Err(*e),
+                Some(done) => return done,
+                None => {}
+            }
+        }
         self.write(move |c| Box::pin(async move { write_batch(c, &ws, &src, &batch).await }))
             .await
     }

@@ -32,6 +32,7 @@ mod conversations;
 mod error;
 mod events;
 mod import;
+mod import_native;
 mod inbound_secrets;
 mod inboxes;
 mod kb;

@@ -60,12 +60,20 @@ pub fn to_text(raw: &str, base_url: Option<&str>) -> (String, bool) {
     (out.trim().to_string(), only_image && images > 0)
 }
 
-const TAGS: [&str; 4] = ["img", "attachment", "face", "link"];
+const TAGS: [(&str, &str); 4] = [
+    ("img[", "img"),
+    ("attachment[", "attachment"),
+    ("face[", "face"),
+    ("link[", "link"),
+];
 
 /// The first `tag[` in `s`: its byte offset and the tag.
 fn next_tag(s: &str) -> Option<(usize, &'static str)> {
+    if !s.contains('[') {
+        return None;
+    }
     TAGS.iter()
-        .filter_map(|t| s.find(&format!("{t}[")).map(|i| (i, *t)))
+        .filter_map(|(open, t)| s.find(open).map(|i| (i, *t)))
         .min_by_key(|(i, _)| *i)
 }
 

@@ -6,7 +6,8 @@
 //!
 //! Skipped, and counted: messages GOFLY marked deleted, empty ones, ones
 //! without a time or a visitor, and agent messages whose agent was not
-//! imported. Every message is text (see [`super::content`]).
+//! imported. Every message is text (see [`super::content`]). A visitor id
+//! the `visitor` table no longer has becomes a contact at its first message.
 
 use super::content::to_text;
 use super::source::Message as Row;
@@ -14,7 +15,8 @@ use super::threads::Threads;
 use super::{Ctx, GoflyError};
 use crate::import::StepSummary;
 use kefu_core::{MessageKind, SenderKind};
-use kefu_store::{ImportBatch, ImportCheckpoint, ImportMessage, import_id};
+use kefu_store::{ImportBatch, ImportCheckpoint, ImportContact, ImportMessage, import_id};
+use serde_json::json;
 use std::collections::HashMap;
 
 /// The longest message kept (GOFLY's column holds 2048 characters).
@@ -92,7 +94,16 @@ pub async fn messages(
             ..Default::default()
         };
         for m in &rows {
-            if let Some(msg) = one(ctx, &mut threads, agents, m, base, &mut s) {
+            if let Some(msg) = one(
+                ctx,
+                inbox_id,
+                &mut threads,
+                agents,
+                m,
+                base,
+                &mut s,
+                &mut batch,
+            ) {
                 batch.messages.push(msg);
             }
         }
@@ -104,6 +115,7 @@ pub async fn messages(
         });
         let w = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
         s.wrote("messages", w.messages);
+        s.wrote("contacts for visitors only messages name", w.contacts);
         s.wrote("conversations", w.conversations);
         pb.inc(rows.len() as u64);
     }
@@ -114,13 +126,16 @@ pub async fn messages(
 }
 
 /// One GOFLY message as a kefu message, or the reason it is skipped.
+#[allow(clippy::too_many_arguments)]
 fn one(
     ctx: &Ctx<'_>,
+    inbox_id: &str,
     threads: &mut Threads,
     agents: &HashMap<String, String>,
     m: &Row,
     base: Option<&str>,
     s: &mut StepSummary,
+    batch: &mut ImportBatch,
 ) -> Option<ImportMessage> {
     if m.deleted {
         s.skip("deleted in GOFLY");
@@ -159,9 +174,29 @@ fn one(
     } else {
         content
     };
-    let Some(placed) = threads.place(visitor, m.id, at, agent) else {
-        s.skip("visitor not imported");
-        return None;
+    let placed = match threads.place(visitor, m.id, at, agent) {
+        Some(p) => p,
+        None => {
+            // GOFLY deleted this visitor's row but kept their messages: a
+            // contact without a name, dated by (and derived from) their first
+            // message, mapped in this batch so a resumed run knows it.
+            let id = import_id(at, &[&ctx.ws, &ctx.source, "visitor", visitor]);
+            batch.contacts.push(ImportContact {
+                id: id.clone(),
+                inbox_id: inbox_id.to_string(),
+                name: None,
+                attributes: json!({ "gofly_visitor_id": visitor, "gofly_missing": true }),
+                referrer: None,
+                ip: None,
+                created_at: at,
+                last_seen_at: at,
+            });
+            batch
+                .map
+                .push(("visitor".into(), visitor.to_string(), id.clone()));
+            threads.add_visitor(visitor.to_string(), id);
+            threads.place(visitor, m.id, at, agent)?
+        }
     };
     let (sender_kind, sender_id) = match agent {
         Some(a) => (SenderKind::Agent, a.to_string()),

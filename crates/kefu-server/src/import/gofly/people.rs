@@ -8,8 +8,8 @@
 //! link (a `reset` token, the same single-use kind "forgot password"
 //! makes), printed for the operator or e-mailed when mail is on.
 //!
-//! Visitors: `visitor` rows become contacts of the import's inbox; a
-//! visitor id that only messages mention becomes a contact too.
+//! Visitors: `visitor` rows become contacts of the import's inbox (a
+//! visitor id that only messages mention becomes one in the messages step).
 
 use super::{Ctx, GoflyError};
 use crate::auth::tokens::{random_token, sha256_hex};
@@ -89,9 +89,9 @@ pub async fn agents(ctx: &Ctx<'_>) -> Result<(Agents, Vec<(String, String)>), Go
         .collect();
     let gone = ctx.src.missing_agents().await?;
     s.read = (rows.len() + gone.len()) as u64;
-    for (name, first) in gone {
+    for name in gone {
         let display = format!("{name} (deleted in GOFLY)");
-        rows.push((0, name, display, first, false));
+        rows.push((0, name, display, None, false));
     }
     for (id, name, display, created, active) in rows {
         let key = name.trim().to_string();
@@ -285,53 +285,7 @@ pub async fn visitors(ctx: &Ctx<'_>, inbox_id: &str) -> Result<StepSummary, Gofl
         after = last;
     }
     pb.finish_and_clear();
-    missing_visitors(ctx, inbox_id, &mut s).await?;
     Ok(s)
-}
-
-/// Contacts for visitor ids only messages mention (GOFLY deleted the row).
-async fn missing_visitors(
-    ctx: &Ctx<'_>,
-    inbox_id: &str,
-    s: &mut StepSummary,
-) -> Result<(), GoflyError> {
-    if ctx
-        .store
-        .import_checkpoint(&ctx.ws, &ctx.source, "visitors-missing")
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let gone = ctx.src.missing_visitors().await?;
-    let mut batch = ImportBatch::default();
-    for (key, first) in gone {
-        let key = key.trim().to_string();
-        if key.is_empty() {
-            continue;
-        }
-        let at = first.unwrap_or(0);
-        let id = import_id(at, &[&ctx.ws, &ctx.source, "visitor", &key]);
-        batch.contacts.push(ImportContact {
-            id: id.clone(),
-            inbox_id: inbox_id.to_string(),
-            name: None,
-            attributes: json!({ "gofly_visitor_id": key, "gofly_missing": true }),
-            referrer: None,
-            ip: None,
-            created_at: at,
-            last_seen_at: at,
-        });
-        batch.map.push(("visitor".into(), key, id));
-    }
-    batch.checkpoint = Some(ImportCheckpoint {
-        step: "visitors-missing".into(),
-        position: 1,
-        counts: json!({}),
-    });
-    let w = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
-    s.wrote("contacts for visitors only messages name", w.contacts);
-    Ok(())
 }
 
 #[cfg(test)]
