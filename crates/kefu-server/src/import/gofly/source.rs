@@ -1,7 +1,10 @@
 //! Reading a GOFLY database (MySQL or MariaDB): its tables as GOFLY's
 //! `import.sql` defines them, read in primary-key order in bounded chunks
 //! (`WHERE id > ? ORDER BY id LIMIT ?`), so nothing is held whole in memory
-//! and a chunk's last id is a position to resume from.
+//! and a chunk's last id is a position to resume from. `ORDER BY` names
+//! the table's column: a bare `id` would mean the `CAST(id …) AS id` of the
+//! select list, which no index serves (a sort of the whole rest of the
+//! table for every chunk).
 //!
 //! Times are read as epoch milliseconds computed by the server
 //! (`UNIX_TIMESTAMP`), so the session's time zone cannot shift them; a zero
@@ -158,7 +161,7 @@ impl Source {
         let rows = sqlx::query(concat!(
             "SELECT CAST(id AS SIGNED) AS id, name, nickname, ",
             ms!("created_at"),
-            " AS created_at, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted FROM `user` ORDER BY id"
+            " AS created_at, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted FROM `user` ORDER BY `user`.id"
         ))
         .fetch_all(&self.pool)
         .await?;
@@ -198,7 +201,7 @@ impl Source {
             " AS created_at, ",
             ms!("updated_at"),
             " AS updated_at, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted
-              FROM visitor WHERE id > ? ORDER BY id LIMIT ?"
+              FROM visitor WHERE visitor.id > ? ORDER BY visitor.id LIMIT ?"
         ))
         .bind(after)
         .bind(limit as i64)
@@ -231,7 +234,7 @@ impl Source {
             "SELECT CAST(id AS SIGNED) AS id, kefu_id, visitor_id, content, ",
             ms!("created_at"),
             " AS created_at, CAST(mes_type AS CHAR) AS mes_type, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted
-              FROM message WHERE id > ? ORDER BY id LIMIT ?"
+              FROM message WHERE message.id > ? ORDER BY message.id LIMIT ?"
         ))
         .bind(after)
         .bind(limit as i64)
@@ -262,7 +265,7 @@ impl Source {
             "SELECT CAST(i.id AS SIGNED) AS id, i.user_id, i.item_name, i.content, COALESCE(g.group_name, '') AS group_name
              FROM reply_item i LEFT JOIN reply_group g ON g.id = i.group_id ORDER BY i.id"
         } else {
-            "SELECT CAST(id AS SIGNED) AS id, user_id, item_name, content, '' AS group_name FROM reply_item ORDER BY id"
+            "SELECT CAST(id AS SIGNED) AS id, user_id, item_name, content, '' AS group_name FROM reply_item ORDER BY reply_item.id"
         };
         let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
         rows.iter()
@@ -286,7 +289,7 @@ impl Source {
         let rows = sqlx::query(concat!(
             "SELECT CAST(id AS SIGNED) AS id, user_id, keyword, content, CAST(is_default AS SIGNED) AS is_default, ",
             ms!("ctime"),
-            " AS created_at FROM welcome ORDER BY id"
+            " AS created_at FROM welcome ORDER BY welcome.id"
         ))
         .fetch_all(&self.pool)
         .await?;
@@ -325,7 +328,7 @@ impl Source {
         let rows = sqlx::query(concat!(
             "SELECT CAST(id AS SIGNED) AS id, ip, kefu_id, ",
             ms!("create_at"),
-            " AS created_at FROM ipblack ORDER BY id"
+            " AS created_at FROM ipblack ORDER BY ipblack.id"
         ))
         .fetch_all(&self.pool)
         .await?;
