@@ -338,14 +338,7 @@ async fn realistic_rows_once(store: Store, url: String) {
         count(&url, "SELECT COUNT(*) FROM canned_replies WHERE shortcut = '官方地址在哪' AND content LIKE '%https://gofly.sopans.com%'").await,
         1
     );
-    assert_eq!(
-        store
-            .list_ip_blocks(&ws.id.to_string())
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(store.list_ip_blocks(ws.id.as_ref()).await.unwrap().len(), 1);
 
     // A second run finds everything in place and writes nothing.
     let second = gofly::import(&store, &src, &options()).await.unwrap();

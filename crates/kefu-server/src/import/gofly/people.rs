@@ -110,7 +110,7 @@ pub async fn agents(ctx: &Ctx<'_>) -> Result<(Agents, Vec<(String, String)>), Go
             emails.insert(email.clone());
         }
         match ctx.store.find_user_by_email(&email).await? {
-            Some(u) if u.workspace_id.to_string() == ctx.ws => {
+            Some(u) if u.workspace_id.as_ref() == ctx.ws.as_str() => {
                 s.wrote("matched existing users", 1);
                 batch
                     .map

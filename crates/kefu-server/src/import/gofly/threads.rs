@@ -122,10 +122,10 @@ impl Threads {
             });
         }
         let conv = slot.conv.as_mut()?;
-        if let Some(a) = agent {
-            if conv.assignee_id.as_deref() != Some(a) {
-                conv.assignee_id = Some(a.to_string());
-            }
+        if let Some(a) = agent
+            && conv.assignee_id.as_deref() != Some(a)
+        {
+            conv.assignee_id = Some(a.to_string());
         }
         if !slot.dirty {
             slot.dirty = true;
