@@ -38,3 +38,5 @@ ensure() { # name port timeout-seconds command...
 ensure "NATS (JetStream)" 4222 15 start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
   -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
 ensure RabbitMQ 5672 90 rabbitmq-server -detached
+# The GOFLY import tests (tests/import_gofly.rs) use the machine's MariaDB.
+ensure MariaDB 3306 30 start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd

@@ -15,6 +15,7 @@ pub mod conversations;
 pub mod delivered;
 pub mod error;
 pub mod hub;
+pub mod import;
 pub mod inbox_cache;
 pub mod input;
 pub mod mail;

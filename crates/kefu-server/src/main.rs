@@ -15,6 +15,7 @@ mod bot_bench;
 mod bot_cli;
 mod eval_semantic;
 mod search_cli;
+mod import_cli;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +44,11 @@ enum Command {
     },
     /// Print the OpenAPI document of the REST API.
     Openapi,
+    /// Import another system's history (GOFLY).
+    Import {
+        #[command(subcommand)]
+        command: import_cli::ImportCommand,
+    },
     /// The bot: evaluate a knowledge base against test questions.
     Bot {
         #[command(subcommand)]
@@ -172,6 +178,12 @@ async fn main() -> Result<()> {
         Command::Search { command } => {
             let store = open_store(&cfg).await?;
             search_cli::run(command, Some(store)).await
+        }
+        Command::Import { command } => {
+            let store = open_store(&cfg).await?;
+            let done = import_cli::run(&cfg, &store, command).await;
+            store.close().await;
+            done
         }
         Command::Openapi | Command::Bot { .. } => unreachable!("handled above"),
     }

@@ -4,7 +4,7 @@
 //! workspaces, users, auth, inboxes, contacts, contact events, inbound
 //! secrets, conversations, messages, events, attachments, outbox, webhooks,
 //! mail, canned replies, macros, push subscriptions, sensitive words,
-//! full-text search)
+//! full-text search, imports)
 //! over two backends:
 //!
 //! - **SQLite** (the embedded default): WAL mode, reads from a small pool,
@@ -32,6 +32,8 @@ mod conversations;
 mod csat;
 mod error;
 mod events;
+mod import;
+mod import_native;
 mod inbound_secrets;
 mod inboxes;
 mod kb;
@@ -61,6 +63,10 @@ pub use contacts::ContactEdit;
 pub use conversations::{LabelEdit, MAX_TAG_CHARS, MAX_TAGS, ViewCounts};
 pub use csat::{CsatRating, MAX_CSAT_COMMENT, Rated};
 pub use error::StoreError;
+pub use import::{
+    ImportBatch, ImportCanned, ImportCheckpoint, ImportContact, ImportConversation, ImportIpBlock,
+    ImportMessage, ImportUser, ImportWritten, ImportedConversation, NO_PASSWORD, import_id,
+};
 pub use inbound_secrets::{InboundKeys, InboundSecretInfo};
 pub use inboxes::{DEFAULT_CLOSING_MESSAGE, DEFAULT_REOPEN_WINDOW_SECS, InboxPatch, NewInbox};
 pub use kb::{KbEntry, KbFields, KbFilter, KbImportSummary};

@@ -1,0 +1,102 @@
+//! The messages step's batches on SQLite's native writer connection (see
+//! [`crate::backend::sqlite`]): the same rows as [`crate::import`]'s sqlx
+//! path, with cached prepared statements and one hop per batch instead of
+//! one per statement. Only batches of conversations, messages and a
+//! checkpoint come here; the rest take sqlx.
+//!
+//! Contract of a native job: a failure leaves no change (the batch runs in
+//! its own savepoint) or says `Poisoned`.
+
+use crate::import::{ImportBatch, ImportWritten};
+use crate::{Result, StoreError};
+use rusqlite::{Connection, params};
+
+/// Whether `b` holds only what this path writes.
+pub(crate) fn fits(b: &ImportBatch) -> bool {
+    b.users.is_empty()
+        && b.contacts.is_empty()
+        && b.canned.is_empty()
+        && b.ip_blocks.is_empty()
+        && b.map.is_empty()
+}
+
+pub(crate) fn write(
+    c: &Connection,
+    ws: &str,
+    source: &str,
+    b: &ImportBatch,
+) -> Result<ImportWritten> {
+    c.execute_batch("SAVEPOINT import_batch")?;
+    match rows(c, ws, source, b) {
+        Ok(w) => {
+            c.execute_batch("RELEASE import_batch")
+                .map_err(|e| StoreError::Poisoned(Box::new(e.into())))?;
+            Ok(w)
+        }
+        Err(e) => match c.execute_batch("ROLLBACK TO import_batch; RELEASE import_batch") {
+            Ok(()) => Err(e),
+            Err(_) => Err(StoreError::Poisoned(Box::new(e))),
+        },
+    }
+}
+
+fn rows(c: &Connection, ws: &str, source: &str, b: &ImportBatch) -> Result<ImportWritten> {
+    // An import writes hundreds of megabytes of index pages: a larger page
+    // cache than the 2 MB default keeps the indexes' hot pages in memory.
+    c.execute_batch("PRAGMA cache_size = -262144")?;
+    let mut w = ImportWritten::default();
+    let mut exists = c.prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")?;
+    let mut upsert = c.prepare_cached(
+        "INSERT INTO conversations (id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at, resolved_at)
+         VALUES (?1, ?2, ?3, ?4, 'resolved', ?5, ?6, ?7, ?8, ?7, ?7)
+         ON CONFLICT (id) DO UPDATE SET
+             assignee_id = excluded.assignee_id,
+             last_seq = excluded.last_seq,
+             last_activity_at = excluded.last_activity_at,
+             updated_at = excluded.updated_at,
+             resolved_at = excluded.resolved_at
+         WHERE excluded.last_seq > conversations.last_seq",
+    )?;
+    for v in &b.conversations {
+        if !exists.exists(params![v.id])? {
+            w.conversations += 1;
+        }
+        upsert.execute(params![
+            v.id,
+            ws,
+            v.inbox_id,
+            v.contact_id,
+            v.assignee_id,
+            v.last_seq,
+            v.last_activity_at,
+            v.created_at
+        ])?;
+    }
+    let mut insert = c.prepare_cached(
+        "INSERT INTO messages (id, workspace_id, conversation_id, seq, sender_kind, sender_id, kind, content, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+    )?;
+    for m in &b.messages {
+        w.messages += insert.execute(params![
+            m.id,
+            ws,
+            m.conversation_id,
+            m.seq,
+            m.sender_kind.as_str(),
+            m.sender_id,
+            m.kind.as_str(),
+            m.content,
+            m.created_at
+        ])? as u64;
+    }
+    if let Some(cp) = &b.checkpoint {
+        c.prepare_cached(
+            "INSERT INTO import_checkpoints (workspace_id, source, step, position, counts, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (workspace_id, source, step) DO UPDATE SET
+                 position = excluded.position, counts = excluded.counts, updated_at = excluded.updated_at",
+        )?
+        .execute(params![ws, source, cp.step, cp.position, cp.counts.to_string(), crate::now_ms()])?;
+    }
+    Ok(w)
+}
