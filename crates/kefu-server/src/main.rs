@@ -14,8 +14,8 @@ use std::path::PathBuf;
 mod bot_bench;
 mod bot_cli;
 mod eval_semantic;
-mod search_cli;
 mod import_cli;
+mod search_cli;
 
 #[derive(Parser)]
 #[command(

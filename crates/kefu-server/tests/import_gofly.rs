@@ -353,6 +353,24 @@ async fn realistic_rows_once(store: Store, url: String) {
     }
     assert!(second.links.is_empty());
     assert_eq!(second.step("messages").unwrap().read, 0);
+    // Imported history is searchable like any other, once (a re-run adds no
+    // second index entry); so are the imported contacts.
+    let found = |q: &str| {
+        let (store, ws) = (store.clone(), ws.id.clone());
+        let q = kefu_core::search::Query::parse(q).unwrap();
+        async move {
+            let f = kefu_store::SearchFilter {
+                include_notes: true,
+                ..Default::default()
+            };
+            let m = store.search_messages(&ws, &q, &f, None, 50).await.unwrap();
+            let c = store.search_contacts(&ws, &q, &f, None, 50).await.unwrap();
+            (m.items.len(), c.items.len())
+        }
+    };
+    assert_eq!(found("发货时间").await, (1, 0));
+    assert_eq!(found("pay by card").await, (1, 0));
+    assert_eq!(found("张三").await, (0, 1));
     assert_eq!(dump(&url).await, expect);
     assert_eq!(count(&url, "SELECT COUNT(*) FROM users").await, 4);
     assert_eq!(count(&url, "SELECT COUNT(*) FROM canned_replies").await, 4);
@@ -382,6 +400,7 @@ async fn realistic_rows_once(store: Store, url: String) {
             ms(3 * 24 * 60 + 5)
         )
     );
+    assert_eq!(found("还有一个问题").await, (1, 0));
     src.close().await;
     store.close().await;
     drop(db);

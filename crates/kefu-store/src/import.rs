@@ -202,6 +202,26 @@ async fn insert_many<'a, T>(
     Ok(n)
 }
 
+/// Which of `messages` are stored already (a replayed batch).
+async fn messages_present(
+    c: &mut AnyConnection,
+    messages: &[ImportMessage],
+) -> Result<std::collections::HashSet<String>> {
+    let mut present = std::collections::HashSet::new();
+    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id FROM messages WHERE id IN ({})", marks.join(", "));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for m in chunk {
+            q = q.bind(&m.id);
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            present.insert(r.try_get::<String, _>("id")?);
+        }
+    }
+    Ok(present)
+}
+
 async fn write_batch(
     c: &mut AnyConnection,
     ws: &str,
@@ -280,6 +300,7 @@ async fn write_batch(
     )
     .await?;
     w.conversations = b.conversations.len() as u64 - before;
+    let known = messages_present(c, &b.messages).await?;
     w.messages = insert_many(
         c,
         "INSERT INTO messages (id, workspace_id, conversation_id, seq, sender_kind, sender_id, kind, content, created_at)",
@@ -299,6 +320,14 @@ async fn write_batch(
         },
     )
     .await?;
+    // Searchable like any message and contact, in the same transaction.
+    for m in b.messages.iter().filter(|m| !known.contains(&m.id)) {
+        crate::search::index_imported(c, &ws, m).await?;
+    }
+    for k in &b.contacts {
+        let contact = crate::contacts::load(c, &ws.clone().into(), &k.id.clone().into()).await?;
+        crate::search::index_contact(c, &contact).await?;
+    }
     // One by one: a shortcut the workspace already uses is skipped alone.
     for r in &b.canned {
         w.canned += sqlx::query(

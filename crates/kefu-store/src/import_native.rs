@@ -77,7 +77,7 @@ fn rows(c: &Connection, ws: &str, source: &str, b: &ImportBatch) -> Result<Impor
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
     )?;
     for m in &b.messages {
-        w.messages += insert.execute(params![
+        let inserted = insert.execute(params![
             m.id,
             ws,
             m.conversation_id,
@@ -87,7 +87,12 @@ fn rows(c: &Connection, ws: &str, source: &str, b: &ImportBatch) -> Result<Impor
             m.kind.as_str(),
             m.content,
             m.created_at
-        ])? as u64;
+        ])?;
+        if inserted == 1 {
+            // Searchable like any message, in the same transaction.
+            crate::search::index_imported_native(c, m.kind, &m.content)?;
+        }
+        w.messages += inserted as u64;
     }
     if let Some(cp) = &b.checkpoint {
         c.prepare_cached(

@@ -157,6 +157,62 @@ pub(crate) fn index_message_native(c: &rusqlite::Connection, m: &Message) -> rus
     Ok(())
 }
 
+/// The document of a message an import wrote as a row (no `Message` built).
+fn imported_document(kind: MessageKind, content: &str) -> Option<Document> {
+    if kind == MessageKind::Event {
+        return None;
+    }
+    let d = Document::of(content);
+    (!d.is_empty()).then_some(d)
+}
+
+/// Indexes an imported message the native writer just inserted.
+pub(crate) fn index_imported_native(
+    c: &rusqlite::Connection,
+    kind: MessageKind,
+    content: &str,
+) -> rusqlite::Result<()> {
+    if let Some(doc) = imported_document(kind, content) {
+        c.prepare_cached("INSERT INTO message_fts (rowid, body) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![c.last_insert_rowid(), doc.fts5_text()])?;
+    }
+    Ok(())
+}
+
+/// Indexes an imported message inserted by this write (the caller makes
+/// sure it is new: on SQLite a second index row would be a duplicate).
+pub(crate) async fn index_imported(
+    c: &mut AnyConnection,
+    ws: &str,
+    m: &crate::ImportMessage,
+) -> Result<()> {
+    let Some(doc) = imported_document(m.kind, &m.content) else {
+        return Ok(());
+    };
+    if is_pg(c) {
+        sqlx::query(
+            "INSERT INTO message_search (message_id, workspace_id, conversation_id, created_at, tsv)
+             VALUES ($1, $2, $3, $4, CAST($5 AS tsvector)) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(&m.id)
+        .bind(ws)
+        .bind(&m.conversation_id)
+        .bind(m.created_at)
+        .bind(doc.tsvector())
+        .execute(&mut *c)
+        .await?;
+    } else {
+        sqlx::query(
+            "INSERT INTO message_fts (rowid, body) SELECT rowid, $2 FROM messages WHERE id = $1",
+        )
+        .bind(&m.id)
+        .bind(doc.fts5_text())
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Takes a message out of the index (it was deleted), inside its write.
 pub(crate) async fn unindex_message(c: &mut AnyConnection, message_id: &str) -> Result<()> {
     let sql = if is_pg(c) {
