@@ -142,6 +142,9 @@ pub struct Document {
     pub chars: Vec<String>,
     /// Bytes of all the tokens.
     bytes: usize,
+    /// The characters in `chars`, for a constant-time "already there" (a
+    /// scan of `chars` made a long text quadratic inside the store's writer).
+    seen: std::collections::HashSet<char>,
 }
 
 impl Document {
@@ -163,14 +166,14 @@ impl Document {
         }
         for s in &segs {
             if let Segment::Cjk(cs) = s {
-                for c in cs {
-                    let c = c.to_string();
-                    if !self.chars.contains(&c) {
-                        if self.full(c.len()) {
+                for &c in cs {
+                    if !self.seen.contains(&c) {
+                        if self.full(c.len_utf8()) {
                             return;
                         }
-                        self.bytes += c.len();
-                        self.chars.push(c);
+                        self.seen.insert(c);
+                        self.bytes += c.len_utf8();
+                        self.chars.push(c.to_string());
                     }
                 }
             }

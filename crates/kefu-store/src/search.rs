@@ -735,12 +735,14 @@ async fn backfill_batch(c: &mut AnyConnection) -> Result<Option<u64>> {
     } else {
         messages::cols!()
     };
+    // One comparison the index can seek to: `id < $1 OR ($2 = 1 AND id = $1)`
+    // made both databases walk from the newest row every batch (quadratic).
+    let op = if inclusive == 1 { "<=" } else { "<" };
     let sql = format!(
-        "SELECT {cols}, workspace_id AS ws FROM {table} WHERE (id < $1 OR ($2 = 1 AND id = $1)) ORDER BY id DESC LIMIT $3"
+        "SELECT {cols}, workspace_id AS ws FROM {table} WHERE id {op} $1 ORDER BY id DESC LIMIT $2"
     );
     let rows: Vec<AnyRow> = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&below)
-        .bind(inclusive)
         .bind(BACKFILL_BATCH)
         .fetch_all(&mut *c)
         .await?;

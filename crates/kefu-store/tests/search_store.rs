@@ -489,7 +489,39 @@ async fn conversations_through_messages_or_contact(f: Fx) {
     assert!(page.items[0].message.is_none(), "found through its contact");
 }
 
+/// A rebuild indexes every row once, across its batches of 500 (each batch
+/// seeks below the last id it did).
+async fn rebuild_crosses_batches(f: Fx) {
+    let k = f.contact("Batch").await;
+    for i in 0..1_050 {
+        f.says(&k, &format!("第{i}条 message{i} 退货")).await;
+    }
+    f.store.search_rebuild().await.unwrap();
+    for probe in ["message0", "message499", "message500", "message1049"] {
+        assert_eq!(f.found(probe).await.len(), 1, "{probe}");
+    }
+    let all = Query::parse("退货").unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = f
+            .store
+            .search_messages(&f.ws.id, &all, &f.staff(), cursor.as_deref(), 50)
+            .await
+            .unwrap();
+        for h in &page.items {
+            assert!(seen.insert(h.message.id.clone()), "found twice");
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 1_050);
+}
+
 suite!(
+    rebuild_crosses_batches,
     chinese_english_and_mixed,
     deleted_messages_are_not_found,
     scoped_to_workspace_and_caller,

@@ -167,6 +167,9 @@ pub async fn search(
             (items, page.next_cursor)
         }
         SearchType::Conversations => {
+            // Conversations are found by their contact's details too (phone,
+            // attributes): a key that may not read contacts must not probe them.
+            who.require_scope(Scope::ContactsRead)?;
             let page = state
                 .store
                 .search_conversations(ws, &query, &filter, cursor, limit)
