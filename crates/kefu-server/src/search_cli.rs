@@ -556,6 +556,9 @@ async fn bench_on(store: &Store, args: &BenchArgs) -> Result<()> {
         c.await??;
     }
 
+    // Fresh statistics, as autovacuum keeps them on a live server.
+    store.search_analyze().await?;
+
     // A rare order number, said once.
     let rare = "Z987654";
     let (conv0, contact0) = convs[convs.len() - 1].clone();

@@ -674,6 +674,20 @@ impl Store {
         self.search_backfill().await
     }
 
+    /// Refreshes the planner's statistics of the searched tables
+    /// (PostgreSQL: `ANALYZE`; SQLite: `PRAGMA optimize`). Autovacuum does it
+    /// in time on a live server; a bulk load (`kefu search bench`, an import)
+    /// is searched right after.
+    pub async fn search_analyze(&self) -> Result<()> {
+        let sql = if self.uses_pg() {
+            "ANALYZE message_search, contact_search, messages, conversations, contacts"
+        } else {
+            "PRAGMA optimize"
+        };
+        sqlx::query(sql).execute(self.reader()).await?;
+        Ok(())
+    }
+
     /// Indexes the rows that existed before the search index did (see the
     /// migration `0027_search`), newest first, in small transactions; a
     /// no-op once done. Safe to run on several servers at once.
