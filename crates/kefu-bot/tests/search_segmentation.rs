@@ -11,6 +11,9 @@ use jieba_rs::Jieba;
 use kefu_core::search::{Document, Query};
 use std::collections::BTreeSet;
 
+/// A message, its bigram document and its jieba words.
+type Indexed<'a> = (&'a str, Document, BTreeSet<String>);
+
 const MESSAGES: &[&str] = &[
     "你好，我的订单什么时候发货？",
     "我想申请退款，蓝牙耳机质量有问题",
@@ -72,7 +75,7 @@ fn bigrams_find(doc: &Document, query: &str) -> bool {
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn bigrams_find_every_substring_jieba_words_do_not() {
     let jieba = Jieba::new();
-    let docs: Vec<(&str, Document, BTreeSet<String>)> = MESSAGES
+    let docs: Vec<Indexed> = MESSAGES
         .iter()
         .map(|m| {
             let words = jieba
@@ -179,7 +182,7 @@ fn bigrams_find_every_substring_jieba_words_do_not() {
             }
         }
     }
-    let tokens = |f: &dyn Fn(&(&str, Document, BTreeSet<String>)) -> usize| {
+    let tokens = |f: &dyn Fn(&Indexed) -> usize| {
         docs.iter().map(f).sum::<usize>() as f64 / docs.len() as f64
     };
     println!(
