@@ -1,7 +1,8 @@
 //! Full-text search over messages, conversations and contacts
 //! (docs/search.md), scoped like the conversation list: staff see their
 //! workspace, private notes included; API keys need `conversations:read`
-//! (and `contacts:read` for contacts); visitors cannot search.
+//! (and `contacts:read` for contacts and conversations, which are found by
+//! their contact's details too); visitors cannot search.
 
 use crate::{
     app::SharedState,
