@@ -120,18 +120,31 @@ pub(crate) async fn index_message(
     m: &Message,
     ws: &WorkspaceId,
 ) -> Result<()> {
-    let Some(doc) = message_document(m) else {
-        return Ok(());
-    };
+    match message_document(m) {
+        Some(doc) => index_row(c, &m.id, ws, &m.conversation_id, m.created_at, &doc).await,
+        None => Ok(()),
+    }
+}
+
+/// The index row of a stored message (PostgreSQL keeps the first one; on
+/// SQLite the caller makes sure it has none yet).
+async fn index_row(
+    c: &mut AnyConnection,
+    message_id: &str,
+    ws: &str,
+    conversation_id: &str,
+    created_at: i64,
+    doc: &Document,
+) -> Result<()> {
     if is_pg(c) {
         sqlx::query(
             "INSERT INTO message_search (message_id, workspace_id, conversation_id, created_at, tsv)
              VALUES ($1, $2, $3, $4, CAST($5 AS tsvector)) ON CONFLICT (message_id) DO NOTHING",
         )
-        .bind(&m.id)
+        .bind(message_id)
         .bind(ws)
-        .bind(&m.conversation_id)
-        .bind(m.created_at)
+        .bind(conversation_id)
+        .bind(created_at)
         .bind(doc.tsvector())
         .execute(&mut *c)
         .await?;
@@ -139,7 +152,7 @@ pub(crate) async fn index_message(
         sqlx::query(
             "INSERT INTO message_fts (rowid, body) SELECT rowid, $2 FROM messages WHERE id = $1",
         )
-        .bind(&m.id)
+        .bind(message_id)
         .bind(doc.fts5_text())
         .execute(&mut *c)
         .await?;
@@ -186,31 +199,10 @@ pub(crate) async fn index_imported(
     ws: &str,
     m: &crate::ImportMessage,
 ) -> Result<()> {
-    let Some(doc) = imported_document(m.kind, &m.content) else {
-        return Ok(());
-    };
-    if is_pg(c) {
-        sqlx::query(
-            "INSERT INTO message_search (message_id, workspace_id, conversation_id, created_at, tsv)
-             VALUES ($1, $2, $3, $4, CAST($5 AS tsvector)) ON CONFLICT (message_id) DO NOTHING",
-        )
-        .bind(&m.id)
-        .bind(ws)
-        .bind(&m.conversation_id)
-        .bind(m.created_at)
-        .bind(doc.tsvector())
-        .execute(&mut *c)
-        .await?;
-    } else {
-        sqlx::query(
-            "INSERT INTO message_fts (rowid, body) SELECT rowid, $2 FROM messages WHERE id = $1",
-        )
-        .bind(&m.id)
-        .bind(doc.fts5_text())
-        .execute(&mut *c)
-        .await?;
+    match imported_document(m.kind, &m.content) {
+        Some(doc) => index_row(c, &m.id, ws, &m.conversation_id, m.created_at, &doc).await,
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Takes a message out of the index (it was deleted), inside its write.
