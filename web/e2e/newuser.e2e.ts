@@ -8,15 +8,17 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, Kefu, Site, until } from './harness'
 
-// A small upload limit, so that the "too large" message can be seen.
-const kefu = new Kefu({ KEFU_LIMITS__MAX_UPLOAD_BYTES: '2048' })
+// A small upload limit, so that the "too large" message can be seen; the
+// loopback address as a trusted proxy, so that a test can be rate-limited as
+// a client address of its own (X-Forwarded-For) without locking out the others.
+const kefu = new Kefu({ KEFU_LIMITS__MAX_UPLOAD_BYTES: '2048', KEFU_TRUSTED_PROXIES: '["127.0.0.1/32"]' })
 const site = new Site()
 let admin: Agent
 let inbox: Record<string, any>
 const closers: (() => Promise<void>)[] = []
 
 /** A fresh Chromium context: its own locale, time zone and screen size. */
-async function context(opts: { locale?: string; timezoneId?: string; width?: number; height?: number } = {}): Promise<BrowserContext> {
+async function context(opts: { locale?: string; timezoneId?: string; width?: number; height?: number; headers?: Record<string, string> } = {}): Promise<BrowserContext> {
   const dir = mkdtempSync(join(tmpdir(), 'kefu-chromium-'))
   const ctx = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
@@ -24,6 +26,7 @@ async function context(opts: { locale?: string; timezoneId?: string; width?: num
     viewport: { width: opts.width ?? 1200, height: opts.height ?? 800 },
     locale: opts.locale ?? 'en-US',
     timezoneId: opts.timezoneId,
+    extraHTTPHeaders: opts.headers,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--no-first-run', '--disable-sync'],
   })
   closers.push(async () => {
@@ -183,6 +186,51 @@ describe('the Chinese console', () => {
     await f.locator('button[type=submit]').click()
     await page.locator('.error').filter({ hasText: '快捷词' }).waitFor()
     expect(await page.locator('.error').textContent()).not.toMatch(/exists/)
+  })
+
+  it('says in Chinese how long to wait after too many logins, and clears it once the wait is over', async () => {
+    const ip = '203.0.113.9'
+    // This address uses up its login attempts (10 a minute) with a wrong password.
+    for (let i = 0; i < 10; i++) {
+      await fetch(`${kefu.base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+        body: JSON.stringify({ email: 'nobody@example.com', password: 'wrong-password' }),
+      })
+    }
+    const page = await (await context({ locale: 'zh-CN', headers: { 'x-forwarded-for': ip } })).newPage()
+    await page.addInitScript(() => localStorage.setItem('kefu.console.lang', 'zh-CN'))
+    await page.goto(`${kefu.base}/console/`)
+    await page.locator('input[name=email]').fill(kefu.adminEmail)
+    await page.locator('input[name=password]').fill(kefu.adminPassword)
+    await page.locator('button[type=submit]').click()
+    const alert = page.locator('[role=alert]').filter({ hasText: '请求过于频繁' })
+    await alert.waitFor()
+    const text = (await alert.textContent()) ?? ''
+    expect(text).toMatch(/等待 \d+ 秒/)
+    expect(text).not.toMatch(/too many|slow down/i)
+    // The wait is over: the message goes by itself, and logging in works again.
+    await alert.waitFor({ state: 'detached', timeout: 15_000 })
+    await page.locator('button[type=submit]').click()
+    await tid(page, 'nav-inbox').waitFor()
+  })
+
+  it('says in Chinese that an agent with this e-mail exists when one is added twice', async () => {
+    const page = await consoleAs(await context({ locale: 'zh-CN' }), 'zh-CN')
+    await page.goto(`${kefu.base}/console/#/admin/agents`)
+    const f = tid(page, 'add-agent')
+    const add = async () => {
+      await f.locator('input[name=name]').fill('Twice')
+      await f.locator('input[name=email]').fill('twice@example.com')
+      await f.locator('input[name=password]').fill('password-twice')
+      await f.locator('button[type=submit]').click()
+    }
+    await add()
+    await tid(page, 'agent-row').filter({ hasText: 'twice@example.com' }).waitFor()
+    await add()
+    const err = page.locator('.error[role=alert]').filter({ hasText: '此邮箱已有账号' })
+    await err.waitFor()
+    expect(await err.textContent()).not.toMatch(/already exists/)
   })
 
   it('asks before deleting a group or a canned reply', async () => {

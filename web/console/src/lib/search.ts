@@ -4,6 +4,7 @@
 
 import { reactive } from 'vue'
 import { api } from './api'
+import { errorText } from './errors'
 import { go, route } from './route'
 import { loadMessages, state } from './store'
 import { NO_FILTERS, searchQuery, type SearchFilters, type SearchHit, type SearchType } from './searchQuery'
@@ -38,7 +39,7 @@ export async function runSearch(more = false) {
     search.cursor = page.next_cursor
     search.done = q
   } catch (e) {
-    search.error = e instanceof Error ? e.message : String(e)
+    search.error = errorText(e)
     if (!more) search.hits = []
   } finally {
     search.loading = false
