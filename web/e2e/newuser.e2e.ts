@@ -148,6 +148,43 @@ describe('the Chinese console', () => {
     expect(await tid(page, 'conversation-row').filter({ hasText: '[image]' }).count()).toBe(0)
   })
 
+  it('shows a file as [文件] in the list and in a desktop notification, never the raw excerpt', async () => {
+    const vpage = await visitorWrites(await context(), '/doc', 'an invoice follows')
+    const ctx = await context({ locale: 'zh-CN' })
+    // Desktop notifications recorded; the console "in the background" (headless is never hidden).
+    await ctx.addInitScript(() => {
+      const win = window as any
+      win.__hidden = false
+      win.__shown = []
+      Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => win.__hidden })
+      class Recorder {
+        static permission = 'granted'
+        static requestPermission = async () => 'granted'
+        onclick: unknown = null
+        close() {}
+        constructor(title: string, opts?: { body?: string }) {
+          win.__shown.push({ title, body: opts?.body ?? '' })
+        }
+      }
+      win.Notification = Recorder
+    })
+    const page = await consoleAs(ctx, 'zh-CN')
+    await page.goto(`${kefu.base}/console/#/inbox`)
+    await tid(page, 'view-all').click()
+    await tid(page, 'conversation-row').filter({ hasText: 'an invoice follows' }).first().waitFor()
+    await page.evaluate(() => ((window as any).__hidden = true))
+    // The visitor sends a file (small: this server's upload limit is 2 KB).
+    await w(vpage, 'input[type=file]').setInputFiles({ name: 'invoice.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') })
+    await tid(page, 'conversation-row').filter({ hasText: '[文件]' }).first().waitFor()
+    expect(await tid(page, 'conversation-row').filter({ hasText: '[file]' }).count()).toBe(0)
+    const seen = await until(
+      async () => (await page.evaluate(() => (window as any).__shown as { title: string; body: string }[])).find((n) => n.body.includes('文件')),
+      'a desktop notification for the file',
+    )
+    expect(seen!.body).toBe('[文件]')
+    expect(seen!.body).not.toContain('invoice.pdf')
+  })
+
   it('translates server errors and the lost connection, says what to do, and clears them', async () => {
     const vctx = await context()
     await visitorWrites(vctx, '/offline', 'is anybody there')
