@@ -99,7 +99,9 @@ describe('the conversation lifecycle', () => {
     await w(visitor, '.msg.them .bubble').filter({ hasText: 'left Hangzhou' }).waitFor()
     await tid(pageA, 'resolve').click()
     await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Resolved'), 'resolved in the console')
-    await w(visitor, '.msg .bubble').filter({ hasText: '本次会话已结束' }).waitFor()
+    // The visitor's browser speaks English: the closing message is the English one only.
+    await w(visitor, '.msg .bubble').filter({ hasText: 'This conversation has been resolved' }).waitFor()
+    expect(await w(visitor, '.msg .bubble').filter({ hasText: '本次会话已结束' }).count()).toBe(0)
 
     await widgetSays('Thanks, one more thing')
     await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Open'), 'reopened in the console')
@@ -226,5 +228,25 @@ describe('the conversation lifecycle', () => {
     await widgetSays('A new question after the close')
     const next = await conversationWith('A new question after the close')
     expect(next.id).not.toBe(conv)
+  })
+
+  it('edits the closing message per language on the inbox page; the visitor gets the one of their language', async () => {
+    await pageA.goto(`${kefu.base}/console/#/admin/inboxes`)
+    await tid(pageA, 'inbox-card').first().click()
+    const form = tid(pageA, 'inbox-form')
+    // Each language starts with its own default, not one bilingual text.
+    await expect(form.locator('[data-test="closing-message-zh"]').inputValue()).resolves.toBe('本次会话已结束，如需帮助请随时留言。')
+    await expect(form.locator('[data-test="closing-message"]').inputValue()).resolves.not.toContain('本次')
+    await form.locator('[data-test="closing-message-zh"]').fill('感谢您的咨询，再见！')
+    await form.locator('[data-test="closing-message"]').fill('Thanks for asking, goodbye!')
+    await tid(pageA, 'save-inbox').click()
+    await tid(pageA, 'inbox-saved').waitFor()
+    const saved = await admin.call('GET', `/api/v1/inboxes/${inbox.id}`)
+    expect([saved.closing_message_zh, saved.closing_message]).toEqual(['感谢您的咨询，再见！', 'Thanks for asking, goodbye!'])
+    // The visitor's browser speaks English.
+    const next = await conversationWith('A new question after the close')
+    await admin.call('POST', `/api/v1/conversations/${next.id}/status`, { status: 'resolved' })
+    await w(visitor, '.msg .bubble').filter({ hasText: 'Thanks for asking, goodbye!' }).waitFor()
+    expect(await w(visitor, '.msg .bubble').filter({ hasText: '感谢您的咨询' }).count()).toBe(0)
   })
 })
