@@ -118,11 +118,40 @@ async fn after_the_window_a_new_conversation_prefers_the_previous_agent(db: Db) 
     let first = conversation(&app, &owner.token, &c1).await;
     assert_eq!(first["assignee_id"], a.as_str(), "only A was online");
     set_status(&app, &a_token, &c1, "resolved").await;
-    // B comes online with nothing to do; A keeps a conversation of another visitor.
+    // A keeps two conversations of other visitors (given by hand, whatever
+    // routing chose); B comes online with nothing to do. Least-loaded alone
+    // would now pick B: only stickiness sends the returning visitor to A.
+    for n in 0..2 {
+        let (other, _) = app.visitor(&owner.inbox).await;
+        let o = conv_of(
+            &app.visitor_send(&other, &format!("o{n}"), "someone else")
+                .await,
+        );
+        app.state.routing_idle().await;
+        let (s, v) = app
+            .post(
+                &owner.token,
+                &format!("/api/v1/conversations/{o}/assign"),
+                json!({ "assignee_id": a }),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
     let (_b_ws, _) = app.ws(&b_token).await;
-    let (other, _) = app.visitor(&owner.inbox).await;
-    app.visitor_send(&other, "o1", "someone else").await;
-    app.state.routing_idle().await;
+    let (s, open) = app
+        .get(&owner.token, "/api/v1/conversations?limit=50&status=open")
+        .await;
+    assert_eq!(s, 200, "{open}");
+    let load = |who: &str| {
+        open["items"]
+            .as_array()
+            .map_or(0, |l| l.iter().filter(|c| c["assignee_id"] == who).count())
+    };
+    assert_eq!(
+        (load(&a), load(&b)),
+        (2, 0),
+        "B is the least-loaded: {open}"
+    );
     let again = app.visitor_send(&vt, "m2", "back again").await;
     let c2 = conv_of(&again);
     assert_ne!(c2, c1, "outside the window: a new conversation");
