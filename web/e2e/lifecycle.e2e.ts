@@ -113,6 +113,9 @@ describe('the conversation lifecycle', () => {
   })
 
   it('parks a conversation as pending with the P key and the customer wakes it', async () => {
+    // The button says what pending means: until the customer replies.
+    expect(await tid(pageA, 'mark-pending').textContent()).toContain('until the customer replies')
+    expect(await tid(pageA, 'mark-pending').getAttribute('title')).toContain('until the customer replies')
     await tid(pageA, 'messages').click()
     await pageA.keyboard.press('p')
     await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Pending'), 'pending')
@@ -137,6 +140,21 @@ describe('the conversation lifecycle', () => {
     await tid(pageA, 'snooze-menu').waitFor()
     await pageA.keyboard.press('Escape')
     await tid(pageA, 'snooze-menu').waitFor({ state: 'hidden' })
+
+    // A chosen time: the date-time field of the menu.
+    await tid(pageA, 'snooze').click()
+    const at = new Date(Date.now() + 3 * 86_400_000)
+    at.setSeconds(0, 0)
+    const pad = (n: number) => String(n).padStart(2, '0')
+    const local = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`
+    await tid(pageA, 'snooze-custom').fill(local)
+    await tid(pageA, 'snooze-custom-set').click()
+    await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Pending'), 'snoozed until the chosen time')
+    await tid(pageA, 'snoozed-until').waitFor()
+    const chosen = await admin.call('GET', `/api/v1/conversations/${conv}`)
+    expect(chosen.snoozed_until).toBe(at.getTime())
+    await widgetSays('Still there?')
+    await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Open'), 'woken by the customer again')
 
     // A snooze of two seconds (the API takes any time; the menu's shortest is an hour) wakes by itself.
     await admin.call('POST', `/api/v1/conversations/${conv}/snooze`, { until: Date.now() + 2000 })
@@ -171,7 +189,7 @@ describe('the conversation lifecycle', () => {
     await tid(pageA, 'message-deleted').first().waitFor()
     await w(visitor, '.msg.them.deleted').filter({ hasText: 'Message deleted' }).waitFor()
     expect(await w(visitor, '.msg .bubble').filter({ hasText: 'Your code is 4471' }).count()).toBe(0)
-    // Another agent's message has no delete button in this console.
+    // (Another agent's message has no delete button: see the reply-takes test, once Han has written.)
     const events = await admin.call('GET', `/api/v1/conversations/${conv}/events?limit=100`)
     const audit = events.items.find((e: any) => e.kind === 'message_deleted')
     expect(audit.data.content).toBe('Your code is 4471 (sent to the wrong person)')
@@ -213,6 +231,13 @@ describe('the conversation lifecycle', () => {
     await until(async () => (await tid(pageB, 'assignee').inputValue()) === hanId, 'her reply took it')
     await open(pageA, c2)
     await until(async () => (await tid(pageA, 'assignee').inputValue()) === hanId, "the admin's console shows her")
+    // Her message, well within the delete window, has no delete button in the admin's console; the admin's own has.
+    await tid(pageA, 'composer').fill('Adding a note for Han: express is free')
+    await tid(pageA, 'send').click()
+    await tid(pageA, 'message').filter({ hasText: 'express is free' }).locator('[data-test="message-delete"]').waitFor()
+    const hers = tid(pageA, 'message').filter({ hasText: 'Yes, next day.' })
+    await hers.waitFor()
+    expect(await hers.locator('[data-test="message-delete"]').count()).toBe(0)
   })
 
   it('closes a resolved conversation for good from the console (asking first); the visitor then starts a new one', async () => {

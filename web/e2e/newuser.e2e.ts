@@ -202,12 +202,17 @@ describe('the Chinese console', () => {
     await tid(page, 'conn').waitFor()
     const colour = await tid(page, 'presence').evaluate((e) => getComputedStyle(e).color)
     expect(colour).not.toBe('rgb(74, 194, 107)')
+    // Nor does it read "● 在线": it says the status is unknown.
+    const shownStatus = () => tid(page, 'presence').evaluate((e) => (e as HTMLSelectElement).selectedOptions[0]?.textContent ?? '')
+    await until(async () => (await shownStatus()).includes('状态未知'), 'the presence menu says it does not know')
+    expect(await shownStatus()).not.toContain('在线')
 
     // Back: the error goes by itself.
     await kefu.start()
     await tid(page, 'conn').waitFor({ state: 'detached', timeout: 30_000 })
     await alert.waitFor({ state: 'detached', timeout: 10_000 })
     await until(async () => (await tid(page, 'presence').evaluate((e) => getComputedStyle(e).color)) === 'rgb(74, 194, 107)', 'green again')
+    expect(await shownStatus()).toBe('● 在线')
 
     // Too large a file: in Chinese, with the limit.
     await tid(page, 'file-input').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4096, 1) })

@@ -3,8 +3,8 @@
 // (zh-CN), beside strings.ts like the webhooks page's. Pure data.
 
 export const lifecycleEn = {
-  markPending: 'Pending',
-  markPendingHint: 'Waiting for the customer: it opens again when they write (P)',
+  markPending: 'Pending: until the customer replies',
+  markPendingHint: 'Pending until the customer replies: it opens again when they write (P)',
   snooze: 'Snooze',
   snoozeHint: 'Put it aside until later (Z)',
   snoozeHour: 'For 1 hour',
@@ -47,8 +47,8 @@ export const lifecycleEn = {
 export type LifecycleDict = typeof lifecycleEn
 
 export const lifecycleZh: LifecycleDict = {
-  markPending: '待处理',
-  markPendingHint: '等待客户回复：客户来信后自动重新打开 (P)',
+  markPending: '待处理：直到客户回复',
+  markPendingHint: '待处理，直到客户回复：客户来信后自动重新打开 (P)',
   snooze: '稍后处理',
   snoozeHint: '暂时搁置，到时自动提醒 (Z)',
   snoozeHour: '1 小时后',
