@@ -273,5 +273,14 @@ describe('the conversation lifecycle', () => {
     await admin.call('POST', `/api/v1/conversations/${next.id}/status`, { status: 'resolved' })
     await w(visitor, '.msg .bubble').filter({ hasText: 'Thanks for asking, goodbye!' }).waitFor()
     expect(await w(visitor, '.msg .bubble').filter({ hasText: '感谢您的咨询' }).count()).toBe(0)
+
+    // The visitor switches the widget to Chinese: from their next visit, the Chinese one.
+    await w(visitor, '.head .hb').first().click()
+    await visitor.reload()
+    await w(visitor, '.panel').waitFor()
+    await widgetSays('还有一个问题')
+    await until(async () => (await admin.call('GET', `/api/v1/conversations/${next.id}`)).status === 'open', 'reopened by the visitor')
+    await admin.call('POST', `/api/v1/conversations/${next.id}/status`, { status: 'resolved' })
+    await w(visitor, '.msg .bubble').filter({ hasText: '感谢您的咨询，再见！' }).waitFor()
   })
 })
