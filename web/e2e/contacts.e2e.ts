@@ -141,6 +141,15 @@ async function widgetVisitor(path: string, text: string): Promise<{ page: Page; 
   return { page, contact: conv.contact_id }
 }
 
+/** The admin's console in a browser of its own (each test starts logged out). */
+async function adminConsole(): Promise<Page> {
+  const b = await browser()
+  closers.push(b.close)
+  const page = await b.context.newPage()
+  await consoleLogin(page, kefu.adminEmail, kefu.adminPassword)
+  return page
+}
+
 async function named(contact: string, name: string, extra: Record<string, unknown> = {}) {
   await admin.call('PATCH', `/api/v1/contacts/${contact}`, { name, ...extra })
 }
@@ -162,8 +171,7 @@ describe('the contacts page', () => {
     })
     expect(ev.status).toBeLessThan(300)
 
-    const page = await ctxA.newPage()
-    await consoleLogin(page, kefu.adminEmail, kefu.adminPassword)
+    const page = await adminConsole()
     await tid(page, 'nav-contacts').click()
     await tid(page, 'contacts-page').waitFor()
     await tid(page, 'contact-row').filter({ hasText: 'Zhang Wei' }).waitFor()
@@ -207,9 +215,8 @@ describe('the contacts page', () => {
     const list = await admin.call('GET', `/api/v1/conversations?contact_id=${dup.contact}`)
     await admin.call('POST', `/api/v1/conversations/${list.items[0].id}/status`, { status: 'resolved' })
 
-    const page = await ctxA.newPage()
+    const page = await adminConsole()
     page.on('dialog', (d) => void d.accept())
-    await consoleLogin(page, kefu.adminEmail, kefu.adminPassword)
     await page.goto(`${kefu.base}/console/#/contacts/${kept.contact}`)
     await until(async () => (await tid(page, 'contact-title').textContent()) === '李娜 Li Na', 'the kept contact')
     await tid(page, 'contact-merge').click()
@@ -240,8 +247,7 @@ describe('the contacts page', () => {
 
   it('blocks a visitor: the widget closes their chat at once; unblocked, they can write again', async () => {
     const v = await widgetVisitor('/block', 'buy cheap followers!!!')
-    const page = await ctxA.newPage()
-    await consoleLogin(page, kefu.adminEmail, kefu.adminPassword)
+    const page = await adminConsole()
     await page.goto(`${kefu.base}/console/#/contacts/${v.contact}`)
     await tid(page, 'contact-block').click()
     await tid(page, 'block-ip').check()

@@ -256,7 +256,8 @@ describe('the widget and the demo page', () => {
     await w(page, '.launcher').click()
     const panel = w(page, '.panel')
     await panel.waitFor()
-    await expect(panel.getAttribute('aria-label')).resolves.toBe(inbox.display_name)
+    // Named by the inbox once the session has loaded (until then "Chat with us").
+    await until(async () => (await panel.getAttribute('aria-label')) === inbox.display_name, 'the dialog named by the inbox')
     const label = await w(page, 'textarea').getAttribute('aria-label')
     expect(label).toBeTruthy()
     expect(label).not.toBe(await w(page, 'textarea').getAttribute('placeholder'))

@@ -220,7 +220,8 @@ pub enum ConversationEvent {
     /// which kept its own details and took the duplicate's where it had none.
     ContactMerged {
         contact: Contact,
-        merged: Contact,
+        /// Boxed: the enum's other variants are far smaller.
+        merged: Box<Contact>,
     },
     /// An agent blocked the contact: their widget sessions and messages are
     /// refused; `ip_blocked` names an address blocked with them, if any.

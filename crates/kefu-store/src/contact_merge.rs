@@ -168,7 +168,7 @@ impl Store {
                     &actor,
                     vec![Ev::ContactMerged {
                         contact: after.clone(),
-                        merged,
+                        merged: Box::new(merged),
                     }],
                     now_ms(),
                 )
