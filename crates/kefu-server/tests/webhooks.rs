@@ -957,19 +957,32 @@ rule "bot" when conversation.first_message contains "talk to a human" then to_bo
     let (_, c) = app
         .get(&owner.token, &format!("/api/v1/conversations/{conv}"))
         .await;
-    let contact = c["contact_id"].as_str().expect("the conversation's contact").to_string();
+    let contact = c["contact_id"]
+        .as_str()
+        .expect("the conversation's contact")
+        .to_string();
     let (_, dup) = app.visitor(&owner.inbox).await;
     let (s, v) = app
-        .patch(&owner.token, &format!("/api/v1/contacts/{dup}"), json!({"email": "li.lei@example.com"}))
+        .patch(
+            &owner.token,
+            &format!("/api/v1/contacts/{dup}"),
+            json!({"email": "li.lei@example.com"}),
+        )
         .await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = app
-        .post(&owner.token, &format!("/api/v1/contacts/{contact}/merge"), json!({"other_id": dup}))
+        .post(
+            &owner.token,
+            &format!("/api/v1/contacts/{contact}/merge"),
+            json!({"other_id": dup}),
+        )
         .await;
     assert_eq!(s, 200, "{v}");
     let (_, spammer) = app.visitor(&owner.inbox).await;
     let block = format!("/api/v1/contacts/{spammer}/block");
-    let (s, v) = app.post(&owner.token, &block, json!({"block_ip": false})).await;
+    let (s, v) = app
+        .post(&owner.token, &block, json!({"block_ip": false}))
+        .await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = app.delete(&owner.token, &block).await;
     assert_eq!(s, 200, "{v}");
