@@ -6,7 +6,9 @@
 // visitor continues in the kept contact's chat), blocking a visitor.
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, browser, Kefu, Site, until } from './harness'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Agent, browser, Kefu, outDir, Site, until } from './harness'
 
 const kefu = new Kefu({ KEFU_LIMITS__WIDGET_SESSIONS_PER_MINUTE: '1000' })
 const site = new Site()
@@ -228,6 +230,8 @@ describe('the contacts page', () => {
     await until(async () => (await tid(page, 'contact-conversation').count()) === 2, 'both conversations')
     expect(await tid(page, 'contact-detail-phone').textContent()).toBe('+86 139 0000 1111')
     expect(await tid(page, 'contact-detail-name').textContent()).toBe('李娜 Li Na')
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.screenshot({ path: join(outDir(), 'contact-page.png') })
     // The duplicate is gone from the list.
     await tid(page, 'contacts-back').click()
     await tid(page, 'contact-row').filter({ hasText: '李娜 Li Na' }).waitFor()
@@ -276,5 +280,14 @@ describe('the contacts page', () => {
     await w(v.page, 'textarea').press('Enter')
     await until(async () => (await w(v.page, '.msg.me .meta').last().textContent())?.includes('Sent'), 'sent again')
     await page.close()
+  })
+})
+
+describe('docs', () => {
+  it('keeps the README screenshot in docs/img (make docs-img)', () => {
+    if (!process.env.E2E_UPDATE_DOCS) return
+    const img = resolve(__dirname, '../../docs/img')
+    mkdirSync(img, { recursive: true })
+    copyFileSync(join(outDir(), 'contact-page.png'), join(img, 'console-contact.png'))
   })
 })

@@ -128,6 +128,17 @@ async fn add_hourly(c: &mut AnyConnection, updates: &[ReportUpdate]) -> Result<(
 
 const DAY_MS: i64 = 24 * HOUR_MS;
 
+/// A stored report state; one that does not parse (written by another
+/// release, or damaged) starts over empty, logged, rather than stopping the
+/// consumer for every conversation: its events already counted stay counted
+/// (the position is kept), and its later figures lack what the state knew.
+fn parse_state(ws: &WorkspaceId, conv: &str, json: &str) -> ConvState {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::error!(workspace_id = %ws, conversation_id = conv, error = %e, "a report state does not parse; counting its conversation on from an empty state");
+        ConvState::default()
+    })
+}
+
 /// The three ways reports are keyed by who or where, as `report_daily_keyed.dim`.
 const DIMS: [&str; 3] = ["agent", "group", "inbox"];
 
@@ -297,8 +308,7 @@ impl Store {
                 for r in q.fetch_all(self.reader()).await? {
                     let conv: String = r.try_get("conversation_id")?;
                     let json: String = r.try_get("state")?;
-                    let state = serde_json::from_str(&json)
-                        .map_err(|e| StoreError::Corrupt(format!("report state: {e}")))?;
+                    let state = parse_state(ws, &conv, &json);
                     out.insert(
                         (ws.clone(), ConversationId::new(conv)),
                         ReportState {
@@ -589,5 +599,24 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_that_does_not_parse_starts_over_instead_of_failing() {
+        let ws = WorkspaceId::from("ws");
+        let good = ConvState {
+            inbox_id: "web".into(),
+            created_at: Some(5),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&good).unwrap();
+        assert_eq!(parse_state(&ws, "c", &json), good);
+        assert_eq!(parse_state(&ws, "c", "{not json"), ConvState::default());
+        assert_eq!(parse_state(&ws, "c", r#"{"inbox_id": 7}"#), ConvState::default());
     }
 }
