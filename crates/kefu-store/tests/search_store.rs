@@ -570,7 +570,7 @@ async fn contacts_page_in_id_order(f: Fx) {
     let old = now_ms() - 86_400_000;
     let imported: Vec<ImportContact> = (0..4)
         .map(|i| ImportContact {
-            id: import_id(old + i, &["contact", &i.to_string(), &f.ws.id.to_string()]),
+            id: import_id(old + i, &["contact", &i.to_string(), &f.ws.id]),
             inbox_id: f.inbox.id.to_string(),
             name: Some(format!("Same old{i}")),
             attributes: serde_json::json!({}),
