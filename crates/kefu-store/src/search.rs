@@ -285,12 +285,13 @@ macro_rules! message_filters {
 
 // Keyset pages: each page continues strictly below the last row's sort key,
 // a bound the index seeks to. On SQLite the key of a message is its rowid
-// alone (unique), so the bound is a plain `rowid < $14` that FTS5 takes as
-// a range of its doclists: it starts reading at the cursor. Written as
-// `rowid < $14 OR (rowid = $14 AND id < $16)`, FTS5 was not given the bound
-// at all and read every newer match again on each page. Elsewhere the key
-// is a (time, id) pair, compared as a row value, which a B-tree seeks to.
-// The first page has no bound (a NULL cursor), not a sentinel value.
+// alone (unique), so the bound is a plain `rowid < $14` that FTS5 takes as a
+// range of its doclists: it starts reading at the cursor (a unit test checks
+// the plan). The former `rowid < $14 OR (rowid = $14 AND id < $16)` got the
+// same plan only because SQLite folds the OR into `rowid <= $14`; the id
+// added nothing, a rowid being unique. Elsewhere the key is a (time, id)
+// pair, compared as a row value, which a B-tree seeks to. The first page has
+// no bound (a NULL cursor), not a sentinel value.
 
 const MESSAGES_SQLITE: &str = concat!(
     "SELECT ",
@@ -824,7 +825,8 @@ mod tests {
 
     /// The next page of a message search starts at the cursor inside FTS5:
     /// the rowid bound is one of the constraints the full-text table takes
-    /// (`<` in its plan), not a filter on every match it yields.
+    /// (`<` in its plan), not a filter on every match it yields. (The
+    /// former keyset, with an OR, had this plan too: SQLite folded it.)
     #[tokio::test]
     async fn sqlite_message_pages_seek_in_the_index() {
         let dir = tempfile::tempdir().unwrap();
