@@ -218,7 +218,12 @@ pub(crate) async fn unindex_message(c: &mut AnyConnection, message_id: &str) -> 
 
 /// (Re)indexes a contact as it is now, inside the write that changed it.
 pub(crate) async fn index_contact(c: &mut AnyConnection, k: &Contact) -> Result<()> {
-    let doc = contact_document(k);
+    // A contact merged into another is found as that one only.
+    let doc = if k.merged_into.is_some() {
+        Default::default()
+    } else {
+        contact_document(k)
+    };
     if is_pg(c) {
         if doc.is_empty() {
             sqlx::query("DELETE FROM contact_search WHERE contact_id = $1")
