@@ -63,7 +63,7 @@ test: services web
 docs-img: web
 	./scripts/install-chromium.sh
 	$(CARGO) build --locked -p kefu-server --bin kefu
-	cd web && E2E_KEFU_BIN=$(TARGET_DIR)/debug/kefu E2E_UPDATE_DOCS=1 npx vitest run -c vitest.e2e.config.ts e2e/widget.e2e.ts e2e/console.e2e.ts e2e/routing.e2e.ts e2e/phone.e2e.ts e2e/team.e2e.ts
+	cd web && E2E_KEFU_BIN=$(TARGET_DIR)/debug/kefu E2E_UPDATE_DOCS=1 npx vitest run -c vitest.e2e.config.ts e2e/widget.e2e.ts e2e/console.e2e.ts e2e/routing.e2e.ts e2e/phone.e2e.ts e2e/team.e2e.ts e2e/contacts.e2e.ts
 
 ## Make sure the local services the tests use are up (starts them if not).
 services:

@@ -158,6 +158,16 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
       await tid('search-input').press('Enter')
       await tid('search-hit').first().locator('mark').first().waitFor()
       await check(`search (${lang})`)
+      // The contacts page (with its filters and blocked addresses) and a contact's page, merge open.
+      await page.goto(`${kefu.base}/console/#/contacts`)
+      await tid('contact-row').first().waitFor()
+      await tid('ip-blocks').locator('summary').click()
+      await check(`contacts (${lang})`)
+      await tid('contact-row').first().click()
+      await tid('contact-title').waitFor()
+      await tid('contact-merge').click()
+      await tid('merge-form').waitFor()
+      await check(`a contact (${lang})`)
       // An inbox's bot settings, open.
       await page.goto(`${kefu.base}/console/#/admin/inboxes`)
       await tid('inbox-card').first().click()

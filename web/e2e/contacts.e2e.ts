@@ -1,12 +1,17 @@
 // Editing a contact in real browsers against a real kefu: an admin defines
 // a custom attribute, edits a visitor's name, e-mail, phone and that
 // attribute from the side panel, keeps a note; another agent's console shows
-// the new name live in its list.
+// the new name live in its list. The contacts page: finding contacts by
+// words and attributes, a contact's page, merging a duplicate (whose
+// visitor continues in the kept contact's chat), blocking a visitor.
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, browser, Kefu, until } from './harness'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Agent, browser, Kefu, outDir, Site, until } from './harness'
 
 const kefu = new Kefu({ KEFU_LIMITS__WIDGET_SESSIONS_PER_MINUTE: '1000' })
+const site = new Site()
 let admin: Agent
 let inbox: Record<string, any>
 const HAN = { email: 'han.contacts@example.com', password: 'agent-pass-1', name: 'Han Meimei' }
@@ -18,6 +23,7 @@ const tid = (page: Page, id: string) => page.locator(`[data-test="${id}"]`)
 
 beforeAll(async () => {
   await kefu.start()
+  await site.start()
   admin = new Agent(kefu.base)
   await admin.login(kefu.adminEmail, kefu.adminPassword)
   inbox = await admin.firstInbox()
@@ -32,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of closers) await c()
+  await site.stop()
   await kefu.dispose()
 })
 
@@ -44,7 +51,7 @@ async function consoleLogin(page: Page, email: string, password: string) {
   await tid(page, 'nav-inbox').waitFor()
 }
 
-async function visitorWrites(text: string): Promise<{ conv: string; contact: string }> {
+async function visitorWrites(text: string): Promise<{ conv: string; contact: string; token: string }> {
   const s = await fetch(`${kefu.base}/api/v1/widget/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -56,7 +63,7 @@ async function visitorWrites(text: string): Promise<{ conv: string; contact: str
     body: JSON.stringify({ client_msg_id: `v-${Date.now()}`, content: text }),
   })
   expect(r.status).toBe(201)
-  return { conv: (await r.json()).message.conversation_id, contact: s.contact_id }
+  return { conv: (await r.json()).message.conversation_id, contact: s.contact_id, token: s.visitor_token }
 }
 
 describe('contacts', () => {
@@ -115,5 +122,172 @@ describe('contacts', () => {
     await tid(pageA, 'canned-suggestions').waitFor()
     await pageA.keyboard.press('Enter')
     expect(await tid(pageA, 'composer').inputValue()).toBe('Sure! 您好 李雷 Li Lei，我是Admin。{{contact.nickname}}')
+  })
+})
+
+const w = (page: Page, sel: string) => page.locator(`#kefu-widget ${sel}`)
+
+/** A visitor in a real browser: opens the widget on the shop and writes `text`; returns the page and their contact id. */
+async function widgetVisitor(path: string, text: string): Promise<{ page: Page; contact: string }> {
+  const b = await browser()
+  closers.push(b.close)
+  const page = await b.context.newPage()
+  await page.goto(site.embed(path, kefu.base, inbox.public_key))
+  await w(page, '.launcher').click()
+  await w(page, 'textarea').fill(text)
+  await w(page, 'textarea').press('Enter')
+  await until(async () => (await w(page, '.msg.me .meta').last().textContent())?.includes('Sent'), 'the message sent')
+  const list = await admin.call('GET', '/api/v1/conversations?limit=200')
+  const conv = list.items.find((c: any) => c.last_message?.excerpt === text)
+  expect(conv, text).toBeTruthy()
+  return { page, contact: conv.contact_id }
+}
+
+/** The admin's console in a browser of its own (each test starts logged out). */
+async function adminConsole(): Promise<Page> {
+  const b = await browser()
+  closers.push(b.close)
+  const page = await b.context.newPage()
+  await consoleLogin(page, kefu.adminEmail, kefu.adminPassword)
+  return page
+}
+
+async function named(contact: string, name: string, extra: Record<string, unknown> = {}) {
+  await admin.call('PATCH', `/api/v1/contacts/${contact}`, { name, ...extra })
+}
+
+describe('the contacts page', () => {
+  it('finds contacts by words and by attributes, and shows one contact with notes, business events and every conversation', async () => {
+    await admin.call('PUT', '/api/v1/attributes/tier', { label: 'Tier', kind: 'text' })
+    const a = await visitorWrites('我的订单还没发货')
+    const b = await visitorWrites('Do you ship to Canada?')
+    const c = await visitorWrites('Invoice please')
+    await named(a.contact, '王小明', { email: 'xiaoming@example.com', attributes: { tier: 'Gold' } })
+    await named(b.contact, 'Zhang Wei', { attributes: { tier: 'silver' } })
+    await named(c.contact, 'Chen Jing', { attributes: { tier: 'gold' } })
+    const key = await admin.call('POST', '/api/v1/api-keys', { name: 'ERP', scopes: ['events:write'] })
+    const ev = await fetch(`${kefu.base}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
+      body: JSON.stringify({ contact: { email: 'xiaoming@example.com' }, type: 'order.shipped', title: 'Order 8801 shipped', data: { order_id: '8801' } }),
+    })
+    expect(ev.status).toBeLessThan(300)
+
+    const page = await adminConsole()
+    await tid(page, 'nav-contacts').click()
+    await tid(page, 'contacts-page').waitFor()
+    await tid(page, 'contact-row').filter({ hasText: 'Zhang Wei' }).waitFor()
+    // Chinese words.
+    await tid(page, 'contacts-search').fill('小明')
+    await until(async () => (await tid(page, 'contact-row').allTextContents()).join('|').includes('王小明') && (await tid(page, 'contact-row').count()) === 1, 'only 王小明')
+    // An attribute condition (case does not matter), then words on top of it.
+    await tid(page, 'contacts-search').fill('')
+    await tid(page, 'attr-filter-add').selectOption('tier')
+    await tid(page, 'attr-filter-value').fill('GOLD')
+    await tid(page, 'attr-filter-value').press('Enter')
+    await until(async () => {
+      const rows = (await tid(page, 'contact-row').allTextContents()).join('|')
+      return rows.includes('王小明') && rows.includes('Chen Jing') && !rows.includes('Zhang Wei') && (await tid(page, 'contact-row').count()) === 2
+    }, 'the two gold contacts')
+    await tid(page, 'contacts-search').fill('chen')
+    await until(async () => (await tid(page, 'contact-row').count()) === 1, 'gold and "chen"')
+    await tid(page, 'contacts-clear').click()
+    await tid(page, 'contact-row').filter({ hasText: 'Zhang Wei' }).waitFor()
+
+    // A contact's page: details, the business event, a note kept, the conversation.
+    await tid(page, 'contact-row').filter({ hasText: '王小明' }).click()
+    await until(async () => (await tid(page, 'contact-title').textContent()) === '王小明', 'the contact page')
+    await tid(page, 'business-event-title').filter({ hasText: 'Order 8801 shipped' }).waitFor()
+    await tid(page, 'contact-note-input').fill('Called about the late parcel')
+    await tid(page, 'contact-note-add').click()
+    await tid(page, 'contact-note').filter({ hasText: 'late parcel' }).waitFor()
+    expect(await tid(page, 'contact-conversation').count()).toBe(1)
+    await tid(page, 'contact-conversation').click()
+    await tid(page, 'message').filter({ hasText: '我的订单还没发货' }).waitFor()
+    await page.close()
+  })
+
+  it("merges a duplicate into a contact; the duplicate's visitor goes on chatting as the kept contact", async () => {
+    // The same customer twice: once by e-mail earlier (kept), once in the widget now (the duplicate).
+    const kept = await visitorWrites('Earlier question about my invoice')
+    await named(kept.contact, '李娜 Li Na', { email: 'li.na@example.com' })
+    const dup = await widgetVisitor('/merge', 'hello from my phone')
+    await named(dup.contact, 'Nana', { phone: '+86 139 0000 1111' })
+    // One active conversation per inbox and contact: resolve the duplicate's first.
+    const list = await admin.call('GET', `/api/v1/conversations?contact_id=${dup.contact}`)
+    await admin.call('POST', `/api/v1/conversations/${list.items[0].id}/status`, { status: 'resolved' })
+
+    const page = await adminConsole()
+    page.on('dialog', (d) => void d.accept())
+    await page.goto(`${kefu.base}/console/#/contacts/${kept.contact}`)
+    await until(async () => (await tid(page, 'contact-title').textContent()) === '李娜 Li Na', 'the kept contact')
+    await tid(page, 'contact-merge').click()
+    await tid(page, 'merge-search').fill('nana')
+    await tid(page, 'merge-candidate').filter({ hasText: 'Nana' }).click()
+    await tid(page, 'merge-confirm').click()
+    await tid(page, 'contact-notice').waitFor()
+    // Both conversations are on the kept contact's page, the duplicate's phone filled in.
+    await until(async () => (await tid(page, 'contact-conversation').count()) === 2, 'both conversations')
+    expect(await tid(page, 'contact-detail-phone').textContent()).toBe('+86 139 0000 1111')
+    expect(await tid(page, 'contact-detail-name').textContent()).toBe('李娜 Li Na')
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.screenshot({ path: join(outDir(), 'contact-page.png') })
+    // The duplicate is gone from the list.
+    await tid(page, 'contacts-back').click()
+    await tid(page, 'contact-row').filter({ hasText: '李娜 Li Na' }).waitFor()
+    expect(await tid(page, 'contact-row').filter({ hasText: 'Nana' }).count()).toBe(0)
+
+    // The visitor on the phone writes again: it lands with the kept contact.
+    await w(dup.page, 'textarea').fill('still there?')
+    await w(dup.page, 'textarea').press('Enter')
+    await until(async () => {
+      const convs = await admin.call('GET', `/api/v1/conversations?contact_id=${kept.contact}`)
+      return convs.items.some((c: any) => c.last_message?.excerpt === 'still there?')
+    }, 'the message in the kept contact\'s conversation')
+    const old = await admin.call('GET', `/api/v1/contacts/${dup.contact}`)
+    expect(old.merged_into).toBe(kept.contact)
+    await page.close()
+  })
+
+  it('blocks a visitor: the widget closes their chat at once; unblocked, they can write again', async () => {
+    const v = await widgetVisitor('/block', 'buy cheap followers!!!')
+    const page = await adminConsole()
+    await page.goto(`${kefu.base}/console/#/contacts/${v.contact}`)
+    await tid(page, 'contact-block').click()
+    await tid(page, 'block-ip').check()
+    await tid(page, 'block-confirm').click()
+    await tid(page, 'contact-blocked').waitFor()
+    // The visitor is told, and has no message box.
+    await until(async () => (await w(v.page, '.sub').textContent()) === 'This chat is not available to you', 'the refusal in the widget')
+    expect(await w(v.page, 'textarea').isVisible()).toBe(false)
+    // Listed as blocked; the address is on the admins' list.
+    await tid(page, 'contacts-back').click()
+    await tid(page, 'contacts-blocked-only').check()
+    await until(async () => (await tid(page, 'contact-row').count()) === 1, 'one blocked contact')
+    await tid(page, 'ip-blocks').locator('summary').click()
+    await tid(page, 'ip-block').filter({ hasText: '127.0.0.1' }).waitFor()
+    // Unblocked (the address with them), the visitor reloads and writes again.
+    await page.goto(`${kefu.base}/console/#/contacts/${v.contact}`)
+    await tid(page, 'contact-unblock').click()
+    await until(async () => (await tid(page, 'contact-blocked').count()) === 0, 'unblocked')
+    const blocks = await admin.call('GET', '/api/v1/ip-blocks')
+    expect(blocks.items).toEqual([])
+    await v.page.reload()
+    await w(v.page, '.launcher').waitFor()
+    if (!(await w(v.page, '.panel').isVisible())) await w(v.page, '.launcher').click()
+    await w(v.page, 'textarea').waitFor()
+    await w(v.page, 'textarea').fill('sorry about that')
+    await w(v.page, 'textarea').press('Enter')
+    await until(async () => (await w(v.page, '.msg.me .meta').last().textContent())?.includes('Sent'), 'sent again')
+    await page.close()
+  })
+})
+
+describe('docs', () => {
+  it('keeps the README screenshot in docs/img (make docs-img)', () => {
+    if (!process.env.E2E_UPDATE_DOCS) return
+    const img = resolve(__dirname, '../../docs/img')
+    mkdirSync(img, { recursive: true })
+    copyFileSync(join(outDir(), 'contact-page.png'), join(img, 'console-contact.png'))
   })
 })

@@ -346,13 +346,35 @@ describe('the widget and the demo page', () => {
     await w(page, '.launcher').click()
     const panel = w(page, '.panel')
     await panel.waitFor()
-    await expect(panel.getAttribute('aria-label')).resolves.toBe(inbox.display_name)
+    // Named by the inbox once the session has loaded (until then "Chat with us").
+    await until(async () => (await panel.getAttribute('aria-label')) === inbox.display_name, 'the dialog named by the inbox')
     const label = await w(page, 'textarea').getAttribute('aria-label')
     expect(label).toBeTruthy()
     expect(label).not.toBe(await w(page, 'textarea').getAttribute('placeholder'))
     await w(page, 'textarea').press('Escape')
     await panel.waitFor({ state: 'hidden' })
   })
+
+  for (const size of [{ width: 360, height: 640 }, { width: 390, height: 844 }]) {
+    it(`keeps Send reachable with the widget open full-screen on a ${size.width}×${size.height} phone`, async () => {
+      const page = await (await context(size)).newPage()
+      await page.goto(site.embed('/phone', kefu.base, inbox.public_key))
+      await w(page, '.launcher').click()
+      await w(page, '.panel').waitFor()
+      await w(page, 'textarea').fill('phone send ' + size.width)
+      // The launcher is out of the way: a tap on Send's spot sends instead of closing the chat.
+      await expect(w(page, '.launcher').isVisible()).resolves.toBe(false)
+      const send = w(page, '.send')
+      const box = await send.boundingBox()
+      expect(box).not.toBeNull()
+      await page.mouse.click(box!.x + box!.width / 2, box!.y + box!.height / 2)
+      await until(async () => (await w(page, '.msg.me').last().textContent())?.includes('phone send ' + size.width), 'the message sent')
+      await expect(w(page, '.panel').isVisible()).resolves.toBe(true)
+      // The header's close button closes it; the launcher is back.
+      await w(page, '.head .x').click()
+      await w(page, '.launcher').waitFor()
+    })
+  }
 
   it('fits /demo into a 360 px wide phone', async () => {
     const page = await (await context({ width: 360, height: 640 })).newPage()

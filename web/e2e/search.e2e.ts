@@ -2,7 +2,8 @@
 // S, finds a Chinese phrase and an English one said early in a long
 // conversation (older than the 50 messages a conversation opens with),
 // sees the match highlighted in the snippet, and a click opens the
-// conversation scrolled to that message, highlighted. The command bar's
+// conversation scrolled to that message, highlighted, with a window of the
+// messages around it (later ones load on scrolling down). The command bar's
 // "Search for …" runs the same search.
 import type { BrowserContext, Page } from 'playwright-core'
 import { join } from 'node:path'
@@ -92,9 +93,16 @@ describe('search', () => {
     await hit.click()
     await until(() => page.url().endsWith(`#/inbox/${conv}`), 'the conversation opened')
     await until(() => shownAndMarked(page, 2), 'the Chinese message shown and highlighted')
-    // The newer messages are there too, below it.
-    await tid(page, 'message').filter({ hasText: 'follow-up number 72' }).waitFor({ state: 'attached' })
+    // A window around it (30 after it), not every later message…
+    const said = (n: number) => tid(page, 'message').filter({ hasText: `follow-up number ${n}` })
+    await said(31).waitFor({ state: 'attached' })
+    expect(await said(72).count()).toBe(0)
     await page.screenshot({ path: join(outDir(), 'search-opened.png') })
+    // …the later ones come as the agent scrolls down.
+    await until(async () => {
+      await tid(page, 'messages').evaluate((el) => el.scrollTo({ top: el.scrollHeight }))
+      return (await said(72).count()) > 0
+    }, 'the later messages, scrolling down')
 
     // English, from the command bar's "Search for …" (last item).
     await page.keyboard.press('Control+k')

@@ -74,6 +74,14 @@ pub struct Contact {
     pub ip: Option<String>,
     pub last_seen_at: i64,
     pub created_at: i64,
+    /// When an agent blocked them (epoch ms): their widget sessions and
+    /// messages are refused. `None`: not blocked.
+    #[serde(default)]
+    pub blocked_at: Option<i64>,
+    /// The contact this one was merged into (it is then no longer listed;
+    /// its visitor is taken to that contact at their next session).
+    #[serde(default)]
+    pub merged_into: Option<ContactId>,
 }
 
 /// Who caused a change: a visitor, an agent, an API key, or the system
@@ -207,6 +215,24 @@ pub enum ConversationEvent {
     ContactEventRecorded {
         event: BusinessEvent,
     },
+    /// An agent merged `merged` (a duplicate) into `contact`: its
+    /// conversations, notes and business events now belong to `contact`,
+    /// which kept its own details and took the duplicate's where it had none.
+    ContactMerged {
+        contact: Contact,
+        /// Boxed: the enum's other variants are far smaller.
+        merged: Box<Contact>,
+    },
+    /// An agent blocked the contact: their widget sessions and messages are
+    /// refused; `ip_blocked` names an address blocked with them, if any.
+    ContactBlocked {
+        contact: Contact,
+        ip_blocked: Option<String>,
+    },
+    /// An agent lifted the block.
+    ContactUnblocked {
+        contact: Contact,
+    },
 }
 
 /// Something a company's own system recorded on a contact.
@@ -228,7 +254,7 @@ pub struct BusinessEvent {
 
 impl ConversationEvent {
     /// Every event type, in catalogue order (what a webhook subscription may pick).
-    pub const TYPES: [&'static str; 17] = [
+    pub const TYPES: [&'static str; 20] = [
         "conversation_created",
         "message_created",
         "message_deleted",
@@ -246,6 +272,9 @@ impl ConversationEvent {
         "contact_created",
         "contact_updated",
         "contact_event_recorded",
+        "contact_merged",
+        "contact_blocked",
+        "contact_unblocked",
     ];
 
     /// The type's name on the wire, one of [`ConversationEvent::TYPES`].
@@ -268,6 +297,9 @@ impl ConversationEvent {
             Self::ContactCreated { .. } => "contact_created",
             Self::ContactUpdated { .. } => "contact_updated",
             Self::ContactEventRecorded { .. } => "contact_event_recorded",
+            Self::ContactMerged { .. } => "contact_merged",
+            Self::ContactBlocked { .. } => "contact_blocked",
+            Self::ContactUnblocked { .. } => "contact_unblocked",
         }
     }
 
@@ -290,6 +322,9 @@ impl ConversationEvent {
                 | Self::ContactCreated { .. }
                 | Self::ContactUpdated { .. }
                 | Self::ContactEventRecorded { .. }
+                | Self::ContactMerged { .. }
+                | Self::ContactBlocked { .. }
+                | Self::ContactUnblocked { .. }
         )
     }
 }

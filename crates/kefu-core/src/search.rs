@@ -121,17 +121,44 @@ fn segments(text: &str) -> Vec<Segment> {
 }
 
 /// The tokens of a text in order: CJK runs as bigrams, words as themselves.
+///
+/// A CJK run of two or more characters next to another run (a word, or
+/// Chinese after punctuation) also has its edge character alone at that
+/// edge: `iPhone15屏幕` is `iphone15 屏 屏幕`. A query cut inside the run
+/// ends (or starts) on a lone character, `iPhone15屏` → `iphone15 屏`, and
+/// the text holds no bigram for it (`屏` alone is only among the characters
+/// after the tokens, not next to `iphone15`): without the edge character
+/// such a query found nothing. The query is cut the same way, so
+/// `iPhone15屏幕` → `iphone15 屏 屏幕` still lines up with the text.
 fn stream(segs: &[Segment]) -> Vec<String> {
     let mut out = Vec::new();
-    for s in segs {
+    for (i, s) in segs.iter().enumerate() {
         match s {
             Segment::Word(w) => out.push(w.clone()),
             Segment::Cjk(cs) if cs.len() == 1 => out.push(cs[0].to_string()),
-            Segment::Cjk(cs) => out.extend(cs.windows(2).map(|p| p.iter().collect::<String>())),
+            Segment::Cjk(cs) => {
+                if i > 0 {
+                    out.push(cs[0].to_string());
+                }
+                out.extend(cs.windows(2).map(|p| p.iter().collect::<String>()));
+                if i + 1 < segs.len() {
+                    out.push(cs[cs.len() - 1].to_string());
+                }
+            }
         }
     }
     out
 }
+
+/// A token no query holds, between the parts of a document whose tokens are
+/// not next to each other in the text: two fields (a contact's name and
+/// e-mail), and the tokens and the characters listed after them. Without it
+/// a phrase matched across the join, `abc退` finding "退款 abc" (tokens
+/// `退款 abc`, then the characters `退 款`). A private-use character: FTS5's
+/// `unicode61` keeps it as a token (category `Co`), while the query side
+/// treats it as a separator, so no query token ever equals it. PostgreSQL
+/// gets a skipped position instead ([`Document::tsvector`]).
+pub const GAP: &str = "\u{E000}";
 
 /// What a text is indexed under: the tokens in order (phrases match on
 /// their positions) and then each CJK character alone (for one-character
@@ -155,11 +182,19 @@ impl Document {
         d
     }
 
-    /// Appends `text` (another field of the same record), up to
+    /// Appends `text` (another field of the same record, not adjacent to
+    /// the previous one: a [`GAP`] separates them), up to
     /// [`MAX_DOCUMENT_TOKENS`] and [`MAX_DOCUMENT_BYTES`] in all.
     pub fn add(&mut self, text: &str) {
         let segs = segments(text);
-        for t in stream(&segs) {
+        let tokens = stream(&segs);
+        if !tokens.is_empty()
+            && self.tokens.last().is_some_and(|t| t != GAP)
+            && !self.push_token(GAP.to_string())
+        {
+            return;
+        }
+        for t in tokens {
             if !self.push_token(t) {
                 return;
             }
@@ -200,6 +235,9 @@ impl Document {
     /// separators (`13800138000` in `+86 138-0013-8000`) finds it.
     pub fn add_phone(&mut self, phone: &str) {
         self.add(phone);
+        if self.tokens.last().is_some_and(|t| t != GAP) && !self.push_token(GAP.to_string()) {
+            return;
+        }
         let digits: String = phone
             .chars()
             .map(fold)
@@ -216,22 +254,31 @@ impl Document {
         self.tokens.is_empty() && self.chars.is_empty()
     }
 
+    /// Every token at its position: the tokens, a [`GAP`], then the
+    /// characters (a phrase never spans from the tokens into them).
+    pub fn positions(&self) -> impl Iterator<Item = &str> {
+        let gap = (!self.tokens.is_empty() && !self.chars.is_empty()).then_some(GAP);
+        self.tokens
+            .iter()
+            .map(String::as_str)
+            .chain(gap)
+            .chain(self.chars.iter().map(String::as_str))
+    }
+
     /// The text SQLite's FTS5 (`unicode61`) indexes: tokens separated by spaces.
     pub fn fts5_text(&self) -> String {
-        let mut s = self.tokens.join(" ");
-        for c in &self.chars {
-            s.push(' ');
-            s.push_str(c);
-        }
-        s
+        self.positions().collect::<Vec<_>>().join(" ")
     }
 
     /// A PostgreSQL `tsvector` literal with each token's position (cast
-    /// with `CAST($1 AS tsvector)`: no parser, no locale involved).
+    /// with `CAST($1 AS tsvector)`: no parser, no locale involved); a
+    /// [`GAP`] is a position left empty.
     pub fn tsvector(&self) -> String {
         let mut s = String::new();
-        let all = self.tokens.iter().chain(self.chars.iter());
-        for (i, t) in all.enumerate() {
+        for (i, t) in self.positions().enumerate() {
+            if t == GAP {
+                continue;
+            }
             if !s.is_empty() {
                 s.push(' ');
             }
@@ -241,6 +288,27 @@ impl Document {
             s.push_str(&(i + 1).min(MAX_TS_POSITION).to_string());
         }
         s
+    }
+
+    /// Whether the index finds this document by `query`, as FTS5 and
+    /// PostgreSQL do: each phrase's tokens at consecutive positions, the
+    /// last one a prefix when the phrase says so. For tests that check the
+    /// tokens against the text they came from.
+    pub fn matches(&self, query: &Query) -> bool {
+        let pos: Vec<&str> = self.positions().collect();
+        query.phrases.iter().all(|p| {
+            let n = p.tokens.len();
+            n <= pos.len()
+                && pos.windows(n).any(|w| {
+                    w.iter().zip(&p.tokens).enumerate().all(|(i, (d, q))| {
+                        if p.prefix && i + 1 == n {
+                            d.starts_with(q.as_str()) && *d != GAP
+                        } else {
+                            d == q
+                        }
+                    })
+                })
+        })
     }
 }
 
@@ -458,7 +526,7 @@ mod tests {
         assert_eq!(
             d.tokens,
             [
-                "hello", "world", "li", "lei", "example", "com", "订单", "12345", "号"
+                "hello", "world", "li", "lei", "example", "com", "订", "订单", "单", "12345", "号"
             ]
         );
     }
@@ -483,7 +551,10 @@ mod tests {
             q("退款申请 Refund").tsquery(),
             "('退款' <-> '款申' <-> '申请') & 'refund':*"
         );
-        assert_eq!(q("iphone15退款").tsquery(), "('iphone15' <-> '退款')");
+        assert_eq!(
+            q("iphone15退款").tsquery(),
+            "('iphone15' <-> '退' <-> '退款')"
+        );
         assert!(Query::parse("  ,.!? ").is_none());
         assert!(Query::parse("").is_none());
     }
@@ -503,8 +574,50 @@ mod tests {
     fn tsvector_positions_follow_the_tokens() {
         assert_eq!(
             Document::of("退款了 ok").tsvector(),
-            "'退款':1 '款了':2 'ok':3 '退':4 '款':5 '了':6"
+            "'退款':1 '款了':2 '了':3 'ok':4 '退':6 '款':7 '了':8"
         );
+        assert_eq!(
+            Document::of("退款了 ok").fts5_text(),
+            "退款 款了 了 ok \u{E000} 退 款 了"
+        );
+    }
+
+    /// A lone character where Chinese meets a word, on either side, finds
+    /// the text: the text's edge characters stand at the edge.
+    #[test]
+    fn a_lone_character_next_to_a_word_is_found() {
+        let d = Document::of("iPhone15屏幕碎了");
+        assert_eq!(d.tokens, ["iphone15", "屏", "屏幕", "幕碎", "碎了"]);
+        for found in [
+            "iPhone15屏",
+            "iphone15屏幕",
+            "iphone15屏幕碎",
+            "屏幕碎了",
+            "屏",
+        ] {
+            assert!(d.matches(&q(found)), "{found}");
+        }
+        let d = Document::of("换个手机屏cd吧");
+        for found in ["屏cd", "机屏cd", "cd吧", "屏cd吧", "手机屏cd"] {
+            assert!(d.matches(&q(found)), "{found}");
+        }
+        assert!(!d.matches(&q("机cd")));
+    }
+
+    /// A phrase never spans the join of two parts that are not next to each
+    /// other: the tokens and the characters after them, or two fields.
+    #[test]
+    fn phrases_do_not_span_the_joins() {
+        let d = Document::of("退款 abc");
+        assert!(d.matches(&q("退款abc")), "punctuation and spaces join");
+        assert!(!d.matches(&q("abc退")), "abc is followed by nothing");
+        let mut k = Document::of("张三");
+        k.add("abc@example.com");
+        assert!(k.matches(&q("张三")) && k.matches(&q("abc@example")));
+        assert!(!k.matches(&q("张三abc")), "name and e-mail are two fields");
+        k.add_phone("138 0013");
+        assert!(k.matches(&q("0013")) && k.matches(&q("138-0013")));
+        assert!(!k.matches(&q("com.138")), "nor e-mail and phone");
     }
 
     #[test]
@@ -541,6 +654,39 @@ mod tests {
             } else {
                 let found = d.tokens.windows(p.tokens.len()).any(|w| w == &p.tokens[..]);
                 prop_assert!(found, "{:?} in {:?}", p.tokens, d.tokens);
+            }
+        }
+
+        /// A mixed text (Chinese, words, digits, no spaces) is found by any
+        /// part of it that starts where a word starts and ends on a Chinese
+        /// character, a whole word or two letters of one; and nothing is
+        /// found that is not in the text.
+        #[test]
+        fn mixed_substrings_are_found_and_only_they(
+            text in "[一二三四ab1]{1,14}", a in 0usize..14, len in 1usize..8,
+        ) {
+            let chars: Vec<char> = text.chars().collect();
+            let a = a % chars.len();
+            let b = (a + len).min(chars.len());
+            let sub: String = chars[a..b].iter().collect();
+            let d = Document::of(&text);
+            let query = Query::parse(&sub).unwrap();
+            let word = |c: char| !is_cjk(c);
+            let starts_word = a == 0 || !(word(chars[a - 1]) && word(chars[a]));
+            let ends_ok = b == chars.len()
+                || !word(chars[b - 1])
+                || !word(chars[b])
+                || (b - a >= 2 && word(chars[b - 2]));
+            if starts_word && ends_ok {
+                prop_assert!(d.matches(&query), "{sub} in {text}: {:?} {:?}", query.phrases, d.tokens);
+            }
+            // Any query (a random one too) is found only where it is.
+            let other: String = chars.iter().rev().take(len).collect();
+            for s in [sub, other] {
+                let query = Query::parse(&s).unwrap();
+                if d.matches(&query) {
+                    prop_assert!(text.contains(&s), "{s} wrongly in {text}");
+                }
             }
         }
 

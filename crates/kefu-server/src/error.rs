@@ -98,6 +98,16 @@ impl ApiError {
                 Self::new(StatusCode::CONFLICT, "conversation_closed", e.to_string())
             }
             StoreError::Closed => Self::unavailable("the server is shutting down"),
+            StoreError::ContactBlocked => Self::new(
+                StatusCode::FORBIDDEN,
+                "contact_blocked",
+                "this chat is not available to you",
+            ),
+            StoreError::ContactMerged => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "contact_merged",
+                "this visitor was merged into another contact; start a new session",
+            ),
             other => {
                 tracing::error!(error = %other, "store error");
                 Self::internal()

@@ -953,6 +953,39 @@ rule "bot" when conversation.first_message contains "talk to a human" then to_bo
         .await;
     assert_eq!(s, 200, "{v}");
     first_message(app, &owner.inbox, "I want to talk to a human").await;
+    // The contacts page: a duplicate merged, a contact blocked and unblocked.
+    let (_, c) = app
+        .get(&owner.token, &format!("/api/v1/conversations/{conv}"))
+        .await;
+    let contact = c["contact_id"]
+        .as_str()
+        .expect("the conversation's contact")
+        .to_string();
+    let (_, dup) = app.visitor(&owner.inbox).await;
+    let (s, v) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/contacts/{dup}"),
+            json!({"email": "li.lei@example.com"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &owner.token,
+            &format!("/api/v1/contacts/{contact}/merge"),
+            json!({"other_id": dup}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, spammer) = app.visitor(&owner.inbox).await;
+    let block = format!("/api/v1/contacts/{spammer}/block");
+    let (s, v) = app
+        .post(&owner.token, &block, json!({"block_ip": false}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app.delete(&owner.token, &block).await;
+    assert_eq!(s, 200, "{v}");
 
     let mut examples: std::collections::BTreeMap<String, Value> = Default::default();
     let produced: Vec<&str> = kefu_core::event::ConversationEvent::TYPES
@@ -1119,6 +1152,13 @@ fn catalogue_note(t: &str) -> &'static str {
         "contact_event_recorded" => {
             "A business system recorded something about the contact (`POST /api/v1/events`, part of the incoming-events work; no endpoint emits it in this version, so this example is the type serialized rather than a captured event)."
         }
+        "contact_merged" => {
+            "An agent merged a duplicate (`merged`, now carrying `merged_into`) into `contact` (the kept contact as the merge left it): the duplicate's conversations, notes and business events now belong to `contact` (docs/contacts.md)."
+        }
+        "contact_blocked" => {
+            "An agent blocked the contact: their widget sessions and messages are refused. `ip_blocked`: the address blocked with them, or `null` (docs/contacts.md)."
+        }
+        "contact_unblocked" => "An agent lifted the contact's block.",
         _ => "",
     }
 }

@@ -38,7 +38,9 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
                 kefu_core::waiting_sql!("?5", "?2"),
                 " WHERE id = ?1 AND workspace_id = ?3 AND status IN ",
                 kefu_core::appendable_statuses_sql!(),
-                " AND (?4 IS NULL OR contact_id = ?4)
+                " AND (?4 IS NULL OR (contact_id = ?4 AND ",
+                crate::messages::visitor_may_send_sql!("?4"),
+                "))
                  RETURNING ",
                 conv_cols!()
             ))?
@@ -56,6 +58,8 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
                 kefu_core::waiting_sql!("?5", "?2"),
                 " WHERE contact_id = ?1 AND inbox_id = ?3 AND workspace_id = ?4 AND status IN ",
                 kefu_core::appendable_statuses_sql!(),
+                " AND ",
+                crate::messages::visitor_may_send_sql!("?1"),
                 "
                  RETURNING ",
                 conv_cols!()

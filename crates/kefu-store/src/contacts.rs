@@ -7,14 +7,14 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, inbox_id, external_id, name, email, attributes, page_url, referrer, language, user_agent, ip, last_seen_at, created_at, phone"
+        "id, workspace_id, inbox_id, external_id, name, email, attributes, page_url, referrer, language, user_agent, ip, last_seen_at, created_at, phone, blocked_at, merged_into"
     };
 }
 
 /// [`cols`] qualified with the table's name, for queries that join others.
 macro_rules! prefixed_cols {
     () => {
-        "contacts.id, contacts.workspace_id, contacts.inbox_id, contacts.external_id, contacts.name, contacts.email, contacts.attributes, contacts.page_url, contacts.referrer, contacts.language, contacts.user_agent, contacts.ip, contacts.last_seen_at, contacts.created_at, contacts.phone"
+        "contacts.id, contacts.workspace_id, contacts.inbox_id, contacts.external_id, contacts.name, contacts.email, contacts.attributes, contacts.page_url, contacts.referrer, contacts.language, contacts.user_agent, contacts.ip, contacts.last_seen_at, contacts.created_at, contacts.phone, contacts.blocked_at, contacts.merged_into"
     };
 }
 pub(crate) use prefixed_cols;
@@ -40,6 +40,8 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<Contact> {
         ip: r.try_get("ip")?,
         last_seen_at: r.try_get("last_seen_at")?,
         created_at: r.try_get("created_at")?,
+        blocked_at: r.try_get("blocked_at")?,
+        merged_into: r.try_get("merged_into")?,
     })
 }
 
@@ -78,6 +80,8 @@ impl Store {
             ip: visit.ip,
             last_seen_at: now,
             created_at: now,
+            blocked_at: None,
+            merged_into: None,
         };
         let k = contact.clone();
         self.write(move |c| {
@@ -85,7 +89,7 @@ impl Store {
                 sqlx::query(concat!(
                     "INSERT INTO contacts (",
                     cols!(),
-                    ") VALUES ($1, $2, $3, NULL, NULL, NULL, '{}', $4, $5, $6, $7, $8, $9, $9, NULL)"
+                    ") VALUES ($1, $2, $3, NULL, NULL, NULL, '{}', $4, $5, $6, $7, $8, $9, $9, NULL, NULL, NULL)"
                 ))
                 .bind(&k.id)
                 .bind(&k.workspace_id)
@@ -300,25 +304,118 @@ impl Store {
         from_row(&r)
     }
 
-    /// Contacts of a workspace, newest first, before the cursor `before` (a contact id).
+    /// Contacts of a workspace matching `filter`, newest first, before the
+    /// cursor `before` (a contact id). Merged contacts are never listed.
     pub async fn list_contacts(
         &self,
         workspace_id: &WorkspaceId,
+        filter: &ContactFilter,
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Contact>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            cols!(),
-            " FROM contacts WHERE workspace_id = $1 AND (CAST($2 AS TEXT) IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
-        ))
-        .bind(workspace_id)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
+        let pg = self.backend_name() == "postgres";
+        // Only placeholders and fixed SQL are formatted in; every value is bound.
+        let mut sql = format!(
+            "SELECT {COLS} FROM contacts WHERE workspace_id = $1 AND merged_into IS NULL
+               AND (CAST($2 AS TEXT) IS NULL OR id < $2)"
+        );
+        let mut binds: Vec<Option<String>> = Vec::new();
+        let next = |binds: &mut Vec<Option<String>>, v: Option<String>| {
+            binds.push(v);
+            format!("${}", binds.len() + 2)
+        };
+        if let Some(q) = &filter.text {
+            let (inner, text) = if pg {
+                (
+                    "id IN (SELECT contact_id FROM contact_search WHERE workspace_id = $1 AND tsv @@ CAST({} AS tsquery))",
+                    q.tsquery(),
+                )
+            } else {
+                (
+                    "rowid IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH {})",
+                    q.fts5(),
+                )
+            };
+            let p = next(&mut binds, Some(text));
+            sql.push_str(" AND ");
+            sql.push_str(&inner.replace("{}", &p));
+        }
+        for (key, value) in &filter.attributes {
+            let k = next(&mut binds, Some(key.clone()));
+            let v = value.as_ref().map(|v| v.to_lowercase());
+            let cond = if pg {
+                match v {
+                    None => format!("CAST(attributes AS jsonb) ? {k}"),
+                    Some(v) => {
+                        let v = next(&mut binds, Some(v));
+                        format!("lower(CAST(attributes AS jsonb) ->> {k}) = {v}")
+                    }
+                }
+            } else {
+                let compare = match v {
+                    None => String::new(),
+                    Some(v) => {
+                        let v = next(&mut binds, Some(v));
+                        format!(
+                            " AND lower(CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.atom AS TEXT) END) = {v}"
+                        )
+                    }
+                };
+                format!(
+                    "EXISTS (SELECT 1 FROM json_each(contacts.attributes) j WHERE j.key = {k} AND j.type <> 'null'{compare})"
+                )
+            };
+            sql.push_str(" AND ");
+            sql.push_str(&cond);
+        }
+        match filter.blocked {
+            Some(true) => sql.push_str(" AND blocked_at IS NOT NULL"),
+            Some(false) => sql.push_str(" AND blocked_at IS NULL"),
+            None => {}
+        }
+        let lim = binds.len() + 3;
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${lim}"));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(!pg)
+            .bind(workspace_id)
+            .bind(before);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.bind(limit).fetch_all(self.reader()).await?;
         rows.iter().map(from_row).collect()
     }
+
+    /// The contact a visitor token names, following merges: a visitor whose
+    /// contact was merged into another continues as that one.
+    pub async fn resolve_contact(
+        &self,
+        workspace_id: &WorkspaceId,
+        id: &ContactId,
+    ) -> Result<Contact> {
+        let mut contact = self.get_contact(workspace_id, id).await?;
+        // Merges re-point older merges, so one step is the rule; a few more
+        // cover a merge racing another.
+        for _ in 0..4 {
+            match contact.merged_into.clone() {
+                Some(into) => contact = self.get_contact(workspace_id, &into).await?,
+                None => break,
+            }
+        }
+        Ok(contact)
+    }
+}
+
+/// Which contacts a list shows (the contacts page).
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    /// Words in the name, e-mail, phone or attributes (the search index).
+    pub text: Option<kefu_core::search::Query>,
+    /// Attribute conditions, all of which must hold: the key is set (`None`)
+    /// or its value, as text, equals this one ignoring case (`true`, `3`, `vip`).
+    pub attributes: Vec<(String, Option<String>)>,
+    /// Only blocked (`true`) or only unblocked (`false`) contacts.
+    pub blocked: Option<bool>,
 }
 
 /// A contact, inside a write.

@@ -30,6 +30,13 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("the store is shut down")]
     Closed,
+    /// The visitor's contact is blocked: they may not start or send anything.
+    #[error("the contact is blocked")]
+    ContactBlocked,
+    /// The visitor's contact was merged into another: their token is stale
+    /// (a new session continues as the merged contact).
+    #[error("the contact was merged into another")]
+    ContactMerged,
     #[error("corrupt row: {0}")]
     Corrupt(String),
     /// Internal to unguarded writes: failed after a change it could not undo,

@@ -421,6 +421,20 @@ async fn append_unguarded(
     }
 }
 
+/// SQL true when the visitor `$n` may send: their contact is neither
+/// blocked nor merged away (the fast paths leave the refusal to the slow
+/// path, which says which). One primary-key probe per visitor message.
+macro_rules! visitor_may_send_sql {
+    ($p:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM contacts k WHERE k.id = ",
+            $p,
+            " AND (k.blocked_at IS NOT NULL OR k.merged_into IS NOT NULL))"
+        )
+    };
+}
+pub(crate) use visitor_may_send_sql;
+
 /// An append to an open conversation in two statements, or `None` (having
 /// changed nothing) when the conversation is not open or not the sender's.
 async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<Appended>> {
@@ -437,7 +451,9 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
                 kefu_core::waiting_sql!("$5", "$2"),
                 " WHERE id = $1 AND workspace_id = $3 AND status IN ",
                 kefu_core::appendable_statuses_sql!(),
-                " AND (CAST($4 AS TEXT) IS NULL OR contact_id = $4)
+                " AND (CAST($4 AS TEXT) IS NULL OR (contact_id = $4 AND ",
+                visitor_may_send_sql!("$4"),
+                "))
                  RETURNING ",
                 conversations::cols!()
             ))
@@ -458,6 +474,8 @@ async fn fast_append(c: &mut AnyConnection, new: &NewMessage) -> Result<Option<A
                 kefu_core::waiting_sql!("$5", "$2"),
                 " WHERE contact_id = $1 AND inbox_id = $3 AND workspace_id = $4 AND status IN ",
                 kefu_core::appendable_statuses_sql!(),
+                " AND ",
+                visitor_may_send_sql!("$1"),
                 "
                  RETURNING ",
                 conversations::cols!()
@@ -647,6 +665,21 @@ async fn slow_path(
     changes: &mut Vec<Ev>,
 ) -> Result<(Conversation, bool, Option<ConversationStatus>)> {
     let ws = &new.workspace_id;
+    if new.sender.kind == SenderKind::Visitor {
+        let visitor = match &new.target {
+            ConversationTarget::Existing(_) => new.require_contact.as_ref(),
+            ConversationTarget::VisitorActive { contact_id, .. } => Some(contact_id),
+        };
+        if let Some(id) = visitor {
+            let k = crate::contacts::load(c, ws, id).await?;
+            if k.merged_into.is_some() {
+                return Err(StoreError::ContactMerged);
+            }
+            if k.blocked_at.is_some() {
+                return Err(StoreError::ContactBlocked);
+            }
+        }
+    }
     let (mut conv, created) = match &new.target {
         ConversationTarget::Existing(id) => {
             let conv = conversations::load(c, ws, id).await?;
@@ -657,16 +690,17 @@ async fn slow_path(
             {
                 return Err(StoreError::NotFound);
             }
-            // Resolved longer ago than the inbox's reopen window: the
-            // visitor's message goes to their active conversation in the
-            // inbox, or starts a new one (routing prefers their previous
-            // agent), instead of waking an old one.
-            if new.sender.kind == SenderKind::Visitor
-                && conv.status == ConversationStatus::Resolved
-                && !within_reopen_window(c, &conv.id, now).await?
+            // A visitor's message to a resolved conversation goes to their
+            // active conversation in the inbox if they have one (a stale
+            // tab, or a merge that brought two contacts together: a contact
+            // has one active conversation per inbox). Otherwise it reopens
+            // the conversation within the inbox's reopen window, or starts a
+            // new one (routing prefers their previous agent).
+            if new.sender.kind == SenderKind::Visitor && conv.status == ConversationStatus::Resolved
             {
                 match active_of(c, ws, &conv.inbox_id, &conv.contact_id).await? {
                     Some(active) => (active, false),
+                    None if within_reopen_window(c, &conv.id, now).await? => (conv, false),
                     None => {
                         changes.push(Ev::ConversationCreated {
                             inbox_id: conv.inbox_id.clone(),

@@ -39,6 +39,10 @@ pub struct ReportFilter {
 }
 
 impl ReportFilter {
+    fn is_empty(&self) -> bool {
+        self.agent_id.is_none() && self.group.is_none() && self.inbox_id.is_none()
+    }
+
     /// Appends the filter's conditions (after the three binds every report
     /// query has: workspace, from, to); returns the values to bind in order.
     fn push_sql(&self, sql: &mut String) -> Vec<&str> {
@@ -103,6 +107,7 @@ async fn add_hourly(c: &mut AnyConnection, updates: &[ReportUpdate]) -> Result<(
             e.2 += f.value_bh.unwrap_or(0);
         }
     }
+    add_daily_keyed(c, updates).await?;
     for ((ws, hour, metric), (n, sum, sum_bh)) in sums {
         sqlx::query(
             "INSERT INTO report_hourly (workspace_id, hour, metric, n, sum, sum_bh) VALUES ($1, $2, $3, $4, $5, $6)
@@ -111,6 +116,74 @@ async fn add_hourly(c: &mut AnyConnection, updates: &[ReportUpdate]) -> Result<(
         )
         .bind(ws)
         .bind(hour)
+        .bind(metric)
+        .bind(n)
+        .bind(sum)
+        .bind(sum_bh)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// A stored report state; one that does not parse (written by another
+/// release, or damaged) starts over empty, logged, rather than stopping the
+/// consumer for every conversation: its events already counted stay counted
+/// (the position is kept), and its later figures lack what the state knew.
+fn parse_state(ws: &WorkspaceId, conv: &str, json: &str) -> ConvState {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::error!(workspace_id = %ws, conversation_id = conv, error = %e, "a report state does not parse; counting its conversation on from an empty state");
+        ConvState::default()
+    })
+}
+
+/// The three ways reports are keyed by who or where, as `report_daily_keyed.dim`.
+const DIMS: [&str; 3] = ["agent", "group", "inbox"];
+
+/// A fact's key in dimension `dim` ('' for none).
+fn fact_key<'a>(f: &'a Fact, dim: &str) -> &'a str {
+    match dim {
+        "agent" => f.agent.as_deref().unwrap_or(""),
+        "group" => f.group.as_deref().unwrap_or(""),
+        _ => &f.inbox,
+    }
+}
+
+/// Adds a batch's facts to the daily sums per agent, group and inbox.
+async fn add_daily_keyed(c: &mut AnyConnection, updates: &[ReportUpdate]) -> Result<()> {
+    type Key<'a> = (&'a str, &'a str, i64, &'a str, &'a str);
+    let mut sums: std::collections::BTreeMap<Key, (i64, i64, i64)> = Default::default();
+    for u in updates {
+        for f in &u.facts {
+            for dim in DIMS {
+                let e = sums
+                    .entry((
+                        u.workspace_id.as_str(),
+                        dim,
+                        f.at.div_euclid(DAY_MS),
+                        fact_key(f, dim),
+                        f.metric.as_str(),
+                    ))
+                    .or_default();
+                e.0 += 1;
+                e.1 += f.value.unwrap_or(0);
+                e.2 += f.value_bh.unwrap_or(0);
+            }
+        }
+    }
+    for ((ws, dim, day, k, metric), (n, sum, sum_bh)) in sums {
+        sqlx::query(
+            "INSERT INTO report_daily_keyed (workspace_id, dim, day, k, metric, n, sum, sum_bh) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (workspace_id, dim, day, k, metric) DO UPDATE SET
+               n = report_daily_keyed.n + excluded.n, sum = report_daily_keyed.sum + excluded.sum,
+               sum_bh = report_daily_keyed.sum_bh + excluded.sum_bh",
+        )
+        .bind(ws)
+        .bind(dim)
+        .bind(day)
+        .bind(k)
         .bind(metric)
         .bind(n)
         .bind(sum)
@@ -235,8 +308,7 @@ impl Store {
                 for r in q.fetch_all(self.reader()).await? {
                     let conv: String = r.try_get("conversation_id")?;
                     let json: String = r.try_get("state")?;
-                    let state = serde_json::from_str(&json)
-                        .map_err(|e| StoreError::Corrupt(format!("report state: {e}")))?;
+                    let state = parse_state(ws, &conv, &json);
                     out.insert(
                         (ws.clone(), ConversationId::new(conv)),
                         ReportState {
@@ -286,6 +358,9 @@ impl Store {
             }
             // A constant bucket size from the caller, not text: safe to format in.
             ReportKey::Bucket(ms) => format!("at / {}", ms.max(1)),
+            ReportKey::Agent | ReportKey::Group | ReportKey::Inbox if filter.is_empty() => {
+                return self.report_keyed(ws, from, to, key).await;
+            }
             ReportKey::Agent => "agent_id".into(),
             ReportKey::Group => "group_name".into(),
             ReportKey::Inbox => "inbox_id".into(),
@@ -325,6 +400,96 @@ impl Store {
 }
 
 impl Store {
+    /// [`Store::report_sums`] per agent, group or inbox without a filter:
+    /// the whole UTC days of `[from, to)` from the daily sums, the partial
+    /// days at either end from the facts.
+    async fn report_keyed(
+        &self,
+        ws: &WorkspaceId,
+        from: i64,
+        to: i64,
+        key: ReportKey,
+    ) -> Result<Vec<AggRow>> {
+        let (dim, col) = match key {
+            ReportKey::Agent => ("agent", "agent_id"),
+            ReportKey::Group => ("group", "group_name"),
+            _ => ("inbox", "inbox_id"),
+        };
+        let first_day = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
+        let end_day = to.div_euclid(DAY_MS);
+        let mut sums: HashMap<(String, Option<String>), (i64, i64, i64)> = HashMap::new();
+        let mut add = |metric: String, k: Option<String>, n: i64, s: i64, sb: i64| {
+            let e = sums.entry((metric, k)).or_default();
+            e.0 += n;
+            e.1 += s;
+            e.2 += sb;
+        };
+        // The facts of the partial days (the whole period if it has no whole day).
+        let edges = if first_day < end_day {
+            vec![(from, first_day * DAY_MS), (end_day * DAY_MS, to)]
+        } else {
+            vec![(from, to)]
+        };
+        // `col` is one of three fixed column names.
+        let facts_sql = format!(
+            "SELECT metric, {col} AS k, COUNT(*) AS n,
+                    CAST(COALESCE(SUM(value), 0) AS BIGINT) AS s,
+                    CAST(COALESCE(SUM(value_bh), 0) AS BIGINT) AS sb
+             FROM report_facts WHERE workspace_id = $1 AND at >= $2 AND at < $3 GROUP BY metric, k"
+        );
+        for (a, b) in edges.into_iter().filter(|(a, b)| a < b) {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(facts_sql.clone()))
+                .bind(ws.as_str())
+                .bind(a)
+                .bind(b)
+                .fetch_all(self.reader())
+                .await?;
+            for r in &rows {
+                add(
+                    r.try_get("metric")?,
+                    r.try_get("k")?,
+                    r.try_get("n")?,
+                    r.try_get("s")?,
+                    r.try_get("sb")?,
+                );
+            }
+        }
+        if first_day < end_day {
+            let rows = sqlx::query(
+                "SELECT metric, k, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(sum) AS BIGINT) AS s,
+                        CAST(SUM(sum_bh) AS BIGINT) AS sb
+                 FROM report_daily_keyed WHERE workspace_id = $1 AND dim = $2 AND day >= $3 AND day < $4
+                 GROUP BY metric, k",
+            )
+            .bind(ws.as_str())
+            .bind(dim)
+            .bind(first_day)
+            .bind(end_day)
+            .fetch_all(self.reader())
+            .await?;
+            for r in &rows {
+                let k: String = r.try_get("k")?;
+                add(
+                    r.try_get("metric")?,
+                    (!k.is_empty()).then_some(k),
+                    r.try_get("n")?,
+                    r.try_get("s")?,
+                    r.try_get("sb")?,
+                );
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .map(|((metric, k), (count, sum, sum_bh))| AggRow {
+                metric,
+                key: AggKey::Name(k),
+                count,
+                sum,
+                sum_bh,
+            })
+            .collect())
+    }
+
     /// Where outbox consumer `name` has got to (`None`: never started).
     pub async fn outbox_consumer_position(&self, name: &str) -> Result<Option<i64>> {
         let r = sqlx::query("SELECT position FROM outbox_consumers WHERE name = $1")
@@ -434,5 +599,24 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_that_does_not_parse_starts_over_instead_of_failing() {
+        let ws = WorkspaceId::from("ws");
+        let good = ConvState {
+            inbox_id: "web".into(),
+            created_at: Some(5),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&good).unwrap();
+        assert_eq!(parse_state(&ws, "c", &json), good);
+        assert_eq!(parse_state(&ws, "c", "{not json"), ConvState::default());
+        assert_eq!(parse_state(&ws, "c", r#"{"inbox_id": 7}"#), ConvState::default());
     }
 }

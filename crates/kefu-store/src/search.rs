@@ -218,7 +218,12 @@ pub(crate) async fn unindex_message(c: &mut AnyConnection, message_id: &str) -> 
 
 /// (Re)indexes a contact as it is now, inside the write that changed it.
 pub(crate) async fn index_contact(c: &mut AnyConnection, k: &Contact) -> Result<()> {
-    let doc = contact_document(k);
+    // A contact merged into another is found as that one only.
+    let doc = if k.merged_into.is_some() {
+        Default::default()
+    } else {
+        contact_document(k)
+    };
     if is_pg(c) {
         if doc.is_empty() {
             sqlx::query("DELETE FROM contact_search WHERE contact_id = $1")
@@ -283,6 +288,16 @@ macro_rules! message_filters {
     };
 }
 
+// Keyset pages: each page continues strictly below the last row's sort key,
+// a bound the index seeks to. On SQLite the key of a message is its rowid
+// alone (unique), so the bound is a plain `rowid < $14` that FTS5 takes as a
+// range of its doclists: it starts reading at the cursor (a unit test checks
+// the plan). The former `rowid < $14 OR (rowid = $14 AND id < $16)` got the
+// same plan only because SQLite folds the OR into `rowid <= $14`; the id
+// added nothing, a rowid being unique. Elsewhere the key is a (time, id)
+// pair, compared as a row value, which a B-tree seeks to. The first page has
+// no bound (a NULL cursor), not a sentinel value.
+
 const MESSAGES_SQLITE: &str = concat!(
     "SELECT ",
     messages::prefixed_cols!(),
@@ -290,10 +305,10 @@ const MESSAGES_SQLITE: &str = concat!(
      FROM message_fts
      CROSS JOIN messages m ON m.rowid = message_fts.rowid
      CROSS JOIN conversations ON conversations.id = m.conversation_id
-     WHERE message_fts MATCH $10 AND m.workspace_id = $1 AND conversations.workspace_id = $1 AND ",
+     WHERE message_fts MATCH $10 AND message_fts.rowid < $14
+       AND m.workspace_id = $1 AND conversations.workspace_id = $1 AND ",
     message_filters!("m.created_at"),
-    " AND (message_fts.rowid < $14 OR (message_fts.rowid = $14 AND m.id < $16))
-     ORDER BY message_fts.rowid DESC LIMIT $15"
+    " ORDER BY message_fts.rowid DESC LIMIT $15"
 );
 
 const MESSAGES_PG: &str = concat!(
@@ -305,7 +320,7 @@ const MESSAGES_PG: &str = concat!(
      JOIN conversations ON conversations.id = s.conversation_id
      WHERE s.tsv @@ CAST($10 AS tsquery) AND s.workspace_id = $1 AND conversations.workspace_id = $1 AND ",
     message_filters!("s.created_at"),
-    " AND (s.created_at < $14 OR (s.created_at = $14 AND s.message_id < $16))
+    " AND (CAST($14 AS BIGINT) IS NULL OR (s.created_at, s.message_id) < ($14, $16))
      ORDER BY s.created_at DESC, s.message_id DESC LIMIT $15"
 );
 
@@ -335,7 +350,7 @@ const CONVERSATIONS_SQLITE: &str = concat!(
     conversations::filters_sql!(),
     " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
       AND (CAST($12 AS BIGINT) IS NULL OR last_activity_at < $12)
-      AND (last_activity_at < $14 OR (last_activity_at = $14 AND conversations.id < $18))
+      AND (CAST($14 AS BIGINT) IS NULL OR (last_activity_at, conversations.id) < ($14, $18))
      ORDER BY last_activity_at DESC, conversations.id DESC LIMIT $15"
 );
 
@@ -362,50 +377,76 @@ const CONVERSATIONS_PG: &str = concat!(
     conversations::filters_sql!(),
     " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
       AND (CAST($12 AS BIGINT) IS NULL OR last_activity_at < $12)
-      AND (last_activity_at < $14 OR (last_activity_at = $14 AND conversations.id < $18))
+      AND (CAST($14 AS BIGINT) IS NULL OR (last_activity_at, conversations.id) < ($14, $18))
      ORDER BY last_activity_at DESC, conversations.id DESC LIMIT $15"
 );
+
+// Contacts come newest first by their id on both databases (ids are UUIDv7:
+// they sort by creation time, imported contacts by their original time).
+// SQLite used to take FTS5's rowid order, which is the order rows were
+// inserted: a contact imported today with last year's id came first there
+// and last on PostgreSQL. The matches are sorted (the full-text index does
+// not yield them by id); a workspace has far fewer contacts than messages.
 
 const CONTACTS_SQLITE: &str = concat!(
     "SELECT ",
     contacts::prefixed_cols!(),
-    ", contact_fts.rowid AS hit FROM contact_fts CROSS JOIN contacts ON contacts.rowid = contact_fts.rowid
+    " FROM contact_fts CROSS JOIN contacts ON contacts.rowid = contact_fts.rowid
      WHERE contact_fts MATCH $2 AND contacts.workspace_id = $1
        AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
        AND (CAST($4 AS BIGINT) IS NULL OR last_seen_at >= $4)
        AND (CAST($5 AS BIGINT) IS NULL OR last_seen_at < $5)
-       AND (contact_fts.rowid < $6 OR (contact_fts.rowid = $6 AND contacts.id < $8))
-     ORDER BY contact_fts.rowid DESC LIMIT $7"
+       AND (CAST($6 AS TEXT) IS NULL OR contacts.id < $6)
+     ORDER BY contacts.id DESC LIMIT $7"
 );
 
 const CONTACTS_PG: &str = concat!(
     "SELECT ",
     contacts::prefixed_cols!(),
-    ", CAST(0 AS BIGINT) AS hit FROM contact_search s JOIN contacts ON contacts.id = s.contact_id
+    " FROM contact_search s JOIN contacts ON contacts.id = s.contact_id
      WHERE s.tsv @@ CAST($2 AS tsquery) AND s.workspace_id = $1
        AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
        AND (CAST($4 AS BIGINT) IS NULL OR last_seen_at >= $4)
        AND (CAST($5 AS BIGINT) IS NULL OR last_seen_at < $5)
-       AND CAST($6 AS BIGINT) IS NOT NULL AND s.contact_id < $8
+       AND (CAST($6 AS TEXT) IS NULL OR s.contact_id < $6)
      ORDER BY s.contact_id DESC LIMIT $7"
 );
 
-/// A cursor: the last row's sort key and id.
-fn parse_cursor(cursor: Option<&str>) -> Result<(i64, String)> {
-    match cursor {
-        None => Ok((i64::MAX, "\u{10FFFF}".into())),
-        Some(c) => {
-            let (k, id) = c.split_once('.').unwrap_or((c, ""));
-            let k = k
-                .parse()
-                .map_err(|_| StoreError::Invalid("bad search cursor".into()))?;
-            Ok((k, id.to_string()))
-        }
-    }
+/// A page's cursor, `key.id`: the last row's sort key and its id (no id
+/// where the key alone is unique, a SQLite message's rowid). `None`: the
+/// first page.
+fn parse_cursor(cursor: Option<&str>) -> Result<Option<(i64, String)>> {
+    let Some(c) = cursor else {
+        return Ok(None);
+    };
+    let (k, id) = c.split_once('.').unwrap_or((c, ""));
+    let k = k
+        .parse()
+        .map_err(|_| StoreError::Invalid("bad search cursor".into()))?;
+    Ok(Some((k, id.to_string())))
 }
 
 fn cursor_of(key: i64, id: &str) -> String {
     format!("{key}.{id}")
+}
+
+/// A page out of rows fetched with `limit + 1`: the first `limit` rows as
+/// `read` makes them (an item and its cursor), and the last one's cursor
+/// when there was one more row. The one assembly of every search's page.
+fn page_rows<T>(
+    rows: &[AnyRow],
+    limit: i64,
+    read: impl Fn(&AnyRow) -> Result<(T, String)>,
+) -> Result<(Vec<T>, Option<String>)> {
+    let keep = usize::try_from(limit).unwrap_or(0);
+    let mut items = Vec::with_capacity(rows.len().min(keep));
+    let mut last = None;
+    for r in rows.iter().take(keep) {
+        let (item, cursor) = read(r)?;
+        items.push(item);
+        last = Some(cursor);
+    }
+    Ok((items, last.filter(|_| rows.len() > keep)))
 }
 
 impl Store {
@@ -422,39 +463,44 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<SearchPage<MessageHit>> {
-        let (key, after_id) = parse_cursor(cursor)?;
+        let after = parse_cursor(cursor)?;
         let pg = self.uses_pg();
-        let sql = if pg { MESSAGES_PG } else { MESSAGES_SQLITE };
-        let m = if pg { query.tsquery() } else { query.fts5() };
         let conv_filter = conversation_filter(filter);
-        let rows = conversations::bind_filters(sqlx::query(sql), workspace_id, &conv_filter)
+        let q = if pg {
+            conversations::bind_filters(sqlx::query(MESSAGES_PG), workspace_id, &conv_filter)
+                .bind(query.tsquery())
+        } else {
+            conversations::bind_filters(sqlx::query(MESSAGES_SQLITE), workspace_id, &conv_filter)
+                .bind(query.fts5())
+        };
+        let q = q
             .persistent(!pg)
-            .bind(m)
             .bind(filter.from)
             .bind(filter.to)
-            .bind(i64::from(filter.include_notes))
-            .bind(key)
-            .bind(limit + 1)
-            .bind(after_id)
-            .fetch_all(self.reader())
-            .await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for r in &rows {
-            found.push((messages::from_row(r)?, r.try_get::<i64, _>("hit")?));
-        }
-        let more = found.len() as i64 > limit;
-        found.truncate(limit.max(0) as usize);
-        let next_cursor = more
-            .then(|| found.last().map(|(m, k)| cursor_of(*k, &m.id)))
-            .flatten();
-        let ids: Vec<ConversationId> = found
-            .iter()
-            .map(|(m, _)| m.conversation_id.clone())
-            .collect();
+            .bind(i64::from(filter.include_notes));
+        let q = if pg {
+            let (key, id) = after.unzip();
+            q.bind(key).bind(limit + 1).bind(id)
+        } else {
+            // No cursor: below every rowid.
+            q.bind(after.map_or(i64::MAX, |(k, _)| k)).bind(limit + 1)
+        };
+        let rows = q.fetch_all(self.reader()).await?;
+        let (found, next_cursor) = page_rows(&rows, limit, |r| {
+            let m = messages::from_row(r)?;
+            let hit: i64 = r.try_get("hit")?;
+            let c = if pg {
+                cursor_of(hit, &m.id)
+            } else {
+                hit.to_string()
+            };
+            Ok((m, c))
+        })?;
+        let ids: Vec<ConversationId> = found.iter().map(|m| m.conversation_id.clone()).collect();
         let convs = self.conversations_by_ids(workspace_id, &ids).await?;
         let items = found
             .into_iter()
-            .filter_map(|(message, _)| {
+            .filter_map(|message| {
                 let conversation = convs
                     .iter()
                     .find(|c| c.id == message.conversation_id)?
@@ -479,7 +525,7 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<SearchPage<ConversationHit>> {
-        let (key, after_id) = parse_cursor(cursor)?;
+        let (key, after_id) = parse_cursor(cursor)?.unzip();
         let pg = self.uses_pg();
         let (sql, m) = if pg {
             (CONVERSATIONS_PG, query.tsquery())
@@ -500,24 +546,16 @@ impl Store {
             .bind(after_id)
             .fetch_all(self.reader())
             .await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for r in &rows {
+        let (found, next_cursor) = page_rows(&rows, limit, |r| {
             let best = if pg {
                 r.try_get::<Option<String>, _>("best")?.map(Best::Id)
             } else {
                 r.try_get::<Option<i64>, _>("best")?.map(Best::Rowid)
             };
-            found.push((conversations::from_row(r)?, best));
-        }
-        let more = found.len() as i64 > limit;
-        found.truncate(limit.max(0) as usize);
-        let next_cursor = more
-            .then(|| {
-                found
-                    .last()
-                    .map(|(c, _)| cursor_of(c.last_activity_at, &c.id))
-            })
-            .flatten();
+            let c = conversations::from_row(r)?;
+            let cursor = cursor_of(c.last_activity_at, &c.id);
+            Ok(((c, best), cursor))
+        })?;
         let bests: Vec<&Best> = found.iter().filter_map(|(_, b)| b.as_ref()).collect();
         let msgs = self.messages_by_best(&bests).await?;
         let items = found
@@ -534,7 +572,8 @@ impl Store {
     }
 
     /// Contacts matching `query` (name, e-mail, phone, attributes), newest
-    /// first. Of the filters, the inbox and the time range apply.
+    /// first (by id, on both databases); the cursor is the last one's id. Of
+    /// the filters, the inbox and the time range apply.
     pub async fn search_contacts(
         &self,
         workspace_id: &WorkspaceId,
@@ -543,7 +582,6 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<SearchPage<Contact>> {
-        let (key, after_id) = parse_cursor(cursor)?;
         let pg = self.uses_pg();
         let (sql, m) = if pg {
             (CONTACTS_PG, query.tsquery())
@@ -557,24 +595,16 @@ impl Store {
             .bind(filter.inbox_id.as_deref())
             .bind(filter.from)
             .bind(filter.to)
-            .bind(key)
+            .bind(cursor.filter(|c| !c.is_empty()))
             .bind(limit + 1)
-            .bind(after_id)
             .fetch_all(self.reader())
             .await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for r in &rows {
-            found.push((contacts::from_row(r)?, r.try_get::<i64, _>("hit")?));
-        }
-        let more = found.len() as i64 > limit;
-        found.truncate(limit.max(0) as usize);
-        let next_cursor = more
-            .then(|| found.last().map(|(k, h)| cursor_of(*h, &k.id)))
-            .flatten();
-        Ok(SearchPage {
-            items: found.into_iter().map(|(k, _)| k).collect(),
-            next_cursor,
-        })
+        let (items, next_cursor) = page_rows(&rows, limit, |r| {
+            let k = contacts::from_row(r)?;
+            let cursor = k.id.to_string();
+            Ok((k, cursor))
+        })?;
+        Ok(SearchPage { items, next_cursor })
     }
 
     /// The conversations `ids` of the workspace (unknown ids left out).
@@ -637,23 +667,31 @@ impl Store {
             .collect()
     }
 
-    /// Empties the search index and indexes every message and contact again
-    /// ([`Store::search_backfill`]): for a release that changes how text is
-    /// tokenized (`kefu search reindex`). Search finds less until it is done.
+    /// Indexes every message and contact again, as the tokens are now
+    /// made: for a release that changes how text is tokenized (`kefu search
+    /// reindex`). Nothing is emptied first: each batch of
+    /// [`BACKFILL_BATCH`] rows replaces its own index rows in its own short
+    /// transaction ([`Store::search_backfill`]), so a live server's writers
+    /// wait for one batch at most, and every row stays findable throughout
+    /// (by its old tokens until its batch is done). Messages that arrive
+    /// meanwhile are above the mark and indexed by their own write; a
+    /// message deleted meanwhile is unindexed by its delete and skipped by
+    /// its batch. The number of rows done.
     pub async fn search_rebuild(&self) -> Result<u64> {
+        self.search_rebuild_begin().await?;
+        self.search_backfill().await
+    }
+
+    /// Marks every message and contact there is now as to be indexed again
+    /// (one short write); [`Store::search_backfill_step`] does the work.
+    pub async fn search_rebuild_begin(&self) -> Result<()> {
         self.write(|c| {
             Box::pin(async move {
-                let clear = if is_pg(c) {
-                    "DELETE FROM message_search; DELETE FROM contact_search; DELETE FROM search_backfill"
-                } else {
-                    "DELETE FROM message_fts; DELETE FROM contact_fts; DELETE FROM search_backfill"
-                };
-                for stmt in clear.split("; ") {
-                    sqlx::query(sqlx::AssertSqlSafe(stmt)).execute(&mut *c).await?;
-                }
                 for (name, table) in [("messages", "messages"), ("contacts", "contacts")] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO search_backfill (name, below, inclusive) SELECT $1, MAX(id), 1 FROM {table} HAVING COUNT(*) > 0"
+                        "INSERT INTO search_backfill (name, below, inclusive)
+                         SELECT $1, MAX(id), 1 FROM {table} HAVING COUNT(*) > 0
+                         ON CONFLICT (name) DO UPDATE SET below = EXCLUDED.below, inclusive = 1"
                     )))
                     .bind(name)
                     .execute(&mut *c)
@@ -662,8 +700,7 @@ impl Store {
                 Ok(())
             })
         })
-        .await?;
-        self.search_backfill().await
+        .await
     }
 
     /// Refreshes the planner's statistics of the searched tables
@@ -686,7 +723,7 @@ impl Store {
     pub async fn search_backfill(&self) -> Result<u64> {
         let mut total = 0;
         loop {
-            let Some(n) = self.write(|c| Box::pin(backfill_batch(c))).await? else {
+            let Some(n) = self.search_backfill_step().await? else {
                 return Ok(total);
             };
             total += n;
@@ -697,6 +734,14 @@ impl Store {
                 );
             }
         }
+    }
+}
+
+impl Store {
+    /// One batch of [`Store::search_backfill`] in its own transaction: the
+    /// rows done, `None` when nothing is left.
+    pub async fn search_backfill_step(&self) -> Result<Option<u64>> {
+        self.write(|c| Box::pin(backfill_batch(c))).await
     }
 }
 
@@ -760,19 +805,13 @@ async fn backfill_batch(c: &mut AnyConnection) -> Result<Option<u64>> {
         return Ok(Some(0));
     };
     let last_id: String = last.try_get("id")?;
-    let pg = is_pg(c);
     for r in &rows {
         if table == "contacts" {
             index_contact(c, &contacts::from_row(r)?).await?;
         } else {
             let m = messages::from_row(r)?;
-            if !pg {
-                // Idempotent: a row indexed already is replaced.
-                sqlx::query("DELETE FROM message_fts WHERE rowid = (SELECT rowid FROM messages WHERE id = $1)")
-                    .bind(&m.id)
-                    .execute(&mut *c)
-                    .await?;
-            }
+            // A row indexed already (a rebuild) is replaced.
+            unindex_message(c, &m.id).await?;
             let ws: WorkspaceId = r.try_get("ws")?;
             index_message(c, &m, &ws).await?;
         }
@@ -783,4 +822,44 @@ async fn backfill_batch(c: &mut AnyConnection) -> Result<Option<u64>> {
         .execute(&mut *c)
         .await?;
     Ok(Some(rows.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The next page of a message search starts at the cursor inside FTS5:
+    /// the rowid bound is one of the constraints the full-text table takes
+    /// (`<` in its plan), not a filter on every match it yields. (The
+    /// former keyset, with an OR, had this plan too: SQLite folded it.)
+    #[tokio::test]
+    async fn sqlite_message_pages_seek_in_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::sqlite_store(dir.path()).await.unwrap();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {MESSAGES_SQLITE}"
+        )));
+        for _ in 1..=9 {
+            q = q.bind(None::<String>);
+        }
+        let q = q
+            .bind("\"退款\"")
+            .bind(None::<i64>)
+            .bind(None::<i64>)
+            .bind(1_i64)
+            .bind(100_i64)
+            .bind(21_i64);
+        let rows = q.fetch_all(store.reader()).await.unwrap();
+        let fts: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("detail").unwrap())
+            .filter(|d| d.contains("message_fts"))
+            .collect();
+        assert_eq!(fts.len(), 1, "{fts:?}");
+        let index = fts[0].rsplit(':').next().unwrap_or_default();
+        assert!(
+            index.contains('M') && index.contains('<'),
+            "FTS5 takes the match and the rowid bound: {fts:?}"
+        );
+    }
 }

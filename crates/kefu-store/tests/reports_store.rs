@@ -378,3 +378,109 @@ async fn reports_on_sqlite() {
 async fn reports_on_postgres() {
     reports(postgres().await).await
 }
+
+const DAY: i64 = 86_400_000;
+
+/// Per agent, group and inbox over many days: the whole days come from the
+/// daily sums and the partial days at either end from the facts; the
+/// result equals summing the facts themselves (what a filter reads), for
+/// periods starting and ending anywhere in a day.
+async fn keyed_sums_over_days((store, _dir): (Store, Option<tempfile::TempDir>)) {
+    let (ws, _) = store
+        .ensure_workspace(&format!("r-{}", new_id()))
+        .await
+        .unwrap();
+    let agents = [Some("ann"), Some("bob"), None];
+    let mut facts_of = Vec::new();
+    // 40 days, a fact every 5 h 17 min (so every hour of the day is hit), rotating agents.
+    let mut at = 3 * DAY + 7 * Q;
+    let mut i = 0;
+    while at < 43 * DAY {
+        let agent = agents[i % 3];
+        facts_of.push(fact(
+            if i % 2 == 0 {
+                Metric::FirstResponse
+            } else {
+                Metric::ConversationsOpened
+            },
+            at,
+            (i % 2 == 0).then_some(1_000 + i as i64),
+            agent,
+            agent.map(|_| if i % 4 == 0 { "sales" } else { "support" }),
+        ));
+        at += 5 * 3_600_000 + 17 * 60_000;
+        i += 1;
+    }
+    // Several batches (conversations), as the consumer writes them.
+    for (n, chunk) in facts_of.chunks(7).enumerate() {
+        store
+            .save_report_updates(vec![update(
+                &ws.id,
+                &format!("k{n}"),
+                0,
+                1 + n as i64,
+                chunk.to_vec(),
+            )])
+            .await
+            .unwrap();
+    }
+    let sorted = |mut v: Vec<kefu_reports::summary::AggRow>| {
+        v.sort_by(|a, b| {
+            (a.metric.clone(), format!("{:?}", a.key))
+                .cmp(&(b.metric.clone(), format!("{:?}", b.key)))
+        });
+        v.into_iter()
+            .map(|r| (r.metric, r.key, r.count, r.sum, r.sum_bh))
+            .collect::<Vec<_>>()
+    };
+    for (from, to) in [
+        (0, 50 * DAY),
+        (3 * DAY + 5 * 3_600_000, 20 * DAY + 13 * 3_600_000 + 1),
+        (10 * DAY, 11 * DAY),
+        (10 * DAY + 1, 11 * DAY - 1),
+        (12 * DAY + Q, 12 * DAY + 30 * Q),
+    ] {
+        for key in [ReportKey::Agent, ReportKey::Group, ReportKey::Inbox] {
+            let fast = store
+                .report_sums(&ws.id, from, to, key, &ReportFilter::default())
+                .await
+                .unwrap();
+            // Summed from the facts in the test itself.
+            let mut want: std::collections::HashMap<(String, Option<String>), (i64, i64, i64)> =
+                Default::default();
+            for f in facts_of.iter().filter(|f| f.at >= from && f.at < to) {
+                let k = match key {
+                    ReportKey::Agent => f.agent.clone(),
+                    ReportKey::Group => f.group.clone(),
+                    _ => Some(f.inbox.clone()),
+                };
+                let e = want.entry((f.metric.as_str().to_string(), k)).or_default();
+                e.0 += 1;
+                e.1 += f.value.unwrap_or(0);
+                e.2 += f.value_bh.unwrap_or(0);
+            }
+            let want: Vec<_> = want
+                .into_iter()
+                .map(|((metric, k), (n, s, sb))| kefu_reports::summary::AggRow {
+                    metric,
+                    key: AggKey::Name(k),
+                    count: n,
+                    sum: s,
+                    sum_bh: sb,
+                })
+                .collect();
+            assert!(!want.is_empty() || to - from < DAY);
+            assert_eq!(sorted(fast), sorted(want), "{key:?} over [{from}, {to})");
+        }
+    }
+}
+
+#[tokio::test]
+async fn keyed_sums_over_days_on_sqlite() {
+    keyed_sums_over_days(sqlite().await).await
+}
+
+#[tokio::test]
+async fn keyed_sums_over_days_on_postgres() {
+    keyed_sums_over_days(postgres().await).await
+}

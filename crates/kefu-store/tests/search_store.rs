@@ -218,6 +218,14 @@ async fn chinese_english_and_mixed(f: Fx) {
     assert_eq!(f.found("iPhone15屏幕").await, [MIXED]);
     assert_eq!(f.found("屏幕 broken").await, [MIXED]);
     assert_eq!(f.found("a-1024").await, [REFUND]);
+    // A lone character where Chinese meets a word, on either side.
+    assert_eq!(f.found("iPhone15屏").await, [MIXED]);
+    assert_eq!(f.found("的iphone").await, [MIXED]);
+    assert_eq!(f.found("了screen").await, [MIXED]);
+    // …and a phrase never runs from the text's last word into the
+    // characters listed after it ("… A-1024" then "我", "想"…).
+    assert!(f.found("1024我").await.is_empty());
+    assert!(f.found("broken我").await.is_empty());
     // Several hits: newest first.
     assert_eq!(f.found("我").await, [MIXED, REFUND]);
 }
@@ -520,7 +528,164 @@ async fn rebuild_crosses_batches(f: Fx) {
     assert_eq!(seen.len(), 1_050);
 }
 
+/// Pages continue below the last row (a keyset): more than two pages give
+/// every hit once, in order, even while new matches arrive between pages.
+async fn pages_are_stable_while_messages_arrive(f: Fx) {
+    let k = f.contact("Pager").await;
+    for i in 0..11 {
+        f.says(&k, &format!("工单 ticket{i}")).await;
+    }
+    let query = Query::parse("工单").unwrap();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = f
+            .store
+            .search_messages(&f.ws.id, &query, &f.staff(), cursor.as_deref(), 4)
+            .await
+            .unwrap();
+        pages += 1;
+        seen.extend(page.items.into_iter().map(|h| h.message.content));
+        // A new match after each page: it is newer than the cursor.
+        f.says(&k, &format!("工单 late{pages}")).await;
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let want: Vec<String> = (0..11).rev().map(|i| format!("工单 ticket{i}")).collect();
+    assert_eq!(seen, want);
+}
+
+/// Contacts come in the same order on both databases, newest id first,
+/// across pages: also when rows were inserted out of that order (an import
+/// of older contacts after newer ones were created).
+async fn contacts_page_in_id_order(f: Fx) {
+    let mut made = Vec::new();
+    for i in 0..3 {
+        made.push(f.contact(&format!("Same live{i}")).await.id.to_string());
+    }
+    let old = now_ms() - 86_400_000;
+    let imported: Vec<ImportContact> = (0..4)
+        .map(|i| ImportContact {
+            id: import_id(old + i, &["contact", &i.to_string(), &f.ws.id]),
+            inbox_id: f.inbox.id.to_string(),
+            name: Some(format!("Same old{i}")),
+            attributes: serde_json::json!({}),
+            referrer: None,
+            ip: None,
+            created_at: old + i,
+            last_seen_at: old + i,
+        })
+        .collect();
+    made.extend(imported.iter().map(|k| k.id.clone()));
+    f.store
+        .import_batch(
+            &f.ws.id,
+            "test",
+            ImportBatch {
+                contacts: imported,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    made.sort();
+    made.reverse();
+    let query = Query::parse("same").unwrap();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = f
+            .store
+            .search_contacts(&f.ws.id, &query, &f.staff(), cursor.as_deref(), 3)
+            .await
+            .unwrap();
+        seen.extend(page.items.into_iter().map(|k| k.id.to_string()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+}
+
+/// A rebuild replaces the index batch by batch, each in its own short
+/// write: between batches every message is still found (nothing was
+/// emptied), a message sent meanwhile is found, one deleted meanwhile is
+/// not, and at the end each is found once.
+async fn rebuild_keeps_finding_between_batches(f: Fx) {
+    let k = f.contact("Rebuild").await;
+    let mut last = None;
+    for i in 0..1_100 {
+        last = Some(f.says(&k, &format!("换货 item{i}")).await);
+    }
+    let Some(last) = last else { return };
+    let last = f
+        .agent_writes(&last.conversation, MessageKind::Text, "换货 mine")
+        .await;
+    f.store.search_rebuild_begin().await.unwrap();
+    let all = Query::parse("换货").unwrap();
+    let count = |f: &Fx| {
+        let all = all.clone();
+        let store = f.store.clone();
+        let ws = f.ws.id.clone();
+        let filter = f.staff();
+        async move {
+            let mut n = 0;
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = store
+                    .search_messages(&ws, &all, &filter, cursor.as_deref(), 50)
+                    .await
+                    .unwrap();
+                n += page.items.len();
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => return n,
+                }
+            }
+        }
+    };
+    // The contacts' batches, then the first of the messages'.
+    for _ in 0..4 {
+        assert!(f.store.search_backfill_step().await.unwrap().is_some());
+        assert_eq!(count(&f).await, 1_101, "found between batches");
+    }
+    f.says(&k, "换货 arrived").await;
+    f.store
+        .delete_message(
+            &f.ws.id,
+            &last.conversation.id,
+            last.message.seq,
+            &f.agent.id,
+            0,
+            Actor {
+                kind: SenderKind::Agent,
+                id: f.agent.id.to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.found("arrived").await.len(), 1);
+    let (done, _) = tokio::join!(f.store.search_backfill(), async {
+        for i in 0..20 {
+            f.says(&k, &format!("换货 during{i}")).await;
+        }
+    });
+    done.unwrap();
+    assert!(f.found("mine").await.is_empty(), "deleted meanwhile");
+    assert_eq!(f.found("during19").await.len(), 1);
+    assert_eq!(count(&f).await, 1_101 - 1 + 1 + 20);
+    assert_eq!(f.found("item0").await.len(), 1);
+}
+
 suite!(
+    pages_are_stable_while_messages_arrive,
+    contacts_page_in_id_order,
+    rebuild_keeps_finding_between_batches,
     rebuild_crosses_batches,
     chinese_english_and_mixed,
     deleted_messages_are_not_found,

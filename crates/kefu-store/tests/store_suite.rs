@@ -411,10 +411,13 @@ async fn keyset_pages_and_filters(f: Fixture) {
             .len(),
         7
     );
-    let contacts = s.list_contacts(&f.ws.id, None, 4).await.unwrap();
+    let contacts = s
+        .list_contacts(&f.ws.id, &Default::default(), None, 4)
+        .await
+        .unwrap();
     assert_eq!(contacts.len(), 4);
     let rest = s
-        .list_contacts(&f.ws.id, Some(&contacts[3].id), 10)
+        .list_contacts(&f.ws.id, &Default::default(), Some(&contacts[3].id), 10)
         .await
         .unwrap();
     assert_eq!(rest.len(), 3);

@@ -44,6 +44,8 @@ export class Client {
   readonly agentRead = new Map<string, number>()
   heads: ConversationHead[] = []
   status: Status = 'connecting'
+  /** Blocked because this visitor was refused (not because of the site). */
+  refused = false
   transport: 'ws' | 'sse' = 'ws'
   private conn?: Conn
   private attempt = 0
@@ -142,7 +144,12 @@ export class Client {
         language: this.kv.get(this.k('lang')) ?? navigator.language,
       }),
     })
-    if (r.status === 403 || r.status === 404) throw new Blocked()
+    if (r.status === 403 || r.status === 404) {
+      // The visitor (or their address) is blocked, or the site may not embed the chat.
+      const code = ((await r.json().catch(() => null)) as { error?: { code?: string } } | null)?.error?.code
+      this.refused = code === 'contact_blocked' || code === 'ip_blocked'
+      throw new Blocked()
+    }
     if (!r.ok) throw new Error(`session: ${r.status}`)
     const s: Session = await r.json()
     if (this.session && s.contact_id !== this.session.contact_id) {
@@ -410,6 +417,12 @@ export class Client {
           else this.outbox.markFailed(f.client_msg_id, f.message)
           this.emit('change')
         } else if (f.code === 'rate_limited') this.flushLater()
+        else if (f.code === 'session_ended' && this.conn) {
+          // Blocked or merged into another contact: a new session says which.
+          const c = this.conn
+          c.close()
+          this.lost(c, 4001, true)
+        }
         break
       case 'typing':
         if (f.sender_kind !== 'visitor') this.emit('typing', f.on)

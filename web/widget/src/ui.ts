@@ -467,7 +467,7 @@ export class Widget {
 
   private statusLine(s: Status): string {
     const t = this.t
-    if (s === 'blocked') return t.blocked
+    if (s === 'blocked') return this.client.refused ? t.refused : t.blocked
     return this.client.session?.inbox.available === false ? t.away : t.online
   }
 
@@ -476,6 +476,7 @@ export class Widget {
     const t = this.t
     const s = c.session
     this.panel.hidden = !this.isOpen
+    this.wrap.classList.toggle('open', this.isOpen)
     this.launcher.ariaLabel = this.isOpen ? t.close : t.open
     this.titleEl.textContent = s?.inbox.display_name ?? ''
     this.sub.textContent = this.statusLine(c.status)

@@ -1,6 +1,6 @@
 //! Contacts (visitors), for agents.
 
-use super::{Page, PageQuery, page_limit, page_of};
+use super::{Page, page_limit, page_of};
 use crate::{
     app::SharedState,
     auth::{Admin, Principal, Scoped, need},
@@ -8,28 +8,248 @@ use crate::{
 };
 use axum::{extract::State, http::StatusCode};
 use kefu_core::ContactId;
-use kefu_store::{AttributeDefinition, Contact, ContactNote};
+use kefu_store::{AttributeDefinition, Contact, ContactNote, IpBlock};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-/// Contacts, newest first.
-#[utoipa::path(get, operation_id = "contacts_list", path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, description = "Success", body = Page<Contact>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
+/// Query of the contact list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContactsQuery {
+    /// Cursor from the previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<super::cursor::IdCursor>,
+    /// 1 to 200; default 50.
+    pub limit: Option<i64>,
+    /// Words in the name, e-mail, phone or attributes (Chinese or English,
+    /// as in `GET /api/v1/search`).
+    pub q: Option<String>,
+    /// Attribute conditions as a JSON object, all of which must hold: each
+    /// key's value, as text, equals the given one ignoring case
+    /// (`{"plan":"vip","newsletter":true}`); `null` asks only that the
+    /// contact has the attribute.
+    pub attributes: Option<String>,
+    /// `true`: only blocked contacts; `false`: only unblocked ones.
+    pub blocked: Option<bool>,
+}
+
+/// Most attribute conditions in one list request.
+const MAX_ATTRIBUTE_FILTERS: usize = 10;
+
+fn contact_filter(q: &ContactsQuery) -> ApiResult<kefu_store::ContactFilter> {
+    let text = match q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(t) if t.chars().count() > 200 => {
+            return Err(ApiError::validation("q is limited to 200 characters"));
+        }
+        Some(t) => Some(kefu_core::search::Query::parse(t).ok_or_else(|| {
+            ApiError::validation("q has nothing to search: type a word or a character")
+        })?),
+    };
+    let mut attributes = Vec::new();
+    if let Some(raw) = q.attributes.as_deref().filter(|s| !s.trim().is_empty()) {
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(raw).map_err(|_| {
+                ApiError::validation(r#"attributes must be a JSON object such as {"plan":"vip"}"#)
+            })?;
+        if map.len() > MAX_ATTRIBUTE_FILTERS {
+            return Err(ApiError::validation(format!(
+                "at most {MAX_ATTRIBUTE_FILTERS} attribute conditions"
+            )));
+        }
+        for (k, v) in map {
+            let value = match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s),
+                serde_json::Value::Bool(b) => Some(b.to_string()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => {
+                    return Err(ApiError::validation(format!(
+                        "attribute condition {k:?} must be a string, a number, a boolean or null"
+                    )));
+                }
+            };
+            attributes.push((k, value));
+        }
+    }
+    Ok(kefu_store::ContactFilter {
+        text,
+        attributes,
+        blocked: q.blocked,
+    })
+}
+
+/// Contacts, newest first, found by words and filtered by attributes and
+/// whether they are blocked. Contacts merged into others are not listed.
+#[utoipa::path(get, operation_id = "contacts_list", path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), params(ContactsQuery),
+    responses((status = 200, description = "Success", body = Page<Contact>), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 422, description = "Invalid q or attributes", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     Scoped(who, ..): Scoped<need::ContactsRead>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<ContactsQuery>,
 ) -> ApiResult<ApiJson<Page<Contact>>> {
     let limit = page_limit(q.limit)?;
+    let filter = contact_filter(&q)?;
     let rows = state
         .store
         .list_contacts(
             who.workspace_id(),
+            &filter,
             q.cursor.as_ref().map(super::cursor::IdCursor::as_str),
             limit + 1,
         )
         .await?;
     Ok(ApiJson(page_of(rows, limit, |c| c.id.to_string())))
+}
+
+/// Which contact to merge into the one in the path.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInput {
+    /// The duplicate: its conversations, notes and business events move to
+    /// the contact in the path, which takes its details where it has none;
+    /// then it is gone from lists and search.
+    pub other_id: ContactId,
+}
+
+/// Merge another contact (a duplicate) into this one.
+#[utoipa::path(post, operation_id = "contacts_merge", path = "/api/v1/contacts/{id}/merge", tag = "contacts", security(("bearer" = [])), params(("id" = String, Path)), request_body = MergeInput,
+    responses((status = 200, description = "The contact as the merge left it", body = Contact), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody), (status = 409, description = "Both have an active conversation in the same inbox (resolve one first)", body = ErrorBody), (status = 422, description = "The same contact twice, or one already merged", body = ErrorBody)))]
+pub async fn merge(
+    State(state): State<SharedState>,
+    Scoped(who, ..): Scoped<need::ContactsWrite>,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(req): ApiJson<MergeInput>,
+) -> ApiResult<ApiJson<Contact>> {
+    let (contact, events) = state
+        .store
+        .merge_contacts(who.workspace_id(), &id, &req.other_id, who.actor())
+        .await
+        .map_err(|e| ApiError::from_store(e, "contact"))?;
+    crate::conversations::after_commit(&state, &events);
+    Ok(ApiJson(contact))
+}
+
+/// How to block a contact.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockInput {
+    /// Also block the address they last came from (every visitor from it is
+    /// refused a chat; lifted again when the contact is unblocked).
+    #[serde(default)]
+    pub block_ip: bool,
+}
+
+/// Block a contact: their widget sessions and messages are refused (the
+/// widget says the chat is not available), their live connections end.
+#[utoipa::path(post, operation_id = "contacts_block", path = "/api/v1/contacts/{id}/block", tag = "contacts", security(("bearer" = [])), params(("id" = String, Path)), request_body = BlockInput,
+    responses((status = 200, description = "The blocked contact", body = Contact), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
+pub async fn block(
+    State(state): State<SharedState>,
+    Scoped(who, ..): Scoped<need::ContactsWrite>,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(req): ApiJson<BlockInput>,
+) -> ApiResult<ApiJson<Contact>> {
+    set_blocked(&state, &who, &id, true, req.block_ip).await
+}
+
+/// Lift a contact's block (and the address blocked with them).
+#[utoipa::path(delete, operation_id = "contacts_unblock", path = "/api/v1/contacts/{id}/block", tag = "contacts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "The contact", body = Contact), (status = 403, description = "Not allowed for this principal", body = ErrorBody), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
+pub async fn unblock(
+    State(state): State<SharedState>,
+    Scoped(who, ..): Scoped<need::ContactsWrite>,
+    ApiPath(id): ApiPath<ContactId>,
+) -> ApiResult<ApiJson<Contact>> {
+    set_blocked(&state, &who, &id, false, false).await
+}
+
+async fn set_blocked(
+    state: &SharedState,
+    who: &Principal,
+    id: &ContactId,
+    blocked: bool,
+    block_ip: bool,
+) -> ApiResult<ApiJson<Contact>> {
+    let (contact, events) = state
+        .store
+        .set_contact_blocked(who.workspace_id(), id, blocked, block_ip, who.actor())
+        .await
+        .map_err(|e| ApiError::from_store(e, "contact"))?;
+    crate::conversations::after_commit(state, &events);
+    Ok(ApiJson(contact))
+}
+
+/// The workspace's blocked client addresses, newest first.
+#[utoipa::path(get, operation_id = "ip_blocks_list", path = "/api/v1/ip-blocks", tag = "contacts", security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Page<IpBlock>), (status = 403, description = "Not allowed for this principal", body = ErrorBody)))]
+pub async fn list_ip_blocks(
+    State(state): State<SharedState>,
+    Scoped(who, ..): Scoped<need::ContactsRead>,
+) -> ApiResult<ApiJson<Page<IpBlock>>> {
+    Ok(ApiJson(Page {
+        items: state.store.ip_blocks(who.workspace_id()).await?,
+        next_cursor: None,
+    }))
+}
+
+/// An address to block.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IpBlockInput {
+    /// An IPv4 or IPv6 address (one address; the server's view of the
+    /// client, after `trusted_proxies`).
+    pub ip: String,
+    /// Why (up to 200 characters).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Block a client address: widget sessions from it are refused.
+#[utoipa::path(post, operation_id = "ip_blocks_add", path = "/api/v1/ip-blocks", tag = "contacts", security(("bearer" = [])), request_body = IpBlockInput,
+    responses((status = 204, description = "Blocked"), (status = 403, description = "Admins only", body = ErrorBody), (status = 422, description = "Not an IP address, or the note is too long", body = ErrorBody)))]
+pub async fn add_ip_block(
+    State(state): State<SharedState>,
+    Admin(who): Admin,
+    ApiJson(req): ApiJson<IpBlockInput>,
+) -> ApiResult<StatusCode> {
+    let ip = canonical_ip(&req.ip)?;
+    if req.note.chars().count() > 200 {
+        return Err(ApiError::validation(
+            "the note is limited to 200 characters",
+        ));
+    }
+    state
+        .store
+        .add_ip_block(who.workspace_id(), &ip, req.note.trim(), &who.sender().id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lift an address's block.
+#[utoipa::path(delete, operation_id = "ip_blocks_remove", path = "/api/v1/ip-blocks/{ip}", tag = "contacts", security(("bearer" = [])), params(("ip" = String, Path)),
+    responses((status = 204, description = "Lifted"), (status = 403, description = "Admins only", body = ErrorBody), (status = 404, description = "Not blocked", body = ErrorBody), (status = 422, description = "Not an IP address", body = ErrorBody)))]
+pub async fn remove_ip_block(
+    State(state): State<SharedState>,
+    Admin(who): Admin,
+    ApiPath(ip): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let ip = canonical_ip(&ip)?;
+    if state.store.remove_ip_block(who.workspace_id(), &ip).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("blocked address"))
+    }
+}
+
+/// The address as the server writes client addresses (so `::ffff:1.2.3.4`
+/// and `1.2.3.4`, or two spellings of one IPv6 address, match).
+fn canonical_ip(s: &str) -> ApiResult<String> {
+    let ip: std::net::IpAddr = s
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::validation(format!("{s:?} is not an IP address")))?;
+    Ok(ip.to_canonical().to_string())
 }
 
 #[utoipa::path(get, operation_id = "contacts_get_one", path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])), params(("id" = String, Path)),

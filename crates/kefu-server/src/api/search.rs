@@ -143,29 +143,15 @@ pub async fn search(
                 .search_messages(ws, &query, &filter, cursor, limit)
                 .await
                 .map_err(bad_cursor)?;
-            let ids: Vec<ConversationId> = page
-                .items
-                .iter()
-                .map(|h| h.conversation.id.clone())
-                .collect();
-            let people = contacts_of(&state, &who, &ids).await?;
-            let items = page
+            let found = page
                 .items
                 .into_iter()
-                .map(|h| {
-                    let (contact_name, contact_email) =
-                        people.get(&h.conversation.id).cloned().unwrap_or_default();
-                    SearchHit {
-                        snippet: query.snippet(&message_text(&h.message), SNIPPET_CHARS),
-                        message: Some(h.message),
-                        conversation: Some(h.conversation),
-                        contact: None,
-                        contact_name,
-                        contact_email,
-                    }
-                })
+                .map(|h| (h.conversation, Some(h.message)))
                 .collect();
-            (items, page.next_cursor)
+            (
+                conversation_hits(&state, &who, &query, found).await?,
+                page.next_cursor,
+            )
         }
         SearchType::Conversations => {
             // Conversations are found by their contact's details too (phone,
@@ -176,37 +162,15 @@ pub async fn search(
                 .search_conversations(ws, &query, &filter, cursor, limit)
                 .await
                 .map_err(bad_cursor)?;
-            let ids: Vec<ConversationId> = page
-                .items
-                .iter()
-                .map(|h| h.conversation.id.clone())
-                .collect();
-            let people = contacts_of(&state, &who, &ids).await?;
-            let items = page
+            let found = page
                 .items
                 .into_iter()
-                .map(|h| {
-                    let (contact_name, contact_email) =
-                        people.get(&h.conversation.id).cloned().unwrap_or_default();
-                    let text = match &h.message {
-                        Some(m) => message_text(m),
-                        None => [contact_name.as_deref(), contact_email.as_deref()]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(" · "),
-                    };
-                    SearchHit {
-                        snippet: query.snippet(&text, SNIPPET_CHARS),
-                        message: h.message,
-                        conversation: Some(h.conversation),
-                        contact: None,
-                        contact_name,
-                        contact_email,
-                    }
-                })
+                .map(|h| (h.conversation, h.message))
                 .collect();
-            (items, page.next_cursor)
+            (
+                conversation_hits(&state, &who, &query, found).await?,
+                page.next_cursor,
+            )
         }
         SearchType::Contacts => {
             who.require_scope(Scope::ContactsRead)?;
@@ -231,6 +195,42 @@ pub async fn search(
         }
     };
     Ok(ApiJson(SearchResults { items, next_cursor }))
+}
+
+/// The results of a message or conversation search: each conversation with
+/// its matching message, if any, its contact's name and e-mail (one query
+/// for the page), and a snippet of the message, or else of the contact.
+async fn conversation_hits(
+    state: &SharedState,
+    who: &Principal,
+    query: &Query,
+    found: Vec<(Conversation, Option<Message>)>,
+) -> ApiResult<Vec<SearchHit>> {
+    let ids: Vec<ConversationId> = found.iter().map(|(c, _)| c.id.clone()).collect();
+    let people = contacts_of(state, who, &ids).await?;
+    Ok(found
+        .into_iter()
+        .map(|(conversation, message)| {
+            let (contact_name, contact_email) =
+                people.get(&conversation.id).cloned().unwrap_or_default();
+            let text = match &message {
+                Some(m) => message_text(m),
+                None => [contact_name.as_deref(), contact_email.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            };
+            SearchHit {
+                snippet: query.snippet(&text, SNIPPET_CHARS),
+                message,
+                conversation: Some(conversation),
+                contact: None,
+                contact_name,
+                contact_email,
+            }
+        })
+        .collect())
 }
 
 /// The text a message's snippet is cut from: its content, or its file's name.

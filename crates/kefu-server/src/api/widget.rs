@@ -124,13 +124,16 @@ fn clip(v: Option<String>, max: usize) -> Option<String> {
 
 /// Start (or resume) a visitor session for the widget.
 #[utoipa::path(post, operation_id = "widget_session", path = "/api/v1/widget/session", tag = "widget", request_body = SessionRequest,
-    responses((status = 200, description = "Success", body = SessionResponse), (status = 403, body = ErrorBody, description = "origin_not_allowed"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = SessionResponse), (status = 403, body = ErrorBody, description = "origin_not_allowed, contact_blocked (the visitor's contact is blocked) or ip_blocked (their address is)"), (status = 404, description = "Not found (or not visible to the caller)", body = ErrorBody)))]
 pub async fn session(
     State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> ApiResult<ApiJson<SessionResponse>> {
+    // One spelling per address (an IPv4 client of a dual-stack listener is
+    // `::ffff:a.b.c.d`), as blocked addresses are written.
+    let ip = ip.to_canonical();
     crate::chat::check_rate(&state.limiters.widget_sessions, &ip.to_string())
         .map_err(ApiError::rate_limited)?;
     let inbox = state
@@ -163,10 +166,37 @@ pub async fn session(
         .as_deref()
         .and_then(|t| state.keys.check_visitor(t).ok())
         .filter(|c| c.inbox == inbox.id && c.ws == inbox.workspace_id);
-    let (contact, resumed) = match previous {
+    // A visitor whose contact was merged continues as the merged contact.
+    let previous = match previous {
         Some(c) => match state
             .store
-            .touch_contact(&inbox.workspace_id, &c.sub, visit.clone())
+            .resolve_contact(&inbox.workspace_id, &c.sub)
+            .await
+        {
+            Ok(k) => Some(k),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    if previous.as_ref().is_some_and(|k| k.blocked_at.is_some()) {
+        return Err(StoreError::ContactBlocked.into());
+    }
+    if state
+        .store
+        .ip_blocked(&inbox.workspace_id, &ip.to_string())
+        .await?
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "ip_blocked",
+            "this chat is not available from your network",
+        ));
+    }
+    let (contact, resumed) = match previous {
+        Some(k) => match state
+            .store
+            .touch_contact(&inbox.workspace_id, &k.id, visit.clone())
             .await
         {
             Ok(contact) => (contact, true),

@@ -169,6 +169,12 @@ pub async fn authenticate(state: &SharedState, token: &str) -> ApiResult<Princip
         });
     }
     if let Ok(c) = state.keys.check_visitor(token) {
+        // A blocked or merged-away contact's token no longer works (a store
+        // outage must not lock visitors out, so an error lets it through).
+        match visitor_standing(state, &c.ws, &c.sub).await {
+            Standing::Fine => {}
+            Standing::Gone(e) => return Err(e),
+        }
         return Ok(Principal::Visitor {
             contact_id: c.sub,
             workspace_id: c.ws,
@@ -180,7 +186,8 @@ pub async fn authenticate(state: &SharedState, token: &str) -> ApiResult<Princip
 
 /// Whether a principal authenticated earlier may still act: its session is
 /// not revoked, its account active, its key live. Long-lived connections
-/// check this periodically. (Visitor tokens are not revocable yet.)
+/// check this periodically; a visitor's ends when their contact is blocked
+/// or merged into another.
 /// A store error counts as valid: an outage must not log everyone out.
 pub async fn still_valid(state: &SharedState, who: &Principal) -> bool {
     match who {
@@ -207,7 +214,37 @@ pub async fn still_valid(state: &SharedState, who: &Principal) -> bool {
         Principal::ApiKey { key_id, .. } => {
             state.store.api_key_is_live(key_id).await.unwrap_or(true)
         }
-        Principal::Visitor { .. } => true,
+        Principal::Visitor {
+            contact_id,
+            workspace_id,
+            ..
+        } => matches!(
+            visitor_standing(state, workspace_id, contact_id).await,
+            Standing::Fine
+        ),
+    }
+}
+
+/// Whether a visitor's contact may still chat.
+enum Standing {
+    Fine,
+    /// Blocked, merged into another contact, or deleted: the error to answer.
+    Gone(ApiError),
+}
+
+async fn visitor_standing(
+    state: &SharedState,
+    workspace_id: &kefu_core::WorkspaceId,
+    contact_id: &kefu_core::ContactId,
+) -> Standing {
+    match state.store.get_contact(workspace_id, contact_id).await {
+        Ok(k) if k.merged_into.is_some() => Standing::Gone(StoreError::ContactMerged.into()),
+        Ok(k) if k.blocked_at.is_some() => Standing::Gone(StoreError::ContactBlocked.into()),
+        Ok(_) => Standing::Fine,
+        Err(StoreError::NotFound) => {
+            Standing::Gone(ApiError::unauthorized("invalid or expired token"))
+        }
+        Err(_) => Standing::Fine,
     }
 }
 

@@ -88,12 +88,30 @@ fn publish(state: &SharedState, events: &[Event]) {
         }
     }
     for e in events {
-        if let Ev::ContactUpdated { contact } = &e.change {
+        if let Ev::ContactUpdated { contact }
+        | Ev::ContactMerged { contact, .. }
+        | Ev::ContactBlocked { contact, .. }
+        | Ev::ContactUnblocked { contact } = &e.change
+        {
             state.hub.publish_many(
                 &[workspace_topic(&e.workspace_id)],
                 &ServerFrame::Contact {
                     contact: contact.clone(),
                 },
+            );
+        }
+        // The visitor's live connections end now (their next session is
+        // refused, or continues as the merged contact), not at the next
+        // heartbeat's check.
+        let ended = match &e.change {
+            Ev::ContactBlocked { contact, .. } => Some(&contact.id),
+            Ev::ContactMerged { merged, .. } => Some(&merged.id),
+            _ => None,
+        };
+        if let Some(id) = ended {
+            state.hub.publish_many(
+                &[contact_topic(id)],
+                &ServerFrame::error("session_ended", "start a new session"),
             );
         }
         if let Ev::ContactEventRecorded { event } = &e.change {

@@ -22,6 +22,8 @@ export const state = reactive({
   events: {} as Record<string, ConvEvent[]>,
   /** Whether older history exists before the first held message. */
   hasOlder: {} as Record<string, boolean>,
+  /** The messages held stop short of the newest: a search result opened the conversation at an older one (`loadNewer` reads on). */
+  hasNewer: {} as Record<string, boolean>,
   /** The message to scroll to and highlight when a conversation opens (a search result), by conversation. */
   focusSeq: {} as Record<string, number>,
   visitorTyping: {} as Record<string, boolean>,
@@ -223,6 +225,8 @@ export async function loadMessages(id: string) {
     state.hasOlder[id] = page.has_more
     return
   }
+  // A window around a message a search found: the newer ones come a page at a time as the agent scrolls down.
+  if (state.hasNewer[id]) return
   let after = held[held.length - 1].seq
   for (;;) {
     const page = await api<{ items: Message[]; has_more: boolean }>(
@@ -263,6 +267,26 @@ export async function loadContactEvents(contactId: string) {
   state.contactEvents[contactId] = mergeContactEvents(state.contactEvents[contactId] ?? [], page.items)
 }
 
+/** The next page after a window of messages (scrolled to its bottom). */
+export async function loadNewer(id: string) {
+  const held = state.messages[id] ?? []
+  if (!held.length || !state.hasNewer[id]) return loadMessages(id)
+  const page = await api<{ items: Message[]; has_more: boolean }>(
+    'GET',
+    `/api/v1/conversations/${id}/messages?after_seq=${held[held.length - 1].seq}&limit=50`,
+  )
+  state.messages[id] = mergeBySeq(state.messages[id] ?? [], page.items)
+  state.hasNewer[id] = page.has_more
+}
+
+/** Leaves a window of older messages for the newest page (the agent sends: their message goes at the end). */
+export async function toNewest(id: string) {
+  if (!state.hasNewer[id]) return
+  delete state.hasNewer[id]
+  state.messages[id] = []
+  await loadMessages(id)
+}
+
 export async function loadOlder(id: string) {
   const held = state.messages[id] ?? []
   if (!held.length) return loadMessages(id)
@@ -301,7 +325,8 @@ const readSent: Record<string, number> = {}
 
 function onMessage(m: Message) {
   const id = m.conversation_id
-  if (state.messages[id]) state.messages[id] = mergeBySeq(state.messages[id], [m])
+  // Beyond a window of older messages it would leave a hole: it comes with the pages after the window.
+  if (state.messages[id] && !state.hasNewer[id]) state.messages[id] = mergeBySeq(state.messages[id], [m])
   const c = state.conversations[id]
   const mine = m.sender.kind === 'agent' && m.sender.id === me()
   if (!c) {
@@ -392,7 +417,7 @@ function onFrame(f: ServerFrame) {
     }
     case 'ack': {
       const p = state.outbox.ack(f.client_msg_id)
-      if (p && state.messages[p.conversation_id]) {
+      if (p && state.messages[p.conversation_id] && !state.hasNewer[p.conversation_id]) {
         // Shown at once; the `message` frame for it merges by seq.
         state.messages[p.conversation_id] = mergeBySeq(state.messages[p.conversation_id], [
           {

@@ -150,6 +150,17 @@ export interface Contact {
   ip: string | null
   last_seen_at: number
   created_at: number
+  /** When an agent blocked them (epoch ms), or null. */
+  blocked_at?: number | null
+  /** The contact this one was merged into, or null. */
+  merged_into?: string | null
+}
+
+export interface IpBlock {
+  ip: string
+  note: string
+  created_by: string
+  created_at: number
 }
 
 export interface ContactNote {
