@@ -99,7 +99,9 @@ describe('the conversation lifecycle', () => {
     await w(visitor, '.msg.them .bubble').filter({ hasText: 'left Hangzhou' }).waitFor()
     await tid(pageA, 'resolve').click()
     await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Resolved'), 'resolved in the console')
-    await w(visitor, '.msg .bubble').filter({ hasText: '本次会话已结束' }).waitFor()
+    // The visitor's browser speaks English: the closing message is the English one only.
+    await w(visitor, '.msg .bubble').filter({ hasText: 'This conversation has been resolved' }).waitFor()
+    expect(await w(visitor, '.msg .bubble').filter({ hasText: '本次会话已结束' }).count()).toBe(0)
 
     await widgetSays('Thanks, one more thing')
     await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Open'), 'reopened in the console')
@@ -111,6 +113,9 @@ describe('the conversation lifecycle', () => {
   })
 
   it('parks a conversation as pending with the P key and the customer wakes it', async () => {
+    // The button says what pending means: until the customer replies.
+    expect(await tid(pageA, 'mark-pending').textContent()).toContain('until the customer replies')
+    expect(await tid(pageA, 'mark-pending').getAttribute('title')).toContain('until the customer replies')
     await tid(pageA, 'messages').click()
     await pageA.keyboard.press('p')
     await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Pending'), 'pending')
@@ -135,6 +140,21 @@ describe('the conversation lifecycle', () => {
     await tid(pageA, 'snooze-menu').waitFor()
     await pageA.keyboard.press('Escape')
     await tid(pageA, 'snooze-menu').waitFor({ state: 'hidden' })
+
+    // A chosen time: the date-time field of the menu.
+    await tid(pageA, 'snooze').click()
+    const at = new Date(Date.now() + 3 * 86_400_000)
+    at.setSeconds(0, 0)
+    const pad = (n: number) => String(n).padStart(2, '0')
+    const local = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`
+    await tid(pageA, 'snooze-custom').fill(local)
+    await tid(pageA, 'snooze-custom-set').click()
+    await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Pending'), 'snoozed until the chosen time')
+    await tid(pageA, 'snoozed-until').waitFor()
+    const chosen = await admin.call('GET', `/api/v1/conversations/${conv}`)
+    expect(chosen.snoozed_until).toBe(at.getTime())
+    await widgetSays('Still there?')
+    await until(async () => (await tid(pageA, 'conv-status').textContent())?.includes('Open'), 'woken by the customer again')
 
     // A snooze of two seconds (the API takes any time; the menu's shortest is an hour) wakes by itself.
     await admin.call('POST', `/api/v1/conversations/${conv}/snooze`, { until: Date.now() + 2000 })
@@ -169,7 +189,7 @@ describe('the conversation lifecycle', () => {
     await tid(pageA, 'message-deleted').first().waitFor()
     await w(visitor, '.msg.them.deleted').filter({ hasText: 'Message deleted' }).waitFor()
     expect(await w(visitor, '.msg .bubble').filter({ hasText: 'Your code is 4471' }).count()).toBe(0)
-    // Another agent's message has no delete button in this console.
+    // (Another agent's message has no delete button: see the reply-takes test, once Han has written.)
     const events = await admin.call('GET', `/api/v1/conversations/${conv}/events?limit=100`)
     const audit = events.items.find((e: any) => e.kind === 'message_deleted')
     expect(audit.data.content).toBe('Your code is 4471 (sent to the wrong person)')
@@ -211,6 +231,13 @@ describe('the conversation lifecycle', () => {
     await until(async () => (await tid(pageB, 'assignee').inputValue()) === hanId, 'her reply took it')
     await open(pageA, c2)
     await until(async () => (await tid(pageA, 'assignee').inputValue()) === hanId, "the admin's console shows her")
+    // Her message, well within the delete window, has no delete button in the admin's console; the admin's own has.
+    await tid(pageA, 'composer').fill('Adding a note for Han: express is free')
+    await tid(pageA, 'send').click()
+    await tid(pageA, 'message').filter({ hasText: 'express is free' }).locator('[data-test="message-delete"]').waitFor()
+    const hers = tid(pageA, 'message').filter({ hasText: 'Yes, next day.' })
+    await hers.waitFor()
+    expect(await hers.locator('[data-test="message-delete"]').count()).toBe(0)
   })
 
   it('closes a resolved conversation for good from the console (asking first); the visitor then starts a new one', async () => {
@@ -226,5 +253,34 @@ describe('the conversation lifecycle', () => {
     await widgetSays('A new question after the close')
     const next = await conversationWith('A new question after the close')
     expect(next.id).not.toBe(conv)
+  })
+
+  it('edits the closing message per language on the inbox page; the visitor gets the one of their language', async () => {
+    await pageA.goto(`${kefu.base}/console/#/admin/inboxes`)
+    await tid(pageA, 'inbox-card').first().click()
+    const form = tid(pageA, 'inbox-form')
+    // Each language starts with its own default, not one bilingual text.
+    await expect(form.locator('[data-test="closing-message-zh"]').inputValue()).resolves.toBe('本次会话已结束，如需帮助请随时留言。')
+    await expect(form.locator('[data-test="closing-message"]').inputValue()).resolves.not.toContain('本次')
+    await form.locator('[data-test="closing-message-zh"]').fill('感谢您的咨询，再见！')
+    await form.locator('[data-test="closing-message"]').fill('Thanks for asking, goodbye!')
+    await tid(pageA, 'save-inbox').click()
+    await tid(pageA, 'inbox-saved').waitFor()
+    const saved = await admin.call('GET', `/api/v1/inboxes/${inbox.id}`)
+    expect([saved.closing_message_zh, saved.closing_message]).toEqual(['感谢您的咨询，再见！', 'Thanks for asking, goodbye!'])
+    // The visitor's browser speaks English.
+    const next = await conversationWith('A new question after the close')
+    await admin.call('POST', `/api/v1/conversations/${next.id}/status`, { status: 'resolved' })
+    await w(visitor, '.msg .bubble').filter({ hasText: 'Thanks for asking, goodbye!' }).waitFor()
+    expect(await w(visitor, '.msg .bubble').filter({ hasText: '感谢您的咨询' }).count()).toBe(0)
+
+    // The visitor switches the widget to Chinese: from their next visit, the Chinese one.
+    await w(visitor, '.head .hb').first().click()
+    await visitor.reload()
+    await w(visitor, '.panel').waitFor()
+    await widgetSays('还有一个问题')
+    await until(async () => (await admin.call('GET', `/api/v1/conversations/${next.id}`)).status === 'open', 'reopened by the visitor')
+    await admin.call('POST', `/api/v1/conversations/${next.id}/status`, { status: 'resolved' })
+    await w(visitor, '.msg .bubble').filter({ hasText: '感谢您的咨询，再见！' }).waitFor()
   })
 })

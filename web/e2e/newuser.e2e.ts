@@ -8,15 +8,17 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, Kefu, Site, until } from './harness'
 
-// A small upload limit, so that the "too large" message can be seen.
-const kefu = new Kefu({ KEFU_LIMITS__MAX_UPLOAD_BYTES: '2048' })
+// A small upload limit, so that the "too large" message can be seen; the
+// loopback address as a trusted proxy, so that a test can be rate-limited as
+// a client address of its own (X-Forwarded-For) without locking out the others.
+const kefu = new Kefu({ KEFU_LIMITS__MAX_UPLOAD_BYTES: '2048', KEFU_TRUSTED_PROXIES: '["127.0.0.1/32"]' })
 const site = new Site()
 let admin: Agent
 let inbox: Record<string, any>
 const closers: (() => Promise<void>)[] = []
 
 /** A fresh Chromium context: its own locale, time zone and screen size. */
-async function context(opts: { locale?: string; timezoneId?: string; width?: number; height?: number } = {}): Promise<BrowserContext> {
+async function context(opts: { locale?: string; timezoneId?: string; width?: number; height?: number; headers?: Record<string, string> } = {}): Promise<BrowserContext> {
   const dir = mkdtempSync(join(tmpdir(), 'kefu-chromium-'))
   const ctx = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
@@ -24,6 +26,7 @@ async function context(opts: { locale?: string; timezoneId?: string; width?: num
     viewport: { width: opts.width ?? 1200, height: opts.height ?? 800 },
     locale: opts.locale ?? 'en-US',
     timezoneId: opts.timezoneId,
+    extraHTTPHeaders: opts.headers,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--no-first-run', '--disable-sync'],
   })
   closers.push(async () => {
@@ -145,6 +148,43 @@ describe('the Chinese console', () => {
     expect(await tid(page, 'conversation-row').filter({ hasText: '[image]' }).count()).toBe(0)
   })
 
+  it('shows a file as [文件] in the list and in a desktop notification, never the raw excerpt', async () => {
+    const vpage = await visitorWrites(await context(), '/doc', 'an invoice follows')
+    const ctx = await context({ locale: 'zh-CN' })
+    // Desktop notifications recorded; the console "in the background" (headless is never hidden).
+    await ctx.addInitScript(() => {
+      const win = window as any
+      win.__hidden = false
+      win.__shown = []
+      Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => win.__hidden })
+      class Recorder {
+        static permission = 'granted'
+        static requestPermission = async () => 'granted'
+        onclick: unknown = null
+        close() {}
+        constructor(title: string, opts?: { body?: string }) {
+          win.__shown.push({ title, body: opts?.body ?? '' })
+        }
+      }
+      win.Notification = Recorder
+    })
+    const page = await consoleAs(ctx, 'zh-CN')
+    await page.goto(`${kefu.base}/console/#/inbox`)
+    await tid(page, 'view-all').click()
+    await tid(page, 'conversation-row').filter({ hasText: 'an invoice follows' }).first().waitFor()
+    await page.evaluate(() => ((window as any).__hidden = true))
+    // The visitor sends a file (small: this server's upload limit is 2 KB).
+    await w(vpage, 'input[type=file]').setInputFiles({ name: 'invoice.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') })
+    await tid(page, 'conversation-row').filter({ hasText: '[文件]' }).first().waitFor()
+    expect(await tid(page, 'conversation-row').filter({ hasText: '[file]' }).count()).toBe(0)
+    const seen = await until(
+      async () => (await page.evaluate(() => (window as any).__shown as { title: string; body: string }[])).find((n) => n.body.includes('文件')),
+      'a desktop notification for the file',
+    )
+    expect(seen!.body).toBe('[文件]')
+    expect(seen!.body).not.toContain('invoice.pdf')
+  })
+
   it('translates server errors and the lost connection, says what to do, and clears them', async () => {
     const vctx = await context()
     await visitorWrites(vctx, '/offline', 'is anybody there')
@@ -162,12 +202,17 @@ describe('the Chinese console', () => {
     await tid(page, 'conn').waitFor()
     const colour = await tid(page, 'presence').evaluate((e) => getComputedStyle(e).color)
     expect(colour).not.toBe('rgb(74, 194, 107)')
+    // Nor does it read "● 在线": it says the status is unknown.
+    const shownStatus = () => tid(page, 'presence').evaluate((e) => (e as HTMLSelectElement).selectedOptions[0]?.textContent ?? '')
+    await until(async () => (await shownStatus()).includes('状态未知'), 'the presence menu says it does not know')
+    expect(await shownStatus()).not.toContain('在线')
 
     // Back: the error goes by itself.
     await kefu.start()
     await tid(page, 'conn').waitFor({ state: 'detached', timeout: 30_000 })
     await alert.waitFor({ state: 'detached', timeout: 10_000 })
     await until(async () => (await tid(page, 'presence').evaluate((e) => getComputedStyle(e).color)) === 'rgb(74, 194, 107)', 'green again')
+    expect(await shownStatus()).toBe('● 在线')
 
     // Too large a file: in Chinese, with the limit.
     await tid(page, 'file-input').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4096, 1) })
@@ -183,6 +228,51 @@ describe('the Chinese console', () => {
     await f.locator('button[type=submit]').click()
     await page.locator('.error').filter({ hasText: '快捷词' }).waitFor()
     expect(await page.locator('.error').textContent()).not.toMatch(/exists/)
+  })
+
+  it('says in Chinese how long to wait after too many logins, and clears it once the wait is over', async () => {
+    const ip = '203.0.113.9'
+    // This address uses up its login attempts (10 a minute) with a wrong password.
+    for (let i = 0; i < 10; i++) {
+      await fetch(`${kefu.base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+        body: JSON.stringify({ email: 'nobody@example.com', password: 'wrong-password' }),
+      })
+    }
+    const page = await (await context({ locale: 'zh-CN', headers: { 'x-forwarded-for': ip } })).newPage()
+    await page.addInitScript(() => localStorage.setItem('kefu.console.lang', 'zh-CN'))
+    await page.goto(`${kefu.base}/console/`)
+    await page.locator('input[name=email]').fill(kefu.adminEmail)
+    await page.locator('input[name=password]').fill(kefu.adminPassword)
+    await page.locator('button[type=submit]').click()
+    const alert = page.locator('[role=alert]').filter({ hasText: '请求过于频繁' })
+    await alert.waitFor()
+    const text = (await alert.textContent()) ?? ''
+    expect(text).toMatch(/等待 \d+ 秒/)
+    expect(text).not.toMatch(/too many|slow down/i)
+    // The wait is over: the message goes by itself, and logging in works again.
+    await alert.waitFor({ state: 'detached', timeout: 15_000 })
+    await page.locator('button[type=submit]').click()
+    await tid(page, 'nav-inbox').waitFor()
+  })
+
+  it('says in Chinese that an agent with this e-mail exists when one is added twice', async () => {
+    const page = await consoleAs(await context({ locale: 'zh-CN' }), 'zh-CN')
+    await page.goto(`${kefu.base}/console/#/admin/agents`)
+    const f = tid(page, 'add-agent')
+    const add = async () => {
+      await f.locator('input[name=name]').fill('Twice')
+      await f.locator('input[name=email]').fill('twice@example.com')
+      await f.locator('input[name=password]').fill('password-twice')
+      await f.locator('button[type=submit]').click()
+    }
+    await add()
+    await tid(page, 'agent-row').filter({ hasText: 'twice@example.com' }).waitFor()
+    await add()
+    const err = page.locator('.error[role=alert]').filter({ hasText: '此邮箱已有账号' })
+    await err.waitFor()
+    expect(await err.textContent()).not.toMatch(/already exists/)
   })
 
   it('asks before deleting a group or a canned reply', async () => {

@@ -187,6 +187,68 @@ describe('team basics', () => {
     await setHidden(pageB, false)
   })
 
+  it('"my groups" alerts for nobody\'s conversations but not for a colleague\'s, and the sound follows its switch', async () => {
+    // The page's AudioContext records the beeps (an oscillator started per alert).
+    await ctxB.addInitScript(() => {
+      const win = window as any
+      win.__beeps = 0
+      class FakeAudio {
+        currentTime = 0
+        destination = {}
+        createOscillator() {
+          return { frequency: { value: 0 }, connect: (n: unknown) => n, start: () => win.__beeps++, stop: () => undefined }
+        }
+        createGain() {
+          return { gain: { setValueAtTime: () => undefined, exponentialRampToValueAtTime: () => undefined }, connect: (n: unknown) => n }
+        }
+      }
+      win.AudioContext = FakeAudio
+    })
+    // A new document takes the recorder (the console's own routes do not reload it).
+    await pageB.reload()
+    await tid(pageB, 'nav-inbox').waitFor()
+    const beeps = () => pageB.evaluate(() => (window as any).__beeps as number)
+    const adminId = (await admin.call('GET', '/api/v1/me')).user.id
+    const prefs = async (set: () => Promise<void>) => {
+      await setHidden(pageB, false)
+      await pageB.goto(`${kefu.base}/console/#/settings`)
+      await tid(pageB, 'notification-prefs').waitFor()
+      await set()
+      await tid(pageB, 'prefs-saved').waitFor()
+      await pageB.goto(`${kefu.base}/console/#/inbox`)
+      await tid(pageB, 'conversation-row').first().waitFor()
+      await setHidden(pageB, true)
+    }
+    await prefs(async () => {
+      await tid(pageB, 'notify-scope-groups').check()
+      await tid(pageB, 'notify-desktop').check()
+      await tid(pageB, 'notify-sound').check()
+    })
+
+    // The admin's conversation: Li Lei's groups do not hold it, no alert, no sound.
+    await admin.call('POST', `/api/v1/conversations/${conv}/assign`, { assignee_id: adminId })
+    await widgetSays('Only for the admin 找管理员')
+    await tid(pageB, 'conversation-row').filter({ hasText: 'Only for the admin' }).waitFor()
+    await pageB.waitForTimeout(300)
+    expect((await shown(pageB)).some((n) => n.body.includes('Only for the admin'))).toBe(false)
+    expect(await beeps()).toBe(0)
+
+    // Nobody's again: open to anyone, so it alerts, with a sound.
+    await admin.call('POST', `/api/v1/conversations/${conv}/assign`, { assignee_id: null })
+    await widgetSays('Anyone free? 有空吗')
+    await until(async () => (await shown(pageB)).some((n) => n.body.includes('Anyone free?')), 'an alert for a conversation of nobody')
+    await until(async () => (await beeps()) === 1, 'one beep')
+
+    // Sound off: the desktop notification still comes, silently.
+    await prefs(() => tid(pageB, 'notify-sound').uncheck())
+    await widgetSays('Quietly please 小声点')
+    await until(async () => (await shown(pageB)).some((n) => n.body.includes('Quietly please')), 'the alert without sound')
+    await pageB.waitForTimeout(300)
+    expect(await beeps()).toBe(1)
+    await prefs(() => tid(pageB, 'notify-sound').check())
+    await setHidden(pageB, false)
+  })
+
   it("an agent's picture shows in the console and beside their replies in the widget where the inbox shows agents", async () => {
     await pageB.goto(`${kefu.base}/console/#/settings`)
     await tid(pageB, 'my-profile').waitFor()

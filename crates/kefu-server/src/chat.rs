@@ -38,6 +38,8 @@ impl Limiters {
 pub fn check_rate(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), u64> {
     limiter.check_key(&key.to_string()).map_err(|not_until| {
         let clock = governor::clock::DefaultClock::default();
-        not_until.wait_time_from(clock.now()).as_secs().max(1)
+        // Rounded up: a client told "wait 5 s" that waits 5 s must get through.
+        let wait = not_until.wait_time_from(clock.now());
+        (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
     })
 }

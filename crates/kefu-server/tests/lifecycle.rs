@@ -118,11 +118,40 @@ async fn after_the_window_a_new_conversation_prefers_the_previous_agent(db: Db) 
     let first = conversation(&app, &owner.token, &c1).await;
     assert_eq!(first["assignee_id"], a.as_str(), "only A was online");
     set_status(&app, &a_token, &c1, "resolved").await;
-    // B comes online with nothing to do; A keeps a conversation of another visitor.
+    // A keeps two conversations of other visitors (given by hand, whatever
+    // routing chose); B comes online with nothing to do. Least-loaded alone
+    // would now pick B: only stickiness sends the returning visitor to A.
+    for n in 0..2 {
+        let (other, _) = app.visitor(&owner.inbox).await;
+        let o = conv_of(
+            &app.visitor_send(&other, &format!("o{n}"), "someone else")
+                .await,
+        );
+        app.state.routing_idle().await;
+        let (s, v) = app
+            .post(
+                &owner.token,
+                &format!("/api/v1/conversations/{o}/assign"),
+                json!({ "assignee_id": a }),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
     let (_b_ws, _) = app.ws(&b_token).await;
-    let (other, _) = app.visitor(&owner.inbox).await;
-    app.visitor_send(&other, "o1", "someone else").await;
-    app.state.routing_idle().await;
+    let (s, open) = app
+        .get(&owner.token, "/api/v1/conversations?limit=50&status=open")
+        .await;
+    assert_eq!(s, 200, "{open}");
+    let load = |who: &str| {
+        open["items"]
+            .as_array()
+            .map_or(0, |l| l.iter().filter(|c| c["assignee_id"] == who).count())
+    };
+    assert_eq!(
+        (load(&a), load(&b)),
+        (2, 0),
+        "B is the least-loaded: {open}"
+    );
     let again = app.visitor_send(&vt, "m2", "back again").await;
     let c2 = conv_of(&again);
     assert_ne!(c2, c1, "outside the window: a new conversation");
@@ -275,33 +304,74 @@ async fn a_reply_takes_an_unassigned_conversation(db: Db) {
 }
 
 async fn resolving_tells_the_visitor(db: Db) {
-    let app = spawn(db).await;
+    let app = spawn_with(db, |c| c.limits.widget_sessions_per_minute = 1000).await;
     let owner = app.tenant(Role::Owner).await;
-    let (vt, _) = app.visitor(&owner.inbox).await;
+    // A visitor whose browser speaks Chinese gets the Chinese text only.
+    let (vt, _) = app.visitor_in(&owner.inbox, "zh-CN").await;
     let c1 = conv_of(&app.visitor_send(&vt, "m1", "hello").await);
     let (mut v_ws, _) = app.ws(&vt).await;
     set_status(&app, &owner.token, &c1, "resolved").await;
     let m = v_ws
-        .expect_message(kefu_store::DEFAULT_CLOSING_MESSAGE)
+        .expect_message(kefu_store::DEFAULT_CLOSING_MESSAGE_ZH)
         .await;
     assert_eq!(m["message"]["sender"]["kind"], "system");
-    // Custom text; empty turns it off.
-    let (s, _) = app
+    assert!(
+        !m["message"]["content"]
+            .as_str()
+            .unwrap_or("")
+            .contains("resolved"),
+        "{m}"
+    );
+    // One whose browser speaks English (or anything else) gets the English one.
+    for lang in ["en-US", "fr"] {
+        let (et, _) = app.visitor_in(&owner.inbox, lang).await;
+        let ce = conv_of(&app.visitor_send(&et, "e1", "hello").await);
+        let (mut e_ws, _) = app.ws(&et).await;
+        set_status(&app, &owner.token, &ce, "resolved").await;
+        let m = e_ws
+            .expect_message(kefu_store::DEFAULT_CLOSING_MESSAGE)
+            .await;
+        assert!(
+            !m["message"]["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("本次"),
+            "{m}"
+        );
+    }
+    // Custom texts, each language its own; the inbox shows both.
+    let (s, i) = app
         .patch(
             &owner.token,
             &format!("/api/v1/inboxes/{}", owner.inbox.id),
-            json!({ "closing_message": "Thanks! 谢谢！" }),
+            json!({ "closing_message": "Thanks!", "closing_message_zh": "谢谢！" }),
         )
         .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 200, "{i}");
+    assert_eq!(i["closing_message"], "Thanks!");
+    assert_eq!(i["closing_message_zh"], "谢谢！");
     app.visitor_send(&vt, "m2", "again").await;
     set_status(&app, &owner.token, &c1, "resolved").await;
-    v_ws.expect_message("Thanks! 谢谢！").await;
+    v_ws.expect_message("谢谢！").await;
+    let (et, _) = app.visitor_in(&owner.inbox, "en").await;
+    let ce = conv_of(&app.visitor_send(&et, "e2", "hello").await);
+    let (mut e_ws, _) = app.ws(&et).await;
+    set_status(&app, &owner.token, &ce, "resolved").await;
+    e_ws.expect_message("Thanks!").await;
+    // Too long is refused; empty turns it off.
     let (s, _) = app
         .patch(
             &owner.token,
             &format!("/api/v1/inboxes/{}", owner.inbox.id),
-            json!({ "closing_message": "" }),
+            json!({ "closing_message_zh": "长".repeat(1001) }),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = app
+        .patch(
+            &owner.token,
+            &format!("/api/v1/inboxes/{}", owner.inbox.id),
+            json!({ "closing_message": "", "closing_message_zh": "" }),
         )
         .await;
     assert_eq!(s, 200);

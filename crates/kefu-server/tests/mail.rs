@@ -715,6 +715,55 @@ async fn password_reset_by_email_revokes_old_sessions(db: Db) {
     app.stop().await;
 }
 
+/// A reset link for an owner can only be sent by an owner: an admin may
+/// reset an agent's password but is refused (403, and no mail goes) for an
+/// owner's, which would otherwise let an admin take over the workspace.
+async fn only_an_owner_resets_an_owners_password(db: Db) {
+    let smtp = Smtp::start();
+    let app = app_with_mail(db, &smtp, 120).await;
+    let t = app.tenant(Role::Owner).await;
+    let mut ids = std::collections::HashMap::new();
+    for (email, role) in [
+        ("second.owner@team.test", "owner"),
+        ("the.admin@team.test", "admin"),
+        ("an.agent@team.test", "agent"),
+    ] {
+        let (s, u) = app
+            .post(
+                &t.token,
+                "/api/v1/users",
+                json!({"email": email, "name": email, "password": PASSWORD, "role": role, "capacity": 3}),
+            )
+            .await;
+        assert_eq!(s, 201, "{u}");
+        ids.insert(role, u["id"].as_str().unwrap_or_default().to_string());
+    }
+    let (admin_tok, _) = app.login("the.admin@team.test", PASSWORD).await;
+    let reset = |id: &str| format!("/api/v1/users/{id}/password-reset");
+
+    // The admin: refused for the owner, allowed for the agent.
+    let (s, v) = app.post(&admin_tok, &reset(&ids["owner"]), json!({})).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{v}"
+    );
+    let (s, v) = app.post(&admin_tok, &reset(&ids["agent"]), json!({})).await;
+    assert_eq!(s, 202, "{v}");
+    smtp.wait_for("an.agent@team.test", 1).await;
+    assert!(
+        smtp.to("second.owner@team.test").is_empty(),
+        "no link went to the owner"
+    );
+
+    // An owner may send one to another owner.
+    let (s, v) = app.post(&t.token, &reset(&ids["owner"]), json!({})).await;
+    assert_eq!(s, 202, "{v}");
+    let got = smtp.wait_for("second.owner@team.test", 1).await;
+    assert!(!got.link_token("reset").is_empty());
+    app.stop().await;
+}
+
 async fn offline_agent_is_emailed_about_an_assignment(db: Db) {
     let smtp = Smtp::start();
     let app = app_with_mail(db, &smtp, 120).await;
@@ -929,6 +978,7 @@ both_backends!(
     transcript_is_mailed_on_request_and_rate_limited,
     invitation_by_email_accepted_through_its_link_then_login_works,
     password_reset_by_email_revokes_old_sessions,
+    only_an_owner_resets_an_owners_password,
     offline_agent_is_emailed_about_an_assignment,
     without_mail_config_invitations_give_a_link_and_mail_reports_off,
 );

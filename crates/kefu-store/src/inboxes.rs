@@ -6,7 +6,7 @@ use sqlx::{Row, any::AnyRow};
 
 macro_rules! cols {
     () => {
-        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, widget, created_at, reopen_window_secs, closing_message, bot"
+        "id, workspace_id, name, public_key, allowed_origins, display_name, welcome_text, widget, created_at, reopen_window_secs, closing_message, bot, closing_message_zh"
     };
 }
 
@@ -27,6 +27,7 @@ fn from_row(r: &AnyRow) -> Result<Inbox> {
         created_at: r.try_get("created_at")?,
         reopen_window_secs: r.try_get("reopen_window_secs")?,
         closing_message: r.try_get("closing_message")?,
+        closing_message_zh: r.try_get("closing_message_zh")?,
         bot: serde_json::from_str(&bot).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
@@ -53,7 +54,10 @@ pub struct InboxPatch {
     /// Replaces all widget settings.
     pub widget: Option<WidgetSettings>,
     pub reopen_window_secs: Option<i64>,
+    /// The English closing message.
     pub closing_message: Option<String>,
+    /// The Chinese closing message.
+    pub closing_message_zh: Option<String>,
     /// Replaces all bot settings.
     pub bot: Option<BotSettings>,
 }
@@ -63,8 +67,25 @@ pub struct InboxPatch {
 pub const DEFAULT_REOPEN_WINDOW_SECS: i64 = 86_400;
 
 /// What visitors are told when their conversation is resolved, unless the
-/// inbox says otherwise (the same text as the migration's default).
-pub const DEFAULT_CLOSING_MESSAGE: &str = "This conversation has been resolved. Write again any time if you need more help. 本次会话已结束，如需帮助请随时留言。";
+/// inbox says otherwise: in English (the same text as migration 0032 sets).
+pub const DEFAULT_CLOSING_MESSAGE: &str =
+    "This conversation has been resolved. Write again any time if you need more help.";
+
+/// The same for visitors who read Chinese (migration 0032's column default).
+pub const DEFAULT_CLOSING_MESSAGE_ZH: &str = "本次会话已结束，如需帮助请随时留言。";
+
+impl crate::Inbox {
+    /// The closing message for a visitor whose language tag is `language`
+    /// (`zh-CN`, `en-US`, none): Chinese for `zh*`, English otherwise.
+    pub fn closing_message_for(&self, language: Option<&str>) -> &str {
+        let zh = language.is_some_and(|l| l.trim().to_ascii_lowercase().starts_with("zh"));
+        if zh {
+            &self.closing_message_zh
+        } else {
+            &self.closing_message
+        }
+    }
+}
 
 fn widget_json(w: &WidgetSettings) -> String {
     serde_json::to_string(w).unwrap_or_else(|_| "{}".into())
@@ -92,6 +113,7 @@ impl Store {
             created_at: now_ms(),
             reopen_window_secs: DEFAULT_REOPEN_WINDOW_SECS,
             closing_message: DEFAULT_CLOSING_MESSAGE.into(),
+            closing_message_zh: DEFAULT_CLOSING_MESSAGE_ZH.into(),
             bot: new.bot,
         };
         let i = inbox.clone();
@@ -100,7 +122,7 @@ impl Store {
                 sqlx::query(concat!(
                     "INSERT INTO inboxes (",
                     cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                 ))
                 .bind(&i.id)
                 .bind(&i.workspace_id)
@@ -114,6 +136,7 @@ impl Store {
                 .bind(i.reopen_window_secs)
                 .bind(&i.closing_message)
                 .bind(bot_json(&i.bot))
+                .bind(&i.closing_message_zh)
                 .execute(&mut *c)
                 .await?;
                 Ok(())
@@ -197,7 +220,8 @@ impl Store {
                         widget = COALESCE($7, widget),
                         reopen_window_secs = COALESCE($8, reopen_window_secs),
                         closing_message = COALESCE($9, closing_message),
-                        bot = COALESCE($10, bot)
+                        bot = COALESCE($10, bot),
+                        closing_message_zh = COALESCE($11, closing_message_zh)
                      WHERE id = $1 AND workspace_id = $2",
                 )
                 .bind(&iid)
@@ -210,6 +234,7 @@ impl Store {
                 .bind(patch.reopen_window_secs)
                 .bind(patch.closing_message)
                 .bind(patch.bot.as_ref().map(bot_json))
+                .bind(patch.closing_message_zh)
                 .execute(&mut *c)
                 .await?
                 .rows_affected();

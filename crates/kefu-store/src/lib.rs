@@ -70,7 +70,10 @@ pub use import::{
     ImportMessage, ImportUser, ImportWritten, ImportedConversation, NO_PASSWORD, import_id,
 };
 pub use inbound_secrets::{InboundKeys, InboundSecretInfo};
-pub use inboxes::{DEFAULT_CLOSING_MESSAGE, DEFAULT_REOPEN_WINDOW_SECS, InboxPatch, NewInbox};
+pub use inboxes::{
+    DEFAULT_CLOSING_MESSAGE, DEFAULT_CLOSING_MESSAGE_ZH, DEFAULT_REOPEN_WINDOW_SECS, InboxPatch,
+    NewInbox,
+};
 pub use kb::{KbEntry, KbFields, KbFilter, KbImportSummary};
 pub use live::{LiveAgent, LiveQueue, LiveSnapshot};
 pub use macros::NewMacro;

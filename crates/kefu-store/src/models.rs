@@ -204,9 +204,12 @@ pub struct Inbox {
     /// the conversation with the same agent; later, it starts a new one
     /// (routed with a preference for that agent). 0: never reopen.
     pub reopen_window_secs: i64,
-    /// Posted to the visitor when an agent resolves their conversation;
-    /// empty: nothing is posted.
+    /// Posted to the visitor when an agent resolves their conversation, in
+    /// English: for visitors whose language is not Chinese (and as the
+    /// fallback); empty: nothing is posted to them.
     pub closing_message: String,
+    /// The same for visitors whose language is Chinese (`zh*`).
+    pub closing_message_zh: String,
     /// The inbox's bot (off by default; docs/bot.md).
     pub bot: kefu_core::bot::BotSettings,
 }

@@ -139,7 +139,9 @@ export class Client {
         visitor_token: this.kv.get(this.k('token')) ?? undefined,
         page_url: location.href.slice(0, 2048),
         referrer: document.referrer.slice(0, 2048) || undefined,
-        language: navigator.language,
+        // The language the visitor picked in the panel, else the browser's: the
+        // server answers in it (the closing message, e-mails).
+        language: this.kv.get(this.k('lang')) ?? navigator.language,
       }),
     })
     if (r.status === 403 || r.status === 404) {

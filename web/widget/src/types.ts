@@ -69,6 +69,13 @@ export interface PrechatField {
   required: boolean
 }
 
+/** A contact attribute the workspace defines, sent for the pre-chat fields that use its key. */
+export interface AttributeDef {
+  key: string
+  label: string
+  kind: 'text' | 'number' | 'date' | 'boolean' | 'link'
+}
+
 export interface WidgetSettings {
   color: string
   position: 'right' | 'left'
@@ -91,6 +98,8 @@ export interface Session {
     available: boolean
     /** The inbox's bot answers (its name; empty: the widget's word for it). */
     bot?: { name: string } | null
+    /** Definitions of the attributes asked for by the pre-chat form. */
+    attributes?: AttributeDef[]
   }
   limits: { max_message_chars: number; max_upload_bytes: number }
   visitor: { name: string | null; email: string | null }

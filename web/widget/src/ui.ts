@@ -9,6 +9,7 @@ import type { Attachment, PrechatField, WireMessage } from './types'
 import { linkify } from './linkify'
 import { ink } from './ink'
 import { csatAsk, csatReset } from './csat'
+import { answer, askAs } from './prechat'
 
 type Props = Record<string, unknown>
 
@@ -419,29 +420,32 @@ export class Widget {
             { key: 'message', label: t.message, kind: 'textarea', required: true },
           ]
         : this.client.session?.inbox.widget.prechat.fields ?? []
-    const inputs = fields.map((f) => {
-      const i = f.kind === 'textarea' ? h('textarea', { name: f.key }) : h('input', { name: f.key, type: f.kind })
-      i.required = f.required
+    const asked = fields.map((f) => (kind === 'offline' ? { label: f.label, type: f.kind } : askAs(f, this.client.session?.inbox.attributes)))
+    const inputs = fields.map((f, n) => {
+      const type = asked[n].type
+      const i = type === 'textarea' ? h('textarea', { name: f.key }) : h('input', { name: f.key, type })
+      // A yes/no is answered by leaving it unticked too.
+      i.required = f.required && type !== 'checkbox'
       return i
     })
     const err = h('div', { class: 'err' })
     const submit = h('button', { class: 'btn', type: 'submit' }, kind === 'offline' ? t.leave : t.start)
     this.form.replaceChildren(
       h('p', {}, kind === 'offline' ? t.offlineTitle : t.prechatTitle),
-      ...fields.map((f, n) => h('label', {}, f.label + (f.required ? ' *' : ''), inputs[n])),
+      ...fields.map((f, n) => h('label', {}, asked[n].label + (f.required && asked[n].type !== 'checkbox' ? ' *' : ''), inputs[n])),
       err,
       submit,
     )
     this.form.onsubmit = async (e) => {
       e.preventDefault()
-      const values: Record<string, string> = {}
-      for (const i of inputs) {
-        const v = i.value.trim()
-        if (i.required && !v) {
+      const values: Record<string, string | number | boolean> = {}
+      for (const [n, i] of inputs.entries()) {
+        const v = answer(asked[n].type, i.value, i instanceof HTMLInputElement && i.checked)
+        if (i.required && v === undefined) {
           err.textContent = t.required
           return i.focus()
         }
-        if (v) values[i.name] = v
+        if (v !== undefined) values[i.name] = v
       }
       const { message, ...who } = values
       submit.disabled = true
@@ -450,7 +454,7 @@ export class Widget {
         this.formDone = true
         this.client.kv.set(this.client.k('form'), '1')
         if (message) {
-          this.client.write(message)
+          this.client.write(String(message))
           this.say(t.thanks)
         }
         this.render()

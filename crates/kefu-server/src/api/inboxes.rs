@@ -45,9 +45,12 @@ pub struct UpdateInbox {
     /// Seconds after a resolve during which a visitor's message reopens the
     /// conversation with the same agent (0 to 2,592,000; 0: never).
     pub reopen_window_secs: Option<i64>,
-    /// Posted to the visitor when their conversation is resolved (up to
-    /// 1,000 characters; empty: nothing).
+    /// Posted to the visitor when their conversation is resolved, in
+    /// English: visitors of any language but Chinese (up to 1,000
+    /// characters; empty: nothing).
     pub closing_message: Option<String>,
+    /// The same for visitors whose language is Chinese.
+    pub closing_message_zh: Option<String>,
     /// Replaces all bot settings.
     pub bot: Option<kefu_core::bot::BotSettings>,
 }
@@ -227,6 +230,9 @@ pub async fn update(
     if let Some(c) = &req.closing_message {
         check_text("closing_message", c, 1000)?;
     }
+    if let Some(c) = &req.closing_message_zh {
+        check_text("closing_message_zh", c, 1000)?;
+    }
     if req
         .reopen_window_secs
         .is_some_and(|s| !(0..=MAX_REOPEN_WINDOW_SECS).contains(&s))
@@ -243,6 +249,7 @@ pub async fn update(
         widget: req.widget,
         reopen_window_secs: req.reopen_window_secs,
         closing_message: req.closing_message.map(|c| c.trim().to_string()),
+        closing_message_zh: req.closing_message_zh.map(|c| c.trim().to_string()),
         bot: req.bot,
     };
     let inbox = state

@@ -44,6 +44,12 @@ pub struct WidgetInbox {
     /// The inbox's bot answers (its name; `None`: no bot). A bot answers
     /// whether or not an agent is online, so the widget offers the chat.
     pub bot: Option<WidgetBot>,
+    /// The workspace's attribute definitions whose key is a pre-chat field's
+    /// key: the form asks for such a field under the definition's label and
+    /// with an input of its type (a number, a date, a yes/no), so the answer
+    /// is stored as the agents' contact panel shows and edits it.
+    #[serde(default)]
+    pub attributes: Vec<kefu_store::AttributeDefinition>,
 }
 
 /// The inbox's bot as the widget shows it.
@@ -213,6 +219,17 @@ pub async fn session(
         }
     };
     let available = open && state.store.any_agent_online(&inbox.workspace_id).await?;
+    let prechat = &inbox.widget.prechat;
+    let attributes = if prechat.enabled && !prechat.fields.is_empty() {
+        let mut defs = state
+            .store
+            .list_attribute_definitions(&inbox.workspace_id)
+            .await?;
+        defs.retain(|d| prechat.fields.iter().any(|f| f.key == d.key));
+        defs
+    } else {
+        Vec::new()
+    };
     let l = &state.cfg.limits;
     Ok(ApiJson(SessionResponse {
         visitor_token,
@@ -226,6 +243,7 @@ pub async fn session(
             }),
             widget: inbox.widget,
             available,
+            attributes,
         },
         limits: WidgetLimits {
             max_message_chars: l.max_message_chars,

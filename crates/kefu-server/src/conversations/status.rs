@@ -44,15 +44,30 @@ pub async fn change_status(
 }
 
 /// Tells the visitor their conversation was resolved, in the inbox's words
-/// (none when the inbox's closing message is empty). After the commit: a
-/// failure leaves the conversation resolved and is logged.
+/// and the visitor's language (the contact's, as their widget reported it;
+/// English when unknown); none when that closing message is empty. After the
+/// commit: a failure leaves the conversation resolved and is logged.
 async fn closing_message(st: &SharedState, conv: &Conversation) {
+    let language = match st
+        .store
+        .get_contact(&conv.workspace_id, &conv.contact_id)
+        .await
+    {
+        Ok(c) => c.language,
+        Err(e) => {
+            tracing::debug!(conversation_id = %conv.id, error = %e, "closing message in English: the contact could not be read");
+            None
+        }
+    };
     let text = match st
         .inboxes
         .get(&st.store, &conv.workspace_id, &conv.inbox_id)
         .await
     {
-        Ok(inbox) => inbox.closing_message.trim().to_string(),
+        Ok(inbox) => inbox
+            .closing_message_for(language.as_deref())
+            .trim()
+            .to_string(),
         Err(e) => {
             tracing::warn!(conversation_id = %conv.id, error = %e, "no closing message: the inbox could not be read");
             return;

@@ -164,10 +164,15 @@ impl TestApp {
 
     /// A new visitor of `inbox`; returns (token, contact id).
     pub async fn visitor(&self, inbox: &Inbox) -> (String, String) {
+        self.visitor_in(inbox, "zh-CN").await
+    }
+
+    /// A new visitor of `inbox` whose browser speaks `language`; returns (token, contact id).
+    pub async fn visitor_in(&self, inbox: &Inbox, language: &str) -> (String, String) {
         let r = self
             .http
             .post(self.url("/api/v1/widget/session"))
-            .json(&json!({"inbox_key": inbox.public_key, "page_url": "https://shop.example.com/checkout", "language": "zh-CN"}))
+            .json(&json!({"inbox_key": inbox.public_key, "page_url": "https://shop.example.com/checkout", "language": language}))
             .send()
             .await
             .unwrap();

@@ -48,7 +48,7 @@ export async function login(email: string, password: string): Promise<void> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password }),
   })
-  if (!r.ok) throw await toError(r)
+  if (!r.ok) throw await toError(r, '/api/v1/auth/login')
   adopt(await r.json())
 }
 
@@ -110,7 +110,8 @@ export async function accessToken(): Promise<string> {
   return session.token
 }
 
-async function toError(r: Response, path?: string): Promise<ApiError> {
+/** The `ApiError` a failed response carries (code, message, Retry-After), for errors.ts to word. */
+export async function toError(r: Response, path?: string): Promise<ApiError> {
   const wait = Number(r.headers.get('retry-after')) || undefined
   try {
     const body = await r.json()

@@ -130,7 +130,12 @@ export function errorText(e: unknown): string {
       return d.forbidden
     case 'not_found':
       return d.notFound
-    case 'validation':
+    case 'validation': {
+      // A send over the length limit: the server's numbers, in the reader's words.
+      const long = /message is (\d+) characters; the limit is (\d+)/.exec(e.message)
+      if (long) return fillIn(d.tooLong, { n: long[1], max: long[2] })
+      return fillIn(d.validation, { detail: e.message })
+    }
     case 'bad_json':
     case 'bad_request':
       return fillIn(d.validation, { detail: e.message })
@@ -142,6 +147,7 @@ export function errorText(e: unknown): string {
     case 'conversation_closed':
       return d.closed
     case 'unavailable':
+    case 'busy':
       return note(d.unavailable, { afterMs: 5000 })
     case 'internal':
       return d.internal
@@ -164,6 +170,15 @@ export function errorText(e: unknown): string {
     default:
       return fillIn(d.other, { code: e.code })
   }
+}
+
+/**
+ * The message for a send the server refused over the socket (an `error`
+ * frame naming the send): the same words as for the REST API, so a failed
+ * message reads like any other error, with the server's limit numbers kept.
+ */
+export function sendErrorText(code: string, message: string): string {
+  return errorText(new ApiError(0, code, message))
 }
 
 /**

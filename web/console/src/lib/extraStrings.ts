@@ -27,6 +27,8 @@ export const en = {
   bellUnread: 'Notifications, {n} unread',
   timeoutTo: 'After the queue timeout',
   fieldKind: 'Field type',
+  /** The presence menu while the console is not connected. */
+  presenceUnknown: 'Status unknown (reconnecting)',
 }
 export type ExtraDict = typeof en
 
@@ -48,6 +50,7 @@ export const zh: ExtraDict = {
   bellUnread: '通知，{n} 条未读',
   timeoutTo: '排队超时后',
   fieldKind: '字段类型',
+  presenceUnknown: '状态未知（正在重连）',
 }
 
 export const x = computed<ExtraDict>(() => (lang.value === 'zh-CN' ? zh : en))

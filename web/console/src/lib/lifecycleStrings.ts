@@ -3,8 +3,8 @@
 // (zh-CN), beside strings.ts like the webhooks page's. Pure data.
 
 export const lifecycleEn = {
-  markPending: 'Pending',
-  markPendingHint: 'Waiting for the customer: it opens again when they write (P)',
+  markPending: 'Pending: until the customer replies',
+  markPendingHint: 'Pending until the customer replies: it opens again when they write (P)',
   snooze: 'Snooze',
   snoozeHint: 'Put it aside until later (Z)',
   snoozeHour: 'For 1 hour',
@@ -21,7 +21,9 @@ export const lifecycleEn = {
   replyTakes: 'An agent who replies to an unassigned conversation takes it',
   autoJoin: 'New agents join this group',
   reopenWindow: 'A visitor writing within this many hours of a resolve reopens it with the same agent (0: never)',
-  closingMessage: 'Closing message (posted to the visitor on resolve; empty: none)',
+  closingMessage: 'Closing message (posted to the visitor on resolve, in their language; empty: none)',
+  closingMessageZh: 'For visitors who read Chinese',
+  closingMessageEn: 'For everyone else (English)',
   filters: 'Filters',
   anyInbox: 'Any inbox',
   anyGroup: 'Any group',
@@ -45,8 +47,8 @@ export const lifecycleEn = {
 export type LifecycleDict = typeof lifecycleEn
 
 export const lifecycleZh: LifecycleDict = {
-  markPending: '待处理',
-  markPendingHint: '等待客户回复：客户来信后自动重新打开 (P)',
+  markPending: '待处理：直到客户回复',
+  markPendingHint: '待处理，直到客户回复：客户来信后自动重新打开 (P)',
   snooze: '稍后处理',
   snoozeHint: '暂时搁置，到时自动提醒 (Z)',
   snoozeHour: '1 小时后',
@@ -63,7 +65,9 @@ export const lifecycleZh: LifecycleDict = {
   replyTakes: '客服回复未分配的会话时，自动分配给该客服',
   autoJoin: '新客服自动加入此分组',
   reopenWindow: '会话解决后多少小时内访客再次来信，由原客服重新打开（0：从不）',
-  closingMessage: '结束语（会话解决时发送给访客；留空则不发送）',
+  closingMessage: '结束语（会话解决时按访客的语言发送；留空则不发送）',
+  closingMessageZh: '中文访客',
+  closingMessageEn: '其他访客（英文）',
   filters: '筛选',
   anyInbox: '全部渠道',
   anyGroup: '全部分组',

@@ -2,6 +2,7 @@
 // sound, a desktop notification (if allowed) and a count in the tab title.
 
 import { t } from './i18n'
+import { excerptOf } from './excerpt'
 import { x } from './extraStrings'
 import { session } from './api'
 import { fill, lang } from './i18n'
@@ -63,7 +64,7 @@ export function notify(kind: 'conversation' | 'message' | 'assigned', c: Convers
   if (desktopAllowed()) {
     const title = kind === 'conversation' ? t.value.newConversation : kind === 'assigned' ? t.value.assignedToYou : t.value.newMessage
     const who = c?.contact_name || t.value.visitor
-    const n = new Notification(`${title} · ${who}`, { body: m.kind === 'text' ? m.content.slice(0, 140) : m.kind === 'image' ? x.value.image : m.kind === 'file' ? x.value.file : m.content.slice(0, 140), tag: m.conversation_id })
+    const n = new Notification(`${title} · ${who}`, { body: excerptOf(m.kind, m.content, x.value), tag: m.conversation_id })
     n.onclick = () => {
       window.focus()
       location.hash = `#/inbox/${m.conversation_id}`

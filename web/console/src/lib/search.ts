@@ -4,6 +4,7 @@
 
 import { reactive } from 'vue'
 import { api } from './api'
+import { errorText } from './errors'
 import { go, route } from './route'
 import { loadMessages, state } from './store'
 import { mergeBySeq } from './timeline'
@@ -45,7 +46,7 @@ export async function runSearch(more = false) {
     search.done = q
   } catch (e) {
     if (mine !== latest) return
-    search.error = e instanceof Error ? e.message : String(e)
+    search.error = errorText(e)
     if (!more) search.hits = []
   } finally {
     if (mine === latest) search.loading = false

@@ -29,6 +29,9 @@ vi.mock('./realtime', () => ({
   },
 }))
 vi.mock('./notify', () => ({ notify: () => undefined }))
+// i18n.ts (behind errors.ts, which words a failed search) reads the saved language when loaded.
+vi.stubGlobal('localStorage', { getItem: () => null, setItem: () => undefined })
+vi.stubGlobal('navigator', { language: 'en' })
 vi.mock('./route', async () => {
   const { ref } = await import('vue')
   return { route: ref({ section: 'search', id: null }), go: (h: string) => went.push(h) }

@@ -535,7 +535,8 @@ function notifyAssigned(c: Conversation) {
   if (selfTaken.delete(c.id)) return
   notify('assigned', c, {
     conversation_id: c.id,
-    kind: 'text',
+    // The last message's own kind: an image or a file is worded, not its stored text.
+    kind: c.last_message?.kind ?? 'text',
     content: c.last_message?.excerpt ?? '',
   } as Message)
 }

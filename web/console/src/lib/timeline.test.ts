@@ -58,7 +58,10 @@ describe('Outbox', () => {
     o.error('c', 'conversation_closed', 'closed')
     expect(o.toSend().map((p) => p.client_msg_id)).toEqual(['b'])
     expect(o.of('c1').find((p) => p.client_msg_id === 'c')?.state).toBe('failed')
+    // The code is kept so the console can word the error in the agent's language.
+    expect(o.of('c1').find((p) => p.client_msg_id === 'c')?.errorCode).toBe('conversation_closed')
     o.retry('c')
+    expect(o.of('c1').find((p) => p.client_msg_id === 'c')?.errorCode).toBeUndefined()
     expect(o.toSend().map((p) => p.client_msg_id)).toEqual(['b', 'c'])
     o.discard('b')
     expect(o.items.map((p) => p.client_msg_id)).toEqual(['c'])

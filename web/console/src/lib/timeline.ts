@@ -44,7 +44,10 @@ export interface Pending {
   attachment_id?: string
   attachment_name?: string
   state: 'sending' | 'failed'
+  /** The server's English detail of a failed send (limit numbers are read from it). */
   error?: string
+  /** The server's error code of a failed send: the console words the error from it (errors.ts). */
+  errorCode?: string
   created_at: number
 }
 
@@ -74,6 +77,7 @@ export class Outbox {
     if (!retryable(code)) {
       p.state = 'failed'
       p.error = message
+      p.errorCode = code
     }
   }
 
@@ -87,6 +91,7 @@ export class Outbox {
     if (p) {
       p.state = 'sending'
       p.error = undefined
+      p.errorCode = undefined
     }
     return p
   }

@@ -227,7 +227,10 @@ export interface Inbox {
   widget: WidgetSettings
   created_at: number
   reopen_window_secs: number
+  /** The closing message for visitors of any language but Chinese (English). */
   closing_message: string
+  /** The closing message for visitors who read Chinese. */
+  closing_message_zh: string
   bot?: BotSettings
 }
 
