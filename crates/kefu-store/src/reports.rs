@@ -617,6 +617,9 @@ mod tests {
         let json = serde_json::to_string(&good).unwrap();
         assert_eq!(parse_state(&ws, "c", &json), good);
         assert_eq!(parse_state(&ws, "c", "{not json"), ConvState::default());
-        assert_eq!(parse_state(&ws, "c", r#"{"inbox_id": 7}"#), ConvState::default());
+        assert_eq!(
+            parse_state(&ws, "c", r#"{"inbox_id": 7}"#),
+            ConvState::default()
+        );
     }
 }
