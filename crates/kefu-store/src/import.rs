@@ -12,6 +12,7 @@
 
 use crate::{Result, Store};
 use futures::TryStreamExt;
+use kefu_core::search::Document;
 use kefu_core::{MessageKind, Role, SenderKind};
 use sqlx::{AnyConnection, Row};
 
@@ -134,6 +135,48 @@ pub struct ImportBatch {
     pub checkpoint: Option<ImportCheckpoint>,
 }
 
+/// A batch with the search documents of its messages and contacts
+/// computed ([`ImportBatch::prepare`]). Tokenizing is most of an imported
+/// message's CPU cost; done here, an importer can do it on its own thread
+/// while the store's single writer writes the previous batch, instead of
+/// inside the writer. [`Store::import_batch`] takes either.
+#[derive(Debug, Clone)]
+pub struct PreparedBatch {
+    pub(crate) batch: ImportBatch,
+    /// One per message, in order: `None` for one that is not indexed.
+    pub(crate) message_docs: Vec<Option<Document>>,
+    /// One per contact, in order.
+    pub(crate) contact_docs: Vec<Document>,
+}
+
+impl ImportBatch {
+    /// Computes what search indexes the batch's messages and contacts under
+    /// (CPU work: call it off the async runtime for big batches).
+    pub fn prepare(self) -> PreparedBatch {
+        let message_docs = self
+            .messages
+            .iter()
+            .map(|m| crate::search::imported_document(m.kind, &m.content))
+            .collect();
+        let contact_docs = self
+            .contacts
+            .iter()
+            .map(crate::search::imported_contact_document)
+            .collect();
+        PreparedBatch {
+            batch: self,
+            message_docs,
+            contact_docs,
+        }
+    }
+}
+
+impl From<ImportBatch> for PreparedBatch {
+    fn from(b: ImportBatch) -> PreparedBatch {
+        b.prepare()
+    }
+}
+
 /// How many rows a batch really added (the rest were there already).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportWritten {
@@ -226,8 +269,9 @@ async fn write_batch(
     c: &mut AnyConnection,
     ws: &str,
     source: &str,
-    b: &ImportBatch,
+    p: &PreparedBatch,
 ) -> Result<ImportWritten> {
+    let b = &p.batch;
     let mut w = ImportWritten::default();
     let ws = ws.to_string();
     w.users = insert_many(
@@ -321,12 +365,15 @@ async fn write_batch(
     )
     .await?;
     // Searchable like any message and contact, in the same transaction.
-    for m in b.messages.iter().filter(|m| !known.contains(&m.id)) {
-        crate::search::index_imported(c, &ws, m).await?;
+    for (m, doc) in b.messages.iter().zip(&p.message_docs) {
+        if let Some(doc) = doc
+            && !known.contains(&m.id)
+        {
+            crate::search::index_imported(c, &ws, m, doc).await?;
+        }
     }
-    for k in &b.contacts {
-        let contact = crate::contacts::load(c, &ws.clone().into(), &k.id.clone().into()).await?;
-        crate::search::index_contact(c, &contact).await?;
+    for (k, doc) in b.contacts.iter().zip(&p.contact_docs) {
+        crate::search::index_imported_contact(c, &ws, &k.id, doc).await?;
     }
     // One by one: a shortcut the workspace already uses is skipped alone.
     for r in &b.canned {
@@ -425,11 +472,11 @@ impl Store {
         &self,
         workspace_id: &str,
         source: &str,
-        batch: ImportBatch,
+        batch: impl Into<PreparedBatch>,
     ) -> Result<ImportWritten> {
         let (ws, src) = (workspace_id.to_string(), source.to_string());
-        let batch = std::sync::Arc::new(batch);
-        if crate::import_native::fits(&batch) {
+        let batch = std::sync::Arc::new(batch.into());
+        if crate::import_native::fits(&batch.batch) {
             let (b, w, s) = (batch.clone(), ws.clone(), src.clone());
             let native = self
                 .backend
