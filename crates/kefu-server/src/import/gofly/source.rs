@@ -67,14 +67,13 @@ pub struct Message {
     pub deleted: bool,
 }
 
-/// `reply_item` with its `reply_group`'s name.
+/// `reply_item` (its `reply_group` is not kept: see the extras step).
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub id: i64,
     pub user_id: String,
     pub item_name: String,
     pub content: String,
-    pub group_name: String,
 }
 
 /// `welcome`: an agent's greeting (`keyword` `welcome`) or offline text.
@@ -124,9 +123,8 @@ pub trait Table: Sized + Send + 'static {
     /// Whether every GOFLY version has it (the others read as empty when missing).
     const REQUIRED: bool;
     /// `SELECT … FROM … WHERE <key> > ? ORDER BY <key> LIMIT ?`, the key
-    /// qualified by its table (see the module doc). `tables` are the ones the
-    /// database has, for a join with an optional table.
-    fn select(tables: &[String]) -> &'static str;
+    /// qualified by its table (see the module doc).
+    const SELECT: &'static str;
     fn from_row(r: &MySqlRow) -> Result<Self, sqlx::Error>;
     /// The row's key: where the next chunk starts.
     fn key(&self) -> i64;
@@ -135,14 +133,12 @@ pub trait Table: Sized + Send + 'static {
 impl Table for Agent {
     const NAME: &'static str = "user";
     const REQUIRED: bool = true;
-    fn select(_: &[String]) -> &'static str {
-        concat!(
-            "SELECT CAST(id AS SIGNED) AS id, name, nickname, ",
-            ms!("created_at"),
-            " AS created_at, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted
-              FROM `user` WHERE `user`.id > ? ORDER BY `user`.id LIMIT ?"
-        )
-    }
+    const SELECT: &'static str = concat!(
+        "SELECT CAST(id AS SIGNED) AS id, name, nickname, ",
+        ms!("created_at"),
+        " AS created_at, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted
+          FROM `user` WHERE `user`.id > ? ORDER BY `user`.id LIMIT ?"
+    );
     fn from_row(r: &MySqlRow) -> Result<Self, sqlx::Error> {
         Ok(Agent {
             id: int(r, "id")?,
@@ -160,16 +156,14 @@ impl Table for Agent {
 impl Table for Visitor {
     const NAME: &'static str = "visitor";
     const REQUIRED: bool = true;
-    fn select(_: &[String]) -> &'static str {
-        concat!(
-            "SELECT CAST(id AS SIGNED) AS id, visitor_id, name, avator, source_ip, client_ip, to_id, refer, city, extra, ",
-            ms!("created_at"),
-            " AS created_at, ",
-            ms!("updated_at"),
-            " AS updated_at, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted
-              FROM visitor WHERE visitor.id > ? ORDER BY visitor.id LIMIT ?"
-        )
-    }
+    const SELECT: &'static str = concat!(
+        "SELECT CAST(id AS SIGNED) AS id, visitor_id, name, avator, source_ip, client_ip, to_id, refer, city, extra, ",
+        ms!("created_at"),
+        " AS created_at, ",
+        ms!("updated_at"),
+        " AS updated_at, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted
+          FROM visitor WHERE visitor.id > ? ORDER BY visitor.id LIMIT ?"
+    );
     fn from_row(r: &MySqlRow) -> Result<Self, sqlx::Error> {
         Ok(Visitor {
             id: int(r, "id")?,
@@ -195,14 +189,12 @@ impl Table for Visitor {
 impl Table for Message {
     const NAME: &'static str = "message";
     const REQUIRED: bool = true;
-    fn select(_: &[String]) -> &'static str {
-        concat!(
-            "SELECT CAST(id AS SIGNED) AS id, kefu_id, visitor_id, content, ",
-            ms!("created_at"),
-            " AS created_at, CAST(mes_type AS CHAR) AS mes_type, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted
-              FROM message WHERE message.id > ? ORDER BY message.id LIMIT ?"
-        )
-    }
+    const SELECT: &'static str = concat!(
+        "SELECT CAST(id AS SIGNED) AS id, kefu_id, visitor_id, content, ",
+        ms!("created_at"),
+        " AS created_at, CAST(mes_type AS CHAR) AS mes_type, CAST(deleted_at IS NOT NULL AS SIGNED) AS deleted
+          FROM message WHERE message.id > ? ORDER BY message.id LIMIT ?"
+    );
     fn from_row(r: &MySqlRow) -> Result<Self, sqlx::Error> {
         Ok(Message {
             id: int(r, "id")?,
@@ -222,23 +214,14 @@ impl Table for Message {
 impl Table for Reply {
     const NAME: &'static str = "reply_item";
     const REQUIRED: bool = false;
-    fn select(tables: &[String]) -> &'static str {
-        if tables.iter().any(|t| t.eq_ignore_ascii_case("reply_group")) {
-            "SELECT CAST(i.id AS SIGNED) AS id, i.user_id, i.item_name, i.content, COALESCE(g.group_name, '') AS group_name
-             FROM reply_item i LEFT JOIN reply_group g ON g.id = i.group_id
-             WHERE i.id > ? ORDER BY i.id LIMIT ?"
-        } else {
-            "SELECT CAST(id AS SIGNED) AS id, user_id, item_name, content, '' AS group_name
-             FROM reply_item WHERE reply_item.id > ? ORDER BY reply_item.id LIMIT ?"
-        }
-    }
+    const SELECT: &'static str = "SELECT CAST(id AS SIGNED) AS id, user_id, item_name, content
+         FROM reply_item WHERE reply_item.id > ? ORDER BY reply_item.id LIMIT ?";
     fn from_row(r: &MySqlRow) -> Result<Self, sqlx::Error> {
         Ok(Reply {
             id: int(r, "id")?,
             user_id: r.try_get("user_id")?,
             item_name: r.try_get("item_name")?,
             content: r.try_get("content")?,
-            group_name: r.try_get("group_name")?,
         })
     }
     fn key(&self) -> i64 {
@@ -249,13 +232,11 @@ impl Table for Reply {
 impl Table for Welcome {
     const NAME: &'static str = "welcome";
     const REQUIRED: bool = false;
-    fn select(_: &[String]) -> &'static str {
-        concat!(
-            "SELECT CAST(id AS SIGNED) AS id, user_id, keyword, content, CAST(is_default AS SIGNED) AS is_default, ",
-            ms!("ctime"),
-            " AS created_at FROM welcome WHERE welcome.id > ? ORDER BY welcome.id LIMIT ?"
-        )
-    }
+    const SELECT: &'static str = concat!(
+        "SELECT CAST(id AS SIGNED) AS id, user_id, keyword, content, CAST(is_default AS SIGNED) AS is_default, ",
+        ms!("ctime"),
+        " AS created_at FROM welcome WHERE welcome.id > ? ORDER BY welcome.id LIMIT ?"
+    );
     fn from_row(r: &MySqlRow) -> Result<Self, sqlx::Error> {
         Ok(Welcome {
             id: int(r, "id")?,
@@ -274,13 +255,11 @@ impl Table for Welcome {
 impl Table for IpBlack {
     const NAME: &'static str = "ipblack";
     const REQUIRED: bool = false;
-    fn select(_: &[String]) -> &'static str {
-        concat!(
-            "SELECT CAST(id AS SIGNED) AS id, ip, kefu_id, ",
-            ms!("create_at"),
-            " AS created_at FROM ipblack WHERE ipblack.id > ? ORDER BY ipblack.id LIMIT ?"
-        )
-    }
+    const SELECT: &'static str = concat!(
+        "SELECT CAST(id AS SIGNED) AS id, ip, kefu_id, ",
+        ms!("create_at"),
+        " AS created_at FROM ipblack WHERE ipblack.id > ? ORDER BY ipblack.id LIMIT ?"
+    );
     fn from_row(r: &MySqlRow) -> Result<Self, sqlx::Error> {
         Ok(IpBlack {
             id: int(r, "id")?,
@@ -383,7 +362,7 @@ impl Source {
         if !T::REQUIRED && !self.has_table(T::NAME) {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(T::select(&self.tables))
+        let rows = sqlx::query(T::SELECT)
             .bind(after)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
