@@ -79,7 +79,7 @@ pub struct Rendered {
 /// A link's lifetime in words: whole hours from two hours up (an imported
 /// agent's link lasts days: "4320 minutes" would read badly), else minutes.
 fn validity(minutes: u64, zh: bool) -> String {
-    match (minutes >= 120 && minutes % 60 == 0, zh) {
+    match (minutes >= 120 && minutes.is_multiple_of(60), zh) {
         (true, true) => format!("{} 小时", minutes / 60),
         (true, false) => format!("{} hours", minutes / 60),
         (false, true) => format!("{minutes} 分钟"),
