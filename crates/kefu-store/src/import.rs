@@ -12,7 +12,6 @@
 
 use crate::{Result, Store};
 use futures::TryStreamExt;
-use kefu_core::search::Document;
 use kefu_core::{MessageKind, Role, SenderKind};
 use sqlx::{AnyConnection, Row};
 
@@ -135,45 +134,61 @@ pub struct ImportBatch {
     pub checkpoint: Option<ImportCheckpoint>,
 }
 
-/// A batch with the search documents of its messages and contacts
-/// computed ([`ImportBatch::prepare`]). Tokenizing is most of an imported
-/// message's CPU cost; done here, an importer can do it on its own thread
-/// while the store's single writer writes the previous batch, instead of
-/// inside the writer. [`Store::import_batch`] takes either.
+/// A batch with what search indexes its messages and contacts under,
+/// already in the backend's form ([`Store::prepare_import`]). Tokenizing
+/// is most of an imported message's CPU cost; done here, an importer can
+/// do it on its own thread while the store's single writer writes the
+/// previous batch, instead of inside the writer. Only the final strings
+/// are kept (one per row): the tokens' many small allocations are freed on
+/// the thread that made them, not on the writer's. [`Store::import_batch`]
+/// takes either (an [`ImportBatch`] is prepared there).
 #[derive(Debug, Clone)]
 pub struct PreparedBatch {
     pub(crate) batch: ImportBatch,
-    /// One per message, in order: `None` for one that is not indexed.
-    pub(crate) message_docs: Vec<Option<Document>>,
-    /// One per contact, in order.
-    pub(crate) contact_docs: Vec<Document>,
+    pub(crate) index: Option<IndexTexts>,
 }
 
-impl ImportBatch {
-    /// Computes what search indexes the batch's messages and contacts under
-    /// (CPU work: call it off the async runtime for big batches).
-    pub fn prepare(self) -> PreparedBatch {
-        let message_docs = self
-            .messages
-            .iter()
-            .map(|m| crate::search::imported_document(m.kind, &m.content))
-            .collect();
-        let contact_docs = self
-            .contacts
-            .iter()
-            .map(crate::search::imported_contact_document)
-            .collect();
-        PreparedBatch {
-            batch: self,
-            message_docs,
-            contact_docs,
-        }
-    }
+/// The index texts of a batch's rows, in order (`None`: not indexed).
+#[derive(Debug, Clone)]
+pub(crate) struct IndexTexts {
+    /// PostgreSQL's `tsvector` literals, else SQLite FTS5 text.
+    pub pg: bool,
+    pub messages: Vec<Option<String>>,
+    pub contacts: Vec<Option<String>>,
 }
 
 impl From<ImportBatch> for PreparedBatch {
     fn from(b: ImportBatch) -> PreparedBatch {
-        b.prepare()
+        PreparedBatch {
+            batch: b,
+            index: None,
+        }
+    }
+}
+
+impl PreparedBatch {
+    /// The index texts ([`Store::import_batch`] makes sure they are there).
+    pub(crate) fn texts(&self) -> Result<&IndexTexts> {
+        self.index
+            .as_ref()
+            .ok_or_else(|| crate::StoreError::Invalid("import batch not prepared".into()))
+    }
+}
+
+fn index_texts(b: &ImportBatch, pg: bool) -> IndexTexts {
+    use crate::search::{imported_contact_document, imported_document, index_text};
+    IndexTexts {
+        pg,
+        messages: b
+            .messages
+            .iter()
+            .map(|m| index_text(imported_document(m.kind, &m.content), pg))
+            .collect(),
+        contacts: b
+            .contacts
+            .iter()
+            .map(|k| index_text(Some(imported_contact_document(k)), pg))
+            .collect(),
     }
 }
 
@@ -365,15 +380,16 @@ async fn write_batch(
     )
     .await?;
     // Searchable like any message and contact, in the same transaction.
-    for (m, doc) in b.messages.iter().zip(&p.message_docs) {
-        if let Some(doc) = doc
+    let texts = p.texts()?;
+    for (m, text) in b.messages.iter().zip(&texts.messages) {
+        if let Some(text) = text
             && !known.contains(&m.id)
         {
-            crate::search::index_imported(c, &ws, m, doc).await?;
+            crate::search::index_imported(c, &ws, m, text).await?;
         }
     }
-    for (k, doc) in b.contacts.iter().zip(&p.contact_docs) {
-        crate::search::index_imported_contact(c, &ws, &k.id, doc).await?;
+    for (k, text) in b.contacts.iter().zip(&texts.contacts) {
+        crate::search::index_imported_contact(c, &ws, &k.id, text.as_deref()).await?;
     }
     // One by one: a shortcut the workspace already uses is skipped alone.
     for r in &b.canned {
@@ -475,7 +491,12 @@ impl Store {
         batch: impl Into<PreparedBatch>,
     ) -> Result<ImportWritten> {
         let (ws, src) = (workspace_id.to_string(), source.to_string());
-        let batch = std::sync::Arc::new(batch.into());
+        let mut batch: PreparedBatch = batch.into();
+        let pg = self.uses_pg();
+        if batch.index.as_ref().is_none_or(|t| t.pg != pg) {
+            batch.index = Some(index_texts(&batch.batch, pg));
+        }
+        let batch = std::sync::Arc::new(batch);
         if crate::import_native::fits(&batch.batch) {
             let (b, w, s) = (batch.clone(), ws.clone(), src.clone());
             let native = self
@@ -490,6 +511,13 @@ impl Store {
         }
         self.write(move |c| Box::pin(async move { write_batch(c, &ws, &src, &batch).await }))
             .await
+    }
+
+    /// Computes what search indexes the batch's rows under, in this
+    /// store's form (CPU work: call it off the async runtime for big batches).
+    pub fn prepare_import(&self, batch: ImportBatch) -> PreparedBatch {
+        let index = Some(index_texts(&batch, self.uses_pg()));
+        PreparedBatch { batch, index }
     }
 
     /// A step's checkpoint: its position and running totals.

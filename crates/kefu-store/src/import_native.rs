@@ -41,6 +41,7 @@ pub(crate) fn write(
 
 fn rows(c: &Connection, ws: &str, source: &str, p: &PreparedBatch) -> Result<ImportWritten> {
     let b = &p.batch;
+    let texts = p.texts()?;
     // An import writes hundreds of megabytes of index pages: a larger page
     // cache than the 2 MB default keeps the indexes' hot pages in memory.
     c.execute_batch("PRAGMA cache_size = -262144")?;
@@ -49,7 +50,7 @@ fn rows(c: &Connection, ws: &str, source: &str, p: &PreparedBatch) -> Result<Imp
         "INSERT INTO contacts (id, workspace_id, inbox_id, name, attributes, referrer, ip, last_seen_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
     )?;
-    for (k, doc) in b.contacts.iter().zip(&p.contact_docs) {
+    for (k, text) in b.contacts.iter().zip(&texts.contacts) {
         let inserted = contact.execute(params![
             k.id,
             ws,
@@ -63,8 +64,10 @@ fn rows(c: &Connection, ws: &str, source: &str, p: &PreparedBatch) -> Result<Imp
         ])?;
         // Searchable like any contact, in the same transaction; one there
         // already (a replayed batch) has its index row.
-        if inserted == 1 && !doc.is_empty() {
-            index_last_insert_native(c, FtsTable::Contacts, &doc.fts5_text())?;
+        if inserted == 1
+            && let Some(text) = text
+        {
+            index_last_insert_native(c, FtsTable::Contacts, text)?;
         }
         w.contacts += inserted as u64;
     }
@@ -99,7 +102,7 @@ fn rows(c: &Connection, ws: &str, source: &str, p: &PreparedBatch) -> Result<Imp
         "INSERT INTO messages (id, workspace_id, conversation_id, seq, sender_kind, sender_id, kind, content, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
     )?;
-    for (m, doc) in b.messages.iter().zip(&p.message_docs) {
+    for (m, text) in b.messages.iter().zip(&texts.messages) {
         let inserted = insert.execute(params![
             m.id,
             ws,
@@ -112,10 +115,10 @@ fn rows(c: &Connection, ws: &str, source: &str, p: &PreparedBatch) -> Result<Imp
             m.created_at
         ])?;
         if inserted == 1
-            && let Some(doc) = doc
+            && let Some(text) = text
         {
             // Searchable like any message, in the same transaction.
-            index_last_insert_native(c, FtsTable::Messages, &doc.fts5_text())?;
+            index_last_insert_native(c, FtsTable::Messages, text)?;
         }
         w.messages += inserted as u64;
     }

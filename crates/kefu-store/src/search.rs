@@ -157,6 +157,24 @@ async fn index_row(
     created_at: i64,
     doc: &Document,
 ) -> Result<()> {
+    let text = if is_pg(c) {
+        doc.tsvector()
+    } else {
+        doc.fts5_text()
+    };
+    index_row_text(c, message_id, ws, conversation_id, created_at, &text).await
+}
+
+/// [`index_row`] with the document already in the backend's form
+/// ([`index_text`]).
+async fn index_row_text(
+    c: &mut AnyConnection,
+    message_id: &str,
+    ws: &str,
+    conversation_id: &str,
+    created_at: i64,
+    text: &str,
+) -> Result<()> {
     if is_pg(c) {
         sqlx::query(
             "INSERT INTO message_search (message_id, workspace_id, conversation_id, created_at, tsv)
@@ -166,7 +184,7 @@ async fn index_row(
         .bind(ws)
         .bind(conversation_id)
         .bind(created_at)
-        .bind(doc.tsvector())
+        .bind(text)
         .execute(&mut *c)
         .await?;
     } else {
@@ -174,11 +192,18 @@ async fn index_row(
             "INSERT INTO message_fts (rowid, body) SELECT rowid, $2 FROM messages WHERE id = $1",
         )
         .bind(message_id)
-        .bind(doc.fts5_text())
+        .bind(text)
         .execute(&mut *c)
         .await?;
     }
     Ok(())
+}
+
+/// A document as the backend stores it: a `tsvector` literal (PostgreSQL)
+/// or FTS5's space-separated tokens (SQLite); `None` for an empty one.
+pub(crate) fn index_text(doc: Option<Document>, pg: bool) -> Option<String> {
+    let doc = doc.filter(|d| !d.is_empty())?;
+    Some(if pg { doc.tsvector() } else { doc.fts5_text() })
 }
 
 /// Indexes the message the native writer connection just inserted (its
@@ -225,26 +250,27 @@ pub(crate) enum FtsTable {
 }
 
 /// Indexes an imported message inserted by this write under its prepared
-/// document (the caller makes sure it is new: on SQLite a second index row
-/// would be a duplicate).
+/// text ([`index_text`]; the caller makes sure it is new: on SQLite a
+/// second index row would be a duplicate).
 pub(crate) async fn index_imported(
     c: &mut AnyConnection,
     ws: &str,
     m: &crate::ImportMessage,
-    doc: &Document,
+    text: &str,
 ) -> Result<()> {
-    index_row(c, &m.id, ws, &m.conversation_id, m.created_at, doc).await
+    index_row_text(c, &m.id, ws, &m.conversation_id, m.created_at, text).await
 }
 
-/// (Re)indexes an imported contact under its prepared document, inside
-/// the write that stored it (the sqlx path; idempotent).
+/// (Re)indexes an imported contact under its prepared text (`None`: an
+/// empty document), inside the write that stored it (the sqlx path;
+/// idempotent).
 pub(crate) async fn index_imported_contact(
     c: &mut AnyConnection,
     ws: &str,
     contact_id: &str,
-    doc: &Document,
+    text: Option<&str>,
 ) -> Result<()> {
-    index_contact_doc(c, ws, contact_id, doc).await
+    index_contact_text(c, ws, contact_id, text).await
 }
 
 /// Takes a message out of the index (it was deleted), inside its write.
@@ -260,37 +286,32 @@ pub(crate) async fn unindex_message(c: &mut AnyConnection, message_id: &str) -> 
 
 /// (Re)indexes a contact as it is now, inside the write that changed it.
 pub(crate) async fn index_contact(c: &mut AnyConnection, k: &Contact) -> Result<()> {
-    index_contact_doc(
-        c,
-        k.workspace_id.as_ref(),
-        k.id.as_ref(),
-        &contact_document(k),
-    )
-    .await
+    let text = index_text(Some(contact_document(k)), is_pg(c));
+    index_contact_text(c, k.workspace_id.as_ref(), k.id.as_ref(), text.as_deref()).await
 }
 
-async fn index_contact_doc(
+async fn index_contact_text(
     c: &mut AnyConnection,
     ws: &str,
     contact_id: &str,
-    doc: &Document,
+    text: Option<&str>,
 ) -> Result<()> {
     if is_pg(c) {
-        if doc.is_empty() {
-            sqlx::query("DELETE FROM contact_search WHERE contact_id = $1")
-                .bind(contact_id)
-                .execute(&mut *c)
-                .await?;
-        } else {
+        if let Some(text) = text {
             sqlx::query(
                 "INSERT INTO contact_search (contact_id, workspace_id, tsv) VALUES ($1, $2, CAST($3 AS tsvector))
                  ON CONFLICT (contact_id) DO UPDATE SET tsv = EXCLUDED.tsv",
             )
             .bind(contact_id)
             .bind(ws)
-            .bind(doc.tsvector())
+            .bind(text)
             .execute(&mut *c)
             .await?;
+        } else {
+            sqlx::query("DELETE FROM contact_search WHERE contact_id = $1")
+                .bind(contact_id)
+                .execute(&mut *c)
+                .await?;
         }
     } else {
         sqlx::query(
@@ -299,12 +320,12 @@ async fn index_contact_doc(
         .bind(contact_id)
         .execute(&mut *c)
         .await?;
-        if !doc.is_empty() {
+        if let Some(text) = text {
             sqlx::query(
                 "INSERT INTO contact_fts (rowid, body) SELECT rowid, $2 FROM contacts WHERE id = $1",
             )
             .bind(contact_id)
-            .bind(doc.fts5_text())
+            .bind(text)
             .execute(&mut *c)
             .await?;
         }
@@ -465,7 +486,7 @@ fn cursor_of(key: i64, id: &str) -> String {
 }
 
 impl Store {
-    fn uses_pg(&self) -> bool {
+    pub(crate) fn uses_pg(&self) -> bool {
         self.backend_name() == "postgres"
     }
 

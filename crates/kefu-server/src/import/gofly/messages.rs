@@ -77,6 +77,7 @@ pub async fn messages(
     let chunks = ctx.src.read_ahead::<Row>(after, ctx.opts.batch_size, AHEAD);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Mapped>(AHEAD);
     let mut mapper = Mapper {
+        store: ctx.store.clone(),
         ws: ctx.ws.clone(),
         source: ctx.source.clone(),
         inbox_id: inbox_id.to_string(),
@@ -129,6 +130,7 @@ struct Mapped {
 /// owns the conversation state and the skip counts (which go into each
 /// batch's checkpoint).
 struct Mapper {
+    store: kefu_store::Store,
     ws: String,
     source: String,
     inbox_id: String,
@@ -151,7 +153,8 @@ impl Mapper {
             let Some(last) = rows.last().map(|m| m.id) else {
                 break;
             };
-            let batch = self.map(&rows, last).prepare();
+            let batch = self.map(&rows, last);
+            let batch = self.store.prepare_import(batch);
             let mapped = Mapped {
                 batch,
                 rows: rows.len() as u64,
