@@ -549,3 +549,30 @@ async fn killed_import_resumes_to_the_same_result() {
     );
     drop(db);
 }
+
+/// With mail on, each imported agent's link is queued as a "reset" mail
+/// that carries the link's own lifetime (`invite_ttl_hours`, not the
+/// shorter "forgot password" one), which the mail then states.
+#[tokio::test]
+async fn mailed_links_carry_their_lifetime() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = kefu_store::testing::sqlite_store(dir.path()).await.unwrap();
+    let (db, mut conn) = GoflyDb::new().await;
+    realistic(&mut conn).await;
+    let src = gofly::Source::connect(&db.url).await.unwrap();
+    let mut opts = options();
+    opts.links.mail = true;
+    opts.links.ttl_ms = 72 * 3_600_000;
+    let summary = gofly::import(&store, &src, &opts).await.unwrap();
+    assert!(summary.mailed);
+    let mails = store.claim_mails(60_000, 100).await.unwrap();
+    let resets: Vec<_> = mails.iter().filter(|m| m.kind == "reset").collect();
+    assert_eq!(resets.len(), summary.links.len(), "{mails:?}");
+    assert!(!resets.is_empty());
+    for m in resets {
+        assert_eq!(m.payload["valid_minutes"], 72 * 60, "{:?}", m.payload);
+    }
+    src.close().await;
+    store.close().await;
+    drop(db);
+}

@@ -134,6 +134,64 @@ pub struct ImportBatch {
     pub checkpoint: Option<ImportCheckpoint>,
 }
 
+/// A batch with what search indexes its messages and contacts under,
+/// already in the backend's form ([`Store::prepare_import`]). Tokenizing
+/// is most of an imported message's CPU cost; done here, an importer can
+/// do it on its own thread while the store's single writer writes the
+/// previous batch, instead of inside the writer. Only the final strings
+/// are kept (one per row): the tokens' many small allocations are freed on
+/// the thread that made them, not on the writer's. [`Store::import_batch`]
+/// takes either (an [`ImportBatch`] is prepared there).
+#[derive(Debug, Clone)]
+pub struct PreparedBatch {
+    pub(crate) batch: ImportBatch,
+    pub(crate) index: Option<IndexTexts>,
+}
+
+/// The index texts of a batch's rows, in order (`None`: not indexed).
+#[derive(Debug, Clone)]
+pub(crate) struct IndexTexts {
+    /// PostgreSQL's `tsvector` literals, else SQLite FTS5 text.
+    pub pg: bool,
+    pub messages: Vec<Option<String>>,
+    pub contacts: Vec<Option<String>>,
+}
+
+impl From<ImportBatch> for PreparedBatch {
+    fn from(b: ImportBatch) -> PreparedBatch {
+        PreparedBatch {
+            batch: b,
+            index: None,
+        }
+    }
+}
+
+impl PreparedBatch {
+    /// The index texts ([`Store::import_batch`] makes sure they are there).
+    pub(crate) fn texts(&self) -> Result<&IndexTexts> {
+        self.index
+            .as_ref()
+            .ok_or_else(|| crate::StoreError::Invalid("import batch not prepared".into()))
+    }
+}
+
+fn index_texts(b: &ImportBatch, pg: bool) -> IndexTexts {
+    use crate::search::{imported_contact_document, imported_document, index_text};
+    IndexTexts {
+        pg,
+        messages: b
+            .messages
+            .iter()
+            .map(|m| index_text(imported_document(m.kind, &m.content), pg))
+            .collect(),
+        contacts: b
+            .contacts
+            .iter()
+            .map(|k| index_text(Some(imported_contact_document(k)), pg))
+            .collect(),
+    }
+}
+
 /// How many rows a batch really added (the rest were there already).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportWritten {
@@ -226,8 +284,9 @@ async fn write_batch(
     c: &mut AnyConnection,
     ws: &str,
     source: &str,
-    b: &ImportBatch,
+    p: &PreparedBatch,
 ) -> Result<ImportWritten> {
+    let b = &p.batch;
     let mut w = ImportWritten::default();
     let ws = ws.to_string();
     w.users = insert_many(
@@ -321,12 +380,16 @@ async fn write_batch(
     )
     .await?;
     // Searchable like any message and contact, in the same transaction.
-    for m in b.messages.iter().filter(|m| !known.contains(&m.id)) {
-        crate::search::index_imported(c, &ws, m).await?;
+    let texts = p.texts()?;
+    for (m, text) in b.messages.iter().zip(&texts.messages) {
+        if let Some(text) = text
+            && !known.contains(&m.id)
+        {
+            crate::search::index_imported(c, &ws, m, text).await?;
+        }
     }
-    for k in &b.contacts {
-        let contact = crate::contacts::load(c, &ws.clone().into(), &k.id.clone().into()).await?;
-        crate::search::index_contact(c, &contact).await?;
+    for (k, text) in b.contacts.iter().zip(&texts.contacts) {
+        crate::search::index_imported_contact(c, &ws, &k.id, text.as_deref()).await?;
     }
     // One by one: a shortcut the workspace already uses is skipped alone.
     for r in &b.canned {
@@ -425,11 +488,16 @@ impl Store {
         &self,
         workspace_id: &str,
         source: &str,
-        batch: ImportBatch,
+        batch: impl Into<PreparedBatch>,
     ) -> Result<ImportWritten> {
         let (ws, src) = (workspace_id.to_string(), source.to_string());
+        let mut batch: PreparedBatch = batch.into();
+        let pg = self.uses_pg();
+        if batch.index.as_ref().is_none_or(|t| t.pg != pg) {
+            batch.index = Some(index_texts(&batch.batch, pg));
+        }
         let batch = std::sync::Arc::new(batch);
-        if crate::import_native::fits(&batch) {
+        if crate::import_native::fits(&batch.batch) {
             let (b, w, s) = (batch.clone(), ws.clone(), src.clone());
             let native = self
                 .backend
@@ -443,6 +511,13 @@ impl Store {
         }
         self.write(move |c| Box::pin(async move { write_batch(c, &ws, &src, &batch).await }))
             .await
+    }
+
+    /// Computes what search indexes the batch's rows under, in this
+    /// store's form (CPU work: call it off the async runtime for big batches).
+    pub fn prepare_import(&self, batch: ImportBatch) -> PreparedBatch {
+        let index = Some(index_texts(&batch, self.uses_pg()));
+        PreparedBatch { batch, index }
     }
 
     /// A step's checkpoint: its position and running totals.

@@ -1,30 +1,29 @@
-//! The messages step's batches on SQLite's native writer connection (see
-//! [`crate::backend::sqlite`]): the same rows as [`crate::import`]'s sqlx
-//! path, with cached prepared statements and one hop per batch instead of
-//! one per statement. Only batches of conversations, messages and a
-//! checkpoint come here; the rest take sqlx.
+//! The visitors' and messages' batches on SQLite's native writer
+//! connection (see [`crate::backend::sqlite`]): the same rows as
+//! [`crate::import`]'s sqlx path, with cached prepared statements and one
+//! hop per batch instead of one per statement. Batches of contacts,
+//! conversations, messages, import-map rows and a checkpoint come here;
+//! the rest (agents, canned replies, blocked addresses: a few rows once)
+//! take sqlx.
 //!
 //! Contract of a native job: a failure leaves no change (the batch runs in
 //! its own savepoint) or says `Poisoned`.
 
-use crate::import::{ImportBatch, ImportWritten};
+use crate::import::{ImportBatch, ImportWritten, PreparedBatch};
+use crate::search::{FtsTable, index_last_insert_native};
 use crate::{Result, StoreError};
 use rusqlite::{Connection, params};
 
 /// Whether `b` holds only what this path writes.
 pub(crate) fn fits(b: &ImportBatch) -> bool {
-    b.users.is_empty()
-        && b.contacts.is_empty()
-        && b.canned.is_empty()
-        && b.ip_blocks.is_empty()
-        && b.map.is_empty()
+    b.users.is_empty() && b.canned.is_empty() && b.ip_blocks.is_empty()
 }
 
 pub(crate) fn write(
     c: &Connection,
     ws: &str,
     source: &str,
-    b: &ImportBatch,
+    b: &PreparedBatch,
 ) -> Result<ImportWritten> {
     c.execute_batch("SAVEPOINT import_batch")?;
     match rows(c, ws, source, b) {
@@ -40,11 +39,38 @@ pub(crate) fn write(
     }
 }
 
-fn rows(c: &Connection, ws: &str, source: &str, b: &ImportBatch) -> Result<ImportWritten> {
+fn rows(c: &Connection, ws: &str, source: &str, p: &PreparedBatch) -> Result<ImportWritten> {
+    let b = &p.batch;
+    let texts = p.texts()?;
     // An import writes hundreds of megabytes of index pages: a larger page
     // cache than the 2 MB default keeps the indexes' hot pages in memory.
     c.execute_batch("PRAGMA cache_size = -262144")?;
     let mut w = ImportWritten::default();
+    let mut contact = c.prepare_cached(
+        "INSERT INTO contacts (id, workspace_id, inbox_id, name, attributes, referrer, ip, last_seen_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
+    )?;
+    for (k, text) in b.contacts.iter().zip(&texts.contacts) {
+        let inserted = contact.execute(params![
+            k.id,
+            ws,
+            k.inbox_id,
+            k.name,
+            k.attributes.to_string(),
+            k.referrer,
+            k.ip,
+            k.last_seen_at,
+            k.created_at
+        ])?;
+        // Searchable like any contact, in the same transaction; one there
+        // already (a replayed batch) has its index row.
+        if inserted == 1
+            && let Some(text) = text
+        {
+            index_last_insert_native(c, FtsTable::Contacts, text)?;
+        }
+        w.contacts += inserted as u64;
+    }
     let mut exists = c.prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")?;
     let mut upsert = c.prepare_cached(
         "INSERT INTO conversations (id, workspace_id, inbox_id, contact_id, status, assignee_id, last_seq, last_activity_at, created_at, updated_at, resolved_at)
@@ -76,7 +102,7 @@ fn rows(c: &Connection, ws: &str, source: &str, b: &ImportBatch) -> Result<Impor
         "INSERT INTO messages (id, workspace_id, conversation_id, seq, sender_kind, sender_id, kind, content, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
     )?;
-    for m in &b.messages {
+    for (m, text) in b.messages.iter().zip(&texts.messages) {
         let inserted = insert.execute(params![
             m.id,
             ws,
@@ -88,11 +114,20 @@ fn rows(c: &Connection, ws: &str, source: &str, b: &ImportBatch) -> Result<Impor
             m.content,
             m.created_at
         ])?;
-        if inserted == 1 {
+        if inserted == 1
+            && let Some(text) = text
+        {
             // Searchable like any message, in the same transaction.
-            crate::search::index_imported_native(c, m.kind, &m.content)?;
+            index_last_insert_native(c, FtsTable::Messages, text)?;
         }
         w.messages += inserted as u64;
+    }
+    let mut map = c.prepare_cached(
+        "INSERT INTO import_map (workspace_id, source, kind, source_key, target_id)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    )?;
+    for (kind, key, target) in &b.map {
+        map.execute(params![ws, source, kind, key, target])?;
     }
     if let Some(cp) = &b.checkpoint {
         c.prepare_cached(

@@ -67,7 +67,8 @@ pub use csat::{CsatRating, MAX_CSAT_COMMENT, Rated};
 pub use error::StoreError;
 pub use import::{
     ImportBatch, ImportCanned, ImportCheckpoint, ImportContact, ImportConversation, ImportIpBlock,
-    ImportMessage, ImportUser, ImportWritten, ImportedConversation, NO_PASSWORD, import_id,
+    ImportMessage, ImportUser, ImportWritten, ImportedConversation, NO_PASSWORD, PreparedBatch,
+    import_id,
 };
 pub use inbound_secrets::{InboundKeys, InboundSecretInfo};
 pub use inboxes::{

@@ -89,19 +89,40 @@ fn message_document(m: &Message) -> Option<Document> {
 /// The text a contact is found by: name, e-mail, phone (any part of its
 /// digits) and the values of its attributes.
 fn contact_document(k: &Contact) -> Document {
+    contact_fields_document(
+        [&k.name, &k.email, &k.external_id],
+        k.phone.as_deref(),
+        &k.attributes,
+    )
+}
+
+/// [`contact_document`] of the fields themselves, so an imported contact
+/// (which has only a name and attributes) is indexed without loading it back.
+fn contact_fields_document(
+    texts: [&Option<String>; 3],
+    phone: Option<&str>,
+    attributes: &serde_json::Value,
+) -> Document {
     let mut d = Document::default();
-    for s in [&k.name, &k.email, &k.external_id].into_iter().flatten() {
+    for s in texts.into_iter().flatten() {
         d.add(s);
     }
-    if let Some(p) = &k.phone {
+    if let Some(p) = phone {
         d.add_phone(p);
     }
-    if let serde_json::Value::Object(attrs) = &k.attributes {
+    if let serde_json::Value::Object(attrs) = attributes {
         for v in attrs.values() {
             add_json(&mut d, v);
         }
     }
     d
+}
+
+/// The document of a contact an import writes: the one
+/// [`contact_document`] makes of the stored row (no e-mail, phone or
+/// external id).
+pub(crate) fn imported_contact_document(k: &crate::ImportContact) -> Document {
+    contact_fields_document([&k.name, &None, &None], None, &k.attributes)
 }
 
 fn add_json(d: &mut Document, v: &serde_json::Value) {
@@ -136,6 +157,24 @@ async fn index_row(
     created_at: i64,
     doc: &Document,
 ) -> Result<()> {
+    let text = if is_pg(c) {
+        doc.tsvector()
+    } else {
+        doc.fts5_text()
+    };
+    index_row_text(c, message_id, ws, conversation_id, created_at, &text).await
+}
+
+/// [`index_row`] with the document already in the backend's form
+/// ([`index_text`]).
+async fn index_row_text(
+    c: &mut AnyConnection,
+    message_id: &str,
+    ws: &str,
+    conversation_id: &str,
+    created_at: i64,
+    text: &str,
+) -> Result<()> {
     if is_pg(c) {
         sqlx::query(
             "INSERT INTO message_search (message_id, workspace_id, conversation_id, created_at, tsv)
@@ -145,7 +184,7 @@ async fn index_row(
         .bind(ws)
         .bind(conversation_id)
         .bind(created_at)
-        .bind(doc.tsvector())
+        .bind(text)
         .execute(&mut *c)
         .await?;
     } else {
@@ -153,11 +192,18 @@ async fn index_row(
             "INSERT INTO message_fts (rowid, body) SELECT rowid, $2 FROM messages WHERE id = $1",
         )
         .bind(message_id)
-        .bind(doc.fts5_text())
+        .bind(text)
         .execute(&mut *c)
         .await?;
     }
     Ok(())
+}
+
+/// A document as the backend stores it: a `tsvector` literal (PostgreSQL)
+/// or FTS5's space-separated tokens (SQLite); `None` for an empty one.
+pub(crate) fn index_text(doc: Option<Document>, pg: bool) -> Option<String> {
+    let doc = doc.filter(|d| !d.is_empty())?;
+    Some(if pg { doc.tsvector() } else { doc.fts5_text() })
 }
 
 /// Indexes the message the native writer connection just inserted (its
@@ -170,8 +216,8 @@ pub(crate) fn index_message_native(c: &rusqlite::Connection, m: &Message) -> rus
     Ok(())
 }
 
-/// The document of a message an import wrote as a row (no `Message` built).
-fn imported_document(kind: MessageKind, content: &str) -> Option<Document> {
+/// The document of a message an import writes (no `Message` built).
+pub(crate) fn imported_document(kind: MessageKind, content: &str) -> Option<Document> {
     if kind == MessageKind::Event {
         return None;
     }
@@ -179,30 +225,52 @@ fn imported_document(kind: MessageKind, content: &str) -> Option<Document> {
     (!d.is_empty()).then_some(d)
 }
 
-/// Indexes an imported message the native writer just inserted.
-pub(crate) fn index_imported_native(
+/// Indexes a row the native writer just inserted (its rowid is the
+/// connection's last insert) under a document's FTS5 text; `table` is
+/// `message_fts` or `contact_fts`.
+pub(crate) fn index_last_insert_native(
     c: &rusqlite::Connection,
-    kind: MessageKind,
-    content: &str,
+    table: FtsTable,
+    fts5_text: &str,
 ) -> rusqlite::Result<()> {
-    if let Some(doc) = imported_document(kind, content) {
-        c.prepare_cached("INSERT INTO message_fts (rowid, body) VALUES (?1, ?2)")?
-            .execute(rusqlite::params![c.last_insert_rowid(), doc.fts5_text()])?;
-    }
+    let sql = match table {
+        FtsTable::Messages => "INSERT INTO message_fts (rowid, body) VALUES (?1, ?2)",
+        FtsTable::Contacts => "INSERT INTO contact_fts (rowid, body) VALUES (?1, ?2)",
+    };
+    c.prepare_cached(sql)?
+        .execute(rusqlite::params![c.last_insert_rowid(), fts5_text])?;
     Ok(())
 }
 
-/// Indexes an imported message inserted by this write (the caller makes
-/// sure it is new: on SQLite a second index row would be a duplicate).
+/// The two SQLite full-text tables.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FtsTable {
+    Messages,
+    Contacts,
+}
+
+/// Indexes an imported message inserted by this write under its prepared
+/// text ([`index_text`]; the caller makes sure it is new: on SQLite a
+/// second index row would be a duplicate).
 pub(crate) async fn index_imported(
     c: &mut AnyConnection,
     ws: &str,
     m: &crate::ImportMessage,
+    text: &str,
 ) -> Result<()> {
-    match imported_document(m.kind, &m.content) {
-        Some(doc) => index_row(c, &m.id, ws, &m.conversation_id, m.created_at, &doc).await,
-        None => Ok(()),
-    }
+    index_row_text(c, &m.id, ws, &m.conversation_id, m.created_at, text).await
+}
+
+/// (Re)indexes an imported contact under its prepared text (`None`: an
+/// empty document), inside the write that stored it (the sqlx path;
+/// idempotent).
+pub(crate) async fn index_imported_contact(
+    c: &mut AnyConnection,
+    ws: &str,
+    contact_id: &str,
+    text: Option<&str>,
+) -> Result<()> {
+    index_contact_text(c, ws, contact_id, text).await
 }
 
 /// Takes a message out of the index (it was deleted), inside its write.
@@ -218,42 +286,55 @@ pub(crate) async fn unindex_message(c: &mut AnyConnection, message_id: &str) -> 
 
 /// (Re)indexes a contact as it is now, inside the write that changed it.
 pub(crate) async fn index_contact(c: &mut AnyConnection, k: &Contact) -> Result<()> {
+<<<<<<< HEAD
     // A contact merged into another is found as that one only.
     let doc = if k.merged_into.is_some() {
         Default::default()
     } else {
         contact_document(k)
     };
+=======
+    let text = index_text(Some(contact_document(k)), is_pg(c));
+    index_contact_text(c, k.workspace_id.as_ref(), k.id.as_ref(), text.as_deref()).await
+}
+
+async fn index_contact_text(
+    c: &mut AnyConnection,
+    ws: &str,
+    contact_id: &str,
+    text: Option<&str>,
+) -> Result<()> {
+>>>>>>> gimport
     if is_pg(c) {
-        if doc.is_empty() {
-            sqlx::query("DELETE FROM contact_search WHERE contact_id = $1")
-                .bind(&k.id)
-                .execute(&mut *c)
-                .await?;
-        } else {
+        if let Some(text) = text {
             sqlx::query(
                 "INSERT INTO contact_search (contact_id, workspace_id, tsv) VALUES ($1, $2, CAST($3 AS tsvector))
                  ON CONFLICT (contact_id) DO UPDATE SET tsv = EXCLUDED.tsv",
             )
-            .bind(&k.id)
-            .bind(&k.workspace_id)
-            .bind(doc.tsvector())
+            .bind(contact_id)
+            .bind(ws)
+            .bind(text)
             .execute(&mut *c)
             .await?;
+        } else {
+            sqlx::query("DELETE FROM contact_search WHERE contact_id = $1")
+                .bind(contact_id)
+                .execute(&mut *c)
+                .await?;
         }
     } else {
         sqlx::query(
             "DELETE FROM contact_fts WHERE rowid = (SELECT rowid FROM contacts WHERE id = $1)",
         )
-        .bind(&k.id)
+        .bind(contact_id)
         .execute(&mut *c)
         .await?;
-        if !doc.is_empty() {
+        if let Some(text) = text {
             sqlx::query(
                 "INSERT INTO contact_fts (rowid, body) SELECT rowid, $2 FROM contacts WHERE id = $1",
             )
-            .bind(&k.id)
-            .bind(doc.fts5_text())
+            .bind(contact_id)
+            .bind(text)
             .execute(&mut *c)
             .await?;
         }
@@ -450,7 +531,7 @@ fn page_rows<T>(
 }
 
 impl Store {
-    fn uses_pg(&self) -> bool {
+    pub(crate) fn uses_pg(&self) -> bool {
         self.backend_name() == "postgres"
     }
 

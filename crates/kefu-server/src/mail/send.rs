@@ -344,9 +344,17 @@ async fn compose(state: &SharedState, m: &QueuedMail) -> Result<Composed, StoreE
             if token.is_empty() {
                 return Ok(Composed::Skip("no token".into()));
             }
+            // A link made with another lifetime than "forgot password"'s
+            // (an imported agent's, `[mail] invite_ttl_hours`) says so in
+            // its payload: the mail states the validity the token really has.
+            let minutes = m
+                .payload
+                .get("valid_minutes")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(cfg.reset_ttl_minutes);
             let content = Content::Reset {
                 link: format!("{}/console/#/reset/{token}", super::base_url(state)),
-                minutes: cfg.reset_ttl_minutes,
+                minutes,
             };
             Ok(Composed::Send(
                 Box::new(outgoing(templates::render(&content, ws_lang))),

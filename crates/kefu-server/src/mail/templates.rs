@@ -76,6 +76,18 @@ pub struct Rendered {
     pub html: String,
 }
 
+/// A link's lifetime in words: whole hours from two hours up (an imported
+/// agent's link lasts days: "4320 minutes" would read badly), else minutes.
+fn validity(minutes: u64, zh: bool) -> String {
+    match (minutes >= 120 && minutes.is_multiple_of(60), zh) {
+        (true, true) => format!("{} 小时", minutes / 60),
+        (true, false) => format!("{} hours", minutes / 60),
+        (false, true) => format!("{minutes} 分钟"),
+        (false, false) if minutes == 1 => "1 minute".into(),
+        (false, false) => format!("{minutes} minutes"),
+    }
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -284,19 +296,20 @@ pub fn render(content: &Content, lang: Lang) -> Rendered {
             )
         }
         Content::Reset { link, minutes } => {
+            let valid = validity(*minutes, zh);
             let (subject, intro, act, note) = if zh {
                 (
                     "重置您的密码".to_string(),
                     "有人（希望是您）请求重置您的密码。点击下面的链接设置新密码；重置后，所有已登录的会话都会退出。".to_string(),
                     "设置新密码",
-                    format!("链接 {minutes} 分钟内有效，只能使用一次。如果不是您本人操作，请忽略此邮件。"),
+                    format!("链接 {valid}内有效，只能使用一次。如果不是您本人操作，请忽略此邮件。"),
                 )
             } else {
                 (
                     "Reset your password".to_string(),
                     "Someone (hopefully you) asked to reset your password. Follow the link to set a new one; every signed-in session is signed out.".to_string(),
                     "Set a new password",
-                    format!("The link works once, for {minutes} minutes. If this was not you, ignore this e-mail."),
+                    format!("The link works once, for {valid}. If this was not you, ignore this e-mail."),
                 )
             };
             (
@@ -383,6 +396,23 @@ mod tests {
         );
         assert_eq!(en.subject, "Reset your password");
         assert!(en.text.contains("60 minutes"));
+        // An imported agent's link (72 h) says how long it really lasts.
+        let long = render(
+            &Content::Reset {
+                link: "l".into(),
+                minutes: 72 * 60,
+            },
+            Lang::En,
+        );
+        assert!(long.text.contains("for 72 hours."), "{}", long.text);
+        let long_zh = render(
+            &Content::Reset {
+                link: "l".into(),
+                minutes: 72 * 60,
+            },
+            Lang::Zh,
+        );
+        assert!(long_zh.text.contains("72 小时内有效"), "{}", long_zh.text);
     }
 
     #[test]

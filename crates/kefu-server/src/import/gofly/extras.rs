@@ -13,6 +13,7 @@
 //! - `ipblack` rows go to the workspace's IP block list.
 
 use super::content::to_text;
+use super::source::{IpBlack, Reply, Welcome};
 use super::{Ctx, GoflyError};
 use crate::import::StepSummary;
 use kefu_store::{
@@ -28,7 +29,7 @@ pub async fn inbox_and_welcomes(
     ctx: &Ctx<'_>,
     agents: &HashMap<String, String>,
 ) -> Result<(String, StepSummary), GoflyError> {
-    let welcomes = ctx.src.welcomes().await?;
+    let welcomes = ctx.src.all::<Welcome>().await?;
     let mut s = StepSummary {
         read: welcomes.len() as u64,
         ..Default::default()
@@ -157,7 +158,7 @@ pub async fn replies(
     ctx: &Ctx<'_>,
     agents: &HashMap<String, String>,
 ) -> Result<StepSummary, GoflyError> {
-    let rows = ctx.src.replies().await?;
+    let rows = ctx.src.all::<Reply>().await?;
     let mut s = StepSummary {
         read: rows.len() as u64,
         ..Default::default()
@@ -204,7 +205,7 @@ pub async fn ip_blacks(
     ctx: &Ctx<'_>,
     agents: &HashMap<String, String>,
 ) -> Result<StepSummary, GoflyError> {
-    let rows = ctx.src.ip_blacks().await?;
+    let rows = ctx.src.all::<IpBlack>().await?;
     let mut s = StepSummary {
         read: rows.len() as u64,
         ..Default::default()

@@ -1,8 +1,10 @@
 //! The messages step: GOFLY's `message` table in id order, a chunk at a
-//! time, into conversations ([`super::threads`]). A reader task fetches the
-//! next chunk while the current one is written, so MySQL and kefu's
-//! database work at the same time; each chunk is one transaction with its
-//! checkpoint (the chunk's last GOFLY id and the skip counts).
+//! time, into conversations ([`super::threads`]). Reading, mapping and
+//! writing are a pipeline of three stages with bounded channels between
+//! them, so MySQL, the mapping (with tokenizing for search) and kefu's
+//! writer work at the same time; each chunk is still one transaction with
+//! its checkpoint (the chunk's last GOFLY id and the skip counts), written
+//! in order.
 //!
 //! Skipped, and counted: messages GOFLY marked deleted, empty ones, ones
 //! without a time or a visitor, and agent messages whose agent was not
@@ -10,17 +12,23 @@
 //! the `visitor` table no longer has becomes a contact at its first message.
 
 use super::content::to_text;
-use super::source::Message as Row;
+use super::source::{Chunks, Message as Row};
 use super::threads::Threads;
 use super::{Ctx, GoflyError};
 use crate::import::StepSummary;
 use kefu_core::{MessageKind, SenderKind};
-use kefu_store::{ImportBatch, ImportCheckpoint, ImportContact, ImportMessage, import_id};
+use kefu_store::{
+    ImportBatch, ImportCheckpoint, ImportContact, ImportMessage, PreparedBatch, import_id,
+};
 use serde_json::json;
 use std::collections::HashMap;
 
 /// The longest message kept (GOFLY's column holds 2048 characters).
 const MAX_CHARS: usize = 10_000;
+
+/// How many chunks the reader and the mapper may each be ahead of the
+/// writer: enough to keep the three stages busy, few enough to bound memory.
+const AHEAD: usize = 2;
 
 pub async fn messages(
     ctx: &Ctx<'_>,
@@ -60,156 +68,202 @@ pub async fn messages(
             .await?;
     }
     drop(by_contact);
-    let total = ctx.src.count_after("message", after).await?;
-    let pb = super::progress_bar(ctx.opts.progress, total, "messages");
+    let pb = super::progress_bar::<Row>(ctx, after, "messages").await?;
 
-    // The reader runs one chunk ahead of the writer.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Row>, GoflyError>>(2);
-    let src = ctx.src.clone();
-    let size = ctx.opts.batch_size;
-    let reader = tokio::spawn(async move {
-        let mut after = after;
-        loop {
-            let chunk = src.messages(after, size).await;
-            let last = match &chunk {
-                Ok(rows) => rows.last().map(|m| m.id),
-                Err(_) => None,
-            };
-            let stop = last.is_none();
-            if tx.send(chunk).await.is_err() || stop {
-                return;
+    // Three stages at once: the reader task fetches chunks from MySQL, the
+    // mapper (a blocking thread: it is all CPU) turns each into a batch
+    // with its search documents, and this task has the store write them in
+    // order, each batch with its checkpoint in one transaction.
+    let chunks = ctx.src.read_ahead::<Row>(after, ctx.opts.batch_size, AHEAD);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Mapped>(AHEAD);
+    let mut mapper = Mapper {
+        store: ctx.store.clone(),
+        ws: ctx.ws.clone(),
+        source: ctx.source.clone(),
+        inbox_id: inbox_id.to_string(),
+        agents: agents.clone(),
+        base: ctx.opts.gofly_url.clone(),
+        threads,
+        s,
+    };
+    let mapping = tokio::task::spawn_blocking(move || mapper.run(chunks, tx));
+    let mut written = StepSummary::default();
+    let mut failed = None;
+    while let Some(m) = rx.recv().await {
+        match ctx.store.import_batch(&ctx.ws, &ctx.source, m.batch).await {
+            Ok(w) => {
+                written.wrote("messages", w.messages);
+                written.wrote("contacts for visitors only messages name", w.contacts);
+                written.wrote("conversations", w.conversations);
+                pb.inc(m.rows);
             }
-            after = last.unwrap_or(after);
-        }
-    });
-    let base = ctx.opts.gofly_url.as_deref();
-    while let Some(chunk) = rx.recv().await {
-        let rows = chunk?;
-        let Some(last) = rows.last().map(|m| m.id) else {
-            break;
-        };
-        s.read += rows.len() as u64;
-        let mut batch = ImportBatch {
-            messages: Vec::with_capacity(rows.len()),
-            ..Default::default()
-        };
-        for m in &rows {
-            if let Some(msg) = one(
-                ctx,
-                inbox_id,
-                &mut threads,
-                agents,
-                m,
-                base,
-                &mut s,
-                &mut batch,
-            ) {
-                batch.messages.push(msg);
+            Err(e) => {
+                failed = Some(e);
+                break;
             }
         }
-        batch.conversations = threads.take_changed();
-        batch.checkpoint = Some(ImportCheckpoint {
-            step: "messages".into(),
-            position: last,
-            counts: s.skipped_json(),
-        });
-        let w = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
-        s.wrote("messages", w.messages);
-        s.wrote("contacts for visitors only messages name", w.contacts);
-        s.wrote("conversations", w.conversations);
-        pb.inc(rows.len() as u64);
     }
-    // The reader ends after the empty chunk; a failed send only means we stopped.
-    let _ = reader.await;
+    // Closing the channel stops the mapper (and with it the reader).
+    drop(rx);
+    let mapped = mapping
+        .await
+        .map_err(|e| GoflyError::Invalid(format!("the message mapper stopped: {e}")))?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let mut s = mapped?;
+    for (k, n) in written.written {
+        s.wrote(&k, n);
+    }
     pb.finish_and_clear();
     Ok(s)
 }
 
-/// One GOFLY message as a kefu message, or the reason it is skipped.
-#[allow(clippy::too_many_arguments)]
-fn one(
-    ctx: &Ctx<'_>,
-    inbox_id: &str,
-    threads: &mut Threads,
-    agents: &HashMap<String, String>,
-    m: &Row,
-    base: Option<&str>,
-    s: &mut StepSummary,
-    batch: &mut ImportBatch,
-) -> Option<ImportMessage> {
-    if m.deleted {
-        s.skip("deleted in GOFLY");
-        return None;
-    }
-    let Some(at) = m.created_at else {
-        s.skip("no time");
-        return None;
-    };
-    let visitor = m.visitor_id.trim();
-    if visitor.is_empty() {
-        s.skip("no visitor");
-        return None;
-    }
-    let agent = match m.mes_type.as_str() {
-        "visitor" => None,
-        "kefu" => match agents.get(m.kefu_id.trim()) {
-            Some(a) => Some(a.as_str()),
-            None => {
-                s.skip("agent not imported");
-                return None;
+/// A chunk mapped: its batch (search documents computed) and how many
+/// GOFLY rows it covers.
+struct Mapped {
+    batch: PreparedBatch,
+    rows: u64,
+}
+
+/// The mapping stage: GOFLY rows to kefu batches, on a blocking thread. It
+/// owns the conversation state and the skip counts (which go into each
+/// batch's checkpoint).
+struct Mapper {
+    store: kefu_store::Store,
+    ws: String,
+    source: String,
+    inbox_id: String,
+    agents: HashMap<String, String>,
+    base: Option<String>,
+    threads: Threads,
+    s: StepSummary,
+}
+
+impl Mapper {
+    /// Maps every chunk and hands it on; the step's figures so far (read
+    /// and skipped) when the rows end or the writer stops taking them.
+    fn run(
+        &mut self,
+        mut chunks: Chunks<Row>,
+        tx: tokio::sync::mpsc::Sender<Mapped>,
+    ) -> Result<StepSummary, GoflyError> {
+        while let Some(rows) = chunks.blocking_next() {
+            let rows = rows?;
+            let Some(last) = rows.last().map(|m| m.id) else {
+                break;
+            };
+            let batch = self.map(&rows, last);
+            let batch = self.store.prepare_import(batch);
+            let mapped = Mapped {
+                batch,
+                rows: rows.len() as u64,
+            };
+            if tx.blocking_send(mapped).is_err() {
+                break;
             }
-        },
-        _ => {
-            s.skip("unknown mes_type");
+        }
+        Ok(std::mem::take(&mut self.s))
+    }
+
+    /// One chunk as a batch, checkpointed at its last GOFLY id `last`.
+    fn map(&mut self, rows: &[Row], last: i64) -> ImportBatch {
+        self.s.read += rows.len() as u64;
+        let mut batch = ImportBatch {
+            messages: Vec::with_capacity(rows.len()),
+            ..Default::default()
+        };
+        for m in rows {
+            if let Some(msg) = self.one(m, &mut batch) {
+                batch.messages.push(msg);
+            }
+        }
+        batch.conversations = self.threads.take_changed();
+        batch.checkpoint = Some(ImportCheckpoint {
+            step: "messages".into(),
+            position: last,
+            counts: self.s.skipped_json(),
+        });
+        batch
+    }
+
+    /// One GOFLY message as a kefu message, or the reason it is skipped.
+    fn one(&mut self, m: &Row, batch: &mut ImportBatch) -> Option<ImportMessage> {
+        let s = &mut self.s;
+        if m.deleted {
+            s.skip("deleted in GOFLY");
             return None;
         }
-    };
-    let (content, _) = to_text(&m.content, base);
-    if content.is_empty() {
-        s.skip("empty");
-        return None;
-    }
-    let content = if content.chars().count() > MAX_CHARS {
-        content.chars().take(MAX_CHARS).collect()
-    } else {
-        content
-    };
-    let placed = match threads.place(visitor, m.id, at, agent) {
-        Some(p) => p,
-        None => {
-            // GOFLY deleted this visitor's row but kept their messages: a
-            // contact without a name, dated by (and derived from) their first
-            // message, mapped in this batch so a resumed run knows it.
-            let id = import_id(at, &[&ctx.ws, &ctx.source, "visitor", visitor]);
-            batch.contacts.push(ImportContact {
-                id: id.clone(),
-                inbox_id: inbox_id.to_string(),
-                name: None,
-                attributes: json!({ "gofly_visitor_id": visitor, "gofly_missing": true }),
-                referrer: None,
-                ip: None,
-                created_at: at,
-                last_seen_at: at,
-            });
-            batch
-                .map
-                .push(("visitor".into(), visitor.to_string(), id.clone()));
-            threads.add_visitor(visitor.to_string(), id);
-            threads.place(visitor, m.id, at, agent)?
+        let Some(at) = m.created_at else {
+            s.skip("no time");
+            return None;
+        };
+        let visitor = m.visitor_id.trim();
+        if visitor.is_empty() {
+            s.skip("no visitor");
+            return None;
         }
-    };
-    let (sender_kind, sender_id) = match agent {
-        Some(a) => (SenderKind::Agent, a.to_string()),
-        None => (SenderKind::Visitor, placed.contact_id),
-    };
-    Some(ImportMessage {
-        id: import_id(at, &[&ctx.ws, &ctx.source, "message", &m.id.to_string()]),
-        conversation_id: placed.conversation_id,
-        seq: placed.seq,
-        sender_kind,
-        sender_id,
-        kind: MessageKind::Text,
-        content,
-        created_at: at,
-    })
+        let agent = match m.mes_type.as_str() {
+            "visitor" => None,
+            "kefu" => match self.agents.get(m.kefu_id.trim()) {
+                Some(a) => Some(a.as_str()),
+                None => {
+                    s.skip("agent not imported");
+                    return None;
+                }
+            },
+            _ => {
+                s.skip("unknown mes_type");
+                return None;
+            }
+        };
+        let (content, _) = to_text(&m.content, self.base.as_deref());
+        if content.is_empty() {
+            s.skip("empty");
+            return None;
+        }
+        let content = if content.chars().count() > MAX_CHARS {
+            content.chars().take(MAX_CHARS).collect()
+        } else {
+            content
+        };
+        let placed = match self.threads.place(visitor, m.id, at, agent) {
+            Some(p) => p,
+            None => {
+                // GOFLY deleted this visitor's row but kept their messages: a
+                // contact without a name, dated by (and derived from) their first
+                // message, mapped in this batch so a resumed run knows it.
+                let id = import_id(at, &[&self.ws, &self.source, "visitor", visitor]);
+                batch.contacts.push(ImportContact {
+                    id: id.clone(),
+                    inbox_id: self.inbox_id.clone(),
+                    name: None,
+                    attributes: json!({ "gofly_visitor_id": visitor, "gofly_missing": true }),
+                    referrer: None,
+                    ip: None,
+                    created_at: at,
+                    last_seen_at: at,
+                });
+                batch
+                    .map
+                    .push(("visitor".into(), visitor.to_string(), id.clone()));
+                self.threads.add_visitor(visitor.to_string(), id);
+                self.threads.place(visitor, m.id, at, agent)?
+            }
+        };
+        let (sender_kind, sender_id) = match agent {
+            Some(a) => (SenderKind::Agent, a.to_string()),
+            None => (SenderKind::Visitor, placed.contact_id),
+        };
+        Some(ImportMessage {
+            id: import_id(at, &[&self.ws, &self.source, "message", &m.id.to_string()]),
+            conversation_id: placed.conversation_id,
+            seq: placed.seq,
+            sender_kind,
+            sender_id,
+            kind: MessageKind::Text,
+            content,
+            created_at: at,
+        })
+    }
 }

@@ -11,6 +11,7 @@
 //! Visitors: `visitor` rows become contacts of the import's inbox (a
 //! visitor id that only messages mention becomes one in the messages step).
 
+use super::source::{Agent, Visitor};
 use super::{Ctx, GoflyError};
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::import::StepSummary;
@@ -75,7 +76,7 @@ pub async fn agents(ctx: &Ctx<'_>) -> Result<(Agents, Vec<(String, String)>), Go
     let mut fresh: Vec<(String, String)> = Vec::new();
     let mut rows: Vec<(i64, String, String, Option<i64>, bool)> = ctx
         .src
-        .agents()
+        .all::<Agent>()
         .await?
         .into_iter()
         .map(|a| {
@@ -195,7 +196,9 @@ async fn link(ctx: &Ctx<'_>, uid: &str, email: &str) -> Result<String, GoflyErro
                 recipient: email.to_string(),
                 conversation_id: None,
                 user_id: Some(uid.to_string().into()),
-                payload: json!({ "token": token }),
+                // The mail states this link's lifetime, not the shorter
+                // one of a "forgot password" link.
+                payload: json!({ "token": token, "valid_minutes": lo.ttl_ms.max(0) / 60_000 }),
                 batch_key: None,
                 dedupe_key: None,
                 due_at: now_ms(),
@@ -225,13 +228,10 @@ pub async fn visitors(ctx: &Ctx<'_>, inbox_id: &str) -> Result<StepSummary, Gofl
         after = pos;
         s.resume_from(&counts);
     }
-    let pb = super::progress_bar(
-        ctx.opts.progress,
-        ctx.src.count_after("visitor", after).await?,
-        "visitors",
-    );
-    loop {
-        let rows = ctx.src.visitors(after, ctx.opts.batch_size).await?;
+    let pb = super::progress_bar::<Visitor>(ctx, after, "visitors").await?;
+    let mut chunks = ctx.src.read_ahead::<Visitor>(after, ctx.opts.batch_size, 2);
+    while let Some(rows) = chunks.next().await {
+        let rows = rows?;
         let Some(last) = rows.last().map(|v| v.id) else {
             break;
         };
@@ -282,7 +282,6 @@ pub async fn visitors(ctx: &Ctx<'_>, inbox_id: &str) -> Result<StepSummary, Gofl
         let w = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
         s.wrote("contacts", w.contacts);
         pb.inc(rows.len() as u64);
-        after = last;
     }
     pb.finish_and_clear();
     Ok(s)
