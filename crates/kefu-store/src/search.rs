@@ -286,15 +286,9 @@ pub(crate) async fn unindex_message(c: &mut AnyConnection, message_id: &str) -> 
 
 /// (Re)indexes a contact as it is now, inside the write that changed it.
 pub(crate) async fn index_contact(c: &mut AnyConnection, k: &Contact) -> Result<()> {
-<<<<<<< HEAD
     // A contact merged into another is found as that one only.
-    let doc = if k.merged_into.is_some() {
-        Default::default()
-    } else {
-        contact_document(k)
-    };
-=======
-    let text = index_text(Some(contact_document(k)), is_pg(c));
+    let doc = (k.merged_into.is_none()).then(|| contact_document(k));
+    let text = index_text(doc, is_pg(c));
     index_contact_text(c, k.workspace_id.as_ref(), k.id.as_ref(), text.as_deref()).await
 }
 
@@ -304,7 +298,6 @@ async fn index_contact_text(
     contact_id: &str,
     text: Option<&str>,
 ) -> Result<()> {
->>>>>>> gimport
     if is_pg(c) {
         if let Some(text) = text {
             sqlx::query(
