@@ -107,6 +107,7 @@ pub async fn state(cfg: Config) -> Result<SharedState, StartError> {
     let opts = StoreOptions {
         max_batch: cfg.store.max_batch,
         pool_size: cfg.store.pool_size,
+        bulk: false,
     };
     let store = Store::open(cfg.database_url().expose(), &opts).await?;
     store.migrate().await?;

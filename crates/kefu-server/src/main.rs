@@ -99,9 +99,15 @@ fn init_logging(cfg: &Config) {
 }
 
 async fn open_store(cfg: &Config) -> Result<Store> {
+    open_store_with(cfg, false).await
+}
+
+/// `bulk`: for `kefu import` ([`StoreOptions::bulk`]).
+async fn open_store_with(cfg: &Config, bulk: bool) -> Result<Store> {
     let opts = StoreOptions {
         max_batch: cfg.store.max_batch,
         pool_size: cfg.store.pool_size,
+        bulk,
     };
     let store = Store::open(cfg.database_url().expose(), &opts)
         .await
@@ -180,7 +186,7 @@ async fn main() -> Result<()> {
             search_cli::run(command, Some(store)).await
         }
         Command::Import { command } => {
-            let store = open_store(&cfg).await?;
+            let store = open_store_with(&cfg, true).await?;
             let done = import_cli::run(&cfg, &store, command).await;
             store.close().await;
             done

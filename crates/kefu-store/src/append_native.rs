@@ -92,7 +92,7 @@ pub(crate) fn fast_append(c: &Connection, new: &NewMessage) -> Result<Option<App
         .prepare_cached(
             "INSERT INTO messages (workspace_id, id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, bot)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
+             ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING",
         )
         .and_then(|mut st| {
             st.execute(params![

@@ -140,6 +140,13 @@ pub struct StoreOptions {
     pub max_batch: usize,
     /// Connections in the read pool (SQLite) or the whole pool (PostgreSQL).
     pub pool_size: u32,
+    /// A bulk load (`kefu import`), not a server: SQLite's writer does not
+    /// sync each commit to disk (`synchronous = NORMAL`, safe in WAL mode:
+    /// the file stays consistent, a power cut can lose the last commits) and
+    /// checkpoints its WAL less often. An import commits its checkpoint with
+    /// each batch, so a lost commit is a batch the next run writes again;
+    /// a server acknowledges messages and must not lose them.
+    pub bulk: bool,
 }
 
 impl Default for StoreOptions {
@@ -147,6 +154,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_batch: 512,
             pool_size: 8,
+            bulk: false,
         }
     }
 }

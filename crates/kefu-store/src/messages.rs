@@ -545,7 +545,7 @@ async fn insert_message(c: &mut AnyConnection, ws: &WorkspaceId, message: &Messa
     Ok(sqlx::query(concat!(
         "INSERT INTO messages (workspace_id, id, conversation_id, seq, sender_kind, sender_id, client_msg_id, kind, content, attachment, created_at, bot",
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (sender_id, client_msg_id) DO NOTHING"
+         ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING"
     ))
     .bind(ws)
     .bind(&message.id)
