@@ -6,8 +6,8 @@
 //! the rest (agents, canned replies, blocked addresses: a few rows once)
 //! take sqlx.
 //!
-//! Contract of a native job: a failure leaves no change (the batch runs in
-//! its own savepoint) or says `Poisoned`.
+//! Contract of a native job: a failure leaves no change or says `Poisoned`;
+//! a batch here says `Poisoned` (see [`write`]).
 
 use crate::import::{ImportBatch, ImportWritten, PreparedBatch};
 use crate::search::{FtsTable, index_last_insert_native};
@@ -25,18 +25,13 @@ pub(crate) fn write(
     source: &str,
     b: &PreparedBatch,
 ) -> Result<ImportWritten> {
-    c.execute_batch("SAVEPOINT import_batch")?;
-    match rows(c, ws, source, b) {
-        Ok(w) => {
-            c.execute_batch("RELEASE import_batch")
-                .map_err(|e| StoreError::Poisoned(Box::new(e.into())))?;
-            Ok(w)
-        }
-        Err(e) => match c.execute_batch("ROLLBACK TO import_batch; RELEASE import_batch") {
-            Ok(()) => Err(e),
-            Err(_) => Err(StoreError::Poisoned(Box::new(e))),
-        },
-    }
+    // No savepoint of its own: a savepoint makes SQLite copy every existing
+    // page the batch touches into a sub-journal first (gigabytes over an
+    // 8-million-message import, for a rollback that practically never
+    // happens). A failure poisons the writer's transaction instead, which
+    // rolls back with everything in it; the checkpoint goes with it, so the
+    // next run writes this batch again.
+    rows(c, ws, source, b).map_err(|e| StoreError::Poisoned(Box::new(e)))
 }
 
 fn rows(c: &Connection, ws: &str, source: &str, p: &PreparedBatch) -> Result<ImportWritten> {

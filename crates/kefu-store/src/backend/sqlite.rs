@@ -140,9 +140,12 @@ impl Sqlite {
             let ok = result.is_ok();
             let poisoned = matches!(result, Err(StoreError::Poisoned(_)));
             let done: Completion = Box::new(move |commit_err| {
-                let _ = tx.send(match commit_err {
-                    Some(e) => Err(StoreError::Commit(e)),
-                    None => result,
+                let _ = tx.send(match (commit_err, result) {
+                    // The job that rolled the batch back hears its own
+                    // failure, not the rollback it caused.
+                    (Some(_), Err(StoreError::Poisoned(e))) => Err(*e),
+                    (Some(e), _) => Err(StoreError::Commit(e)),
+                    (None, result) => result,
                 });
             });
             Ran { ok, poisoned, done }
