@@ -569,8 +569,18 @@ impl Store {
                 .bind(after_id.as_deref())
         };
         let (mut tx, plan) = pg::begin(self.reader(), workspace_id.as_ref(), &tsquery).await?;
+        pg::set_plan(&mut tx, plan).await?;
         let mut rows = None;
         if plan == pg::Plan::Walk && filters_conversations(filter) {
+            let window = bind(pg::MESSAGES_WALK)
+                .bind(Some(pg::WALK_WINDOW))
+                .fetch_all(&mut *tx)
+                .await?;
+            if window.len() as i64 > limit {
+                rows = Some(window);
+            }
+        }
+        if rows.is_none() && plan == pg::Plan::Walk && filters_conversations(filter) {
             for n in pg::CONVERSATION_STEPS {
                 let all = bind(pg::MESSAGES_BY_CONVERSATION)
                     .bind(n)
@@ -600,14 +610,15 @@ impl Store {
         }
         let rows = match rows {
             Some(rows) => rows,
-            None => {
-                pg::set_plan(&mut tx, plan).await?;
-                let sql = match plan {
-                    pg::Plan::Walk => pg::MESSAGES_WALK,
-                    pg::Plan::Gin => pg::MESSAGES_GIN,
-                };
-                bind(sql).fetch_all(&mut *tx).await?
-            }
+            None => match plan {
+                pg::Plan::Walk => {
+                    bind(pg::MESSAGES_WALK)
+                        .bind(None::<i64>)
+                        .fetch_all(&mut *tx)
+                        .await?
+                }
+                pg::Plan::Gin => bind(pg::MESSAGES_GIN).fetch_all(&mut *tx).await?,
+            },
         };
         tx.commit().await?;
         page_rows(&rows, limit, |r| {
