@@ -455,11 +455,16 @@ async fn bench_on(store: &Store, args: &BenchArgs) -> Result<()> {
     let t = Instant::now();
     let convs = Arc::new(convs);
     let total = if store.backend_name() == "postgres" {
-        let imported =
-            fill_imported(store, &ws.id, &inbox.id, &convs, per_conv, &agent.id, args.seed).await?;
+        let imported = fill_imported(
+            store, &ws.id, &inbox.id, &convs, per_conv, &agent.id, args.seed,
+        )
+        .await?;
         convs.len() as u64 + imported
     } else {
-        fill_appended(store, &ws.id, &convs, per_conv, &agent.id, args.seed, writers).await?
+        fill_appended(
+            store, &ws.id, &convs, per_conv, &agent.id, args.seed, writers,
+        )
+        .await?
     };
     let how = if store.backend_name() == "postgres" {
         "imported (Store::import_batch)"

@@ -738,7 +738,8 @@ async fn frequent_and_rare_words_newest_first(f: Fx) {
         all[3..]
     );
     assert_eq!(
-        f.found_with("退款", &status(ConversationStatus::Open)).await,
+        f.found_with("退款", &status(ConversationStatus::Open))
+            .await,
         all[..3]
     );
     assert_eq!(f.found("独一无二").await, all[4..]);
