@@ -381,10 +381,35 @@ async fn write_batch(
     .await?;
     // Searchable like any message and contact, in the same transaction.
     let texts = p.texts()?;
-    for (m, text) in b.messages.iter().zip(&texts.messages) {
-        if let Some(text) = text
-            && !known.contains(&m.id)
-        {
+    let new_rows = b
+        .messages
+        .iter()
+        .zip(&texts.messages)
+        .filter_map(|(m, text)| Some((m, text.as_deref()?)))
+        .filter(|(m, _)| !known.contains(&m.id));
+    if texts.pg {
+        // Many rows per statement, as the messages themselves: one
+        // statement per row cost PostgreSQL a round trip each, most of an
+        // import's time.
+        let rows: Vec<_> = new_rows.collect();
+        insert_many(
+            c,
+            "INSERT INTO message_search (message_id, workspace_id, conversation_id, created_at, tsv)
+             SELECT v.id, v.ws, v.conv, v.at, CAST(v.tsv AS tsvector) FROM (",
+            5,
+            ") AS v (id, ws, conv, at, tsv) ON CONFLICT (message_id) DO NOTHING",
+            &rows,
+            |q, (m, text)| {
+                q.bind(&m.id)
+                    .bind(ws.clone())
+                    .bind(&m.conversation_id)
+                    .bind(m.created_at)
+                    .bind(*text)
+            },
+        )
+        .await?;
+    } else {
+        for (m, text) in new_rows {
             crate::search::index_imported(c, &ws, m, text).await?;
         }
     }

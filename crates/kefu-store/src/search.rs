@@ -19,7 +19,8 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 
 /// A conversation search looks at this many of the newest matching
 /// messages (and contacts): what bounds its cost for a word found
-/// everywhere.
+/// everywhere. On PostgreSQL only for a word rare among the newest
+/// messages; a frequent one walks the conversations instead (search/pg.rs).
 pub const CONVERSATION_SCAN: i64 = 5000;
 
 /// Rows per backfill transaction.
@@ -251,7 +252,8 @@ pub(crate) enum FtsTable {
 
 /// Indexes an imported message inserted by this write under its prepared
 /// text ([`index_text`]; the caller makes sure it is new: on SQLite a
-/// second index row would be a duplicate).
+/// second index row would be a duplicate). One row; PostgreSQL's import
+/// writes its rows many per statement instead.
 pub(crate) async fn index_imported(
     c: &mut AnyConnection,
     ws: &str,
@@ -336,10 +338,9 @@ async fn index_contact_text(
 }
 
 // On PostgreSQL the searches are not kept as prepared statements: planned
-// with the actual query each time, the planner weighs how common its words
-// are (from the tsvector's statistics) and walks the newest rows for a
-// frequent word or takes the GIN index for a rare one. A cached generic plan
-// cannot tell them apart, and was 10 to 100 times slower for one or the other.
+// with the actual query each time (a cached generic plan cannot tell a
+// frequent word from a rare one), and the way to the matches is chosen by
+// the store from a sample of the newest rows (search/pg.rs).
 //
 // On SQLite, `CROSS JOIN` keeps the full-text table the outer loop (SQLite
 // never reorders it): the index yields the matches newest first and each is
@@ -361,6 +362,8 @@ macro_rules! message_filters {
         )
     };
 }
+
+mod pg;
 
 // Keyset pages: each page continues strictly below the last row's sort key,
 // a bound the index seeks to. On SQLite the key of a message is its rowid
@@ -385,19 +388,6 @@ const MESSAGES_SQLITE: &str = concat!(
     " ORDER BY message_fts.rowid DESC LIMIT $15"
 );
 
-const MESSAGES_PG: &str = concat!(
-    "SELECT ",
-    messages::prefixed_cols!(),
-    ", s.created_at AS hit
-     FROM message_search s
-     JOIN messages m ON m.id = s.message_id
-     JOIN conversations ON conversations.id = s.conversation_id
-     WHERE s.tsv @@ CAST($10 AS tsquery) AND s.workspace_id = $1 AND conversations.workspace_id = $1 AND ",
-    message_filters!("s.created_at"),
-    " AND (CAST($14 AS BIGINT) IS NULL OR (s.created_at, s.message_id) < ($14, $16))
-     ORDER BY s.created_at DESC, s.message_id DESC LIMIT $15"
-);
-
 /// Conversations with a match among the newest matching messages or whose
 /// contact matches ($16: the contact query), by most recent activity.
 const CONVERSATIONS_SQLITE: &str = concat!(
@@ -420,33 +410,6 @@ const CONVERSATIONS_SQLITE: &str = concat!(
      SELECT ",
     conversations::prefixed_cols!(),
     ", cand.best AS best FROM cand CROSS JOIN conversations ON conversations.id = cand.cid
-     WHERE conversations.workspace_id = $1 AND ",
-    conversations::filters_sql!(),
-    " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
-      AND (CAST($12 AS BIGINT) IS NULL OR last_activity_at < $12)
-      AND (CAST($14 AS BIGINT) IS NULL OR (last_activity_at, conversations.id) < ($14, $18))
-     ORDER BY last_activity_at DESC, conversations.id DESC LIMIT $15"
-);
-
-const CONVERSATIONS_PG: &str = concat!(
-    "WITH cand AS (
-        SELECT cid, (array_agg(best ORDER BY best_at DESC NULLS LAST))[1] AS best FROM (
-            SELECT * FROM (
-                SELECT s.conversation_id AS cid, s.message_id AS best, s.created_at AS best_at
-                FROM message_search s JOIN messages m ON m.id = s.message_id
-                WHERE s.tsv @@ CAST($10 AS tsquery) AND s.workspace_id = $1 AND m.deleted_at IS NULL
-                  AND ($13 = 1 OR m.kind <> 'note')
-                ORDER BY s.created_at DESC LIMIT $17) hits
-            UNION ALL
-            SELECT * FROM (
-                SELECT c2.id AS cid, CAST(NULL AS TEXT) AS best, CAST(NULL AS BIGINT) AS best_at
-                FROM contact_search g JOIN conversations c2 ON c2.contact_id = g.contact_id
-                WHERE g.tsv @@ CAST($16 AS tsquery) AND g.workspace_id = $1 LIMIT $17) people
-        ) u GROUP BY cid
-     )
-     SELECT ",
-    conversations::prefixed_cols!(),
-    ", cand.best AS best FROM cand JOIN conversations ON conversations.id = cand.cid
      WHERE conversations.workspace_id = $1 AND ",
     conversations::filters_sql!(),
     " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
@@ -538,38 +501,31 @@ impl Store {
         limit: i64,
     ) -> Result<SearchPage<MessageHit>> {
         let after = parse_cursor(cursor)?;
-        let pg = self.uses_pg();
-        let conv_filter = conversation_filter(filter);
-        let q = if pg {
-            conversations::bind_filters(sqlx::query(MESSAGES_PG), workspace_id, &conv_filter)
-                .bind(query.tsquery())
+        let (found, next_cursor) = if self.uses_pg() {
+            self.messages_pg(workspace_id, query, filter, after, limit)
+                .await?
         } else {
-            conversations::bind_filters(sqlx::query(MESSAGES_SQLITE), workspace_id, &conv_filter)
-                .bind(query.fts5())
-        };
-        let q = q
-            .persistent(!pg)
+            let conv_filter = conversation_filter(filter);
+            let rows = conversations::bind_filters(
+                sqlx::query(MESSAGES_SQLITE),
+                workspace_id,
+                &conv_filter,
+            )
+            .bind(query.fts5())
             .bind(filter.from)
             .bind(filter.to)
-            .bind(i64::from(filter.include_notes));
-        let q = if pg {
-            let (key, id) = after.unzip();
-            q.bind(key).bind(limit + 1).bind(id)
-        } else {
+            .bind(i64::from(filter.include_notes))
             // No cursor: below every rowid.
-            q.bind(after.map_or(i64::MAX, |(k, _)| k)).bind(limit + 1)
+            .bind(after.map_or(i64::MAX, |(k, _)| k))
+            .bind(limit + 1)
+            .fetch_all(self.reader())
+            .await?;
+            page_rows(&rows, limit, |r| {
+                let m = messages::from_row(r)?;
+                let hit: i64 = r.try_get("hit")?;
+                Ok((m, hit.to_string()))
+            })?
         };
-        let rows = q.fetch_all(self.reader()).await?;
-        let (found, next_cursor) = page_rows(&rows, limit, |r| {
-            let m = messages::from_row(r)?;
-            let hit: i64 = r.try_get("hit")?;
-            let c = if pg {
-                cursor_of(hit, &m.id)
-            } else {
-                hit.to_string()
-            };
-            Ok((m, c))
-        })?;
         let ids: Vec<ConversationId> = found.iter().map(|m| m.conversation_id.clone()).collect();
         let convs = self.conversations_by_ids(workspace_id, &ids).await?;
         let items = found
@@ -588,9 +544,97 @@ impl Store {
         Ok(SearchPage { items, next_cursor })
     }
 
-    /// Conversations whose messages (among the newest
-    /// [`CONVERSATION_SCAN`] matches) or whose contact match `query`, by
-    /// most recent activity.
+    /// A page of [`Store::search_messages`] on PostgreSQL, in one read-only
+    /// transaction whose plan fits the query (search/pg.rs).
+    async fn messages_pg(
+        &self,
+        workspace_id: &WorkspaceId,
+        query: &Query,
+        filter: &SearchFilter,
+        after: Option<(i64, String)>,
+        limit: i64,
+    ) -> Result<(Vec<Message>, Option<String>)> {
+        let tsquery = query.tsquery();
+        let conv_filter = conversation_filter(filter);
+        let (key, after_id) = after.unzip();
+        let bind = |sql: &'static str| {
+            conversations::bind_filters(sqlx::query(sql), workspace_id, &conv_filter)
+                .persistent(false)
+                .bind(tsquery.as_str())
+                .bind(filter.from)
+                .bind(filter.to)
+                .bind(i64::from(filter.include_notes))
+                .bind(key)
+                .bind(limit + 1)
+                .bind(after_id.as_deref())
+        };
+        let (mut tx, plan) = pg::begin(self.reader(), workspace_id.as_ref(), &tsquery).await?;
+        pg::set_plan(&mut tx, plan).await?;
+        let mut rows = None;
+        if plan == pg::Plan::Walk && filters_conversations(filter) {
+            let window = bind(pg::MESSAGES_WALK)
+                .bind(Some(pg::WALK_WINDOW))
+                .fetch_all(&mut *tx)
+                .await?;
+            if window.len() as i64 > limit {
+                rows = Some(window);
+            }
+        }
+        if rows.is_none() && plan == pg::Plan::Walk && filters_conversations(filter) {
+            for n in pg::CONVERSATION_STEPS {
+                let all = bind(pg::MESSAGES_BY_CONVERSATION)
+                    .bind(n)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let Some(first) = all.first() else { break };
+                let convs: i64 = first.try_get("convs")?;
+                let floor: Option<i64> = first.try_get("floor")?;
+                let mut hits = Vec::with_capacity(all.len());
+                for r in all {
+                    if r.try_get::<Option<i64>, _>("hit")?.is_some() {
+                        hits.push(r);
+                    }
+                }
+                // Exact when every conversation that passes was read, or
+                // when the row after the page is newer than anything the
+                // conversations not read can hold.
+                let past_page = match hits.get(usize::try_from(limit).unwrap_or(0)) {
+                    Some(r) => r.try_get::<i64, _>("hit")? > floor.unwrap_or(i64::MAX),
+                    None => false,
+                };
+                if convs < n || past_page {
+                    rows = Some(hits);
+                    break;
+                }
+            }
+        }
+        let rows = match rows {
+            Some(rows) => rows,
+            None => match plan {
+                pg::Plan::Walk => {
+                    bind(pg::MESSAGES_WALK)
+                        .bind(None::<i64>)
+                        .fetch_all(&mut *tx)
+                        .await?
+                }
+                pg::Plan::Gin => bind(pg::MESSAGES_GIN).fetch_all(&mut *tx).await?,
+            },
+        };
+        tx.commit().await?;
+        page_rows(&rows, limit, |r| {
+            let m = messages::from_row(r)?;
+            let hit: i64 = r.try_get("hit")?;
+            let c = cursor_of(hit, &m.id);
+            Ok((m, c))
+        })
+    }
+
+    /// Conversations with a matching message or contact, by most recent
+    /// activity. On SQLite, and on PostgreSQL for a word rare among the
+    /// newest messages, the matches are the newest [`CONVERSATION_SCAN`]
+    /// matching messages (and contacts); on PostgreSQL a frequent word
+    /// walks the conversations by activity and finds any match in each
+    /// (docs/search.md, Limits).
     pub async fn search_conversations(
         &self,
         workspace_id: &WorkspaceId,
@@ -601,25 +645,39 @@ impl Store {
     ) -> Result<SearchPage<ConversationHit>> {
         let (key, after_id) = parse_cursor(cursor)?.unzip();
         let pg = self.uses_pg();
-        let (sql, m) = if pg {
-            (CONVERSATIONS_PG, query.tsquery())
-        } else {
-            (CONVERSATIONS_SQLITE, query.fts5())
-        };
+        let m = if pg { query.tsquery() } else { query.fts5() };
         let conv_filter = conversation_filter(filter);
-        let rows = conversations::bind_filters(sqlx::query(sql), workspace_id, &conv_filter)
-            .persistent(!pg)
-            .bind(m.clone())
-            .bind(filter.from)
-            .bind(filter.to)
-            .bind(i64::from(filter.include_notes))
-            .bind(key)
-            .bind(limit + 1)
-            .bind(m)
-            .bind(CONVERSATION_SCAN)
-            .bind(after_id)
-            .fetch_all(self.reader())
-            .await?;
+        let bind = |sql: &'static str| {
+            conversations::bind_filters(sqlx::query(sql), workspace_id, &conv_filter)
+                .persistent(!pg)
+                .bind(m.as_str())
+                .bind(filter.from)
+                .bind(filter.to)
+                .bind(i64::from(filter.include_notes))
+                .bind(key)
+                .bind(limit + 1)
+                .bind(m.as_str())
+                .bind(CONVERSATION_SCAN)
+                .bind(after_id.as_deref())
+        };
+        let rows = if pg {
+            let (mut tx, plan) = pg::begin(self.reader(), workspace_id.as_ref(), &m).await?;
+            // The walk is left to the planner (it takes the conversations'
+            // and each one's index unaided, and keeps the GIN index for the
+            // matching contacts); the GIN plan is fixed.
+            let sql = match plan {
+                pg::Plan::Walk => pg::CONVERSATIONS_WALK,
+                pg::Plan::Gin => {
+                    pg::set_plan(&mut tx, plan).await?;
+                    pg::CONVERSATIONS_GIN
+                }
+            };
+            let rows = bind(sql).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        } else {
+            bind(CONVERSATIONS_SQLITE).fetch_all(self.reader()).await?
+        };
         let (found, next_cursor) = page_rows(&rows, limit, |r| {
             let best = if pg {
                 r.try_get::<Option<String>, _>("best")?.map(Best::Id)
@@ -823,6 +881,17 @@ impl Store {
 enum Best {
     Id(String),
     Rowid(i64),
+}
+
+/// Whether the search is limited to some conversations (status, inbox,
+/// agent, unassigned, label, contact), not only by words and time.
+fn filters_conversations(f: &SearchFilter) -> bool {
+    !f.statuses.is_empty()
+        || f.inbox_id.is_some()
+        || f.assignee_id.is_some()
+        || f.unassigned
+        || f.tag.is_some()
+        || f.contact_id.is_some()
 }
 
 fn conversation_filter(f: &SearchFilter) -> crate::ConversationFilter {

@@ -7,7 +7,7 @@
 //! gone, and the index rebuilt from the rows.
 
 use kefu_core::search::Query;
-use kefu_core::{ConversationStatus, MessageKind, Role, Sender, SenderKind};
+use kefu_core::{ConversationId, ConversationStatus, MessageKind, Role, Sender, SenderKind};
 use kefu_store::*;
 
 macro_rules! suite {
@@ -682,7 +682,111 @@ async fn rebuild_keeps_finding_between_batches(f: Fx) {
     assert_eq!(f.found("item0").await.len(), 1);
 }
 
+/// Frequent and rare words both come newest first, with and without a
+/// conversation filter, page by page. On PostgreSQL each takes another
+/// plan (search/pg.rs): the frequent word (in more than 3 of the newest
+/// 2,000 rows) walks, the rare one takes the GIN index, and the frequent
+/// one with a status filter reads the newest conversations that pass, 200
+/// at first: here the only resolved conversations with the word are the
+/// newest and the oldest of 205, so 200 are not enough and it reads on.
+async fn frequent_and_rare_words_newest_first(f: Fx) {
+    let resolve = |conv: ConversationId| {
+        let (store, ws, agent) = (f.store.clone(), f.ws.id.clone(), f.agent.id.to_string());
+        async move {
+            store
+                .change_status(
+                    &ws,
+                    &conv,
+                    ConversationStatus::Resolved,
+                    Actor {
+                        kind: SenderKind::Agent,
+                        id: agent,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let k = f.contact("Oldest").await;
+    resolve(f.says(&k, "退款 oldest 独一无二").await.conversation.id).await;
+    for i in 0..203 {
+        let k = f.contact(&format!("Filler {i}")).await;
+        resolve(f.says(&k, &format!("hello {i}")).await.conversation.id).await;
+    }
+    let k = f.contact("Newest").await;
+    let newest = f.says(&k, "退款 newest resolved").await.conversation;
+    resolve(newest.id.clone()).await;
+    for i in 1..=3 {
+        let k = f.contact(&format!("Open {i}")).await;
+        f.says(&k, &format!("退款 open {i}")).await;
+    }
+    let all = [
+        "退款 open 3",
+        "退款 open 2",
+        "退款 open 1",
+        "退款 newest resolved",
+        "退款 oldest 独一无二",
+    ];
+    assert_eq!(f.found("退款").await, all);
+    let status = |s: ConversationStatus| SearchFilter {
+        statuses: vec![s],
+        ..f.staff()
+    };
+    assert_eq!(
+        f.found_with("退款", &status(ConversationStatus::Resolved))
+            .await,
+        all[3..]
+    );
+    assert_eq!(
+        f.found_with("退款", &status(ConversationStatus::Open))
+            .await,
+        all[..3]
+    );
+    assert_eq!(f.found("独一无二").await, all[4..]);
+    assert_eq!(
+        f.found_with("独一无二", &status(ConversationStatus::Resolved))
+            .await,
+        all[4..]
+    );
+    // One per page, by the cursor, with and without the filter.
+    for (filter, want) in [
+        (f.staff(), &all[..]),
+        (status(ConversationStatus::Resolved), &all[3..]),
+    ] {
+        let query = Query::parse("退款").unwrap();
+        let (mut got, mut cursor) = (Vec::new(), None::<String>);
+        loop {
+            let page = f
+                .store
+                .search_messages(&f.ws.id, &query, &filter, cursor.as_deref(), 1)
+                .await
+                .unwrap();
+            got.extend(page.items.into_iter().map(|h| h.message.content));
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(got, want);
+    }
+    // Conversations by latest activity, the oldest one's match too.
+    let query = Query::parse("退款").unwrap();
+    let page = f
+        .store
+        .search_conversations(&f.ws.id, &query, &f.staff(), None, 10)
+        .await
+        .unwrap();
+    let msgs: Vec<String> = page
+        .items
+        .iter()
+        .map(|h| h.message.as_ref().unwrap().content.clone())
+        .collect();
+    assert_eq!(msgs, all);
+    assert_eq!(page.items[3].conversation.id, newest.id);
+}
+
 suite!(
+    frequent_and_rare_words_newest_first,
     pages_are_stable_while_messages_arrive,
     contacts_page_in_id_order,
     rebuild_keeps_finding_between_batches,
