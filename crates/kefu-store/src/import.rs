@@ -118,6 +118,12 @@ pub struct ImportCheckpoint {
     pub position: i64,
     /// The step's running totals (JSON object), for the summary.
     pub counts: serde_json::Value,
+    /// `Some(p)`: the batch continues the step from position `p` (0: its
+    /// start) and is refused, changing nothing, when the step's committed
+    /// checkpoint is elsewhere. An importer with several batches in flight
+    /// sets it, so a batch after a failed one can never commit and move the
+    /// checkpoint past rows that were not written.
+    pub follows: Option<i64>,
 }
 
 /// One transaction's worth of imported rows.
@@ -287,6 +293,21 @@ async fn write_batch(
     p: &PreparedBatch,
 ) -> Result<ImportWritten> {
     let b = &p.batch;
+    if let Some((step, from)) = b
+        .checkpoint
+        .as_ref()
+        .and_then(|cp| Some((&cp.step, cp.follows?)))
+    {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT position FROM import_checkpoints WHERE workspace_id = $1 AND source = $2 AND step = $3",
+        )
+        .bind(ws)
+        .bind(source)
+        .bind(step)
+        .fetch_optional(&mut *c)
+        .await?;
+        out_of_order(step, from, at)?;
+    }
     let mut w = ImportWritten::default();
     let ws = ws.to_string();
     w.users = insert_many(
@@ -483,6 +504,18 @@ async fn write_batch(
     Ok(w)
 }
 
+/// Refuses a batch that does not continue its step from the committed
+/// checkpoint `at` (`None`: the step has none yet, so it starts at 0).
+pub(crate) fn out_of_order(step: &str, from: i64, at: Option<i64>) -> Result<()> {
+    let at = at.unwrap_or(0);
+    if at == from {
+        return Ok(());
+    }
+    Err(crate::StoreError::Conflict(format!(
+        "import step {step}: this batch continues from position {from} but the last committed one ended at {at} (an earlier batch failed)"
+    )))
+}
+
 /// How many of `convs` exist already (to count the new ones).
 async fn conversations_present(c: &mut AnyConnection, convs: &[ImportConversation]) -> Result<u64> {
     let mut n = 0;
@@ -536,6 +569,16 @@ impl Store {
         }
         self.write(move |c| Box::pin(async move { write_batch(c, &ws, &src, &batch).await }))
             .await
+    }
+
+    /// How many [`Self::import_batch`] calls an importer may have running at
+    /// once: SQLite's single writer takes them in the order they were made
+    /// and commits the ones waiting together, so several; PostgreSQL would
+    /// run them side by side on different connections, so one. Batches
+    /// written several at a time must say which checkpoint they follow
+    /// ([`ImportCheckpoint::follows`]).
+    pub fn import_batches_at_once(&self) -> usize {
+        if self.uses_pg() { 1 } else { 3 }
     }
 
     /// Computes what search indexes the batch's rows under, in this

@@ -89,6 +89,7 @@ pub async fn inbox_and_welcomes(
         step: "welcome".into(),
         position: 1,
         counts: s.skipped_json(),
+        follows: None,
     });
     let written = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
     s.wrote("canned replies", written.canned);
@@ -191,6 +192,7 @@ pub async fn replies(
         step: "replies".into(),
         position: 1,
         counts: s.skipped_json(),
+        follows: None,
     });
     let written = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
     s.wrote("canned replies", written.canned);
@@ -229,6 +231,7 @@ pub async fn ip_blacks(
         step: "ipblack".into(),
         position: 1,
         counts: s.skipped_json(),
+        follows: None,
     });
     let written = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
     s.wrote("blocked addresses", written.ip_blocks);

@@ -16,6 +16,7 @@ use super::source::{Chunks, Message as Row};
 use super::threads::Threads;
 use super::{Ctx, GoflyError};
 use crate::import::StepSummary;
+use futures::StreamExt;
 use kefu_core::{MessageKind, SenderKind};
 use kefu_store::{
     ImportBatch, ImportCheckpoint, ImportContact, ImportMessage, PreparedBatch, import_id,
@@ -85,22 +86,41 @@ pub async fn messages(
         base: ctx.opts.gofly_url.clone(),
         threads,
         s,
+        position: after,
     };
     let mapping = tokio::task::spawn_blocking(move || mapper.run(chunks, tx));
     let mut written = StepSummary::default();
     let mut failed = None;
-    while let Some(m) = rx.recv().await {
-        match ctx.store.import_batch(&ctx.ws, &ctx.source, m.batch).await {
-            Ok(w) => {
-                written.wrote("messages", w.messages);
-                written.wrote("contacts for visitors only messages name", w.contacts);
-                written.wrote("conversations", w.conversations);
-                pb.inc(m.rows);
-            }
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
+    // Several batches handed to the writer at once: it commits the ones
+    // waiting together, and the writer never waits for this task to drop
+    // a finished batch or take the next one from the mapper.
+    let at_once = ctx.store.import_batches_at_once();
+    let mut writing = futures::stream::FuturesOrdered::new();
+    let mut mapping_open = true;
+    loop {
+        tokio::select! {
+            m = rx.recv(), if mapping_open && writing.len() < at_once => match m {
+                Some(m) => {
+                    let (store, ws, src) = (ctx.store.clone(), ctx.ws.clone(), ctx.source.clone());
+                    writing.push_back(async move {
+                        (store.import_batch(&ws, &src, m.batch).await, m.rows)
+                    });
+                }
+                None => mapping_open = false,
+            },
+            Some((done, rows)) = writing.next(), if !writing.is_empty() => match done {
+                Ok(w) => {
+                    written.wrote("messages", w.messages);
+                    written.wrote("contacts for visitors only messages name", w.contacts);
+                    written.wrote("conversations", w.conversations);
+                    pb.inc(rows);
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            },
+            else => break,
         }
     }
     // Closing the channel stops the mapper (and with it the reader).
@@ -138,6 +158,8 @@ struct Mapper {
     base: Option<String>,
     threads: Threads,
     s: StepSummary,
+    /// Where the last batch's checkpoint is (0: the step's start).
+    position: i64,
 }
 
 impl Mapper {
@@ -183,7 +205,9 @@ impl Mapper {
             step: "messages".into(),
             position: last,
             counts: self.s.skipped_json(),
+            follows: Some(self.position),
         });
+        self.position = last;
         batch
     }
 

@@ -147,6 +147,7 @@ pub async fn agents(ctx: &Ctx<'_>) -> Result<(Agents, Vec<(String, String)>), Go
         step: "agents".into(),
         position: 1,
         counts: s.skipped_json(),
+        follows: None,
     });
     let written = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
     s.wrote("users", written.users);
@@ -278,6 +279,7 @@ pub async fn visitors(ctx: &Ctx<'_>, inbox_id: &str) -> Result<StepSummary, Gofl
             step: "visitors".into(),
             position: last,
             counts: s.skipped_json(),
+            follows: None,
         });
         let w = ctx.store.import_batch(&ctx.ws, &ctx.source, batch).await?;
         s.wrote("contacts", w.contacts);
