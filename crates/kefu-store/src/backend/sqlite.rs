@@ -63,11 +63,11 @@ enum Cmd {
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
 
 /// The writer's settings for a bulk load ([`StoreOptions::bulk`]): commits
-/// not synced one by one, and the WAL checkpointed every 64 MB instead of
+/// not synced one by one, and the WAL checkpointed every 256 MB instead of
 /// every 4 MB, so a page an import rewrites in many commits (an index's
 /// inner pages, the full-text segments) is copied into the file once per
 /// checkpoint rather than once per commit.
-const BULK_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 16384;";
+const BULK_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 65536;";
 
 #[derive(Clone)]
 pub(crate) struct Sqlite {
