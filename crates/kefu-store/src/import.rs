@@ -298,15 +298,13 @@ async fn write_batch(
         .as_ref()
         .and_then(|cp| Some((&cp.step, cp.follows?)))
     {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT position FROM import_checkpoints WHERE workspace_id = $1 AND source = $2 AND step = $3",
-        )
-        .bind(ws)
-        .bind(source)
-        .bind(step)
-        .fetch_optional(&mut *c)
-        .await?;
-        out_of_order(step, from, at)?;
+        let at: Option<i64> = sqlx::query_scalar(CHECKPOINT)
+            .bind(ws)
+            .bind(source)
+            .bind(step)
+            .fetch_optional(&mut *c)
+            .await?;
+        check_follows(step, from, at)?;
     }
     let mut w = ImportWritten::default();
     let ws = ws.to_string();
@@ -504,9 +502,13 @@ async fn write_batch(
     Ok(w)
 }
 
+/// A step's committed checkpoint (`$n` placeholders: SQLite numbers them
+/// in order of appearance, so the native writer binds them by index too).
+pub(crate) const CHECKPOINT: &str = "SELECT position, counts FROM import_checkpoints WHERE workspace_id = $1 AND source = $2 AND step = $3";
+
 /// Refuses a batch that does not continue its step from the committed
 /// checkpoint `at` (`None`: the step has none yet, so it starts at 0).
-pub(crate) fn out_of_order(step: &str, from: i64, at: Option<i64>) -> Result<()> {
+pub(crate) fn check_follows(step: &str, from: i64, at: Option<i64>) -> Result<()> {
     let at = at.unwrap_or(0);
     if at == from {
         return Ok(());
@@ -595,14 +597,12 @@ impl Store {
         source: &str,
         step: &str,
     ) -> Result<Option<(i64, serde_json::Value)>> {
-        let r = sqlx::query(
-            "SELECT position, counts FROM import_checkpoints WHERE workspace_id = $1 AND source = $2 AND step = $3",
-        )
-        .bind(workspace_id)
-        .bind(source)
-        .bind(step)
-        .fetch_optional(self.reader())
-        .await?;
+        let r = sqlx::query(CHECKPOINT)
+            .bind(workspace_id)
+            .bind(source)
+            .bind(step)
+            .fetch_optional(self.reader())
+            .await?;
         match r {
             None => Ok(None),
             Some(r) => {

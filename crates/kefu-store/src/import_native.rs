@@ -34,12 +34,10 @@ pub(crate) fn write(
         .and_then(|cp| Some((&cp.step, cp.follows?)))
     {
         let at: Option<i64> = c
-            .prepare_cached(
-                "SELECT position FROM import_checkpoints WHERE workspace_id = ?1 AND source = ?2 AND step = ?3",
-            )?
+            .prepare_cached(crate::import::CHECKPOINT)?
             .query_row(params![ws, source, step], |r| r.get(0))
             .optional()?;
-        crate::import::out_of_order(step, from, at)?;
+        crate::import::check_follows(step, from, at)?;
     }
     // No savepoint of its own: a savepoint makes SQLite copy every existing
     // page the batch touches into a sub-journal first (gigabytes over an
