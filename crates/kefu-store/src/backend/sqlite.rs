@@ -76,6 +76,9 @@ pub(crate) struct Sqlite {
     /// False for an in-memory database, which a second connection would not
     /// see, and after the native connection failed: appends then take sqlx.
     native: Arc<AtomicBool>,
+    /// A bulk load's background checkpointer runs while a clone of this
+    /// lives (see [`spawn_checkpointer`]).
+    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Sqlite {
@@ -100,10 +103,14 @@ impl Sqlite {
         let mut conn = AnyConnection::connect_with(&connect).await?;
         sqlx::raw_sql(PRAGMAS).execute(&mut conn).await?;
         let native = open_native(&url)?;
+        let mut checkpointer = None;
         if opts.bulk {
             sqlx::raw_sql(BULK_PRAGMAS).execute(&mut conn).await?;
             if let Some(n) = &native {
                 n.execute_batch(BULK_PRAGMAS)?;
+            }
+            if let Some(c) = open_native(&url)? {
+                checkpointer = spawn_checkpointer(c);
             }
         }
         let has_native = Arc::new(AtomicBool::new(native.is_some()));
@@ -119,6 +126,7 @@ impl Sqlite {
             reader,
             writer: tx,
             native: has_native,
+            _checkpointer: checkpointer,
         })
     }
 
@@ -228,6 +236,42 @@ impl Sqlite {
 
 /// The writer's `rusqlite` connection to the same file, with the same
 /// pragmas; `None` for an in-memory database.
+/// How often a bulk load's checkpointer looks at the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies a bulk load's committed WAL frames into the database file on a
+/// thread of its own, beside the writer (a PASSIVE checkpoint neither
+/// waits for nor blocks the writer). Without it the writer's commit does
+/// all the copying itself when the WAL reaches `wal_autocheckpoint`: an
+/// eighth of its time, on the thread an import waits for. The writer's own
+/// auto-checkpoint stays, and now finds little left to copy: it is what
+/// lets the WAL restart from the beginning, which needs every frame
+/// copied at the moment a write transaction begins. Stops when the
+/// returned sender and its clones are dropped; `None` (the writer then
+/// copies everything itself) if the thread cannot start.
+fn spawn_checkpointer(conn: rusqlite::Connection) -> Option<std::sync::mpsc::Sender<()>> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("kefu-wal-checkpoint".into())
+        .spawn(move || {
+            use std::sync::mpsc::RecvTimeoutError;
+            while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(CHECKPOINT_EVERY) {
+                // Busy (another checkpoint running) or failed: the next
+                // round, or the writer's auto-checkpoint, catches up.
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %e, "background WAL checkpoint");
+                }
+            }
+        });
+    match spawned {
+        Ok(_) => Some(tx),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the background WAL checkpointer");
+            None
+        }
+    }
+}
+
 fn open_native(url: &str) -> Result<Option<rusqlite::Connection>> {
     // sqlx renames in-memory databases (`file:sqlx-in-memory-N`); a second
     // connection could not see them anyway.
