@@ -528,6 +528,45 @@ async fn rebuild_crosses_batches(f: Fx) {
     assert_eq!(seen.len(), 1_050);
 }
 
+/// An import's settings (SQLite: FTS5 merges sixteen segments at a time,
+/// 16 MB of pending terms) lose no row while on and after, and are the
+/// server's again when it ends.
+async fn bulk_load_keeps_every_row_findable(f: Fx) {
+    let k = f.contact("Bulk").await;
+    f.store.search_bulk_load(true).await.unwrap();
+    if let Some(dir) = &f._dir {
+        assert_eq!(fts_setting(dir.path(), "automerge"), Some(16));
+    }
+    // One commit each: dozens of level-0 segments, merged sixteen at a time.
+    // (`row{i}z`: no token is a prefix of another, and prefixes match.)
+    for i in 0..120 {
+        f.says(&k, &format!("批量 row{i}z")).await;
+    }
+    f.store.search_bulk_load(false).await.unwrap();
+    if let Some(dir) = &f._dir {
+        assert_eq!(fts_setting(dir.path(), "automerge"), Some(4));
+        assert_eq!(fts_setting(dir.path(), "hashsize"), Some(1 << 20));
+    }
+    for i in 120..150 {
+        f.says(&k, &format!("批量 row{i}z")).await;
+    }
+    for i in 0..150 {
+        assert_eq!(f.found(&format!("row{i}z")).await.len(), 1, "row{i}z");
+    }
+    assert_eq!(f.found("批量").await.len(), 50, "a full first page");
+}
+
+/// A setting FTS5 stores in `message_fts`'s config table, read from the file.
+fn fts_setting(dir: &std::path::Path, key: &str) -> Option<i64> {
+    let c = rusqlite::Connection::open(dir.join("kefu.db")).unwrap();
+    c.query_row(
+        "SELECT v FROM message_fts_config WHERE k = ?1",
+        [key],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
 /// Pages continue below the last row (a keyset): more than two pages give
 /// every hit once, in order, even while new matches arrive between pages.
 async fn pages_are_stable_while_messages_arrive(f: Fx) {
@@ -786,6 +825,7 @@ async fn frequent_and_rare_words_newest_first(f: Fx) {
 }
 
 suite!(
+    bulk_load_keeps_every_row_findable,
     frequent_and_rare_words_newest_first,
     pages_are_stable_while_messages_arrive,
     contacts_page_in_id_order,

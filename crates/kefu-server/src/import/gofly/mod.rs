@@ -119,30 +119,41 @@ pub async fn import(store: &Store, src: &Source, opts: &Options) -> Result<Summa
         source,
     };
     let mut summary = Summary::default();
-    let (agents, links) = people::agents(&ctx).await?;
+    store.search_bulk_load(true).await?;
+    let steps = steps(&ctx, &mut summary).await;
+    // A server's search settings again, whether or not the steps succeeded.
+    let restored = store.search_bulk_load(false).await;
+    steps?;
+    restored?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The import's steps in order, each adding its counts to `summary`.
+async fn steps(ctx: &Ctx<'_>, summary: &mut Summary) -> Result<(), GoflyError> {
+    let (agents, links) = people::agents(ctx).await?;
     summary.links = links;
-    summary.mailed = opts.links.mail;
+    summary.mailed = ctx.opts.links.mail;
     summary
         .steps
         .push(("agents".into(), agents.summary.clone()));
-    let (inbox_id, welcome) = extras::inbox_and_welcomes(&ctx, &agents.map).await?;
+    let (inbox_id, welcome) = extras::inbox_and_welcomes(ctx, &agents.map).await?;
     summary.steps.push(("welcome".into(), welcome));
     summary
         .steps
-        .push(("visitors".into(), people::visitors(&ctx, &inbox_id).await?));
+        .push(("visitors".into(), people::visitors(ctx, &inbox_id).await?));
     summary
         .steps
-        .push(("replies".into(), extras::replies(&ctx, &agents.map).await?));
+        .push(("replies".into(), extras::replies(ctx, &agents.map).await?));
     summary.steps.push((
         "ipblack".into(),
-        extras::ip_blacks(&ctx, &agents.map).await?,
+        extras::ip_blacks(ctx, &agents.map).await?,
     ));
     summary.steps.push((
         "messages".into(),
-        messages::messages(&ctx, &inbox_id, &agents.map).await?,
+        messages::messages(ctx, &inbox_id, &agents.map).await?,
     ));
-    summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok(())
 }
 
 /// A progress bar over the rows of `T` after `after` (hidden unless asked
