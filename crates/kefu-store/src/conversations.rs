@@ -76,10 +76,28 @@ pub(crate) fn parse_tags(s: &str) -> Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("conversation tags: {e}")))
 }
 
-/// The list's filters as SQL: parameters $1 to $9, bound by [`bind_filters`].
+/// The list's filters as SQL: parameters $1 to $9, bound by [`bind_filters`];
+/// `filters_sql!(pg)` on PostgreSQL. The statuses are one parameter
+/// (`,open,queued,`): SQLite matches it with `LIKE`; PostgreSQL splits it
+/// into an array, which the planner folds into a constant and estimates
+/// from the column's statistics. With the `LIKE` (the pattern on the
+/// column's side) it assumed 0.5 % of the conversations pass `resolved`
+/// instead of 90 %, so rather than walk the activity index until a page is
+/// full it read and sorted every conversation (a resolved search's 200
+/// conversations: 38 ms at 20,000; an inbox page of resolved ones 19 ms,
+/// growing with the workspace).
 macro_rules! filters_sql {
     () => {
-        "(CAST($2 AS TEXT) IS NULL OR ($2 LIKE ('%,' || status || ',%')))
+        $crate::conversations::filters_sql!(status: "$2 LIKE ('%,' || status || ',%')")
+    };
+    (pg) => {
+        $crate::conversations::filters_sql!(status: "status = ANY(string_to_array($2, ','))")
+    };
+    (status: $status:literal) => {
+        concat!(
+            "(CAST($2 AS TEXT) IS NULL OR (",
+            $status,
+            "))
           AND (CAST($3 AS TEXT) IS NULL OR inbox_id = $3)
           AND (CAST($4 AS TEXT) IS NULL OR assignee_id = $4)
           AND ($5 = 0 OR assignee_id IS NULL)
@@ -87,6 +105,7 @@ macro_rules! filters_sql {
           AND (CAST($7 AS TEXT) IS NULL OR queue_group = $7)
           AND (CAST($8 AS TEXT) IS NULL OR tags LIKE $8 ESCAPE '\\')
           AND (CAST($9 AS TEXT) IS NULL OR priority = $9)"
+        )
     };
 }
 pub(crate) use filters_sql;
@@ -397,14 +416,14 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Conversation>> {
         macro_rules! list_sql {
-            ($scope:literal, $key:expr) => {
+            ($scope:literal, $key:expr, [$($pg:ident)?]) => {
                 concat!(
                     "SELECT ",
                     cols!(),
                     " FROM conversations WHERE ",
                     $scope,
                     " AND ",
-                    filters_sql!(),
+                    filters_sql!($($pg)?),
                     " AND (CAST($10 AS BIGINT) IS NULL OR (",
                     $key,
                     ") < $10 OR ((",
@@ -417,20 +436,21 @@ impl Store {
             };
         }
         macro_rules! by_sort {
-            ($scope:literal) => {
+            ($scope:literal, $pg:tt) => {
                 match sort {
-                    ListSort::Activity => list_sql!($scope, "last_activity_at"),
-                    ListSort::Created => list_sql!($scope, "created_at"),
+                    ListSort::Activity => list_sql!($scope, "last_activity_at", $pg),
+                    ListSort::Created => list_sql!($scope, "created_at", $pg),
                     ListSort::Priority => list_sql!(
                         $scope,
                         concat!(
                             "(",
                             crate::routing::rank_sql!(),
                             ") * 10000000000000 + last_activity_at"
-                        )
+                        ),
+                        $pg
                     ),
                     ListSort::Waiting => {
-                        list_sql!($scope, "-COALESCE(waiting_since, 9000000000000000)")
+                        list_sql!($scope, "-COALESCE(waiting_since, 9000000000000000)", $pg)
                     }
                 }
             };
@@ -438,10 +458,11 @@ impl Store {
         // One contact's conversations go through the contact index (a plain
         // equality the planner can use); scanning the workspace's activity
         // index for them made every visitor's `hello` O(conversations).
-        let sql = if filter.contact_id.is_some() {
-            by_sort!("contact_id = $6 AND workspace_id = $1")
-        } else {
-            by_sort!("workspace_id = $1")
+        let sql = match (filter.contact_id.is_some(), self.uses_pg()) {
+            (true, false) => by_sort!("contact_id = $6 AND workspace_id = $1", []),
+            (true, true) => by_sort!("contact_id = $6 AND workspace_id = $1", [pg]),
+            (false, false) => by_sort!("workspace_id = $1", []),
+            (false, true) => by_sort!("workspace_id = $1", [pg]),
         };
         let rows = bind_filters(sqlx::query(sql), workspace_id, filter)
             .bind(cursor.map(|c| c.key))

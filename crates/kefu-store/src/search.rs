@@ -357,9 +357,9 @@ async fn index_contact_text(
 /// The conversation filters ($2 to $9, as in the conversation list) and the
 /// search's own: $10 the match, $11/$12 the time range, $13 notes.
 macro_rules! message_filters {
-    ($time:literal) => {
+    ($time:literal $(, $pg:ident)?) => {
         concat!(
-            conversations::filters_sql!(),
+            conversations::filters_sql!($($pg)?),
             " AND m.deleted_at IS NULL AND ($13 = 1 OR m.kind <> 'note')
               AND (CAST($11 AS BIGINT) IS NULL OR ",
             $time,

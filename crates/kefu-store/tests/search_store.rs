@@ -725,9 +725,9 @@ async fn rebuild_keeps_finding_between_batches(f: Fx) {
 /// conversation filter, page by page. On PostgreSQL each takes another
 /// plan (search/pg.rs): the frequent word (in more than 3 of the newest
 /// 2,000 rows) walks, the rare one takes the GIN index, and the frequent
-/// one with a status filter reads the newest conversations that pass, 200
+/// one with a status filter reads the newest conversations that pass, 40
 /// at first: here the only resolved conversations with the word are the
-/// newest and the oldest of 205, so 200 are not enough and it reads on.
+/// newest and the oldest of 205, so 40 are not enough and it reads on.
 async fn frequent_and_rare_words_newest_first(f: Fx) {
     let resolve = |conv: ConversationId| {
         let (store, ws, agent) = (f.store.clone(), f.ws.id.clone(), f.agent.id.to_string());

@@ -55,8 +55,11 @@ const WALK_FROM: i64 = 3;
 pub(super) const WALK_WINDOW: i64 = 5_000;
 
 /// Conversations a filtered message search then reads, one size after the
-/// other, before it walks every message instead.
-pub(super) const CONVERSATION_STEPS: [i64; 2] = [200, 2000];
+/// other, before it walks every message instead. The first is small: a
+/// word frequent enough to walk for fills a page from a few conversations
+/// (`退款` + resolved at 1,000,000 messages: 200 conversations took 12.6
+/// ms, 40 took 1.9 ms, and the page was exact either way).
+pub(super) const CONVERSATION_STEPS: [i64; 3] = [40, 400, 4000];
 
 /// The way a query takes to its newest matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +148,7 @@ pub(super) const MESSAGES_WALK: &str = concat!(
      JOIN messages m ON m.id = s.message_id
      JOIN conversations ON conversations.id = s.conversation_id
      WHERE s.tsv @@ CAST($10 AS tsquery) AND conversations.workspace_id = $1 AND ",
-    message_filters!("s.created_at"),
+    message_filters!("s.created_at", pg),
     " ORDER BY s.created_at DESC, s.message_id DESC LIMIT $15"
 );
 
@@ -165,7 +168,7 @@ pub(super) const MESSAGES_GIN: &str = concat!(
      JOIN messages m ON m.id = s.message_id
      JOIN conversations ON conversations.id = s.conversation_id
      WHERE conversations.workspace_id = $1 AND ",
-    message_filters!("s.created_at"),
+    message_filters!("s.created_at", pg),
     " ORDER BY s.created_at DESC, s.message_id DESC LIMIT $15"
 );
 
@@ -179,7 +182,7 @@ pub(super) const MESSAGES_BY_CONVERSATION: &str = concat!(
     "WITH conv AS MATERIALIZED (
         SELECT conversations.id, conversations.last_activity_at FROM conversations
         WHERE conversations.workspace_id = $1 AND ",
-    conversations::filters_sql!(),
+    conversations::filters_sql!(pg),
     " ORDER BY conversations.last_activity_at DESC, conversations.id DESC LIMIT $17),
      hits AS (
         SELECT h.message_id, h.created_at FROM conv CROSS JOIN LATERAL (
@@ -219,7 +222,7 @@ pub(super) const CONVERSATIONS_WALK: &str = concat!(
           AND m.deleted_at IS NULL AND ($13 = 1 OR m.kind <> 'note')
         ORDER BY s.created_at DESC, s.message_id DESC LIMIT 1) b ON TRUE
      WHERE conversations.workspace_id = $1 AND ",
-    conversations::filters_sql!(),
+    conversations::filters_sql!(pg),
     " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
       AND (CAST($12 AS BIGINT) IS NULL OR last_activity_at < $12)
       AND (CAST($14 AS BIGINT) IS NULL OR (last_activity_at, conversations.id) < ($14, $18))
@@ -251,7 +254,7 @@ pub(super) const CONVERSATIONS_GIN: &str = concat!(
     conversations::prefixed_cols!(),
     ", cand.best AS best FROM cand JOIN conversations ON conversations.id = cand.cid
      WHERE conversations.workspace_id = $1 AND ",
-    conversations::filters_sql!(),
+    conversations::filters_sql!(pg),
     " AND (CAST($11 AS BIGINT) IS NULL OR last_activity_at >= $11)
       AND (CAST($12 AS BIGINT) IS NULL OR last_activity_at < $12)
       AND (CAST($14 AS BIGINT) IS NULL OR (last_activity_at, conversations.id) < ($14, $18))
