@@ -757,6 +757,11 @@ async fn fill_appended(
 /// same generator, visitor or agent at random, `seq` on from 2, stamped
 /// with the time it is stored (older conversations first, as the append
 /// fills them), each conversation's last `seq` and activity moved along.
+/// A batch's conversations follow each other a millisecond per message up
+/// to the moment it is stored, as appended ones would: one timestamp for
+/// a whole batch (100 conversations, 4,900 messages) is nothing a real
+/// inbox holds, and it defeats what a filtered search checks to know its
+/// page is complete (a match newer than the conversations it did not read).
 /// What arrives during the searches still goes through the append.
 async fn fill_imported(
     store: &Store,
@@ -782,10 +787,13 @@ async fn fill_imported(
             let mut rng = StdRng::seed_from_u64(seed * 7919 + w as u64);
             let mut n = 0;
             for chunk in chunks.iter().skip(w).step_by(TASKS) {
-                let at = kefu_store::now_ms();
+                let now = kefu_store::now_ms();
                 let mut batch = ImportBatch::default();
-                for (conv, contact) in chunk {
+                for (j, (conv, contact)) in chunk.iter().enumerate() {
+                    // This conversation's last message, a millisecond apart.
+                    let end = now - ((chunk.len() - 1 - j) as u64 * per_conv) as i64;
                     for seq in 2..=per_conv as i64 {
+                        let at = end - (per_conv as i64 - seq);
                         let content = message(&mut rng);
                         let (sender_kind, sender_id) = if rng.random_bool(0.5) {
                             (SenderKind::Visitor, contact.to_string())
@@ -809,8 +817,8 @@ async fn fill_imported(
                         contact_id: contact.to_string(),
                         assignee_id: None,
                         last_seq: per_conv as i64,
-                        created_at: at,
-                        last_activity_at: at,
+                        created_at: end,
+                        last_activity_at: end,
                     });
                 }
                 n += batch.messages.len() as u64;
