@@ -757,11 +757,12 @@ async fn fill_appended(
 /// same generator, visitor or agent at random, `seq` on from 2, stamped
 /// with the time it is stored (older conversations first, as the append
 /// fills them), each conversation's last `seq` and activity moved along.
-/// A batch's conversations follow each other a millisecond per message up
-/// to the moment it is stored, as appended ones would: one timestamp for
-/// a whole batch (100 conversations, 4,900 messages) is nothing a real
-/// inbox holds, and it defeats what a filtered search checks to know its
-/// page is complete (a match newer than the conversations it did not read).
+/// A batch's conversations end a millisecond apart, up to the moment it is
+/// stored (never before the fill began: each conversation's first message
+/// is older): one timestamp for a whole batch of 100 conversations is
+/// nothing a real inbox holds, and it defeats what a filtered search checks
+/// to know its page is complete (a match newer than the last activity of
+/// every conversation it did not read).
 /// What arrives during the searches still goes through the append.
 async fn fill_imported(
     store: &Store,
@@ -774,6 +775,8 @@ async fn fill_imported(
 ) -> Result<u64> {
     const CONVERSATIONS_PER_BATCH: usize = 100;
     const TASKS: usize = 3;
+    // Every conversation's first message is older than this.
+    let began = kefu_store::now_ms();
     let chunks: Vec<Vec<(ConversationId, ContactId)>> = convs
         .chunks(CONVERSATIONS_PER_BATCH)
         .map(<[_]>::to_vec)
@@ -790,10 +793,9 @@ async fn fill_imported(
                 let now = kefu_store::now_ms();
                 let mut batch = ImportBatch::default();
                 for (j, (conv, contact)) in chunk.iter().enumerate() {
-                    // This conversation's last message, a millisecond apart.
-                    let end = now - ((chunk.len() - 1 - j) as u64 * per_conv) as i64;
+                    // The chunk holds 100 conversations: a few ms back.
+                    let at = (now - (chunk.len() - 1 - j) as i64).max(began);
                     for seq in 2..=per_conv as i64 {
-                        let at = end - (per_conv as i64 - seq);
                         let content = message(&mut rng);
                         let (sender_kind, sender_id) = if rng.random_bool(0.5) {
                             (SenderKind::Visitor, contact.to_string())
@@ -817,8 +819,8 @@ async fn fill_imported(
                         contact_id: contact.to_string(),
                         assignee_id: None,
                         last_seq: per_conv as i64,
-                        created_at: end,
-                        last_activity_at: end,
+                        created_at: at,
+                        last_activity_at: at,
                     });
                 }
                 n += batch.messages.len() as u64;

@@ -77,7 +77,8 @@ pub(crate) fn parse_tags(s: &str) -> Result<Vec<String>> {
 }
 
 /// The list's filters as SQL: parameters $1 to $9, bound by [`bind_filters`];
-/// `filters_sql!(pg)` on PostgreSQL. The statuses are one parameter
+/// `filters_sql!(pg)` on PostgreSQL (with a statement planned for its
+/// parameters: `persistent(false)`). The statuses are one parameter
 /// (`,open,queued,`): SQLite matches it with `LIKE`; PostgreSQL splits it
 /// into an array, which the planner folds into a constant and estimates
 /// from the column's statistics. With the `LIKE` (the pattern on the
@@ -464,7 +465,11 @@ impl Store {
             (false, false) => by_sort!("workspace_id = $1", []),
             (false, true) => by_sort!("workspace_id = $1", [pg]),
         };
+        // Unnamed on PostgreSQL, so each page is planned with its
+        // parameters (a cached statement may switch to a generic plan, in
+        // which the statuses are not a constant to estimate).
         let rows = bind_filters(sqlx::query(sql), workspace_id, filter)
+            .persistent(!self.uses_pg())
             .bind(cursor.map(|c| c.key))
             .bind(cursor.map(|c| c.id.as_str()).unwrap_or(""))
             .bind(limit)
@@ -486,20 +491,26 @@ impl Store {
             unassigned: false,
             ..filter.clone()
         };
-        let r = bind_filters(
-            sqlx::query(concat!(
-                "SELECT COUNT(*) AS total,
+        macro_rules! count_sql {
+            ($($pg:ident)?) => {
+                concat!(
+                    "SELECT COUNT(*) AS total,
                         COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned,
                         COALESCE(SUM(CASE WHEN assignee_id = $10 THEN 1 ELSE 0 END), 0) AS mine
                  FROM conversations WHERE workspace_id = $1 AND ",
-                filters_sql!()
-            )),
-            workspace_id,
-            &filter,
-        )
-        .bind(me.map(UserId::as_str).unwrap_or(""))
-        .fetch_one(self.reader())
-        .await?;
+                    filters_sql!($($pg)?)
+                )
+            };
+        }
+        let sql = if self.uses_pg() {
+            count_sql!(pg)
+        } else {
+            count_sql!()
+        };
+        let r = bind_filters(sqlx::query(sql), workspace_id, &filter)
+            .bind(me.map(UserId::as_str).unwrap_or(""))
+            .fetch_one(self.reader())
+            .await?;
         Ok(ViewCounts {
             mine: r.try_get("mine")?,
             unassigned: r.try_get("unassigned")?,

@@ -862,9 +862,10 @@ impl Store {
     /// merges segments as they pile up: by default four of a level at a
     /// time, so over an import's thousands of commits every term is
     /// rewritten once per level, and half of the index's write time is
-    /// merging. A bulk load merges sixteen at a time (FTS5's largest) and
-    /// keeps 16 MB of pending terms before flushing instead of 1 MB: each
-    /// term is rewritten about half as often. The settings are stored in
+    /// merging. A bulk load merges sixteen at a time (as many as FTS5's
+    /// default `crisismerge` lets a level hold) and keeps 16 MB of pending
+    /// terms before flushing instead of 1 MB: each term is rewritten about
+    /// half as often. The settings are stored in
     /// the tables; an import that is interrupted leaves them until it is run
     /// again, which is harmless (searches read more segments; see
     /// docs/search.md).

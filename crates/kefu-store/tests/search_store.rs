@@ -535,7 +535,10 @@ async fn bulk_load_keeps_every_row_findable(f: Fx) {
     let k = f.contact("Bulk").await;
     f.store.search_bulk_load(true).await.unwrap();
     if let Some(dir) = &f._dir {
-        assert_eq!(fts_setting(dir.path(), "automerge"), Some(16));
+        for table in ["message_fts", "contact_fts"] {
+            assert_eq!(fts_setting(dir.path(), table, "automerge"), Some(16));
+            assert_eq!(fts_setting(dir.path(), table, "hashsize"), Some(16 << 20));
+        }
     }
     // One commit each: dozens of level-0 segments, merged sixteen at a time.
     // (`row{i}z`: no token is a prefix of another, and prefixes match.)
@@ -544,8 +547,10 @@ async fn bulk_load_keeps_every_row_findable(f: Fx) {
     }
     f.store.search_bulk_load(false).await.unwrap();
     if let Some(dir) = &f._dir {
-        assert_eq!(fts_setting(dir.path(), "automerge"), Some(4));
-        assert_eq!(fts_setting(dir.path(), "hashsize"), Some(1 << 20));
+        for table in ["message_fts", "contact_fts"] {
+            assert_eq!(fts_setting(dir.path(), table, "automerge"), Some(4));
+            assert_eq!(fts_setting(dir.path(), table, "hashsize"), Some(1 << 20));
+        }
     }
     for i in 120..150 {
         f.says(&k, &format!("批量 row{i}z")).await;
@@ -556,11 +561,12 @@ async fn bulk_load_keeps_every_row_findable(f: Fx) {
     assert_eq!(f.found("批量").await.len(), 50, "a full first page");
 }
 
-/// A setting FTS5 stores in `message_fts`'s config table, read from the file.
-fn fts_setting(dir: &std::path::Path, key: &str) -> Option<i64> {
+/// A setting FTS5 stores in a full-text table's config table, read from
+/// the file.
+fn fts_setting(dir: &std::path::Path, table: &str, key: &str) -> Option<i64> {
     let c = rusqlite::Connection::open(dir.join("kefu.db")).unwrap();
     c.query_row(
-        "SELECT v FROM message_fts_config WHERE k = ?1",
+        &format!("SELECT v FROM {table}_config WHERE k = ?1"),
         [key],
         |r| r.get(0),
     )

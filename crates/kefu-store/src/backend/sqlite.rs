@@ -63,10 +63,10 @@ enum Cmd {
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
 
 /// The writer's settings for a bulk load ([`StoreOptions::bulk`]): commits
-/// not synced one by one, and the WAL checkpointed every 256 MB instead of
-/// every 4 MB, so a page an import rewrites in many commits (an index's
-/// inner pages, the full-text segments) is copied into the file once per
-/// checkpoint rather than once per commit.
+/// not synced one by one, and the writer's own checkpoint at 256 MB of WAL
+/// instead of 4 MB. The copying is done beside it by [`spawn_checkpointer`];
+/// the writer's checkpoint finds little left and restarts the WAL, so the
+/// file stays under about 256 MB.
 const BULK_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 65536;";
 
 #[derive(Clone)]
@@ -76,9 +76,15 @@ pub(crate) struct Sqlite {
     /// False for an in-memory database, which a second connection would not
     /// see, and after the native connection failed: appends then take sqlx.
     native: Arc<AtomicBool>,
-    /// A bulk load's background checkpointer runs while a clone of this
-    /// lives (see [`spawn_checkpointer`]).
-    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+    /// A bulk load's background checkpointer ([`spawn_checkpointer`]):
+    /// stopped by [`Sqlite::close`], or when the last clone is dropped.
+    checkpointer: Arc<std::sync::Mutex<Option<Checkpointer>>>,
+}
+
+/// The background checkpointer's thread and what stops it (dropping `stop`).
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Sqlite {
@@ -109,8 +115,11 @@ impl Sqlite {
             if let Some(n) = &native {
                 n.execute_batch(BULK_PRAGMAS)?;
             }
-            if let Some(c) = open_native(&url)? {
-                checkpointer = spawn_checkpointer(c);
+            // Only faster with it: without, the writer copies everything.
+            match open_native(&url) {
+                Ok(Some(c)) => checkpointer = spawn_checkpointer(c),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "no background WAL checkpointer"),
             }
         }
         let has_native = Arc::new(AtomicBool::new(native.is_some()));
@@ -126,7 +135,7 @@ impl Sqlite {
             reader,
             writer: tx,
             native: has_native,
-            _checkpointer: checkpointer,
+            checkpointer: Arc::new(std::sync::Mutex::new(checkpointer)),
         })
     }
 
@@ -226,6 +235,13 @@ impl Sqlite {
     }
 
     pub async fn close(&self) {
+        // First, so that the writer's and the readers' connections are the
+        // last ones: the last to close checkpoints the WAL and removes it.
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        if let Some(Checkpointer { stop, thread }) = checkpointer {
+            drop(stop);
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
         let (tx, rx) = oneshot::channel();
         if self.writer.send(Cmd::Close(tx)).await.is_ok() {
             let _ = rx.await;
@@ -234,8 +250,6 @@ impl Sqlite {
     }
 }
 
-/// The writer's `rusqlite` connection to the same file, with the same
-/// pragmas; `None` for an in-memory database.
 /// How often a bulk load's checkpointer looks at the WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -247,9 +261,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// auto-checkpoint stays, and now finds little left to copy: it is what
 /// lets the WAL restart from the beginning, which needs every frame
 /// copied at the moment a write transaction begins. Stops when the
-/// returned sender and its clones are dropped; `None` (the writer then
-/// copies everything itself) if the thread cannot start.
-fn spawn_checkpointer(conn: rusqlite::Connection) -> Option<std::sync::mpsc::Sender<()>> {
+/// returned `stop` is dropped; `None` (the writer then copies everything
+/// itself) if the thread cannot start.
+fn spawn_checkpointer(conn: rusqlite::Connection) -> Option<Checkpointer> {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
         .name("kefu-wal-checkpoint".into())
@@ -264,7 +278,7 @@ fn spawn_checkpointer(conn: rusqlite::Connection) -> Option<std::sync::mpsc::Sen
             }
         });
     match spawned {
-        Ok(_) => Some(tx),
+        Ok(thread) => Some(Checkpointer { stop: tx, thread }),
         Err(e) => {
             tracing::warn!(error = %e, "cannot start the background WAL checkpointer");
             None
@@ -272,6 +286,8 @@ fn spawn_checkpointer(conn: rusqlite::Connection) -> Option<std::sync::mpsc::Sen
     }
 }
 
+/// The writer's `rusqlite` connection to the same file, with the same
+/// pragmas; `None` for an in-memory database.
 fn open_native(url: &str) -> Result<Option<rusqlite::Connection>> {
     // sqlx renames in-memory databases (`file:sqlx-in-memory-N`); a second
     // connection could not see them anyway.

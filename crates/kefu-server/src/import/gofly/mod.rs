@@ -123,6 +123,9 @@ pub async fn import(store: &Store, src: &Source, opts: &Options) -> Result<Summa
     let steps = steps(&ctx, &mut summary).await;
     // A server's search settings again, whether or not the steps succeeded.
     let restored = store.search_bulk_load(false).await;
+    if let (Err(_), Err(e)) = (&steps, &restored) {
+        tracing::warn!(error = %e, "the search index's settings stay those of an import");
+    }
     steps?;
     restored?;
     summary.seconds = started.elapsed().as_secs_f64();
@@ -145,10 +148,9 @@ async fn steps(ctx: &Ctx<'_>, summary: &mut Summary) -> Result<(), GoflyError> {
     summary
         .steps
         .push(("replies".into(), extras::replies(ctx, &agents.map).await?));
-    summary.steps.push((
-        "ipblack".into(),
-        extras::ip_blacks(ctx, &agents.map).await?,
-    ));
+    summary
+        .steps
+        .push(("ipblack".into(), extras::ip_blacks(ctx, &agents.map).await?));
     summary.steps.push((
         "messages".into(),
         messages::messages(ctx, &inbox_id, &agents.map).await?,
