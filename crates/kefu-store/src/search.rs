@@ -865,10 +865,9 @@ impl Store {
     /// merging. A bulk load merges sixteen at a time (as many as FTS5's
     /// default `crisismerge` lets a level hold) and keeps 16 MB of pending
     /// terms before flushing instead of 1 MB: each term is rewritten about
-    /// half as often. The settings are stored in
-    /// the tables; an import that is interrupted leaves them until it is run
-    /// again, which is harmless (searches read more segments; see
-    /// docs/search.md).
+    /// half as often. The settings are stored in the tables; an import that
+    /// is interrupted leaves them until it is run again, which is harmless
+    /// (searches read more segments; see docs/search.md).
     pub async fn search_bulk_load(&self, on: bool) -> Result<()> {
         if self.uses_pg() {
             return Ok(());

@@ -79,3 +79,22 @@ pub async fn drop_postgres_schema(base: &str, schema: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// A new workspace named `prefix-<id>` (so tests sharing a database never
+/// meet) with one inbox, "Website": what most store tests start from.
+pub async fn workspace_with_inbox(
+    store: &Store,
+    prefix: &str,
+) -> Result<(crate::Workspace, crate::Inbox)> {
+    let (ws, _) = store
+        .ensure_workspace(&format!("{prefix}-{}", crate::new_id()))
+        .await?;
+    let inbox = store
+        .create_inbox(crate::NewInbox {
+            workspace_id: ws.id.clone(),
+            name: "Website".into(),
+            ..Default::default()
+        })
+        .await?;
+    Ok((ws, inbox))
+}

@@ -6,16 +6,7 @@
 use kefu_store::*;
 
 async fn refused_out_of_order(store: Store) {
-    let (ws, _) = store
-        .ensure_workspace(&format!("import-{}", new_id()))
-        .await
-        .unwrap();
-    let inbox = store
-        .create_inbox(NewInbox {
-            workspace_id: ws.id.clone(),
-            name: "Website".into(),
-            ..Default::default()
-        })
+    let (ws, inbox) = testing::workspace_with_inbox(&store, "import")
         .await
         .unwrap();
     let contact = |key: &str| ImportContact {
@@ -49,24 +40,22 @@ async fn refused_out_of_order(store: Store) {
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
-    let (at, _) = store
-        .import_checkpoint(&ws.id, "t", "visitors")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(at, 10);
+    let committed = || async {
+        let (at, _) = store
+            .import_checkpoint(&ws.id, "t", "visitors")
+            .await
+            .unwrap()
+            .unwrap();
+        at
+    };
+    assert_eq!(committed().await, 10);
     // The refused batch wrote nothing: its contact is new to the next one.
     let w = store
         .import_batch(&ws.id, "t", batch("c", 10, 30))
         .await
         .unwrap();
     assert_eq!(w.contacts, 1);
-    let (at, _) = store
-        .import_checkpoint(&ws.id, "t", "visitors")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(at, 30);
+    assert_eq!(committed().await, 30);
 }
 
 #[tokio::test]

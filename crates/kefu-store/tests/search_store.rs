@@ -26,16 +26,7 @@ struct Fx {
 }
 
 async fn fixture(store: Store, dir: Option<tempfile::TempDir>) -> Fx {
-    let (ws, _) = store
-        .ensure_workspace(&format!("search-{}", new_id()))
-        .await
-        .unwrap();
-    let inbox = store
-        .create_inbox(NewInbox {
-            workspace_id: ws.id.clone(),
-            name: "Website".into(),
-            ..Default::default()
-        })
+    let (ws, inbox) = testing::workspace_with_inbox(&store, "search")
         .await
         .unwrap();
     let agent = store
@@ -534,24 +525,14 @@ async fn rebuild_crosses_batches(f: Fx) {
 async fn bulk_load_keeps_every_row_findable(f: Fx) {
     let k = f.contact("Bulk").await;
     f.store.search_bulk_load(true).await.unwrap();
-    if let Some(dir) = &f._dir {
-        for table in ["message_fts", "contact_fts"] {
-            assert_eq!(fts_setting(dir.path(), table, "automerge"), Some(16));
-            assert_eq!(fts_setting(dir.path(), table, "hashsize"), Some(16 << 20));
-        }
-    }
+    assert_fts_settings(&f, 16, 16 << 20);
     // One commit each: dozens of level-0 segments, merged sixteen at a time.
     // (`row{i}z`: no token is a prefix of another, and prefixes match.)
     for i in 0..120 {
         f.says(&k, &format!("批量 row{i}z")).await;
     }
     f.store.search_bulk_load(false).await.unwrap();
-    if let Some(dir) = &f._dir {
-        for table in ["message_fts", "contact_fts"] {
-            assert_eq!(fts_setting(dir.path(), table, "automerge"), Some(4));
-            assert_eq!(fts_setting(dir.path(), table, "hashsize"), Some(1 << 20));
-        }
-    }
+    assert_fts_settings(&f, 4, 1 << 20);
     for i in 120..150 {
         f.says(&k, &format!("批量 row{i}z")).await;
     }
@@ -561,16 +542,23 @@ async fn bulk_load_keeps_every_row_findable(f: Fx) {
     assert_eq!(f.found("批量").await.len(), 50, "a full first page");
 }
 
-/// A setting FTS5 stores in a full-text table's config table, read from
-/// the file.
-fn fts_setting(dir: &std::path::Path, table: &str, key: &str) -> Option<i64> {
-    let c = rusqlite::Connection::open(dir.join("kefu.db")).unwrap();
-    c.query_row(
-        &format!("SELECT v FROM {table}_config WHERE k = ?1"),
-        [key],
-        |r| r.get(0),
-    )
-    .ok()
+/// Both full-text tables' `automerge` and `hashsize` as FTS5 stores them,
+/// read from the file (SQLite; nothing to check on PostgreSQL).
+fn assert_fts_settings(f: &Fx, automerge: i64, hashsize: i64) {
+    let Some(dir) = &f._dir else { return };
+    let c = rusqlite::Connection::open(dir.path().join("kefu.db")).unwrap();
+    for table in ["message_fts", "contact_fts"] {
+        for (key, want) in [("automerge", automerge), ("hashsize", hashsize)] {
+            let got: Option<i64> = c
+                .query_row(
+                    &format!("SELECT v FROM {table}_config WHERE k = ?1"),
+                    [key],
+                    |r| r.get(0),
+                )
+                .ok();
+            assert_eq!(got, Some(want), "{table} {key}");
+        }
+    }
 }
 
 /// Pages continue below the last row (a keyset): more than two pages give

@@ -13,18 +13,7 @@ struct Fixture {
 }
 
 async fn fixture(store: Store, dir: Option<tempfile::TempDir>) -> Fixture {
-    let (ws, _) = store
-        .ensure_workspace(&format!("acme-{}", new_id()))
-        .await
-        .unwrap();
-    let inbox = store
-        .create_inbox(NewInbox {
-            workspace_id: ws.id.clone(),
-            name: "Website".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let (ws, inbox) = testing::workspace_with_inbox(&store, "acme").await.unwrap();
     let agent = store
         .create_user(NewUser {
             workspace_id: ws.id.clone(),
